@@ -1,0 +1,1 @@
+"""siren-sync: pays WordPress collaborators from scheduled reward pools (Siren distributors)."""

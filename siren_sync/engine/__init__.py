@@ -1,0 +1,1 @@
+"""Pure domain code: scores, pools, splits and periods. No I/O here."""

@@ -1,0 +1,94 @@
+"""What a sale is worth to a distributor, and how big a period's pool is (DESIGN "The pool").
+
+Siren's transaction compilers decide which parts of an order count (`lineItems`, `discounts`, `fees`,
+`shipping`, `taxes`); line item filters restrict the line items, and the discount then follows the
+kept lines pro rata. Values stay exact (`Fraction`) until the one rounding to a minor unit. Pure.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+from math import floor
+from typing import Collection, Sequence
+
+from siren_sync.model import SALE, Distributor, Event, Line, LineItemFilters, OrderValue
+from siren_sync.units import minor_unit
+
+
+def compile_order(order: OrderValue, compilers: Sequence[str], filters: LineItemFilters,
+                  owned_products: Collection[int]) -> Fraction:
+    """The counted value of a whole order, exact, under `compilers` and line item `filters`.
+
+    Filters restrict only line items, and through them the discount (discount x kept subtotals / all
+    subtotals); fees, shipping and taxes belong to the order, not to a line, so they count in full
+    when their compiler is listed. `discounts` subtracts even without `lineItems` (Siren's compilers
+    are independent switches).
+    """
+    kept = sum((Fraction(line.subtotal) for line in order.lines if _keeps(line, filters, owned_products)),
+               Fraction(0))
+    value = Fraction(0)
+    if "lineItems" in compilers:
+        value += kept
+    if "discounts" in compilers:
+        value -= _discount_share(order, kept, filters)
+    for compiler, amount in (("fees", order.fees), ("shipping", order.shipping), ("taxes", order.taxes)):
+        if compiler in compilers:
+            value += Fraction(amount)
+    return value
+
+
+def _keeps(line: Line, filters: LineItemFilters, owned_products: Collection[int]) -> bool:
+    """A line counts when it passes every filter that is set (filters narrow, they never widen)."""
+    if filters.with_skus and line.sku not in filters.with_skus:
+        return False
+    if filters.in_categories is not None and not set(line.categories) & set(filters.in_categories):
+        return False
+    if filters.collaborator_owned and line.product_id not in owned_products:
+        return False
+    return True
+
+
+def _discount_share(order: OrderValue, kept: Fraction, filters: LineItemFilters) -> Fraction:
+    """The part of the order's discount that falls on the kept lines (all of it when nothing filters)."""
+    discount = Fraction(order.discount_total)
+    if not filters.restricts:
+        return discount
+    everything = sum((Fraction(line.subtotal) for line in order.lines), Fraction(0))
+    return discount * kept / everything if everything else Fraction(0)
+
+
+def counted_value(event: Event, distributor: Distributor, owned_products: Collection[int]) -> Decimal:
+    """The signed revenue a `sale` event adds to `distributor`'s period (0 for anything else).
+
+    Imported sales carry a plain `revenue` (no order, so no compilers or filters). Order sales count
+    the compiled order value times the event's `share` (1 paid, negative for refunds), rounded half
+    away from zero to the order currency's minor unit, so a full refund cancels its payment exactly.
+    An order in another currency than a currency distributor's units counts nothing.
+    """
+    if event.type != SALE:
+        return Decimal(0)
+    if event.order is None:
+        return event.revenue if event.revenue is not None else Decimal(0)
+    order = event.order
+    if distributor.is_currency and order.currency.upper() != distributor.units.upper():
+        return Decimal(0)
+    value = compile_order(order, distributor.compilers, distributor.filters, owned_products) * event.share
+    return round_half_up(value, minor_unit(order.currency.upper(), None)[0])
+
+
+def pool_amount(net_revenue: Decimal, percentage: Decimal, exponent: int) -> Decimal:
+    """`percentage`% of the period's net revenue, rounded half-up to the unit; a net <= 0 pays nothing.
+
+    For custom units (points) one unit is worth one unit of shop currency, so the same formula holds
+    and `exponent` (0 for whole points) does the rounding.
+    """
+    if net_revenue <= 0:
+        return round_half_up(Fraction(0), exponent)
+    return round_half_up(Fraction(net_revenue) * Fraction(percentage) / 100, exponent)
+
+
+def round_half_up(value: Fraction, exponent: int) -> Decimal:
+    """`value` rounded to 10**-exponent, halves away from zero (symmetric for refunds), as a Decimal."""
+    scaled = abs(value) * 10 ** exponent
+    units = floor(scaled + Fraction(1, 2))
+    return Decimal(-units if value < 0 else units).scaleb(-exponent)

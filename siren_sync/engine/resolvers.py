@@ -1,0 +1,114 @@
+"""Splitting a period's pool among collaborators (Siren's `distributionResolver`, DESIGN section 3).
+
+Every split works in whole minor units (cents, yen, fils, points) so that the allocations add up to
+the pool exactly: exact shares are `Fraction`s, each is floored, and the minor units left over are
+handed out one by one by largest remainder (ties: higher score, then smaller id). Pure functions.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+from fractions import Fraction
+from math import floor
+from typing import Sequence
+
+from siren_sync.model import RESOLVER_ALIASES, RESOLVERS, Allocation, Standing, iso
+
+_NEVER = datetime.max.replace(tzinfo=timezone.utc)  # sorts a missing scoring time last
+
+
+def split(resolver: str, pool: Decimal, standings: Sequence[Standing], exponent: int,
+          minimum_score: Decimal | None = None) -> list[Allocation]:
+    """Allocations of `pool` among the qualifying `standings`, by amount desc then collaborator id.
+
+    Qualifying means a score above zero and, when `minimum_score` is set, at least that score; the
+    caller has already left out collaborators who are not active. A pool of zero (or less), or no one
+    qualifying, gives `[]` (the distribution is still recorded, empty). Allocations whose amount
+    rounds to zero (0.01 split among three) are dropped: only amounts above zero become obligations,
+    and the units they would have had went to others by the remainder rule, so the sum still holds.
+    """
+    resolver = RESOLVER_ALIASES.get(resolver, resolver)
+    if resolver not in RESOLVERS:
+        raise ValueError(f"unknown distribution resolver {resolver!r}")
+    total_units = _to_minor(pool, exponent)
+    qualified = [s for s in standings if _qualifies(s, minimum_score)]
+    if total_units <= 0 or not qualified:
+        return []
+    if resolver == "topScoreWins":
+        allocations = [_top_score(qualified, total_units, exponent)]
+    else:
+        weights = {s.collaborator: (Fraction(s.score) if resolver == "performanceSharedPool" else Fraction(1))
+                   for s in qualified}
+        allocations = _largest_remainder(qualified, weights, total_units, exponent)
+    kept = [a for a in allocations if a.amount > 0]
+    return sorted(kept, key=lambda a: (-a.amount, a.collaborator))
+
+
+def _qualifies(standing: Standing, minimum_score: Decimal | None) -> bool:
+    """Siren pays only non-zero scores; a `minimumScore` goal raises the bar further."""
+    if standing.score <= 0:
+        return False
+    return minimum_score is None or standing.score >= minimum_score
+
+
+def _to_minor(pool: Decimal, exponent: int) -> int:
+    """The pool as a whole number of minor units; a pool finer than the unit is a caller bug."""
+    units = Fraction(pool) * 10 ** exponent
+    if units.denominator != 1:
+        raise ValueError(f"pool {pool} is not a whole number of 10**-{exponent} units")
+    return int(units)
+
+
+def _from_minor(units: int, exponent: int) -> Decimal:
+    """Minor units back to a Decimal carrying exactly `exponent` decimals (Decimal('33.34'))."""
+    return Decimal(units).scaleb(-exponent)
+
+
+def _fmt_score(score: Decimal) -> str:
+    """A score for people: no trailing zeros, no exponent notation (40, 1.5)."""
+    return format(score.normalize(), "f")
+
+
+def _tie_key(standing: Standing) -> tuple:
+    """Who reached a tying score first: earliest last scoring event (unknown last), then smaller id."""
+    at = standing.last_scored_at
+    return (at is None, at if at is not None else _NEVER, standing.collaborator)
+
+
+def _top_score(qualified: Sequence[Standing], total_units: int, exponent: int) -> Allocation:
+    """Siren's topScoreWins: one obligation for the whole pool; a tie is broken and explained."""
+    best = max(s.score for s in qualified)
+    tied = sorted((s for s in qualified if s.score == best), key=_tie_key)
+    winner, others = tied[0], tied[1:]
+    note = ""
+    if others:
+        names = ", ".join(s.collaborator for s in others)
+        note = f"tie at {_fmt_score(best)} with {names}: {_tie_reason(winner, others[0])}"
+    return Allocation(winner.collaborator, winner.score, _from_minor(total_units, exponent), note)
+
+
+def _tie_reason(winner: Standing, runner_up: Standing) -> str:
+    """Why the winner beat the next tied collaborator, in the record's words."""
+    if winner.last_scored_at is None:
+        return "smaller id (no scoring times)"
+    if winner.last_scored_at == runner_up.last_scored_at:
+        return "reached it at the same time, smaller id"
+    return f"reached it first ({iso(winner.last_scored_at)})"
+
+
+def _largest_remainder(qualified: Sequence[Standing], weights: dict[str, Fraction], total_units: int,
+                       exponent: int) -> list[Allocation]:
+    """Floor each exact share, then give the left minor units by largest remainder (then score, id)."""
+    total_weight = sum(weights.values())
+    exact = {s.collaborator: total_units * weights[s.collaborator] / total_weight for s in qualified}
+    floors = {c: floor(x) for c, x in exact.items()}
+    left = total_units - sum(floors.values())
+    order = sorted(qualified, key=lambda s: (-(exact[s.collaborator] - floors[s.collaborator]),
+                                             -s.score, s.collaborator))
+    extra = {s.collaborator for s in order[:left]}
+    unit_text = f"+{_from_minor(1, exponent)} remainder"
+    return [Allocation(s.collaborator, s.score,
+                       _from_minor(floors[s.collaborator] + (s.collaborator in extra), exponent),
+                       unit_text if s.collaborator in extra else "")
+            for s in qualified]
+

@@ -1,0 +1,221 @@
+"""The nouns of siren-sync: events, collaborators, distributors, distributions and obligations.
+
+Plain frozen dataclasses, shared by every layer. Money is `Decimal`, times are timezone-aware
+`datetime`s (events in UTC). Nothing here does I/O; `to_record`/`from_record` give the JSON shape
+the store keeps, so the store never needs to know a domain type.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, Mapping
+
+# Siren's machine names for what a collaborator can be scored on (DESIGN section 3).
+ENGAGEMENT_TYPES = (
+    "referredSiteVisit",
+    "boundPostUsed",
+    "boundCouponUsed",
+    "collaboratorProductSold",
+    "courseCompleted",
+    "lessonCompleted",
+    "manual",
+)
+SALE = "sale"
+EVENT_TYPES = ENGAGEMENT_TYPES + (SALE,)
+
+RESOLVERS = ("topScoreWins", "performanceSharedPool", "sharedEngagementPool")
+RESOLVER_ALIASES = {"performanceWeightedPool": "performanceSharedPool"}
+POOL_RESOLVERS = ("revenueSinceLastDistribution",)
+COMPILERS = ("lineItems", "discounts", "fees", "shipping", "taxes")
+DEFAULT_COMPILERS = ("lineItems", "discounts")
+COLLABORATOR_STATUSES = ("active", "pending", "inactive")
+
+
+def parse_time(text: str) -> datetime:
+    """An ISO 8601 string with an offset ('Z' accepted) as an aware datetime; naive is refused."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"time {text!r} has no UTC offset")
+    return value
+
+
+def iso(value: datetime) -> str:
+    """The one way times are written in records and output: ISO 8601 with offset, seconds precision."""
+    return value.isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Line:
+    """One order line item, as much of it as transaction compilers and line item filters need."""
+
+    id: str
+    subtotal: Decimal  # before discounts, for the whole quantity
+    quantity: int = 1
+    product_id: int | None = None
+    sku: str = ""
+    categories: tuple[int, ...] = ()
+
+    def to_record(self) -> dict:
+        return {"id": self.id, "subtotal": str(self.subtotal), "quantity": self.quantity,
+                "product_id": self.product_id, "sku": self.sku, "categories": list(self.categories)}
+
+    @classmethod
+    def from_record(cls, r: Mapping[str, Any]) -> "Line":
+        return cls(id=str(r["id"]), subtotal=Decimal(r["subtotal"]), quantity=int(r.get("quantity", 1)),
+                   product_id=r.get("product_id"), sku=r.get("sku") or "",
+                   categories=tuple(r.get("categories") or ()))
+
+
+@dataclass(frozen=True)
+class OrderValue:
+    """What an order is worth, split the way Siren's transaction compilers see it."""
+
+    currency: str
+    total: Decimal
+    lines: tuple[Line, ...] = ()
+    discount_total: Decimal = Decimal(0)
+    fees: Decimal = Decimal(0)
+    shipping: Decimal = Decimal(0)
+    taxes: Decimal = Decimal(0)
+
+    def to_record(self) -> dict:
+        return {"currency": self.currency, "total": str(self.total),
+                "lines": [line.to_record() for line in self.lines],
+                "discount_total": str(self.discount_total), "fees": str(self.fees),
+                "shipping": str(self.shipping), "taxes": str(self.taxes)}
+
+    @classmethod
+    def from_record(cls, r: Mapping[str, Any]) -> "OrderValue":
+        return cls(currency=r["currency"], total=Decimal(r["total"]),
+                   lines=tuple(Line.from_record(x) for x in r.get("lines", ())),
+                   discount_total=Decimal(r.get("discount_total", "0")), fees=Decimal(r.get("fees", "0")),
+                   shipping=Decimal(r.get("shipping", "0")), taxes=Decimal(r.get("taxes", "0")))
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something that happened on the site, normalized. Recording the same `key` twice changes nothing.
+
+    Engagement events name a `collaborator` and a `quantity` (negative for a reversal, such as a
+    fully refunded order's coupon use). `sale` events move revenue: either a plain signed `revenue`
+    (imports), or an `order` plus the signed `share` of its counted value this event moves (`1` when
+    paid, `-amount/total` for a refund, `-rest/total` for a cancellation), so every distributor can
+    apply its own transaction compilers and filters to the same event.
+    """
+
+    key: str
+    type: str
+    at: datetime
+    collaborator: str | None = None
+    quantity: int = 1
+    revenue: Decimal | None = None
+    order: OrderValue | None = None
+    share: Fraction = Fraction(1)
+    source: str = "manual"
+
+    def __post_init__(self):
+        if self.at.tzinfo is None:
+            raise ValueError(f"event {self.key}: time has no timezone")
+
+    def to_record(self) -> dict:
+        record: dict[str, Any] = {"key": self.key, "type": self.type,
+                                  "at": iso(self.at.astimezone(timezone.utc)), "source": self.source}
+        if self.collaborator is not None:
+            record["collaborator"] = self.collaborator
+        if self.quantity != 1:
+            record["quantity"] = self.quantity
+        if self.revenue is not None:
+            record["revenue"] = str(self.revenue)
+        if self.order is not None:
+            record["order"] = self.order.to_record()
+        if self.share != 1:
+            record["share"] = str(self.share)
+        return record
+
+    @classmethod
+    def from_record(cls, r: Mapping[str, Any]) -> "Event":
+        return cls(key=r["key"], type=r["type"], at=parse_time(r["at"]), collaborator=r.get("collaborator"),
+                   quantity=int(r.get("quantity", 1)),
+                   revenue=Decimal(r["revenue"]) if r.get("revenue") is not None else None,
+                   order=OrderValue.from_record(r["order"]) if r.get("order") else None,
+                   share=Fraction(r.get("share", "1")), source=r.get("source", "manual"))
+
+
+@dataclass(frozen=True)
+class Collaborator:
+    """A person who can earn; only `active` ones score and qualify."""
+
+    id: str
+    name: str = ""
+    email: str = ""
+    status: str = "active"
+    wp_user_id: int | None = None
+    coupons: tuple[str, ...] = ()  # lower case, as WooCommerce returns them
+    tracking_ids: tuple[str, ...] = ()
+    products: tuple[int, ...] = ()
+    posts: tuple[int, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True)
+class LineItemFilters:
+    """Restrict which order lines count towards a pool (Siren's commission pool filters)."""
+
+    with_skus: tuple[str, ...] = ()
+    in_categories: tuple[int, ...] | None = None
+    collaborator_owned: bool = False
+
+    @property
+    def restricts(self) -> bool:
+        return bool(self.with_skus) or self.in_categories is not None or self.collaborator_owned
+
+
+@dataclass(frozen=True)
+class Distributor:
+    """A scheduled reward pool: what scores, how the pool is made, how it is split, and when."""
+
+    key: str
+    name: str
+    resolver: str  # one of RESOLVERS (aliases resolved)
+    units: str
+    exponent: int  # decimals of the unit: 2 for USD, 0 for JPY or points, 3 for KWD
+    schedule: tuple[str, ...]
+    points: Mapping[str, Decimal]  # engagement type -> points per event
+    revenue_percentage: Decimal = Decimal(0)
+    pool_resolver: str = "revenueSinceLastDistribution"
+    status: str = "active"
+    description: str = ""
+    starts_at: datetime | None = None
+    compilers: tuple[str, ...] = DEFAULT_COMPILERS
+    filters: LineItemFilters = field(default_factory=LineItemFilters)
+    minimum_score: Decimal | None = None
+    carry_unspent_pool: bool = False
+    is_currency: bool = True  # False for custom reward units such as points or credits
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """One collaborator's part of a split pool; `note` explains a tie or a remainder cent."""
+
+    collaborator: str
+    score: Decimal
+    amount: Decimal
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A collaborator's score in a period and when their last scoring event happened (tie rule)."""
+
+    collaborator: str
+    score: Decimal
+    last_scored_at: datetime | None = None
