@@ -480,12 +480,12 @@ def _woocommerce(at: _At, raw: Any) -> tuple[Secret | None, Secret | None]:
 
 _SOURCE_DEFAULTS: dict[str, dict[str, Any]] = {
     "woocommerce": {"enabled": True, "every": None, "paid_statuses": ("processing", "completed"),
-                    "per_page": 100, "refunds": "auto"},
+                    "per_page": 100, "refunds": "auto", "extra_statuses": ()},
     "learndash": {"enabled": False, "every": 3600.0},
     "lifterlms": {"enabled": False, "every": 3600.0},
     "access_log": {"enabled": False, "every": None, "path": "/var/log/nginx/access.log", "ref_param": "ref",
                    "visitor_window": 1800.0},
-    "siren": {"enabled": False, "every": 900.0},
+    "siren": {"enabled": False, "every": 900.0, "collaborator_ids": {}},
     "collaborators_from_site": {"enabled": False, "every": 3600.0, "role": "siren_collaborator",
                                 "coupon_meta_key": "siren_collaborator", "product_meta_key": "siren_collaborator"},
 }
@@ -503,6 +503,10 @@ def _option(at: _At, key: str, value: Any, base: Path) -> Any:
     if key == "paid_statuses":
         statuses = _texts(at, value)
         return statuses or at.fail("must list at least one order status")
+    if key == "extra_statuses":
+        return _texts(at, value)
+    if key == "collaborator_ids":
+        return {str(k): _text(at / str(k), v, empty=False) for k, v in _mapping(at, value).items()}
     if key == "per_page":
         return _whole(at, value, 1, 100)
     if key == "refunds":

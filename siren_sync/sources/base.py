@@ -1,0 +1,93 @@
+"""What every source adapter gets and gives: the sync context and the report of one poll.
+
+A source reads one upstream and turns its records into `Event`s. It never computes money and never
+touches the store directly: it hands each page of events to `SyncContext.commit` together with the
+cursor that comes after them, and the ledger records both in one atomic store write. So a crash
+between two pages loses nothing and counts nothing twice: on restart the source resumes from the
+last committed cursor and re-reads at most one page, whose events are already known by key.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterable, Mapping, Protocol
+
+from siren_sync.model import Collaborator, Event
+
+
+@dataclass
+class Attribution:
+    """Who owns what: lookups from upstream ids to collaborator ids (active or not)."""
+
+    by_coupon: dict[str, str] = field(default_factory=dict)  # lower-case coupon code -> id
+    by_tracking_id: dict[str, str] = field(default_factory=dict)
+    by_product: dict[int, str] = field(default_factory=dict)
+    by_wp_user: dict[int, str] = field(default_factory=dict)
+    by_post: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, collaborators: Iterable[Collaborator]) -> "Attribution":
+        index = cls()
+        for c in collaborators:
+            index.by_coupon.update({code.lower(): c.id for code in c.coupons})
+            index.by_tracking_id.update({t: c.id for t in c.tracking_ids})
+            index.by_product.update({p: c.id for p in c.products})
+            index.by_post.update({p: c.id for p in c.posts})
+            if c.wp_user_id is not None:
+                index.by_wp_user[c.wp_user_id] = c.id
+        return index
+
+
+@dataclass
+class SyncReport:
+    """One poll of one source: what the log line and `check` show."""
+
+    source: str
+    records: int = 0  # upstream records read
+    events: int = 0  # new events recorded
+    quarantined: int = 0
+    pages: int = 0
+    started: float = field(default_factory=time.monotonic)
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return time.monotonic() - self.started
+
+
+class SyncContext(Protocol):
+    """What the ledger offers a source during one poll."""
+
+    attribution: Attribution
+    now: datetime  # the sync's start time (UTC): no cursor may pass it
+
+    def cursor(self, name: str) -> Mapping[str, Any] | None:
+        """The state this source committed last time under `name`, or None on a first run."""
+
+    def commit(self, name: str, events: list[Event], cursor: Mapping[str, Any]) -> int:
+        """Record `events` and save `cursor` atomically; returns how many events were new."""
+
+    def same_period(self, a: datetime, b: datetime) -> bool:
+        """True when `a` and `b` fall in the same period of every distributor (refund placement)."""
+
+    def quarantine(self, where: str, reason: str, payload: Any = None) -> None:
+        """Keep a bad upstream record aside with its reason (shown by `check`); the sync goes on."""
+
+    def progress(self, source: str, page: int, total_pages: int | None, records: int) -> None:
+        """Report a page read, for the terminal progress line or the log."""
+
+
+class Source(Protocol):
+    """One upstream adapter."""
+
+    name: str
+
+    def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
+        """Read what changed since the committed cursor (or `since`, a backfill) and commit it."""
+
+    def check(self) -> list[tuple[str, bool, str]]:
+        """Probe the upstream: (what, ok, detail) rows for `siren-sync check`."""
+
+
+ProgressFn = Callable[[str, int, "int | None", int], None]

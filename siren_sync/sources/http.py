@@ -1,0 +1,387 @@
+"""One pooled HTTP session per upstream: timeouts, bounded retries, JSON guarding and WordPress paging.
+
+Every source talks to its site through an `Upstream`. It owns one `requests.Session` (connections are
+reused), sends `verify` and the (connect, read) timeout on every request, and retries with tenacity
+on connection errors, timeouts, 429, 500, 502, 503 and 504: exponential backoff with jitter, honouring
+`Retry-After` (delta-seconds or an HTTP-date, capped), bounded both in attempts and in total time.
+Other 4xx are not retried. What the site answers is turned into one-line `SyncError`s that name the
+endpoint (the path below the REST root, never the full URL) and the status, for example
+`wc/v3/orders: 403 rest_forbidden: Sorry, you are not allowed to do that.`; 401 and 403 raise
+`AuthError`. No secret reaches a log line or an exception: query strings are never printed, known
+secret values and `consumer_*` / `oauth_*` parameters are scrubbed from any text we pass on, and
+Basic auth over plain `http://` is refused unless the host is loopback (DESIGN section 5).
+"""
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import json
+import logging
+import random
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator, Mapping
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from requests.auth import HTTPBasicAuth
+from tenacity import Retrying, retry_if_exception
+
+from siren_sync.errors import AuthError, ConfigError, SyncError
+
+log = logging.getLogger("siren_sync.http")
+
+USER_AGENT = "siren-sync/0.1 (+https://github.com/siren-sync)"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+MAX_PER_PAGE = 100  # WordPress and WooCommerce refuse larger pages with 400 rest_invalid_param
+
+# Query parameters whose values are secrets (WooCommerce query-string auth and OAuth 1.0a).
+_SECRET_PARAM = re.compile(r"((?:consumer_key|consumer_secret|oauth_[a-z_]+)=)[^&\s#'\"]*", re.I)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: bounded in attempts and in total seconds (waits included)."""
+
+    attempts: int = 5
+    total: float = 120.0
+    initial: float = 1.0  # first backoff, doubled each attempt
+    maximum: float = 30.0  # backoff ceiling (before jitter)
+    jitter: float = 1.0  # up to this many random seconds added to each backoff
+    retry_after_cap: float = 120.0  # never wait longer than this, whatever Retry-After says
+
+    def backoff(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
+        """The wait after failed attempt number `attempt` (1-based) without a Retry-After."""
+        return min(self.maximum, self.initial * 2 ** (attempt - 1)) + self.jitter * rand()
+
+
+class UpstreamError(SyncError):
+    """A request that failed: `<endpoint>: <status> <code>: <message>`, with the parts kept apart."""
+
+    def __init__(self, endpoint: str, message: str, status: int | None = None, code: str | None = None,
+                 retryable: bool = False, retry_after: float | None = None):
+        super().__init__(f"{endpoint}: {message}")
+        self.endpoint = endpoint
+        self.status = status
+        self.code = code
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class UpstreamAuthError(UpstreamError, AuthError):
+    """401 or 403: the site refused our credentials or their permissions."""
+
+
+@dataclass
+class Page:
+    """One page of a WordPress collection and what its headers say about the rest."""
+
+    items: list
+    number: int
+    per_page: int
+    total: int | None  # X-WP-Total
+    total_pages: int | None  # X-WP-TotalPages
+    response: requests.Response
+
+    @property
+    def last(self) -> bool:
+        """No page after this one: X-WP-TotalPages says so, or (without it) the page is short."""
+        if not self.items:
+            return True
+        if self.total_pages is not None:
+            return self.number >= self.total_pages
+        return len(self.items) < self.per_page
+
+
+def is_loopback(host: str) -> bool:
+    host = (host or "").strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP-date); None if unusable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    now = now or datetime.now(timezone.utc)
+    return max(0.0, (when - now).total_seconds())
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """`text` without secret query parameters or any of the known secret values."""
+    text = _SECRET_PARAM.sub(r"\1***", str(text))
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _html_title(text: str) -> str:
+    match = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S)
+    return _one_line(match.group(1), 80) if match else ""
+
+
+def _int_header(response: requests.Response, name: str) -> int | None:
+    try:
+        return int(response.headers[name])
+    except (KeyError, ValueError):
+        return None
+
+
+class Upstream:
+    """One site (or one API root) behind one pooled session.
+
+    `base_url` is the REST root (`https://shop.example/wp-json`); paths are relative to it
+    (`wc/v3/orders`) and are what errors and logs call the endpoint. `auth` is anything `requests`
+    accepts: a `(user, password)` tuple (Basic) or an `AuthBase` such as an OAuth signer, applied
+    again on every attempt so signatures and nonces are fresh. `sleep` and `clock` are injectable so
+    tests never sleep; `rand` drives the jitter.
+    """
+
+    def __init__(self, name: str, base_url: str, auth: Any = None, verify: bool | str = True,
+                 timeout: float | tuple[float, float] = (10.0, 30.0), user_agent: str = USER_AGENT,
+                 retry: RetryPolicy | None = None, secrets: tuple[str, ...] = (),
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 rand: Callable[[], float] = random.random, session: requests.Session | None = None):
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"{name}: {self.base_url!r} is not an http(s) URL")
+        if isinstance(auth, (tuple, list)):
+            auth = HTTPBasicAuth(*auth)
+        if isinstance(auth, HTTPBasicAuth) and parts.scheme == "http" and not is_loopback(parts.hostname):
+            raise ConfigError(
+                f"{name}: refusing to send a password with Basic auth over plain http:// to "
+                f"{parts.hostname}; use https:// (plain http is only allowed on loopback)")
+        self.auth = auth
+        self.verify = verify
+        self.timeout = timeout if isinstance(timeout, tuple) else (min(10.0, float(timeout)), float(timeout))
+        self.retry = retry or RetryPolicy()
+        self.secrets = tuple(s for s in secrets if s)
+        if isinstance(auth, HTTPBasicAuth):
+            self.secrets += tuple(s for s in (auth.username, auth.password) if s)
+        self._sleep = sleep
+        self._clock = clock
+        self._rand = rand
+        self.session = session or requests.Session()
+        self.session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=4, max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.requests = 0  # requests sent, retries included (for benchmarks and tests)
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> "Upstream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def endpoint(self, path: str) -> str:
+        """The name errors and logs use: the path below the REST root, without any query."""
+        return path.split("?", 1)[0].strip("/")
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.split('?', 1)[0].lstrip('/')}"
+
+    def _redact(self, text: str) -> str:
+        return redact(text, self.secrets)
+
+    # -- requests ---------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
+                json_body: Any = None, expect_json: bool = True,
+                idempotent: bool | None = None) -> tuple[Any, requests.Response]:
+        """Send one request with retries; returns (decoded JSON or None, response).
+
+        Non-idempotent requests (POST unless told otherwise) are retried only on 429 and connect
+        timeouts, where the site cannot have acted on them.
+        """
+        method = method.upper()
+        endpoint = self.endpoint(path)
+        if idempotent is None:
+            idempotent = method != "POST"
+        policy = self.retry
+        started = self._clock()
+
+        def stop(state) -> bool:
+            if state.attempt_number >= policy.attempts:
+                return True
+            return (self._clock() - started) + state.upcoming_sleep > policy.total
+
+        def wait(state) -> float:
+            exc = state.outcome.exception()
+            after = getattr(exc, "retry_after", None)
+            if after is not None:
+                return min(after, policy.retry_after_cap)
+            return policy.backoff(state.attempt_number, self._rand)
+
+        def retryable(exc: BaseException) -> bool:
+            if not isinstance(exc, UpstreamError) or not exc.retryable:
+                return False
+            return idempotent or exc.status == 429 or exc.code == "connect-timeout"
+
+        def before_sleep(state) -> None:
+            log.warning("%s %s: %s; retry %d/%d in %.1fs", method, endpoint,
+                        state.outcome.exception().args[0].split(": ", 1)[-1], state.attempt_number,
+                        policy.attempts - 1, state.upcoming_sleep)
+
+        retrying = Retrying(stop=stop, wait=wait, retry=retry_if_exception(retryable), sleep=self._sleep,
+                            before_sleep=before_sleep, reraise=True)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._attempt(method, path, endpoint, params, json_body, expect_json)
+        except UpstreamError as exc:
+            tries = retrying.statistics.get("attempt_number", 1)
+            if exc.retryable and tries > 1:
+                raise type(exc)(exc.endpoint, f"{str(exc).split(': ', 1)[1]} (gave up after {tries} attempts)",
+                                exc.status, exc.code) from None
+            raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _attempt(self, method: str, path: str, endpoint: str, params: Mapping[str, Any] | None,
+                 json_body: Any, expect_json: bool) -> tuple[Any, requests.Response]:
+        t0 = self._clock()
+        self.requests += 1
+        try:
+            response = self.session.request(method, self.url(path), params=params, json=json_body,
+                                            auth=self.auth, verify=self.verify, timeout=self.timeout,
+                                            allow_redirects=True)
+        except requests.ConnectTimeout as exc:
+            log.debug("%s %s failed after %.3fs: connect timeout", method, endpoint, self._clock() - t0)
+            raise UpstreamError(endpoint, "connect timeout", code="connect-timeout", retryable=True) from None
+        except requests.Timeout:
+            log.debug("%s %s failed after %.3fs: read timeout", method, endpoint, self._clock() - t0)
+            raise UpstreamError(endpoint, f"no answer within {self.timeout[1]:g}s (read timeout)",
+                                code="timeout", retryable=True) from None
+        except requests.exceptions.SSLError as exc:
+            raise UpstreamError(endpoint, f"TLS error: {_one_line(self._redact(exc), 200)} (see site.verify_tls)"
+                                ) from None
+        except requests.ConnectionError as exc:
+            log.debug("%s %s failed after %.3fs: connection error", method, endpoint, self._clock() - t0)
+            raise UpstreamError(endpoint, f"connection failed: {_one_line(self._redact(_root_cause(exc)), 200)}",
+                                code="connection", retryable=True) from None
+        except requests.RequestException as exc:
+            raise UpstreamError(endpoint, f"request failed: {_one_line(self._redact(exc), 200)}") from None
+        elapsed = self._clock() - t0
+        status = response.status_code
+        log.debug("%s %s %d %.3fs", method, endpoint, status, elapsed)
+        if status >= 400:
+            raise self._error(endpoint, response)
+        if not expect_json or status == 204 or method == "HEAD":
+            return None, response
+        return self._decode(endpoint, response), response
+
+    def _decode(self, endpoint: str, response: requests.Response) -> Any:
+        text = response.text
+        status = response.status_code
+        if _looks_like_html(response, text):
+            title = _html_title(text)
+            raise UpstreamError(endpoint, f"HTTP {status} sent an HTML page where JSON was expected"
+                                + (f" ({self._redact(title)})" if title else ""), status=status,
+                                code="html", retryable=True)
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise UpstreamError(endpoint, f"HTTP {status} sent malformed JSON ({_one_line(exc, 100)}, "
+                                f"{len(text)} bytes)", status=status, code="malformed-json",
+                                retryable=True) from None
+
+    def _error(self, endpoint: str, response: requests.Response) -> UpstreamError:
+        status = response.status_code
+        retryable = status in RETRY_STATUSES
+        retry_after = parse_retry_after(response.headers.get("Retry-After")) if retryable else None
+        code = message = None
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and isinstance(body.get("code"), str):
+            code = body["code"]
+            message = _one_line(self._redact(body.get("message") or ""), 200)
+        if code:
+            text = f"{status} {code}: {message}" if message else f"{status} {code}"
+        else:
+            reason = response.reason or ""
+            title = _html_title(response.text or "") if _looks_like_html(response, response.text or "") else ""
+            text = f"HTTP {status} {reason}".rstrip()
+            if title and title.lower() not in text.lower():
+                text += f" ({self._redact(title)})"
+        cls = UpstreamAuthError if status in (401, 403) else UpstreamError
+        return cls(endpoint, text, status=status, code=code, retryable=retryable, retry_after=retry_after)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params)[0]
+
+    def page(self, path: str, params: Mapping[str, Any] | None = None, page: int = 1,
+             per_page: int = MAX_PER_PAGE) -> Page:
+        """One page of a collection, with `page` and `per_page` (at most 100) set."""
+        per_page = max(1, min(MAX_PER_PAGE, int(per_page)))
+        query = dict(params or {})
+        query.update({"page": page, "per_page": per_page})
+        data, response = self.request("GET", path, query)
+        if not isinstance(data, list):
+            raise UpstreamError(self.endpoint(path), f"HTTP {response.status_code} sent a JSON "
+                                f"{type(data).__name__} where a list was expected", response.status_code)
+        return Page(items=data, number=page, per_page=per_page, total=_int_header(response, "X-WP-Total"),
+                    total_pages=_int_header(response, "X-WP-TotalPages"), response=response)
+
+    def pages(self, path: str, params: Mapping[str, Any] | None = None, per_page: int = MAX_PER_PAGE,
+              start: int = 1) -> Iterator[Page]:
+        """Every page of a collection, by page number (never by the `Link` URLs, which a TLS proxy
+        may rewrite to http://), until a short page or X-WP-TotalPages."""
+        number = start
+        while True:
+            current = self.page(path, params, number, per_page)
+            yield current
+            if current.last:
+                return
+            number += 1
+
+
+def _looks_like_html(response: requests.Response, text: str) -> bool:
+    ctype = response.headers.get("Content-Type", "").lower()
+    head = text.lstrip()[:100].lower()
+    return "html" in ctype or head.startswith("<!doctype") or head.startswith("<html")
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost reason of a requests ConnectionError, without the URL it wraps."""
+    text = str(exc)
+    match = re.search(r"(Failed to establish a new connection: [^)'\"]+|Connection refused|Name or service "
+                      r"not known|Temporary failure in name resolution|Connection reset by peer|"
+                      r"Remote end closed connection without response|Connection aborted)", text)
+    return match.group(1) if match else type(exc).__name__

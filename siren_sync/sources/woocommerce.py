@@ -1,0 +1,557 @@
+"""WooCommerce orders -> sale, refund, cancellation and engagement events (DESIGN section 3, "The pool").
+
+Orders are read incrementally by modification date, as apis.md section 1.11 recommends:
+`modified_after=<cursor - overlap>&dates_are_gmt=true&orderby=modified&order=asc&per_page=100` with an
+explicit status list that includes `trash`. After each page the page's events are committed with
+the cursor set to the last order's `date_modified_gmt` (and the `(id, date_modified_gmt)` pairs seen
+at that exact second), and page 1 is asked again from there, so an order modified during the sync
+moves to the end and nothing is skipped; only when a whole page shares one second (bulk edits) do we
+page on with `page=2,3...` for that second. The cursor never passes the sync's start (`ctx.now`).
+
+Each order becomes events whose keys make re-reading harmless:
+- `woocommerce:sale:<order>` at payment (`date_paid_gmt`, else `date_created_gmt` for an order in a
+  paid status), carrying the order's value; never-paid orders give nothing, whatever their status;
+- `woocommerce:refund:<order>:<refund>` with share `-amount/total` at the refund's creation time.
+  A refund lies between the payment and the order's `date_modified`: when both fall in the same
+  period the order's `date_modified_gmt` is used and nothing is fetched; otherwise the refund's date
+  is read from `/wc/v3/refunds` (WooCommerce 9+; listed in bulk for a large sync, by `include=` for
+  a small one) or, on older sites, from `/wc/v3/orders/<id>/refunds`;
+- `woocommerce:cancel:<order>` with share `-(total - refunded)/total` at `date_modified_gmt` for a
+  paid order now cancelled, failed, trashed, or `refunded` with less refunded than its total;
+- `woocommerce:boundCouponUsed:<order>:<code>` and `woocommerce:collaboratorProductSold:<order>:<line>`
+  at payment, and the same keys with `:reversal` (negated quantity) when the order is fully refunded
+  or cancelled. Partial refunds reverse no points.
+
+Order line items carry no product categories in the REST API, so `Line.categories` stays empty here;
+a category filter needs the product catalogue (a separate lookup, not done by this source).
+
+Authentication: Basic (consumer key and secret) over https; OAuth 1.0a over http, each request
+signed by the `woocommerce` package's `OAuth` class and sent through our pooled session (the
+package's own `API` has no session, a 5 s timeout and sends every parameter twice).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import urlsplit
+
+import requests
+from requests.auth import AuthBase
+from woocommerce.oauth import OAuth
+
+from siren_sync.errors import ConfigError, RecordError, SyncError
+from siren_sync.model import Event, Line, OrderValue, SALE
+from siren_sync.sources.base import SyncContext, SyncReport
+from siren_sync.sources.http import MAX_PER_PAGE, RetryPolicy, Upstream, UpstreamAuthError, UpstreamError
+
+log = logging.getLogger("siren_sync.sources.woocommerce")
+
+ORDERS = "wc/v3/orders"
+REFUNDS = "wc/v3/refunds"
+# Core statuses every WooCommerce since 3.5 accepts; `any` would leave out `trash`.
+CORE_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed", "trash")
+CANCEL_STATUSES = frozenset({"cancelled", "failed", "trash"})
+ORDER_FIELDS = ("id", "status", "currency", "date_created_gmt", "date_modified_gmt", "date_paid_gmt", "total",
+                "discount_total", "shipping_total", "total_tax", "line_items", "fee_lines", "coupon_lines",
+                "refunds")
+REFUND_FIELDS = "id,parent_id,date_created_gmt,amount"
+PREFETCH_REFUNDS_ABOVE = 2  # order pages in a sync above which refunds are listed in bulk
+SECOND = timedelta(seconds=1)
+
+
+class WooCommerceOAuth1(AuthBase):
+    """Signs each prepared request (one-legged OAuth 1.0a, HMAC-SHA256) with a fresh nonce.
+
+    The query parameters are signed once and sent once; the secret never leaves this object (only
+    the signature and the public consumer key travel in the URL).
+    """
+
+    def __init__(self, consumer_key: str, consumer_secret: str):
+        self._key = consumer_key
+        self._secret = consumer_secret
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        oauth = OAuth(url=request.url, consumer_key=self._key, consumer_secret=self._secret, version="v3",
+                      method=request.method or "GET")
+        request.url = oauth.get_oauth_url()
+        return request
+
+    def __repr__(self) -> str:
+        return "WooCommerceOAuth1(<secret>)"
+
+
+# -- parsing -------------------------------------------------------------------------------------
+
+def parse_gmt(value: Any) -> datetime:
+    """A WooCommerce `*_gmt` time (no offset, UTC) as an aware UTC datetime."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"not a date: {value!r}")
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def wc_time(value: datetime) -> str:
+    """The naive UTC form WooCommerce expects in date filters with `dates_are_gmt=true`."""
+    return value.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0).isoformat()
+
+
+def _date(raw: Mapping[str, Any], name: str) -> datetime:
+    value = raw.get(name)
+    try:
+        return parse_gmt(value)
+    except ValueError:
+        raise ValueError(f"{name} is {value!r}, not a date") from None
+
+
+def _money(value: Any, what: str) -> Decimal:
+    if isinstance(value, (bool, float)) or value is None:
+        raise ValueError(f"{what} is {value!r}, not a decimal string")
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"{what} is {value!r}, not a number") from None
+    if not amount.is_finite():
+        raise ValueError(f"{what} is {value!r}, not a number")
+    return amount
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"{what} is {value!r}, not an integer")
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} is {value!r}, not an integer") from None
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: int
+    amount: Decimal  # positive
+
+
+@dataclass(frozen=True)
+class Order:
+    """What the events of one order need, validated."""
+
+    id: int
+    status: str
+    modified: datetime
+    paid_at: datetime | None
+    value: OrderValue
+    coupons: tuple[str, ...]
+    refunds: tuple[Refund, ...]
+
+    @property
+    def refunded(self) -> Decimal:
+        return sum((r.amount for r in self.refunds), Decimal(0))
+
+
+def order_version(raw: Any) -> tuple[int, str] | None:
+    """(id, date_modified_gmt) of an order as sent, for dedupe; None if either is unusable."""
+    if not isinstance(raw, dict):
+        return None
+    oid, modified = raw.get("id"), raw.get("date_modified_gmt")
+    if isinstance(oid, bool) or not isinstance(oid, int) or not isinstance(modified, str):
+        return None
+    try:
+        parse_gmt(modified)
+    except ValueError:
+        return None
+    return oid, modified
+
+
+def parse_order(raw: Any, paid_statuses: Iterable[str]) -> Order:
+    """Validate one order; raises RecordError (where, reason) for anything that cannot be counted."""
+    oid = raw.get("id") if isinstance(raw, dict) else None
+    where = f"{ORDERS} #{oid if oid is not None else '?'}"
+    try:
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+        if oid is None:
+            raise ValueError("missing id")
+        oid = _int(oid, "id")
+        status = raw.get("status")
+        if not isinstance(status, str) or not status:
+            raise ValueError(f"status is {status!r}")
+        currency = raw.get("currency")
+        if not isinstance(currency, str) or not currency:
+            raise ValueError(f"currency is {currency!r}")
+        if "total" not in raw:
+            raise ValueError("missing total")
+        total = _money(raw["total"], "total")
+        modified = _date(raw, "date_modified_gmt")
+        paid_raw = raw.get("date_paid_gmt")
+        refunds = []
+        for item in raw.get("refunds") or ():
+            rid = _int(item.get("id"), "refunds[].id")
+            refunds.append(Refund(rid, abs(_money(item.get("total"), f"refund {rid} total"))))
+        if paid_raw:
+            paid_at = _date(raw, "date_paid_gmt")
+        elif status in paid_statuses or status == "refunded" or refunds:
+            # No payment date but evidently paid (a paid status, or refunded): its creation time.
+            paid_at = _date(raw, "date_created_gmt")
+        else:
+            paid_at = None
+        lines = []
+        for item in raw.get("line_items") or ():
+            line_id = _int(item.get("id"), "line_items[].id")
+            product = item.get("product_id")
+            lines.append(Line(id=str(line_id), subtotal=_money(item.get("subtotal"), f"line {line_id} subtotal"),
+                              quantity=_int(item.get("quantity", 1), f"line {line_id} quantity"),
+                              product_id=_int(product, f"line {line_id} product_id") if product else None,
+                              sku=str(item.get("sku") or "")))
+        fees = sum((_money(f.get("total"), "fee_lines[].total") for f in raw.get("fee_lines") or ()),
+                   Decimal(0))
+        coupons = []
+        for item in raw.get("coupon_lines") or ():
+            code = item.get("code")
+            if not isinstance(code, str) or not code:
+                raise ValueError(f"coupon_lines[].code is {code!r}")
+            coupons.append(code.lower())
+        value = OrderValue(currency=currency, total=total, lines=tuple(lines),
+                           discount_total=_money(raw.get("discount_total", "0"), "discount_total"),
+                           fees=fees, shipping=_money(raw.get("shipping_total", "0"), "shipping_total"),
+                           taxes=_money(raw.get("total_tax", "0"), "total_tax"))
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise RecordError(where, str(exc)) from None
+    return Order(id=oid, status=status, modified=modified, paid_at=paid_at, value=value,
+                 coupons=tuple(dict.fromkeys(coupons)), refunds=tuple(refunds))
+
+
+def order_events(order: Order, refund_times: Mapping[int, datetime], attribution: Any) -> list[Event]:
+    """Every event one order implies as it stands (DESIGN section 3, "The pool").
+
+    `refund_times` gives the time of each of the order's refunds (their creation time, or the
+    order's `date_modified` when that falls in the same period); a refund missing there is placed
+    at the order's `date_modified`.
+    """
+    if order.paid_at is None:
+        return []
+    oid, total, src = order.id, order.value.total, "woocommerce"
+    events = [Event(key=f"woocommerce:sale:{oid}", type=SALE, at=order.paid_at, order=order.value, source=src)]
+    engagements = []
+    for code in order.coupons:
+        owner = attribution.by_coupon.get(code)
+        if owner:
+            engagements.append(Event(key=f"woocommerce:boundCouponUsed:{oid}:{code}", type="boundCouponUsed",
+                                     at=order.paid_at, collaborator=owner, quantity=1, source=src))
+    for line in order.value.lines:
+        owner = attribution.by_product.get(line.product_id) if line.product_id is not None else None
+        if owner and line.quantity:
+            engagements.append(Event(key=f"woocommerce:collaboratorProductSold:{oid}:{line.id}",
+                                     type="collaboratorProductSold", at=order.paid_at, collaborator=owner,
+                                     quantity=line.quantity, source=src))
+    events += engagements
+
+    refund_at = {r.id: refund_times.get(r.id, order.modified) for r in order.refunds}
+    if total > 0:
+        for refund in order.refunds:
+            events.append(Event(key=f"woocommerce:refund:{oid}:{refund.id}", type=SALE, at=refund_at[refund.id],
+                                order=order.value, share=-Fraction(refund.amount) / Fraction(total), source=src))
+    refunded = order.refunded
+    cancelled = order.status in CANCEL_STATUSES or (order.status == "refunded" and refunded < total)
+    reversal_at = None
+    if order.refunds and refunded >= total:
+        reversal_at = max(refund_at.values())  # fully refunded: points go when the last refund was made
+    elif cancelled:
+        reversal_at = order.modified
+        if total > 0:
+            events.append(Event(key=f"woocommerce:cancel:{oid}", type=SALE, at=order.modified, order=order.value,
+                                share=-Fraction(total - refunded) / Fraction(total), source=src))
+    if reversal_at is not None:
+        events += [Event(key=f"{e.key}:reversal", type=e.type, at=reversal_at, collaborator=e.collaborator,
+                         quantity=-e.quantity, source=src) for e in engagements]
+    return events
+
+
+# -- the source ------------------------------------------------------------------------------------
+
+@dataclass
+class _Run:
+    """What one sync learns along the way."""
+
+    window_start: datetime | None
+    refund_times: dict[int, datetime] = field(default_factory=dict)
+    prefetch_wanted: bool = False  # a large sync: list the window's refunds once instead of by `include=`
+    prefetched: bool = False
+
+
+class WooCommerceSource:
+    """The `woocommerce` source: orders and their refunds from `/wp-json/wc/v3`."""
+
+    name = "woocommerce"
+
+    def __init__(self, url: str, consumer_key: str, consumer_secret: str, verify: bool | str = True,
+                 options: Mapping[str, Any] | None = None, overlap: float = 300.0,
+                 timeout: float | tuple[float, float] = (10.0, 30.0), retry: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 session: requests.Session | None = None):
+        if not consumer_key or not consumer_secret:
+            raise ConfigError("site.woocommerce: consumer_key and consumer_secret are required")
+        options = dict(options or {})
+        self.url = url.rstrip("/")
+        self.paid_statuses = tuple(options.get("paid_statuses") or ("processing", "completed"))
+        self.per_page = max(1, min(MAX_PER_PAGE, int(options.get("per_page") or MAX_PER_PAGE)))
+        self.refunds_mode = options.get("refunds") or "auto"
+        if self.refunds_mode not in ("auto", "orders", "refunds"):
+            raise ConfigError(f"sync.woocommerce.refunds: {self.refunds_mode!r} is not one of auto, orders, refunds")
+        self.statuses = tuple(dict.fromkeys(CORE_STATUSES + self.paid_statuses
+                                            + tuple(options.get("extra_statuses") or ())))
+        self.overlap = timedelta(seconds=float(overlap))
+        scheme = urlsplit(self.url).scheme
+        # WooCommerce refuses Basic auth over plain http even on loopback (apis.md section 7): OAuth there.
+        auth: Any = (consumer_key, consumer_secret) if scheme == "https" else WooCommerceOAuth1(consumer_key,
+                                                                                                 consumer_secret)
+        self.http = Upstream(self.name, f"{self.url}/wp-json", auth=auth, verify=verify, timeout=timeout,
+                             retry=retry, secrets=(consumer_key, consumer_secret), sleep=sleep, clock=clock,
+                             session=session)
+        self._bulk_refunds: bool | None = None if self.refunds_mode == "auto" else self.refunds_mode == "refunds"
+
+    @classmethod
+    def from_config(cls, config: Any, **kwargs: Any) -> "WooCommerceSource":
+        site = config.site
+        section = config.sync.sources.get("woocommerce") if config.sync.sources else None
+        key = site.wc_key.value if site.wc_key is not None else None
+        secret = site.wc_secret.value if site.wc_secret is not None else None
+        return cls(site.url, key, secret, verify=site.verify_tls,
+                   options=dict(section.options) if section is not None else {}, overlap=config.sync.overlap,
+                   **kwargs)
+
+    def close(self) -> None:
+        self.http.close()
+
+    # -- sync -------------------------------------------------------------------------------
+
+    def _order_params(self, after: datetime | None) -> dict[str, str]:
+        params = {"orderby": "modified", "order": "asc", "dates_are_gmt": "true",
+                  "status": ",".join(self.statuses), "_fields": ",".join(ORDER_FIELDS)}
+        if after is not None:
+            params["modified_after"] = wc_time(after)
+        return params
+
+    def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
+        report = SyncReport(self.name)
+        requests_before = self.http.requests
+        now = ctx.now.astimezone(timezone.utc).replace(microsecond=0)
+        state = ctx.cursor(self.name) or {}
+        old_pos = parse_gmt(state["modified_gmt"]) if state.get("modified_gmt") else None
+        old_seen = {(int(i), str(m)) for i, m in state.get("seen") or ()}
+        hold = False  # True: this run must not move the cursor
+        if since is not None:
+            start = since.astimezone(timezone.utc) if since.tzinfo else since.replace(tzinfo=timezone.utc)
+            skip: set = set()
+            if old_pos is not None and start > old_pos:
+                # Starting after the cursor: moving it would skip what lies between, so leave it.
+                cur_pos, cur_seen, hold = old_pos, set(old_seen), True
+            else:
+                cur_pos, cur_seen = None, set()  # the cursor follows the backfill, so it resumes there
+        else:
+            start = old_pos - self.overlap if old_pos is not None else None
+            skip = old_seen
+            cur_pos, cur_seen = old_pos, set(old_seen)
+        run = _Run(window_start=start)
+        query_after, number = start, 1
+        pos: datetime | None = None
+        pos_seen: set = set()
+        pages = 0
+        while True:
+            page = self.http.page(ORDERS, self._order_params(query_after), number, self.per_page)
+            pages += 1
+            report.records += len(page.items)
+            if pages == 1 and (page.total_pages or 0) > PREFETCH_REFUNDS_ABOVE:
+                run.prefetch_wanted = True
+            fresh = []
+            versions = []
+            for raw in page.items:
+                version = order_version(raw)
+                if version is not None:
+                    versions.append(version)
+                    if version in skip or version in pos_seen:
+                        continue
+                fresh.append(raw)
+            events = self._events(ctx, run, fresh, report)
+            if versions:
+                last = max(parse_gmt(m) for _, m in versions)
+                at_last = {v for v in versions if parse_gmt(v[1]) == last}
+                if pos is None or last > pos:
+                    pos, pos_seen = last, at_last
+                elif last == pos:
+                    pos_seen |= at_last
+            moved = False
+            if pos is not None and not hold:
+                capped = min(pos, now)
+                capped_seen = pos_seen if pos <= now else set()
+                if cur_pos is None or capped > cur_pos:
+                    cur_pos, cur_seen, moved = capped, set(capped_seen), True
+                elif capped == cur_pos and not capped_seen <= cur_seen:
+                    cur_seen, moved = cur_seen | capped_seen, True
+            if events or moved:
+                cursor = {"modified_gmt": cur_pos.isoformat() if cur_pos else None,
+                          "seen": sorted([i, m] for i, m in cur_seen)}
+                report.events += ctx.commit(self.name, events, cursor)
+            report.pages = pages
+            remaining = (page.total_pages - number) if page.total_pages else 0
+            ctx.progress(self.name, pages, pages + max(0, remaining), report.records)
+            if page.last:
+                break
+            next_after = pos - SECOND if pos is not None else query_after
+            if next_after == query_after:
+                number += 1  # the whole page shares one second: page on within it
+            else:
+                query_after, number = next_after, 1
+        report.detail.update({"cursor": cur_pos.isoformat() if cur_pos else None,
+                              "requests": self.http.requests - requests_before})
+        log.info("woocommerce: %d orders read, %d new events, %d quarantined, %d pages", report.records,
+                 report.events, report.quarantined, pages)
+        return report
+
+    def _events(self, ctx: SyncContext, run: _Run, raws: list, report: SyncReport) -> list[Event]:
+        orders = []
+        for raw in raws:
+            try:
+                orders.append(parse_order(raw, self.paid_statuses))
+            except RecordError as exc:
+                ctx.quarantine(exc.where, exc.reason, raw)
+                report.quarantined += 1
+        need: dict[int, int] = {}  # refund id -> order id, for refunds whose period is not known
+        for order in orders:
+            if order.paid_at is None or not order.refunds:
+                continue
+            if ctx.same_period(order.paid_at, order.modified):
+                continue
+            for refund in order.refunds:
+                if refund.id not in run.refund_times:
+                    need[refund.id] = order.id
+        if need:
+            self._fetch_refund_times(run, need)
+        events: list[Event] = []
+        for order in orders:
+            times = {}
+            same = order.paid_at is not None and ctx.same_period(order.paid_at, order.modified)
+            for refund in order.refunds:
+                when = run.refund_times.get(refund.id)
+                if when is None:
+                    if not same and order.paid_at is not None:
+                        log.warning("woocommerce: refund %d of order %d not found; placed at the order's "
+                                    "date_modified", refund.id, order.id)
+                    when = order.modified
+                times[refund.id] = when
+            events += order_events(order, times, ctx.attribution)
+        return events
+
+    def _fetch_refund_times(self, run: _Run, need: dict[int, int]) -> None:
+        if self._bulk_refunds is not False:
+            try:
+                if run.prefetch_wanted and not run.prefetched:
+                    run.prefetched = True
+                    params = {"orderby": "date", "order": "asc", "dates_are_gmt": "true", "_fields": REFUND_FIELDS}
+                    if run.window_start is not None:
+                        params["after"] = wc_time(run.window_start)
+                    for page in self.http.pages(REFUNDS, params, MAX_PER_PAGE):
+                        self._remember_refunds(run, page.items)
+                missing = sorted(rid for rid in need if rid not in run.refund_times)
+                for i in range(0, len(missing), MAX_PER_PAGE):
+                    chunk = missing[i:i + MAX_PER_PAGE]
+                    page = self.http.page(REFUNDS, {"include": ",".join(map(str, chunk)), "_fields": REFUND_FIELDS},
+                                          1, MAX_PER_PAGE)
+                    self._remember_refunds(run, page.items)
+                self._bulk_refunds = True
+                return
+            except UpstreamError as exc:
+                if exc.status != 404 or self.refunds_mode == "refunds":
+                    raise
+                log.info("woocommerce: %s is not available (WooCommerce < 9.0); reading refunds per order", REFUNDS)
+                self._bulk_refunds = False
+        for order_id in sorted({oid for rid, oid in need.items() if rid not in run.refund_times}):
+            for page in self.http.pages(f"{ORDERS}/{order_id}/refunds", {"_fields": "id,date_created_gmt,amount"},
+                                        MAX_PER_PAGE):
+                self._remember_refunds(run, page.items)
+
+    @staticmethod
+    def _remember_refunds(run: _Run, items: list) -> None:
+        for item in items:
+            try:
+                run.refund_times[_int(item.get("id"), "id")] = parse_gmt(item.get("date_created_gmt"))
+            except (ValueError, AttributeError):
+                log.warning("woocommerce: a refund without a usable id or date_created_gmt was ignored")
+
+    # -- check ------------------------------------------------------------------------------
+
+    def check(self) -> list[tuple[str, bool, str]]:
+        rows: list[tuple[str, bool, str]] = []
+        try:
+            page = self.http.page(ORDERS, {"status": ",".join(self.statuses), "_fields": "id"}, 1, 1)
+        except UpstreamAuthError as exc:
+            rows.append(("woocommerce reachable", True, f"{self.url}/wp-json/{ORDERS}"))
+            hint = ("check sync keys: site.woocommerce consumer_key/consumer_secret (WooCommerce > Settings > "
+                    "Advanced > REST API, Read access)")
+            if exc.status == 401 and urlsplit(self.url).scheme == "https":
+                hint += "; if they are right, the server may drop the Authorization header (CGI/FastCGI)"
+            elif exc.status == 401:
+                hint += "; over http the OAuth signature needs the exact site URL and a correct clock"
+            rows.append(("woocommerce authenticated", False, f"{exc}; {hint}"))
+            return rows
+        except SyncError as exc:
+            rows.append(("woocommerce reachable", False, str(exc)))
+            return rows
+        rows.append(("woocommerce reachable", True, f"{self.url}/wp-json/{ORDERS}"))
+        rows.append(("woocommerce authenticated", True, "orders can be listed with the consumer key"))
+        rows.append(self._check_modified_after())
+        rows.append(self._check_refunds())
+        total = page.total if page.total is not None else len(page.items)
+        rows.append(("woocommerce orders", True, f"{total} orders (statuses {', '.join(self.statuses)})"))
+        return rows
+
+    def _check_modified_after(self) -> tuple[str, bool, str]:
+        what = "woocommerce modified_after"
+        version = None
+        try:
+            data = self.http.get_json("wc/v3/system_status", {"_fields": "environment"})
+            version = str((data.get("environment") or {}).get("version") or "") or None
+        except SyncError:
+            pass
+        try:
+            data, _ = self.http.request("OPTIONS", ORDERS)
+            args = set()
+            for endpoint in data.get("endpoints") or ():
+                args |= set((endpoint.get("args") or {}).keys())
+            label = f"WooCommerce {version}" if version else "WooCommerce"
+            if "modified_after" in args and "dates_are_gmt" in args:
+                return what, True, f"{label}: orders accept modified_after and dates_are_gmt"
+            return what, False, (f"{label}: orders do not accept modified_after/dates_are_gmt "
+                                 "(WooCommerce 5.8 or newer is needed for incremental sync)")
+        except (SyncError, AttributeError):
+            if version:
+                ok = _version_tuple(version) >= (5, 8)
+                return what, ok, f"WooCommerce {version}" + ("" if ok else ": 5.8 or newer is needed")
+            return what, False, "could not tell the WooCommerce version (system_status and OPTIONS refused)"
+
+    def _check_refunds(self) -> tuple[str, bool, str]:
+        what = "woocommerce refunds"
+        if self.refunds_mode == "orders":
+            return what, True, f"read per order ({ORDERS}/<id>/refunds), as configured"
+        try:
+            page = self.http.page(REFUNDS, {"_fields": "id"}, 1, 1)
+        except UpstreamError as exc:
+            if exc.status == 404:
+                return what, self.refunds_mode == "auto", (
+                    f"{REFUNDS} not available (WooCommerce < 9.0): refund dates read per order")
+            return what, False, str(exc)
+        self._bulk_refunds = True
+        return what, True, f"{REFUNDS} available ({page.total if page.total is not None else '?'} refunds)"
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for piece in text.split(".")[:3]:
+        digits = "".join(ch for ch in piece if ch.isdigit())
+        parts.append(int(digits or 0))
+    return tuple(parts)

@@ -1,0 +1,591 @@
+"""sources/woocommerce.py against a fake WooCommerce site shaped on the real samples (no network)."""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from fractions import Fraction
+from types import SimpleNamespace
+
+import pytest
+import responses
+
+from payloads import (HTTP_URL, HTTPS_URL, KEY, SECRET, FakeContext, FakeShop, Interrupted, bulk_orders,
+                      coupon_line, fee_line, line_item, order, refund_detail,
+                      sample_page_orders, sample_partial_refund_detail, sample_partial_refund_order,
+                      sample_refunded_detail, sample_refunded_order, utc)
+from siren_sync.errors import ConfigError, SyncError
+from siren_sync.sources.base import Attribution
+from siren_sync.sources.http import RetryPolicy
+from siren_sync.sources.woocommerce import WooCommerceOAuth1, WooCommerceSource, parse_order
+
+NOW = utc("2026-11-23T05:00:00")
+ATTRIBUTION = Attribution(by_coupon={"david20": "david"}, by_product={13: "erin", 15: "frank"})
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def make_shop(rsps, url=HTTPS_URL, **kw) -> FakeShop:
+    return FakeShop(url, **kw).install(rsps)
+
+
+def source(url=HTTPS_URL, **options) -> WooCommerceSource:
+    return WooCommerceSource(url, KEY, SECRET, options=options, overlap=300, sleep=lambda s: None,
+                             retry=RetryPolicy(attempts=3, total=60))
+
+
+def context(**kw) -> FakeContext:
+    kw.setdefault("now", NOW)
+    kw.setdefault("attribution", ATTRIBUTION)
+    return FakeContext(**kw)
+
+
+def orders_params(shop):
+    return [params for method, path, params in shop.requests if path == "wc/v3/orders"]
+
+
+# -- authentication --------------------------------------------------------------------------------
+
+def test_oauth_over_http_signs_each_request(rsps):
+    shop = make_shop(rsps, HTTP_URL)  # verifies the HMAC-SHA256 signature like WooCommerce does
+    shop.add(sample_partial_refund_order(), *sample_page_orders())
+    ctx = context()
+    source(HTTP_URL, per_page=2).sync(ctx)
+    assert shop.count("wc/v3/orders") == 2 and ctx.keys("woocommerce:sale:") != []
+    nonces = set()
+    for url in shop.urls:
+        assert url.count("oauth_signature=") == 1 and url.count("per_page=") == 1
+        assert SECRET not in url and "consumer_secret" not in url
+        nonces.add(url.split("oauth_nonce=")[1].split("&")[0])
+    assert len(nonces) == len(shop.urls)
+
+
+def test_oauth_retry_is_signed_again(rsps):
+    shop = make_shop(rsps, HTTP_URL)
+    shop.add(*sample_page_orders())
+    shop.fail("wc/v3/orders", 503, "<html><title>Busy</title></html>")
+    source(HTTP_URL).sync(context())
+    assert len(shop.urls) == 2
+    assert shop.urls[0].split("oauth_nonce=")[1][:20] != shop.urls[1].split("oauth_nonce=")[1][:20]
+
+
+def test_basic_auth_over_https(rsps):
+    shop = make_shop(rsps, HTTPS_URL)
+    shop.add(*sample_page_orders())
+    source(HTTPS_URL).sync(context())
+    call = rsps.calls[0]
+    assert call.request.headers["Authorization"].startswith("Basic ")
+    assert "oauth_" not in call.request.url and KEY not in call.request.url
+
+
+def test_plain_http_uses_oauth_even_on_loopback():
+    # WooCommerce refuses Basic auth over plain http, loopback included (apis.md section 7).
+    src = WooCommerceSource("http://127.0.0.1:8080", KEY, SECRET)
+    assert isinstance(src.http.auth, WooCommerceOAuth1)
+    assert SECRET not in repr(src.http.auth)
+
+
+def test_missing_keys_is_a_config_error():
+    with pytest.raises(ConfigError, match="consumer_key and consumer_secret"):
+        WooCommerceSource(HTTPS_URL, "", SECRET)
+
+
+def test_from_config():
+    secret = lambda v: SimpleNamespace(value=v)  # noqa: E731 - config.Secret's shape
+    config = SimpleNamespace(
+        site=SimpleNamespace(url=HTTPS_URL, verify_tls="/etc/ssl/ca.pem", wc_key=secret(KEY), wc_secret=secret(SECRET)),
+        sync=SimpleNamespace(overlap=120.0, sources={"woocommerce": SimpleNamespace(
+            enabled=True, every=None, options={"paid_statuses": ["completed"], "per_page": 50, "refunds": "orders"})}))
+    src = WooCommerceSource.from_config(config)
+    assert src.paid_statuses == ("completed",) and src.per_page == 50 and src.refunds_mode == "orders"
+    assert src.overlap == timedelta(seconds=120) and src.http.verify == "/etc/ssl/ca.pem"
+    assert src.http.timeout == (10.0, 30.0)
+
+
+# -- what an order becomes ---------------------------------------------------------------------------
+
+def test_sample_orders_to_events(rsps):
+    shop = make_shop(rsps)
+    shop.add(*sample_page_orders())
+    ctx = context()
+    report = source().sync(ctx)
+    assert report.records == 2 and report.events == 4 and report.pages == 1
+    assert ctx.keys() == ["woocommerce:boundCouponUsed:60:david20", "woocommerce:collaboratorProductSold:60:90",
+                          "woocommerce:collaboratorProductSold:60:91", "woocommerce:sale:60"]
+    sale = ctx.events["woocommerce:sale:60"]
+    assert sale.type == "sale" and sale.share == 1 and sale.source == "woocommerce"
+    assert sale.at == datetime(2026, 9, 2, 16, 28, 2, tzinfo=timezone.utc)
+    value = sale.order
+    assert value.currency == "EUR" and value.total == Decimal("423.04") and value.discount_total == Decimal("105.76")
+    assert [(line.id, line.subtotal, line.quantity, line.product_id, line.sku, line.categories)
+            for line in value.lines] == [("89", Decimal("129.00"), 1, 10, "PEER-100", ()),
+                                         ("90", Decimal("39.80"), 2, 13, "PEER-103", ()),
+                                         ("91", Decimal("360.00"), 2, 15, "PEER-105", ())]
+    coupon = ctx.events["woocommerce:boundCouponUsed:60:david20"]
+    assert coupon.collaborator == "david" and coupon.quantity == 1 and coupon.at == sale.at
+    product = ctx.events["woocommerce:collaboratorProductSold:60:90"]
+    assert product.collaborator == "erin" and product.quantity == 2
+    # order 82 is on-hold and never paid: nothing, and no refund route was asked
+    assert not ctx.keys("woocommerce:sale:82") and shop.count("wc/v3/refunds") == 0
+
+
+def test_request_parameters(rsps):
+    shop = make_shop(rsps)
+    shop.add(*sample_page_orders())
+    source(paid_statuses=["processing", "completed", "shipped"]).sync(context())
+    params = orders_params(shop)[0]
+    assert params["orderby"] == "modified" and params["order"] == "asc" and params["dates_are_gmt"] == "true"
+    assert params["per_page"] == "100" and params["page"] == "1" and "modified_after" not in params
+    statuses = params["status"].split(",")
+    assert "trash" in statuses and "any" not in statuses and "shipped" in statuses and "cancelled" in statuses
+    assert set(params["_fields"].split(",")) >= {"id", "total", "date_paid_gmt", "date_modified_gmt", "refunds",
+                                                 "line_items", "coupon_lines", "fee_lines"}
+
+
+def test_money_fees_shipping_taxes_are_decimals():
+    raw = order(7, "processing", "131.30", shipping_total="9.90", total_tax="11.40", discount_total="10.00",
+                line_items=[line_item(70, 11, "100.00", "90.00")],
+                fee_lines=[fee_line(71, "5.00"), fee_line(72, "5.00")])
+    value = parse_order(raw, ("processing", "completed")).value
+    assert value.fees == Decimal("10.00") and value.shipping == Decimal("9.90") and value.taxes == Decimal("11.40")
+    assert all(isinstance(x, Decimal) for x in (value.total, value.fees, value.lines[0].subtotal))
+
+
+def test_partial_refund_share_and_points_kept(rsps):
+    shop = make_shop(rsps)
+    shop.add(sample_partial_refund_order())
+    shop.add_refund(sample_partial_refund_detail(), 26)
+    ctx = context()
+    source().sync(ctx)
+    refund = ctx.events["woocommerce:refund:26:89"]
+    assert refund.type == "sale" and refund.share == -Fraction("79.20") / Fraction("383.12")
+    assert -0.21 < float(refund.share) < -0.20
+    # paid Sept 13, modified Sept 16: same period, so no refund detail was fetched
+    assert refund.at == utc("2026-09-16T10:41:33") and shop.count("wc/v3/refunds") == 0
+    assert not [k for k in ctx.events if k.endswith(":reversal") or ":cancel:" in k]
+    assert ctx.events["woocommerce:boundCouponUsed:26:david20"].quantity == 1
+
+
+def test_refund_after_the_period_closed_is_fetched(rsps):
+    shop = make_shop(rsps)
+    raw = sample_partial_refund_order()
+    raw["date_modified"] = raw["date_modified_gmt"] = "2026-10-09T08:00:00"  # a note added later still
+    shop.add(raw)
+    shop.add_refund(refund_detail(89, 26, "79.20", "2026-10-02T09:30:00"), 26)
+    ctx = context()
+    source().sync(ctx)
+    assert shop.count("wc/v3/refunds") == 1
+    assert orders_params(shop) and [p for m, path, p in shop.requests if path == "wc/v3/refunds"][0]["include"] == "89"
+    refund = ctx.events["woocommerce:refund:26:89"]
+    assert refund.at == utc("2026-10-02T09:30:00")
+    assert ctx.events["woocommerce:sale:26"].at == utc("2026-09-13T10:51:33")
+
+
+def test_refund_dates_per_order_before_woocommerce_9(rsps):
+    shop = make_shop(rsps, refunds_route=False)
+    first, second = sample_refunded_order(), sample_partial_refund_order()
+    second["date_modified"] = second["date_modified_gmt"] = "2026-10-01T00:00:05"
+    shop.add(first, second)
+    shop.add_refund(sample_refunded_detail(), 47)
+    shop.add_refund(refund_detail(89, 26, "79.20", "2026-09-30T23:59:00"), 26)
+    src = source()
+    ctx = context()
+    src.sync(ctx)
+    assert shop.count("wc/v3/refunds") == 1  # probed once, answered rest_no_route
+    assert shop.count(r"wc/v3/orders/\d+/refunds") == 2
+    assert ctx.events["woocommerce:refund:47:85"].at == utc("2026-09-04T12:49:07")
+    assert ctx.events["woocommerce:refund:26:89"].at == utc("2026-09-30T23:59:00")
+    shop.modify(47, "2026-11-01T00:00:00")
+    src.sync(context(cursors=ctx.cursors))
+    assert shop.count("wc/v3/refunds") == 1 and shop.count(r"wc/v3/orders/\d+/refunds") == 3
+
+
+def test_refunds_mode_orders_never_asks_the_bulk_route(rsps):
+    shop = make_shop(rsps)
+    shop.add(sample_refunded_order())
+    shop.add_refund(sample_refunded_detail(), 47)
+    source(refunds="orders").sync(context())
+    assert shop.count("wc/v3/refunds") == 0 and shop.count(r"wc/v3/orders/47/refunds") == 1
+
+
+def test_full_refund_reverses_points_at_refund_time(rsps):
+    shop = make_shop(rsps)
+    shop.add(sample_refunded_order())
+    shop.add_refund(sample_refunded_detail(), 47)
+    ctx = context()
+    source().sync(ctx)
+    assert ctx.events["woocommerce:sale:47"].at == utc("2026-08-30T12:59:07")
+    refund = ctx.events["woocommerce:refund:47:85"]
+    assert refund.share == -1 and refund.at == utc("2026-09-04T12:49:07")
+    coupon = ctx.events["woocommerce:boundCouponUsed:47:david20:reversal"]
+    product = ctx.events["woocommerce:collaboratorProductSold:47:64:reversal"]
+    assert (coupon.quantity, coupon.collaborator, coupon.at) == (-1, "david", utc("2026-09-04T12:49:07"))
+    assert (product.quantity, product.collaborator) == (-1, "erin")
+    assert not ctx.keys("woocommerce:cancel:")
+
+
+def test_cancellation_after_payment(rsps):
+    shop = make_shop(rsps)
+    raw = sample_partial_refund_order()
+    raw.update(status="cancelled")
+    raw["date_modified"] = raw["date_modified_gmt"] = "2026-09-20T08:00:00"
+    shop.add(raw)
+    ctx = context()
+    source().sync(ctx)
+    cancel = ctx.events["woocommerce:cancel:26"]
+    assert cancel.share == -(Fraction("383.12") - Fraction("79.20")) / Fraction("383.12")
+    assert cancel.at == utc("2026-09-20T08:00:00")
+    assert ctx.events["woocommerce:refund:26:89"].share + cancel.share == -1
+    reversals = {k: e for k, e in ctx.events.items() if k.endswith(":reversal")}
+    assert sorted(reversals) == ["woocommerce:boundCouponUsed:26:david20:reversal",
+                                 "woocommerce:collaboratorProductSold:26:11:reversal",
+                                 "woocommerce:collaboratorProductSold:26:12:reversal"]
+    assert reversals["woocommerce:collaboratorProductSold:26:12:reversal"].quantity == -2
+    assert all(e.at == utc("2026-09-20T08:00:00") for e in reversals.values())
+
+
+def test_refunded_status_with_less_refunded_cancels_the_rest(rsps):
+    shop = make_shop(rsps)
+    raw = sample_partial_refund_order()
+    raw["status"] = "refunded"
+    shop.add(raw)
+    ctx = context()
+    source().sync(ctx)
+    assert ctx.events["woocommerce:cancel:26"].share == -(Fraction("303.92") / Fraction("383.12"))
+    assert ctx.keys("woocommerce:boundCouponUsed:26:david20:reversal")
+
+
+@pytest.mark.parametrize("status", ["pending", "on-hold", "cancelled", "failed", "trash"])
+def test_never_paid_orders_count_nothing(rsps, status):
+    shop = make_shop(rsps)
+    shop.add(order(90, status, "99.00", paid=None, modified="2026-09-03T00:00:00",
+                   coupon_lines=[coupon_line(91, "david20", "0.00")]))
+    ctx = context()
+    report = source().sync(ctx)
+    assert ctx.events == {} and report.events == 0 and report.records == 1 and ctx.quarantined == []
+
+
+def test_paid_status_without_payment_date_counts_at_creation(rsps):
+    shop = make_shop(rsps)
+    shop.add(order(91, "completed", "99.00", created="2026-09-05T10:00:00", paid=None,
+                   modified="2026-09-06T00:00:00"))
+    ctx = context()
+    source().sync(ctx)
+    assert ctx.events["woocommerce:sale:91"].at == utc("2026-09-05T10:00:00")
+
+
+def test_unbound_coupon_is_not_an_error(rsps):
+    shop = make_shop(rsps)
+    shop.add(order(92, "completed", "95.00", coupon_lines=[coupon_line(93, "welcome5", "5.00")]))
+    ctx = context()
+    source().sync(ctx)
+    assert ctx.keys() == ["woocommerce:sale:92"] and ctx.quarantined == []
+
+
+def test_uppercase_coupon_code_is_lowered(rsps):
+    shop = make_shop(rsps)
+    shop.add(order(94, "completed", "80.00", coupon_lines=[coupon_line(95, "DAVID20", "20.00", meta=False)]))
+    ctx = context()
+    source().sync(ctx)
+    assert ctx.keys("woocommerce:boundCouponUsed:") == ["woocommerce:boundCouponUsed:94:david20"]
+
+
+def test_bad_orders_are_quarantined_and_the_rest_goes_on(rsps):
+    shop = make_shop(rsps)
+    good = order(100, "completed", "10.00", modified="2026-09-01T00:00:01")
+    no_total = order(101, "completed", "10.00", modified="2026-09-01T00:00:02")
+    del no_total["total"]
+    bad_total = order(102, "completed", "ten euros", modified="2026-09-01T00:00:03",
+                      line_items=[line_item(1020, 11, "10.00")])
+    bad_date = order(103, "completed", "10.00", paid="13/09/2026", modified="2026-09-01T00:00:04")
+    no_id = order(104, "completed", "10.00", modified="2026-09-01T00:00:05")
+    del no_id["id"]
+    float_total = order(105, "completed", "10.00", modified="2026-09-01T00:00:06")
+    float_total["total"] = 10.0
+    last = order(106, "completed", "12.00", modified="2026-09-01T00:00:07")
+    shop.add(good, no_total, bad_total, bad_date, float_total, last)
+    shop.orders[-1] = no_id
+    ctx = context()
+    report = source().sync(ctx)
+    assert ctx.keys("woocommerce:sale:") == ["woocommerce:sale:100", "woocommerce:sale:106"]
+    where = {w: r for w, r, _ in ctx.quarantined}
+    assert where == {"wc/v3/orders #101": "missing total",
+                     "wc/v3/orders #102": "total is 'ten euros', not a number",
+                     "wc/v3/orders #103": "date_paid_gmt is '13/09/2026', not a date",
+                     "wc/v3/orders #105": "total is 10.0, not a decimal string",
+                     "wc/v3/orders #?": "missing id"}
+    assert report.quarantined == 5 and ctx.quarantined[0][2]["id"] == 101
+    assert ctx.cursors["woocommerce"]["modified_gmt"] == "2026-09-01T00:00:07+00:00"
+
+
+def test_order_seen_twice_records_nothing_new(rsps):
+    shop = make_shop(rsps)
+    shop.add(sample_partial_refund_order(), sample_refunded_order(), *sample_page_orders())
+    shop.add_refund(sample_partial_refund_detail(), 26)
+    shop.add_refund(sample_refunded_detail(), 47)
+    ctx = context()
+    src = source()
+    first = src.sync(ctx)
+    assert first.events == len(ctx.events) > 0
+    second = src.sync(ctx)  # re-reads the overlap window
+    assert second.events == 0 and second.records >= 1
+    backfill = src.sync(ctx, since=utc("2026-08-01T00:00:00"))  # everything again
+    assert backfill.events == 0 and backfill.records == 4
+    # a spurious modification (HPOS bumps date_modified when an order is opened) adds nothing either
+    shop.modify(60, "2026-11-01T09:00:00")
+    assert src.sync(ctx).events == 0
+
+
+def test_incremental_sync_starts_at_cursor_minus_overlap_and_skips_seen(rsps):
+    shop = make_shop(rsps)
+    shop.add(*sample_page_orders())
+    ctx = context(cursors={"woocommerce": {"modified_gmt": "2026-09-04T01:18:02+00:00",
+                                           "seen": [[60, "2026-09-04T01:18:02"]]}})
+    report = source().sync(ctx)
+    assert orders_params(shop)[0]["modified_after"] == "2026-09-04T01:13:02"
+    assert report.records == 1 and report.events == 0 and ctx.events == {}
+
+
+def test_cursor_is_capped_at_the_sync_start(rsps):
+    shop = make_shop(rsps)
+    shop.add(order(110, "completed", "10.00", paid="2026-11-22T23:00:00"),
+             order(111, "completed", "20.00", paid="2026-11-23T04:59:59"),
+             order(112, "completed", "30.00", paid="2026-11-23T05:00:07"))  # modified while we read
+    ctx = context()
+    source().sync(ctx)
+    assert ctx.keys("woocommerce:sale:") == ["woocommerce:sale:110", "woocommerce:sale:111", "woocommerce:sale:112"]
+    assert ctx.cursors["woocommerce"] == {"modified_gmt": "2026-11-23T05:00:00+00:00", "seen": []}
+
+
+def test_order_modified_during_the_sync_moves_to_the_end_and_nothing_is_skipped(rsps):
+    shop = make_shop(rsps)
+    for i in range(7):
+        shop.add(order(200 + i, "processing", f"{10 + i}.00", paid=f"2026-09-0{i + 1}T10:00:00"))
+
+    def refund_first_order_after_first_page(shop, n):
+        if n == 2:  # between the first and the second request, order 200 is cancelled
+            shop.modify(200, "2026-09-20T00:00:00", status="cancelled")
+
+    shop.before_orders.append(refund_first_order_after_first_page)
+    ctx = context()
+    source(per_page=3).sync(ctx)
+    assert ctx.keys("woocommerce:sale:") == [f"woocommerce:sale:{200 + i}" for i in range(7)]
+    assert ctx.events["woocommerce:cancel:200"].share == -1
+    afters = [p.get("modified_after") for p in orders_params(shop)]
+    assert afters[0] is None and afters[1] == "2026-09-03T09:59:59"  # page 1 again, from the last item
+    assert all(p["page"] == "1" for p in orders_params(shop))
+    assert ctx.cursors["woocommerce"]["modified_gmt"] == "2026-09-20T00:00:00+00:00"
+
+
+def test_plain_page_numbers_would_have_skipped(rsps):
+    """The same change against naive `page=N` paging loses an order: what the cursor design prevents."""
+    shop = make_shop(rsps)
+    for i in range(7):
+        shop.add(order(200 + i, "processing", "10.00", paid=f"2026-09-0{i + 1}T10:00:00"))
+    src = source()
+    first = src.http.page("wc/v3/orders", src._order_params(None), 1, 3)
+    shop.modify(200, "2026-09-20T00:00:00", status="cancelled")
+    rest = [o["id"] for n in (2, 3) for o in src.http.page("wc/v3/orders", src._order_params(None), n, 3).items]
+    assert 203 not in [o["id"] for o in first.items] + rest
+
+
+def test_same_second_overflow_pages_within_the_second(rsps):
+    shop = make_shop(rsps)
+    for i in range(8):  # a bulk edit: 8 orders modified in the same second
+        shop.add(order(300 + i, "completed", "10.00", paid="2026-09-01T10:00:00", modified="2026-09-05T12:00:00"))
+    shop.add(order(320, "completed", "10.00", paid="2026-09-06T10:00:00"),
+             order(321, "completed", "10.00", paid="2026-09-07T10:00:00"))
+    ctx = context()
+    source(per_page=3).sync(ctx)
+    assert len(ctx.keys("woocommerce:sale:")) == 10
+    asked = [(p.get("modified_after"), p["page"]) for p in orders_params(shop)]
+    assert asked == [(None, "1"), ("2026-09-05T11:59:59", "1"), ("2026-09-05T11:59:59", "2"),
+                     ("2026-09-05T11:59:59", "3"), ("2026-09-06T09:59:59", "1")]
+    assert ctx.cursors["woocommerce"] == {"modified_gmt": "2026-09-07T10:00:00+00:00",
+                                          "seen": [[321, "2026-09-07T10:00:00"]]}
+
+
+def test_truncated_page_raises_and_cursor_stays_at_last_committed_page(rsps):
+    shop = make_shop(rsps)
+    for i in range(5):
+        shop.add(order(400 + i, "completed", "10.00", paid=f"2026-09-0{i + 1}T10:00:00"))
+    ctx = context()
+    src = source(per_page=2)
+
+    def truncate_second_page(shop, n):
+        if n in (2, 3, 4):  # every attempt at the second page is cut short
+            shop.fail("wc/v3/orders", 200, '[{"id": 402, "status": "compl')
+
+    shop.before_orders.append(truncate_second_page)
+    with pytest.raises(SyncError, match=r"wc/v3/orders: HTTP 200 sent .*gave up after 3 attempts"):
+        src.sync(ctx)
+    assert ctx.cursors["woocommerce"]["modified_gmt"] == "2026-09-02T10:00:00+00:00"
+    assert ctx.keys("woocommerce:sale:") == ["woocommerce:sale:400", "woocommerce:sale:401"]
+    shop.before_orders.clear()
+    src.sync(ctx)
+    assert len(ctx.keys("woocommerce:sale:")) == 5
+    assert orders_params(shop)[-3]["modified_after"] == "2026-09-02T09:55:00"  # resumed at cursor - overlap
+
+
+def test_interrupted_backfill_resumes_at_committed_cursor(rsps):
+    shop = make_shop(rsps)
+    for i in range(6):
+        shop.add(order(500 + i, "completed", "10.00", paid=f"2026-10-0{i + 1}T10:00:00"))
+    ctx = context(cursors={"woocommerce": {"modified_gmt": "2026-11-20T00:00:00+00:00", "seen": []}},
+                  interrupt_after=1)
+    src = source(per_page=2)
+    with pytest.raises(Interrupted):
+        src.sync(ctx, since=utc("2026-09-01T00:00:00"))
+    assert orders_params(shop)[0]["modified_after"] == "2026-09-01T00:00:00"
+    assert ctx.cursors["woocommerce"]["modified_gmt"] == "2026-10-02T10:00:00+00:00"
+    ctx.interrupt_after = None
+    src.sync(ctx)
+    assert orders_params(shop)[2]["modified_after"] == "2026-10-02T09:55:00"
+    assert len(ctx.keys("woocommerce:sale:")) == 6
+
+
+def test_progress_is_reported_per_page(rsps):
+    shop = make_shop(rsps)
+    for i in range(5):
+        shop.add(order(600 + i, "completed", "10.00", paid=f"2026-09-0{i + 1}T10:00:00"))
+    ctx = context()
+    report = source(per_page=2).sync(ctx)
+    # each page but the last ends with an order read again (page 1 again from the last item's second)
+    assert [c[1] for c in ctx.progress_calls] == [1, 2, 3, 4]
+    assert ctx.progress_calls[0] == ("woocommerce", 1, 3, 2) and ctx.progress_calls[-1] == ("woocommerce", 4, 4, 8)
+    assert report.pages == 4 and len(ctx.keys("woocommerce:sale:")) == 5
+
+
+def test_empty_shop_commits_nothing(rsps):
+    make_shop(rsps)
+    ctx = context()
+    report = source().sync(ctx)
+    assert ctx.commits == [] and report.records == 0 and report.pages == 1
+
+
+@pytest.mark.parametrize("count,refunds", [(2000, 130), pytest.param(20000, 1300, marks=pytest.mark.bench)])
+def test_backfill_request_budget(rsps, count, refunds):
+    """A first backfill with refunds makes at most 1.25x the requests of reading the orders alone."""
+    shop = make_shop(rsps, lean=True)
+    orders, details = bulk_orders(count, refunds, start=utc("2025-01-01T00:00:00"))
+    shop.add(*orders)
+    for detail, oid in details:
+        shop.add_refund(detail, oid)
+    ctx = context(now=utc("2026-12-01T00:00:00"))
+    src = source()
+    report = src.sync(ctx)
+    order_requests = shop.count("wc/v3/orders")
+    assert len(ctx.keys("woocommerce:sale:")) == count and len(ctx.keys("woocommerce:refund:")) == refunds
+    assert order_requests <= count / 99 + 2
+    assert len(shop.requests) <= 1.25 * order_requests, (len(shop.requests), order_requests)
+    assert report.detail["requests"] == len(shop.requests)
+    crossing = [e for k, e in ctx.events.items() if k.startswith("woocommerce:refund:")]
+    assert all(e.at != ctx.events[f"woocommerce:sale:{k.split(':')[2]}"].at for k, e in
+               ((e.key, e) for e in crossing))
+
+
+# -- check -------------------------------------------------------------------------------------------
+
+def test_check_rows(rsps):
+    shop = make_shop(rsps)
+    shop.add(*sample_page_orders())
+    rows = source().check()
+    assert [(what, ok) for what, ok, _ in rows] == [("woocommerce reachable", True),
+                                                    ("woocommerce authenticated", True),
+                                                    ("woocommerce modified_after", True),
+                                                    ("woocommerce refunds", True), ("woocommerce orders", True)]
+    assert "WooCommerce 9.4.2" in rows[2][2] and rows[4][2].startswith("2 orders")
+
+
+def test_check_old_woocommerce(rsps):
+    shop = make_shop(rsps, refunds_route=False, version="8.2.2")
+    rows = dict((what, (ok, detail)) for what, ok, detail in source().check())
+    assert rows["woocommerce refunds"][0] is True and "WooCommerce < 9.0" in rows["woocommerce refunds"][1]
+    assert rows["woocommerce modified_after"] == (True, "WooCommerce 8.2.2: orders accept modified_after and "
+                                                        "dates_are_gmt")
+    assert shop.count("wc/v3/refunds") == 1
+
+
+def test_check_401_hint_without_secrets(rsps, caplog):
+    caplog.set_level(logging.DEBUG)
+    FakeShop(HTTPS_URL, secret="cs_another_secret_entirely_000000000000000").install(rsps)
+    rows = source().check()
+    assert rows[0][:2] == ("woocommerce reachable", True)
+    what, ok, detail = rows[1]
+    assert (what, ok) == ("woocommerce authenticated", False)
+    assert detail.startswith("wc/v3/orders: 401 woocommerce_rest_cannot_view: Sorry, you cannot list resources.")
+    assert "consumer_key" in detail and "Authorization header" in detail
+    assert KEY not in detail and SECRET not in detail and SECRET not in caplog.text and KEY not in caplog.text
+
+
+def test_check_unreachable(rsps):
+    rows = WooCommerceSource("https://elsewhere.example", KEY, SECRET, sleep=lambda s: None,
+                             retry=RetryPolicy(attempts=2, total=10)).check()
+    assert rows == [("woocommerce reachable", False, rows[0][2])] and rows[0][2].startswith("wc/v3/orders: ")
+
+
+# -- secrets -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url", [HTTP_URL, HTTPS_URL])
+def test_secrets_never_logged_or_stored(rsps, caplog, url):
+    caplog.set_level(logging.DEBUG)
+    shop = make_shop(rsps, url)
+    shop.add(sample_partial_refund_order(), sample_refunded_order(), *sample_page_orders())
+    shop.add_refund(sample_refunded_detail(), 47)
+    shop.fail("wc/v3/orders", 429, {"code": "too_many", "message": "slow down", "data": {"status": 429}},
+              {"Retry-After": "1"})
+    ctx = context()
+    src = source(url)
+    src.sync(ctx)
+    shop.fail("wc/v3/orders", 401, {"code": "woocommerce_rest_authentication_error",
+                                    "message": "Invalid signature - provided signature does not match.",
+                                    "data": {"status": 401}})
+    with pytest.raises(SyncError) as info:
+        src.sync(ctx)
+    stored = repr(ctx.commits) + repr(ctx.quarantined) + repr([e.to_record() for e in ctx.events.values()])
+    for secret in (KEY, SECRET):
+        assert secret not in caplog.text and secret not in str(info.value) and secret not in stored
+    assert "oauth_signature" not in caplog.text
+
+
+def test_trashed_after_full_refund_reverses_at_refund_time(rsps):
+    shop = make_shop(rsps)
+    raw = sample_refunded_order()
+    raw["status"] = "trash"
+    raw["date_modified"] = raw["date_modified_gmt"] = "2026-10-15T00:00:00"
+    shop.add(raw)
+    shop.add_refund(sample_refunded_detail(), 47)
+    ctx = context()
+    source().sync(ctx)
+    assert not ctx.keys("woocommerce:cancel:")
+    assert ctx.events["woocommerce:boundCouponUsed:47:david20:reversal"].at == utc("2026-09-04T12:49:07")
+
+
+def test_large_sync_lists_refunds_in_bulk_small_sync_by_include(rsps):
+    shop = make_shop(rsps, lean=True)
+    orders, details = bulk_orders(500, 40, start=utc("2026-01-01T00:00:00"), step=timedelta(hours=3))
+    shop.add(*orders)
+    for detail, oid in details:
+        shop.add_refund(detail, oid)
+    ctx = context(now=utc("2026-12-01T00:00:00"))
+    source().sync(ctx)
+    bulk = [p for m, path, p in shop.requests if path == "wc/v3/refunds"]
+    assert bulk and all("include" not in p for p in bulk) and len(bulk) == 1  # 40 refunds: one page
+    assert len(ctx.keys("woocommerce:refund:")) == 40
+
+
+def test_backfill_starting_after_the_cursor_leaves_it(rsps):
+    shop = make_shop(rsps)
+    for i in range(4):
+        shop.add(order(700 + i, "completed", "10.00", paid=f"2026-10-0{i + 1}T10:00:00"))
+    cursor = {"modified_gmt": "2026-09-01T00:00:00+00:00", "seen": []}
+    ctx = context(cursors={"woocommerce": dict(cursor)})
+    source().sync(ctx, since=utc("2026-10-03T00:00:00"))
+    assert ctx.keys("woocommerce:sale:") == ["woocommerce:sale:702", "woocommerce:sale:703"]
+    assert ctx.cursors["woocommerce"] == cursor  # the next sync still reads October 1 and 2
+    source().sync(ctx)
+    assert len(ctx.keys("woocommerce:sale:")) == 4
