@@ -1,0 +1,188 @@
+"""Durable files under the store: atomic JSON documents, append-only files, the process lock.
+
+The low half of the store, with no idea of tables or events. `JSONFileStorage` is a TinyDB
+`Storage` that keeps the whole database in memory and writes it only when asked (`flush`), as a
+temp file that is fsynced and renamed over the old one, the directory fsynced after, so a crash
+leaves either the old file or the new one, never half of one. `append_file` and `truncate_file`
+serve the append-only files (event segments, the key index). `ProcessLock` is the one-writer
+lock: `fcntl.flock` on `<store>.lock`, released by the kernel when the process dies, however it
+dies. Every byte is written through `os.write`, so a test can count what a commit costs.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Table
+
+from siren_sync.errors import StoreLockedError
+
+log = logging.getLogger(__name__)
+
+TEMP_SUFFIX = ".tmp"
+
+
+def dumps(data: Any) -> bytes:
+    """Compact, strict JSON (no NaN), UTF-8: the one serialization of every store file."""
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in `path` durable (tolerating filesystems that cannot)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        log.warning("cannot open directory %s to fsync it: %s", path, exc)
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:  # EINVAL on some network filesystems: nothing better can be done
+        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
+            raise
+    finally:
+        os.close(fd)
+
+
+def write_temp(path: Path, data: bytes) -> Path:
+    """Write `data` to `<path>.tmp` and fsync it; the caller renames it into place."""
+    temp = path.with_name(path.name + TEMP_SUFFIX)
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return temp
+
+
+def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
+    """Replace `path` by `data` atomically: temp file, fsync, rename (, fsync the directory)."""
+    temp = write_temp(path, data)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+    if sync_dir:
+        fsync_dir(path.parent)
+
+
+def append_file(path: Path, at: int, data: bytes) -> bool:
+    """Write `data` at byte `at` of `path` (cutting anything after `at` first) and fsync.
+
+    Returns whether the file was created, so the caller knows to fsync its directory.
+    """
+    created = not path.exists()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        if os.fstat(fd).st_size != at:
+            os.ftruncate(fd, at)
+        os.lseek(fd, at, os.SEEK_SET)
+        _write_all(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return created
+
+
+def truncate_file(path: Path, length: int) -> None:
+    """Cut `path` back to `length` bytes and fsync (recovery of an append-only file)."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.ftruncate(fd, length)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class JSONFileStorage(Storage):
+    """A TinyDB storage held in memory and written atomically on `flush()`.
+
+    TinyDB rewrites the whole database on every change; here a change only replaces the
+    in-memory state, and `flush()` writes it once, atomically. TinyDB never mutates a table
+    dict in place (it builds a new one per change), so a reference to `data` taken before a
+    series of changes stays a consistent snapshot that `data = snapshot` restores.
+    """
+
+    def __init__(self, path: Path, data: dict[str, dict[str, Any]] | None = None):
+        self.path = path
+        self.data: dict[str, dict[str, Any]] = data if data is not None else {}
+
+    def read(self) -> dict[str, dict[str, Any]]:
+        return dict(self.data)  # a new top level, so TinyDB's changes never reach a snapshot
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        self.data = data
+
+    def flush(self, *, sync_dir: bool = True) -> None:
+        write_atomic(self.path, dumps(self.data), sync_dir=sync_dir)
+
+
+class KeyedTable(Table):
+    """A TinyDB table whose documents are identified by caller-given string keys."""
+
+    document_id_class = str
+
+
+class Database(TinyDB):
+    """TinyDB over one `JSONFileStorage`, with string-keyed tables."""
+
+    table_class = KeyedTable
+
+    def __init__(self, storage: JSONFileStorage):
+        super().__init__(storage=lambda: storage)
+
+    @property
+    def file(self) -> JSONFileStorage:
+        return self.storage  # type: ignore[return-value]
+
+
+class ProcessLock:
+    """An exclusive `flock` on a lock file holding the owner's pid; the kernel frees it on death."""
+
+    def __init__(self, path: Path, store: Path):
+        self.path = path
+        self.store = store
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise StoreLockedError(
+                    f"store {self.store} is in use by another siren-sync process "
+                    f"(pid {owner}, lock {self.path})"
+                ) from None
+            raise
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            try:
+                os.ftruncate(self._fd, 0)
+            finally:
+                os.close(self._fd)  # closing the descriptor releases the flock
+                self._fd = None
