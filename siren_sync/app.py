@@ -1,0 +1,93 @@
+"""Wiring: a loaded config, the store, the site timezone and the ledger, for commands and the worker.
+
+Kept apart from the command line so the worker, the demo and the tests build the same objects the
+same way. The site timezone is the config's, or (with `timezone: auto`) the one read from the site
+and remembered in the store, so offline commands still place events in the right periods.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Mapping
+from zoneinfo import ZoneInfo
+
+from siren_sync.config import Config
+from siren_sync.errors import ConfigError
+from siren_sync.ledger import Ledger
+from siren_sync.model import Collaborator
+from siren_sync.store import Store
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def zone(name: str):
+    """An IANA name or a fixed offset such as `+05:30` (what WordPress gives without a city)."""
+    if name in ("UTC", "+00:00", "Z"):
+        return timezone.utc
+    if name[:1] in "+-" and len(name) == 6:
+        sign = -1 if name[0] == "-" else 1
+        hours, minutes = int(name[1:3]), int(name[4:6])
+        from datetime import timedelta
+        return timezone(sign * timedelta(hours=hours, minutes=minutes), name)
+    return ZoneInfo(name)
+
+
+@dataclass
+class App:
+    config: Config
+    store: Store
+    tz: object
+    ledger: Ledger
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "App":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def site_timezone(config: Config, store: Store, fetch=None) -> str:
+    """The configured zone, or the site's as last read (asking the site when never read)."""
+    if config.site.timezone != "auto":
+        return config.site.timezone
+    remembered = store.get("meta", "site")
+    if remembered and remembered.get("timezone"):
+        return remembered["timezone"]
+    if fetch is None:
+        raise ConfigError(f"{config.path}: site.timezone: is 'auto' but the site's timezone was never read; "
+                          f"run `siren-sync sync` once or set site.timezone")
+    name = fetch()
+    with store.transaction() as tx:
+        tx.put("meta", "site", {"timezone": name})
+    return name
+
+
+def collaborators_of(config: Config, store: Store) -> dict[str, Collaborator]:
+    """Collaborators from the config, plus those read from the site (the config wins on an id)."""
+    merged: dict[str, Collaborator] = {}
+    for row in (store.table("site_collaborators") or {}).values():
+        c = Collaborator(id=row["id"], name=row.get("name", ""), email=row.get("email", ""),
+                         status=row.get("status", "active"), wp_user_id=row.get("wp_user_id"),
+                         coupons=tuple(row.get("coupons", ())), tracking_ids=tuple(row.get("tracking_ids", ())),
+                         products=tuple(row.get("products", ())), posts=tuple(row.get("posts", ())))
+        merged[c.id] = c
+    merged.update({c.id: c for c in config.collaborators})
+    return merged
+
+
+def open_app(config: Config, readonly: bool = False, now: datetime | None = None, fetch_timezone=None) -> App:
+    """Open the store (locked unless read-only) and build the ledger for `config`."""
+    store = Store(config.store_path, readonly=readonly).open()
+    try:
+        tz = zone(site_timezone(config, store, fetch_timezone))
+        distributors: Mapping = config.with_timezone(tz).distributors
+        ledger = Ledger(store, distributors, collaborators_of(config, store), tz, now or utcnow())
+    except BaseException:
+        store.close()
+        raise
+    return App(config=config, store=store, tz=tz, ledger=ledger)

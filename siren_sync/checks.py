@@ -1,0 +1,72 @@
+"""`siren-sync check`: what an admin needs to see before trusting the worker with money.
+
+The config summary, the next three trigger times of every distributor, the store's state, the
+records quarantined by syncs, the publish queue, and (when sources are enabled) whether each
+upstream is reachable and accepts our credentials. Exit 1 when something needs attention.
+"""
+from __future__ import annotations
+
+from siren_sync.app import open_app, utcnow
+from siren_sync.model import iso
+
+
+def _print_rows(title: str, rows) -> bool:
+    """Print (what, ok, detail) rows; True when all are ok."""
+    print(title)
+    healthy = True
+    for what, ok, detail in rows:
+        healthy &= ok
+        print(f"  [{'ok' if ok else 'FAIL'}] {what}: {detail}")
+    return healthy
+
+
+def source_rows(config, app) -> list[tuple[str, bool, str]]:
+    """Probe every enabled source: reachable, authenticated, and what it found."""
+    from siren_sync.errors import SirenSyncError
+    from siren_sync.sync import build_sources
+
+    rows: list[tuple[str, bool, str]] = []
+    try:
+        sources = build_sources(config, app)
+    except SirenSyncError as exc:
+        return [("sources", False, str(exc))]
+    for source in sources:
+        try:
+            rows.extend((f"{source.name}: {what}", ok, detail) for what, ok, detail in source.check())
+        except SirenSyncError as exc:
+            rows.append((source.name, False, str(exc)))
+    return rows
+
+
+def run(config, probe_sources: bool = True) -> int:
+    """Print the report; exit status 1 when something needs attention."""
+    print(f"config {config.path}: {len(config.collaborators)} collaborators, "
+          f"{len(config.distributors)} distributors, store {config.store_path}")
+    for warning in getattr(config, "warnings", ()):
+        print(f"  warning: {warning}")
+    with open_app(config, readonly=True, fetch_timezone=None) as app:
+        print(f"site {config.site.url} (timezone {getattr(app.tz, 'key', app.tz)})")
+        now = utcnow()
+        for key, d in app.ledger.distributors.items():
+            start, end = app.ledger.open_period(key)
+            triggers = app.ledger.calendar(key).next_triggers(max(now, start), 3)
+            status = "" if d.active else " [inactive: tracked, never triggered]"
+            print(f"distributor {key}: {d.name} ({d.resolver}, {d.revenue_percentage}% of revenue in {d.units}){status}")
+            print(f"  open period {iso(start)} to {iso(end)}; schedule {list(d.schedule)}")
+            print("  next triggers: " + ", ".join(iso(t) for t in triggers))
+        healthy = True
+        quarantined = app.store.table("quarantine") or {}
+        print(f"quarantined records: {len(quarantined)}")
+        for key, item in sorted(quarantined.items())[:50]:
+            print(f"  {item.get('where', key)}: {item.get('reason')}")
+        outbox = app.store.table("outbox") or {}
+        waiting = [o for o in outbox.values() if o.get("status") != "posted"]
+        print(f"publish queue: {len(waiting)} waiting of {len(outbox)}")
+        for item in waiting:
+            if item.get("last_error"):
+                healthy = False
+                print(f"  {item['distribution']}: {item['last_error']}")
+        rows = source_rows(config, app) if probe_sources else []
+    if rows:
+        healthy &= _print_rows("sources:", rows)
+    return 0 if healthy else 1

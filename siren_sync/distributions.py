@@ -1,0 +1,130 @@
+"""Closing periods: from a period's aggregate to a distribution, its obligations and its outbox entry.
+
+A due period is closed in one store transaction that writes the distribution, one obligation per
+allocation, the record to publish, and moves the distributor's open period to the next one. That
+move is what makes closing idempotent: run it twice and the second run finds nothing due. Periods
+missed while the worker was down close one by one, in order, each with the carry of the one before.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Iterable, Mapping
+
+from siren_sync.engine.closing import close
+from siren_sync.ledger import TOTALS, Ledger, aggregate_table
+from siren_sync.model import Distributor, iso
+
+
+def distribution_id(key: str, end: datetime) -> str:
+    """Deterministic, so a re-run or a crash can never make a second distribution of a period."""
+    return f"{key}-{end.astimezone(timezone.utc).strftime('%Y%m%dT%H%M')}".lower()
+
+
+def slug_of(distribution_id_: str) -> str:
+    """The slug of the record posted to the site (DESIGN section 3)."""
+    return f"siren-sync-{distribution_id_}".lower()
+
+
+def due_periods(ledger: Ledger, as_of: datetime, only: str | None = None):
+    """(key, start, end) of every closable period, per distributor in schedule order."""
+    for key, d in ledger.distributors.items():
+        if (only and key != only) or not d.active:
+            continue
+        start, end = ledger.open_period(key)
+        while end <= as_of:
+            yield key, start, end
+            start, end = end, ledger.calendar(key).end_of(end)
+
+
+def close_due(ledger: Ledger, as_of: datetime, only: str | None = None, dry_run: bool = False) -> list[dict]:
+    """Close every period whose trigger time is <= `as_of`; returns the distributions made."""
+    made, carries = [], {}
+    for key, start, end in list(due_periods(ledger, as_of, only)):
+        d = ledger.distributors[key]
+        state = ledger.period_state(key)
+        carry = carries.get(key, state.get("carry", {}))
+        record, obligations, next_carry = build_distribution(ledger, d, start, end, carry)
+        carries[key] = next_carry
+        made.append(record)
+        if dry_run:
+            continue
+        with ledger.store.transaction() as tx:
+            if tx.get("distributions", record["id"]) is not None:
+                continue  # closed by an earlier run; never twice
+            tx.put("distributions", record["id"], record)
+            for obligation in obligations:
+                tx.put("obligations", obligation["id"], obligation)
+            tx.put("outbox", record["id"], {"distribution": record["id"], "slug": slug_of(record["id"]),
+                                            "status": "queued", "attempts": 0, "last_error": None})
+            tx.put("periods", key, dict(state, open_start=iso(end), carry=next_carry))
+    return made
+
+
+def build_distribution(ledger: Ledger, d: Distributor, start: datetime, end: datetime,
+                       carry: Mapping) -> tuple[dict, list[dict], dict]:
+    """The distribution record and obligations of one period (pure given the store's aggregate)."""
+    table = aggregate_table(d.key, start)
+    rows = ledger.store.table(table) or {}
+    totals = rows.get(TOTALS, {"revenue": "0", "events": 0, "late": 0})
+    counts = {k: v for k, v in rows.items() if k != TOTALS}
+    aggregate = {"distributor": d.key, "start": iso(start), "end": iso(end), **totals, "counts": counts}
+    eligible = _eligible(ledger)
+    closing = close(d, aggregate, carry, eligible)
+    dist_id = distribution_id(d.key, end)
+    allocations = {a.collaborator: a for a in closing.allocations}
+    record = {
+        "id": dist_id, "distributor": d.key, "name": d.name, "resolver": d.resolver,
+        "period_start": iso(start), "period_end": iso(end), "units": d.units,
+        "revenue": str(closing.revenue), "pool": str(closing.pool),
+        "carried_in": dict(carry), "carry_out": closing.next_carry, "unspent": str(closing.unspent),
+        "events": totals.get("events", 0), "late_events": totals.get("late", 0),
+        "late_buckets": totals.get("late_buckets", []),
+        "scores": [{"collaborator": s.collaborator, "score": str(s.score),
+                    "last_scored_at": iso(s.last_scored_at) if s.last_scored_at else None}
+                   for s in closing.standings],
+        "obligations": [{"id": f"{dist_id}:{a.collaborator}", "collaborator": a.collaborator,
+                         "score": str(a.score), "amount": str(a.amount), "note": a.note}
+                        for a in closing.allocations],
+        "closed_at": iso(ledger.now),
+    }
+    obligations = [_obligation(record, allocations[o["collaborator"]], o["id"]) for o in record["obligations"]]
+    return record, obligations, closing.next_carry
+
+
+def _obligation(record: dict, allocation, obligation_id: str) -> dict:
+    return {"id": obligation_id, "distribution": record["id"], "distributor": record["distributor"],
+            "collaborator": allocation.collaborator, "amount": str(allocation.amount),
+            "units": record["units"], "status": "pending", "created": record["closed_at"],
+            "period_end": record["period_end"]}
+
+
+def _eligible(ledger: Ledger):
+    """Only collaborators active at closing time qualify."""
+    return lambda cid: cid in ledger.collaborators and ledger.collaborators[cid].active
+
+
+def standings(ledger: Ledger, only: str | None = None) -> list[dict]:
+    """The open period of every distributor, as if it closed now (nothing is written)."""
+    rows = []
+    for key, d in ledger.distributors.items():
+        if only and key != only:
+            continue
+        start, end = ledger.open_period(key)
+        record, _, _ = build_distribution(ledger, d, start, end, ledger.period_state(key).get("carry", {}))
+        rows.append(record)
+    return rows
+
+
+def history(store, only: str | None = None) -> list[dict]:
+    """Closed distributions, oldest period first."""
+    records = [r for r in store.table("distributions").values() if not only or r["distributor"] == only]
+    return sorted(records, key=lambda r: (r["period_end"], r["distributor"]))
+
+
+def public_json(records: Iterable[dict]) -> list[dict]:
+    """The `--json` shape of DESIGN section 6."""
+    return [{"id": r["id"], "distributor": r["distributor"], "period_start": r["period_start"],
+             "period_end": r["period_end"], "units": r["units"], "revenue": r["revenue"], "pool": r["pool"],
+             "obligations": [{"collaborator": o["collaborator"], "score": o["score"], "amount": o["amount"]}
+                             for o in r["obligations"]]}
+            for r in records]

@@ -1,0 +1,205 @@
+"""The ledger: where an event becomes points and revenue in a distributor's period.
+
+Recording is idempotent by event key. Each new event is placed, for every distributor, in the
+period that contains its occurrence time; if that period is already closed the event counts in the
+period open now and is marked late (the past is never edited). The running aggregates of each
+period (net quantities per collaborator and type, counted revenue) are updated in the same store
+transaction that appends the events and saves the source's cursor, so closing a period reads one
+small aggregate instead of re-reading its events, and a crash never leaves half a batch.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Iterable, Mapping
+
+from siren_sync.engine import pools
+from siren_sync.engine.periods import Calendar
+from siren_sync.model import SALE, Collaborator, Distributor, Event, iso, parse_time
+
+TOTALS = "*"  # the aggregate document holding a period's totals (collaborator ids never start with '*')
+
+
+def aggregate_table(distributor: str, start: datetime) -> str:
+    """The store table of one period's aggregate (its own file, see store.py)."""
+    return f"aggregates/{distributor}/{iso(start.astimezone(timezone.utc))}"
+
+
+def bucket_of(moment: datetime) -> str:
+    """Events are kept in one segment per UTC month of occurrence."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m")
+
+
+def midnight(moment: datetime, tz) -> datetime:
+    """Midnight of `moment`'s day in the site timezone (a distributor's default first start)."""
+    local = moment.astimezone(tz)
+    return datetime(local.year, local.month, local.day, tzinfo=tz)
+
+
+@dataclass
+class Recorded:
+    """What one `record` call did."""
+
+    new: int = 0
+    duplicate: int = 0
+    late: int = 0
+
+
+class Ledger:
+    """Records events into the store and keeps every distributor's period aggregates."""
+
+    def __init__(self, store, distributors: Mapping[str, Distributor],
+                 collaborators: Mapping[str, Collaborator], tz, now: datetime):
+        self.store = store
+        self.distributors = distributors
+        self.tz = tz
+        self.now = now
+        self.set_collaborators(collaborators)
+        self._calendars: dict[str, Calendar] = {}
+
+    def set_collaborators(self, collaborators: Mapping[str, Collaborator]) -> None:
+        """Who can score, and which products count as collaborator-owned for line item filters."""
+        self.collaborators = dict(collaborators)
+        self.owned_products = frozenset(p for c in collaborators.values() for p in c.products)
+
+    # -- periods -------------------------------------------------------------------------------
+
+    def period_state(self, key: str, tx=None) -> dict:
+        """The distributor's persisted period state; a new distributor starts now (or startsAt)."""
+        state = (tx or self.store).get("periods", key)
+        if state is None:
+            d = self.distributors[key]
+            first = d.starts_at or midnight(self.now, self.tz)
+            state = {"first_start": iso(first), "open_start": iso(first), "carry": {}}
+        return state
+
+    def calendar(self, key: str) -> Calendar:
+        if key not in self._calendars:
+            first = parse_time(self.period_state(key)["first_start"])
+            self._calendars[key] = Calendar(first, self.distributors[key].schedule, self.tz)
+        return self._calendars[key]
+
+    def open_period(self, key: str, tx=None) -> tuple[datetime, datetime]:
+        """The period of `key` that is open now: the earliest one not yet closed."""
+        start = parse_time(self.period_state(key, tx)["open_start"]).astimezone(self.tz)
+        return start, self.calendar(key).end_of(start)
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def record(self, events: Iterable[Event], cursor: tuple[str, Mapping[str, Any]] | None = None,
+               quarantine: Iterable[Mapping[str, Any]] = ()) -> Recorded:
+        """Record new events (and a source cursor, and quarantined records) in one transaction."""
+        batch = _unique(events)
+        known = self.store.known(batch)
+        fresh = [e for e in batch.values() if e.key not in known]
+        result = Recorded(new=len(fresh), duplicate=len(batch) - len(fresh))
+        with self.store.transaction() as tx:
+            aggregates = _Aggregates(tx)
+            open_starts = {key: self.open_period(key, tx)[0] for key in self.distributors}
+            buckets: dict[str, list[dict]] = {}
+            for event in fresh:
+                record = event.to_record()
+                record["recorded_at"] = iso(self.now)
+                self._place(event, record, aggregates, open_starts)
+                result.late += bool(record.get("late"))
+                buckets.setdefault(bucket_of(event.at), []).append(record)
+            for bucket, records in buckets.items():
+                tx.append_events(bucket, records)
+            aggregates.save()
+            self._save_new_period_states(tx)
+            if cursor is not None:
+                tx.put("cursors", cursor[0], dict(cursor[1]))
+            for item in quarantine:
+                tx.put("quarantine", f"{item['where']}", dict(item, at=iso(self.now)))
+        return result
+
+    def _save_new_period_states(self, tx) -> None:
+        """A distributor seen for the first time keeps the first start it was given."""
+        for key in self._calendars:
+            if tx.get("periods", key) is None:
+                tx.put("periods", key, self.period_state(key))
+
+    def _place(self, event: Event, record: dict, aggregates: "_Aggregates",
+               open_starts: Mapping[str, datetime]) -> None:
+        """Add `event` to each distributor's period it counts in; note where in the record."""
+        ignored = self._ignored(event)
+        if ignored:
+            record["ignored"] = ignored
+            return
+        for key, d in self.distributors.items():
+            amount = self._contribution(event, d)
+            if amount is None:
+                continue
+            period = self.calendar(key).period_containing(event.at)
+            if period is None:
+                continue  # occurred before this distributor's first period
+            start = period[0]
+            if start < open_starts[key]:
+                start = open_starts[key]
+                record.setdefault("late", []).append(key)
+            record.setdefault("periods", {})[key] = iso(start)
+            aggregates.add(key, start, event, amount, late=start != period[0], bucket=bucket_of(event.at))
+
+    def _ignored(self, event: Event) -> str | None:
+        """Why an engagement event scores nothing at all (unknown or not active collaborator)."""
+        if event.type == SALE:
+            return None
+        collaborator = self.collaborators.get(event.collaborator or "")
+        if collaborator is None:
+            return f"unknown collaborator {event.collaborator!r}"
+        if not collaborator.active:
+            return f"collaborator {collaborator.id} is {collaborator.status}"
+        return None
+
+    def _contribution(self, event: Event, d: Distributor):
+        """Revenue for a sale, quantity for a scored type, None when `d` does not track it."""
+        if event.type == SALE:
+            return pools.counted_value(event, d, self.owned_products)
+        if event.type in d.points:
+            return event.quantity
+        return None
+
+
+class _Aggregates:
+    """The aggregates touched by one batch, copied on first touch and written back once."""
+
+    def __init__(self, tx):
+        self._tx = tx
+        self._docs: dict[tuple[str, str], dict] = {}
+
+    def _doc(self, table: str, key: str, default: dict) -> dict:
+        slot = (table, key)
+        if slot not in self._docs:
+            self._docs[slot] = copy.deepcopy(self._tx.get(table, key)) or default
+        return self._docs[slot]
+
+    def add(self, distributor: str, start: datetime, event: Event, amount, late: bool, bucket: str) -> None:
+        table = aggregate_table(distributor, start)
+        totals = self._doc(table, TOTALS, {"revenue": "0", "events": 0, "late": 0, "late_buckets": []})
+        totals["events"] += 1
+        if late:
+            totals["late"] += 1
+            if bucket not in totals["late_buckets"]:
+                totals["late_buckets"].append(bucket)
+        if event.type == SALE:
+            totals["revenue"] = str(Decimal(totals["revenue"]) + amount)
+            return
+        counts = self._doc(table, event.collaborator, {})
+        slot = counts.setdefault(event.type, {"qty": 0, "last": None})
+        slot["qty"] += amount
+        if amount > 0 and (slot["last"] is None or parse_time(slot["last"]) < event.at):
+            slot["last"] = iso(event.at.astimezone(timezone.utc))
+
+    def save(self) -> None:
+        for (table, key), doc in self._docs.items():
+            self._tx.put(table, key, doc)
+
+
+def _unique(events: Iterable[Event]) -> dict[str, Event]:
+    """The batch by key; the first of two events with one key wins, as recording would do."""
+    batch: dict[str, Event] = {}
+    for event in events:
+        batch.setdefault(event.key, event)
+    return batch

@@ -1,0 +1,60 @@
+"""Obligations as payouts: listing, Siren's CSV export, and marking what was exported as paid.
+
+The CSV has Siren's payout export columns in Siren's order, so the file can go to the same finance
+tools. `--mark-paid` marks exactly the obligations written to the file, in the same store
+transaction that is committed only after the file is safely on disk.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Mapping
+
+from siren_sync.model import Collaborator
+
+CSV_COLUMNS = ("Payout ID", "Collaborator Email", "Collaborator Name", "Collaborator ID", "Currency", "Value")
+
+
+def select(store, status: str | None = None, collaborator: str | None = None) -> list[dict]:
+    """Obligations filtered by status and collaborator, oldest first."""
+    rows = [o for o in store.table("obligations").values()
+            if (status is None or o["status"] == status) and (collaborator is None or o["collaborator"] == collaborator)]
+    return sorted(rows, key=lambda o: (o["period_end"], o["id"]))
+
+
+def csv_text(obligations: list[dict], collaborators: Mapping[str, Collaborator]) -> str:
+    """Siren's export: a deleted collaborator shows `<deleted>` for email and name, as Siren does."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for o in obligations:
+        who = collaborators.get(o["collaborator"])
+        writer.writerow([o["id"], who.email if who else "<deleted>", who.name if who else "<deleted>",
+                         o["collaborator"], o["units"], o["amount"]])
+    return out.getvalue()
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """The CSV appears whole or not at all: a half-written payout file is worse than none."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def mark_paid(store, obligations: list[dict], when: str) -> int:
+    """Mark these (and only these) pending obligations paid."""
+    count = 0
+    with store.transaction() as tx:
+        for o in obligations:
+            current = tx.get("obligations", o["id"])
+            if current and current["status"] == "pending":
+                tx.put("obligations", o["id"], dict(current, status="paid", paid_at=when))
+                count += 1
+    return count
