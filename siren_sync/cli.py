@@ -51,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_publish)
 
     p = sub.add_parser("demo", help="a sandbox site and the worker through full periods in fast time")
-    p.add_argument("--weeks", type=int, default=3, help="simulated weeks to run (default 3)")
+    p.add_argument("--weeks", type=int, default=2, help="simulated weeks to run (default 2)")
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=cmd_demo)
 

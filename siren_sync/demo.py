@@ -1,0 +1,127 @@
+"""`siren-sync demo`: the whole lifecycle on a sandbox site, in fast simulated time.
+
+Starts the sandbox WordPress + WooCommerce + LifterLMS + Siren site on a free loopback port, writes
+a temporary config for it (timezone read from the site, the sandbox's credentials), and steps the
+real worker through several weekly periods: each step moves the site's clock six hours ahead, then
+the worker polls, closes what is due and publishes. Finally it prints the open standings, every
+distribution with its obligations, and the records the site received.
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from siren_sync import distributions
+from siren_sync.config import load_config
+
+STEP = 12 * 3600  # simulated seconds per worker step
+
+DEMO_CONFIG = """\
+site:
+  url: {url}
+  timezone: auto
+  wordpress: {{user: "${{DEMO_WP_USER}}", application_password: "${{DEMO_WP_PASSWORD}}"}}
+  woocommerce: {{consumer_key: "${{DEMO_WC_KEY}}", consumer_secret: "${{DEMO_WC_SECRET}}"}}
+store: {{path: store/siren-sync.json}}
+sync:
+  every: 5m
+  overlap: 5m
+  woocommerce: {{enabled: true}}
+  lifterlms: {{enabled: true, every: 1d}}
+  siren: {{enabled: true, every: 12h, collaborator_ids: {{"1": alice, "2": bruno, "3": chloe, "4": david}}}}
+collaborators:
+  - {{id: alice, name: Alice Martin, email: alice.martin@example.test, wp_user_id: 2, coupons: [ALICE10], tracking_ids: [alice], products: [10, 18]}}
+  - {{id: bruno, name: Bruno Costa, email: bruno.costa@example.test, wp_user_id: 3, coupons: [BRUNO15], tracking_ids: [bruno], products: [11]}}
+  - {{id: chloe, name: Chloe Dubois, email: chloe.dubois@example.test, wp_user_id: 4, coupons: [CHLOE10], tracking_ids: [chloe], products: [12]}}
+  - {{id: david, name: David Nguyen, email: david.nguyen@example.test, wp_user_id: 5, coupons: [DAVID20], tracking_ids: [david], products: [14, 16, 17]}}
+distributors:
+  weeklySalesBonus:
+    name: Weekly Sales Bonus
+    distributionResolver: topScoreWins
+    units: USD
+    schedule: ["+1 week"]
+    startsAt: {start}
+    engagementTypes: {{boundCouponUsed: 5, collaboratorProductSold: 2}}
+    revenuePercentage: 5
+  instructorRevenueShare:
+    name: Instructor Revenue Share
+    distributionResolver: performanceSharedPool
+    units: USD
+    schedule: ["+1 week"]
+    startsAt: {start}
+    engagementTypes: {{courseCompleted: 10, lessonCompleted: 1}}
+    revenuePercentage: 20
+    lineItemFilters: {{collaboratorOwned: true}}
+  referralPool:
+    name: Referral Pool
+    distributionResolver: sharedEngagementPool
+    units: USD
+    schedule: ["+1 week"]
+    startsAt: {start}
+    engagementTypes: {{referredSiteVisit: 1}}
+    revenuePercentage: 2
+"""
+
+
+def _config(sandbox, folder: Path):
+    start = sandbox.now.astimezone(sandbox_tz(sandbox)).date().isoformat()
+    path = folder / "siren.yaml"
+    path.write_text(DEMO_CONFIG.format(url=sandbox.url, start=start))
+    creds = sandbox.credentials
+    env = {"DEMO_WP_USER": creds["wp_user"], "DEMO_WP_PASSWORD": creds["wp_app_password"],
+           "DEMO_WC_KEY": creds["wc_key"], "DEMO_WC_SECRET": creds["wc_secret"]}
+    return load_config(path, env=env)
+
+
+def sandbox_tz(sandbox):
+    from zoneinfo import ZoneInfo
+    return ZoneInfo(sandbox.site.timezone_name)
+
+
+def run(weeks: int = 2, seed: int = 7, out=sys.stdout) -> int:
+    """Run the demo; returns the exit status."""
+    from siren_sync.sandbox import Sandbox
+    from siren_sync.worker import Worker
+
+    started = time.monotonic()
+    with Sandbox(seed=seed, days=weeks * 7 + 2, orders_per_day=40) as sandbox, \
+            tempfile.TemporaryDirectory(prefix="siren-sync-demo-") as folder:
+        print(f"sandbox site {sandbox.url} (timezone {sandbox.site.timezone_name}), "
+              f"simulated time starts {sandbox.now.isoformat()}", file=out)
+        config = _config(sandbox, Path(folder))
+        worker = Worker(config, clock=lambda: sandbox.now, fetch_timezone=lambda: sandbox.site.timezone_name)
+        try:
+            for _ in range(weeks * 7 * 24 * 3600 // STEP + 1):
+                worker.step()
+                sandbox.advance(STEP)
+            worker.step()
+            _report(worker, sandbox, out)
+        finally:
+            worker.app.close()
+    print(f"demo finished in {time.monotonic() - started:.1f}s", file=out)
+    return 0
+
+
+def _report(worker, sandbox, out) -> None:
+    ledger = worker.app.ledger
+    print("\n== distributions ==", file=out)
+    for r in distributions.history(worker.app.store):
+        print(f"{r['name']}: {r['period_start']} to {r['period_end']}", file=out)
+        print(f"  revenue {r['revenue']} {r['units']}, pool {r['pool']} {r['units']}, "
+              f"{r['events']} events ({r['late_events']} late)", file=out)
+        for o in r["obligations"]:
+            note = f"  ({o['note']})" if o["note"] else ""
+            print(f"  {o['collaborator']:<8} score {o['score']:>6}  -> {o['amount']:>9} {r['units']}{note}", file=out)
+        if not r["obligations"]:
+            print("  nobody qualified", file=out)
+    print("\n== open periods (standings) ==", file=out)
+    for r in distributions.standings(ledger):
+        scores = ", ".join(f"{s['collaborator']} {s['score']}" for s in r["scores"]) or "no scores yet"
+        print(f"{r['name']}: since {r['period_start']}, revenue {r['revenue']}, pool so far {r['pool']}; {scores}",
+              file=out)
+    posts = sandbox.stats.posts_created
+    print(f"\n== records the site received ({len(posts)}) ==", file=out)
+    for p in posts:
+        print(f"  post {p['id']} [{p['status']}] {p['slug']}: {p['title']}", file=out)

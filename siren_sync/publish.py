@@ -1,0 +1,120 @@
+"""Publishing: each closed distribution goes to the site as one record, exactly once.
+
+The outbox (in the store) holds one entry per distribution. Before posting, the record's
+deterministic slug is looked up on the site (`?slug=&status=any&context=edit`): a record the site
+already has is never posted again, which covers a crash between the POST and the outbox update.
+The attempt is written to the store before the POST (write-ahead), so a restart knows a POST may
+have happened and looks before it posts. A site that refuses (401/403, route missing) leaves the
+entry queued with the reason, shown by `check` and the log.
+"""
+from __future__ import annotations
+
+import html
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from siren_sync.distributions import public_json
+from siren_sync.errors import SyncError
+from siren_sync.model import iso, parse_time
+
+log = logging.getLogger("siren_sync.publish")
+
+
+@dataclass
+class PublishReport:
+    posted: list[str] = field(default_factory=list)
+    found: list[str] = field(default_factory=list)  # already on the site
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+def title_of(record: dict, tz) -> str:
+    """`<distributor name>: <period start> to <period end>`, in the site's wall time."""
+    def local(text: str) -> str:
+        return parse_time(text).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    return f"{record['name']}: {local(record['period_start'])} to {local(record['period_end'])}"
+
+
+def content_of(record: dict, names: dict[str, str]) -> str:
+    """An HTML table of collaborator, score and amount."""
+    rows = "".join(
+        f"<tr><td>{html.escape(names.get(o['collaborator'], o['collaborator']))}</td>"
+        f"<td>{html.escape(o['score'])}</td><td>{html.escape(o['amount'])} {html.escape(record['units'])}</td></tr>"
+        for o in record["obligations"])
+    if not rows:
+        rows = '<tr><td colspan="3">Nobody qualified in this period.</td></tr>'
+    return (f"<p>Revenue {html.escape(record['revenue'])} {html.escape(record['units'])}, "
+            f"pool {html.escape(record['pool'])} {html.escape(record['units'])}.</p>"
+            f"<table><thead><tr><th>Collaborator</th><th>Score</th><th>Amount</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>")
+
+
+def body_of(record: dict, slug: str, status: str, tz, names: dict[str, str]) -> dict:
+    """The JSON posted to the route; `meta.siren_sync` is kept where the site registered it."""
+    return {"title": title_of(record, tz), "slug": slug, "status": status,
+            "content": content_of(record, names),
+            "meta": {"siren_sync": json.dumps(public_json([record])[0], sort_keys=True)}}
+
+
+class Publisher:
+    """Pushes the outbox to the site through one `sources.http.Upstream` (application password)."""
+
+    def __init__(self, upstream, route: str, status: str, tz, names: dict[str, str], now=None):
+        self.upstream = upstream
+        self.route = route.strip("/")
+        self.status = status
+        self.tz = tz
+        self.names = names
+        self.now = now or (lambda: datetime.now().astimezone())
+
+    def pending(self, store) -> list[dict]:
+        return sorted((e for e in (store.table("outbox") or {}).values() if e["status"] != "posted"),
+                      key=lambda e: e["distribution"])
+
+    def publish(self, store) -> PublishReport:
+        """Post every queued record; stop at the first refusal (the next ones would fail alike)."""
+        report = PublishReport()
+        for entry in self.pending(store):
+            record = store.get("distributions", entry["distribution"])
+            try:
+                self._publish_one(store, entry, record, report)
+            except SyncError as exc:
+                reason = str(exc)
+                report.failed[entry["distribution"]] = reason
+                self._update(store, entry, status="queued", last_error=reason)
+                log.warning("publish %s failed, kept queued: %s", entry["distribution"], reason)
+                break
+        return report
+
+    def _publish_one(self, store, entry: dict, record: dict, report: PublishReport) -> None:
+        existing = self._lookup(entry["slug"])
+        if existing is not None:
+            self._update(store, entry, status="posted", post_id=existing, last_error=None)
+            report.found.append(entry["distribution"])
+            log.info("record %s already on the site (post %s)", entry["slug"], existing)
+            return
+        entry = self._update(store, entry, status="posting", attempts=entry.get("attempts", 0) + 1)
+        data, _ = self.upstream.request("POST", self.route,
+                                        json_body=body_of(record, entry["slug"], self.status, self.tz, self.names))
+        post_id = data.get("id") if isinstance(data, dict) else None
+        self._update(store, entry, status="posted", post_id=post_id, last_error=None, posted_at=iso(self.now()))
+        report.posted.append(entry["distribution"])
+        log.info("published %s as post %s", entry["slug"], post_id,
+                 extra={"fields": {"event": "publish", "distribution": entry["distribution"], "post": post_id}})
+
+    def _lookup(self, slug: str):
+        """The id of the site's record with this slug (any status but trash), or None."""
+        found = self.upstream.get_json(self.route, {"slug": slug, "status": "any", "context": "edit"})
+        if isinstance(found, list):
+            for item in found:
+                if isinstance(item, dict) and item.get("slug") == slug:
+                    return item.get("id")
+        return None
+
+    @staticmethod
+    def _update(store, entry: dict, **changes) -> dict:
+        updated = dict(entry, **changes)
+        with store.transaction() as tx:
+            tx.put("outbox", entry["distribution"], updated)
+        return updated

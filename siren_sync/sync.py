@@ -1,0 +1,204 @@
+"""One poll of the site: build the enabled sources from the config and run them against the ledger.
+
+`LedgerContext` is the `SyncContext` sources see: each page a source commits goes to the ledger in
+one store transaction with the source's cursor (and any quarantined records), so a poll interrupted
+anywhere resumes at the last committed page. A long backfill shows its progress on a terminal, and
+a log line per page otherwise.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from datetime import datetime
+from typing import Any, Mapping
+
+from siren_sync.errors import SirenSyncError
+from siren_sync.sources.base import Attribution, SyncReport
+from siren_sync.sources.http import Upstream
+
+log = logging.getLogger("siren_sync.sync")
+
+EVENT_SOURCES = ("woocommerce", "lifterlms", "learndash", "access_log", "siren")
+
+
+class StopRequested(Exception):
+    """Raised right after a commit when the worker was asked to stop: a safe point to exit."""
+
+
+class LedgerContext:
+    """The ledger as sources see it during one poll started at `now`."""
+
+    def __init__(self, app, now: datetime, progress_stream=None, should_stop=None):
+        self.app = app
+        self._should_stop = should_stop
+        self.now = now
+        self.attribution = Attribution.of(app.ledger.collaborators.values())
+        self._quarantined: list[dict] = []
+        self._stream = progress_stream
+        self._started: dict[str, float] = {}
+
+    def cursor(self, name: str) -> Mapping[str, Any] | None:
+        return self.app.store.get("cursors", name)
+
+    def commit(self, name: str, events: list, cursor: Mapping[str, Any]) -> int:
+        pending, self._quarantined = self._quarantined, []
+        new = self.app.ledger.record(events, cursor=(name, cursor), quarantine=pending).new
+        if self._should_stop is not None and self._should_stop():
+            raise StopRequested()
+        return new
+
+    def flush(self) -> None:
+        """Keep quarantined records that no commit carried (a source that ended on a bad record)."""
+        if self._quarantined:
+            pending, self._quarantined = self._quarantined, []
+            self.app.ledger.record([], quarantine=pending)
+
+    def same_period(self, a: datetime, b: datetime) -> bool:
+        ledger = self.app.ledger
+        return all(ledger.calendar(k).period_containing(a) == ledger.calendar(k).period_containing(b)
+                   for k in ledger.distributors)
+
+    def quarantine(self, where: str, reason: str, payload: Any = None) -> None:
+        log.warning("quarantined %s: %s", where, reason)
+        self._quarantined.append({"where": where, "reason": reason, "payload": _jsonable(payload)})
+
+    def progress(self, source: str, page: int, total_pages: int | None, records: int) -> None:
+        started = self._started.setdefault(source, time.monotonic())
+        elapsed = max(time.monotonic() - started, 1e-6)
+        rate = records / elapsed
+        left = ""
+        if total_pages and page:
+            remaining = elapsed / page * (total_pages - page)
+            left = f", about {int(remaining // 60)}m{int(remaining % 60):02d}s left"
+        text = f"{source}: page {page}/{total_pages or '?'}, {records} records, {rate:.0f} records/s{left}"
+        if self._stream is not None and self._stream.isatty():
+            self._stream.write("\r" + text + " " * 8)
+            self._stream.flush()
+        else:
+            log.info(text, extra={"fields": {"event": "page", "source": source, "page": page,
+                                              "total_pages": total_pages, "records": records}})
+
+
+def _jsonable(payload: Any) -> Any:
+    """Quarantined payloads are stored as JSON; anything else is kept as its text."""
+    if payload is None or isinstance(payload, (dict, list, str, int, float, bool)):
+        return payload
+    return str(payload)
+
+
+def wp_upstream(config, name: str) -> Upstream | None:
+    """The site's REST root with the WordPress application password, or None without one."""
+    site = config.site
+    if not site.wp_user or site.wp_app_password is None:
+        return None
+    return Upstream(name, f"{site.url}/wp-json", auth=(site.wp_user, site.wp_app_password.value),
+                    verify=site.verify_tls)
+
+
+def build_sources(config, app, only: str | None = None) -> list:
+    """The enabled event sources (or just `only`), constructed from the config."""
+    from siren_sync.sources import learndash, lifterlms, visits, woocommerce
+
+    sources = []
+    for name in EVENT_SOURCES:
+        section = config.sync.sources.get(name)
+        if (only and name != only) or section is None or not (section.enabled or only == name):
+            continue
+        options = dict(section.options)
+        if name == "woocommerce":
+            sources.append(woocommerce.WooCommerceSource.from_config(config))
+        elif name in ("lifterlms", "learndash", "siren"):
+            upstream = wp_upstream(config, name)
+            if upstream is None:
+                raise SirenSyncError(f"{config.path}: sync.{name}: needs site.wordpress.user and "
+                                     f"application_password")
+            if name == "lifterlms":
+                sources.append(lifterlms.LifterLMSSource(upstream, app.tz))
+            elif name == "learndash":
+                sources.append(learndash.LearnDashSource(upstream, app.tz))
+            else:
+                sources.append(visits.SirenEngagementsSource(
+                    upstream, collaborator_ids=options.get("collaborator_ids"),
+                    known_collaborators=app.ledger.collaborators))
+        else:
+            sources.append(_access_log(config, app, options))
+    if only and not sources:
+        raise SirenSyncError(f"unknown source {only!r} (valid: {', '.join(EVENT_SOURCES)})")
+    return sources
+
+
+def _access_log(config, app, options: Mapping[str, Any]):
+    """The access log source; bound posts' URL paths are read from the site when it can be asked."""
+    from siren_sync.sources import visits, wordpress
+
+    authors = [c.wp_user_id for c in app.ledger.collaborators.values() if c.wp_user_id is not None]
+    posts = [p for c in app.ledger.collaborators.values() for p in c.posts]
+    bound = wordpress.BoundPosts()
+    upstream = wp_upstream(config, "wordpress")
+    if upstream is not None and (authors or posts):
+        try:
+            bound = wordpress.fetch_bound_posts(upstream, authors, posts)
+        except SirenSyncError as exc:
+            log.warning("access_log: bound posts could not be read from the site (%s); "
+                        "only referred visits count until they can", exc)
+    return visits.AccessLogSource(options.get("path", "/var/log/nginx/access.log"),
+                                  ref_param=options.get("ref_param", "ref"), post_paths=bound.paths,
+                                  post_authors=bound.authors,
+                                  visitor_window=float(options.get("visitor_window", 1800)))
+
+
+def refresh_collaborators(config, app) -> int:
+    """Read collaborators from the site (users of a role) into the store; returns how many."""
+    from siren_sync.sources import wordpress
+
+    section = config.sync.sources.get("collaborators_from_site")
+    if section is None or not section.enabled:
+        return 0
+    upstream = wp_upstream(config, "wordpress")
+    if upstream is None:
+        raise SirenSyncError(f"{config.path}: sync.collaborators_from_site: needs site.wordpress credentials")
+    options = section.options
+    found = wordpress.fetch_collaborators(upstream, options.get("role", "siren_collaborator"),
+                                          options.get("coupon_meta_key", "siren_collaborator"),
+                                          options.get("product_meta_key", "siren_collaborator"))
+    with app.store.transaction() as tx:
+        for c in found:
+            tx.put("site_collaborators", c.id, {
+                "id": c.id, "name": c.name, "email": c.email, "status": c.status, "wp_user_id": c.wp_user_id,
+                "coupons": list(c.coupons), "tracking_ids": list(c.tracking_ids), "products": list(c.products),
+                "posts": list(c.posts)})
+    return len(found)
+
+
+def run_source(app, source, now: datetime, since: datetime | None = None, stream=None,
+               should_stop=None) -> SyncReport:
+    """One source's poll, logged as one line (source, records, events, duration)."""
+    ctx = LedgerContext(app, now, stream, should_stop)
+    try:
+        report = source.sync(ctx, since=since)
+    finally:
+        ctx.flush()
+        if stream is not None and stream.isatty():
+            stream.write("\n")
+    log.info("poll %s: %d records, %d new events, %d quarantined, %.2fs", report.source, report.records,
+             report.events, report.quarantined, report.duration,
+             extra={"fields": {"event": "poll", "source": report.source, "records": report.records,
+                               "events": report.events, "quarantined": report.quarantined,
+                               "duration": round(report.duration, 3)}})
+    return report
+
+
+def sync_all(config, app, now: datetime, only: str | None = None, since: datetime | None = None,
+             stream=sys.stderr) -> list[SyncReport]:
+    """Every enabled source (or one) once; a failing source is reported and the others still run."""
+    reports, failures = [], []
+    for source in build_sources(config, app, only):
+        try:
+            reports.append(run_source(app, source, now, since, stream))
+        except SirenSyncError as exc:
+            log.error("poll %s failed: %s", source.name, exc)
+            failures.append(f"{source.name}: {exc}")
+    if failures:
+        raise SirenSyncError("; ".join(failures))
+    return reports

@@ -1,0 +1,173 @@
+"""The worker loop: poll the site, close due periods, publish, until stopped.
+
+The `schedule` library drives the cadence: polling every `sync.every` (each source on its own
+cadence), and a check of every distributor's trigger time at least once a minute. `schedule` has no
+monthly jobs and no memory, so trigger times come from `schedules.py` and the store, never from the
+process: a restart after downtime finds every missed period still open and closes them one by one.
+Before closing, every source is synced up to the trigger time. A job that raises is logged and
+retried on its next turn (never in a hot loop). SIGTERM/SIGINT let the current step finish (a
+source stops after its current page is committed), save, and exit 0.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from datetime import datetime, timezone
+from typing import Callable
+
+import schedule
+
+from siren_sync import distributions
+from siren_sync.app import collaborators_of, open_app, utcnow
+from siren_sync.errors import SirenSyncError
+from siren_sync.publish import Publisher
+from siren_sync.sync import StopRequested, build_sources, refresh_collaborators, run_source, wp_upstream
+
+log = logging.getLogger("siren_sync.worker")
+
+CHECK_EVERY = 60.0  # seconds between trigger-time checks, at most
+
+
+class Worker:
+    """One worker per store (the store's lock keeps a second one out)."""
+
+    def __init__(self, config, clock: Callable[[], datetime] = utcnow, fetch_timezone=None):
+        self.config = config
+        self.clock = clock
+        self.app = open_app(config, now=clock(), fetch_timezone=fetch_timezone)
+        self.stopping = False
+        self._last_poll: dict[str, float] = {}
+        self._sources = None
+        self.publisher = self._publisher()
+
+    # -- the steps ------------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        now = self.clock()
+        self.app.ledger.now = now
+        return now
+
+    def sources(self):
+        if self._sources is None:
+            self._sources = build_sources(self.config, self.app)
+        return self._sources
+
+    def poll(self, force: bool = False) -> None:
+        """Poll every source whose cadence has come (all of them with `force`)."""
+        for source in self.sources():
+            now = self.clock().timestamp()  # the worker's clock, so a simulated one drives cadence too
+            last = self._last_poll.get(source.name)
+            if not force and last is not None and now - last < self._every(source.name):
+                continue
+            self._stop_point()
+            self._last_poll[source.name] = now
+            try:
+                run_source(self.app, source, self._now(), should_stop=lambda: self.stopping)
+            except (SirenSyncError, OSError) as exc:
+                log.error("poll %s failed, retried next turn: %s", source.name, exc,
+                          extra={"fields": {"event": "poll_failed", "source": source.name}})
+
+    def _every(self, name: str) -> float:
+        section = self.config.sync.sources.get(name)
+        return (section.every if section is not None and section.every else None) or self.config.sync.every
+
+    def close_due(self) -> list[dict]:
+        """Close every period whose trigger time has passed, after syncing the sources up to it."""
+        now = self._now()
+        if not any(True for _ in distributions.due_periods(self.app.ledger, now)):
+            return []
+        self.poll(force=True)  # the sync reads everything up to now, which is past every due trigger
+        made = distributions.close_due(self.app.ledger, self._now())
+        for record in made:
+            log.info("closed %s: %s to %s, revenue %s, pool %s %s, %d obligations", record["id"],
+                     record["period_start"], record["period_end"], record["revenue"], record["pool"],
+                     record["units"], len(record["obligations"]),
+                     extra={"fields": {"event": "distribution", "distribution": record["id"],
+                                       "pool": record["pool"], "units": record["units"],
+                                       "obligations": len(record["obligations"])}})
+        return made
+
+    def publish(self) -> None:
+        if self.publisher is None:
+            return
+        report = self.publisher.publish(self.app.store)
+        if report.failed:
+            log.warning("publish: %d records kept queued", len(self.publisher.pending(self.app.store)))
+
+    def step(self) -> None:
+        """One full turn: poll what is due, close what is due, publish. Tests and the demo use it."""
+        self.refresh_collaborators()
+        self.poll()
+        self.close_due()
+        self.publish()
+
+    def refresh_collaborators(self) -> None:
+        try:
+            if refresh_collaborators(self.config, self.app):
+                self.app.ledger.set_collaborators(collaborators_of(self.config, self.app.store))
+        except (SirenSyncError, OSError) as exc:
+            log.error("collaborators from the site could not be read, retried next turn: %s", exc)
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def _guarded(self, job: Callable[[], object], name: str) -> Callable[[], None]:
+        """A job that logs its failure and is rescheduled normally (schedule would re-run it hot)."""
+        def run() -> None:
+            try:
+                job()
+            except StopRequested:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the loop must never die from one failed job
+                log.exception("%s failed, retried next turn: %s", name, exc)
+        return run
+
+    def run(self, max_seconds: float | None = None) -> int:
+        """Run until SIGTERM/SIGINT (or `max_seconds`); returns the exit status."""
+        self._install_signals()
+        scheduler = schedule.Scheduler()
+        scheduler.every(self.config.sync.every).seconds.do(self._guarded(self.poll, "poll"))
+        scheduler.every(min(CHECK_EVERY, self.config.sync.every)).seconds.do(
+            self._guarded(self._close_and_publish, "distribution check"))
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        log.info("worker started: %d sources, %d distributors, store %s", len(self.sources()),
+                 len(self.app.ledger.distributors), self.config.store_path)
+        try:
+            self._guarded(self.step, "first turn")()
+            while not self.stopping and (deadline is None or time.monotonic() < deadline):
+                scheduler.run_pending()
+                idle = scheduler.idle_seconds
+                time.sleep(max(0.05, min(1.0, idle if idle is not None else 1.0)))
+        except StopRequested:
+            pass
+        finally:
+            self.app.close()
+        log.info("worker stopped")
+        return 0
+
+    def _close_and_publish(self) -> None:
+        self.refresh_collaborators()
+        self.close_due()
+        self.publish()
+
+    def _stop_point(self) -> None:
+        if self.stopping:
+            raise StopRequested()
+
+    def _install_signals(self) -> None:
+        def handler(signum, _frame):
+            log.info("signal %s: finishing the current step, then stopping", signal.Signals(signum).name)
+            self.stopping = True
+        signal.signal(signal.SIGTERM, handler)
+        signal.signal(signal.SIGINT, handler)
+
+    def _publisher(self):
+        if not self.config.publish.enabled:
+            return None
+        upstream = wp_upstream(self.config, "publish")
+        if upstream is None:
+            log.warning("publish: no site.wordpress credentials; distributions stay queued")
+            return None
+        names = {c.id: c.name or c.id for c in self.app.ledger.collaborators.values()}
+        return Publisher(upstream, self.config.publish.rest_route, self.config.publish.status, self.app.tz,
+                         names, now=self.clock)
