@@ -1,0 +1,157 @@
+"""LearnDash (`ldlms/v2`): course and lesson completions, found by a per-user progress scan.
+
+LearnDash keeps progress per user only, so the source walks the users (`wp/v2/users?orderby=id&
+order=asc`, new users land on the last page) on its own slow cadence and, per user, reads
+`ldlms/v2/users/<id>/course-progress` (one request per 100 courses). A course is looked at again only
+when its `progress_status`, `last_step` or `steps_completed` differ from the stored state, and its
+`.../course-progress/<course>/steps` are read only when `steps_completed` changed. The cursor keeps
+`{"users": {user: {course: [progress_status, last_step, steps_completed]}}}`, committed with the
+events of each page of users.
+
+Events: `learndash:courseCompleted:<user>:<course>` when a course turns `completed` (time:
+`date_completed`), `learndash:lessonCompleted:<user>:<lesson>` for each completed `sfwd-lessons` step
+(topics and quizzes are not lessons). Both go to the course's author (`ldlms/v2/sfwd-courses/<id>`
+`author`, through `ctx.attribution.by_wp_user`). LearnDash's REST dates follow WordPress's convention
+for fields without `_gmt`: site-local time, read in the site timezone given to the constructor (a
+value with an offset is taken as it is). A completion in a deleted course (404) or a course whose
+author is not a collaborator is quarantined with the reason, once, and the scan goes on.
+
+The route bases are LearnDash settings (LearnDash -> Settings -> REST API); `routes` overrides them.
+`sync(ctx, since=...)` ignores the stored state and rescans everything (known keys change nothing).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, tzinfo
+from typing import Any, Mapping
+
+from siren_sync.model import Event
+from siren_sync.sources import wordpress as wp
+from siren_sync.sources.base import SyncContext, SyncReport
+
+log = logging.getLogger(__name__)
+
+NS = "ldlms/v2"
+DEFAULT_ROUTES = {"users": "users", "course-progress": "course-progress", "courses": "sfwd-courses",
+                  "lesson-type": "sfwd-lessons"}
+
+
+class LearnDashSource:
+    """Course and lesson completions from LearnDash's REST API v2 (WordPress application password)."""
+
+    def __init__(self, upstream, site_tz: tzinfo, *, name: str = "learndash", per_page: int = 100,
+                 routes: Mapping[str, str] | None = None):
+        self.name = name
+        self.upstream = upstream
+        self.site_tz = site_tz
+        self.per_page = per_page
+        self.routes = {**DEFAULT_ROUTES, **(routes or {})}
+
+    def _time(self, text: Any) -> datetime | None:
+        if not text:
+            return None
+        try:
+            return wp.parse_site_time(text, self.site_tz)
+        except ValueError:
+            return None
+
+    def _owner(self, ctx: SyncContext, course_id: int) -> tuple[str | None, str | None]:
+        if course_id in self._courses:
+            return self._courses[course_id]
+        try:
+            data, _ = wp.get_json(self.upstream, f"{NS}/{self.routes['courses']}/{course_id}", None)
+        except Exception as exc:  # noqa: BLE001
+            if wp.http_status(exc) in (404, 410):
+                result = (None, f"course {course_id} not found (deleted?)")
+                self._courses[course_id] = result
+                return result
+            raise
+        author = data.get("author")
+        owner = ctx.attribution.by_wp_user.get(int(author)) if author not in (None, "") else None
+        result = (owner, None if owner else f"course {course_id} has no known author (WordPress user {author})")
+        self._courses[course_id] = result
+        return result
+
+    def _completion(self, ctx, report, kind, uid, post_id, course_id, when, payload) -> Event | None:
+        key = f"learndash:{kind}:{uid}:{post_id}"  # stable whatever the source is named
+        at = self._time(when)
+        if at is None:
+            ctx.quarantine(key, f"completion without a readable date_completed ({when!r})", payload)
+            report.quarantined += 1
+            return None
+        owner, problem = self._owner(ctx, course_id)
+        if owner is None:
+            ctx.quarantine(key, problem or "no owner", payload)
+            report.quarantined += 1
+            return None
+        return Event(key=key, type=kind, at=at, collaborator=owner, source=self.name)
+
+    def _scan_user(self, ctx: SyncContext, report: SyncReport, uid: int,
+                   state: Mapping[str, Any]) -> tuple[dict, list[Event]]:
+        base = f"{NS}/{self.routes['users']}/{uid}/{self.routes['course-progress']}"
+        courses: dict[str, list] = {k: list(v) for k, v in state.items()}
+        events: list[Event] = []
+        for items, _, _ in wp.pages(self.upstream, base, None, self.per_page):
+            report.records += len(items)
+            for item in items:
+                course_id = int(item["course"])
+                cid = str(course_id)
+                now = [item.get("progress_status"), item.get("last_step"), item.get("steps_completed")]
+                old = courses.get(cid)
+                if old == now:
+                    continue
+                was_completed = bool(old) and old[0] == "completed"
+                if now[2] and (old is None or old[2] != now[2]):
+                    self._steps += 1
+                    for steps, _, _ in wp.pages(self.upstream, f"{base}/{course_id}/steps", None, self.per_page):
+                        for step in steps:
+                            if step.get("post_type") != self.routes["lesson-type"]:
+                                continue
+                            if step.get("progress_status") != "completed":
+                                continue
+                            ev = self._completion(ctx, report, "lessonCompleted", uid, int(step["step"]),
+                                                  course_id, step.get("date_completed"), dict(step))
+                            if ev is not None:
+                                events.append(ev)
+                if now[0] == "completed" and not was_completed:
+                    ev = self._completion(ctx, report, "courseCompleted", uid, course_id, course_id,
+                                          item.get("date_completed"), dict(item))
+                    if ev is not None:
+                        events.append(ev)
+                courses[cid] = now
+        return courses, events
+
+    def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
+        report = SyncReport(self.name)
+        cursor = ctx.cursor(self.name) or {}
+        users: dict[str, Any] = {} if since is not None else dict(cursor.get("users") or {})
+        self._courses: dict[int, tuple[str | None, str | None]] = {}
+        self._steps = 0
+        scanned = 0
+        for items, page, total in wp.pages(self.upstream, "wp/v2/users",
+                                           {"orderby": "id", "order": "asc", "_fields": "id"}, self.per_page):
+            events: list[Event] = []
+            for user in items:
+                uid = int(user["id"])
+                state, found = self._scan_user(ctx, report, uid, users.get(str(uid)) or {})
+                if state:
+                    users[str(uid)] = state
+                events.extend(found)
+                scanned += 1
+            report.pages += 1
+            report.events += ctx.commit(self.name, events, {"v": 1, "users": users})
+            ctx.progress(self.name, page, total, scanned)
+        report.detail.update(users=scanned, steps_requests=self._steps)
+        return report
+
+    def check(self) -> list[tuple[str, bool, str]]:
+        rows = []
+        for what, path, params in (("courses", f"{NS}/{self.routes['courses']}", {"per_page": 1}),
+                                   ("users", "wp/v2/users", {"per_page": 1, "context": "edit", "_fields": "id"})):
+            try:
+                data, headers = wp.get_json(self.upstream, path, params)
+                total = wp._header(headers, "X-WP-Total") or str(len(data))
+                rows.append((f"{self.name}: {path}", True, f"reachable, {total} {what}"))
+            except Exception as exc:  # noqa: BLE001 - check reports, never raises
+                rows.append((f"{self.name}: {path}", False, str(exc)))
+        return rows

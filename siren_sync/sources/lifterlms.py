@@ -1,0 +1,232 @@
+"""LifterLMS (`llms/v1`): course and lesson completions, found by a per-student progress scan.
+
+LifterLMS has no "completions since T" feed: progress exists only per (student, post)
+(`students/<id>/progress/<post>`), so the source scans students on its own slow cadence and re-checks
+only what can have changed since the stored state:
+
+1. students, `llms/v1/students?orderby=id&order=asc` (new students land on the last page: none is
+   skipped when one registers during the scan);
+2. per student, `students/<id>/enrollments?orderby=date_updated&order=desc`, read until the enrollments
+   are older than the newest one seen last time (the rest are unchanged);
+3. per enrolled course whose enrollment `date_updated` moved, or that was not complete yet:
+   `students/<id>/progress/<course>`; a 400 `rest_invalid_param` means "not enrolled" (expired or
+   cancelled): nothing to count, looked at again only when the enrollment changes;
+4. when the course's progress percentage (or the enrollment) moved: `students/<id>/progress/<lesson>` for each lesson of
+   the course (lesson -> course from `llms/v1/lessons`' `course_id`) not already known complete.
+
+The cursor keeps, per student, `{"m": newest enrollment date_updated, "c": {course: [enrollment
+date_updated, progress %, state, [completed lesson ids]]}}` (state 0 open, 1 complete, 2 not
+enrolled). It is committed with the events of each page of students.
+
+Completions are attributed to the course's author: the course's `author` when the route gives one,
+else its `instructors` (the first that is a collaborator, through `ctx.attribution.by_wp_user`);
+lessons to their course's. Keys `lifterlms:courseCompleted:<student>:<course>` and
+`lifterlms:lessonCompleted:<student>:<lesson>`; the time is the progress `date_updated`, which
+LifterLMS gives in site-local time without an offset: it is read in the site timezone given to the
+constructor. A completion in a course that no longer exists (404) or whose author is not a
+collaborator is quarantined with the reason, once, and the scan goes on.
+
+`sync(ctx, since=...)` (a backfill) ignores the stored state and rescans everything; events already
+recorded are known by key and change nothing.
+"""
+from __future__ import annotations
+
+import logging
+from datetime import datetime, tzinfo
+from typing import Any, Mapping
+
+from siren_sync.model import Event
+from siren_sync.sources import wordpress as wp
+from siren_sync.sources.base import SyncContext, SyncReport
+
+log = logging.getLogger(__name__)
+
+NS = "llms/v1"
+OPEN, COMPLETE, NOT_ENROLLED = 0, 1, 2
+
+
+class _Course:
+    """What one sync learned about a course: its owner, or why it has none."""
+
+    def __init__(self, owner: str | None = None, problem: str | None = None):
+        self.owner = owner
+        self.problem = problem
+
+
+class LifterLMSSource:
+    """Course and lesson completions from LifterLMS's REST API (WordPress application password)."""
+
+    def __init__(self, upstream, site_tz: tzinfo, *, name: str = "lifterlms", per_page: int = 100):
+        self.name = name
+        self.upstream = upstream
+        self.site_tz = site_tz
+        self.per_page = per_page
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _time(self, text: Any) -> datetime | None:
+        if not text:
+            return None
+        try:
+            return wp.parse_site_time(text, self.site_tz)
+        except ValueError:
+            return None
+
+    def _progress(self, sid: int, post_id: int) -> Mapping[str, Any] | None:
+        """A student's progress in a post, or None when LifterLMS says they are not enrolled (400
+        `rest_invalid_param`) or the post does not exist (404)."""
+        try:
+            data, _ = wp.get_json(self.upstream, f"{NS}/students/{sid}/progress/{post_id}", None)
+        except Exception as exc:  # noqa: BLE001 - only "not enrolled" is expected here
+            if wp.http_status(exc) in (400, 404):  # not enrolled; or the post itself is gone
+                return None
+            raise
+        self._requests += 1
+        return data if isinstance(data, Mapping) else None
+
+    def _course(self, ctx: SyncContext, course_id: int) -> _Course:
+        known = self._courses.get(course_id)
+        if known is not None:
+            return known
+        try:
+            data, _ = wp.get_json(self.upstream, f"{NS}/courses/{course_id}", None)
+        except Exception as exc:  # noqa: BLE001
+            if wp.http_status(exc) in (404, 410):
+                known = _Course(problem=f"course {course_id} not found (deleted?)")
+                self._courses[course_id] = known
+                return known
+            raise
+        candidates: list[int] = []
+        if data.get("author") not in (None, "", 0):
+            candidates.append(int(data["author"]))
+        candidates += [int(i) for i in data.get("instructors") or () if i not in (None, "")]
+        owner = next((ctx.attribution.by_wp_user[c] for c in candidates if c in ctx.attribution.by_wp_user),
+                     None)
+        if owner is None:
+            who = ", ".join(map(str, candidates)) or "none"
+            known = _Course(problem=f"course {course_id} has no known author (WordPress users: {who})")
+        else:
+            known = _Course(owner=owner)
+        self._courses[course_id] = known
+        return known
+
+    def _lessons_of(self, course_id: int) -> list[int]:
+        if self._lessons is None:
+            index: dict[int, list[int]] = {}
+            for items, _, _ in wp.pages(self.upstream, f"{NS}/lessons", {"orderby": "id", "order": "asc"},
+                                        self.per_page):
+                for lesson in items:
+                    if lesson.get("course_id"):
+                        index.setdefault(int(lesson["course_id"]), []).append(int(lesson["id"]))
+            self._lessons = index
+        return self._lessons.get(course_id, [])
+
+    def _completion(self, ctx: SyncContext, report: SyncReport, kind: str, sid: int, post_id: int,
+                    course_id: int, when: Any, payload: Any) -> Event | None:
+        key = f"lifterlms:{kind}:{sid}:{post_id}"  # stable whatever the source is named
+        at = self._time(when)
+        if at is None:
+            ctx.quarantine(key, f"completion without a readable date_updated ({when!r})", payload)
+            report.quarantined += 1
+            return None
+        course = self._course(ctx, course_id)
+        if course.owner is None:
+            ctx.quarantine(key, course.problem or "no owner", payload)
+            report.quarantined += 1
+            return None
+        return Event(key=key, type=kind, at=at, collaborator=course.owner, source=self.name)
+
+    # -- the scan -----------------------------------------------------------------------------------
+    def _enrollments(self, sid: int, newest_seen: str | None) -> list[Mapping[str, Any]]:
+        result: list[Mapping[str, Any]] = []
+        for items, _, _ in wp.pages(self.upstream, f"{NS}/students/{sid}/enrollments",
+                                    {"orderby": "date_updated", "order": "desc"}, self.per_page):
+            result.extend(items)
+            if newest_seen and items and str(items[-1].get("date_updated") or "") < newest_seen:
+                break  # everything after this is older than what the last scan saw
+        return result
+
+    def _scan_student(self, ctx: SyncContext, report: SyncReport, sid: int,
+                      state: Mapping[str, Any]) -> tuple[dict, list[Event]]:
+        courses: dict[str, list] = {k: list(v) for k, v in (state.get("c") or {}).items()}
+        newest = state.get("m")
+        events: list[Event] = []
+        seen: dict[str, str] = {}
+        for e in self._enrollments(sid, newest):
+            post_type = (((e.get("_links") or {}).get("post") or [{}])[0] or {}).get("type", "course")
+            if post_type not in ("course", None):
+                continue  # memberships have no progress
+            seen[str(int(e["post_id"]))] = str(e.get("date_updated") or "")
+        report.records += len(seen)
+        todo: dict[str, str] = {}
+        for cid, updated in seen.items():
+            old = courses.get(cid)
+            if old is None or old[0] != updated or old[2] == OPEN:
+                todo[cid] = updated
+        for cid, old in courses.items():  # open courses the early stop did not reach
+            if cid not in seen and old[2] == OPEN:
+                todo[cid] = old[0]
+        for cid, updated in todo.items():
+            course_id = int(cid)
+            old = courses.get(cid) or [updated, -1, OPEN, []]
+            done = set(old[3])
+            progress = self._progress(sid, course_id)
+            if progress is None:
+                courses[cid] = [updated, 0, NOT_ENROLLED, sorted(done)]
+                continue
+            percent = progress.get("progress")
+            complete = progress.get("status") == "complete"
+            moved = cid in courses and courses[cid][0] != updated  # the enrollment itself changed
+            if (percent != old[1] or moved) and (percent or complete):
+                for lesson_id in self._lessons_of(course_id):
+                    if lesson_id in done:
+                        continue
+                    lp = self._progress(sid, lesson_id)
+                    if lp is None or lp.get("status") != "complete":
+                        continue
+                    done.add(lesson_id)
+                    ev = self._completion(ctx, report, "lessonCompleted", sid, lesson_id, course_id,
+                                          lp.get("date_updated"), dict(lp))
+                    if ev is not None:
+                        events.append(ev)
+            if complete and old[2] != COMPLETE:
+                ev = self._completion(ctx, report, "courseCompleted", sid, course_id, course_id,
+                                      progress.get("date_updated"), dict(progress))
+                if ev is not None:
+                    events.append(ev)
+            courses[cid] = [updated, percent, COMPLETE if complete else OPEN, sorted(done)]
+        newest_now = max([newest or ""] + list(seen.values())) or None
+        return {"m": newest_now, "c": courses}, events
+
+    def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
+        report = SyncReport(self.name)
+        cursor = ctx.cursor(self.name) or {}
+        students: dict[str, Any] = {} if since is not None else dict(cursor.get("students") or {})
+        self._courses: dict[int, _Course] = {}
+        self._lessons: dict[int, list[int]] | None = None
+        self._requests = 0
+        scanned = 0
+        for items, page, total in wp.pages(self.upstream, f"{NS}/students", {"orderby": "id", "order": "asc"},
+                                           self.per_page):
+            events: list[Event] = []
+            for student in items:
+                sid = int(student["id"])
+                state, found = self._scan_student(ctx, report, sid, students.get(str(sid)) or {})
+                students[str(sid)] = state
+                events.extend(found)
+                scanned += 1
+            report.pages += 1
+            report.events += ctx.commit(self.name, events, {"v": 1, "students": students})
+            ctx.progress(self.name, page, total, scanned)
+        report.detail.update(students=scanned, progress_requests=self._requests)
+        return report
+
+    def check(self) -> list[tuple[str, bool, str]]:
+        rows = []
+        for what, path in (("students", f"{NS}/students"), ("courses", f"{NS}/courses")):
+            try:
+                data, headers = wp.get_json(self.upstream, path, {"per_page": 1})
+                total = wp._header(headers, "X-WP-Total") or str(len(data))
+                rows.append((f"{self.name}: {path}", True, f"reachable, {total} {what}"))
+            except Exception as exc:  # noqa: BLE001 - check reports, never raises
+                rows.append((f"{self.name}: {path}", False, str(exc)))
+        return rows

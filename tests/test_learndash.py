@@ -1,0 +1,214 @@
+"""LearnDash source: per-user course-progress scan (ldlms/v2), steps read only when they changed."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
+
+import pytest
+import responses
+
+from siren_sync.model import Collaborator
+from siren_sync.sources.base import Attribution
+from siren_sync.sources.http import RetryPolicy, Upstream
+from siren_sync.sources.learndash import LearnDashSource
+
+ROOT = "https://shop.example/wp-json"
+ALICE = Collaborator(id="alice-martin", name="Alice Martin", wp_user_id=2)
+
+
+class FakeContext:
+    """The ledger side of a sync, in memory; cursors go through JSON like the store's."""
+
+    def __init__(self, collaborators=(ALICE,)):
+        self.attribution = Attribution.of(collaborators)
+        self.now = datetime(2026, 11, 23, 12, tzinfo=timezone.utc)
+        self.cursors: dict = {}
+        self.events: dict = {}
+        self.quarantined: list = []
+        self.commits = 0
+
+    def cursor(self, name):
+        return json.loads(self.cursors[name]) if name in self.cursors else None
+
+    def commit(self, name, events, cursor):
+        self.commits += 1
+        new = 0
+        for event in events:
+            if event.key not in self.events:
+                self.events[event.key] = event
+                new += 1
+        self.cursors[name] = json.dumps(cursor)
+        return new
+
+    def same_period(self, a, b):
+        return True
+
+    def quarantine(self, where, reason, payload=None):
+        self.quarantined.append((where, reason))
+
+    def progress(self, source, page, total_pages, records):
+        pass
+
+
+def wp_user(uid, slug):
+    return {"id": uid, "name": slug, "url": "", "description": "", "link": f"https://shop.example/author/{slug}/",
+            "slug": slug, "avatar_urls": {}, "meta": [], "_links": {}}
+
+
+def cp(course, status, last_step, done, total, started="2026-10-01T09:00:00", completed=""):
+    return {"course": course, "progress_status": status, "last_step": last_step, "steps_completed": done,
+            "steps_total": total, "date_started": started, "date_completed": completed,
+            "_links": {"self": [{"href": f"https://shop.example/wp-json/ldlms/v2/sfwd-courses/{course}"}]}}
+
+
+def step(sid, post_type, status, completed=""):
+    return {"step": sid, "post_type": post_type, "progress_status": status,
+            "date_started": "2026-10-01T09:00:00", "date_completed": completed}
+
+
+def ld_course(cid, author):
+    return {"id": cid, "date": "2026-09-01T10:00:00", "date_gmt": "2026-09-01T08:00:00",
+            "modified": "2026-09-01T10:00:00", "modified_gmt": "2026-09-01T08:00:00", "slug": f"course-{cid}",
+            "status": "publish", "type": "sfwd-courses", "link": f"https://shop.example/courses/course-{cid}/",
+            "title": {"rendered": f"Course {cid}"}, "author": author}
+
+
+class FakeLearnDash:
+    def __init__(self):
+        self.users = [wp_user(2, "alice-martin"), wp_user(11, "student-a"), wp_user(12, "student-b")]
+        self.progress: dict[int, list] = {2: [], 11: [], 12: []}
+        self.steps: dict[tuple[int, int], list] = {}
+        self.courses = {300: ld_course(300, 2), 400: ld_course(400, 77)}
+        self.paths: list[str] = []
+
+    def collection(self, items, request):
+        q = parse_qs(urlsplit(request.url).query)
+        per_page, page = int(q.get("per_page", ["10"])[0]), int(q.get("page", ["1"])[0])
+        pages = max(1, -(-len(items) // per_page))
+        return 200, {"X-WP-Total": str(len(items)), "X-WP-TotalPages": str(pages),
+                     "Content-Type": "application/json"}, json.dumps(items[(page - 1) * per_page: page * per_page])
+
+    def __call__(self, request):
+        path = urlsplit(request.url).path[len("/wp-json/"):]
+        self.paths.append(path)
+        if path == "wp/v2/users":
+            return self.collection(self.users, request)
+        m = re.fullmatch(r"ldlms/v2/users/(\d+)/course-progress", path)
+        if m:
+            return self.collection(self.progress[int(m.group(1))], request)
+        m = re.fullmatch(r"ldlms/v2/users/(\d+)/course-progress/(\d+)/steps", path)
+        if m:
+            return self.collection(self.steps.get((int(m.group(1)), int(m.group(2))), []), request)
+        if path == "ldlms/v2/sfwd-courses":
+            return self.collection(list(self.courses.values()), request)
+        m = re.fullmatch(r"ldlms/v2/sfwd-courses/(\d+)", path)
+        if m and int(m.group(1)) in self.courses:
+            return 200, {"Content-Type": "application/json"}, json.dumps(self.courses[int(m.group(1))])
+        return 404, {"Content-Type": "application/json"}, json.dumps(
+            {"code": "rest_post_invalid_id", "message": "Invalid post ID.", "data": {"status": 404}})
+
+    def count(self, pattern):
+        return sum(1 for p in self.paths if re.fullmatch(pattern, p))
+
+
+@pytest.fixture
+def site():
+    fake = FakeLearnDash()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add_callback(responses.GET, re.compile(r"https://shop\.example/wp-json/.*"), callback=fake)
+        yield fake
+
+
+def source(tz=timezone.utc):
+    up = Upstream("site", ROOT, auth=("admin", "abcd efgh ijkl"), retry=RetryPolicy(attempts=1),
+                  sleep=lambda s: None)
+    return LearnDashSource(up, tz)
+
+
+def seed(site):
+    site.progress[11] = [cp(300, "completed", 303, 3, 3, completed="2026-10-10T12:00:00")]
+    site.steps[(11, 300)] = [step(301, "sfwd-lessons", "completed", "2026-10-08T12:00:00"),
+                             step(302, "sfwd-topic", "completed", "2026-10-09T12:00:00"),
+                             step(303, "sfwd-lessons", "completed", "2026-10-10T11:00:00")]
+    site.progress[12] = [cp(300, "in-progress", 301, 1, 3)]
+    site.steps[(12, 300)] = [step(301, "sfwd-lessons", "completed", "2026-10-11T12:00:00"),
+                             step(302, "sfwd-topic", "not-completed"), step(303, "sfwd-lessons", "not-completed")]
+
+
+def test_course_and_lesson_completions(site):
+    seed(site)
+    ctx = FakeContext()
+    source(ZoneInfo("America/New_York")).sync(ctx)
+    assert sorted(ctx.events) == ["learndash:courseCompleted:11:300", "learndash:lessonCompleted:11:301",
+                                  "learndash:lessonCompleted:11:303", "learndash:lessonCompleted:12:301"]
+    done = ctx.events["learndash:courseCompleted:11:300"]
+    assert done.collaborator == "alice-martin" and done.type == "courseCompleted"
+    assert done.at == datetime(2026, 10, 10, 16, 0, tzinfo=timezone.utc)  # New York, UTC-4 in October
+    assert not ctx.quarantined
+
+
+def test_unchanged_courses_are_not_rechecked(site):
+    seed(site)
+    ctx = FakeContext()
+    src = source()
+    src.sync(ctx)
+    site.paths.clear()
+    report = src.sync(ctx)
+    assert report.events == 0 and len(ctx.events) == 4
+    assert site.paths == ["wp/v2/users", "ldlms/v2/users/2/course-progress",
+                          "ldlms/v2/users/11/course-progress", "ldlms/v2/users/12/course-progress"]
+
+
+def test_only_changed_steps_are_fetched_and_recorded_once(site):
+    seed(site)
+    ctx = FakeContext()
+    src = source()
+    src.sync(ctx)
+    # Student 12 finishes the course; student 11's last_step moves without new steps.
+    site.progress[12] = [cp(300, "completed", 303, 3, 3, completed="2026-11-01T10:00:00")]
+    site.steps[(12, 300)] = [step(301, "sfwd-lessons", "completed", "2026-10-11T12:00:00"),
+                             step(302, "sfwd-topic", "completed", "2026-10-31T12:00:00"),
+                             step(303, "sfwd-lessons", "completed", "2026-11-01T09:00:00")]
+    site.progress[11] = [cp(300, "completed", 301, 3, 3, completed="2026-10-10T12:00:00")]
+    site.paths.clear()
+    report = src.sync(ctx)
+    assert report.events == 2
+    assert {"learndash:courseCompleted:12:300", "learndash:lessonCompleted:12:303"} <= set(ctx.events)
+    assert site.count(r"ldlms/v2/users/12/course-progress/300/steps") == 1
+    assert site.count(r"ldlms/v2/users/11/course-progress/300/steps") == 0
+    assert src.sync(ctx).events == 0
+
+
+def test_deleted_course_and_unknown_author_are_quarantined(site):
+    seed(site)
+    site.progress[2] = [cp(500, "completed", 501, 1, 1, completed="2026-10-12T10:00:00"),
+                        cp(400, "completed", 401, 1, 1, completed="2026-10-12T11:00:00")]
+    ctx = FakeContext()
+    src = source()
+    src.sync(ctx)
+    reasons = dict(ctx.quarantined)
+    assert "deleted" in reasons["learndash:courseCompleted:2:500"]
+    assert "no known author" in reasons["learndash:courseCompleted:2:400"]
+    assert "learndash:courseCompleted:11:300" in ctx.events
+    before = len(ctx.quarantined)
+    src.sync(ctx)
+    assert len(ctx.quarantined) == before
+
+
+def test_state_is_committed_per_page_of_users(site):
+    seed(site)
+    ctx = FakeContext()
+    src = source()
+    src.per_page = 2
+    src.sync(ctx)
+    assert ctx.commits == 2
+    assert ctx.cursor("learndash")["users"]["12"]["300"] == ["in-progress", 301, 1]
+
+
+def test_check_rows(site):
+    rows = source().check()
+    assert [ok for _, ok, _ in rows] == [True, True]
+    assert "2 courses" in rows[0][2] and "3 users" in rows[1][2]

@@ -1,0 +1,382 @@
+"""Visits: the access log source (tmp_path log files) and Siren engagements (responses)."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+
+from siren_sync.model import Collaborator
+from siren_sync.sources.base import Attribution
+from siren_sync.sources.http import RetryPolicy, Upstream
+from siren_sync.sources.visits import AccessLogSource, SirenEngagementsSource, file_id, parse_log_time
+
+ALICE = Collaborator(id="alice", tracking_ids=("alice",), posts=(12,))
+BOB = Collaborator(id="bob", tracking_ids=("bobby",), wp_user_id=5)
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
+T0 = datetime(2026, 11, 23, 10, 0, 0, tzinfo=timezone(timedelta(hours=1)))
+
+
+class FakeContext:
+    """The ledger side of a sync, in memory; cursors go through JSON like the store's."""
+
+    def __init__(self, collaborators=(ALICE, BOB)):
+        self.attribution = Attribution.of(collaborators)
+        self.now = datetime(2026, 11, 23, 12, tzinfo=timezone.utc)
+        self.cursors: dict = {}
+        self.events: dict = {}
+        self.order: list = []
+        self.quarantined: list = []
+        self.commits = 0
+
+    def cursor(self, name):
+        return json.loads(self.cursors[name]) if name in self.cursors else None
+
+    def commit(self, name, events, cursor):
+        self.commits += 1
+        new = 0
+        for event in events:
+            if event.key not in self.events:
+                self.events[event.key] = event
+                self.order.append(event.key)
+                new += 1
+        self.cursors[name] = json.dumps(cursor)
+        return new
+
+    def same_period(self, a, b):
+        return True
+
+    def quarantine(self, where, reason, payload=None):
+        self.quarantined.append((where, reason))
+
+    def progress(self, source, page, total_pages, records):
+        pass
+
+
+def stamp(at: datetime) -> str:
+    return at.strftime("%d/%b/%Y:%H:%M:%S %z")
+
+
+def line(target="/?ref=alice", at=T0, ip="203.0.113.5", ua=FIREFOX, method="GET", status=200) -> str:
+    return (f'{ip} - - [{stamp(at)}] "{method} {target} HTTP/1.1" {status} 5120 '
+            f'"https://news.example/story" "{ua}"\n')
+
+
+def fid(path):
+    return file_id(str(path), os.stat(path).st_ino)
+
+
+def write(path, *lines, mode="a"):
+    with open(path, mode) as fh:
+        fh.write("".join(lines))
+
+
+def types(ctx):
+    return sorted((e.type, e.collaborator) for e in ctx.events.values())
+
+
+@pytest.fixture
+def log_path(tmp_path):
+    return tmp_path / "access.log"
+
+
+def test_referred_visit_and_bound_post(log_path):
+    first = line("/?ref=alice")
+    write(log_path, first, line("/2026/11/my-post/", at=T0 + timedelta(seconds=5)),
+          line("/about/", at=T0 + timedelta(seconds=6)),
+          line("/?p=40&utm=x", at=T0 + timedelta(seconds=7), ip="198.51.100.9"))
+    ctx = FakeContext()
+    src = AccessLogSource(log_path, post_paths={"/2026/11/my-post/": 12, "/?p=40": 40}, post_authors={40: 5})
+    report = src.sync(ctx)
+    ref = ctx.events[f"access_log:referredSiteVisit:{fid(log_path)}:0"]
+    assert ref.collaborator == "alice" and ref.at == T0 and ref.at.utcoffset() == timedelta(hours=1)
+    post = ctx.events[f"access_log:boundPostUsed:{fid(log_path)}:{len(first)}"]
+    assert post.collaborator == "alice" and post.type == "boundPostUsed"
+    assert ("boundPostUsed", "bob") in types(ctx)  # /?p=40 written by WordPress user 5
+    assert report.events == 3 and report.detail["lines"] == 4
+    assert ctx.cursor("access_log")["offset"] == os.path.getsize(log_path)
+
+
+def test_bots_assets_methods_and_errors_are_ignored(log_path):
+    write(log_path,
+          line("/?ref=alice", ua="Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"),
+          line("/?ref=alice", ua="curl/8.4.0"),
+          line("/?ref=alice", ua="python-requests/2.31"),
+          line("/?ref=alice", ua="Mozilla/5.0 HeadlessChrome/119.0"),
+          line("/wp-content/themes/x/style.css?ref=alice"),
+          line("/app.js?ref=alice"), line("/logo.png?ref=alice"), line("/wp-json/wp/v2/posts?ref=alice"),
+          line("/wp-admin/?ref=alice"), line("/xmlrpc.php?ref=alice"),
+          line("/?ref=alice", method="POST"), line("/?ref=alice", status=404), line("/?ref=alice", status=500),
+          line("/?ref=nobody"))
+    ctx = FakeContext()
+    report = AccessLogSource(log_path).sync(ctx)
+    assert ctx.events == {} and not ctx.quarantined
+    assert report.detail["ignored"] == 13 and report.detail["unattributed"] == 1
+
+
+def test_same_visitor_counted_once_per_window(log_path):
+    write(log_path,
+          line("/?ref=alice", at=T0),
+          line("/pricing/?ref=alice", at=T0 + timedelta(minutes=10)),  # same visitor: dropped
+          line("/?ref=alice", at=T0 + timedelta(minutes=12), ip="192.0.2.77"),  # another visitor
+          line("/?ref=alice", at=T0 + timedelta(minutes=12), ua=FIREFOX + " extra"),  # another browser
+          line("/?ref=bobby", at=T0 + timedelta(minutes=13)),  # same visitor, other collaborator
+          line("/?ref=alice", at=T0 + timedelta(minutes=31)))  # window over: counted again
+    ctx = FakeContext()
+    report = AccessLogSource(log_path).sync(ctx)
+    assert types(ctx) == [("referredSiteVisit", "alice")] * 4 + [("referredSiteVisit", "bob")]
+    assert report.detail["duplicates"] == 1
+
+
+def test_window_survives_between_syncs_and_is_pruned(log_path):
+    write(log_path, line("/?ref=alice", at=T0))
+    ctx = FakeContext()
+    src = AccessLogSource(log_path)
+    src.sync(ctx)
+    write(log_path, line("/?ref=alice", at=T0 + timedelta(minutes=20)))
+    assert src.sync(ctx).events == 0
+    write(log_path, line("/?ref=bobby", at=T0 + timedelta(hours=2)))
+    assert src.sync(ctx).events == 1
+    assert len(ctx.cursor("access_log")["window"]) == 1  # alice's window was pruned
+
+
+def test_resume_at_offset_and_partial_line(log_path):
+    write(log_path, line("/?ref=alice"))
+    ctx = FakeContext()
+    src = AccessLogSource(log_path)
+    src.sync(ctx)
+    size = os.path.getsize(log_path)
+    partial = line("/?ref=bobby", at=T0 + timedelta(minutes=1))
+    write(log_path, partial[:30])  # the server is still writing this line
+    report = src.sync(ctx)
+    assert report.events == 0 and ctx.cursor("access_log")["offset"] == size
+    write(log_path, partial[30:])
+    report = src.sync(ctx)
+    assert report.events == 1 and report.detail["lines"] == 1  # only the new line was read
+    assert f"access_log:referredSiteVisit:{fid(log_path)}:{size}" in ctx.events
+
+
+def test_rotation_finishes_the_old_file_then_reads_the_new_one(log_path):
+    write(log_path, line("/?ref=alice", at=T0))
+    ctx = FakeContext()
+    src = AccessLogSource(log_path)
+    src.sync(ctx)
+    write(log_path, line("/?ref=bobby", at=T0 + timedelta(minutes=1)))  # written before the rotation
+    old_inode, old_id = os.stat(log_path).st_ino, fid(log_path)
+    os.rename(log_path, str(log_path) + ".1")
+    write(log_path, line("/?ref=alice", at=T0 + timedelta(hours=1), ip="192.0.2.1"), mode="w")
+    report = src.sync(ctx)
+    new_inode = os.stat(log_path).st_ino
+    assert report.events == 2 and new_inode != old_inode
+    assert any(k.startswith(f"access_log:referredSiteVisit:{old_id}:") and ctx.events[k].collaborator == "bob"
+               for k in ctx.events)
+    assert f"access_log:referredSiteVisit:{fid(log_path)}:0" in ctx.events
+    assert ctx.cursor("access_log")["inode"] == new_inode
+    assert src.sync(ctx).events == 0
+
+
+def test_truncated_file_starts_over(log_path):
+    write(log_path, line("/?ref=alice", at=T0), line("/?ref=alice", at=T0, ip="192.0.2.2"))
+    ctx = FakeContext()
+    src = AccessLogSource(log_path)
+    src.sync(ctx)
+    write(log_path, line("/?ref=bobby", at=T0 + timedelta(hours=3)), mode="w")  # copytruncate
+    report = src.sync(ctx)
+    assert report.events == 1 and report.detail.get("truncated")
+    # Truncated and grown past the old offset before the next sync: the first line tells.
+    size = os.path.getsize(log_path)
+    write(log_path, *[line("/?ref=alice", at=T0 + timedelta(hours=5, minutes=i), ip=f"192.0.2.{i}")
+                      for i in range(3)], mode="w")
+    assert os.path.getsize(log_path) > size
+    report = src.sync(ctx)
+    assert report.events == 3 and report.detail.get("truncated")
+
+
+def test_unparseable_line_is_quarantined_and_skipped(log_path):
+    good = line("/?ref=alice")
+    bad = "garbage line with ?ref=alice but no structure\n"
+    write(log_path, good, bad, "another garbage line that mentions nothing\n",
+          line("/?ref=bobby", at=T0 + timedelta(minutes=1)))
+    ctx = FakeContext()
+    report = AccessLogSource(log_path).sync(ctx)
+    assert ctx.quarantined == [(f"{log_path}:{len(good)}", "not a combined log line")]
+    assert report.events == 2
+
+
+def test_commits_every_batch(log_path):
+    write(log_path, *[line("/?ref=alice", at=T0 + timedelta(hours=i)) for i in range(5)])
+    ctx = FakeContext()
+    AccessLogSource(log_path, batch_events=2).sync(ctx)
+    assert ctx.commits == 3 and len(ctx.events) == 5
+
+
+def test_log_time_parser_matches_strptime():
+    for text in ("23/Nov/2026:10:00:00 +0100", "01/Jan/2026:00:00:59 -0530", "29/Feb/2028:23:59:59 +0000"):
+        assert parse_log_time(text) == datetime.strptime(text, "%d/%b/%Y:%H:%M:%S %z")
+
+
+def test_many_lines_stream_fast(log_path):
+    """Smoke check of the streaming path (the timed figure lives in bench/)."""
+    filler = line("/shop/item/", ip="192.0.2.200")
+    with open(log_path, "w") as fh:
+        for i in range(20_000):
+            fh.write(filler)
+            if i % 1000 == 0:
+                fh.write(line("/?ref=alice", at=T0 + timedelta(hours=i)))
+    ctx = FakeContext()
+    started = time.perf_counter()
+    report = AccessLogSource(log_path, post_paths={"/2026/11/my-post/": 12}).sync(ctx)
+    elapsed = time.perf_counter() - started
+    assert report.events == 20 and report.detail["lines"] == 20_020
+    assert report.detail["lines"] / elapsed > 20_000  # loose: CI machines vary
+
+
+# -- Siren engagements ---------------------------------------------------------------------------
+
+ROOT = "https://shop.example/wp-json"
+
+
+def engagement(eid, collaborator=7, status="active"):
+    return {"id": eid, "opportunityId": 1000 + eid, "programId": 1, "collaboratorId": collaborator,
+            "score": 1, "status": status, "dateCreated": f"2026-11-20 {eid // 60 % 24:02d}:{eid % 60:02d}:00",
+            "dateModified": "2026-11-20 10:00:00"}
+
+
+class FakeSiren:
+    """`GET /siren/v1/engagements`: bare arrays, `number` silently capped at 50, keyset-able by id."""
+
+    def __init__(self, items):
+        self.items = {e["id"]: e for e in items}
+        self.calls: list[dict] = []
+        self.on_call = None
+
+    def __call__(self, request):
+        parts = urlsplit(request.url)
+        path = parts.path[len("/wp-json/"):]
+        q = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        self.calls.append({"path": path, **q})
+        if self.on_call:
+            self.on_call(len(self.calls))
+        m = re.fullmatch(r"siren/v1/engagements/(\d+)", path)
+        if m:
+            item = self.items.get(int(m.group(1)))
+            if item is None:
+                return 404, {"Content-Type": "application/json"}, json.dumps({"message": "Not found"})
+            return 200, {"Content-Type": "application/json"}, json.dumps(item)
+        number = min(50, int(q.get("number", 10)))
+        offset = int(q.get("offset", 0))
+        ordered = sorted(self.items.values(), key=lambda e: e["id"], reverse=q.get("order") == "DESC")
+        page = ordered[offset: offset + number]
+        return 200, {"Content-Type": "application/json", "x-siren-estimated-count": str(len(ordered))}, json.dumps(page)
+
+
+@pytest.fixture
+def siren():
+    fake = FakeSiren([engagement(i) for i in range(1, 121)])
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add_callback(responses.GET, re.compile(r"https://shop\.example/wp-json/siren/v1/.*"), callback=fake)
+        yield fake
+
+
+def siren_source(**kw):
+    up = Upstream("site", ROOT, auth=("admin", "abcd efgh ijkl"), retry=RetryPolicy(attempts=1),
+                  sleep=lambda s: None)
+    return SirenEngagementsSource(up, collaborator_ids={7: "alice"}, **kw)
+
+
+def test_siren_keyset_across_two_syncs(siren):
+    ctx = FakeContext()
+    src = siren_source()
+    report = src.sync(ctx)
+    assert report.events == 120 and len(siren.calls) == 4  # 50 + 50 + 20 + an empty page
+    assert all(c["orderBy"] == "id" and c["order"] == "DESC" and c["number"] == "50" for c in siren.calls)
+    assert ctx.order[0] == "siren:referredSiteVisit:1" and ctx.order[-1] == "siren:referredSiteVisit:120"
+    first = ctx.events["siren:referredSiteVisit:1"]
+    assert first.collaborator == "alice" and first.at == datetime(2026, 11, 20, 0, 1, tzinfo=timezone.utc)
+    assert ctx.cursor("siren")["last_id"] == 120
+    for i in range(121, 131):
+        siren.items[i] = engagement(i)
+    siren.calls.clear()
+    report = src.sync(ctx)
+    assert report.events == 10 and len(siren.calls) == 1  # the first page reaches id 120
+    assert ctx.order[-10:] == [f"siren:referredSiteVisit:{i}" for i in range(121, 131)]
+    siren.calls.clear()
+    assert src.sync(ctx).events == 0 and len(siren.calls) == 1
+
+
+def test_siren_inserts_during_the_walk_skip_nothing(siren):
+    ctx = FakeContext()
+    src = siren_source(page_size=100)  # asks for 100, the server silently gives 50
+
+    def insert(call):
+        if call == 1:
+            for i in range(121, 126):
+                siren.items[i] = engagement(i)
+
+    siren.on_call = insert
+    src.sync(ctx)
+    assert sorted(int(k.rsplit(":", 1)[1]) for k in ctx.events) == list(range(1, 126))
+
+
+def test_siren_statuses_mapping_and_quarantine(siren):
+    siren.items = {1: engagement(1, 7), 2: engagement(2, 8), 3: engagement(3, 9),
+                   4: engagement(4, 7, "pending"), 5: {**engagement(5, 7), "dateCreated": "2026-11-20T10:00:00+02:00"}}
+    ctx = FakeContext()
+    src = siren_source(known_collaborators=("8",))
+    src.sync(ctx)
+    assert sorted(ctx.events) == ["siren:referredSiteVisit:1", "siren:referredSiteVisit:2",
+                                  "siren:referredSiteVisit:5"]
+    assert ctx.events["siren:referredSiteVisit:2"].collaborator == "8"
+    assert ctx.events["siren:referredSiteVisit:5"].at == datetime(2026, 11, 20, 8, tzinfo=timezone.utc)
+    assert ctx.quarantined[0][0] == "siren/v1/engagements/3" and "not mapped" in ctx.quarantined[0][1]
+    assert ctx.cursor("siren")["pending"] == [4]
+    siren.items[4] = engagement(4, 7, "complete")  # approved later
+    siren.calls.clear()
+    assert src.sync(ctx).events == 1
+    assert [c["path"] for c in siren.calls] == ["siren/v1/engagements"]  # the walk went down to id 4
+    assert ctx.cursor("siren")["pending"] == []
+
+
+def test_siren_old_pending_engagements_are_read_by_id(siren):
+    siren.items = {i: engagement(i, 7, "pending" if i == 3 else "active") for i in range(1, 201)}
+    ctx = FakeContext()
+    src = siren_source(walk_back=2)
+    src.sync(ctx)
+    assert ctx.cursor("siren") == {"last_id": 200, "pending": [3]}
+    siren.calls.clear()
+    assert src.sync(ctx).events == 0
+    assert [c["path"] for c in siren.calls] == ["siren/v1/engagements", "siren/v1/engagements/3"]
+    siren.items[3]["status"] = "active"
+    del siren.items[199]  # engagements are never deleted, but a vanished one must not break the walk
+    assert src.sync(ctx).events == 1 and ctx.cursor("siren")["pending"] == []
+
+
+def test_siren_error_shape_surfaces(siren):
+    from siren_sync.errors import SyncError
+
+    siren.on_call = None
+    with responses.RequestsMock() as rsps:
+        rsps.get(f"{ROOT}/siren/v1/engagements", status=400,
+                 json={"message": "Invalid request", "context": {"failedValidations": {"number": ["too big"]}}})
+        with pytest.raises(SyncError, match="siren/v1/engagements: HTTP 400"):
+            siren_source().sync(FakeContext())
+
+
+def test_siren_check(siren):
+    rows = siren_source().check()
+    assert rows[0][1] and "120" in rows[0][2]
+
+
+def test_percent_encoded_and_many_bound_paths(log_path):
+    write(log_path, line("/blog/caf%C3%A9/"), line("/p/77", at=T0 + timedelta(seconds=1)),
+          line("/p/999/", at=T0 + timedelta(seconds=2)))
+    paths = {"/blog/caf%C3%A9/": 12, **{f"/p/{i}/": 12 for i in range(100)}}  # > 64: looked up per line
+    for post_paths in (paths, {"/blog/caf%C3%A9/": 12, "/p/77/": 12}):
+        ctx = FakeContext()
+        AccessLogSource(log_path, post_paths=post_paths, visitor_window=0).sync(ctx)
+        assert types(ctx) == [("boundPostUsed", "alice")] * 2
