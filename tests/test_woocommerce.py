@@ -99,9 +99,11 @@ def test_from_config():
     config = SimpleNamespace(
         site=SimpleNamespace(url=HTTPS_URL, verify_tls="/etc/ssl/ca.pem", wc_key=secret(KEY), wc_secret=secret(SECRET)),
         sync=SimpleNamespace(overlap=120.0, sources={"woocommerce": SimpleNamespace(
-            enabled=True, every=None, options={"paid_statuses": ["completed"], "per_page": 50, "refunds": "orders"})}))
+            enabled=True, every=None, options={"paid_statuses": ["completed"], "per_page": 50, "refunds": "orders"})}),
+        distributors={"d": SimpleNamespace(filters=SimpleNamespace(in_categories=(16,)))})
     src = WooCommerceSource.from_config(config)
     assert src.paid_statuses == ("completed",) and src.per_page == 50 and src.refunds_mode == "orders"
+    assert src.needs_categories
     assert src.overlap == timedelta(seconds=120) and src.http.verify == "/etc/ssl/ca.pem"
     assert src.http.timeout == (10.0, 30.0)
 
@@ -589,3 +591,22 @@ def test_backfill_starting_after_the_cursor_leaves_it(rsps):
     assert ctx.cursors["woocommerce"] == cursor  # the next sync still reads October 1 and 2
     source().sync(ctx)
     assert len(ctx.keys("woocommerce:sale:")) == 4
+
+
+# -- product categories for category filters -------------------------------------------------------
+
+def test_category_filter_reads_product_categories_once(rsps):
+    """Order lines have no categories in the REST API: they come from wc/v3/products, once each."""
+    products = rsps.add(responses.GET, f"{HTTPS_URL}/wp-json/wc/v3/products",
+                        json=[{"id": 11, "categories": [{"id": 16, "name": "Online Courses", "slug": "online-courses"}]}],
+                        headers={"X-WP-Total": "1", "X-WP-TotalPages": "1"})
+    shop = make_shop(rsps)
+    shop.add(sample_partial_refund_order())
+    src = source()
+    src.needs_categories = True
+    ctx = context()
+    src.sync(ctx)
+    src.sync(context())
+    [sale] = [e for k, e in ctx.events.items() if k.startswith("woocommerce:sale:")]
+    assert {line.product_id: line.categories for line in sale.order.lines} == {11: (16,), 13: (), 15: ()}
+    assert products.call_count == 1

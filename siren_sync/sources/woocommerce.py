@@ -22,8 +22,9 @@ Each order becomes events whose keys make re-reading harmless:
   at payment, and the same keys with `:reversal` (negated quantity) when the order is fully refunded
   or cancelled. Partial refunds reverse no points.
 
-Order line items carry no product categories in the REST API, so `Line.categories` stays empty here;
-a category filter needs the product catalogue (a separate lookup, not done by this source).
+Order line items carry no product categories in the REST API: when a distributor filters on
+categories (`lineItemFilters.inCategories`), the categories of the products sold are read from
+`/wc/v3/products` (100 products a request, each product once per process) and set on the lines.
 
 Authentication: Basic (consumer key and secret) over https; OAuth 1.0a over http, each request
 signed by the `woocommerce` package's `OAuth` class and sent through our pooled session (the
@@ -33,7 +34,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
@@ -314,6 +315,8 @@ class WooCommerceSource:
                              retry=retry, secrets=(consumer_key, consumer_secret), sleep=sleep, clock=clock,
                              session=session)
         self._bulk_refunds: bool | None = None if self.refunds_mode == "auto" else self.refunds_mode == "refunds"
+        self.needs_categories = False
+        self._categories: dict[int, tuple[int, ...]] = {}
 
     @classmethod
     def from_config(cls, config: Any, **kwargs: Any) -> "WooCommerceSource":
@@ -321,9 +324,11 @@ class WooCommerceSource:
         section = config.sync.sources.get("woocommerce") if config.sync.sources else None
         key = site.wc_key.value if site.wc_key is not None else None
         secret = site.wc_secret.value if site.wc_secret is not None else None
-        return cls(site.url, key, secret, verify=site.verify_tls,
-                   options=dict(section.options) if section is not None else {}, overlap=config.sync.overlap,
-                   **kwargs)
+        source = cls(site.url, key, secret, verify=site.verify_tls,
+                     options=dict(section.options) if section is not None else {}, overlap=config.sync.overlap,
+                     **kwargs)
+        source.needs_categories = any(d.filters.in_categories is not None for d in config.distributors.values())
+        return source
 
     def close(self) -> None:
         self.http.close()
@@ -413,6 +418,21 @@ class WooCommerceSource:
                  report.events, report.quarantined, pages)
         return report
 
+    def _with_categories(self, orders: list[Order]) -> list[Order]:
+        """The orders with their lines' product categories filled in (for category filters)."""
+        missing = sorted({line.product_id for o in orders for line in o.value.lines
+                          if line.product_id is not None and line.product_id not in self._categories})
+        for i in range(0, len(missing), MAX_PER_PAGE):
+            chunk = missing[i:i + MAX_PER_PAGE]
+            page = self.http.page("wc/v3/products", {"include": ",".join(map(str, chunk)), "_fields": "id,categories"},
+                                  per_page=MAX_PER_PAGE)
+            for product in page.items:
+                self._categories[int(product["id"])] = tuple(int(c["id"]) for c in product.get("categories") or ())
+            self._categories.update({pid: () for pid in chunk if pid not in self._categories})  # deleted products
+        return [replace(o, value=replace(o.value, lines=tuple(
+            replace(line, categories=self._categories.get(line.product_id, ())) for line in o.value.lines)))
+            for o in orders]
+
     def _events(self, ctx: SyncContext, run: _Run, raws: list, report: SyncReport) -> list[Event]:
         orders = []
         for raw in raws:
@@ -421,6 +441,8 @@ class WooCommerceSource:
             except RecordError as exc:
                 ctx.quarantine(exc.where, exc.reason, raw)
                 report.quarantined += 1
+        if self.needs_categories:
+            orders = self._with_categories(orders)
         need: dict[int, int] = {}  # refund id -> order id, for refunds whose period is not known
         for order in orders:
             if order.paid_at is None or not order.refunds:
