@@ -14,7 +14,6 @@ knows the zone, which returns a Config whose distributors all have aware `starts
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import json
 import math
 import os
@@ -33,6 +32,7 @@ import yaml
 from siren_sync.errors import ConfigError
 from siren_sync.model import (COLLABORATOR_STATUSES, COMPILERS, DEFAULT_COMPILERS, EVENT_TYPES, POOL_RESOLVERS,
                               RESOLVER_ALIASES, RESOLVERS, Collaborator, Distributor, LineItemFilters)
+from siren_sync.sources.http import is_loopback
 from siren_sync.units import looks_like_currency, minor_unit
 
 DEFAULT_PATH = "config/siren.yaml"
@@ -429,15 +429,7 @@ def _url(at: _At, value: Any) -> str:
 def _secure(url: str) -> bool:
     """Basic auth is sent only over https, or over http to this machine."""
     parts = urlsplit(url)
-    if parts.scheme == "https":
-        return True
-    host = (parts.hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return parts.scheme == "https" or is_loopback(parts.hostname or "")
 
 
 def _verify(at: _At, value: Any, base: Path) -> bool | str:
