@@ -62,8 +62,9 @@ def site_timezone(config: Config, store: Store, fetch=None) -> str:
         raise ConfigError(f"{config.path}: site.timezone: is 'auto' but the site's timezone was never read; "
                           f"run `siren-sync sync` once or set site.timezone")
     name = fetch()
-    with store.transaction() as tx:
-        tx.put("meta", "site", {"timezone": name})
+    if not store.readonly:
+        with store.transaction() as tx:
+            tx.put("meta", "site", {"timezone": name})
     return name
 
 

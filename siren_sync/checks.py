@@ -38,13 +38,13 @@ def source_rows(config, app) -> list[tuple[str, bool, str]]:
     return rows
 
 
-def run(config, probe_sources: bool = True) -> int:
+def run(config, probe_sources: bool = True, fetch_timezone=None) -> int:
     """Print the report; exit status 1 when something needs attention."""
     print(f"config {config.path}: {len(config.collaborators)} collaborators, "
           f"{len(config.distributors)} distributors, store {config.store_path}")
     for warning in getattr(config, "warnings", ()):
         print(f"  warning: {warning}")
-    with open_app(config, readonly=True, fetch_timezone=None) as app:
+    with open_app(config, readonly=True, fetch_timezone=fetch_timezone) as app:
         print(f"site {config.site.url} (timezone {getattr(app.tz, 'key', app.tz)})")
         now = utcnow()
         for key, d in app.ledger.distributors.items():

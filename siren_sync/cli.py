@@ -257,7 +257,7 @@ def cmd_payouts(args) -> int:
 def cmd_check(args) -> int:
     from siren_sync import checks
     config = _config(args)
-    return checks.run(config)
+    return checks.run(config, fetch_timezone=_fetch_timezone(config))
 
 
 def _fetch_timezone(config):

@@ -209,7 +209,7 @@ class Upstream:
 
     def endpoint(self, path: str) -> str:
         """The name errors and logs use: the path below the REST root, without any query."""
-        return path.split("?", 1)[0].strip("/")
+        return path.split("?", 1)[0].strip("/") or self.base_url  # the REST index: name the site
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.split('?', 1)[0].lstrip('/')}"
