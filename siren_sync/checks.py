@@ -38,6 +38,19 @@ def source_rows(config, app) -> list[tuple[str, bool, str]]:
     return rows
 
 
+def _other_currency(app, key: str) -> dict[str, int]:
+    """Sales in another currency than the distributor's units, open period and history together."""
+    from siren_sync.ledger import TOTALS, aggregate_table
+
+    counts: dict[str, int] = {}
+    records = [r.get("other_currency", {}) for r in app.store.table("distributions").values() if r["distributor"] == key]
+    open_totals = app.store.get(aggregate_table(key, app.ledger.open_period(key)[0]), TOTALS) or {}
+    for found in records + [open_totals.get("other_currency", {})]:
+        for currency, n in found.items():
+            counts[currency] = counts.get(currency, 0) + n
+    return counts
+
+
 def run(config, probe_sources: bool = True, fetch_timezone=None) -> int:
     """Print the report; exit status 1 when something needs attention."""
     print(f"config {config.path}: {len(config.collaborators)} collaborators, "
@@ -54,6 +67,9 @@ def run(config, probe_sources: bool = True, fetch_timezone=None) -> int:
             print(f"distributor {key}: {d.name} ({d.resolver}, {d.revenue_percentage}% of revenue in {d.units}){status}")
             print(f"  open period {iso(start)} to {iso(end)}; schedule {list(d.schedule)}")
             print("  next triggers: " + ", ".join(iso(t) for t in triggers))
+            skipped = _other_currency(app, key)
+            if skipped:
+                print(f"  counted nothing (not {d.units}): " + ", ".join(f"{n} sales in {c}" for c, n in skipped.items()))
         healthy = True
         quarantined = app.store.table("quarantine") or {}
         print(f"quarantined records: {len(quarantined)}")

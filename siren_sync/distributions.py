@@ -8,6 +8,7 @@ missed while the worker was down close one by one, in order, each with the carry
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Iterable, Mapping
 
 from siren_sync.engine.closing import close
@@ -75,10 +76,11 @@ def build_distribution(ledger: Ledger, d: Distributor, start: datetime, end: dat
     record = {
         "id": dist_id, "distributor": d.key, "name": d.name, "resolver": d.resolver,
         "period_start": iso(start), "period_end": iso(end), "units": d.units,
-        "revenue": str(closing.revenue), "pool": str(closing.pool),
+        "revenue": str(_padded(closing.revenue, d)), "pool": str(closing.pool),
         "carried_in": dict(carry), "carry_out": closing.next_carry, "unspent": str(closing.unspent),
         "events": totals.get("events", 0), "late_events": totals.get("late", 0),
         "late_buckets": totals.get("late_buckets", []),
+        "other_currency": totals.get("other_currency", {}),
         "scores": [{"collaborator": s.collaborator, "score": str(s.score),
                     "last_scored_at": iso(s.last_scored_at) if s.last_scored_at else None}
                    for s in closing.standings],
@@ -89,6 +91,13 @@ def build_distribution(ledger: Ledger, d: Distributor, start: datetime, end: dat
     }
     obligations = [_obligation(record, allocations[o["collaborator"]], o["id"]) for o in record["obligations"]]
     return record, obligations, closing.next_carry
+
+
+def _padded(value: Decimal, d: Distributor) -> Decimal:
+    """`0` shown as `0.00` for a 2-decimal currency; never rounds (padding only)."""
+    if d.is_currency and value.as_tuple().exponent > -d.exponent:
+        return value.quantize(Decimal(1).scaleb(-d.exponent))
+    return value
 
 
 def _obligation(record: dict, allocation, obligation_id: str) -> dict:

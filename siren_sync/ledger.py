@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Iterable, Mapping
 
@@ -20,6 +20,7 @@ from siren_sync.engine.periods import Calendar
 from siren_sync.model import SALE, Collaborator, Distributor, Event, iso, parse_time
 
 TOTALS = "*"  # the aggregate document holding a period's totals (collaborator ids never start with '*')
+FUTURE_LIMIT = timedelta(days=366)  # an event dated further ahead than this is bad data, not a plan
 
 
 def aggregate_table(distributor: str, start: datetime) -> str:
@@ -140,10 +141,13 @@ class Ledger:
                 start = open_starts[key]
                 record.setdefault("late", []).append(key)
             record.setdefault("periods", {})[key] = iso(start)
-            aggregates.add(key, start, event, amount, late=start != period[0], bucket=bucket_of(event.at))
+            aggregates.add(key, start, event, amount, late=start != period[0], bucket=bucket_of(event.at),
+                           other_currency=pools.other_currency(event, d))
 
     def _ignored(self, event: Event) -> str | None:
-        """Why an engagement event scores nothing at all (unknown or not active collaborator)."""
+        """Why an event counts nothing at all: dated far ahead, or an unknown or inactive collaborator."""
+        if event.at > self.now + FUTURE_LIMIT:
+            return f"occurs at {iso(event.at)}, more than a year after now"
         if event.type == SALE:
             return None
         collaborator = self.collaborators.get(event.collaborator or "")
@@ -175,10 +179,14 @@ class _Aggregates:
             self._docs[slot] = copy.deepcopy(self._tx.get(table, key)) or default
         return self._docs[slot]
 
-    def add(self, distributor: str, start: datetime, event: Event, amount, late: bool, bucket: str) -> None:
+    def add(self, distributor: str, start: datetime, event: Event, amount, late: bool, bucket: str,
+            other_currency: str | None = None) -> None:
         table = aggregate_table(distributor, start)
         totals = self._doc(table, TOTALS, {"revenue": "0", "events": 0, "late": 0, "late_buckets": []})
         totals["events"] += 1
+        if other_currency:  # counted nothing; `check` and the distribution record say how many
+            skipped = totals.setdefault("other_currency", {})
+            skipped[other_currency] = skipped.get(other_currency, 0) + 1
         if late:
             totals["late"] += 1
             if bucket not in totals["late_buckets"]:

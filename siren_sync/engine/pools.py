@@ -57,6 +57,14 @@ def _discount_share(order: OrderValue, kept: Fraction, filters: LineItemFilters)
     return discount * kept / everything if everything else Fraction(0)
 
 
+def other_currency(event: Event, distributor: Distributor) -> str | None:
+    """The order's currency when it cannot count for `distributor` (a multi-currency shop)."""
+    order = event.order
+    if event.type != SALE or order is None or not distributor.is_currency:
+        return None
+    return order.currency.upper() if order.currency.upper() != distributor.units.upper() else None
+
+
 def counted_value(event: Event, distributor: Distributor, owned_products: Collection[int]) -> Decimal:
     """The signed revenue a `sale` event adds to `distributor`'s period (0 for anything else).
 
@@ -70,7 +78,7 @@ def counted_value(event: Event, distributor: Distributor, owned_products: Collec
     if event.order is None:
         return event.revenue if event.revenue is not None else Decimal(0)
     order = event.order
-    if distributor.is_currency and order.currency.upper() != distributor.units.upper():
+    if other_currency(event, distributor):
         return Decimal(0)
     value = compile_order(order, distributor.compilers, distributor.filters, owned_products) * event.share
     return round_half_up(value, minor_unit(order.currency.upper(), None)[0])
