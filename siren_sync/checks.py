@@ -32,7 +32,8 @@ def source_rows(config, app) -> list[tuple[str, bool, str]]:
         return [("sources", False, str(exc))]
     for source in sources:
         try:
-            rows.extend((f"{source.name}: {what}", ok, detail) for what, ok, detail in source.check())
+            rows.extend((what if what.startswith(source.name) else f"{source.name}: {what}", ok, detail)
+                        for what, ok, detail in source.check())
         except SirenSyncError as exc:
             rows.append((source.name, False, str(exc)))
     return rows
