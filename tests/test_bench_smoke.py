@@ -1,0 +1,72 @@
+"""Small-size smoke runs of every benchmark's `main` (bench/), so the scripts don't rot.
+
+Not timed: only the shape of the results and the correctness checks the benchmarks make (shares add
+up to the pool, refunds land in their exact period) are asserted. The figures are in bench/README.md.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+sys.path.insert(0, str(BENCH))
+
+pytestmark = pytest.mark.bench
+
+
+def test_ingest_orders_smoke():
+    import ingest_orders
+
+    r = ingest_orders.main(orders=1000)
+    assert r["orders_read"] >= 1000
+    assert r["events"] > 1000
+    assert r["requests"] >= 10
+    assert r["floor_json_loads_s"] > 0 and r["cpu_s"] > 0
+    assert set(r["targets"]) == {"cpu_over_floor<=3", "wall_ms_per_order<=0.2", "peak_rss_mb<100"}
+
+
+def test_store_growth_smoke():
+    import store_growth
+
+    r = store_growth.main(size=3000, batch=200, fill_batch=1000, repeat=1)
+    assert [row["level"] for row in r["levels"]] == [0, 300, 1500, 3000]
+    assert r["levels"][-1]["held"] >= 3000
+    assert r["events"] >= 3000 + 200
+    assert r["bytes_per_event"] > 0
+
+
+def test_access_log_smoke():
+    import access_log
+
+    r = access_log.main(lines=5000)
+    assert r["lines"] == 5000
+    assert 0 < r["events"] <= r["candidates"] <= 5000
+    assert r["mix"]["ref"] > 0 and r["mix"]["bot"] > 0 and r["mix"]["asset"] > 0
+
+
+def test_close_period_smoke():
+    import close_period
+
+    r = close_period.main(collaborators=300, events=3000, fill_batch=1000)
+    assert r["events"] == 3000
+    assert r["targets"]["shares_add_up"] and r["shares_sum"] == r["pool"]
+    assert 0 < r["obligations"] <= 300
+
+
+def test_idle_smoke():
+    import idle
+
+    r = idle.main(seconds=2, warmup=2)
+    assert r["exit_code"] == 0
+    assert r["cpu_s"] >= 0
+
+
+def test_requests_backfill_smoke():
+    import requests_backfill
+
+    r = requests_backfill.main(orders=1000, refunds=60, full=40, strict=True)
+    assert r["refund_events"] == r["refunds"] == 60
+    assert r["requests"] >= 10
+    assert r["targets"]["refunds_exact"]
