@@ -4,6 +4,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, strategies as st
 
 from siren_sync.engine.pools import compile_order, counted_value, pool_amount, round_half_up
 from siren_sync.model import Distributor, Event, Line, LineItemFilters, OrderValue
@@ -178,3 +179,20 @@ def test_pool_on_jpy_kwd_and_points():
     assert str(pool_amount(D("12345"), D(10), 0)) == "1235"  # 1234.5 -> 1235
     assert str(pool_amount(D("12.3455"), D(10), 3)) == "1.235"  # 1.23455 -> 1.235
     assert str(pool_amount(D("383.12"), D(25), 0)) == "96"  # 95.78 points -> 96
+
+
+_cents = st.integers(min_value=0, max_value=10_000_000).map(lambda c: Decimal(c).scaleb(-2))
+
+
+@given(subtotals=st.lists(_cents, min_size=1, max_size=6), discount=_cents, fees=_cents, shipping=_cents,
+       taxes=_cents, compilers=st.sets(st.sampled_from(["lineItems", "discounts", "fees", "shipping", "taxes"])))
+def test_plain_sale_fast_path_equals_the_exact_compiler(subtotals, discount, fees, shipping, taxes, compilers):
+    """The Decimal fast path for a paid order without filters gives what the Fraction path gives."""
+    order = OrderValue(currency="USD", total=sum(subtotals) + fees + shipping + taxes - discount,
+                       lines=tuple(Line(id=str(i), subtotal=s) for i, s in enumerate(subtotals)),
+                       discount_total=discount, fees=fees, shipping=shipping, taxes=taxes)
+    d = Distributor(key="d", name="d", resolver="topScoreWins", units="USD", exponent=2, schedule=("+1 week",),
+                    points={}, compilers=tuple(sorted(compilers)))
+    event = Event(key="k", type="sale", at=datetime(2026, 11, 1, tzinfo=timezone.utc), order=order)
+    exact = round_half_up(compile_order(order, d.compilers, d.filters, ()), 2)
+    assert counted_value(event, d, ()) == exact

@@ -6,7 +6,7 @@ kept lines pro rata. Values stay exact (`Fraction`) until the one rounding to a 
 """
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from math import floor
 from typing import Collection, Sequence
@@ -80,8 +80,25 @@ def counted_value(event: Event, distributor: Distributor, owned_products: Collec
     order = event.order
     if other_currency(event, distributor):
         return Decimal(0)
+    exponent = minor_unit(order.currency.upper(), None)[0]
+    if event.share == 1 and not distributor.filters.restricts:
+        # The common case, a paid order with no line filter: a plain Decimal sum is already exact.
+        return _compile_plain(order, distributor.compilers).quantize(Decimal(1).scaleb(-exponent), ROUND_HALF_UP)
     value = compile_order(order, distributor.compilers, distributor.filters, owned_products) * event.share
-    return round_half_up(value, minor_unit(order.currency.upper(), None)[0])
+    return round_half_up(value, exponent)
+
+
+def _compile_plain(order: OrderValue, compilers: Sequence[str]) -> Decimal:
+    """`compile_order` without filters, in Decimal: sums and one subtraction, no division."""
+    value = Decimal(0)
+    if "lineItems" in compilers:
+        value += sum((line.subtotal for line in order.lines), Decimal(0))
+    if "discounts" in compilers:
+        value -= order.discount_total
+    for compiler, amount in (("fees", order.fees), ("shipping", order.shipping), ("taxes", order.taxes)):
+        if compiler in compilers:
+            value += amount
+    return value
 
 
 def pool_amount(net_revenue: Decimal, percentage: Decimal, exponent: int) -> Decimal:

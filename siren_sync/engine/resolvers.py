@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 from fractions import Fraction
-from math import floor
 from typing import Sequence
 
 from siren_sync.model import RESOLVER_ALIASES, RESOLVERS, Allocation, Standing, iso
@@ -37,8 +36,7 @@ def split(resolver: str, pool: Decimal, standings: Sequence[Standing], exponent:
     if resolver == "topScoreWins":
         allocations = [_top_score(qualified, total_units, exponent)]
     else:
-        weights = {s.collaborator: (Fraction(s.score) if resolver == "performanceSharedPool" else Fraction(1))
-                   for s in qualified}
+        weights = _integer_weights(qualified) if resolver == "performanceSharedPool" else [1] * len(qualified)
         allocations = _largest_remainder(qualified, weights, total_units, exponent)
     kept = [a for a in allocations if a.amount > 0]
     return sorted(kept, key=lambda a: (-a.amount, a.collaborator))
@@ -96,19 +94,25 @@ def _tie_reason(winner: Standing, runner_up: Standing) -> str:
     return f"reached it first ({iso(winner.last_scored_at)})"
 
 
-def _largest_remainder(qualified: Sequence[Standing], weights: dict[str, Fraction], total_units: int,
-                       exponent: int) -> list[Allocation]:
-    """Floor each exact share, then give the left minor units by largest remainder (then score, id)."""
-    total_weight = sum(weights.values())
-    exact = {s.collaborator: total_units * weights[s.collaborator] / total_weight for s in qualified}
-    floors = {c: floor(x) for c, x in exact.items()}
-    left = total_units - sum(floors.values())
-    order = sorted(qualified, key=lambda s: (-(exact[s.collaborator] - floors[s.collaborator]),
-                                             -s.score, s.collaborator))
-    extra = {s.collaborator for s in order[:left]}
-    unit_text = f"+{_from_minor(1, exponent)} remainder"
-    return [Allocation(s.collaborator, s.score,
-                       _from_minor(floors[s.collaborator] + (s.collaborator in extra), exponent),
-                       unit_text if s.collaborator in extra else "")
-            for s in qualified]
+def _integer_weights(qualified: Sequence[Standing]) -> list[int]:
+    """Scores scaled to whole numbers (1.5 and 2 -> 15 and 20): the same proportions, integer maths."""
+    decimals = max(max(0, -s.score.as_tuple().exponent) for s in qualified)
+    return [int(s.score.scaleb(decimals)) for s in qualified]
 
+
+def _largest_remainder(qualified: Sequence[Standing], weights: Sequence[int], total_units: int,
+                       exponent: int) -> list[Allocation]:
+    """Floor each exact share, then give the left minor units by largest remainder (then score, id).
+
+    Every exact share is `total_units * weight / total_weight`: one common denominator, so `divmod`
+    gives each floor and remainder exactly, in integers, with no Fraction per collaborator.
+    """
+    total_weight = sum(weights)
+    parts = [divmod(total_units * w, total_weight) for w in weights]
+    left = total_units - sum(q for q, _ in parts)
+    order = sorted(range(len(qualified)), key=lambda i: (-parts[i][1], -qualified[i].score, qualified[i].collaborator))
+    extra = set(order[:left])
+    unit_text = f"+{_from_minor(1, exponent)} remainder"
+    return [Allocation(s.collaborator, s.score, _from_minor(parts[i][0] + (i in extra), exponent),
+                       unit_text if i in extra else "")
+            for i, s in enumerate(qualified)]

@@ -36,8 +36,9 @@ def standings(counts: Mapping[str, Mapping[str, Mapping[str, Any]]], points: Map
 
 def _last_scored(listed: Mapping[str, Mapping[str, Any]], points: Mapping[str, Decimal]) -> datetime | None:
     """When the collaborator last moved their score up: the latest `last` of a type worth points."""
-    times = [parse_time(c["last"]) for t, c in listed.items() if Decimal(points[t]) > 0 and c.get("last")]
-    return max(times) if times else None
+    # The ledger writes `last` in UTC with a fixed format, so the latest is also the greatest string.
+    times = [c["last"] for t, c in listed.items() if Decimal(points[t]) > 0 and c.get("last")]
+    return parse_time(max(times)) if times else None
 
 
 def event_points(event: Event, points: Mapping[str, Decimal]) -> Decimal:
