@@ -30,7 +30,8 @@ def aggregate_table(distributor: str, start: datetime) -> str:
 
 def bucket_of(moment: datetime) -> str:
     """Events are kept in one segment per UTC month of occurrence."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m")
+    utc = moment.astimezone(timezone.utc)
+    return f"{utc.year:04d}-{utc.month:02d}"
 
 
 def midnight(moment: datetime, tz) -> datetime:
@@ -89,31 +90,32 @@ class Ledger:
 
     # -- recording -----------------------------------------------------------------------------
 
-    def record(self, events: Iterable[Event], cursor: tuple[str, Mapping[str, Any]] | None = None,
+    def record(self, events: Iterable[Event], cursors: Mapping[str, Mapping[str, Any]] | None = None,
                quarantine: Iterable[Mapping[str, Any]] = ()) -> Recorded:
-        """Record new events (and a source cursor, and quarantined records) in one transaction."""
+        """Record new events (and source cursors, and quarantined records) in one transaction."""
         batch = _unique(events)
         known = self.store.known(batch)
         fresh = [e for e in batch.values() if e.key not in known]
         result = Recorded(new=len(fresh), duplicate=len(batch) - len(fresh))
+        recorded_at = iso(self.now)
         with self.store.transaction() as tx:
-            aggregates = _Aggregates(tx)
-            open_starts = {key: self.open_period(key, tx)[0] for key in self.distributors}
+            placing = _Placing(tx, {key: self.open_period(key, tx)[0] for key in self.distributors})
             buckets: dict[str, list[dict]] = {}
             for event in fresh:
                 record = event.to_record()
-                record["recorded_at"] = iso(self.now)
-                self._place(event, record, aggregates, open_starts)
+                record["recorded_at"] = recorded_at
+                bucket = bucket_of(event.at)
+                self._place(event, record, placing, bucket)
                 result.late += bool(record.get("late"))
-                buckets.setdefault(bucket_of(event.at), []).append(record)
+                buckets.setdefault(bucket, []).append(record)
             for bucket, records in buckets.items():
                 tx.append_events(bucket, records)
-            aggregates.save()
+            placing.save()
             self._save_new_period_states(tx)
-            if cursor is not None:
-                tx.put("cursors", cursor[0], dict(cursor[1]))
+            for name, cursor in (cursors or {}).items():
+                tx.put("cursors", name, dict(cursor))
             for item in quarantine:
-                tx.put("quarantine", f"{item['where']}", dict(item, at=iso(self.now)))
+                tx.put("quarantine", f"{item['where']}", dict(item, at=recorded_at))
         return result
 
     def _save_new_period_states(self, tx) -> None:
@@ -122,8 +124,7 @@ class Ledger:
             if tx.get("periods", key) is None:
                 tx.put("periods", key, self.period_state(key))
 
-    def _place(self, event: Event, record: dict, aggregates: "_Aggregates",
-               open_starts: Mapping[str, datetime]) -> None:
+    def _place(self, event: Event, record: dict, placing: "_Placing", bucket: str) -> None:
         """Add `event` to each distributor's period it counts in; note where in the record."""
         ignored = self._ignored(event)
         if ignored:
@@ -136,13 +137,13 @@ class Ledger:
             period = self.calendar(key).period_containing(event.at)
             if period is None:
                 continue  # occurred before this distributor's first period
-            start = period[0]
-            if start < open_starts[key]:
-                start = open_starts[key]
+            start, late = period[0], period[0] < placing.open_starts[key]
+            if late:
+                start = placing.open_starts[key]
                 record.setdefault("late", []).append(key)
-            record.setdefault("periods", {})[key] = iso(start)
-            aggregates.add(key, start, event, amount, late=start != period[0], bucket=bucket_of(event.at),
-                           other_currency=pools.other_currency(event, d))
+            table, start_text = placing.table(key, start)
+            record.setdefault("periods", {})[key] = start_text
+            placing.add(table, event, record["at"], amount, late, bucket, pools.other_currency(event, d))
 
     def _ignored(self, event: Event) -> str | None:
         """Why an event counts nothing at all: dated far ahead, or an unknown or inactive collaborator."""
@@ -166,12 +167,26 @@ class Ledger:
         return None
 
 
-class _Aggregates:
-    """The aggregates touched by one batch, copied on first touch and written back once."""
+class _Placing:
+    """The aggregates one batch touches, copied on first touch and written back once.
 
-    def __init__(self, tx):
+    Revenue is summed as a Decimal and table names are built once per period, so the per-event work
+    is dictionary updates (this is the hot path of every sync).
+    """
+
+    def __init__(self, tx, open_starts: Mapping[str, datetime]):
         self._tx = tx
+        self.open_starts = open_starts
         self._docs: dict[tuple[str, str], dict] = {}
+        self._tables: dict[tuple[str, datetime], tuple[str, str]] = {}
+        self._revenue: dict[str, Decimal] = {}
+
+    def table(self, distributor: str, start: datetime) -> tuple[str, str]:
+        """(aggregate table, period start as written in records) for one period."""
+        slot = (distributor, start)
+        if slot not in self._tables:
+            self._tables[slot] = (aggregate_table(distributor, start), iso(start))
+        return self._tables[slot]
 
     def _doc(self, table: str, key: str, default: dict) -> dict:
         slot = (table, key)
@@ -179,9 +194,9 @@ class _Aggregates:
             self._docs[slot] = copy.deepcopy(self._tx.get(table, key)) or default
         return self._docs[slot]
 
-    def add(self, distributor: str, start: datetime, event: Event, amount, late: bool, bucket: str,
-            other_currency: str | None = None) -> None:
-        table = aggregate_table(distributor, start)
+    def add(self, table: str, event: Event, at_text: str, amount, late: bool, bucket: str,
+            other_currency: str | None) -> None:
+        """Count one event in one period; `at_text` is its UTC time as recorded (sorts as text)."""
         totals = self._doc(table, TOTALS, {"revenue": "0", "events": 0, "late": 0, "late_buckets": []})
         totals["events"] += 1
         if other_currency:  # counted nothing; `check` and the distribution record say how many
@@ -192,15 +207,16 @@ class _Aggregates:
             if bucket not in totals["late_buckets"]:
                 totals["late_buckets"].append(bucket)
         if event.type == SALE:
-            totals["revenue"] = str(Decimal(totals["revenue"]) + amount)
+            self._revenue[table] = self._revenue.get(table, Decimal(totals["revenue"])) + amount
             return
-        counts = self._doc(table, event.collaborator, {})
-        slot = counts.setdefault(event.type, {"qty": 0, "last": None})
+        slot = self._doc(table, event.collaborator, {}).setdefault(event.type, {"qty": 0, "last": None})
         slot["qty"] += amount
-        if amount > 0 and (slot["last"] is None or parse_time(slot["last"]) < event.at):
-            slot["last"] = iso(event.at.astimezone(timezone.utc))
+        if amount > 0 and (slot["last"] is None or slot["last"] < at_text):
+            slot["last"] = at_text
 
     def save(self) -> None:
+        for table, revenue in self._revenue.items():
+            self._docs[(table, TOTALS)]["revenue"] = str(revenue)
         for (table, key), doc in self._docs.items():
             self._tx.put(table, key, doc)
 
