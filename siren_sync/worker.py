@@ -4,8 +4,9 @@ The `schedule` library drives the cadence: polling every `sync.every` (each sour
 cadence), and a check of every distributor's trigger time at least once a minute. `schedule` has no
 monthly jobs and no memory, so trigger times come from `schedules.py` and the store, never from the
 process: a restart after downtime finds every missed period still open and closes them one by one.
-Before closing, every source is synced up to the trigger time. A job that raises is logged and
-retried on its next turn (never in a hot loop). SIGTERM/SIGINT let the current step finish (a
+Before closing, every source is synced up to the trigger time; if one cannot be read, closing waits
+(up to `CLOSE_GRACE` past the trigger) rather than pushing what happened before the trigger into the
+next period as late events; past the grace it closes anyway and says so. A job that raises is logged and retried on its next turn (never in a hot loop). SIGTERM/SIGINT let the current step finish (a
 source stops after its current page is committed), save, and exit 0.
 """
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import signal
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import schedule
@@ -27,6 +28,7 @@ from siren_sync.sync import StopRequested, build_sources, refresh_collaborators,
 log = logging.getLogger("siren_sync.worker")
 
 CHECK_EVERY = 60.0  # seconds between trigger-time checks, at most
+CLOSE_GRACE = timedelta(hours=1)  # how long closing waits for a source that cannot be synced
 
 
 class Worker:
@@ -53,8 +55,9 @@ class Worker:
             self._sources = build_sources(self.config, self.app)
         return self._sources
 
-    def poll(self, force: bool = False) -> None:
-        """Poll every source whose cadence has come (all of them with `force`)."""
+    def poll(self, force: bool = False) -> list[str]:
+        """Poll every source whose cadence has come (all of them with `force`); returns those that failed."""
+        failed: list[str] = []
         for source in self.sources():
             now = self.clock().timestamp()  # the worker's clock, so a simulated one drives cadence too
             last = self._last_poll.get(source.name)
@@ -65,8 +68,10 @@ class Worker:
             try:
                 run_source(self.app, source, self._now(), should_stop=lambda: self.stopping)
             except (SirenSyncError, OSError) as exc:
+                failed.append(source.name)
                 log.error("poll %s failed, retried next turn: %s", source.name, exc,
                           extra={"fields": {"event": "poll_failed", "source": source.name}})
+        return failed
 
     def _every(self, name: str) -> float:
         section = self.config.sync.sources.get(name)
@@ -75,9 +80,17 @@ class Worker:
     def close_due(self) -> list[dict]:
         """Close every period whose trigger time has passed, after syncing the sources up to it."""
         now = self._now()
-        if not any(True for _ in distributions.due_periods(self.app.ledger, now)):
+        due = list(distributions.due_periods(self.app.ledger, now))
+        if not due:
             return []
-        self.poll(force=True)  # the sync reads everything up to now, which is past every due trigger
+        failed = self.poll(force=True)  # the sync reads everything up to now, past every due trigger
+        if failed:  # closing now would push what happened before the trigger into the next period
+            if now - min(end for _, _, end in due) < CLOSE_GRACE:
+                log.warning("closing deferred to the next turn: %s could not be synced up to the trigger time",
+                            ", ".join(failed), extra={"fields": {"event": "close_deferred", "sources": failed}})
+                return []
+            log.error("closing anyway, %s past the trigger: %s could not be synced; what it missed will count "
+                      "late, in the next period", CLOSE_GRACE, ", ".join(failed))
         made = distributions.close_due(self.app.ledger, self._now())
         for record in made:
             log.info("closed %s: %s to %s, revenue %s, pool %s %s, %d obligations", record["id"],
@@ -124,7 +137,7 @@ class Worker:
 
     def run(self, max_seconds: float | None = None) -> int:
         """Run until SIGTERM/SIGINT (or `max_seconds`); returns the exit status."""
-        self._install_signals()
+        previous = self._install_signals()
         scheduler = schedule.Scheduler()
         scheduler.every(self.config.sync.every).seconds.do(self._guarded(self.poll, "poll"))
         scheduler.every(min(CHECK_EVERY, self.config.sync.every)).seconds.do(
@@ -142,6 +155,7 @@ class Worker:
             pass
         finally:
             self.app.close()
+            self._restore_signals(previous)
         log.info("worker stopped")
         return 0
 
@@ -154,12 +168,17 @@ class Worker:
         if self.stopping:
             raise StopRequested()
 
-    def _install_signals(self) -> None:
+    def _install_signals(self) -> dict:
+        """Returns the handlers replaced, so an embedding process (tests, the demo) gets them back."""
         def handler(signum, _frame):
             log.info("signal %s: finishing the current step, then stopping", signal.Signals(signum).name)
             self.stopping = True
-        signal.signal(signal.SIGTERM, handler)
-        signal.signal(signal.SIGINT, handler)
+        return {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    @staticmethod
+    def _restore_signals(previous: dict) -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
 
     def _publisher(self):
         if not self.config.publish.enabled:

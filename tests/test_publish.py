@@ -1,0 +1,312 @@
+"""Publishing closed distributions to the site (HTTP mocked with `responses`): what the site
+receives, exactly once whatever crashes happen, and what a site owner sees when the site refuses."""
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import responses
+
+from siren_sync.app import open_app
+from siren_sync.cli import main
+from siren_sync.config import load_config
+from siren_sync.publish import Publisher
+from siren_sync.sources.http import Upstream
+from payloads import wp_error
+
+URL = "http://127.0.0.1:8765"
+POSTS = re.compile(re.escape(f"{URL}/wp-json/wp/v2/posts") + r"(\?.*)?$")
+USER = "siren-bot"
+PASSWORD = "abcd EFGH ijkl MNOP qrst UVWX"  # a WordPress application password
+SLUG = "siren-sync-weeklybonus-20261109t0500"  # period end 2026-11-09 00:00 New York = 05:00 UTC
+
+CONFIG = """
+site:
+  url: "{url}"
+  timezone: America/New_York
+  wordpress: {{user: "${{SIREN_WP_USER}}", application_password: "${{SIREN_WP_APP_PASSWORD}}"}}
+store: {{path: store/siren.json}}
+sync: {{woocommerce: {{enabled: false}}}}
+collaborators:
+  - {{id: alice, name: Alice Martin, email: alice@example.com}}
+  - {{id: bob, name: "Bob <Builder> & Co", email: bob@example.com}}
+distributors:
+  weeklyBonus:
+    name: Weekly Bonus
+    distributionResolver: performanceSharedPool
+    units: USD
+    schedule: ["+1 week"]
+    startsAt: 2026-11-02
+    engagementTypes: {{manual: 1}}
+    revenuePercentage: 10
+"""
+
+EVENTS = [
+    {"key": "t:alice", "type": "manual", "collaborator": "alice", "at": "2026-11-03T12:00:00+00:00", "quantity": 3},
+    {"key": "t:bob", "type": "manual", "collaborator": "bob", "at": "2026-11-04T12:00:00+00:00", "quantity": 1},
+    {"key": "t:sale", "type": "sale", "at": "2026-11-05T12:00:00+00:00", "revenue": "400.00"},
+    {"key": "t:alice2", "type": "manual", "collaborator": "alice", "at": "2026-11-10T12:00:00+00:00", "quantity": 1},
+    {"key": "t:sale2", "type": "sale", "at": "2026-11-10T12:00:00+00:00", "revenue": "50.00"},
+]
+
+
+class FakeSite:
+    """`wp/v2/posts` as WordPress answers it: slug lookup, create, and refusals on demand."""
+
+    def __init__(self, rsps):
+        self.posts: list[dict] = []
+        self.created: list[dict] = []  # bodies of successful POSTs
+        self.lookups: list[dict] = []
+        self.post_answers: list[tuple[int, dict, dict]] = []  # queued (status, body, headers) for POSTs
+        self.refuse: tuple[int, dict] | None = None  # answer every request with this
+        rsps.add_callback(responses.GET, POSTS, callback=self._get)
+        rsps.add_callback(responses.POST, POSTS, callback=self._post)
+
+    def _auth_ok(self, request) -> bool:
+        expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        return request.headers.get("Authorization") == expected
+
+    def _get(self, request):
+        if self.refuse:
+            return self.refuse[0], {}, json.dumps(self.refuse[1])
+        query = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
+        self.lookups.append(query)
+        if not self._auth_ok(request):
+            return 401, {}, json.dumps(wp_error("rest_forbidden_context", "Sorry, you are not allowed to edit posts in this post type.", 401))
+        found = [p for p in self.posts if p["slug"] == query.get("slug")]
+        return 200, {"X-WP-Total": str(len(found)), "X-WP-TotalPages": "1"}, json.dumps(found)
+
+    def _post(self, request):
+        if self.refuse:
+            return self.refuse[0], {}, json.dumps(self.refuse[1])
+        if self.post_answers:
+            status, body, headers = self.post_answers.pop(0)
+            return status, headers, json.dumps(body)
+        body = json.loads(request.body)
+        post = {"id": 100 + len(self.posts), "slug": body["slug"], "status": body["status"],
+                "title": {"raw": body["title"]}}
+        self.posts.append(post)
+        self.created.append(body)
+        return 201, {}, json.dumps(post)
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch, capsys):
+    """A store with two closed weekly distributions queued, and the mocked site."""
+    monkeypatch.setenv("SIREN_WP_USER", USER)
+    monkeypatch.setenv("SIREN_WP_APP_PASSWORD", PASSWORD)
+    config_path = tmp_path / "siren.yaml"
+    config_path.write_text(CONFIG.format(url=URL))
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(e) + "\n" for e in EVENTS))
+    assert _main(["--config", str(config_path), "import", str(events)]) == 0
+    assert _main(["--config", str(config_path), "distribute", "--as-of", "2026-11-17T00:00:00+00:00"]) == 0
+    capsys.readouterr()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake = FakeSite(rsps)
+        fake.config = load_config(config_path)
+        fake.run = lambda *argv: _run(capsys, config_path, *argv)
+        yield fake
+
+
+def _run(capsys, config_path, *argv):
+    code = _main(["--config", str(config_path), *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _main(argv):
+    """The command line, leaving the root logger as pytest set it (main binds it to this stderr)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        return main(argv)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+class Sleeps(list):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def publish(site, sleeps=None):
+    """One publish pass with the real Publisher, as the worker wires it (no real sleeping)."""
+    with open_app(site.config) as app:
+        upstream = Upstream("publish", f"{URL}/wp-json", auth=(USER, PASSWORD),
+                        sleep=Sleeps() if sleeps is None else sleeps)
+        names = {c.id: c.name for c in app.ledger.collaborators.values()}
+        report = Publisher(upstream, "wp/v2/posts", "private", app.tz, names).publish(app.store)
+        outbox = app.store.table("outbox")
+    return report, outbox
+
+
+FIRST, SECOND = "weeklybonus-20261109t0500", "weeklybonus-20261116t0500"
+
+
+def test_the_posted_record_has_the_designed_title_slug_content_and_meta(site):
+    report, outbox = publish(site)
+    assert report.posted == [FIRST, SECOND] and not report.failed
+    first = site.created[0]
+    assert first["slug"] == SLUG
+    assert first["status"] == "private"
+    assert first["title"] == "Weekly Bonus: 2026-11-02 00:00 to 2026-11-09 00:00"  # site wall time
+    content = first["content"]
+    assert "<table>" in content and "<th>Collaborator</th><th>Score</th><th>Amount</th>" in content
+    assert "<tr><td>Alice Martin</td><td>3</td><td>30.00 USD</td></tr>" in content
+    assert "<tr><td>Bob &lt;Builder&gt; &amp; Co</td><td>1</td><td>10.00 USD</td></tr>" in content
+    assert "pool 40.00 USD" in content
+    meta = json.loads(first["meta"]["siren_sync"])
+    assert meta == {"id": FIRST, "distributor": "weeklyBonus", "period_start": "2026-11-02T00:00:00-05:00",
+                    "period_end": "2026-11-09T00:00:00-05:00", "units": "USD", "revenue": "400.00", "pool": "40.00",
+                    "obligations": [{"collaborator": "alice", "score": "3", "amount": "30.00"},
+                                    {"collaborator": "bob", "score": "1", "amount": "10.00"}]}
+    assert site.created[1]["slug"] == "siren-sync-weeklybonus-20261116t0500"
+    assert json.loads(site.created[1]["meta"]["siren_sync"])["pool"] == "5.00"
+    # each record was looked up by slug, in any status and with edit context, before its POST
+    assert site.lookups[0] == {"slug": SLUG, "status": "any", "context": "edit"}
+    assert outbox[FIRST]["status"] == "posted" and outbox[FIRST]["post_id"] == 100
+    assert outbox[SECOND]["post_id"] == 101 and outbox[FIRST]["last_error"] is None
+
+
+def test_publishing_again_posts_nothing(site):
+    publish(site)
+    report, _ = publish(site)
+    assert (report.posted, report.found, report.failed) == ([], [], {})
+    assert len(site.created) == 2
+
+
+def test_a_record_the_site_already_has_is_not_posted_again(site):
+    site.posts.append({"id": 77, "slug": SLUG, "status": "private"})
+    report, outbox = publish(site)
+    assert report.found == [FIRST] and report.posted == [SECOND]
+    assert [b["slug"] for b in site.created] == ["siren-sync-weeklybonus-20261116t0500"]
+    assert outbox[FIRST]["status"] == "posted" and outbox[FIRST]["post_id"] == 77
+
+
+def test_a_crash_between_the_post_and_the_outbox_update_never_posts_twice(site, monkeypatch):
+    real = Publisher._update
+
+    def crash_on_posted(store, entry, **changes):
+        if changes.get("status") == "posted":
+            raise OSError("disk full")  # the process dies right after the site accepted the POST
+        return real(store, entry, **changes)
+
+    monkeypatch.setattr(Publisher, "_update", staticmethod(crash_on_posted))
+    with pytest.raises(OSError):
+        publish(site)
+    assert len(site.created) == 1
+    with open_app(site.config, readonly=True) as app:
+        assert app.store.get("outbox", FIRST)["status"] == "posting"  # written ahead of the POST
+    monkeypatch.setattr(Publisher, "_update", staticmethod(real))
+
+    report, outbox = publish(site)  # the restarted worker
+    assert report.found == [FIRST] and report.posted == [SECOND]
+    assert [b["slug"] for b in site.created] == [SLUG, "siren-sync-weeklybonus-20261116t0500"]
+    assert outbox[FIRST]["status"] == "posted" and outbox[FIRST]["post_id"] == 100
+
+
+def test_an_entry_left_posting_without_a_post_is_posted_once(site):
+    """A crash after the write-ahead but before the POST reached the site."""
+    with open_app(site.config) as app, app.store.transaction() as tx:
+        tx.put("outbox", FIRST, dict(app.store.get("outbox", FIRST), status="posting", attempts=1))
+    report, outbox = publish(site)
+    assert report.posted == [FIRST, SECOND]
+    assert [b["slug"] for b in site.created].count(SLUG) == 1
+    assert outbox[FIRST]["attempts"] == 2
+
+
+REFUSALS = {
+    "401": (401, wp_error("rest_cannot_create", "Sorry, you are not allowed to create posts as this user.", 401),
+            "401 rest_cannot_create"),
+    "403": (403, wp_error("rest_forbidden", "Sorry, you are not allowed to do that.", 403), "403 rest_forbidden"),
+    "404": (404, wp_error("rest_no_route", "No route was found matching the URL and request method.", 404),
+            "404 rest_no_route"),
+}
+
+
+@pytest.mark.parametrize("refusal", sorted(REFUSALS))
+def test_a_refusal_keeps_the_record_queued_with_the_reason(site, refusal, caplog):
+    status, body, reason = REFUSALS[refusal]
+    site.refuse = (status, body)
+    report, outbox = publish(site)
+    assert report.posted == [] and list(report.failed) == [FIRST]  # stops at the first refusal
+    assert reason in report.failed[FIRST] and "wp/v2/posts" in report.failed[FIRST]
+    assert outbox[FIRST]["status"] == "queued" and reason in outbox[FIRST]["last_error"]
+    assert outbox[SECOND]["status"] == "queued"
+    assert site.created == []
+    assert reason in caplog.text
+    for text in (caplog.text, json.dumps(outbox)):
+        assert PASSWORD not in text and PASSWORD.replace(" ", "") not in text
+
+    site.refuse = None  # the admin fixed the credentials or the route
+    report, outbox = publish(site)
+    assert report.posted == [FIRST, SECOND]
+    assert outbox[FIRST]["last_error"] is None
+
+
+def test_a_wrong_application_password_is_reported_without_the_password(site, monkeypatch):
+    monkeypatch.setenv("SIREN_WP_APP_PASSWORD", "wrong pass word here xxxx")
+    code, out, err = site.run("publish")
+    assert code == 1
+    assert "failed 1" in out and f"{FIRST}: wp/v2/posts: 401 rest_forbidden_context" in out
+    assert "wrong pass word" not in out + err and site.created == []
+
+
+def test_check_shows_the_queued_record_and_why(site):
+    site.refuse = REFUSALS["403"][:2]
+    assert site.run("publish")[0] == 1
+    code, out, err = site.run("check")
+    assert code == 1
+    assert "publish queue: 2 waiting of 2" in out
+    assert f"  {FIRST}: wp/v2/posts: 403 rest_forbidden: Sorry, you are not allowed to do that." in out
+    assert PASSWORD not in out + err
+
+
+def test_429_with_retry_after_is_waited_out_and_posted_exactly_once(site):
+    site.post_answers.append((429, wp_error("rest_too_many_requests", "Slow down.", 429), {"Retry-After": "2"}))
+    sleeps = Sleeps()
+    report, outbox = publish(site, sleeps)
+    assert report.posted == [FIRST, SECOND] and not report.failed
+    assert sleeps == [2.0]
+    assert [b["slug"] for b in site.created].count(SLUG) == 1
+    assert outbox[FIRST]["attempts"] == 1  # one publish attempt, its POST retried once
+
+
+def test_a_503_post_is_not_retried_blindly_and_the_next_pass_checks_first(site):
+    """A 503 after the POST may still have created the post: never re-POST in a hot loop."""
+    site.post_answers.append((503, wp_error("internal_server_error", "Service Unavailable", 503), {}))
+    sleeps = Sleeps()
+    report, outbox = publish(site, sleeps)
+    assert list(report.failed) == [FIRST] and "503" in report.failed[FIRST]
+    assert sleeps == [] and site.created == []
+    assert outbox[FIRST]["status"] == "queued" and "503" in outbox[FIRST]["last_error"]
+    site.posts.append({"id": 55, "slug": SLUG, "status": "private"})  # the site did create it after all
+    report, outbox = publish(site)
+    assert report.found == [FIRST] and report.posted == [SECOND]
+    assert outbox[FIRST]["post_id"] == 55
+    assert [b["slug"] for b in site.created] == ["siren-sync-weeklybonus-20261116t0500"]
+
+
+def test_publish_command_output_and_exit_status(site):
+    code, out, err = site.run("publish")
+    assert code == 0, err
+    assert out.splitlines() == ["posted 2, already on the site 0, failed 0"]
+    code, out, _ = site.run("publish")
+    assert code == 0 and out.splitlines() == ["posted 0, already on the site 0, failed 0"]
+    assert len(site.created) == 2
+    assert site.created[0]["title"] == "Weekly Bonus: 2026-11-02 00:00 to 2026-11-09 00:00"
+    assert "Bob &lt;Builder&gt; &amp; Co" in site.created[0]["content"]  # names from the config
+
+
+def test_publish_command_without_credentials_is_a_usage_error(site, monkeypatch, tmp_path):
+    path = tmp_path / "siren.yaml"
+    path.write_text(path.read_text().replace(
+        '  wordpress: {user: "${SIREN_WP_USER}", application_password: "${SIREN_WP_APP_PASSWORD}"}\n', ""))
+    code, _, err = site.run("publish")
+    assert code == 2 and "application_password" in err
