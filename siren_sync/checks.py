@@ -7,6 +7,7 @@ upstream is reachable and accepts our credentials. Exit 1 when something needs a
 from __future__ import annotations
 
 from siren_sync.app import open_app, utcnow
+from siren_sync.distributions import summaries
 from siren_sync.model import iso
 
 
@@ -44,7 +45,7 @@ def _other_currency(app, key: str) -> dict[str, int]:
     from siren_sync.ledger import TOTALS, aggregate_table
 
     counts: dict[str, int] = {}
-    records = [r.get("other_currency", {}) for r in app.store.table("distributions").values() if r["distributor"] == key]
+    records = [r.get("other_currency", {}) for r in summaries(app.store, key)]
     open_totals = app.store.get(aggregate_table(key, app.ledger.open_period(key)[0]), TOTALS) or {}
     for found in records + [open_totals.get("other_currency", {})]:
         for currency, n in found.items():

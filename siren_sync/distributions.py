@@ -4,6 +4,10 @@ A due period is closed in one store transaction that writes the distribution, on
 allocation, the record to publish, and moves the distributor's open period to the next one. That
 move is what makes closing idempotent: run it twice and the second run finds nothing due. Periods
 missed while the worker was down close one by one, in order, each with the carry of the one before.
+
+In the store a distribution is a small summary (root table `distributions`) plus two tables of its
+own, `obligations/<id>` and `scores/<id>`, keyed by collaborator: a period with 100,000
+collaborators is written once, and later commits never rewrite it. `load` puts them back together.
 """
 from __future__ import annotations
 
@@ -52,9 +56,9 @@ def close_due(ledger: Ledger, as_of: datetime, only: str | None = None, dry_run:
         with ledger.store.transaction() as tx:
             if tx.get("distributions", record["id"]) is not None:
                 continue  # closed by an earlier run; never twice
-            tx.put("distributions", record["id"], record)
-            for obligation in obligations:
-                tx.put("obligations", obligation["id"], obligation)
+            tx.put("distributions", record["id"], _summary(record))
+            tx.put_many(obligations_table(record["id"]), {o["collaborator"]: o for o in obligations})
+            tx.put_many(scores_table(record["id"]), {s["collaborator"]: s for s in record["scores"]})
             tx.put("outbox", record["id"], {"distribution": record["id"], "slug": slug_of(record["id"]),
                                             "status": "queued", "attempts": 0, "last_error": None})
             tx.put("periods", key, dict(state, open_start=iso(end), carry=next_carry))
@@ -102,9 +106,9 @@ def _padded(value: Decimal, d: Distributor) -> Decimal:
 
 def _obligation(record: dict, allocation, obligation_id: str) -> dict:
     return {"id": obligation_id, "distribution": record["id"], "distributor": record["distributor"],
-            "collaborator": allocation.collaborator, "amount": str(allocation.amount),
-            "units": record["units"], "status": "pending", "created": record["closed_at"],
-            "period_end": record["period_end"]}
+            "collaborator": allocation.collaborator, "score": str(allocation.score),
+            "amount": str(allocation.amount), "note": allocation.note, "units": record["units"],
+            "status": "pending", "created": record["closed_at"], "period_end": record["period_end"]}
 
 
 def _eligible(ledger: Ledger):
@@ -124,10 +128,46 @@ def standings(ledger: Ledger, only: str | None = None) -> list[dict]:
     return rows
 
 
-def history(store, only: str | None = None) -> list[dict]:
-    """Closed distributions, oldest period first."""
+def obligations_table(dist_id: str) -> str:
+    return f"obligations/{dist_id}"
+
+
+def scores_table(dist_id: str) -> str:
+    return f"scores/{dist_id}"
+
+
+def _summary(record: dict) -> dict:
+    """The distribution without its per-collaborator lists (those get tables of their own)."""
+    summary = {k: v for k, v in record.items() if k not in ("scores", "obligations")}
+    summary["obligation_count"] = len(record["obligations"])
+    return summary
+
+
+def load(store, dist_id: str) -> dict | None:
+    """A closed distribution with its scores and obligations, as `close_due` returned it."""
+    summary = store.get("distributions", dist_id)
+    if summary is None:
+        return None
+    obligations = sorted(store.table(obligations_table(dist_id)).values(),
+                         key=lambda o: (-Decimal(o["amount"]), o["collaborator"]))
+    scores = sorted(store.table(scores_table(dist_id)).values(),
+                    key=lambda s: (-Decimal(s["score"]), s["collaborator"]))
+    record = {k: v for k, v in summary.items() if k != "obligation_count"}
+    record["scores"] = [dict(s) for s in scores]
+    record["obligations"] = [{"id": o["id"], "collaborator": o["collaborator"], "score": o["score"],
+                              "amount": o["amount"], "note": o.get("note", "")} for o in obligations]
+    return record
+
+
+def summaries(store, only: str | None = None) -> list[dict]:
+    """Closed distributions without their lists, oldest period first (cheap at any size)."""
     records = [r for r in store.table("distributions").values() if not only or r["distributor"] == only]
     return sorted(records, key=lambda r: (r["period_end"], r["distributor"]))
+
+
+def history(store, only: str | None = None) -> list[dict]:
+    """Closed distributions with their scores and obligations, oldest period first."""
+    return [load(store, r["id"]) for r in summaries(store, only)]
 
 
 def public_json(records: Iterable[dict]) -> list[dict]:

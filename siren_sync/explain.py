@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from siren_sync.distributions import build_distribution, history
+from siren_sync.distributions import build_distribution, load, scores_table, summaries
 from siren_sync.errors import UsageError
 from siren_sync.model import parse_time
 
@@ -38,13 +38,13 @@ def period_events(store, distributor: str, record: dict, collaborator: str):
 
 def _records_for(app, collaborator: str, distribution_id: str | None) -> list[dict]:
     if distribution_id:
-        record = app.store.get("distributions", distribution_id)
+        record = load(app.store, distribution_id)
         if record is None:
             raise UsageError(f"unknown distribution {distribution_id!r} (see `siren-sync history`)")
         return [record]
-    closed = [r for r in history(app.store) if any(s["collaborator"] == collaborator for s in r["scores"])]
-    if closed:
-        return closed[-1:]
+    for summary in reversed(summaries(app.store)):
+        if app.store.get(scores_table(summary["id"]), collaborator) is not None:
+            return [load(app.store, summary["id"])]
     return [build_distribution(app.ledger, d, *app.ledger.open_period(k), app.ledger.period_state(k).get("carry", {}))[0]
             for k, d in app.ledger.distributors.items()]
 

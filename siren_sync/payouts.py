@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Mapping
 
+from siren_sync.distributions import obligations_table, summaries
 from siren_sync.model import Collaborator
 
 CSV_COLUMNS = ("Payout ID", "Collaborator Email", "Collaborator Name", "Collaborator ID", "Currency", "Value")
@@ -20,8 +21,12 @@ CSV_COLUMNS = ("Payout ID", "Collaborator Email", "Collaborator Name", "Collabor
 
 def select(store, status: str | None = None, collaborator: str | None = None) -> list[dict]:
     """Obligations filtered by status and collaborator, oldest first."""
-    rows = [o for o in store.table("obligations").values()
-            if (status is None or o["status"] == status) and (collaborator is None or o["collaborator"] == collaborator)]
+    rows = []
+    for summary in summaries(store):
+        table = store.table(obligations_table(summary["id"]))
+        candidates = [table[collaborator]] if collaborator is not None and collaborator in table else (
+            [] if collaborator is not None else table.values())
+        rows += [o for o in candidates if status is None or o["status"] == status]
     return sorted(rows, key=lambda o: (o["period_end"], o["id"]))
 
 
@@ -53,8 +58,9 @@ def mark_paid(store, obligations: list[dict], when: str) -> int:
     count = 0
     with store.transaction() as tx:
         for o in obligations:
-            current = tx.get("obligations", o["id"])
+            table = obligations_table(o["distribution"])
+            current = tx.get(table, o["collaborator"])
             if current and current["status"] == "pending":
-                tx.put("obligations", o["id"], dict(current, status="paid", paid_at=when))
+                tx.put(table, o["collaborator"], dict(current, status="paid", paid_at=when))
                 count += 1
     return count

@@ -15,7 +15,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from siren_sync.distributions import public_json
+from siren_sync.distributions import load, public_json
 from siren_sync.errors import SyncError
 from siren_sync.model import iso, parse_time
 
@@ -76,7 +76,7 @@ class Publisher:
         """Post every queued record; stop at the first refusal (the next ones would fail alike)."""
         report = PublishReport()
         for entry in self.pending(store):
-            record = store.get("distributions", entry["distribution"])
+            record = load(store, entry["distribution"])
             try:
                 self._publish_one(store, entry, record, report)
             except SyncError as exc:

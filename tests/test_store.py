@@ -394,3 +394,18 @@ def test_commit_cost_does_not_grow_with_the_ledger(path: Path, monkeypatch: pyte
     line = len(json.dumps(events(50_000, 1)[0], separators=(",", ":"))) + 1
     assert first <= 1000 * (line + store_module.KEY_BYTES) + 2000
     assert last <= first * 1.05
+
+
+def test_put_many_writes_every_document_and_a_bad_one_fails_the_whole_commit(tmp_path):
+    from decimal import Decimal
+    with Store(tmp_path / "s.json").open() as store:
+        with store.transaction() as tx:
+            tx.put_many("obligations/d1", {f"c{i}": {"amount": str(i)} for i in range(1000)})
+        assert len(store.table("obligations/d1")) == 1000
+        with pytest.raises(Exception):
+            with store.transaction() as tx:
+                tx.put("meta", "x", {"a": 1})
+                tx.put_many("obligations/d2", {"c": {"amount": Decimal("1.00")}})
+        assert store.get("meta", "x") is None and store.table("obligations/d2") == {}
+    with Store(tmp_path / "s.json").open() as store:
+        assert store.get("obligations/d1", "c999") == {"amount": "999"}

@@ -22,23 +22,25 @@ def standings(counts: Mapping[str, Mapping[str, Mapping[str, Any]]], points: Map
     still shows it). `last_scored_at` is the latest `last` among types that earn points (points > 0,
     qty != 0): it breaks topScoreWins ties.
     """
+    worth = {t: Decimal(v) for t, v in points.items()}
+    earning = {t for t, v in worth.items() if v > 0}
     result = []
     for collaborator, by_type in counts.items():
         if not eligible(collaborator):
             continue
-        listed = {t: c for t, c in by_type.items() if t in points and int(c.get("qty", 0)) != 0}
-        if not listed:
-            continue
-        score = sum((Decimal(points[t]) * int(c["qty"]) for t, c in listed.items()), Decimal(0))
-        result.append(Standing(collaborator, score, _last_scored(listed, points)))
+        score, scored, latest = Decimal(0), False, None
+        for t, c in by_type.items():
+            qty = c.get("qty", 0)
+            if t not in worth or not qty:
+                continue
+            scored = True
+            score += worth[t] * qty
+            # The ledger writes `last` in UTC with a fixed format: the latest is the greatest string.
+            if t in earning and c.get("last") and (latest is None or c["last"] > latest):
+                latest = c["last"]
+        if scored:
+            result.append(Standing(collaborator, score, parse_time(latest) if latest else None))
     return sorted(result, key=lambda s: (-s.score, s.collaborator))
-
-
-def _last_scored(listed: Mapping[str, Mapping[str, Any]], points: Mapping[str, Decimal]) -> datetime | None:
-    """When the collaborator last moved their score up: the latest `last` of a type worth points."""
-    # The ledger writes `last` in UTC with a fixed format, so the latest is also the greatest string.
-    times = [c["last"] for t, c in listed.items() if Decimal(points[t]) > 0 and c.get("last")]
-    return parse_time(max(times)) if times else None
 
 
 def event_points(event: Event, points: Mapping[str, Decimal]) -> Decimal:
