@@ -336,3 +336,55 @@ def test_short_page_is_not_last_when_total_pages_says_more(clock):
     responses.get(ORDERS, json=[{"id": 2}], headers={"X-WP-Total": "2", "X-WP-TotalPages": "2"},
                   match=[matchers.query_param_matcher({"page": "2", "per_page": "100"})])
     assert [i["id"] for p in upstream(clock).pages("wc/v3/orders") for i in p.items] == [1, 2]
+
+
+# -- the environment, read once ----------------------------------------------------------------------
+
+@responses.activate
+def test_environment_is_read_once_not_per_request(clock, monkeypatch):
+    import requests.sessions
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    up = upstream(clock)
+    assert up.session.proxies.get("https") == "http://proxy.example:3128"  # users behind a proxy keep it
+    calls = []
+    real = requests.sessions.get_environ_proxies
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies", lambda *a, **k: calls.append(a) or real(*a, **k))
+    responses.get(ORDERS, json=[])
+    for _ in range(3):
+        up.request("GET", "wc/v3/orders")
+    assert calls == []
+
+
+def test_no_proxy_and_loopback_bypass_the_proxy(clock, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    assert "http" not in upstream(clock, base="http://127.0.0.1:8080/wp-json", auth=None).session.proxies
+    assert upstream(clock, base="http://shop.example/wp-json", auth=None).session.proxies["http"] == \
+        "http://proxy.example:3128"
+
+
+@responses.activate
+def test_ca_bundle_from_the_environment_still_applies(clock, monkeypatch):
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corporate.pem")
+    responses.get(ORDERS, json=[], match=[matchers.request_kwargs_matcher({"verify": "/etc/ssl/corporate.pem"})])
+    upstream(clock).request("GET", "wc/v3/orders")
+    # an explicit verify (site.verify_tls) wins over the environment, as with requests
+    responses.replace(responses.GET, ORDERS, json=[],
+                      match=[matchers.request_kwargs_matcher({"verify": "/etc/ssl/site-ca.pem"})])
+    upstream(clock, verify="/etc/ssl/site-ca.pem").request("GET", "wc/v3/orders")
+
+
+@responses.activate
+def test_abort_stops_retries(clock):
+    import threading
+
+    responses.get(ORDERS, status=503, body="busy")
+    abort = threading.Event()
+    clock.sleep = lambda seconds: abort.set()  # the caller gives up while we wait to retry
+    up = upstream(clock)
+    with pytest.raises(UpstreamError, match="gave up after|cancelled"):
+        up.request("GET", "wc/v3/orders", abort=abort)
+    assert len(responses.calls) == 1

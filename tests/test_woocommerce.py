@@ -439,7 +439,7 @@ def test_interrupted_backfill_resumes_at_committed_cursor(rsps):
         shop.add(order(500 + i, "completed", "10.00", paid=f"2026-10-0{i + 1}T10:00:00"))
     ctx = context(cursors={"woocommerce": {"modified_gmt": "2026-11-20T00:00:00+00:00", "seen": []}},
                   interrupt_after=1)
-    src = source(per_page=2)
+    src = source(per_page=2, read_ahead=False)  # strict sequencing: no page read ahead of the interruption
     with pytest.raises(Interrupted):
         src.sync(ctx, since=utc("2026-09-01T00:00:00"))
     assert orders_params(shop)[0]["modified_after"] == "2026-09-01T00:00:00"
@@ -610,3 +610,99 @@ def test_category_filter_reads_product_categories_once(rsps):
     [sale] = [e for k, e in ctx.events.items() if k.startswith("woocommerce:sale:")]
     assert {line.product_id: line.categories for line in sale.order.lines} == {11: (16,), 13: (), 15: ()}
     assert products.call_count == 1
+
+
+# -- read-ahead ----------------------------------------------------------------------------------------
+
+def _scenario(rsps, read_ahead: bool, kind: str):
+    shop = make_shop(rsps)
+    if kind == "modified":
+        for i in range(7):
+            shop.add(order(200 + i, "processing", f"{10 + i}.00", paid=f"2026-09-0{i + 1}T10:00:00"))
+
+        def cancel_after_first_page(shop, n):
+            if n == 2:
+                shop.modify(200, "2026-09-20T00:00:00", status="cancelled")
+
+        shop.before_orders.append(cancel_after_first_page)
+    elif kind == "same-second":
+        for i in range(8):
+            shop.add(order(300 + i, "completed", "10.00", paid="2026-09-01T10:00:00", modified="2026-09-05T12:00:00"))
+        shop.add(order(320, "completed", "10.00", paid="2026-09-06T10:00:00"),
+                 order(321, "completed", "10.00", paid="2026-09-07T10:00:00"))
+    else:  # refunds crossing a period, read in bulk from a large sync
+        orders, details = bulk_orders(40, 6, start=utc("2025-01-01T00:00:00"))
+        shop.add(*orders)
+        for detail, oid in details:
+            shop.add_refund(detail, oid)
+    ctx = context(now=utc("2026-12-01T00:00:00"))
+    report = source(per_page=3, read_ahead=read_ahead).sync(ctx)
+    asked = [(p.get("modified_after"), p["page"]) for p in orders_params(shop)]
+    return ({k: e.to_record() for k, e in ctx.events.items()}, ctx.cursors, ctx.commits, asked,
+            (report.records, report.events, report.pages, report.detail["requests"]))
+
+
+@pytest.mark.parametrize("kind", ["modified", "same-second", "refunds"])
+def test_read_ahead_changes_nothing_but_timing(kind):
+    results = []
+    for read_ahead in (False, True):
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+            results.append(_scenario(mock, read_ahead, kind))
+    assert results[0] == results[1]
+
+
+def test_next_page_is_read_while_the_current_one_is_committed(rsps):
+    import threading
+
+    shop = make_shop(rsps)
+    for i in range(5):
+        shop.add(order(700 + i, "completed", "10.00", paid=f"2026-09-0{i + 1}T10:00:00"))
+    second_asked = threading.Event()
+    shop.before_orders.append(lambda shop, n: second_asked.set() if n == 2 else None)
+
+    class WaitingContext(FakeContext):
+        def commit(self, name, events, cursor):
+            if not self.commits:  # the first commit waits for the second page's request (a thread)
+                assert second_asked.wait(5), "the second page was not read ahead"
+            return super().commit(name, events, cursor)
+
+    ctx = WaitingContext(now=NOW, attribution=ATTRIBUTION)
+    source(per_page=2).sync(ctx)
+    assert len(ctx.keys("woocommerce:sale:")) == 5
+
+
+def test_read_ahead_can_be_switched_off(rsps):
+    shop = make_shop(rsps)
+    for i in range(5):
+        shop.add(order(700 + i, "completed", "10.00", paid=f"2026-09-0{i + 1}T10:00:00"))
+    commits_when_asked = []
+    ctx = context()
+    shop.before_orders.append(lambda shop, n: commits_when_asked.append(len(ctx.commits)))
+    src = WooCommerceSource(HTTPS_URL, KEY, SECRET, options={"per_page": 2}, read_ahead=False,
+                            sleep=lambda s: None)
+    src.sync(ctx)
+    assert commits_when_asked == [0, 1, 2, 3]  # each page asked only once the one before is committed
+
+
+def test_failing_read_ahead_page_fails_after_the_current_page_is_committed(rsps):
+    shop = make_shop(rsps)
+    for i in range(5):
+        shop.add(order(400 + i, "completed", "10.00", paid=f"2026-09-0{i + 1}T10:00:00"))
+    shop.before_orders.append(lambda shop, n: shop.fail("wc/v3/orders", 503, "<html><title>Busy</title></html>")
+                              if n >= 2 else None)
+    ctx = context()
+    with pytest.raises(SyncError, match="gave up after 3 attempts"):
+        source(per_page=2).sync(ctx)
+    assert ctx.keys("woocommerce:sale:") == ["woocommerce:sale:400", "woocommerce:sale:401"]
+    assert ctx.cursors["woocommerce"]["modified_gmt"] == "2026-09-02T10:00:00+00:00"
+    assert shop.count("wc/v3/orders") == 4  # page 1, then 3 attempts at page 2: nothing after the failure
+
+
+def test_parse_order_takes_the_parsed_modified_time_and_still_validates():
+    raw = order(1, "completed", "10.00", paid="2026-09-01T10:00:00")
+    when = utc(raw["date_modified_gmt"])
+    assert parse_order(raw, ("completed",), when).modified is when
+    assert parse_order(raw, ("completed",)).modified == when
+    bad = dict(raw, date_paid_gmt="yesterday")
+    with pytest.raises(Exception, match="date_paid_gmt is 'yesterday'"):
+        parse_order(bad, ("completed",), when)

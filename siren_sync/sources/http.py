@@ -18,7 +18,9 @@ import ipaddress
 import json
 import logging
 import random
+import os
 import re
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,6 +30,7 @@ from urllib.parse import urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
+from requests.utils import get_environ_proxies, get_netrc_auth
 from tenacity import Retrying, retry_if_exception
 
 from siren_sync.errors import AuthError, ConfigError, SyncError
@@ -179,6 +182,20 @@ class Upstream:
             raise ConfigError(
                 f"{name}: refusing to send a password with Basic auth over plain http:// to "
                 f"{parts.hostname}; use https:// (plain http is only allowed on loopback)")
+        self.session = session or requests.Session()
+        if self.session.trust_env:
+            # What requests would look up in the environment on every request (proxies, NO_PROXY,
+            # the CA bundle, ~/.netrc; ~1 ms a request), read once: every request goes to this host.
+            self.session.trust_env = False
+            proxies = get_environ_proxies(self.base_url)
+            for scheme, proxy in proxies.items():
+                self.session.proxies.setdefault(scheme, proxy)
+            if verify is True:
+                verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            if auth is None:
+                auth = get_netrc_auth(self.base_url)
+                if auth:
+                    auth = HTTPBasicAuth(*auth)
         self.auth = auth
         self.verify = verify
         self.timeout = timeout if isinstance(timeout, tuple) else (min(10.0, float(timeout)), float(timeout))
@@ -189,12 +206,12 @@ class Upstream:
         self._sleep = sleep
         self._clock = clock
         self._rand = rand
-        self.session = session or requests.Session()
         self.session.headers.update({"User-Agent": user_agent, "Accept": "application/json"})
         adapter = HTTPAdapter(pool_connections=2, pool_maxsize=4, max_retries=0)
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.requests = 0  # requests sent, retries included (for benchmarks and tests)
+        self._count_lock = threading.Lock()  # a source may read ahead on a thread
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -221,11 +238,13 @@ class Upstream:
 
     def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
                 json_body: Any = None, expect_json: bool = True,
-                idempotent: bool | None = None) -> tuple[Any, requests.Response]:
+                idempotent: bool | None = None,
+                abort: threading.Event | None = None) -> tuple[Any, requests.Response]:
         """Send one request with retries; returns (decoded JSON or None, response).
 
         Non-idempotent requests (POST unless told otherwise) are retried only on 429 and connect
-        timeouts, where the site cannot have acted on them.
+        timeouts, where the site cannot have acted on them. Once `abort` is set (a request made
+        ahead on a thread for a caller that has stopped) no further attempt is made.
         """
         method = method.upper()
         endpoint = self.endpoint(path)
@@ -235,7 +254,7 @@ class Upstream:
         started = self._clock()
 
         def stop(state) -> bool:
-            if state.attempt_number >= policy.attempts:
+            if state.attempt_number >= policy.attempts or (abort is not None and abort.is_set()):
                 return True
             return (self._clock() - started) + state.upcoming_sleep > policy.total
 
@@ -256,11 +275,16 @@ class Upstream:
                         state.outcome.exception().args[0].split(": ", 1)[-1], state.attempt_number,
                         policy.attempts - 1, state.upcoming_sleep)
 
-        retrying = Retrying(stop=stop, wait=wait, retry=retry_if_exception(retryable), sleep=self._sleep,
+        sleep = self._sleep
+        if abort is not None and sleep is time.sleep:
+            sleep = abort.wait  # a real wait that ends when the caller gives up
+        retrying = Retrying(stop=stop, wait=wait, retry=retry_if_exception(retryable), sleep=sleep,
                             before_sleep=before_sleep, reraise=True)
         try:
             for attempt in retrying:
                 with attempt:
+                    if abort is not None and abort.is_set() and attempt.retry_state.attempt_number > 1:
+                        raise UpstreamError(endpoint, "cancelled (the sync stopped)")
                     return self._attempt(method, path, endpoint, params, json_body, expect_json)
         except UpstreamError as exc:
             tries = retrying.statistics.get("attempt_number", 1)
@@ -273,7 +297,8 @@ class Upstream:
     def _attempt(self, method: str, path: str, endpoint: str, params: Mapping[str, Any] | None,
                  json_body: Any, expect_json: bool) -> tuple[Any, requests.Response]:
         t0 = self._clock()
-        self.requests += 1
+        with self._count_lock:
+            self.requests += 1
         try:
             response = self.session.request(method, self.url(path), params=params, json=json_body,
                                             auth=self.auth, verify=self.verify, timeout=self.timeout,
@@ -347,12 +372,12 @@ class Upstream:
         return self.request("GET", path, params)[0]
 
     def page(self, path: str, params: Mapping[str, Any] | None = None, page: int = 1,
-             per_page: int = MAX_PER_PAGE) -> Page:
+             per_page: int = MAX_PER_PAGE, abort: threading.Event | None = None) -> Page:
         """One page of a collection, with `page` and `per_page` (at most 100) set."""
         per_page = max(1, min(MAX_PER_PAGE, int(per_page)))
         query = dict(params or {})
         query.update({"page": page, "per_page": per_page})
-        data, response = self.request("GET", path, query)
+        data, response = self.request("GET", path, query, abort=abort)
         if not isinstance(data, list):
             raise UpstreamError(self.endpoint(path), f"HTTP {response.status_code} sent a JSON "
                                 f"{type(data).__name__} where a list was expected", response.status_code)

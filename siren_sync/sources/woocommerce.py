@@ -33,7 +33,9 @@ package's own `API` has no session, a 5 s timeout and sends every parameter twic
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
@@ -63,6 +65,8 @@ ORDER_FIELDS = ("id", "status", "currency", "date_created_gmt", "date_modified_g
 REFUND_FIELDS = "id,parent_id,date_created_gmt,amount"
 PREFETCH_REFUNDS_ABOVE = 2  # order pages in a sync above which refunds are listed in bulk
 SECOND = timedelta(seconds=1)
+_UTC = timezone.utc
+_ZERO = Decimal(0)
 
 
 class WooCommerceOAuth1(AuthBase):
@@ -92,10 +96,10 @@ def parse_gmt(value: Any) -> datetime:
     """A WooCommerce `*_gmt` time (no offset, UTC) as an aware UTC datetime."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"not a date: {value!r}")
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    parsed = datetime.fromisoformat(value)  # Python 3.11+: also takes a trailing Z and offsets
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        return parsed.replace(tzinfo=_UTC)
+    return parsed.astimezone(_UTC)
 
 
 def wc_time(value: datetime) -> str:
@@ -112,18 +116,26 @@ def _date(raw: Mapping[str, Any], name: str) -> datetime:
 
 
 def _money(value: Any, what: str) -> Decimal:
-    if isinstance(value, (bool, float)) or value is None:
+    if type(value) is str:  # the usual case: Decimal() itself ignores surrounding whitespace
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            raise ValueError(f"{what} is {value!r}, not a number") from None
+    elif isinstance(value, (bool, float)) or value is None:
         raise ValueError(f"{what} is {value!r}, not a decimal string")
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError(f"{what} is {value!r}, not a number") from None
+    else:
+        try:
+            amount = Decimal(str(value).strip())
+        except InvalidOperation:
+            raise ValueError(f"{what} is {value!r}, not a number") from None
     if not amount.is_finite():
         raise ValueError(f"{what} is {value!r}, not a number")
     return amount
 
 
 def _int(value: Any, what: str) -> int:
+    if type(value) is int:
+        return value
     if isinstance(value, bool):
         raise ValueError(f"{what} is {value!r}, not an integer")
     try:
@@ -157,20 +169,29 @@ class Order:
 
 def order_version(raw: Any) -> tuple[int, str] | None:
     """(id, date_modified_gmt) of an order as sent, for dedupe; None if either is unusable."""
-    if not isinstance(raw, dict):
-        return None
+    version = _version(raw)
+    return None if version is None else (version[0], version[1])
+
+
+def _version(raw: Any) -> tuple[int, str, datetime] | None:
+    """(id, date_modified_gmt, its parsed time), or None if the id or the date is unusable."""
+    if type(raw) is not dict:
+        if not isinstance(raw, dict):
+            return None
     oid, modified = raw.get("id"), raw.get("date_modified_gmt")
-    if isinstance(oid, bool) or not isinstance(oid, int) or not isinstance(modified, str):
+    if type(oid) is not int or not isinstance(modified, str):  # bool is not an int here
         return None
     try:
-        parse_gmt(modified)
+        return oid, modified, parse_gmt(modified)
     except ValueError:
         return None
-    return oid, modified
 
 
-def parse_order(raw: Any, paid_statuses: Iterable[str]) -> Order:
-    """Validate one order; raises RecordError (where, reason) for anything that cannot be counted."""
+def parse_order(raw: Any, paid_statuses: Iterable[str], modified: datetime | None = None) -> Order:
+    """Validate one order; raises RecordError (where, reason) for anything that cannot be counted.
+
+    `modified` is the order's `date_modified_gmt` already parsed (by `_version`), if it was.
+    """
     oid = raw.get("id") if isinstance(raw, dict) else None
     where = f"{ORDERS} #{oid if oid is not None else '?'}"
     try:
@@ -188,14 +209,16 @@ def parse_order(raw: Any, paid_statuses: Iterable[str]) -> Order:
         if "total" not in raw:
             raise ValueError("missing total")
         total = _money(raw["total"], "total")
-        modified = _date(raw, "date_modified_gmt")
+        if modified is None:
+            modified = _date(raw, "date_modified_gmt")
         paid_raw = raw.get("date_paid_gmt")
         refunds = []
         for item in raw.get("refunds") or ():
             rid = _int(item.get("id"), "refunds[].id")
             refunds.append(Refund(rid, abs(_money(item.get("total"), f"refund {rid} total"))))
         if paid_raw:
-            paid_at = _date(raw, "date_paid_gmt")
+            # Often the very second of the last modification: no need to parse it again.
+            paid_at = modified if paid_raw == raw.get("date_modified_gmt") else _date(raw, "date_paid_gmt")
         elif status in paid_statuses or status == "refunded" or refunds:
             # No payment date but evidently paid (a paid status, or refunded): its creation time.
             paid_at = _date(raw, "date_created_gmt")
@@ -209,8 +232,8 @@ def parse_order(raw: Any, paid_statuses: Iterable[str]) -> Order:
                               quantity=_int(item.get("quantity", 1), f"line {line_id} quantity"),
                               product_id=_int(product, f"line {line_id} product_id") if product else None,
                               sku=str(item.get("sku") or "")))
-        fees = sum((_money(f.get("total"), "fee_lines[].total") for f in raw.get("fee_lines") or ()),
-                   Decimal(0))
+        fee_lines = raw.get("fee_lines")
+        fees = sum((_money(f.get("total"), "fee_lines[].total") for f in fee_lines), _ZERO) if fee_lines else _ZERO
         coupons = []
         for item in raw.get("coupon_lines") or ():
             code = item.get("code")
@@ -224,7 +247,8 @@ def parse_order(raw: Any, paid_statuses: Iterable[str]) -> Order:
     except (ValueError, TypeError, AttributeError) as exc:
         raise RecordError(where, str(exc)) from None
     return Order(id=oid, status=status, modified=modified, paid_at=paid_at, value=value,
-                 coupons=tuple(dict.fromkeys(coupons)), refunds=tuple(refunds))
+                 coupons=tuple(dict.fromkeys(coupons)) if len(coupons) > 1 else tuple(coupons),
+                 refunds=tuple(refunds))
 
 
 def order_events(order: Order, refund_times: Mapping[int, datetime], attribution: Any) -> list[Event]:
@@ -294,7 +318,7 @@ class WooCommerceSource:
                  options: Mapping[str, Any] | None = None, overlap: float = 300.0,
                  timeout: float | tuple[float, float] = (10.0, 30.0), retry: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 session: requests.Session | None = None):
+                 session: requests.Session | None = None, read_ahead: bool | None = None):
         if not consumer_key or not consumer_secret:
             raise ConfigError("site.woocommerce: consumer_key and consumer_secret are required")
         options = dict(options or {})
@@ -307,6 +331,8 @@ class WooCommerceSource:
         self.statuses = tuple(dict.fromkeys(CORE_STATUSES + self.paid_statuses
                                             + tuple(options.get("extra_statuses") or ())))
         self.overlap = timedelta(seconds=float(overlap))
+        # Read the next orders page on a thread while the current one is counted and committed.
+        self.read_ahead = bool(options.get("read_ahead", True) if read_ahead is None else read_ahead)
         scheme = urlsplit(self.url).scheme
         # WooCommerce refuses Basic auth over plain http even on loopback (apis.md section 7): OAuth there.
         auth: Any = (consumer_key, consumer_secret) if scheme == "https" else WooCommerceOAuth1(consumer_key,
@@ -367,51 +393,74 @@ class WooCommerceSource:
         pos: datetime | None = None
         pos_seen: set = set()
         pages = 0
-        while True:
-            page = self.http.page(ORDERS, self._order_params(query_after), number, self.per_page)
-            pages += 1
-            report.records += len(page.items)
-            if pages == 1 and (page.total_pages or 0) > PREFETCH_REFUNDS_ABOVE:
-                run.prefetch_wanted = True
-            fresh = []
-            versions = []
-            for raw in page.items:
-                version = order_version(raw)
-                if version is not None:
-                    versions.append(version)
-                    if version in skip or version in pos_seen:
+        ahead: Future | None = None  # the next page, being read on the read-ahead thread
+        pool: ThreadPoolExecutor | None = None
+        abort = threading.Event()
+        try:
+            while True:
+                if ahead is not None:
+                    page, ahead = ahead.result(), None
+                else:
+                    page = self.http.page(ORDERS, self._order_params(query_after), number, self.per_page)
+                pages += 1
+                report.records += len(page.items)
+                if pages == 1 and (page.total_pages or 0) > PREFETCH_REFUNDS_ABOVE:
+                    run.prefetch_wanted = True
+                fresh = []
+                last = None
+                at_last: set = set()
+                for raw in page.items:
+                    version = _version(raw)
+                    if version is None:
+                        fresh.append((raw, None))
                         continue
-                fresh.append(raw)
-            events = self._events(ctx, run, fresh, report)
-            if versions:
-                last = max(parse_gmt(m) for _, m in versions)
-                at_last = {v for v in versions if parse_gmt(v[1]) == last}
-                if pos is None or last > pos:
-                    pos, pos_seen = last, at_last
-                elif last == pos:
-                    pos_seen |= at_last
-            moved = False
-            if pos is not None and not hold:
-                capped = min(pos, now)
-                capped_seen = pos_seen if pos <= now else set()
-                if cur_pos is None or capped > cur_pos:
-                    cur_pos, cur_seen, moved = capped, set(capped_seen), True
-                elif capped == cur_pos and not capped_seen <= cur_seen:
-                    cur_seen, moved = cur_seen | capped_seen, True
-            if events or moved:
-                cursor = {"modified_gmt": cur_pos.isoformat() if cur_pos else None,
-                          "seen": sorted([i, m] for i, m in cur_seen)}
-                report.events += ctx.commit(self.name, events, cursor)
-            report.pages = pages
-            remaining = (page.total_pages - number) if page.total_pages else 0
-            ctx.progress(self.name, pages, pages + max(0, remaining), report.records)
-            if page.last:
-                break
-            next_after = pos - SECOND if pos is not None else query_after
-            if next_after == query_after:
-                number += 1  # the whole page shares one second: page on within it
-            else:
-                query_after, number = next_after, 1
+                    key, modified = (version[0], version[1]), version[2]
+                    if last is None or modified > last:
+                        last, at_last = modified, {key}
+                    elif modified == last:
+                        at_last.add(key)
+                    if key in skip or key in pos_seen:
+                        continue
+                    fresh.append((raw, modified))
+                if last is not None:
+                    if pos is None or last > pos:
+                        pos, pos_seen = last, at_last
+                    elif last == pos:
+                        pos_seen |= at_last
+                if not page.last:
+                    # The next query is known now: read it while this page is counted and committed.
+                    next_after = pos - SECOND if pos is not None else query_after
+                    if next_after == query_after:
+                        number += 1  # the whole page shares one second: page on within it
+                    else:
+                        query_after, number = next_after, 1
+                    if self.read_ahead:
+                        if pool is None:
+                            pool = ThreadPoolExecutor(1, thread_name_prefix="woocommerce-read-ahead")
+                        ahead = pool.submit(self.http.page, ORDERS, self._order_params(query_after), number,
+                                            self.per_page, abort=abort)
+                events = self._events(ctx, run, fresh, report)
+                moved = False
+                if pos is not None and not hold:
+                    capped = min(pos, now)
+                    capped_seen = pos_seen if pos <= now else set()
+                    if cur_pos is None or capped > cur_pos:
+                        cur_pos, cur_seen, moved = capped, set(capped_seen), True
+                    elif capped == cur_pos and not capped_seen <= cur_seen:
+                        cur_seen, moved = cur_seen | capped_seen, True
+                if events or moved:
+                    cursor = {"modified_gmt": cur_pos.isoformat() if cur_pos else None,
+                              "seen": sorted([i, m] for i, m in cur_seen)}
+                    report.events += ctx.commit(self.name, events, cursor)
+                report.pages = pages
+                remaining = (page.total_pages - page.number) if page.total_pages else 0
+                ctx.progress(self.name, pages, pages + max(0, remaining), report.records)
+                if page.last:
+                    break
+        finally:
+            if pool is not None:
+                abort.set()  # a page read ahead for a sync that stops here: no more retries for it
+                pool.shutdown(wait=True, cancel_futures=True)
         report.detail.update({"cursor": cur_pos.isoformat() if cur_pos else None,
                               "requests": self.http.requests - requests_before})
         log.info("woocommerce: %d orders read, %d new events, %d quarantined, %d pages", report.records,
@@ -434,10 +483,12 @@ class WooCommerceSource:
             for o in orders]
 
     def _events(self, ctx: SyncContext, run: _Run, raws: list, report: SyncReport) -> list[Event]:
+        """The events of `raws`: (order as sent, its date_modified_gmt parsed or None) pairs."""
         orders = []
-        for raw in raws:
+        paid_statuses = self.paid_statuses
+        for raw, modified in raws:
             try:
-                orders.append(parse_order(raw, self.paid_statuses))
+                orders.append(parse_order(raw, paid_statuses, modified))
             except RecordError as exc:
                 ctx.quarantine(exc.where, exc.reason, raw)
                 report.quarantined += 1
