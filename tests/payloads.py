@@ -6,7 +6,9 @@ without an offset, lower-case coupon codes, `refunds[]` inside an order without 
 answers `/wp-json/wc/v3/...` the way WooCommerce does (modified_after is exclusive at one-second
 granularity, `orderby=modified` ties broken by id, X-WP-Total / X-WP-TotalPages, 401 bodies,
 `rest_no_route` before WooCommerce 9) through `responses` callbacks, checks Basic and OAuth 1.0a
-credentials, and counts requests. `FakeContext` is an in-memory `SyncContext` that records commits.
+credentials, and counts requests. `FakeContext` is an in-memory `SyncContext` that records commits;
+every source test uses it (`FakeContext.of(collaborators)` builds its attribution). `wp_collection` and
+`site_upstream` are the WordPress-REST paging answer and upstream the other fake sites share.
 """
 from __future__ import annotations
 
@@ -17,16 +19,18 @@ import json
 import math
 import re
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Callable
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import responses
 from woocommerce.oauth import OAuth
 
-from siren_sync.model import Event
+from siren_sync.model import Collaborator, Event
 from siren_sync.sources.base import Attribution
+from siren_sync.sources.http import RetryPolicy, Upstream
 
 KEY = "ck_0123456789abcdef0123456789abcdef01234567"
 SECRET = "cs_fedcba9876543210fedcba9876543210fedcba98"
@@ -201,11 +205,14 @@ def same_month(a: datetime, b: datetime) -> bool:
     return (a.year, a.month) == (b.year, b.month)
 
 
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)  # FakeContext's default sync start
+
+
 @dataclass
 class FakeContext:
     """An in-memory SyncContext: monthly periods by default, commits recorded, cursors JSON-checked."""
 
-    now: datetime
+    now: datetime = NOW
     attribution: Attribution = field(default_factory=Attribution)
     periods: Callable[[datetime, datetime], bool] = same_month
     cursors: dict = field(default_factory=dict)
@@ -215,6 +222,11 @@ class FakeContext:
     progress_calls: list = field(default_factory=list)
     same_period_calls: int = 0
     interrupt_after: int | None = None
+
+    @classmethod
+    def of(cls, collaborators: Iterable[Collaborator], **kw) -> "FakeContext":
+        """A context whose attribution indexes `collaborators` (the other fields as given in `kw`)."""
+        return cls(attribution=Attribution.of(collaborators), **kw)
 
     def cursor(self, name: str):
         value = self.cursors.get(name)
@@ -247,6 +259,35 @@ class FakeContext:
 
     def keys(self, prefix: str = "") -> list[str]:
         return sorted(k for k in self.events if k.startswith(prefix))
+
+
+# -- WordPress REST helpers shared by the fake sites ---------------------------------------------------
+
+SITE_ROOT = "https://shop.example/wp-json"
+
+
+def site_upstream(root: str = SITE_ROOT) -> Upstream:
+    """The site's upstream as the source tests use it: application password, one attempt, no sleeping."""
+    return Upstream("site", root, auth=("admin", "abcd efgh ijkl"), retry=RetryPolicy(attempts=1),
+                    sleep=lambda s: None)
+
+
+def wp_collection(items: list, request, content_type: str = "application/json") -> tuple:
+    """One page of `items` as a WordPress REST collection answers it (`per_page`/`page`, X-WP-Total and
+    X-WP-TotalPages, at least one page), as a `responses` callback result."""
+    q = parse_qs(urlsplit(request.url).query)
+    per_page, page = int(q.get("per_page", ["10"])[0]), int(q.get("page", ["1"])[0])
+    pages = max(1, -(-len(items) // per_page))
+    return 200, {"X-WP-Total": str(len(items)), "X-WP-TotalPages": str(pages),
+                 "Content-Type": content_type}, json.dumps(items[(page - 1) * per_page: page * per_page])
+
+
+@contextmanager
+def serving(fake: Callable, pattern: str = r"https://shop\.example/wp-json/.*"):
+    """Answer every GET matching `pattern` with `fake` (a `responses` callback) inside the block; yields `fake`."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add_callback(responses.GET, re.compile(pattern), callback=fake)
+        yield fake
 
 
 # -- a fake WooCommerce site ---------------------------------------------------------------------------

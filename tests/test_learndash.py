@@ -4,53 +4,20 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-import responses
 
+from payloads import FakeContext, serving, site_upstream, wp_collection
 from siren_sync.model import Collaborator
-from siren_sync.sources.base import Attribution
-from siren_sync.sources.http import RetryPolicy, Upstream
 from siren_sync.sources.learndash import LearnDashSource
 
-ROOT = "https://shop.example/wp-json"
 ALICE = Collaborator(id="alice-martin", name="Alice Martin", wp_user_id=2)
 
 
-class FakeContext:
-    """The ledger side of a sync, in memory; cursors go through JSON like the store's."""
-
-    def __init__(self, collaborators=(ALICE,)):
-        self.attribution = Attribution.of(collaborators)
-        self.now = datetime(2026, 11, 23, 12, tzinfo=timezone.utc)
-        self.cursors: dict = {}
-        self.events: dict = {}
-        self.quarantined: list = []
-        self.commits = 0
-
-    def cursor(self, name):
-        return json.loads(self.cursors[name]) if name in self.cursors else None
-
-    def commit(self, name, events, cursor):
-        self.commits += 1
-        new = 0
-        for event in events:
-            if event.key not in self.events:
-                self.events[event.key] = event
-                new += 1
-        self.cursors[name] = json.dumps(cursor)
-        return new
-
-    def same_period(self, a, b):
-        return True
-
-    def quarantine(self, where, reason, payload=None):
-        self.quarantined.append((where, reason))
-
-    def progress(self, source, page, total_pages, records):
-        pass
+def context():
+    return FakeContext.of([ALICE])
 
 
 def wp_user(uid, slug):
@@ -84,26 +51,19 @@ class FakeLearnDash:
         self.courses = {300: ld_course(300, 2), 400: ld_course(400, 77)}
         self.paths: list[str] = []
 
-    def collection(self, items, request):
-        q = parse_qs(urlsplit(request.url).query)
-        per_page, page = int(q.get("per_page", ["10"])[0]), int(q.get("page", ["1"])[0])
-        pages = max(1, -(-len(items) // per_page))
-        return 200, {"X-WP-Total": str(len(items)), "X-WP-TotalPages": str(pages),
-                     "Content-Type": "application/json"}, json.dumps(items[(page - 1) * per_page: page * per_page])
-
     def __call__(self, request):
         path = urlsplit(request.url).path[len("/wp-json/"):]
         self.paths.append(path)
         if path == "wp/v2/users":
-            return self.collection(self.users, request)
+            return wp_collection(self.users, request)
         m = re.fullmatch(r"ldlms/v2/users/(\d+)/course-progress", path)
         if m:
-            return self.collection(self.progress[int(m.group(1))], request)
+            return wp_collection(self.progress[int(m.group(1))], request)
         m = re.fullmatch(r"ldlms/v2/users/(\d+)/course-progress/(\d+)/steps", path)
         if m:
-            return self.collection(self.steps.get((int(m.group(1)), int(m.group(2))), []), request)
+            return wp_collection(self.steps.get((int(m.group(1)), int(m.group(2))), []), request)
         if path == "ldlms/v2/sfwd-courses":
-            return self.collection(list(self.courses.values()), request)
+            return wp_collection(list(self.courses.values()), request)
         m = re.fullmatch(r"ldlms/v2/sfwd-courses/(\d+)", path)
         if m and int(m.group(1)) in self.courses:
             return 200, {"Content-Type": "application/json"}, json.dumps(self.courses[int(m.group(1))])
@@ -116,16 +76,12 @@ class FakeLearnDash:
 
 @pytest.fixture
 def site():
-    fake = FakeLearnDash()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.add_callback(responses.GET, re.compile(r"https://shop\.example/wp-json/.*"), callback=fake)
+    with serving(FakeLearnDash()) as fake:
         yield fake
 
 
 def source(tz=timezone.utc):
-    up = Upstream("site", ROOT, auth=("admin", "abcd efgh ijkl"), retry=RetryPolicy(attempts=1),
-                  sleep=lambda s: None)
-    return LearnDashSource(up, tz)
+    return LearnDashSource(site_upstream(), tz)
 
 
 def seed(site):
@@ -140,7 +96,7 @@ def seed(site):
 
 def test_course_and_lesson_completions(site):
     seed(site)
-    ctx = FakeContext()
+    ctx = context()
     source(ZoneInfo("America/New_York")).sync(ctx)
     assert sorted(ctx.events) == ["learndash:courseCompleted:11:300", "learndash:lessonCompleted:11:301",
                                   "learndash:lessonCompleted:11:303", "learndash:lessonCompleted:12:301"]
@@ -152,7 +108,7 @@ def test_course_and_lesson_completions(site):
 
 def test_unchanged_courses_are_not_rechecked(site):
     seed(site)
-    ctx = FakeContext()
+    ctx = context()
     src = source()
     src.sync(ctx)
     site.paths.clear()
@@ -164,7 +120,7 @@ def test_unchanged_courses_are_not_rechecked(site):
 
 def test_only_changed_steps_are_fetched_and_recorded_once(site):
     seed(site)
-    ctx = FakeContext()
+    ctx = context()
     src = source()
     src.sync(ctx)
     # Student 12 finishes the course; student 11's last_step moves without new steps.
@@ -186,10 +142,10 @@ def test_deleted_course_and_unknown_author_are_quarantined(site):
     seed(site)
     site.progress[2] = [cp(500, "completed", 501, 1, 1, completed="2026-10-12T10:00:00"),
                         cp(400, "completed", 401, 1, 1, completed="2026-10-12T11:00:00")]
-    ctx = FakeContext()
+    ctx = context()
     src = source()
     src.sync(ctx)
-    reasons = dict(ctx.quarantined)
+    reasons = {where: reason for where, reason, _ in ctx.quarantined}
     assert "deleted" in reasons["learndash:courseCompleted:2:500"]
     assert "no known author" in reasons["learndash:courseCompleted:2:400"]
     assert "learndash:courseCompleted:11:300" in ctx.events
@@ -200,11 +156,11 @@ def test_deleted_course_and_unknown_author_are_quarantined(site):
 
 def test_state_is_committed_per_page_of_users(site):
     seed(site)
-    ctx = FakeContext()
+    ctx = context()
     src = source()
     src.per_page = 2
     src.sync(ctx)
-    assert ctx.commits == 2
+    assert len(ctx.commits) == 2
     assert ctx.cursor("learndash")["users"]["12"]["300"] == ["in-progress", 301, 1]
 
 

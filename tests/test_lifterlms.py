@@ -4,55 +4,23 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime, timezone
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-import responses
 
+from payloads import FakeContext, serving, site_upstream, wp_collection
 from siren_sync.model import Collaborator
-from siren_sync.sources.base import Attribution
-from siren_sync.sources.http import RetryPolicy, Upstream
+from siren_sync.sources.http import Upstream
 from siren_sync.sources.lifterlms import LifterLMSSource
 
-ROOT = "https://shop.example/wp-json"
 PARIS = ZoneInfo("Europe/Paris")
 ALICE = Collaborator(id="alice-martin", name="Alice Martin", wp_user_id=2)
 BOB = Collaborator(id="bob", name="Bob", wp_user_id=3)
 
 
-class FakeContext:
-    """The ledger side of a sync, in memory; cursors go through JSON like the store's."""
-
-    def __init__(self, collaborators=(ALICE, BOB)):
-        self.attribution = Attribution.of(collaborators)
-        self.now = datetime(2026, 11, 23, 12, tzinfo=timezone.utc)
-        self.cursors: dict = {}
-        self.events: dict = {}
-        self.quarantined: list = []
-        self.commits = 0
-
-    def cursor(self, name):
-        return json.loads(self.cursors[name]) if name in self.cursors else None
-
-    def commit(self, name, events, cursor):
-        self.commits += 1
-        new = 0
-        for event in events:
-            if event.key not in self.events:
-                self.events[event.key] = event
-                new += 1
-        self.cursors[name] = json.dumps(cursor)
-        return new
-
-    def same_period(self, a, b):
-        return True
-
-    def quarantine(self, where, reason, payload=None):
-        self.quarantined.append((where, reason))
-
-    def progress(self, source, page, total_pages, records):
-        pass
+def context():
+    return FakeContext.of([ALICE, BOB])
 
 
 def links(kind, href):
@@ -92,6 +60,7 @@ def lesson(lid, cid):
             "parent_id": cid + 1000, "course_id": cid, "order": 1, "points": 1, "meta": []}
 
 
+JSON_CT = "application/json; charset=UTF-8"
 NOT_ENROLLED = {"code": "rest_invalid_param", "message": "Invalid parameter(s): post_id",
                 "data": {"status": 400, "params": {"post_id": "Invalid parameter."}, "details": []}}
 NOT_FOUND = {"code": "llms_rest_not_found", "message": "The requested resource could not be found.",
@@ -110,28 +79,20 @@ class FakeLifter:
                         lesson(110, 107)]
         self.paths: list[str] = []
 
-    def collection(self, items, request):
-        q = parse_qs(urlsplit(request.url).query)
-        per_page, page = int(q.get("per_page", ["10"])[0]), int(q.get("page", ["1"])[0])
-        chunk = items[(page - 1) * per_page: page * per_page]
-        pages = max(1, -(-len(items) // per_page))
-        return 200, {"X-WP-Total": str(len(items)), "X-WP-TotalPages": str(pages),
-                     "Content-Type": "application/json; charset=UTF-8"}, json.dumps(chunk)
-
     def __call__(self, request):
         path = urlsplit(request.url).path[len("/wp-json/"):]
         self.paths.append(path)
-        json_ct = {"Content-Type": "application/json; charset=UTF-8"}
+        json_ct = {"Content-Type": JSON_CT}
         if path == "llms/v1/students":
-            return self.collection(self.students, request)
+            return wp_collection(self.students, request, JSON_CT)
         if path == "llms/v1/courses":
-            return self.collection(list(self.courses.values()), request)
+            return wp_collection(list(self.courses.values()), request, JSON_CT)
         if path == "llms/v1/lessons":
-            return self.collection(self.lessons, request)
+            return wp_collection(self.lessons, request, JSON_CT)
         m = re.fullmatch(r"llms/v1/students/(\d+)/enrollments", path)
         if m:
             items = sorted(self.enrollments[int(m.group(1))], key=lambda e: e["date_updated"], reverse=True)
-            return self.collection(items, request)
+            return wp_collection(items, request, JSON_CT)
         m = re.fullmatch(r"llms/v1/students/(\d+)/progress/(\d+)", path)
         if m:
             found = self.progress.get((int(m.group(1)), int(m.group(2))))
@@ -150,16 +111,12 @@ class FakeLifter:
 
 @pytest.fixture
 def site():
-    fake = FakeLifter()
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.add_callback(responses.GET, re.compile(r"https://shop\.example/wp-json/.*"), callback=fake)
+    with serving(FakeLifter()) as fake:
         yield fake
 
 
 def source(**kw):
-    up = Upstream("site", ROOT, auth=("admin", "abcd efgh ijkl"), retry=RetryPolicy(attempts=1),
-                  sleep=lambda s: None)
-    return LifterLMSSource(up, PARIS, **kw)
+    return LifterLMSSource(site_upstream(), PARIS, **kw)
 
 
 def seed(site):
@@ -177,7 +134,7 @@ def seed(site):
 
 def test_completions_are_found_attributed_and_dated_in_site_time(site):
     seed(site)
-    ctx = FakeContext()
+    ctx = context()
     report = source().sync(ctx)
     assert sorted(ctx.events) == [
         "lifterlms:courseCompleted:6:139",
@@ -196,7 +153,7 @@ def test_completions_are_found_attributed_and_dated_in_site_time(site):
 
 def test_second_sync_records_nothing_again_and_rechecks_only_open_courses(site):
     seed(site)
-    ctx = FakeContext()
+    ctx = context()
     src = source()
     src.sync(ctx)
     site.paths.clear()
@@ -210,7 +167,7 @@ def test_second_sync_records_nothing_again_and_rechecks_only_open_courses(site):
 
 def test_progress_move_checks_only_unfinished_lessons_of_that_course(site):
     seed(site)
-    ctx = FakeContext()
+    ctx = context()
     src = source()
     src.sync(ctx)
     site.progress[(6, 160)] = progress(6, 160, "complete", 100, "2026-11-02T10:00:00")
@@ -228,7 +185,7 @@ def test_progress_move_checks_only_unfinished_lessons_of_that_course(site):
 
 def test_enrollment_update_reopens_a_completed_course(site):
     seed(site)
-    ctx = FakeContext()
+    ctx = context()
     src = source()
     src.sync(ctx)
     site.enrollments[6][0] = enrollment(6, 139, "2026-11-05 10:00:00")
@@ -247,10 +204,10 @@ def test_deleted_course_and_unknown_author_are_quarantined_once(site):
     site.progress[(7, 150)] = progress(7, 150, "complete", 100, "2026-10-05T10:00:00")
     site.progress[(7, 107)] = progress(7, 107, "complete", 100, "2026-10-06T10:00:00")
     site.progress[(7, 110)] = progress(7, 110, "complete", 100, "2026-10-06T09:00:00", "lesson")
-    ctx = FakeContext()
+    ctx = context()
     src = source()
     src.sync(ctx)
-    reasons = dict(ctx.quarantined)
+    reasons = {where: reason for where, reason, _ in ctx.quarantined}
     assert "deleted" in reasons["lifterlms:courseCompleted:7:150"]
     assert "no known author" in reasons["lifterlms:courseCompleted:7:107"]
     assert "lifterlms:courseCompleted:6:139" in ctx.events  # the scan went on
@@ -263,10 +220,10 @@ def test_commits_per_page_of_students_with_compact_state(site):
     seed(site)
     site.students = [student(i, f"s{i}") for i in (6, 7, 8)]
     site.enrollments[8] = []
-    ctx = FakeContext()
+    ctx = context()
     src = source(per_page=2)
     src.sync(ctx)
-    assert ctx.commits == 2
+    assert len(ctx.commits) == 2
     state = ctx.cursor("lifterlms")["students"]
     assert state["6"]["c"]["139"][2] == 1 and state["6"]["c"]["107"][2] == 2
     assert state["6"]["c"]["160"][3] == [161]
@@ -274,7 +231,7 @@ def test_commits_per_page_of_students_with_compact_state(site):
 
 def test_backfill_rescans_without_recording_twice(site):
     seed(site)
-    ctx = FakeContext()
+    ctx = context()
     src = source()
     src.sync(ctx)
     report = src.sync(ctx, since=datetime(2026, 1, 1, tzinfo=timezone.utc))

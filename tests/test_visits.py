@@ -11,9 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import responses
 
+from payloads import SITE_ROOT, FakeContext, serving, site_upstream
 from siren_sync.model import Collaborator
-from siren_sync.sources.base import Attribution
-from siren_sync.sources.http import RetryPolicy, Upstream
 from siren_sync.sources.visits import AccessLogSource, SirenEngagementsSource, file_id, parse_log_time
 
 ALICE = Collaborator(id="alice", tracking_ids=("alice",), posts=(12,))
@@ -22,40 +21,8 @@ FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.
 T0 = datetime(2026, 11, 23, 10, 0, 0, tzinfo=timezone(timedelta(hours=1)))
 
 
-class FakeContext:
-    """The ledger side of a sync, in memory; cursors go through JSON like the store's."""
-
-    def __init__(self, collaborators=(ALICE, BOB)):
-        self.attribution = Attribution.of(collaborators)
-        self.now = datetime(2026, 11, 23, 12, tzinfo=timezone.utc)
-        self.cursors: dict = {}
-        self.events: dict = {}
-        self.order: list = []
-        self.quarantined: list = []
-        self.commits = 0
-
-    def cursor(self, name):
-        return json.loads(self.cursors[name]) if name in self.cursors else None
-
-    def commit(self, name, events, cursor):
-        self.commits += 1
-        new = 0
-        for event in events:
-            if event.key not in self.events:
-                self.events[event.key] = event
-                self.order.append(event.key)
-                new += 1
-        self.cursors[name] = json.dumps(cursor)
-        return new
-
-    def same_period(self, a, b):
-        return True
-
-    def quarantine(self, where, reason, payload=None):
-        self.quarantined.append((where, reason))
-
-    def progress(self, source, page, total_pages, records):
-        pass
+def context():
+    return FakeContext.of([ALICE, BOB])
 
 
 def stamp(at: datetime) -> str:
@@ -90,7 +57,7 @@ def test_referred_visit_and_bound_post(log_path):
     write(log_path, first, line("/2026/11/my-post/", at=T0 + timedelta(seconds=5)),
           line("/about/", at=T0 + timedelta(seconds=6)),
           line("/?p=40&utm=x", at=T0 + timedelta(seconds=7), ip="198.51.100.9"))
-    ctx = FakeContext()
+    ctx = context()
     src = AccessLogSource(log_path, post_paths={"/2026/11/my-post/": 12, "/?p=40": 40}, post_authors={40: 5})
     report = src.sync(ctx)
     ref = ctx.events[f"access_log:referredSiteVisit:{fid(log_path)}:0"]
@@ -113,7 +80,7 @@ def test_bots_assets_methods_and_errors_are_ignored(log_path):
           line("/wp-admin/?ref=alice"), line("/xmlrpc.php?ref=alice"),
           line("/?ref=alice", method="POST"), line("/?ref=alice", status=404), line("/?ref=alice", status=500),
           line("/?ref=nobody"))
-    ctx = FakeContext()
+    ctx = context()
     report = AccessLogSource(log_path).sync(ctx)
     assert ctx.events == {} and not ctx.quarantined
     assert report.detail["ignored"] == 13 and report.detail["unattributed"] == 1
@@ -127,7 +94,7 @@ def test_same_visitor_counted_once_per_window(log_path):
           line("/?ref=alice", at=T0 + timedelta(minutes=12), ua=FIREFOX + " extra"),  # another browser
           line("/?ref=bobby", at=T0 + timedelta(minutes=13)),  # same visitor, other collaborator
           line("/?ref=alice", at=T0 + timedelta(minutes=31)))  # window over: counted again
-    ctx = FakeContext()
+    ctx = context()
     report = AccessLogSource(log_path).sync(ctx)
     assert types(ctx) == [("referredSiteVisit", "alice")] * 4 + [("referredSiteVisit", "bob")]
     assert report.detail["duplicates"] == 1
@@ -135,7 +102,7 @@ def test_same_visitor_counted_once_per_window(log_path):
 
 def test_window_survives_between_syncs_and_is_pruned(log_path):
     write(log_path, line("/?ref=alice", at=T0))
-    ctx = FakeContext()
+    ctx = context()
     src = AccessLogSource(log_path)
     src.sync(ctx)
     write(log_path, line("/?ref=alice", at=T0 + timedelta(minutes=20)))
@@ -147,7 +114,7 @@ def test_window_survives_between_syncs_and_is_pruned(log_path):
 
 def test_resume_at_offset_and_partial_line(log_path):
     write(log_path, line("/?ref=alice"))
-    ctx = FakeContext()
+    ctx = context()
     src = AccessLogSource(log_path)
     src.sync(ctx)
     size = os.path.getsize(log_path)
@@ -163,7 +130,7 @@ def test_resume_at_offset_and_partial_line(log_path):
 
 def test_rotation_finishes_the_old_file_then_reads_the_new_one(log_path):
     write(log_path, line("/?ref=alice", at=T0))
-    ctx = FakeContext()
+    ctx = context()
     src = AccessLogSource(log_path)
     src.sync(ctx)
     write(log_path, line("/?ref=bobby", at=T0 + timedelta(minutes=1)))  # written before the rotation
@@ -182,7 +149,7 @@ def test_rotation_finishes_the_old_file_then_reads_the_new_one(log_path):
 
 def test_truncated_file_starts_over(log_path):
     write(log_path, line("/?ref=alice", at=T0), line("/?ref=alice", at=T0, ip="192.0.2.2"))
-    ctx = FakeContext()
+    ctx = context()
     src = AccessLogSource(log_path)
     src.sync(ctx)
     write(log_path, line("/?ref=bobby", at=T0 + timedelta(hours=3)), mode="w")  # copytruncate
@@ -202,17 +169,18 @@ def test_unparseable_line_is_quarantined_and_skipped(log_path):
     bad = "garbage line with ?ref=alice but no structure\n"
     write(log_path, good, bad, "another garbage line that mentions nothing\n",
           line("/?ref=bobby", at=T0 + timedelta(minutes=1)))
-    ctx = FakeContext()
+    ctx = context()
     report = AccessLogSource(log_path).sync(ctx)
-    assert ctx.quarantined == [(f"{log_path}:{len(good)}", "not a combined log line")]
+    assert [(where, reason) for where, reason, _ in ctx.quarantined] == [
+        (f"{log_path}:{len(good)}", "not a combined log line")]
     assert report.events == 2
 
 
 def test_commits_every_batch(log_path):
     write(log_path, *[line("/?ref=alice", at=T0 + timedelta(hours=i)) for i in range(5)])
-    ctx = FakeContext()
+    ctx = context()
     AccessLogSource(log_path, batch_events=2).sync(ctx)
-    assert ctx.commits == 3 and len(ctx.events) == 5
+    assert len(ctx.commits) == 3 and len(ctx.events) == 5
 
 
 def test_log_time_parser_matches_strptime():
@@ -228,7 +196,7 @@ def test_many_lines_stream_fast(log_path):
             fh.write(filler)
             if i % 1000 == 0:
                 fh.write(line("/?ref=alice", at=T0 + timedelta(hours=i)))
-    ctx = FakeContext()
+    ctx = context()
     started = time.perf_counter()
     report = AccessLogSource(log_path, post_paths={"/2026/11/my-post/": 12}).sync(ctx)
     elapsed = time.perf_counter() - started
@@ -237,9 +205,6 @@ def test_many_lines_stream_fast(log_path):
 
 
 # -- Siren engagements ---------------------------------------------------------------------------
-
-ROOT = "https://shop.example/wp-json"
-
 
 def engagement(eid, collaborator=7, status="active"):
     return {"id": eid, "opportunityId": 1000 + eid, "programId": 1, "collaboratorId": collaborator,
@@ -277,25 +242,23 @@ class FakeSiren:
 
 @pytest.fixture
 def siren():
-    fake = FakeSiren([engagement(i) for i in range(1, 121)])
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        rsps.add_callback(responses.GET, re.compile(r"https://shop\.example/wp-json/siren/v1/.*"), callback=fake)
+    with serving(FakeSiren([engagement(i) for i in range(1, 121)]),
+                 r"https://shop\.example/wp-json/siren/v1/.*") as fake:
         yield fake
 
 
 def siren_source(**kw):
-    up = Upstream("site", ROOT, auth=("admin", "abcd efgh ijkl"), retry=RetryPolicy(attempts=1),
-                  sleep=lambda s: None)
-    return SirenEngagementsSource(up, collaborator_ids={7: "alice"}, **kw)
+    return SirenEngagementsSource(site_upstream(), collaborator_ids={7: "alice"}, **kw)
 
 
 def test_siren_keyset_across_two_syncs(siren):
-    ctx = FakeContext()
+    ctx = context()
     src = siren_source()
     report = src.sync(ctx)
     assert report.events == 120 and len(siren.calls) == 4  # 50 + 50 + 20 + an empty page
     assert all(c["orderBy"] == "id" and c["order"] == "DESC" and c["number"] == "50" for c in siren.calls)
-    assert ctx.order[0] == "siren:referredSiteVisit:1" and ctx.order[-1] == "siren:referredSiteVisit:120"
+    recorded = list(ctx.events)  # in the order first recorded
+    assert recorded[0] == "siren:referredSiteVisit:1" and recorded[-1] == "siren:referredSiteVisit:120"
     first = ctx.events["siren:referredSiteVisit:1"]
     assert first.collaborator == "alice" and first.at == datetime(2026, 11, 20, 0, 1, tzinfo=timezone.utc)
     assert ctx.cursor("siren")["last_id"] == 120
@@ -304,13 +267,13 @@ def test_siren_keyset_across_two_syncs(siren):
     siren.calls.clear()
     report = src.sync(ctx)
     assert report.events == 10 and len(siren.calls) == 1  # the first page reaches id 120
-    assert ctx.order[-10:] == [f"siren:referredSiteVisit:{i}" for i in range(121, 131)]
+    assert list(ctx.events)[-10:] == [f"siren:referredSiteVisit:{i}" for i in range(121, 131)]
     siren.calls.clear()
     assert src.sync(ctx).events == 0 and len(siren.calls) == 1
 
 
 def test_siren_inserts_during_the_walk_skip_nothing(siren):
-    ctx = FakeContext()
+    ctx = context()
     src = siren_source(page_size=100)  # asks for 100, the server silently gives 50
 
     def insert(call):
@@ -326,7 +289,7 @@ def test_siren_inserts_during_the_walk_skip_nothing(siren):
 def test_siren_statuses_mapping_and_quarantine(siren):
     siren.items = {1: engagement(1, 7), 2: engagement(2, 8), 3: engagement(3, 9),
                    4: engagement(4, 7, "pending"), 5: {**engagement(5, 7), "dateCreated": "2026-11-20T10:00:00+02:00"}}
-    ctx = FakeContext()
+    ctx = context()
     src = siren_source(known_collaborators=("8",))
     src.sync(ctx)
     assert sorted(ctx.events) == ["siren:referredSiteVisit:1", "siren:referredSiteVisit:2",
@@ -344,7 +307,7 @@ def test_siren_statuses_mapping_and_quarantine(siren):
 
 def test_siren_old_pending_engagements_are_read_by_id(siren):
     siren.items = {i: engagement(i, 7, "pending" if i == 3 else "active") for i in range(1, 201)}
-    ctx = FakeContext()
+    ctx = context()
     src = siren_source(walk_back=2)
     src.sync(ctx)
     assert ctx.cursor("siren") == {"last_id": 200, "pending": [3]}
@@ -361,10 +324,10 @@ def test_siren_error_shape_surfaces(siren):
 
     siren.on_call = None
     with responses.RequestsMock() as rsps:
-        rsps.get(f"{ROOT}/siren/v1/engagements", status=400,
+        rsps.get(f"{SITE_ROOT}/siren/v1/engagements", status=400,
                  json={"message": "Invalid request", "context": {"failedValidations": {"number": ["too big"]}}})
         with pytest.raises(SyncError, match="siren/v1/engagements: HTTP 400"):
-            siren_source().sync(FakeContext())
+            siren_source().sync(context())
 
 
 def test_siren_check(siren):
@@ -377,6 +340,6 @@ def test_percent_encoded_and_many_bound_paths(log_path):
           line("/p/999/", at=T0 + timedelta(seconds=2)))
     paths = {"/blog/caf%C3%A9/": 12, **{f"/p/{i}/": 12 for i in range(100)}}  # > 64: looked up per line
     for post_paths in (paths, {"/blog/caf%C3%A9/": 12, "/p/77/": 12}):
-        ctx = FakeContext()
+        ctx = context()
         AccessLogSource(log_path, post_paths=post_paths, visitor_window=0).sync(ctx)
         assert types(ctx) == [("boundPostUsed", "alice")] * 2

@@ -10,22 +10,16 @@ import pytest
 import responses
 from responses import matchers
 
+from payloads import SITE_ROOT as ROOT, site_upstream as upstream
 from siren_sync.errors import ConfigError
 from siren_sync.sources import wordpress as wp
-from siren_sync.sources.http import RetryPolicy, Upstream
 
-ROOT = "https://shop.example/wp-json"
 JSON = {"Content-Type": "application/json; charset=UTF-8"}
 
 # Shaped like reference/samples/wp-json-index.json
 INDEX = {"name": "Peer Test Shop", "url": "https://shop.example", "home": "https://shop.example",
          "gmt_offset": 0, "timezone_string": "UTC",
          "namespaces": ["oembed/1.0", "wc/v3", "llms/v1", "wc/store/v1", "wp/v2", "wp-site-health/v1"]}
-
-
-def upstream():
-    return Upstream("site", ROOT, auth=("admin", "abcd efgh ijkl"), retry=RetryPolicy(attempts=1),
-                    sleep=lambda s: None)
 
 
 def user(uid, username, name, email, slug, roles=("siren_collaborator",)):

@@ -26,7 +26,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Mapping
 
 from siren_sync.model import Event
-from siren_sync.sources import wordpress as wp
+from siren_sync.sources import lms, wordpress as wp
 from siren_sync.sources.base import SyncContext, SyncReport
 
 log = logging.getLogger(__name__)
@@ -48,12 +48,7 @@ class LearnDashSource:
         self.routes = {**DEFAULT_ROUTES, **(routes or {})}
 
     def _time(self, text: Any) -> datetime | None:
-        if not text:
-            return None
-        try:
-            return wp.parse_site_time(text, self.site_tz)
-        except ValueError:
-            return None
+        return lms.site_time(text, self.site_tz)
 
     def _owner(self, ctx: SyncContext, course_id: int) -> tuple[str | None, str | None]:
         if course_id in self._courses:
@@ -123,35 +118,16 @@ class LearnDashSource:
 
     def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
         report = SyncReport(self.name)
-        cursor = ctx.cursor(self.name) or {}
-        users: dict[str, Any] = {} if since is not None else dict(cursor.get("users") or {})
         self._courses: dict[int, tuple[str | None, str | None]] = {}
         self._steps = 0
-        scanned = 0
-        for items, page, total in wp.pages(self.upstream, "wp/v2/users",
-                                           {"orderby": "id", "order": "asc", "_fields": "id"}, self.per_page):
-            events: list[Event] = []
-            for user in items:
-                uid = int(user["id"])
-                state, found = self._scan_user(ctx, report, uid, users.get(str(uid)) or {})
-                if state:
-                    users[str(uid)] = state
-                events.extend(found)
-                scanned += 1
-            report.pages += 1
-            report.events += ctx.commit(self.name, events, {"v": 1, "users": users})
-            ctx.progress(self.name, page, total, scanned)
+        scanned = lms.scan_people(ctx, report, self.upstream, name=self.name, path="wp/v2/users",
+                                  params={"orderby": "id", "order": "asc", "_fields": "id"},
+                                  per_page=self.per_page, key="users", since=since,
+                                  scan=lambda uid, state: self._scan_user(ctx, report, uid, state))
         report.detail.update(users=scanned, steps_requests=self._steps)
         return report
 
     def check(self) -> list[tuple[str, bool, str]]:
-        rows = []
-        for what, path, params in (("courses", f"{NS}/{self.routes['courses']}", {"per_page": 1}),
-                                   ("users", "wp/v2/users", {"per_page": 1, "context": "edit", "_fields": "id"})):
-            try:
-                data, headers = wp.get_json(self.upstream, path, params)
-                total = wp._header(headers, "X-WP-Total") or str(len(data))
-                rows.append((f"{self.name}: {path}", True, f"reachable, {total} {what}"))
-            except Exception as exc:  # noqa: BLE001 - check reports, never raises
-                rows.append((f"{self.name}: {path}", False, str(exc)))
-        return rows
+        return lms.check_counts(self.upstream, self.name, (
+            ("courses", f"{NS}/{self.routes['courses']}", {"per_page": 1}),
+            ("users", "wp/v2/users", {"per_page": 1, "context": "edit", "_fields": "id"})))

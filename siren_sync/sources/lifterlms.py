@@ -36,7 +36,7 @@ from datetime import datetime, tzinfo
 from typing import Any, Mapping
 
 from siren_sync.model import Event
-from siren_sync.sources import wordpress as wp
+from siren_sync.sources import lms, wordpress as wp
 from siren_sync.sources.base import SyncContext, SyncReport
 
 log = logging.getLogger(__name__)
@@ -64,12 +64,7 @@ class LifterLMSSource:
 
     # -- helpers ----------------------------------------------------------------------------------
     def _time(self, text: Any) -> datetime | None:
-        if not text:
-            return None
-        try:
-            return wp.parse_site_time(text, self.site_tz)
-        except ValueError:
-            return None
+        return lms.site_time(text, self.site_tz)
 
     def _progress(self, sid: int, post_id: int) -> Mapping[str, Any] | None:
         """A student's progress in a post, or None when LifterLMS says they are not enrolled (400
@@ -199,34 +194,16 @@ class LifterLMSSource:
 
     def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
         report = SyncReport(self.name)
-        cursor = ctx.cursor(self.name) or {}
-        students: dict[str, Any] = {} if since is not None else dict(cursor.get("students") or {})
         self._courses: dict[int, _Course] = {}
         self._lessons: dict[int, list[int]] | None = None
         self._requests = 0
-        scanned = 0
-        for items, page, total in wp.pages(self.upstream, f"{NS}/students", {"orderby": "id", "order": "asc"},
-                                           self.per_page):
-            events: list[Event] = []
-            for student in items:
-                sid = int(student["id"])
-                state, found = self._scan_student(ctx, report, sid, students.get(str(sid)) or {})
-                students[str(sid)] = state
-                events.extend(found)
-                scanned += 1
-            report.pages += 1
-            report.events += ctx.commit(self.name, events, {"v": 1, "students": students})
-            ctx.progress(self.name, page, total, scanned)
+        scanned = lms.scan_people(ctx, report, self.upstream, name=self.name, path=f"{NS}/students",
+                                  params={"orderby": "id", "order": "asc"}, per_page=self.per_page,
+                                  key="students", since=since,
+                                  scan=lambda sid, state: self._scan_student(ctx, report, sid, state))
         report.detail.update(students=scanned, progress_requests=self._requests)
         return report
 
     def check(self) -> list[tuple[str, bool, str]]:
-        rows = []
-        for what, path in (("students", f"{NS}/students"), ("courses", f"{NS}/courses")):
-            try:
-                data, headers = wp.get_json(self.upstream, path, {"per_page": 1})
-                total = wp._header(headers, "X-WP-Total") or str(len(data))
-                rows.append((f"{self.name}: {path}", True, f"reachable, {total} {what}"))
-            except Exception as exc:  # noqa: BLE001 - check reports, never raises
-                rows.append((f"{self.name}: {path}", False, str(exc)))
-        return rows
+        return lms.check_counts(self.upstream, self.name, (("students", f"{NS}/students", {"per_page": 1}),
+                                                           ("courses", f"{NS}/courses", {"per_page": 1})))
