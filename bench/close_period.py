@@ -77,7 +77,7 @@ def _close_child(config_path: str, collaborators: int, profile: str | None = Non
         prof.disable()
         prof.dump_stats(profile)
     record = made[0]
-    obligations = app.store.table(distributions.obligations_table(record["id"]))  # as stored
+    obligations = {o["id"]: o for o in distributions.obligations_of(app.store, app.store.get("distributions", record["id"]))}
     total = sum((Decimal(o["amount"]) for o in obligations.values()), Decimal(0))
     assert total == Decimal(record["pool"]), f"shares {total} != pool {record['pool']}"
     assert sum(Decimal(o["amount"]) for o in record["obligations"]) == Decimal(record["pool"])

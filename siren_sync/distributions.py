@@ -48,7 +48,7 @@ def close_due(ledger: Ledger, as_of: datetime, only: str | None = None, dry_run:
         d = ledger.distributors[key]
         state = ledger.period_state(key)
         carry = carries.get(key, state.get("carry", {}))
-        record, obligations, next_carry = build_distribution(ledger, d, start, end, carry)
+        record, next_carry = build_distribution(ledger, d, start, end, carry)
         carries[key] = next_carry
         made.append(record)
         if dry_run:
@@ -57,8 +57,11 @@ def close_due(ledger: Ledger, as_of: datetime, only: str | None = None, dry_run:
             if tx.get("distributions", record["id"]) is not None:
                 continue  # closed by an earlier run; never twice
             tx.put("distributions", record["id"], _summary(record))
-            tx.put_many(obligations_table(record["id"]), {o["collaborator"]: o for o in obligations})
-            tx.put_many(scores_table(record["id"]), {s["collaborator"]: s for s in record["scores"]})
+            tx.put_many(obligations_table(record["id"]),
+                        {o["collaborator"]: {"score": o["score"], "amount": o["amount"], "note": o["note"],
+                                             "status": "pending"} for o in record["obligations"]})
+            tx.put_many(scores_table(record["id"]), {s["collaborator"]: {"score": s["score"], "last": s["last_scored_at"]}
+                                                     for s in record["scores"]})
             tx.put("outbox", record["id"], {"distribution": record["id"], "slug": slug_of(record["id"]),
                                             "status": "queued", "attempts": 0, "last_error": None})
             tx.put("periods", key, dict(state, open_start=iso(end), carry=next_carry))
@@ -66,8 +69,8 @@ def close_due(ledger: Ledger, as_of: datetime, only: str | None = None, dry_run:
 
 
 def build_distribution(ledger: Ledger, d: Distributor, start: datetime, end: datetime,
-                       carry: Mapping) -> tuple[dict, list[dict], dict]:
-    """The distribution record and obligations of one period (pure given the store's aggregate)."""
+                       carry: Mapping) -> tuple[dict, dict]:
+    """The distribution record of one period and the carry into the next (nothing is written)."""
     table = aggregate_table(d.key, start)
     rows = ledger.store.table(table) or {}
     totals = rows.get(TOTALS, {"revenue": "0", "events": 0, "late": 0})
@@ -76,7 +79,6 @@ def build_distribution(ledger: Ledger, d: Distributor, start: datetime, end: dat
     eligible = _eligible(ledger)
     closing = close(d, aggregate, carry, eligible)
     dist_id = distribution_id(d.key, end)
-    allocations = {a.collaborator: a for a in closing.allocations}
     record = {
         "id": dist_id, "distributor": d.key, "name": d.name, "resolver": d.resolver,
         "period_start": iso(start), "period_end": iso(end), "units": d.units,
@@ -93,8 +95,7 @@ def build_distribution(ledger: Ledger, d: Distributor, start: datetime, end: dat
                         for a in closing.allocations],
         "closed_at": iso(ledger.now),
     }
-    obligations = [_obligation(record, allocations[o["collaborator"]], o["id"]) for o in record["obligations"]]
-    return record, obligations, closing.next_carry
+    return record, closing.next_carry
 
 
 def _padded(value: Decimal, d: Distributor) -> Decimal:
@@ -102,13 +103,6 @@ def _padded(value: Decimal, d: Distributor) -> Decimal:
     if d.is_currency and value.as_tuple().exponent > -d.exponent:
         return value.quantize(Decimal(1).scaleb(-d.exponent))
     return value
-
-
-def _obligation(record: dict, allocation, obligation_id: str) -> dict:
-    return {"id": obligation_id, "distribution": record["id"], "distributor": record["distributor"],
-            "collaborator": allocation.collaborator, "score": str(allocation.score),
-            "amount": str(allocation.amount), "note": allocation.note, "units": record["units"],
-            "status": "pending", "created": record["closed_at"], "period_end": record["period_end"]}
 
 
 def _eligible(ledger: Ledger):
@@ -123,7 +117,7 @@ def standings(ledger: Ledger, only: str | None = None) -> list[dict]:
         if only and key != only:
             continue
         start, end = ledger.open_period(key)
-        record, _, _ = build_distribution(ledger, d, start, end, ledger.period_state(key).get("carry", {}))
+        record, _ = build_distribution(ledger, d, start, end, ledger.period_state(key).get("carry", {}))
         rows.append(record)
     return rows
 
@@ -143,19 +137,28 @@ def _summary(record: dict) -> dict:
     return summary
 
 
+def obligations_of(store, summary: Mapping) -> list[dict]:
+    """A distribution's obligations as payouts see them: `{id, distribution, collaborator, amount,
+    units, status, ...}`, largest first. The stored documents hold only what differs per collaborator."""
+    rows = store.table(obligations_table(summary["id"]))
+    result = [{"id": f"{summary['id']}:{who}", "distribution": summary["id"], "distributor": summary["distributor"],
+               "collaborator": who, "score": o["score"], "amount": o["amount"], "note": o.get("note", ""),
+               "units": summary["units"], "status": o["status"], "paid_at": o.get("paid_at"),
+               "created": summary["closed_at"], "period_end": summary["period_end"]}
+              for who, o in rows.items()]
+    return sorted(result, key=lambda o: (-Decimal(o["amount"]), o["collaborator"]))
+
+
 def load(store, dist_id: str) -> dict | None:
     """A closed distribution with its scores and obligations, as `close_due` returned it."""
     summary = store.get("distributions", dist_id)
     if summary is None:
         return None
-    obligations = sorted(store.table(obligations_table(dist_id)).values(),
-                         key=lambda o: (-Decimal(o["amount"]), o["collaborator"]))
-    scores = sorted(store.table(scores_table(dist_id)).values(),
-                    key=lambda s: (-Decimal(s["score"]), s["collaborator"]))
+    scores = sorted(store.table(scores_table(dist_id)).items(), key=lambda kv: (-Decimal(kv[1]["score"]), kv[0]))
     record = {k: v for k, v in summary.items() if k != "obligation_count"}
-    record["scores"] = [dict(s) for s in scores]
+    record["scores"] = [{"collaborator": who, "score": s["score"], "last_scored_at": s.get("last")} for who, s in scores]
     record["obligations"] = [{"id": o["id"], "collaborator": o["collaborator"], "score": o["score"],
-                              "amount": o["amount"], "note": o.get("note", "")} for o in obligations]
+                              "amount": o["amount"], "note": o["note"]} for o in obligations_of(store, summary)]
     return record
 
 

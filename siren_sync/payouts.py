@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import Mapping
 
-from siren_sync.distributions import obligations_table, summaries
+from siren_sync.distributions import obligations_of, obligations_table, summaries
 from siren_sync.model import Collaborator
 
 CSV_COLUMNS = ("Payout ID", "Collaborator Email", "Collaborator Name", "Collaborator ID", "Currency", "Value")
@@ -21,12 +21,8 @@ CSV_COLUMNS = ("Payout ID", "Collaborator Email", "Collaborator Name", "Collabor
 
 def select(store, status: str | None = None, collaborator: str | None = None) -> list[dict]:
     """Obligations filtered by status and collaborator, oldest first."""
-    rows = []
-    for summary in summaries(store):
-        table = store.table(obligations_table(summary["id"]))
-        candidates = [table[collaborator]] if collaborator is not None and collaborator in table else (
-            [] if collaborator is not None else table.values())
-        rows += [o for o in candidates if status is None or o["status"] == status]
+    rows = [o for summary in summaries(store) for o in obligations_of(store, summary)
+            if (status is None or o["status"] == status) and (collaborator is None or o["collaborator"] == collaborator)]
     return sorted(rows, key=lambda o: (o["period_end"], o["id"]))
 
 

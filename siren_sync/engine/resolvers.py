@@ -95,9 +95,13 @@ def _tie_reason(winner: Standing, runner_up: Standing) -> str:
 
 
 def _integer_weights(qualified: Sequence[Standing]) -> list[int]:
-    """Scores scaled to whole numbers (1.5 and 2 -> 15 and 20): the same proportions, integer maths."""
-    decimals = max(max(0, -s.score.as_tuple().exponent) for s in qualified)
-    return [int(s.score.scaleb(decimals)) for s in qualified]
+    """Scores scaled to whole numbers (1.5 and 2 -> 15 and 20): the same proportions, integer maths.
+
+    A Decimal sum keeps the finest exponent of its terms, so one look at the total tells the scale.
+    """
+    total = sum((s.score for s in qualified), Decimal(0))
+    scale = 10 ** max(0, -total.as_tuple().exponent)
+    return [int(s.score * scale) for s in qualified]
 
 
 def _largest_remainder(qualified: Sequence[Standing], weights: Sequence[int], total_units: int,
