@@ -60,8 +60,7 @@ def close_due(ledger: Ledger, as_of: datetime, only: str | None = None, dry_run:
             tx.put_many(obligations_table(record["id"]),
                         {o["collaborator"]: {"score": o["score"], "amount": o["amount"], "note": o["note"],
                                              "status": "pending"} for o in record["obligations"]})
-            tx.put_many(scores_table(record["id"]), {s["collaborator"]: {"score": s["score"], "last": s["last_scored_at"]}
-                                                     for s in record["scores"]})
+            tx.put_many(scores_table(record["id"]), {s["collaborator"]: s for s in record["scores"]})
             tx.put("outbox", record["id"], {"distribution": record["id"], "slug": slug_of(record["id"]),
                                             "status": "queued", "attempts": 0, "last_error": None})
             tx.put("periods", key, dict(state, open_start=iso(end), carry=next_carry))
@@ -156,7 +155,7 @@ def load(store, dist_id: str) -> dict | None:
         return None
     scores = sorted(store.table(scores_table(dist_id)).items(), key=lambda kv: (-Decimal(kv[1]["score"]), kv[0]))
     record = {k: v for k, v in summary.items() if k != "obligation_count"}
-    record["scores"] = [{"collaborator": who, "score": s["score"], "last_scored_at": s.get("last")} for who, s in scores]
+    record["scores"] = [dict(s) for _, s in scores]
     record["obligations"] = [{"id": o["id"], "collaborator": o["collaborator"], "score": o["score"],
                               "amount": o["amount"], "note": o["note"]} for o in obligations_of(store, summary)]
     return record

@@ -372,7 +372,14 @@ class Store:
         """A snapshot `{key: document}` of a committed table (empty if it does not exist).
 
         The dict is new, the documents' nested values are the store's own: do not mutate them.
+
+        A partition is returned from the documents as read (a period's 100,000 aggregates or
+        obligations are not wrapped one by one): do not mutate those either.
         """
+        if is_partition(table):
+            _check_table(table)
+            db = self._partition(table)
+            return dict(db.file.data.get(table, {})) if db is not None else {}
         tbl = self._table(table)
         return {str(doc.doc_id): doc for doc in tbl} if tbl is not None else {}
 
