@@ -91,7 +91,7 @@ class Worker:
                 return []
             log.error("closing anyway, %s past the trigger: %s could not be synced; what it missed will count "
                       "late, in the next period", CLOSE_GRACE, ", ".join(failed))
-        made = distributions.close_due(self.app.ledger, self._now())
+        made = distributions.close_due(self.app.ledger, now)  # only what the sync above reached
         for record in made:
             log.info("closed %s: %s to %s, revenue %s, pool %s %s, %d obligations", record["id"],
                      record["period_start"], record["period_end"], record["revenue"], record["pool"],

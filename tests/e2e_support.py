@@ -1,0 +1,404 @@
+"""Helpers for the end-to-end tests: the sandbox and the worker as real processes over loopback.
+
+`SandboxProcess` runs `python -m siren_sync.sandbox --json` and talks to its control routes
+(`/wp-json/sandbox/v1/clock|faults|stats`); `WorkerProcess` runs `siren-sync run --clock <sandbox
+clock>` and keeps its log lines (stderr) so a test can wait for one ("closed ...") and kill the
+worker right there. `Choreography` moves the simulated clock in fixed steps, never past a trigger
+time while a period is still due, so a run with kills and restarts closes every period at the very
+same simulated time as a reference run without them, and the two histories can be compared whole.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import date, datetime, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+import requests
+
+BIN = Path(sys.executable).parent
+SIREN_SYNC = str(BIN / "siren-sync")
+SITE_TZ = ZoneInfo("America/New_York")  # the sandbox site's timezone (read by `timezone: auto`)
+START = date(2026, 11, 1)  # the sandbox's first simulated day (DEFAULT_START is its midnight)
+
+# The three resolvers, like siren_sync/demo.py's DEMO_CONFIG; the schedule is a parameter.
+CONFIG = """\
+site:
+  url: {url}
+  timezone: auto
+  wordpress: {{user: "${{E2E_WP_USER}}", application_password: "${{E2E_WP_PASSWORD}}"}}
+  woocommerce: {{consumer_key: "${{E2E_WC_KEY}}", consumer_secret: "${{E2E_WC_SECRET}}"}}
+store: {{path: store/siren-sync.json}}
+sync:
+  every: 1s
+  overlap: 5m
+  woocommerce: {{enabled: true}}
+  lifterlms: {{enabled: true, every: 1h}}  # simulated time: once after each clock step, and before closing
+  siren: {{enabled: true, every: 1s, collaborator_ids: {{"1": alice, "2": bruno, "3": chloe, "4": david}}}}
+collaborators:
+  - {{id: alice, name: Alice Martin, email: alice.martin@example.test, wp_user_id: 2, coupons: [ALICE10], tracking_ids: [alice], products: [10, 18]}}
+  - {{id: bruno, name: Bruno Costa, email: bruno.costa@example.test, wp_user_id: 3, coupons: [BRUNO15], tracking_ids: [bruno], products: [11]}}
+  - {{id: chloe, name: Chloe Dubois, email: chloe.dubois@example.test, wp_user_id: 4, coupons: [CHLOE10], tracking_ids: [chloe], products: [12]}}
+  - {{id: david, name: David Nguyen, email: david.nguyen@example.test, wp_user_id: 5, coupons: [DAVID20], tracking_ids: [david], products: [14, 16, 17]}}
+distributors:
+  salesBonus:
+    name: Sales Bonus
+    distributionResolver: topScoreWins
+    units: USD
+    schedule: ["{schedule}"]
+    startsAt: {start}
+    engagementTypes: {{boundCouponUsed: 5, collaboratorProductSold: 2}}
+    revenuePercentage: 5
+  instructorRevenueShare:
+    name: Instructor Revenue Share
+    distributionResolver: performanceSharedPool
+    units: USD
+    schedule: ["{schedule}"]
+    startsAt: {start}
+    engagementTypes: {{courseCompleted: 10, lessonCompleted: 1}}
+    revenuePercentage: 20
+    lineItemFilters: {{collaboratorOwned: true}}
+  referralPool:
+    name: Referral Pool
+    distributionResolver: sharedEngagementPool
+    units: USD
+    schedule: ["{schedule}"]
+    startsAt: {start}
+    engagementTypes: {{referredSiteVisit: 1}}
+    revenuePercentage: 2
+"""
+DISTRIBUTORS = {"salesBonus": ("topScoreWins", 5), "instructorRevenueShare": ("performanceSharedPool", 20),
+                "referralPool": ("sharedEngagementPool", 2)}
+SCHEDULE_DAYS = {"+1 week": 7, "+1 day": 1}
+
+
+def wait_until(condition: Callable[[], object], timeout: float, interval: float = 0.2,
+               message: str = "condition") -> object:
+    """Poll `condition` until it returns something other than None or False (returned), or fail
+    after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value is not None and value is not False:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {message}")
+        time.sleep(interval)
+
+
+# -- the sandbox ---------------------------------------------------------------------------------
+
+class SandboxProcess:
+    """`python -m siren_sync.sandbox --port 0 --seed N --json` as a child process."""
+
+    def __init__(self, seed: int, days: int, orders_per_day: float, folder: Path):
+        self.seed, self.days, self.orders_per_day = seed, days, orders_per_day
+        self.log = open(folder / f"sandbox-{seed}.log", "w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "siren_sync.sandbox", "--port", "0", "--seed", str(seed), "--json",
+             "--days", str(days), "--orders-per-day", str(orders_per_day)],
+            stdout=subprocess.PIPE, stderr=self.log, text=True)
+        try:
+            line = _readline(self.proc, 60)
+            info = json.loads(line)
+        except BaseException:
+            self.stop()
+            raise
+        self.url: str = info["url"]
+        self.credentials = {k: info[k] for k in ("wc_key", "wc_secret", "wp_user", "wp_app_password")}
+        self.http = requests.Session()
+
+    @property
+    def control_root(self) -> str:
+        return f"{self.url}/wp-json/sandbox/v1"
+
+    @property
+    def clock_url(self) -> str:
+        return f"{self.control_root}/clock"
+
+    def control(self, method: str, route: str, body: dict | None = None) -> dict:
+        resp = self.http.request(method, f"{self.control_root}/{route}", json=body, timeout=30)
+        resp.raise_for_status()
+        return resp.json()
+
+    def now(self) -> datetime:
+        return datetime.fromisoformat(self.control("GET", "clock")["now"])
+
+    def advance(self, seconds: int) -> datetime:
+        return datetime.fromisoformat(self.control("POST", "clock", {"advance": seconds})["now"])
+
+    def faults(self, **switches) -> dict:
+        return self.control("POST", "faults", switches)
+
+    def stats(self) -> dict:
+        return self.control("GET", "stats")
+
+    def posted_slugs(self) -> list[str]:
+        return [p["slug"] for p in self.stats()["posts_created"]]
+
+    def env(self) -> dict[str, str]:
+        c = self.credentials
+        return {"E2E_WP_USER": c["wp_user"], "E2E_WP_PASSWORD": c["wp_app_password"],
+                "E2E_WC_KEY": c["wc_key"], "E2E_WC_SECRET": c["wc_secret"]}
+
+    def stop(self) -> None:
+        _end(self.proc)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self.log.close()
+
+
+def _readline(proc: subprocess.Popen, timeout: float) -> str:
+    box: list[str] = []
+    reader = threading.Thread(target=lambda: box.append(proc.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not box or not box[0]:
+        raise AssertionError(f"the sandbox printed nothing in {timeout}s (exit {proc.poll()})")
+    return box[0]
+
+
+def _end(proc: subprocess.Popen) -> None:
+    """Kill a child we started (by its own handle) and reap it."""
+    if proc.poll() is None:
+        proc.kill()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:  # pragma: no cover - a kill is not refused
+        pass
+
+
+# -- config and the command line ---------------------------------------------------------------
+
+class Site:
+    """A sandbox plus a config folder for it: what the commands need."""
+
+    def __init__(self, sandbox: SandboxProcess, folder: Path, schedule: str):
+        self.sandbox = sandbox
+        self.folder = folder
+        self.schedule = schedule
+        folder.mkdir(parents=True, exist_ok=True)
+        self.config = folder / "siren.yaml"
+        self.config.write_text(CONFIG.format(url=sandbox.url, schedule=schedule, start=START.isoformat()))
+        self.env = {**os.environ, **sandbox.env(), "SIREN_SYNC_LOG_LEVEL": "INFO"}
+        self.env.pop("SIREN_SYNC_CONFIG", None)
+        self.workers: list[WorkerProcess] = []
+
+    def cli(self, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        return subprocess.run([SIREN_SYNC, "--config", str(self.config), *args], env=self.env, cwd=self.folder,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def history(self) -> list[dict]:
+        """`siren-sync history --json` (read-only: works while a worker holds the lock)."""
+        done = self.cli("history", "--json")
+        assert done.returncode == 0, f"history failed ({done.returncode}): {done.stderr}"
+        return json.loads(done.stdout)["distributions"]
+
+    def worker(self, name: str) -> "WorkerProcess":
+        w = WorkerProcess(self, name)
+        self.workers.append(w)
+        return w
+
+    def stop_all(self) -> None:
+        for w in self.workers:
+            w.kill()
+
+    # expected periods
+    def period_ends(self, until: datetime) -> list[datetime]:
+        """Every period end (trigger time) <= `until`, for the config's fixed-length schedule."""
+        step = SCHEDULE_DAYS[self.schedule]
+        ends, day = [], START
+        while True:
+            day = day + timedelta(days=step)
+            end = datetime(day.year, day.month, day.day, tzinfo=SITE_TZ)
+            if end > until:
+                return ends
+            ends.append(end)
+
+    def expected_ids(self, until: datetime) -> set[str]:
+        return {f"{key}-{end.astimezone(timezone.utc):%Y%m%dT%H%M}".lower()
+                for end in self.period_ends(until) for key in DISTRIBUTORS}
+
+    def all_closed(self, until: datetime) -> list[dict] | None:
+        """The history when every period due at `until` is closed, else None."""
+        done = self.cli("history", "--json")
+        if done.returncode == 2 and "timezone was never read" in done.stderr:
+            return None  # no worker got as far as reading the site's timezone yet
+        assert done.returncode == 0, f"history failed ({done.returncode}): {done.stderr}"
+        history = json.loads(done.stdout)["distributions"]
+        return history if {d["id"] for d in history} >= self.expected_ids(until) else None
+
+
+class WorkerProcess:
+    """`siren-sync run --clock <sandbox clock>`; its log lines are kept (and copied to a file)."""
+
+    def __init__(self, site: Site, name: str):
+        self.site = site
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        self.logfile = open(site.folder / f"worker-{name}.log", "w")
+        self.proc = subprocess.Popen([SIREN_SYNC, "--config", str(site.config), "run", "--clock",
+                                      site.sandbox.clock_url],
+                                     env=site.env, cwd=site.folder, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.logfile.write(line)
+            self.logfile.flush()
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    def mark(self) -> int:
+        with self._cond:
+            return len(self.lines)
+
+    def wait_for_log(self, pattern: str, since: int = 0, timeout: float = 30) -> str:
+        """The first log line from index `since` on that matches `pattern` (a regex)."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                for line in self.lines[since:]:
+                    if rx.search(line):
+                        return line
+                since = len(self.lines)
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
+                    raise AssertionError(f"no worker log line matching {pattern!r} in {timeout}s "
+                                         f"(exit {self.proc.poll()}); last lines:\n" + "\n".join(self.lines[-15:]))
+                self._cond.wait(min(left, 0.5))
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def sigkill(self) -> int:
+        self.proc.send_signal(signal.SIGKILL)
+        return self.wait(10)
+
+    def sigterm(self, timeout: float = 60) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.wait(timeout)
+
+    def wait(self, timeout: float) -> int:
+        code = self.proc.wait(timeout=timeout)
+        self._reader.join(5)
+        return code
+
+    def kill(self) -> None:
+        _end(self.proc)
+        self._reader.join(5)
+        if not self.logfile.closed:
+            self.logfile.close()
+
+    def text(self) -> str:
+        with self._cond:
+            return "\n".join(self.lines)
+
+
+# -- the clock choreography ---------------------------------------------------------------------
+
+STEP = 6 * 3600  # simulated seconds per clock step
+
+
+class Choreography:
+    """Moves the sandbox clock `STEP` at a time, `total` times in all; a step is taken only when no
+    period is due (every period ending at or before the clock is closed), so each period closes at
+    the same simulated time in every run of the same choreography, whatever happens to the worker."""
+
+    def __init__(self, site: Site, total: int):
+        self.site = site
+        self.total = total
+        self.taken = 0
+        self.clock = site.sandbox.now()
+
+    @property
+    def done(self) -> bool:
+        return self.taken >= self.total
+
+    def crosses(self) -> bool:
+        """Whether the next step passes a trigger time."""
+        nxt = self.clock + timedelta(seconds=STEP)
+        return len(self.site.period_ends(nxt)) > len(self.site.period_ends(self.clock))
+
+    def step(self, timeout: float = 90) -> bool:
+        """Wait until nothing is due, then advance one step; False when all steps were taken."""
+        if self.done:
+            return False
+        wait_until(lambda: self.site.all_closed(self.clock), timeout, 0.3,
+                   f"the periods due at {self.clock.isoformat()} to close")
+        self.clock = self.site.sandbox.advance(STEP)
+        self.taken += 1
+        return True
+
+    def finish(self, timeout: float = 120) -> list[dict]:
+        """Take the remaining steps, then wait until every due period is closed and posted."""
+        while self.step(timeout):
+            pass
+        history = wait_until(lambda: self.site.all_closed(self.clock), timeout, 0.3, "the last closings")
+        want = {"siren-sync-" + i for i in self.site.expected_ids(self.clock)}
+        wait_until(lambda: set(self.site.sandbox.posted_slugs()) >= want, timeout, 0.3, "every record posted")
+        return history
+
+
+# -- the truth, from the sandbox's own generated orders --------------------------------------------
+
+def _half_up(value: Fraction) -> Decimal:
+    """Cents (a Fraction) to a Decimal amount, halves away from zero."""
+    q = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal(1), ROUND_HALF_UP)
+    return q.scaleb(-2)
+
+
+def true_revenue(seed: int, days: int, orders_per_day: float, now: datetime,
+                 ends: list[datetime]) -> dict[datetime, Decimal]:
+    """Net counted USD revenue per period (by end) of a distributor without filters, computed from an
+    identical sandbox generated in this process: paid orders at payment, refunds pro rata at their
+    creation, the rest of a paid order cancelled afterwards at its `date_modified`."""
+    from siren_sync.sandbox import Sandbox
+    from siren_sync.sandbox.site import PAID_STATUSES
+
+    box = Sandbox(seed=seed, days=days, orders_per_day=orders_per_day)  # never started: no server
+    box.set_now(now)
+    starts = [datetime.combine(START, datetime.min.time(), SITE_TZ)] + ends[:-1]
+    totals = {end: Decimal("0.00") for end in ends}
+
+    def add(ts: int, amount: Decimal) -> None:
+        at = datetime.fromtimestamp(ts, timezone.utc)
+        for start, end in zip(starts, ends):
+            if start <= at < end:
+                totals[end] += amount
+
+    with box.site.lock:
+        for o in box.site.orders.values():
+            if o.currency != "USD":
+                continue
+            paid_at = o.paid if o.paid is not None else (o.created if o.status in PAID_STATUSES else None)
+            if paid_at is None:
+                continue
+            counted = Fraction(sum(li.subtotal for li in o.line_items) - o.discount_total)
+            add(paid_at, _half_up(counted))
+            total = o.total
+            if total <= 0:
+                continue
+            for r in o.refunds:
+                add(r.created, -_half_up(counted * r.amount / total))
+            refunded = o.refunded
+            if o.status in ("cancelled", "failed", "trash") or (o.status == "refunded" and refunded < total):
+                if refunded < total:
+                    add(o.modified, -_half_up(counted * (total - refunded) / total))
+    return totals

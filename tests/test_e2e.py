@@ -1,0 +1,263 @@
+"""End to end: the real `siren-sync run` process against the sandbox site process, over loopback.
+
+The worker's clock is the sandbox's simulated clock (`run --clock`), and `sync.every: 1s` makes it
+poll in real time while the tests move the simulated clock. What is checked:
+
+1. a full weekly period with the three resolvers: amounts add up to the pools, revenue matches the
+   sandbox's own orders, the site received each record exactly once;
+2. crash safety: SIGKILL at ten (seeded) moments, aimed at a sync, at the closing, at publishing
+   (with sandbox latency to widen the windows), restarts, then a clean run: the history is exactly
+   that of a reference run of the same seed and clock steps without kills, and each record was
+   posted once;
+3. SIGTERM exits 0 mid-sync and mid-publish, and nothing is lost (history equals the reference);
+4. a second worker on the same store is refused, naming the lock.
+"""
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from decimal import Decimal
+
+import pytest
+
+from e2e_support import (
+    DISTRIBUTORS, Choreography, SandboxProcess, Site, true_revenue, wait_until,
+)
+
+pytestmark = pytest.mark.e2e
+
+SEED = 11
+DAYS = 8  # activity in the sandbox after its start (the crash runs stop before it runs out)
+ORDERS_PER_DAY = 30
+DAILY = "+1 day"
+TOTAL_STEPS = 22  # 6-hour clock steps: five and a half days, five daily triggers crossed
+
+
+@pytest.fixture
+def make_site(tmp_path):
+    """Starts sandbox processes and config folders; kills every child process at the end."""
+    sandboxes: list[SandboxProcess] = []
+    sites: list[Site] = []
+
+    def make(name: str, seed: int = SEED, schedule: str = DAILY, days: int = DAYS,
+             orders_per_day: float = ORDERS_PER_DAY) -> Site:
+        folder = tmp_path / name
+        folder.mkdir()
+        sb = SandboxProcess(seed, days, orders_per_day, folder)
+        sandboxes.append(sb)
+        site = Site(sb, folder, schedule)
+        sites.append(site)
+        return site
+
+    yield make
+    for site in sites:
+        site.stop_all()
+    for sb in sandboxes:
+        sb.stop()
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The history of an undisturbed run: same seed, same clock steps, no faults, no kills."""
+    folder = tmp_path_factory.mktemp("reference")
+    sb = SandboxProcess(SEED, DAYS, ORDERS_PER_DAY, folder)
+    site = Site(sb, folder / "site", DAILY)
+    try:
+        w = site.worker("reference")
+        w.wait_for_log("worker started", timeout=60)
+        history = Choreography(site, TOTAL_STEPS).finish()
+        assert w.sigterm() == 0
+        posted = sb.posted_slugs()
+        assert len(posted) == len(set(posted)) == len(history)
+        return {"history": site.history(), "slugs": posted}
+    finally:
+        site.stop_all()
+        sb.stop()
+
+
+def _check_once(site: Site, history: list[dict], clock) -> None:
+    """One distribution per period per distributor, contiguous periods, each record posted once."""
+    ids = [d["id"] for d in history]
+    assert len(ids) == len(set(ids)), f"a distribution recorded twice: {Counter(ids).most_common(3)}"
+    assert set(ids) == site.expected_ids(clock)
+    for key in DISTRIBUTORS:
+        periods = sorted((d["period_start"], d["period_end"]) for d in history if d["distributor"] == key)
+        assert len(periods) == len(site.period_ends(clock))
+        for (_, end), (start, _) in zip(periods, periods[1:]):
+            assert end == start, f"{key}: a gap or overlap between periods at {end} / {start}"
+    slugs = site.sandbox.posted_slugs()
+    dupes = [s for s, n in Counter(slugs).items() if n > 1]
+    assert not dupes, f"records posted more than once: {dupes}"
+    assert sorted(slugs) == sorted("siren-sync-" + i for i in ids)
+
+
+def _check_amounts(history: list[dict]) -> None:
+    for d in history:
+        resolver, pct = DISTRIBUTORS[d["distributor"]]
+        revenue, pool = Decimal(d["revenue"]), Decimal(d["pool"])
+        want = (revenue * pct / 100).quantize(Decimal("0.01"), "ROUND_HALF_UP") if revenue > 0 else Decimal("0.00")
+        assert pool == want, d
+        amounts = [Decimal(o["amount"]) for o in d["obligations"]]
+        if amounts:
+            assert sum(amounts) == pool, f"{d['id']}: shares {amounts} do not add up to the pool {pool}"
+        scores = {o["collaborator"]: Decimal(o["score"]) for o in d["obligations"]}
+        if resolver == "topScoreWins" and amounts:
+            assert len(amounts) == 1 and scores[d["obligations"][0]["collaborator"]] > 0
+        elif resolver == "sharedEngagementPool" and amounts:
+            assert max(amounts) - min(amounts) <= Decimal("0.01")
+        elif resolver == "performanceSharedPool" and amounts:
+            total = sum(scores.values())
+            for o in d["obligations"]:
+                exact = pool * Decimal(o["score"]) / total
+                assert abs(Decimal(o["amount"]) - exact) < Decimal("0.01"), (d["id"], o, exact)
+
+
+# -- 1. a full weekly period with the three resolvers ---------------------------------------------
+
+def test_full_weekly_period_three_resolvers(make_site):
+    site = make_site("weekly", seed=5, schedule="+1 week", days=9, orders_per_day=25)
+    w = site.worker("weekly")
+    w.wait_for_log("worker started", timeout=60)
+    clock = site.sandbox.advance(8 * 86400)  # past the first weekly trigger (Nov 8, midnight New York)
+    history = wait_until(lambda: site.all_closed(clock), 60, 0.3, "the first weekly distributions")
+    wait_until(lambda: len(site.sandbox.posted_slugs()) >= 3, 60, 0.3, "three records posted")
+    time.sleep(2)  # a few more worker turns: nothing may be closed or posted again
+    history = site.history()
+
+    assert {d["distributor"] for d in history} == set(DISTRIBUTORS)
+    assert all(d["period_end"] == "2026-11-08T00:00:00-05:00" for d in history), history
+    assert all(d["obligations"] for d in history), "every resolver should pay someone in a busy week"
+    _check_amounts(history)
+    _check_once(site, history, clock)
+    # the pool's revenue is the truth from the sandbox's own orders (no filter: every USD order)
+    truth = true_revenue(5, 9, 25, clock, site.period_ends(clock))
+    by_key = {d["distributor"]: d for d in history}
+    (expected,) = truth.values()
+    assert Decimal(by_key["salesBonus"]["revenue"]) == expected
+    assert Decimal(by_key["referralPool"]["revenue"]) == expected
+    assert Decimal(by_key["instructorRevenueShare"]["revenue"]) < expected  # only collaborator-owned lines
+    # the records carry the distribution
+    posts = {p["slug"]: p for p in site.sandbox.stats()["posts_created"]}
+    for d in history:
+        post = posts["siren-sync-" + d["id"]]
+        assert post["status"] == "private"
+        meta = json.loads(post["meta"]["siren_sync"])
+        assert meta["pool"] == d["pool"] and meta["id"] == d["id"]
+    assert w.sigterm() == 0
+
+
+# -- 2. crash safety ---------------------------------------------------------------------------
+
+# Where each kill is aimed (cycled over the ten kills): a random moment after a clock step, while a
+# sync reads pages, just after a period closed (before or while publishing), around the POST of a
+# record (latency keeps it in flight), or during the catch-up right after a restart.
+KILL_AIMS = ["random", "sync", "closed", "post", "startup", "sync", "closed", "random", "post", "closed"]
+
+
+def test_sigkill_ten_times_then_history_equals_reference(make_site, reference):
+    rng = random.Random(20261101)
+    site = make_site("crash")
+    sb = site.sandbox
+    sb.faults(latency_ms=[5, 30], rate_5xx=0.01, seed=7)  # slow every API call a little, a few 5xx
+    steps = Choreography(site, TOTAL_STEPS)
+    for n, aim in enumerate(KILL_AIMS):
+        w = site.worker(f"crash-{n}")
+        mark = w.mark()
+        if aim == "startup":
+            time.sleep(rng.uniform(0.8, 2.5))  # python start-up takes about 0.7 s
+        elif aim == "random":
+            steps.step()
+            time.sleep(rng.uniform(0.0, 2.0))
+        elif aim == "sync":
+            steps.step()
+            mark = w.mark()
+            w.wait_for_log(r"woocommerce: page|siren: page|lifterlms: page", since=mark, timeout=30)
+            time.sleep(rng.uniform(0.0, 0.15))
+        else:  # closed / post: step until a trigger is crossed, then aim at the closing
+            while not steps.done and not steps.crosses():
+                steps.step()
+            if steps.done:
+                time.sleep(rng.uniform(0.0, 1.0))
+            else:
+                mark = w.mark()
+                steps.step()
+                w.wait_for_log(r"closed \S+:", since=mark, timeout=60)
+                time.sleep(rng.uniform(0.0, 0.05) if aim == "closed" else rng.uniform(0.05, 0.4))
+        alive = w.alive()
+        code = w.sigkill()
+        assert not alive or code == -9, f"kill {n}: the worker exited with {code} before the kill"
+    # the kills did hit closings and publishing at least sometimes
+    assert sb.stats()["posts_created"], "no record was posted during the crash phase"
+
+    sb.faults(reset=True)
+    final = site.worker("final")
+    history = steps.finish()
+    time.sleep(2)  # a few more turns: nothing is posted twice
+    assert final.sigterm() == 0
+    history = site.history()
+    _check_once(site, history, steps.clock)
+    _check_amounts(history)
+    assert history == reference["history"], _diff(history, reference["history"])
+    assert sorted(sb.posted_slugs()) == sorted(reference["slugs"])
+
+
+def _diff(got: list[dict], want: list[dict]) -> str:
+    w = {d["id"]: d for d in want}
+    lines = []
+    for d in got:
+        if d != w.get(d["id"]):
+            lines.append(f"{d['id']}: got revenue {d['revenue']} pool {d['pool']} {d['obligations']}, "
+                         f"reference {w.get(d['id'])}")
+    return "history differs from the reference run:\n" + "\n".join(lines[:10])
+
+
+# -- 3. SIGTERM ----------------------------------------------------------------------------------
+
+def test_sigterm_exits_zero_and_loses_nothing(make_site, reference):
+    site = make_site("sigterm")
+    sb = site.sandbox
+    sb.faults(latency_ms=[5, 30], seed=3)
+    steps = Choreography(site, TOTAL_STEPS)
+    # mid-sync
+    w = site.worker("term-1")
+    w.wait_for_log("worker started", timeout=60)
+    steps.step()
+    w.wait_for_log(r"page \d", since=w.mark(), timeout=30)
+    assert w.sigterm(timeout=30) == 0
+    assert "worker stopped" in w.text()
+    # right after a closing (the records are being published)
+    w = site.worker("term-2")
+    while not steps.crosses():
+        steps.step()
+    mark = w.mark()
+    steps.step()
+    w.wait_for_log(r"closed \S+:", since=mark, timeout=60)
+    assert w.sigterm(timeout=30) == 0
+    assert "worker stopped" in w.text()
+    # then to the end, and the history is the reference's
+    sb.faults(reset=True)
+    w = site.worker("term-3")
+    history = steps.finish()
+    assert w.sigterm(timeout=30) == 0
+    _check_once(site, history, steps.clock)
+    assert site.history() == reference["history"], _diff(site.history(), reference["history"])
+
+
+# -- 4. one worker per store ---------------------------------------------------------------------
+
+def test_second_worker_is_refused_naming_the_lock(make_site):
+    site = make_site("lock", days=2)
+    first = site.worker("first")
+    first.wait_for_log("worker started", timeout=60)
+    second = site.worker("second")
+    code = second.wait(30)
+    assert code not in (0, None)
+    message = second.text()
+    assert "in use" in message, message
+    assert "siren-sync.json.lock" in message, message
+    assert first.alive(), "the first worker must keep running"
+    # read-only commands still work beside the running worker
+    assert site.cli("history", "--json").returncode == 0
+    assert first.sigterm() == 0
