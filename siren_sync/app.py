@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Mapping
-from zoneinfo import ZoneInfo
 
-from siren_sync.config import Config
+from siren_sync.config import Config, tzinfo_of
 from siren_sync.errors import ConfigError
 from siren_sync.ledger import Ledger
 from siren_sync.model import Collaborator
@@ -23,15 +22,11 @@ def utcnow() -> datetime:
 
 
 def zone(name: str):
-    """An IANA name or a fixed offset such as `+05:30` (what WordPress gives without a city)."""
-    if name in ("UTC", "+00:00", "Z"):
-        return timezone.utc
-    if name[:1] in "+-" and len(name) == 6:
-        sign = -1 if name[0] == "-" else 1
-        hours, minutes = int(name[1:3]), int(name[4:6])
-        from datetime import timedelta
-        return timezone(sign * timedelta(hours=hours, minutes=minutes), name)
-    return ZoneInfo(name)
+    """The site's timezone: an IANA name, or a fixed offset such as `+05:30` (WordPress without a city)."""
+    try:
+        return tzinfo_of(name)
+    except ValueError as exc:
+        raise ConfigError(f"site timezone: {exc}") from None
 
 
 @dataclass

@@ -11,6 +11,7 @@ import responses
 from responses import matchers
 
 from payloads import SITE_ROOT as ROOT, site_upstream as upstream
+from siren_sync.app import zone
 from siren_sync.errors import ConfigError
 from siren_sync.sources import wordpress as wp
 
@@ -72,13 +73,14 @@ def test_site_timezone(index, expected):
     assert wp.site_timezone(upstream()) == expected
 
 
-def test_tzinfo_of_and_site_times():
-    assert wp.tzinfo_of("UTC") is timezone.utc
-    assert wp.tzinfo_of("+05:30").utcoffset(None) == timedelta(hours=5, minutes=30)
-    assert wp.tzinfo_of("-03:30").utcoffset(None) == -timedelta(hours=3, minutes=30)
-    assert wp.tzinfo_of("Europe/Paris") == ZoneInfo("Europe/Paris")
+def test_site_timezone_names_become_zones_and_site_times_parse():
+    """What site_timezone returns (a city, UTC or an offset) is a zone the rest can use."""
+    assert zone("UTC").utcoffset(None) == timedelta(0)
+    assert zone("+05:30").utcoffset(None) == timedelta(hours=5, minutes=30)
+    assert zone("-03:30").utcoffset(None) == -timedelta(hours=3, minutes=30)
+    assert zone("Europe/Paris") == ZoneInfo("Europe/Paris")
     with pytest.raises(ConfigError):
-        wp.tzinfo_of("Mars/Olympus")
+        zone("Mars/Olympus")
     paris = ZoneInfo("Europe/Paris")
     assert wp.parse_site_time("2026-10-14 05:56:04", paris) == datetime(2026, 10, 14, 3, 56, 4, tzinfo=timezone.utc)
     assert wp.parse_site_time("2026-10-29T22:58:02", paris) == datetime(2026, 10, 29, 21, 58, 2, tzinfo=timezone.utc)

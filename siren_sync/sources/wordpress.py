@@ -5,7 +5,7 @@ reading JSON through an `Upstream` (`sources.http`), walking `X-WP-TotalPages` p
 of a failed request, and site-local times.
 
 - `site_timezone(upstream)`: `GET /wp-json/` -> `timezone_string`, else `gmt_offset` as a fixed offset
-  name (`"+05:30"`; `"UTC"` for 0). `tzinfo_of(name)` turns that (or an IANA name) into a tzinfo.
+  name (`"+05:30"`; `"UTC"` for 0). `siren_sync.app.zone(name)` turns that (or an IANA name) into a tzinfo.
 - `fetch_collaborators(upstream, role, coupon_meta_key, product_meta_key, wc_upstream=None)`: the users
   with `role` (`wp/v2/users?roles=<role>&context=edit`), as `Collaborator(id=<user slug>, name, email,
   wp_user_id)`, with the coupons and products whose `meta_data[<key>]` names the user (by user id,
@@ -20,13 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from siren_sync.errors import ConfigError, SyncError
 from siren_sync.model import Collaborator
 
 PER_PAGE = 100
-_OFFSET_NAME = re.compile(r"^([+-])(\d{1,2}):?(\d{2})$")
 
 
 # -- transport helpers (thin layer over sources.http.Upstream) ----------------------------------------
@@ -99,20 +97,6 @@ def bad_shape(upstream, path: str, expected: str) -> SyncError:
 
 
 # -- time --------------------------------------------------------------------------------------------
-def tzinfo_of(name: str) -> tzinfo:
-    """`UTC`, a fixed offset like `+05:30`/`-0300`, or an IANA name -> tzinfo."""
-    if name in ("UTC", "utc", "Z", "+00:00", "+0000"):
-        return timezone.utc
-    m = _OFFSET_NAME.match(name or "")
-    if m:
-        minutes = int(m.group(2)) * 60 + int(m.group(3))
-        return timezone(timedelta(minutes=-minutes if m.group(1) == "-" else minutes))
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"unknown timezone {name!r}") from exc
-
-
 def offset_name(hours: float) -> str:
     """WordPress `gmt_offset` (hours, may be fractional: 5.5, -3.5, 5.75) -> `+05:30`; 0 -> `UTC`."""
     minutes = round(float(hours) * 60)
