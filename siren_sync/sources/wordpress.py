@@ -15,7 +15,6 @@ of a failed request, and site-local times.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Iterable, Iterator, Mapping
