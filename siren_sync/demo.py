@@ -18,24 +18,30 @@ from siren_sync.config import load_config
 
 STEP = 12 * 3600  # simulated seconds per worker step
 
-DEMO_CONFIG = """\
+# The sandbox site and its four collaborators (their ids, coupons and products are the sandbox's);
+# the demo, the worker tests and the end-to-end tests add their own `sync:` and `distributors:`.
+SANDBOX_SITE = """\
 site:
   url: {url}
   timezone: auto
-  wordpress: {{user: "${{DEMO_WP_USER}}", application_password: "${{DEMO_WP_PASSWORD}}"}}
-  woocommerce: {{consumer_key: "${{DEMO_WC_KEY}}", consumer_secret: "${{DEMO_WC_SECRET}}"}}
+  wordpress: {{user: "${{SANDBOX_WP_USER}}", application_password: "${{SANDBOX_WP_PASSWORD}}"}}
+  woocommerce: {{consumer_key: "${{SANDBOX_WC_KEY}}", consumer_secret: "${{SANDBOX_WC_SECRET}}"}}
 store: {{path: store/siren-sync.json}}
-sync:
-  every: 5m
-  overlap: 5m
-  woocommerce: {{enabled: true}}
-  lifterlms: {{enabled: true, every: 1d}}
-  siren: {{enabled: true, every: 12h, collaborator_ids: {{"1": alice, "2": bruno, "3": chloe, "4": david}}}}
 collaborators:
   - {{id: alice, name: Alice Martin, email: alice.martin@example.test, wp_user_id: 2, coupons: [ALICE10], tracking_ids: [alice], products: [10, 18]}}
   - {{id: bruno, name: Bruno Costa, email: bruno.costa@example.test, wp_user_id: 3, coupons: [BRUNO15], tracking_ids: [bruno], products: [11]}}
   - {{id: chloe, name: Chloe Dubois, email: chloe.dubois@example.test, wp_user_id: 4, coupons: [CHLOE10], tracking_ids: [chloe], products: [12]}}
   - {{id: david, name: David Nguyen, email: david.nguyen@example.test, wp_user_id: 5, coupons: [DAVID20], tracking_ids: [david], products: [14, 16, 17]}}
+"""
+SIREN_IDS = '{"1": alice, "2": bruno, "3": chloe, "4": david}'  # Siren's collaborator ids -> ours
+
+DEMO_REST = """\
+sync:
+  every: 5m
+  overlap: 5m
+  woocommerce: {{enabled: true}}
+  lifterlms: {{enabled: true, every: 1d}}
+  siren: {{enabled: true, every: 12h, collaborator_ids: {siren_ids}}}
 distributors:
   weeklySalesBonus:
     name: Weekly Sales Bonus
@@ -65,14 +71,22 @@ distributors:
 """
 
 
+def sandbox_config_text(url: str, rest: str) -> str:
+    """A config for the sandbox site at `url`: its site and collaborators, then `rest` (sync, distributors)."""
+    return SANDBOX_SITE.format(url=url) + rest
+
+
+def sandbox_env(credentials: dict) -> dict[str, str]:
+    """The environment variables `SANDBOX_SITE` reads its secrets from."""
+    return {"SANDBOX_WP_USER": credentials["wp_user"], "SANDBOX_WP_PASSWORD": credentials["wp_app_password"],
+            "SANDBOX_WC_KEY": credentials["wc_key"], "SANDBOX_WC_SECRET": credentials["wc_secret"]}
+
+
 def _config(sandbox, folder: Path):
     start = sandbox.now.astimezone(sandbox_tz(sandbox)).date().isoformat()
     path = folder / "siren.yaml"
-    path.write_text(DEMO_CONFIG.format(url=sandbox.url, start=start))
-    creds = sandbox.credentials
-    env = {"DEMO_WP_USER": creds["wp_user"], "DEMO_WP_PASSWORD": creds["wp_app_password"],
-           "DEMO_WC_KEY": creds["wc_key"], "DEMO_WC_SECRET": creds["wc_secret"]}
-    return load_config(path, env=env)
+    path.write_text(sandbox_config_text(sandbox.url, DEMO_REST.format(start=start, siren_ids=SIREN_IDS)))
+    return load_config(path, env=sandbox_env(sandbox.credentials))
 
 
 def sandbox_tz(sandbox):

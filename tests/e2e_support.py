@@ -26,30 +26,21 @@ from zoneinfo import ZoneInfo
 
 import requests
 
+from siren_sync.demo import SIREN_IDS, sandbox_config_text, sandbox_env
+
 BIN = Path(sys.executable).parent
 SIREN_SYNC = str(BIN / "siren-sync")
 SITE_TZ = ZoneInfo("America/New_York")  # the sandbox site's timezone (read by `timezone: auto`)
 START = date(2026, 11, 1)  # the sandbox's first simulated day (DEFAULT_START is its midnight)
 
-# The three resolvers, like siren_sync/demo.py's DEMO_CONFIG; the schedule is a parameter.
-CONFIG = """\
-site:
-  url: {url}
-  timezone: auto
-  wordpress: {{user: "${{E2E_WP_USER}}", application_password: "${{E2E_WP_PASSWORD}}"}}
-  woocommerce: {{consumer_key: "${{E2E_WC_KEY}}", consumer_secret: "${{E2E_WC_SECRET}}"}}
-store: {{path: store/siren-sync.json}}
+# The sync and the three resolvers; siren_sync/demo.py gives the site and collaborators.
+REST = """\
 sync:
   every: 1s
   overlap: 5m
   woocommerce: {{enabled: true}}
   lifterlms: {{enabled: true, every: 1h}}  # simulated time: once after each clock step, and before closing
-  siren: {{enabled: true, every: 1s, collaborator_ids: {{"1": alice, "2": bruno, "3": chloe, "4": david}}}}
-collaborators:
-  - {{id: alice, name: Alice Martin, email: alice.martin@example.test, wp_user_id: 2, coupons: [ALICE10], tracking_ids: [alice], products: [10, 18]}}
-  - {{id: bruno, name: Bruno Costa, email: bruno.costa@example.test, wp_user_id: 3, coupons: [BRUNO15], tracking_ids: [bruno], products: [11]}}
-  - {{id: chloe, name: Chloe Dubois, email: chloe.dubois@example.test, wp_user_id: 4, coupons: [CHLOE10], tracking_ids: [chloe], products: [12]}}
-  - {{id: david, name: David Nguyen, email: david.nguyen@example.test, wp_user_id: 5, coupons: [DAVID20], tracking_ids: [david], products: [14, 16, 17]}}
+  siren: {{enabled: true, every: 1s, collaborator_ids: {siren_ids}}}
 distributors:
   salesBonus:
     name: Sales Bonus
@@ -148,8 +139,7 @@ class SandboxProcess:
 
     def env(self) -> dict[str, str]:
         c = self.credentials
-        return {"E2E_WP_USER": c["wp_user"], "E2E_WP_PASSWORD": c["wp_app_password"],
-                "E2E_WC_KEY": c["wc_key"], "E2E_WC_SECRET": c["wc_secret"]}
+        return sandbox_env(c)
 
     def stop(self) -> None:
         _end(self.proc)
@@ -189,7 +179,8 @@ class Site:
         self.schedule = schedule
         folder.mkdir(parents=True, exist_ok=True)
         self.config = folder / "siren.yaml"
-        self.config.write_text(CONFIG.format(url=sandbox.url, schedule=schedule, start=START.isoformat()))
+        self.config.write_text(sandbox_config_text(sandbox.url, REST.format(schedule=schedule, start=START.isoformat(),
+                                                                               siren_ids=SIREN_IDS)))
         self.env = {**os.environ, **sandbox.env(), "SIREN_SYNC_LOG_LEVEL": "INFO"}
         self.env.pop("SIREN_SYNC_CONFIG", None)
         self.workers: list[WorkerProcess] = []

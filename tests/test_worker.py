@@ -15,6 +15,7 @@ import pytest
 
 from siren_sync import distributions
 from siren_sync.config import load_config
+from siren_sync.demo import SIREN_IDS, sandbox_config_text, sandbox_env
 from siren_sync.distributions import slug_of
 from siren_sync.sandbox import DEFAULT_START, Sandbox
 from siren_sync.sources import http
@@ -26,23 +27,12 @@ DAY = 86400
 FIRST_END = "2026-11-08T00:00:00-05:00"
 TRIGGER = DEFAULT_START + timedelta(days=7, hours=1)  # 2026-11-08 05:00 UTC
 
-CONFIG = """\
-site:
-  url: {url}
-  timezone: auto
-  wordpress: {{user: "${{WP_USER}}", application_password: "${{WP_PASSWORD}}"}}
-  woocommerce: {{consumer_key: "${{WC_KEY}}", consumer_secret: "${{WC_SECRET}}"}}
-store: {{path: store/siren-sync.json}}
+REST = """\
 sync:
   every: {every}
   overlap: 5m
   woocommerce: {{enabled: true}}
-  siren: {{enabled: true, collaborator_ids: {{"1": alice, "2": bruno, "3": chloe, "4": david}}}}
-collaborators:
-  - {{id: alice, name: Alice Martin, wp_user_id: 2, coupons: [ALICE10], tracking_ids: [alice], products: [10, 18]}}
-  - {{id: bruno, name: Bruno Costa, wp_user_id: 3, coupons: [BRUNO15], tracking_ids: [bruno], products: [11]}}
-  - {{id: chloe, name: Chloe Dubois, wp_user_id: 4, coupons: [CHLOE10], tracking_ids: [chloe], products: [12]}}
-  - {{id: david, name: David Nguyen, wp_user_id: 5, coupons: [DAVID20], tracking_ids: [david], products: [14, 16, 17]}}
+  siren: {{enabled: true, collaborator_ids: {siren_ids}}}
 distributors:
   salesBonus:
     name: Weekly Sales Bonus
@@ -82,10 +72,8 @@ def no_backoff(monkeypatch):
 
 def make_worker(sb: Sandbox, folder, every: str = "5m") -> Worker:
     path = folder / "siren.yaml"
-    path.write_text(CONFIG.format(url=sb.url, every=every))
-    c = sb.credentials
-    config = load_config(path, env={"WP_USER": c["wp_user"], "WP_PASSWORD": c["wp_app_password"],
-                                    "WC_KEY": c["wc_key"], "WC_SECRET": c["wc_secret"]})
+    path.write_text(sandbox_config_text(sb.url, REST.format(every=every, siren_ids=SIREN_IDS)))
+    config = load_config(path, env=sandbox_env(sb.credentials))
     return Worker(config, clock=lambda: sb.now, fetch_timezone=lambda: sb.site.timezone_name)
 
 
