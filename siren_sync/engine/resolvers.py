@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 from fractions import Fraction
+from operator import attrgetter
 from typing import Sequence
 
 from siren_sync.model import RESOLVER_ALIASES, RESOLVERS, Allocation, Standing, iso
@@ -38,8 +39,9 @@ def split(resolver: str, pool: Decimal, standings: Sequence[Standing], exponent:
     else:
         weights = _integer_weights(qualified) if resolver == "performanceSharedPool" else [1] * len(qualified)
         allocations = _largest_remainder(qualified, weights, total_units, exponent)
-    kept = [a for a in allocations if a.amount > 0]
-    return sorted(kept, key=lambda a: (-a.amount, a.collaborator))
+    kept = sorted((a for a in allocations if a.amount > 0), key=attrgetter("collaborator"))
+    kept.sort(key=attrgetter("amount"), reverse=True)  # stable: amount desc, then id
+    return kept
 
 
 def _qualifies(standing: Standing, minimum_score: Decimal | None) -> bool:
@@ -114,7 +116,10 @@ def _largest_remainder(qualified: Sequence[Standing], weights: Sequence[int], to
     total_weight = sum(weights)
     parts = [divmod(total_units * w, total_weight) for w in weights]
     left = total_units - sum(q for q, _ in parts)
-    order = sorted(range(len(qualified)), key=lambda i: (-parts[i][1], -qualified[i].score, qualified[i].collaborator))
+    # Stable sorts from the last tie rule to the first: id, then score desc, then remainder desc.
+    order = sorted(range(len(qualified)), key=lambda i: qualified[i].collaborator)
+    order.sort(key=lambda i: qualified[i].score, reverse=True)
+    order.sort(key=lambda i: parts[i][1], reverse=True)
     extra = set(order[:left])
     unit_text = f"+{_from_minor(1, exponent)} remainder"
     return [Allocation(s.collaborator, s.score, _from_minor(parts[i][0] + (i in extra), exponent),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import Any, Callable, Mapping
 
 from siren_sync.model import Event, Standing, parse_time
@@ -40,7 +41,10 @@ def standings(counts: Mapping[str, Mapping[str, Mapping[str, Any]]], points: Map
                 latest = c["last"]
         if scored:
             result.append(Standing(collaborator, score, parse_time(latest) if latest else None))
-    return sorted(result, key=lambda s: (-s.score, s.collaborator))
+    # Two stable sorts on plain keys (ids, then scores descending) order like (-score, id), faster.
+    result.sort(key=attrgetter("collaborator"))
+    result.sort(key=attrgetter("score"), reverse=True)
+    return result
 
 
 def event_points(event: Event, points: Mapping[str, Decimal]) -> Decimal:
