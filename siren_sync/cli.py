@@ -34,7 +34,8 @@ def _time_arg(text: str) -> datetime:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="siren-sync", description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="config file (default: $SIREN_SYNC_CONFIG, else config/siren.yaml)")
-    parser.add_argument("--log-level", default=os.environ.get("SIREN_SYNC_LOG_LEVEL", "INFO"))
+    parser.add_argument("--log-level", default=os.environ.get("SIREN_SYNC_LOG_LEVEL"),
+                        help="DEBUG, INFO (default; WARNING for demo), WARNING, ERROR")
     parser.add_argument("--log-format", choices=("text", "json"), default=os.environ.get("SIREN_SYNC_LOG_FORMAT", "text"))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logs.setup(args.log_level, args.log_format)
+    logs.setup(args.log_level or ("WARNING" if args.command == "demo" else "INFO"), args.log_format)
     try:
         if args.command == "payouts" and args.mark_paid and not args.csv:
             raise UsageError("--mark-paid marks only what --csv FILE exported; give --csv")

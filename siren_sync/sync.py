@@ -46,7 +46,7 @@ class LedgerContext:
         self.attribution = Attribution.of(app.ledger.collaborators.values())
         self._quarantined: list[dict] = []
         self._stream = progress_stream
-        self._started: dict[str, float] = {}
+        self._started = time.monotonic()
         self._events: dict[str, object] = {}  # buffered, by key (first wins, as the ledger does)
         self._cursors: dict[str, Mapping[str, Any]] = {}
         self._since_flush = time.monotonic()
@@ -93,8 +93,7 @@ class LedgerContext:
         self._quarantined.append({"where": where, "reason": reason, "payload": _jsonable(payload)})
 
     def progress(self, source: str, page: int, total_pages: int | None, records: int) -> None:
-        started = self._started.setdefault(source, time.monotonic())
-        elapsed = max(time.monotonic() - started, 1e-6)
+        elapsed = max(time.monotonic() - self._started, 1e-3)
         rate = records / elapsed
         left = ""
         if total_pages and page:
