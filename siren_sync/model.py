@@ -46,7 +46,7 @@ def iso(value: datetime) -> str:
     return value.isoformat(timespec="seconds")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Line:
     """One order line item, as much of it as transaction compilers and line item filters need."""
 
@@ -68,7 +68,7 @@ class Line:
                    categories=tuple(r.get("categories") or ()))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class OrderValue:
     """What an order is worth, split the way Siren's transaction compilers see it."""
 
@@ -94,7 +94,7 @@ class OrderValue:
                    shipping=Decimal(r.get("shipping", "0")), taxes=Decimal(r.get("taxes", "0")))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
     """Something that happened on the site, normalized. Recording the same `key` twice changes nothing.
 
@@ -143,7 +143,7 @@ class Event:
                    share=Fraction(r.get("share", "1")), source=r.get("source", "manual"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Collaborator:
     """A person who can earn; only `active` ones score and qualify."""
 
@@ -162,7 +162,7 @@ class Collaborator:
         return self.status == "active"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LineItemFilters:
     """Restrict which order lines count towards a pool (Siren's commission pool filters)."""
 
@@ -175,7 +175,7 @@ class LineItemFilters:
         return bool(self.with_skus) or self.in_categories is not None or self.collaborator_owned
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Distributor:
     """A scheduled reward pool: what scores, how the pool is made, how it is split, and when."""
 
@@ -202,7 +202,7 @@ class Distributor:
         return self.status == "active"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Allocation:
     """One collaborator's part of a split pool; `note` explains a tie or a remainder cent."""
 
@@ -212,7 +212,7 @@ class Allocation:
     note: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Standing:
     """A collaborator's score in a period and when their last scoring event happened (tie rule)."""
 
