@@ -6,7 +6,9 @@ ingest, with the source's own query, so the floor's memory does not count in the
 
     python bench/ingest_orders.py [--orders 100000] [--refunds 0] [--profile FILE]
 
-Targets: worker CPU <= 3x the json.loads floor; <= 0.2 ms per order end to end; peak RSS < 100 MB.
+Targets: worker CPU <= 3x the json.loads floor; <= 0.2 ms of client CPU per order end to end (the
+issue compares with connectors' 0.4 ms of client CPU per order; wall time, which on a 2-core machine
+includes the sandbox server's own work, is reported beside it); peak RSS < 100 MB.
 """
 from __future__ import annotations
 
@@ -104,7 +106,7 @@ def main(orders: int = 100_000, refunds: int = 0, full_refunds: int = 0, profile
         "peak_rss_mb": round(peak, 1), "rss_before_ingest_mb": round(rss_before, 1),
         "tracemalloc_peak_mb": round(traced_peak, 1) if traced_peak is not None else None,
         "store_bytes": store_bytes, "sandbox_startup_s": round(sb.startup_s, 1),
-        "targets": {"cpu_over_floor<=3": cpu / floor_cpu <= 3, "wall_ms_per_order<=0.2": wall / n * 1000 <= 0.2,
+        "targets": {"cpu_over_floor<=3": cpu / floor_cpu <= 3, "cpu_ms_per_order<=0.2": cpu / n * 1000 <= 0.2,
                     "peak_rss_mb<100": peak < 100},
     }
     return result
@@ -123,9 +125,9 @@ def cli(argv: list[str] | None = None) -> dict:
     _common.report("order ingest end to end", [
         ("orders read / events", f"{r['orders_read']} / {r['events']}"),
         ("requests", f"{r['requests']} {r['requests_by_route']}"),
-        ("wall", f"{r['wall_s']} s  ({r['orders_per_s']} orders/s, {r['wall_ms_per_order']} ms/order) "
-                 f"[target <= 0.2 ms: {_common.verdict(t['wall_ms_per_order<=0.2'])}]"),
-        ("worker CPU", f"{r['cpu_s']} s  ({r['cpu_ms_per_order']} ms/order)"),
+        ("wall", f"{r['wall_s']} s  ({r['orders_per_s']} orders/s, {r['wall_ms_per_order']} ms/order)"),
+        ("worker CPU", f"{r['cpu_s']} s  ({r['cpu_ms_per_order']} ms/order) "
+                       f"[target <= 0.2 ms: {_common.verdict(t['cpu_ms_per_order<=0.2'])}]"),
         ("json.loads floor", f"{r['floor_json_loads_s']} s  ({r['floor_ms_per_order']} ms/order, "
                              f"{r['page_bytes'] / 2**20:.1f} MiB of pages)"),
         ("CPU / floor", f"{r['cpu_over_floor']}x [target <= 3x: {_common.verdict(t['cpu_over_floor<=3'])}]"),
