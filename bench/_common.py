@@ -81,7 +81,18 @@ def load(path: Path):
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident set size (Linux reports KiB)."""
+    """This process's own peak resident set size, in MB.
+
+    Linux's `VmHWM` is the high-water mark of this process's memory since its exec. `ru_maxrss`
+    is not: a child started by fork+exec inherits its parent's high-water mark, so a closing
+    process started by a parent that had just filled a million events reported the parent's peak.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -73,6 +73,7 @@ def _close_child(config_path: str, collaborators: int, profile: str | None = Non
     w0, c0 = time.perf_counter(), time.process_time()
     made = distributions.close_due(app.ledger, AS_OF)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
+    peak = _common.peak_rss_mb()  # the close's own peak, before the checks below build their own copies
     if prof:
         prof.disable()
         prof.dump_stats(profile)
@@ -84,7 +85,7 @@ def _close_child(config_path: str, collaborators: int, profile: str | None = Non
     app.close()
     return {"close_s": wall, "close_cpu_s": cpu, "open_s": open_s, "pool": record["pool"],
             "revenue": record["revenue"], "events": record["events"], "obligations": len(obligations),
-            "shares_sum": str(total), "peak_rss_mb": _common.peak_rss_mb(), "distributions": len(made)}
+            "shares_sum": str(total), "peak_rss_mb": peak, "distributions": len(made)}
 
 
 def main(collaborators: int = 100_000, events: int = 1_000_000, fill_batch: int = 100_000,
