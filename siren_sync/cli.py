@@ -120,6 +120,12 @@ def _config(args):
     return load_config(args.config)
 
 
+def _open(args, readonly: bool = False):
+    """The app for a command; with `timezone: auto` the site is asked once if the store never was."""
+    config = _config(args)
+    return open_app(config, readonly=readonly, fetch_timezone=_fetch_timezone(config))
+
+
 def _dump(payload) -> None:
     print(json.dumps(payload, indent=2))
 
@@ -132,7 +138,7 @@ def _check_distributor(app, key: str | None) -> None:
 # -- commands ----------------------------------------------------------------------------------------
 
 def cmd_standings(args) -> int:
-    with open_app(_config(args), readonly=True) as app:
+    with _open(args, readonly=True) as app:
         _check_distributor(app, args.distributor)
         rows = distributions.standings(app.ledger, args.distributor)
     if args.json:
@@ -176,7 +182,7 @@ def _print_distributions(records: list[dict], as_json: bool, dry_run: bool = Fal
 
 
 def cmd_distribute(args) -> int:
-    with open_app(_config(args)) as app:
+    with _open(args) as app:
         _check_distributor(app, args.distributor)
         made = distributions.close_due(app.ledger, args.as_of or utcnow(), args.distributor, args.dry_run)
     _print_distributions(made, args.json, args.dry_run)
@@ -184,7 +190,7 @@ def cmd_distribute(args) -> int:
 
 
 def cmd_history(args) -> int:
-    with open_app(_config(args), readonly=True) as app:
+    with _open(args, readonly=True) as app:
         _check_distributor(app, args.distributor)
         records = distributions.history(app.store, args.distributor)
     _print_distributions(records, args.json, None)
@@ -193,7 +199,7 @@ def cmd_history(args) -> int:
 
 def cmd_import(args) -> int:
     path = args.file
-    with open_app(_config(args)) as app:
+    with _open(args) as app:
         stream = sys.stdin if path == "-" else _open_text(path)
         with stream:
             events, errors = importer.read_lines(stream, app.ledger.collaborators)
@@ -215,7 +221,7 @@ def _open_text(path: str):
 def cmd_credit(args) -> int:
     if args.count == 0:
         raise UsageError("--count must not be zero")
-    with open_app(_config(args)) as app:
+    with _open(args) as app:
         if args.collaborator not in app.ledger.collaborators:
             raise UsageError(f"unknown collaborator {args.collaborator!r}")
         try:
@@ -231,7 +237,7 @@ def cmd_credit(args) -> int:
 
 def cmd_explain(args) -> int:
     from siren_sync import explain
-    with open_app(_config(args), readonly=True) as app:
+    with _open(args, readonly=True) as app:
         if args.collaborator not in app.ledger.collaborators:
             raise UsageError(f"unknown collaborator {args.collaborator!r}")
         print(explain.render(app, args.collaborator, args.distribution))
@@ -239,7 +245,7 @@ def cmd_explain(args) -> int:
 
 
 def cmd_payouts(args) -> int:
-    with open_app(_config(args), readonly=not args.mark_paid) as app:
+    with _open(args, readonly=not args.mark_paid) as app:
         rows = payouts.select(app.store, args.status, args.collaborator)
         if args.csv:
             payouts.write_atomically(Path(args.csv), payouts.csv_text(rows, app.ledger.collaborators))
@@ -273,10 +279,9 @@ def _fetch_timezone(config):
 
 def cmd_sync(args) -> int:
     from siren_sync import sync
-    config = _config(args)
-    with open_app(config, fetch_timezone=_fetch_timezone(config)) as app:
-        sync.refresh_collaborators(config, app)
-        reports = sync.sync_all(config, app, utcnow(), args.source, args.since)
+    with _open(args) as app:
+        sync.refresh_collaborators(app.config, app)
+        reports = sync.sync_all(app.config, app, utcnow(), args.source, args.since)
     for r in reports:
         print(f"{r.source}: {r.records} records, {r.events} new events, {r.quarantined} quarantined, {r.duration:.1f}s")
     if not reports:
