@@ -29,9 +29,15 @@ log = logging.getLogger(__name__)
 TEMP_SUFFIX = ".tmp"
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
 def dumps(data: Any) -> bytes:
-    """Compact, strict JSON (no NaN), UTF-8: the one serialization of every store file."""
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    """Compact, strict JSON (no NaN), UTF-8: the one serialization of every store file.
+
+    One encoder for the process: building one per call was a visible part of recording an event.
+    """
+    return _ENCODER.encode(data).encode()
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -27,6 +27,7 @@ Back up the root file and its folder together.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 import json
 import logging
 import os
@@ -63,8 +64,13 @@ KEYS_FILE = "keys.bin"
 _BUCKET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")
 
 
+@lru_cache(maxsize=1 << 16)
 def key_digest(key: str) -> int:
-    """The 96-bit digest under which an event key is remembered."""
+    """The 96-bit digest under which an event key is remembered.
+
+    Cached: a new event's key is looked up when a page is buffered, again when it is recorded,
+    and once more when it is appended, all within one batch.
+    """
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=KEY_BYTES).digest(), "little")
 
 
