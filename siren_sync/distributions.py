@@ -105,8 +105,8 @@ def _padded(value: Decimal, d: Distributor) -> Decimal:
 
 
 def _eligible(ledger: Ledger):
-    """Only collaborators active at closing time qualify."""
-    return lambda cid: cid in ledger.collaborators and ledger.collaborators[cid].active
+    """Only collaborators active at closing time qualify (one set lookup per collaborator)."""
+    return frozenset(c.id for c in ledger.collaborators.values() if c.active).__contains__
 
 
 def standings(ledger: Ledger, only: str | None = None) -> list[dict]:
