@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from siren_sync.engine.closing import close
-from siren_sync.engine.resolvers import split
+from siren_sync.engine.resolvers import _largest, split
 from siren_sync.model import RESOLVERS, Distributor, Standing
 
 EPOCH = datetime(2026, 11, 1, tzinfo=timezone.utc)
@@ -102,3 +102,13 @@ def test_close_is_pure_and_keeps_the_books(resolver, exponent, revenue, carry_re
     assert Decimal(first.next_carry["revenue"]) == min(first.revenue, Decimal(0))
     assert Decimal(first.next_carry["pool"]) == (first.unspent if carry_unspent else 0)
     assert all(a.collaborator != "dan" for a in first.allocations)
+
+
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(1, 4)), min_size=1, max_size=30), st.data())
+def test_remainder_units_go_by_remainder_then_score_then_id(rows, data):
+    """The left units go to the largest remainders; ties by higher score, then smaller id (DESIGN)."""
+    standings = [Standing(f"c{i:02d}", Decimal(score)) for i, (_, score) in enumerate(rows)]
+    remainders = [r for r, _ in rows]
+    count = data.draw(st.integers(0, len(rows)))
+    expected = sorted(range(len(rows)), key=lambda i: (-remainders[i], -standings[i].score, standings[i].collaborator))
+    assert _largest(standings, remainders, count) == set(expected[:count])

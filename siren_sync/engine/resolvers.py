@@ -106,6 +106,21 @@ def _integer_weights(qualified: Sequence[Standing]) -> list[int]:
     return [int(s.score * scale) for s in qualified]
 
 
+def _largest(qualified: Sequence[Standing], remainders: list[int], count: int) -> set[int]:
+    """Indexes of the `count` largest remainders; ties at the cut go by higher score, then smaller id.
+
+    One sort on plain integers; the tie rule is applied only to those tied at the cut-off remainder.
+    """
+    if count <= 0:
+        return set()
+    order = sorted(range(len(remainders)), key=remainders.__getitem__, reverse=True)
+    cutoff = remainders[order[count - 1]]
+    above = {i for i in order[:count] if remainders[i] > cutoff}
+    tied = sorted((i for i, r in enumerate(remainders) if r == cutoff), key=lambda i: qualified[i].collaborator)
+    tied.sort(key=lambda i: qualified[i].score, reverse=True)
+    return above | set(tied[:count - len(above)])
+
+
 def _largest_remainder(qualified: Sequence[Standing], weights: Sequence[int], total_units: int,
                        exponent: int) -> list[Allocation]:
     """Floor each exact share, then give the left minor units by largest remainder (then score, id).
@@ -116,11 +131,7 @@ def _largest_remainder(qualified: Sequence[Standing], weights: Sequence[int], to
     total_weight = sum(weights)
     parts = [divmod(total_units * w, total_weight) for w in weights]
     left = total_units - sum(q for q, _ in parts)
-    # Stable sorts from the last tie rule to the first: id, then score desc, then remainder desc.
-    order = sorted(range(len(qualified)), key=lambda i: qualified[i].collaborator)
-    order.sort(key=lambda i: qualified[i].score, reverse=True)
-    order.sort(key=lambda i: parts[i][1], reverse=True)
-    extra = set(order[:left])
+    extra = _largest(qualified, [r for _, r in parts], left)
     unit_text = f"+{_from_minor(1, exponent)} remainder"
     return [Allocation(s.collaborator, s.score, _from_minor(parts[i][0] + (i in extra), exponent),
                        unit_text if i in extra else "")
