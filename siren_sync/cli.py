@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from siren_sync import distributions, importer, logs, payouts

@@ -25,7 +25,7 @@ def context():
 
 def links(kind, href):
     return {"self": [{"href": f"https://shop.example/wp-json/llms/v1/{href}"}],
-            "post": [{"type": kind, "href": f"https://shop.example/wp-json/llms/v1/courses/1"}]}
+            "post": [{"type": kind, "href": "https://shop.example/wp-json/llms/v1/courses/1"}]}
 
 
 def student(sid, name):

@@ -6,7 +6,6 @@ so closing a period costs the same however many events it had. Pure.
 """
 from __future__ import annotations
 
-from datetime import datetime
 from decimal import Decimal
 from operator import attrgetter
 from typing import Any, Callable, Mapping

@@ -92,7 +92,6 @@ def order(site: Site, o: Order) -> dict:
     if o.shipping_lines:
         b = o.billing
         shipping = {k: b.get(k, "") for k in sh_blank}
-    paid = o.paid is not None
     line_items = [{
         "id": li.id, "name": li.name, "product_id": li.product_id, "variation_id": 0,
         "quantity": li.quantity, "tax_class": "", "subtotal": money(li.subtotal), "subtotal_tax": "0.00",

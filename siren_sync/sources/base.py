@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from typing import Any, Iterable, Mapping, Protocol
 
 from siren_sync.model import Collaborator, Event
 
@@ -89,5 +89,3 @@ class Source(Protocol):
     def check(self) -> list[tuple[str, bool, str]]:
         """Probe the upstream: (what, ok, detail) rows for `siren-sync check`."""
 
-
-ProgressFn = Callable[[str, int, "int | None", int], None]

@@ -303,7 +303,7 @@ class Upstream:
             response = self.session.request(method, self.url(path), params=params, json=json_body,
                                             auth=self.auth, verify=self.verify, timeout=self.timeout,
                                             allow_redirects=True)
-        except requests.ConnectTimeout as exc:
+        except requests.ConnectTimeout:
             log.debug("%s %s failed after %.3fs: connect timeout", method, endpoint, self._clock() - t0)
             raise UpstreamError(endpoint, "connect timeout", code="connect-timeout", retryable=True) from None
         except requests.Timeout:

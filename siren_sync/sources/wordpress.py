@@ -16,11 +16,11 @@ of a failed request, and site-local times.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timezone, tzinfo
 from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
-from siren_sync.errors import ConfigError, SyncError
+from siren_sync.errors import SyncError
 from siren_sync.model import Collaborator
 
 PER_PAGE = 100
