@@ -35,19 +35,23 @@ collaborators:
 """
 SIREN_IDS = '{"1": alice, "2": bruno, "3": chloe, "4": david}'  # Siren's collaborator ids -> ours
 
-DEMO_REST = """\
+DEMO_SYNC = """\
 sync:
   every: 5m
   overlap: 5m
   woocommerce: {{enabled: true}}
   lifterlms: {{enabled: true, every: 1d}}
   siren: {{enabled: true, every: 12h, collaborator_ids: {siren_ids}}}
+"""
+
+# One distributor per resolver, on the sandbox's activity; the end-to-end tests use them too.
+THREE_POOLS = """\
 distributors:
-  weeklySalesBonus:
-    name: Weekly Sales Bonus
+  salesBonus:
+    name: Sales Bonus
     distributionResolver: topScoreWins
     units: USD
-    schedule: ["+1 week"]
+    schedule: ["{schedule}"]
     startsAt: {start}
     engagementTypes: {{boundCouponUsed: 5, collaboratorProductSold: 2}}
     revenuePercentage: 5
@@ -55,7 +59,7 @@ distributors:
     name: Instructor Revenue Share
     distributionResolver: performanceSharedPool
     units: USD
-    schedule: ["+1 week"]
+    schedule: ["{schedule}"]
     startsAt: {start}
     engagementTypes: {{courseCompleted: 10, lessonCompleted: 1}}
     revenuePercentage: 20
@@ -64,7 +68,7 @@ distributors:
     name: Referral Pool
     distributionResolver: sharedEngagementPool
     units: USD
-    schedule: ["+1 week"]
+    schedule: ["{schedule}"]
     startsAt: {start}
     engagementTypes: {{referredSiteVisit: 1}}
     revenuePercentage: 2
@@ -85,7 +89,8 @@ def sandbox_env(credentials: dict) -> dict[str, str]:
 def _config(sandbox, folder: Path):
     start = sandbox.now.astimezone(sandbox_tz(sandbox)).date().isoformat()
     path = folder / "siren.yaml"
-    path.write_text(sandbox_config_text(sandbox.url, DEMO_REST.format(start=start, siren_ids=SIREN_IDS)))
+    rest = DEMO_SYNC.format(siren_ids=SIREN_IDS) + THREE_POOLS.format(schedule="+1 week", start=start)
+    path.write_text(sandbox_config_text(sandbox.url, rest))
     return load_config(path, env=sandbox_env(sandbox.credentials))
 
 

@@ -26,47 +26,21 @@ from zoneinfo import ZoneInfo
 
 import requests
 
-from siren_sync.demo import SIREN_IDS, sandbox_config_text, sandbox_env
+from siren_sync.demo import SIREN_IDS, THREE_POOLS, sandbox_config_text, sandbox_env
 
 BIN = Path(sys.executable).parent
 SIREN_SYNC = str(BIN / "siren-sync")
 SITE_TZ = ZoneInfo("America/New_York")  # the sandbox site's timezone (read by `timezone: auto`)
 START = date(2026, 11, 1)  # the sandbox's first simulated day (DEFAULT_START is its midnight)
 
-# The sync and the three resolvers; siren_sync/demo.py gives the site and collaborators.
-REST = """\
+# A fast sync; siren_sync/demo.py gives the site, the collaborators and the three distributors.
+SYNC = """\
 sync:
   every: 1s
   overlap: 5m
   woocommerce: {{enabled: true}}
   lifterlms: {{enabled: true, every: 1h}}  # simulated time: once after each clock step, and before closing
   siren: {{enabled: true, every: 1s, collaborator_ids: {siren_ids}}}
-distributors:
-  salesBonus:
-    name: Sales Bonus
-    distributionResolver: topScoreWins
-    units: USD
-    schedule: ["{schedule}"]
-    startsAt: {start}
-    engagementTypes: {{boundCouponUsed: 5, collaboratorProductSold: 2}}
-    revenuePercentage: 5
-  instructorRevenueShare:
-    name: Instructor Revenue Share
-    distributionResolver: performanceSharedPool
-    units: USD
-    schedule: ["{schedule}"]
-    startsAt: {start}
-    engagementTypes: {{courseCompleted: 10, lessonCompleted: 1}}
-    revenuePercentage: 20
-    lineItemFilters: {{collaboratorOwned: true}}
-  referralPool:
-    name: Referral Pool
-    distributionResolver: sharedEngagementPool
-    units: USD
-    schedule: ["{schedule}"]
-    startsAt: {start}
-    engagementTypes: {{referredSiteVisit: 1}}
-    revenuePercentage: 2
 """
 DISTRIBUTORS = {"salesBonus": ("topScoreWins", 5), "instructorRevenueShare": ("performanceSharedPool", 20),
                 "referralPool": ("sharedEngagementPool", 2)}
@@ -179,8 +153,8 @@ class Site:
         self.schedule = schedule
         folder.mkdir(parents=True, exist_ok=True)
         self.config = folder / "siren.yaml"
-        self.config.write_text(sandbox_config_text(sandbox.url, REST.format(schedule=schedule, start=START.isoformat(),
-                                                                               siren_ids=SIREN_IDS)))
+        rest = SYNC.format(siren_ids=SIREN_IDS) + THREE_POOLS.format(schedule=schedule, start=START.isoformat())
+        self.config.write_text(sandbox_config_text(sandbox.url, rest))
         self.env = {**os.environ, **sandbox.env(), "SIREN_SYNC_LOG_LEVEL": "INFO"}
         self.env.pop("SIREN_SYNC_CONFIG", None)
         self.workers: list[WorkerProcess] = []
