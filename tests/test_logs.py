@@ -1,0 +1,43 @@
+"""The last line of defence: whatever a message or a traceback holds, the log line has no secret."""
+import json
+import logging
+
+import pytest
+
+from siren_sync import logs
+
+
+@pytest.fixture(autouse=True)
+def restore_root_logger():
+    """logs.setup replaces the root handlers; give the next tests theirs back."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+
+
+def _emit(capsys, fmt, *args, exc=None):
+    logs.setup("INFO", fmt)
+    log = logging.getLogger("siren_sync.test")
+    if exc is None:
+        log.warning(*args)
+    else:
+        try:
+            raise exc
+        except RuntimeError:
+            log.exception(*args)
+    return capsys.readouterr().err
+
+
+def test_query_secrets_auth_headers_and_url_credentials_are_masked(capsys):
+    err = _emit(capsys, "text", "GET %s with %s", "http://shop/wp-json/wc/v3/orders?consumer_key=ck_1&consumer_secret=cs_2",
+                "{'Authorization': 'Basic YWRtaW46c2VjcmV0'} and https://admin:hunter2@shop.example/")
+    assert "cs_2" not in err and "ck_1" not in err and "YWRtaW46c2VjcmV0" not in err and "hunter2" not in err
+    assert "consumer_secret=***" in err
+
+
+def test_json_lines_mask_secrets_in_tracebacks_too(capsys):
+    err = _emit(capsys, "json", "sync failed", exc=RuntimeError("GET /x?oauth_signature=abc&password=p4ss"))
+    line = json.loads(err.strip().splitlines()[-1])
+    assert line["level"] == "error" and line["message"] == "sync failed"
+    assert "p4ss" not in err and "abc" not in line["error"]
