@@ -77,10 +77,9 @@ def _close_due(ledger: Ledger, as_of: datetime, only: str | None, dry_run: bool)
             if tx.get("distributions", record["id"]) is not None:
                 continue  # closed by an earlier run; never twice
             tx.put("distributions", record["id"], _summary(record))
-            tx.put_many(obligations_table(record["id"]),
-                        {o["collaborator"]: {"score": o["score"], "amount": o["amount"], "note": o["note"],
-                                             "status": "pending"} for o in record["obligations"]})
-            tx.put_many(scores_table(record["id"]), {s["collaborator"]: s for s in record["scores"]})
+            obligation_docs, score_docs = _documents(record)
+            tx.put_many(obligations_table(record["id"]), obligation_docs)
+            tx.put_many(scores_table(record["id"]), score_docs)
             tx.put("outbox", record["id"], {"distribution": record["id"], "slug": slug_of(record["id"]),
                                             "status": "queued", "attempts": 0, "last_error": None})
             tx.put("periods", key, dict(state, open_start=iso(end), carry=next_carry))
@@ -93,7 +92,8 @@ def build_distribution(ledger: Ledger, d: Distributor, start: datetime, end: dat
     table = aggregate_table(d.key, start)
     rows = ledger.store.table(table) or {}
     totals = rows.get(TOTALS, {"revenue": "0", "events": 0, "late": 0})
-    counts = {k: v for k, v in rows.items() if k != TOTALS}
+    counts = dict(rows)  # a copy without the totals document (a C-level copy, 100,000s of rows)
+    counts.pop(TOTALS, None)
     aggregate = {"distributor": d.key, "start": iso(start), "end": iso(end), **totals, "counts": counts}
     eligible = _eligible(ledger)
     closing = close(d, aggregate, carry, eligible)
@@ -107,7 +107,7 @@ def build_distribution(ledger: Ledger, d: Distributor, start: datetime, end: dat
         "late_buckets": totals.get("late_buckets", []),
         "other_currency": totals.get("other_currency", {}),
         "scores": [{"collaborator": s.collaborator, "score": str(s.score),
-                    "last_scored_at": iso(s.last_scored_at) if s.last_scored_at else None}
+                    "last_scored_at": s.last_scored_at}
                    for s in closing.standings],
         "obligations": [{"id": f"{dist_id}:{a.collaborator}", "collaborator": a.collaborator,
                          "score": str(a.score), "amount": str(a.amount), "note": a.note}
@@ -149,6 +149,33 @@ def scores_table(dist_id: str) -> str:
     return f"scores/{dist_id}"
 
 
+def _documents(record: dict) -> tuple[dict, dict]:
+    """The stored documents of a distribution's lists: (obligations, scores), keyed by collaborator.
+
+    One document per collaborator, holding only what is not implied: an obligation holds its
+    collaborator's score and last scoring time too, so `scores/<id>` keeps only those who scored
+    without being paid; a pending status and an empty note are left out. Encoding the documents is
+    most of the cost of writing a 100,000-collaborator close. Stores written before this layout
+    (a score for everyone, explicit status) read the same, see `load`.
+    """
+    payees = {o["collaborator"]: o for o in record["obligations"]}
+    obligations, scores = {}, {}
+    for s in record["scores"]:
+        who = s["collaborator"]
+        doc = {"score": s["score"]}
+        if s["last_scored_at"]:
+            doc["last_scored_at"] = s["last_scored_at"]
+        o = payees.get(who)
+        if o is None:
+            scores[who] = doc
+            continue
+        doc["amount"] = o["amount"]
+        if o["note"]:
+            doc["note"] = o["note"]
+        obligations[who] = doc
+    return obligations, scores
+
+
 def _summary(record: dict) -> dict:
     """The distribution without its per-collaborator lists (those get tables of their own)."""
     summary = {k: v for k, v in record.items() if k not in ("scores", "obligations")}
@@ -162,7 +189,7 @@ def obligations_of(store, summary: Mapping) -> list[dict]:
     rows = store.table(obligations_table(summary["id"]))
     result = [{"id": f"{summary['id']}:{who}", "distribution": summary["id"], "distributor": summary["distributor"],
                "collaborator": who, "score": o["score"], "amount": o["amount"], "note": o.get("note", ""),
-               "units": summary["units"], "status": o["status"], "paid_at": o.get("paid_at"),
+               "units": summary["units"], "status": o.get("status", "pending"), "paid_at": o.get("paid_at"),
                "created": summary["closed_at"], "period_end": summary["period_end"]}
               for who, o in rows.items()]
     return sorted(result, key=lambda o: (-Decimal(o["amount"]), o["collaborator"]))
@@ -173,9 +200,12 @@ def load(store, dist_id: str) -> dict | None:
     summary = store.get("distributions", dist_id)
     if summary is None:
         return None
-    scores = sorted(store.table(scores_table(dist_id)).items(), key=lambda kv: (-Decimal(kv[1]["score"]), kv[0]))
+    # Payees' scores are kept with their obligations; an older store also has them in `scores/<id>`.
+    scored = {**store.table(obligations_table(dist_id)), **store.table(scores_table(dist_id))}
+    ranked = sorted(scored.items(), key=lambda kv: (-Decimal(kv[1]["score"]), kv[0]))
     record = {k: v for k, v in summary.items() if k != "obligation_count"}
-    record["scores"] = [dict(s) for _, s in scores]
+    record["scores"] = [{"collaborator": who, "score": s["score"], "last_scored_at": s.get("last_scored_at")}
+                        for who, s in ranked]
     record["obligations"] = [{"id": o["id"], "collaborator": o["collaborator"], "score": o["score"],
                               "amount": o["amount"], "note": o["note"]} for o in obligations_of(store, summary)]
     return record

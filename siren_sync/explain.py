@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from decimal import Decimal
 
-from siren_sync.distributions import build_distribution, load, scores_table, summaries
+from siren_sync.distributions import build_distribution, load, obligations_table, scores_table, summaries
 from siren_sync.errors import UsageError
 from siren_sync.model import parse_time
 
@@ -43,7 +43,8 @@ def _records_for(app, collaborator: str, distribution_id: str | None) -> list[di
             raise UsageError(f"unknown distribution {distribution_id!r} (see `siren-sync history`)")
         return [record]
     for summary in reversed(summaries(app.store)):
-        if app.store.get(scores_table(summary["id"]), collaborator) is not None:
+        if any(app.store.get(table(summary["id"]), collaborator) is not None
+               for table in (obligations_table, scores_table)):
             return [load(app.store, summary["id"])]
     return [build_distribution(app.ledger, d, *app.ledger.open_period(k), app.ledger.period_state(k).get("carry", {}))[0]
             for k, d in app.ledger.distributors.items()]

@@ -56,7 +56,7 @@ def mark_paid(store, obligations: list[dict], when: str) -> int:
         for o in obligations:
             table = obligations_table(o["distribution"])
             current = tx.get(table, o["collaborator"])
-            if current and current["status"] == "pending":
+            if current and current.get("status", "pending") == "pending":
                 tx.put(table, o["collaborator"], dict(current, status="paid", paid_at=when))
                 count += 1
     return count

@@ -162,12 +162,9 @@ def _changed(docs: Mapping[str, dict[str, Any]], changes: Mapping[str, dict[str,
     rather than through TinyDB's per-document remove and insert (a period's 100,000 obligations
     would otherwise cost seconds in bookkeeping); TinyDB reads the file as its own.
     """
-    result = dict(docs)
-    for key, doc in changes.items():
-        if doc is None:
-            result.pop(key, None)
-        else:
-            result[key] = doc
+    result = {**docs, **changes}
+    for key in [key for key, doc in changes.items() if doc is None]:
+        del result[key]
     return result
 
 
@@ -620,10 +617,12 @@ class Transaction:
         """
         self._check_active()
         _check_table(table)
-        for key, doc in docs.items():
-            _check_key(key)
-            if not isinstance(doc, dict):
-                raise ValueError(f"{table} {key}: a document is a JSON object, not {type(doc).__name__}")
+        if "" in docs or not all(isinstance(key, str) for key in docs) \
+                or not all(isinstance(doc, dict) for doc in docs.values()):
+            for key, doc in docs.items():  # the slow pass only to name the bad one
+                _check_key(key)
+                if not isinstance(doc, dict):
+                    raise ValueError(f"{table} {key}: a document is a JSON object, not {type(doc).__name__}")
         self._changes.setdefault(table, {}).update(docs)
 
     def delete(self, table: str, key: str) -> None:
