@@ -17,7 +17,7 @@ from typing import Any, Iterable, Mapping
 
 from siren_sync.engine import pools
 from siren_sync.engine.periods import Calendar
-from siren_sync.model import SALE, Collaborator, Distributor, Event, iso, parse_time
+from siren_sync.model import SALE, Collaborator, Distributor, Event, as_utc, iso, parse_time
 
 TOTALS = "*"  # the aggregate document holding a period's totals (collaborator ids never start with '*')
 FUTURE_LIMIT = timedelta(days=366)  # an event dated further ahead than this is bad data, not a plan
@@ -30,7 +30,7 @@ def aggregate_table(distributor: str, start: datetime) -> str:
 
 def bucket_of(moment: datetime) -> str:
     """Events are kept in one segment per UTC month of occurrence."""
-    utc = moment.astimezone(timezone.utc)
+    utc = as_utc(moment)
     return f"{utc.year:04d}-{utc.month:02d}"
 
 

@@ -41,6 +41,11 @@ def parse_time(text: str) -> datetime:
     return value
 
 
+def as_utc(value: datetime) -> datetime:
+    """`value` in UTC; events mostly are already, and then no conversion is made (a hot path)."""
+    return value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+
+
 def iso(value: datetime) -> str:
     """The one way times are written in records and output: ISO 8601 with offset, seconds precision."""
     return value.isoformat(timespec="seconds")
@@ -58,8 +63,18 @@ class Line:
     categories: tuple[int, ...] = ()
 
     def to_record(self) -> dict:
-        return {"id": self.id, "subtotal": str(self.subtotal), "quantity": self.quantity,
-                "product_id": self.product_id, "sku": self.sku, "categories": list(self.categories)}
+        """Fields at their default are left out (`from_record` restores them): every sale, refund and
+        cancellation event of an order embeds its lines, and each byte is encoded at every sync."""
+        record: dict[str, Any] = {"id": self.id, "subtotal": str(self.subtotal)}
+        if self.quantity != 1:
+            record["quantity"] = self.quantity
+        if self.product_id is not None:
+            record["product_id"] = self.product_id
+        if self.sku:
+            record["sku"] = self.sku
+        if self.categories:
+            record["categories"] = list(self.categories)
+        return record
 
     @classmethod
     def from_record(cls, r: Mapping[str, Any]) -> "Line":
@@ -81,10 +96,15 @@ class OrderValue:
     taxes: Decimal = Decimal(0)
 
     def to_record(self) -> dict:
-        return {"currency": self.currency, "total": str(self.total),
-                "lines": [line.to_record() for line in self.lines],
-                "discount_total": str(self.discount_total), "fees": str(self.fees),
-                "shipping": str(self.shipping), "taxes": str(self.taxes)}
+        """Zero parts are left out (`from_record` reads them as 0; every compiled value is rounded to
+        the currency's minor unit, so `0.00` and `0` count the same)."""
+        record: dict[str, Any] = {"currency": self.currency, "total": str(self.total),
+                                  "lines": [line.to_record() for line in self.lines]}
+        for name, amount in (("discount_total", self.discount_total), ("fees", self.fees),
+                             ("shipping", self.shipping), ("taxes", self.taxes)):
+            if amount:
+                record[name] = str(amount)
+        return record
 
     @classmethod
     def from_record(cls, r: Mapping[str, Any]) -> "OrderValue":
@@ -121,7 +141,7 @@ class Event:
 
     def to_record(self) -> dict:
         record: dict[str, Any] = {"key": self.key, "type": self.type,
-                                  "at": iso(self.at.astimezone(timezone.utc)), "source": self.source}
+                                  "at": iso(as_utc(self.at)), "source": self.source}
         if self.collaborator is not None:
             record["collaborator"] = self.collaborator
         if self.quantity != 1:

@@ -655,7 +655,7 @@ class Transaction:
         lines: list[bytes] = []
         digests: dict[int, str] = {}
         for record in records:
-            key = record.get("key") if isinstance(record, Mapping) else None
+            key = record.get("key") if type(record) is dict or isinstance(record, Mapping) else None
             if not isinstance(key, str) or not key:
                 raise ValueError(f"event record without a string 'key': {record!r:.200}")
             digest = key_digest(key)

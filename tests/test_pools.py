@@ -196,3 +196,19 @@ def test_plain_sale_fast_path_equals_the_exact_compiler(subtotals, discount, fee
     event = Event(key="k", type="sale", at=datetime(2026, 11, 1, tzinfo=timezone.utc), order=order)
     exact = round_half_up(compile_order(order, d.compilers, d.filters, ()), 2)
     assert counted_value(event, d, ()) == exact
+
+
+@pytest.mark.parametrize("compiler", ALL)
+def test_an_order_read_back_from_its_record_counts_the_same(compiler):
+    """Event records leave out zero parts and default line fields; reading them back changes nothing."""
+    plain = OrderValue("USD", D("114.00"), (Line("1", D("129.00")),), D("15.00"), D("0"), D("0.00"), D("0.00"))
+    for order in (ORDER, FULL, plain):
+        record = order.to_record()
+        assert OrderValue.from_record(record) == order
+        d = distributor(compilers=(compiler,), units=order.currency)
+        for share in (Fraction(1), Fraction(-1, 3)):
+            event = Event(key="k", type="sale", at=NOW, order=order, share=share)
+            again = Event(key="k", type="sale", at=NOW, order=OrderValue.from_record(record), share=share)
+            assert counted_value(again, d, set()) == counted_value(event, d, set())
+    assert plain.to_record() == {"currency": "USD", "total": "114.00", "discount_total": "15.00",
+                                 "lines": [{"id": "1", "subtotal": "129.00"}]}

@@ -13,6 +13,7 @@ from typing import Sequence
 
 from siren_sync import schedules
 from siren_sync.errors import ScheduleError
+from siren_sync.model import as_utc
 
 # A guard against a schedule that would need more periods than any site has history for.
 MAX_PERIODS = 100_000
@@ -51,7 +52,7 @@ class Calendar:
 
     def period_containing(self, moment: datetime) -> tuple[datetime, datetime] | None:
         """The `[start, end)` period holding `moment`, or None before the first start."""
-        moment = moment.astimezone(timezone.utc)
+        moment = as_utc(moment)
         if moment < self._utc[0]:
             return None
         self._extend_past(moment)
