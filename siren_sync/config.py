@@ -472,7 +472,7 @@ def _woocommerce(at: _At, raw: Any) -> tuple[Secret | None, Secret | None]:
 
 _SOURCE_DEFAULTS: dict[str, dict[str, Any]] = {
     "woocommerce": {"enabled": True, "every": None, "paid_statuses": ("processing", "completed"),
-                    "per_page": 100, "refunds": "auto", "extra_statuses": ()},
+                    "per_page": 100, "refunds": "auto", "extra_statuses": (), "read_ahead": True},
     "learndash": {"enabled": False, "every": 3600.0},
     "lifterlms": {"enabled": False, "every": 3600.0},
     "access_log": {"enabled": False, "every": None, "path": "/var/log/nginx/access.log", "ref_param": "ref",
@@ -486,7 +486,7 @@ _WORDPRESS_SOURCES = ("learndash", "lifterlms", "siren", "collaborators_from_sit
 
 def _option(at: _At, key: str, value: Any, base: Path) -> Any:
     """One validated source option (defaults are already valid)."""
-    if key == "enabled":
+    if key in ("enabled", "read_ahead"):
         return _flag(at, value)
     if key == "every":
         return None if value is None else _duration(at, value)

@@ -517,3 +517,12 @@ def test_a_naive_starts_at_needs_a_timezone_outside_a_config():
         load_distributor_json(record, "r.json")
     (d,) = load_distributor_json(record, "r.json", site_timezone="UTC")
     assert d.starts_at == datetime(2026, 11, 1, tzinfo=ZoneInfo("UTC"))
+
+
+def test_woocommerce_read_ahead_is_on_by_default_and_can_be_turned_off(tmp_path):
+    from siren_sync.sources.woocommerce import WooCommerceSource
+
+    assert WooCommerceSource.from_config(load(tmp_path, BASE)).read_ahead is True
+    off = load(tmp_path, config(**{"sync.woocommerce.read_ahead": False}))
+    assert WooCommerceSource.from_config(off).read_ahead is False
+    assert "sync.woocommerce.read_ahead" in error(tmp_path, config(**{"sync.woocommerce.read_ahead": "sometimes"}))
