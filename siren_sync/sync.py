@@ -144,7 +144,7 @@ def build_sources(config, app, only: str | None = None) -> list:
             if name == "lifterlms":
                 sources.append(lifterlms.LifterLMSSource(upstream, app.tz))
             elif name == "learndash":
-                sources.append(learndash.LearnDashSource(upstream, app.tz))
+                sources.append(learndash.LearnDashSource(upstream))
             else:
                 sources.append(visits.SirenEngagementsSource(
                     upstream, collaborator_ids=options.get("collaborator_ids"),

@@ -5,7 +5,6 @@ import json
 import re
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -25,15 +24,19 @@ def wp_user(uid, slug):
             "slug": slug, "avatar_urls": {}, "meta": [], "_links": {}}
 
 
-def cp(course, status, last_step, done, total, started="2026-10-01T09:00:00", completed=""):
+def cp(course, status, last_step, done, total, started="2026-10-01T09:00:00", completed="", local=None):
+    """A course-progress item as LearnDash 4.x sends it: `completed` is `date_completed_gmt`, and the
+    site-local `date_completed` is `local` (the same text when the site runs on UTC)."""
     return {"course": course, "progress_status": status, "last_step": last_step, "steps_completed": done,
-            "steps_total": total, "date_started": started, "date_completed": completed,
+            "steps_total": total, "date_started_gmt": started, "date_started": started,
+            "date_completed_gmt": completed, "date_completed": completed if local is None else local,
             "_links": {"self": [{"href": f"https://shop.example/wp-json/ldlms/v2/sfwd-courses/{course}"}]}}
 
 
 def step(sid, post_type, status, completed=""):
-    return {"step": sid, "post_type": post_type, "progress_status": status,
-            "date_started": "2026-10-01T09:00:00", "date_completed": completed}
+    return {"step": sid, "post_type": post_type, "step_status": status,
+            "date_started_gmt": "2026-10-01T09:00:00", "date_started": "2026-10-01T09:00:00",
+            "date_completed_gmt": completed, "date_completed": completed}
 
 
 def ld_course(cid, author):
@@ -80,8 +83,8 @@ def site():
         yield fake
 
 
-def source(tz=timezone.utc):
-    return LearnDashSource(site_upstream(), tz)
+def source():
+    return LearnDashSource(site_upstream())
 
 
 def seed(site):
@@ -96,14 +99,37 @@ def seed(site):
 
 def test_course_and_lesson_completions(site):
     seed(site)
+    # A New York site: LearnDash sends the UTC time in date_completed_gmt, the local one beside it.
+    site.progress[11][0].update(date_completed_gmt="2026-10-10T16:00:00", date_completed="2026-10-10T12:00:00")
     ctx = context()
-    source(ZoneInfo("America/New_York")).sync(ctx)
+    source().sync(ctx)
     assert sorted(ctx.events) == ["learndash:courseCompleted:11:300", "learndash:lessonCompleted:11:301",
                                   "learndash:lessonCompleted:11:303", "learndash:lessonCompleted:12:301"]
     done = ctx.events["learndash:courseCompleted:11:300"]
     assert done.collaborator == "alice-martin" and done.type == "courseCompleted"
-    assert done.at == datetime(2026, 10, 10, 16, 0, tzinfo=timezone.utc)  # New York, UTC-4 in October
+    assert done.at == datetime(2026, 10, 10, 16, 0, tzinfo=timezone.utc)
+    assert ctx.events["learndash:lessonCompleted:11:301"].at == datetime(2026, 10, 8, 12, tzinfo=timezone.utc)
     assert not ctx.quarantined
+
+
+def test_learndash_3_sends_only_date_completed_and_it_is_utc(site):
+    """LearnDash 3.x formatted date_completed from the UTC timestamp (gmdate) and had no _gmt field."""
+    site.progress[11] = [cp(300, "completed", 303, 3, 3)]
+    site.progress[11][0].pop("date_completed_gmt")
+    site.progress[11][0]["date_completed"] = "2026-10-10T16:00:00"
+    ctx = context()
+    source().sync(ctx)
+    assert ctx.events["learndash:courseCompleted:11:300"].at == datetime(2026, 10, 10, 16, tzinfo=timezone.utc)
+
+
+def test_a_step_counts_when_its_step_status_is_completed(site):
+    """Steps carry `step_status` (courses carry `progress_status`); a step not completed counts nothing."""
+    site.progress[11] = [cp(300, "in-progress", 301, 1, 3)]
+    site.steps[(11, 300)] = [step(301, "sfwd-lessons", "completed", "2026-10-08T12:00:00"),
+                             step(303, "sfwd-lessons", "in-progress")]
+    ctx = context()
+    source().sync(ctx)
+    assert sorted(ctx.events) == ["learndash:lessonCompleted:11:301"]
 
 
 def test_unchanged_courses_are_not_rechecked(site):

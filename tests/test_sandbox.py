@@ -152,9 +152,10 @@ def test_learndash_and_siren_minimal(sb, wp):
     with sb.site.lock:
         student = next(iter(sb.site.enrollments))[0]
     prog = wp.get(rest(sb, f"ldlms/v2/users/{student}/course-progress")).json()
-    assert prog and {"course", "progress_status", "steps_completed", "steps_total", "date_completed"} <= set(prog[0])
+    assert prog and {"course", "progress_status", "steps_completed", "steps_total", "date_completed",
+                     "date_completed_gmt"} <= set(prog[0])
     steps = wp.get(rest(sb, f"ldlms/v2/users/{student}/course-progress/{prog[0]['course']}/steps")).json()
-    assert {"step", "post_type", "progress_status", "date_completed"} <= set(steps[0])
+    assert {"step", "post_type", "step_status", "date_completed", "date_completed_gmt"} <= set(steps[0])
     r = wp.get(rest(sb, "siren/v1/engagements"), params={"number": 500, "orderBy": "id", "order": "DESC"})
     assert r.status_code == 200 and len(r.json()) == 50  # silently capped
     assert int(r.headers["x-siren-estimated-count"]) > 50

@@ -451,7 +451,9 @@ def ld_course_progress(site: Site, student_id: int, course_id: int) -> dict:
     status = "not-started" if not done else ("completed" if len(done) == len(c.lessons) else "in-progress")
     return {"course": course_id, "progress_status": status, "last_step": max(done)[1] if done else 0,
             "steps_completed": len(done), "steps_total": len(c.lessons),
+            "date_started_gmt": gmt(min(done)[0] if done else e.created),
             "date_started": local(site, min(done)[0] if done else e.created),
+            "date_completed_gmt": gmt(max(done)[0]) if status == "completed" else "",
             "date_completed": local(site, max(done)[0]) if status == "completed" else "",
             "_links": links(site, steps=f"ldlms/v2/users/{student_id}/course-progress/{course_id}/steps",
                             course=f"ldlms/v2/sfwd-courses/{course_id}")}
@@ -462,8 +464,9 @@ def ld_steps(site: Site, student_id: int, course_id: int) -> list[dict]:
     for lid in site.courses[course_id].lessons:
         at = site.lesson_done.get((student_id, lid))
         out.append({"step": lid, "post_type": "sfwd-lessons",
-                    "progress_status": "completed" if at else "not-started",
-                    "date_started": local(site, at) if at else "",
+                    "step_status": "completed" if at else "not-started",
+                    "date_started_gmt": gmt(at) if at else "", "date_started": local(site, at) if at else "",
+                    "date_completed_gmt": gmt(at) if at else "",
                     "date_completed": local(site, at) if at else ""})
     return out
 

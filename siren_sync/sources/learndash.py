@@ -11,9 +11,11 @@ events of each page of users.
 Events: `learndash:courseCompleted:<user>:<course>` when a course turns `completed` (time:
 `date_completed`), `learndash:lessonCompleted:<user>:<lesson>` for each completed `sfwd-lessons` step
 (topics and quizzes are not lessons). Both go to the course's author (`ldlms/v2/sfwd-courses/<id>`
-`author`, through `ctx.attribution.by_wp_user`). LearnDash's REST dates follow WordPress's convention
-for fields without `_gmt`: site-local time, read in the site timezone given to the constructor (a
-value with an offset is taken as it is). A completion in a deleted course (404) or a course whose
+`author`, through `ctx.attribution.by_wp_user`). Completion times are read in UTC: LearnDash 4.x sends
+`date_completed_gmt` (UTC) beside a site-local `date_completed`, and earlier versions sent only
+`date_completed`, formatted from the UTC timestamp (`gmdate`), so `date_completed_gmt or
+date_completed` is UTC on both. A step is done when its `step_status` is `completed` (steps carry
+`step_status`, courses `progress_status`). A completion in a deleted course (404) or a course whose
 author is not a collaborator is quarantined with the reason, once, and the scan goes on.
 
 The route bases are LearnDash settings (LearnDash -> Settings -> REST API); `routes` overrides them.
@@ -22,7 +24,7 @@ The route bases are LearnDash settings (LearnDash -> Settings -> REST API); `rou
 from __future__ import annotations
 
 import logging
-from datetime import datetime, tzinfo
+from datetime import datetime, timezone
 from typing import Any, Mapping
 
 from siren_sync.model import Event
@@ -39,16 +41,17 @@ DEFAULT_ROUTES = {"users": "users", "course-progress": "course-progress", "cours
 class LearnDashSource:
     """Course and lesson completions from LearnDash's REST API v2 (WordPress application password)."""
 
-    def __init__(self, upstream, site_tz: tzinfo, *, name: str = "learndash", per_page: int = 100,
+    def __init__(self, upstream, *, name: str = "learndash", per_page: int = 100,
                  routes: Mapping[str, str] | None = None):
         self.name = name
         self.upstream = upstream
-        self.site_tz = site_tz
         self.per_page = per_page
         self.routes = {**DEFAULT_ROUTES, **(routes or {})}
 
-    def _time(self, text: Any) -> datetime | None:
-        return lms.site_time(text, self.site_tz)
+    @staticmethod
+    def _completed_text(item: Mapping[str, Any]) -> Any:
+        """The UTC completion time as LearnDash wrote it (see the module docstring)."""
+        return item.get("date_completed_gmt") or item.get("date_completed")
 
     def _owner(self, ctx: SyncContext, course_id: int) -> tuple[str | None, str | None]:
         if course_id in self._courses:
@@ -67,11 +70,13 @@ class LearnDashSource:
         self._courses[course_id] = result
         return result
 
-    def _completion(self, ctx, report, kind, uid, post_id, course_id, when, payload) -> Event | None:
+    def _completion(self, ctx, report, kind, uid, post_id, course_id, payload) -> Event | None:
         key = f"learndash:{kind}:{uid}:{post_id}"  # stable whatever the source is named
-        at = self._time(when)
+        when = self._completed_text(payload)
+        at = lms.site_time(when, timezone.utc)
         if at is None:
-            ctx.quarantine(key, f"completion without a readable date_completed ({when!r})", payload)
+            ctx.quarantine(key, f"completion without a readable date_completed_gmt or date_completed "
+                                f"({when!r})", payload)
             report.quarantined += 1
             return None
         owner, problem = self._owner(ctx, course_id)
@@ -102,15 +107,14 @@ class LearnDashSource:
                         for step in steps:
                             if step.get("post_type") != self.routes["lesson-type"]:
                                 continue
-                            if step.get("progress_status") != "completed":
+                            if step.get("step_status") != "completed":
                                 continue
                             ev = self._completion(ctx, report, "lessonCompleted", uid, int(step["step"]),
-                                                  course_id, step.get("date_completed"), dict(step))
+                                                  course_id, dict(step))
                             if ev is not None:
                                 events.append(ev)
                 if now[0] == "completed" and not was_completed:
-                    ev = self._completion(ctx, report, "courseCompleted", uid, course_id, course_id,
-                                          item.get("date_completed"), dict(item))
+                    ev = self._completion(ctx, report, "courseCompleted", uid, course_id, course_id, dict(item))
                     if ev is not None:
                         events.append(ev)
                 courses[cid] = now
