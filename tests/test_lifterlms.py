@@ -92,6 +92,9 @@ class FakeLifter:
         m = re.fullmatch(r"llms/v1/students/(\d+)/enrollments", path)
         if m:
             items = sorted(self.enrollments[int(m.group(1))], key=lambda e: e["date_updated"], reverse=True)
+            if not items:  # as LifterLMS answers a student without enrollments
+                return 404, json_ct, json.dumps({"code": "llms_rest_not_found", "data": {"status": 404},
+                                                 "message": "The requested resource could not be found."})
             return wp_collection(items, request, JSON_CT)
         m = re.fullmatch(r"llms/v1/students/(\d+)/progress/(\d+)", path)
         if m:

@@ -862,6 +862,8 @@ class Api:
         page, per_page = self._page(req)
         req.check()
         chunk = items[(page - 1) * per_page: page * per_page]
+        if not chunk:  # LifterLMS: "Specs require 404 when no course enrollments are found."
+            raise ApiError(404, "llms_rest_not_found", "The requested resource could not be found.")
         return self._paged(req, [shapes.enrollment(self.site, e) for e in chunk], len(items), page, per_page,
                            style="llms")
 
