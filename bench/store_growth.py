@@ -50,7 +50,7 @@ class _Maker:
         return out
 
 
-def main(size: int = 1_000_000, batch: int = 1000, fill_batch: int = 50_000, repeat: int = 3,
+def main(size: int = 1_000_000, batch: int = 1000, fill_batch: int = 50_000, repeat: int = 7,
          levels: list[int] | None = None) -> dict:
     from siren_sync.app import open_app
 
@@ -101,7 +101,7 @@ def cli(argv: list[str] | None = None) -> dict:
     p.add_argument("--size", type=int, default=1_000_000, help="the largest level (events already in the period)")
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--fill-batch", type=int, default=50_000)
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=7)
     a = p.parse_args(argv)
     r = main(a.size, a.batch, a.fill_batch, a.repeat)
     rows = [(f"batch of {r['batch']} at {row['held']:>9,} events",
