@@ -606,6 +606,7 @@ class _Parsed:
     at: _At
     distributor: Distributor
     local_start: datetime | None
+    notes: tuple[str, ...] = ()  # valid but worth a line in `check`
 
 
 def _distributor(at: _At, key: str, raw: Any, tz: tzinfo | None) -> _Parsed:
@@ -623,14 +624,14 @@ def _distributor(at: _At, key: str, raw: Any, tz: tzinfo | None) -> _Parsed:
         points=_points(at / "engagementTypes", data.get("engagementTypes")),
         revenue_percentage=_number(at / "revenuePercentage", data.get("revenuePercentage", 0), low=Decimal(0),
                                    high=Decimal(100), what="revenuePercentage"),
-        pool_resolver=_pool_resolver(at, data), description=_text(at / "description", data.get("description") or ""),
+        pool_resolver=POOL_RESOLVERS[0], description=_text(at / "description", data.get("description") or ""),
         status=_choice(at / "status", data.get("status", "active"), ("active", "inactive")), starts_at=starts_at,
         compilers=_compilers(at / "transactionCompilers", data.get("transactionCompilers")),
         filters=_filters(at / "lineItemFilters", data.get("lineItemFilters")),
         minimum_score=None if minimum is None else _number(at / "minimumScore", minimum, low=Decimal(0),
                                                            what="minimumScore"),
         carry_unspent_pool=_flag(at / "carryUnspentPool", data.get("carryUnspentPool", False)))
-    return _Parsed(at, distributor, local)
+    return _Parsed(at, distributor, local, _pool_resolver_notes(at / "distributionPoolResolver", data))
 
 
 _EXTENDED = " (Siren returns it with GET /siren/v1/distributors/<id>?include=extended)"
@@ -645,11 +646,15 @@ def _resolver(at: _At, data: Mapping) -> str:
     return value
 
 
-def _pool_resolver(at: _At, data: Mapping) -> str:
-    value = data.get("distributionPoolResolver", POOL_RESOLVERS[0])
-    if value not in POOL_RESOLVERS:
-        _unknown(at / "distributionPoolResolver", "pool resolver", value, POOL_RESOLVERS)
-    return value
+def _pool_resolver_notes(at: _At, data: Mapping) -> tuple[str, ...]:
+    """Siren documents one pool, a percentage of revenue since the last distribution, but not its
+    id (its REST reference shows a placeholder, `standard_pool`): any id is read as that pool, so a
+    distributor exported from Siren loads; an id other than ours gets a line in `check`."""
+    value = _text(at, data.get("distributionPoolResolver", POOL_RESOLVERS[0]), empty=False)
+    if value in POOL_RESOLVERS:
+        return ()
+    return (at.note(f"{value!r} is read as {POOL_RESOLVERS[0]} (Siren's one documented pool: "
+                    f"revenuePercentage of the revenue since the last distribution)"),)
 
 
 def _units(at: _At, data: Mapping) -> tuple[str, int, bool]:
@@ -747,7 +752,7 @@ def _filters(at: _At, value: Any) -> LineItemFilters:
 
 def _notes(parsed: _Parsed) -> list[str]:
     """Settings that are valid but pay nothing: worth a line in `check`."""
-    d, notes = parsed.distributor, []
+    d, notes = parsed.distributor, list(parsed.notes)
     if not d.points:
         notes.append((parsed.at / "engagementTypes").note("none set: nobody scores, so nothing is paid"))
     if d.revenue_percentage == 0:

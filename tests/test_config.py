@@ -337,9 +337,14 @@ def test_unknown_resolver_lists_the_valid_ones(tmp_path):
                             "performanceWeightedPool)")
 
 
-def test_unknown_pool_resolver(tmp_path):
-    message = error(tmp_path, config(**{"distributors.bonus.distributionPoolResolver": "standard_pool"}))
-    assert "distributors.bonus.distributionPoolResolver: unknown pool resolver 'standard_pool'" in message
+def test_a_pool_resolver_id_siren_sync_does_not_know_is_read_as_the_one_pool_and_noted(tmp_path):
+    """Siren documents one pool but not its id: an exported distributor must load (and say so)."""
+    cfg = load(tmp_path, config(**{"distributors.bonus.distributionPoolResolver": "standard_pool"}))
+    assert cfg.distributors["bonus"].pool_resolver == "revenueSinceLastDistribution"
+    assert any("distributors.bonus.distributionPoolResolver: 'standard_pool' is read as "
+               "revenueSinceLastDistribution" in w for w in cfg.warnings)
+    assert not any("distributionPoolResolver" in w for w in load(tmp_path, BASE).warnings)
+    assert "distributionPoolResolver" in error(tmp_path, config(**{"distributors.bonus.distributionPoolResolver": 5}))
 
 
 def test_unknown_event_type_suggests_and_lists(tmp_path):
