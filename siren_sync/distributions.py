@@ -68,7 +68,7 @@ def _close_due(ledger: Ledger, as_of: datetime, only: str | None, dry_run: bool)
         d = ledger.distributors[key]
         state = ledger.period_state(key)
         carry = carries.get(key, state.get("carry", {}))
-        record, next_carry = build_distribution(ledger, d, start, end, carry)
+        record, next_carry, (obligation_docs, score_docs) = _build(ledger, d, start, end, carry)
         carries[key] = next_carry
         made.append(record)
         if dry_run:
@@ -77,7 +77,6 @@ def _close_due(ledger: Ledger, as_of: datetime, only: str | None, dry_run: bool)
             if tx.get("distributions", record["id"]) is not None:
                 continue  # closed by an earlier run; never twice
             tx.put("distributions", record["id"], _summary(record))
-            obligation_docs, score_docs = _documents(record)
             tx.put_many(obligations_table(record["id"]), obligation_docs)
             tx.put_many(scores_table(record["id"]), score_docs)
             tx.put("outbox", record["id"], {"distribution": record["id"], "slug": slug_of(record["id"]),
@@ -89,6 +88,13 @@ def _close_due(ledger: Ledger, as_of: datetime, only: str | None, dry_run: bool)
 def build_distribution(ledger: Ledger, d: Distributor, start: datetime, end: datetime,
                        carry: Mapping) -> tuple[dict, dict]:
     """The distribution record of one period and the carry into the next (nothing is written)."""
+    record, next_carry, _ = _build(ledger, d, start, end, carry)
+    return record, next_carry
+
+
+def _build(ledger: Ledger, d: Distributor, start: datetime, end: datetime,
+           carry: Mapping) -> tuple[dict, dict, tuple[dict, dict]]:
+    """`build_distribution`, plus the documents a close stores (see `_lists`)."""
     table = aggregate_table(d.key, start)
     rows = ledger.store.table(table) or {}
     totals = rows.get(TOTALS, {"revenue": "0", "events": 0, "late": 0})
@@ -98,6 +104,7 @@ def build_distribution(ledger: Ledger, d: Distributor, start: datetime, end: dat
     eligible = _eligible(ledger)
     closing = close(d, aggregate, carry, eligible)
     dist_id = distribution_id(d.key, end)
+    scores, obligations, documents = _lists(dist_id, closing)
     record = {
         "id": dist_id, "distributor": d.key, "name": d.name, "resolver": d.resolver,
         "period_start": iso(start), "period_end": iso(end), "units": d.units,
@@ -106,15 +113,9 @@ def build_distribution(ledger: Ledger, d: Distributor, start: datetime, end: dat
         "events": totals.get("events", 0), "late_events": totals.get("late", 0),
         "late_buckets": totals.get("late_buckets", []),
         "other_currency": totals.get("other_currency", {}),
-        "scores": [{"collaborator": s.collaborator, "score": str(s.score),
-                    "last_scored_at": s.last_scored_at}
-                   for s in closing.standings],
-        "obligations": [{"id": f"{dist_id}:{a.collaborator}", "collaborator": a.collaborator,
-                         "score": str(a.score), "amount": str(a.amount), "note": a.note}
-                        for a in closing.allocations],
-        "closed_at": iso(ledger.now),
+        "scores": scores, "obligations": obligations, "closed_at": iso(ledger.now),
     }
-    return record, closing.next_carry
+    return record, closing.next_carry, documents
 
 
 def _padded(value: Decimal, d: Distributor) -> Decimal:
@@ -149,31 +150,34 @@ def scores_table(dist_id: str) -> str:
     return f"scores/{dist_id}"
 
 
-def _documents(record: dict) -> tuple[dict, dict]:
-    """The stored documents of a distribution's lists: (obligations, scores), keyed by collaborator.
+def _lists(dist_id: str, closing) -> tuple[list, list, tuple[dict, dict]]:
+    """The record's scores and obligations, and the documents a close stores, made in one pass.
 
-    One document per collaborator, holding only what is not implied: an obligation holds its
-    collaborator's score and last scoring time too, so `scores/<id>` keeps only those who scored
-    without being paid; a pending status and an empty note are left out. Encoding the documents is
-    most of the cost of writing a 100,000-collaborator close. Stores written before this layout
-    (a score for everyone, explicit status) read the same, see `load`.
+    Stored is one document per collaborator, holding only what is not implied: an obligation holds
+    its collaborator's score and last scoring time too, so `scores/<id>` keeps only those who scored
+    without being paid; a pending status and an empty note are left out. Building and encoding
+    these is most of a 100,000-collaborator close. Stores written before this layout (a score for
+    everyone, explicit status) read the same, see `load`.
     """
-    payees = {o["collaborator"]: o for o in record["obligations"]}
-    obligations, scores = {}, {}
-    for s in record["scores"]:
-        who = s["collaborator"]
-        doc = {"score": s["score"]}
-        if s["last_scored_at"]:
-            doc["last_scored_at"] = s["last_scored_at"]
-        o = payees.get(who)
-        if o is None:
-            scores[who] = doc
+    paid = {a.collaborator: a for a in closing.allocations}
+    scores, obligation_docs, score_docs = [], {}, {}
+    for who, score, last in closing.standings:
+        text = str(score)
+        scores.append({"collaborator": who, "score": text, "last_scored_at": last})
+        doc = {"score": text, "last_scored_at": last} if last else {"score": text}
+        allocation = paid.get(who)
+        if allocation is None:
+            score_docs[who] = doc
             continue
-        doc["amount"] = o["amount"]
-        if o["note"]:
-            doc["note"] = o["note"]
-        obligations[who] = doc
-    return obligations, scores
+        doc["amount"] = str(allocation.amount)
+        if allocation.note:
+            doc["note"] = allocation.note
+        obligation_docs[who] = doc
+    obligations = [{"id": f"{dist_id}:{a.collaborator}", "collaborator": a.collaborator,
+                    "score": obligation_docs[a.collaborator]["score"],
+                    "amount": obligation_docs[a.collaborator]["amount"], "note": a.note}
+                   for a in closing.allocations]
+    return scores, obligations, (obligation_docs, score_docs)
 
 
 def _summary(record: dict) -> dict:

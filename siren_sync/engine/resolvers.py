@@ -15,7 +15,6 @@ from typing import Sequence
 from siren_sync.model import RESOLVER_ALIASES, RESOLVERS, Allocation, Standing
 
 
-
 def split(resolver: str, pool: Decimal, standings: Sequence[Standing], exponent: int,
           minimum_score: Decimal | None = None) -> list[Allocation]:
     """Allocations of `pool` among the qualifying `standings`, by amount desc then collaborator id.
