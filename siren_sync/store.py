@@ -617,8 +617,7 @@ class Transaction:
         """
         self._check_active()
         _check_table(table)
-        if "" in docs or not all(isinstance(key, str) for key in docs) \
-                or not all(isinstance(doc, dict) for doc in docs.values()):
+        if "" in docs or not set(map(type, docs)) <= {str} or not set(map(type, docs.values())) <= {dict}:
             for key, doc in docs.items():  # the slow pass only to name the bad one
                 _check_key(key)
                 if not isinstance(doc, dict):
