@@ -596,7 +596,9 @@ _DISTRIBUTOR_KEYS = ("name", "description", "distributionResolver", "distributio
                      "transactionCompilers", "lineItemFilters", "minimumScore", "carryUnspentPool")
 _SIREN_ONLY_KEYS = ("id", "dateCreated", "dateModified", "currentDistribution", "collaboratorCount")
 _FILTER_KEYS = ("withSkus", "inCategories", "collaboratorOwned", "withTypes")
-_KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+# WordPress merges runs of '-' in a slug and trims them at its ends (sanitize_title_with_dashes):
+# a key with '--' or a trailing '-' would be posted under another slug than the one looked up.
+_KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
 
 
 @dataclass(frozen=True)
@@ -611,7 +613,8 @@ class _Parsed:
 
 def _distributor(at: _At, key: str, raw: Any, tz: tzinfo | None) -> _Parsed:
     if not isinstance(key, str) or not _KEY_PATTERN.fullmatch(key):
-        at.fail("a distributor key is letters, digits, '-' and '_' (it is used in record slugs)")
+        at.fail("a distributor key is letters, digits, '_' and single '-' between them (it is used in "
+                "record slugs, where WordPress merges '--' and drops a trailing '-')")
     data = _mapping(at, raw, required=True)
     _keys(at, data, _DISTRIBUTOR_KEYS, _SIREN_ONLY_KEYS)
     units, exponent, is_currency = _units(at, data)

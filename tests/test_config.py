@@ -531,3 +531,18 @@ def test_woocommerce_read_ahead_is_on_by_default_and_can_be_turned_off(tmp_path)
     off = load(tmp_path, config(**{"sync.woocommerce.read_ahead": False}))
     assert WooCommerceSource.from_config(off).read_ahead is False
     assert "sync.woocommerce.read_ahead" in error(tmp_path, config(**{"sync.woocommerce.read_ahead": "sometimes"}))
+
+
+@pytest.mark.parametrize("key", ["bonus-", "big--bonus", "-bonus", "bonus pool"])
+def test_a_distributor_key_wordpress_would_change_in_a_slug_is_refused(tmp_path, key):
+    """The record's slug holds the key; WordPress merges '--' and trims '-', so the lookup by slug
+    before posting would miss the post and post it again."""
+    data = config()
+    data["distributors"][key] = data["distributors"].pop("bonus")
+    assert "single '-' between them" in error(tmp_path, data)
+
+
+def test_distributor_keys_with_single_dashes_and_underscores_load(tmp_path):
+    data = config()
+    data["distributors"]["monthly-sales_bonus-2"] = data["distributors"].pop("bonus")
+    assert list(load(tmp_path, data).distributors) == ["monthly-sales_bonus-2"]
