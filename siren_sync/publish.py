@@ -67,6 +67,7 @@ class Publisher:
         self.tz = tz
         self.names = names
         self.now = now or (lambda: datetime.now().astimezone())
+        self._meta_checked = False
 
     def pending(self, store) -> list[dict]:
         return sorted((e for e in (store.table("outbox") or {}).values() if e["status"] != "posted"),
@@ -99,9 +100,23 @@ class Publisher:
                                         json_body=body_of(record, entry["slug"], self.status, self.tz, self.names))
         post_id = data.get("id") if isinstance(data, dict) else None
         self._update(store, entry, status="posted", post_id=post_id, last_error=None, posted_at=iso(self.now()))
+        self._check_meta(data, post_id)
         report.posted.append(entry["distribution"])
         log.info("published %s as post %s", entry["slug"], post_id,
                  extra={"fields": {"event": "publish", "distribution": entry["distribution"], "post": post_id}})
+
+    def _check_meta(self, data, post_id) -> None:
+        """WordPress drops, without an error, a meta key the site has not registered for REST: say so
+        once per run (the post's content still holds the table)."""
+        if self._meta_checked or not isinstance(data, dict):
+            return
+        self._meta_checked = True
+        meta = data.get("meta")
+        if not isinstance(meta, dict) or "siren_sync" not in meta:
+            log.warning("the site did not keep meta.siren_sync on post %s (the machine-readable record): "
+                        "register it on the site with register_post_meta(%s, 'siren_sync', "
+                        "['show_in_rest' => true, 'single' => true, 'type' => 'string'])",
+                        post_id, "'post'" if self.route == "wp/v2/posts" else f"<the post type of {self.route}>")
 
     def _lookup(self, slug: str):
         """The id of the site's record with this slug (any status but trash), or None."""

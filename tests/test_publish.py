@@ -63,6 +63,7 @@ class FakeSite:
         self.lookups: list[dict] = []
         self.post_answers: list[tuple[int, dict, dict]] = []  # queued (status, body, headers) for POSTs
         self.refuse: tuple[int, dict] | None = None  # answer every request with this
+        self.registered_meta = True  # whether the site registered meta.siren_sync for REST
         rsps.add_callback(responses.GET, POSTS, callback=self._get)
         rsps.add_callback(responses.POST, POSTS, callback=self._post)
 
@@ -91,7 +92,9 @@ class FakeSite:
                 "title": {"raw": body["title"]}}
         self.posts.append(post)
         self.created.append(body)
-        return 201, {}, json.dumps(post)
+        # WordPress answers with the registered meta keys only ([] when none is registered)
+        meta = {"siren_sync": body["meta"]["siren_sync"]} if self.registered_meta else []
+        return 201, {}, json.dumps(dict(post, meta=meta))
 
 
 @pytest.fixture
@@ -310,3 +313,18 @@ def test_publish_command_without_credentials_is_a_usage_error(site, monkeypatch,
         '  wordpress: {user: "${SIREN_WP_USER}", application_password: "${SIREN_WP_APP_PASSWORD}"}\n', ""))
     code, _, err = site.run("publish")
     assert code == 2 and "application_password" in err
+
+
+def test_a_site_that_drops_the_meta_is_told_once_how_to_keep_it(site, caplog):
+    site.registered_meta = False
+    with caplog.at_level(logging.WARNING, logger="siren_sync.publish"):
+        report, _ = publish(site)
+    assert report.posted == [FIRST, SECOND]
+    warned = [r.getMessage() for r in caplog.records if "meta.siren_sync" in r.getMessage()]
+    assert len(warned) == 1 and "register_post_meta('post', 'siren_sync'" in warned[0]
+
+
+def test_a_site_that_keeps_the_meta_gets_no_warning(site, caplog):
+    with caplog.at_level(logging.WARNING, logger="siren_sync.publish"):
+        publish(site)
+    assert not [r for r in caplog.records if "meta.siren_sync" in r.getMessage()]
