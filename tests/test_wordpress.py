@@ -119,6 +119,16 @@ def test_fetch_collaborators_reads_users_coupons_and_products_across_pages():
 
 
 @responses.activate
+def test_a_role_nobody_has_reads_no_collaborator_and_says_so(caplog):
+    responses.add_callback(responses.GET, f"{ROOT}/wp/v2/users", callback=paged([]))
+    responses.add_callback(responses.GET, f"{ROOT}/wc/v3/coupons", callback=paged([]))
+    responses.add_callback(responses.GET, f"{ROOT}/wc/v3/products", callback=paged([]))
+    with caplog.at_level("WARNING", logger="siren_sync.sources.wordpress"):
+        assert wp.fetch_collaborators(upstream(), "siren_colaborator") == []
+    assert "no WordPress user has the role 'siren_colaborator'" in caplog.text
+
+
+@responses.activate
 def test_fetch_post_paths_and_authors():
     posts = [{"id": 12, "link": "https://shop.example/2026/11/my-post/", "author": 2},
              {"id": 13, "link": "https://shop.example/?p=13", "author": 5},

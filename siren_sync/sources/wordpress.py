@@ -15,6 +15,7 @@ of a failed request, and site-local times.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from typing import Any, Iterable, Iterator, Mapping
@@ -22,6 +23,8 @@ from urllib.parse import urlsplit
 
 from siren_sync.errors import SyncError
 from siren_sync.model import Collaborator
+
+log = logging.getLogger(__name__)
 
 PER_PAGE = 100
 
@@ -144,6 +147,9 @@ def fetch_collaborators(upstream, role: str = "siren_collaborator", coupon_meta_
     """
     users = all_items(upstream, "wp/v2/users", {"roles": role, "context": "edit", "orderby": "id",
                                                 "order": "asc"})
+    if not users:  # WordPress filters on any role name, known or not: a typo reads nobody, silently
+        log.warning("collaborators_from_site: no WordPress user has the role %r, so no collaborator is read "
+                    "from the site (check sync.collaborators_from_site.role)", role)
     who: dict[str, int] = {}
     for u in users:
         for name in (u.get("id"), u.get("username"), u.get("slug"), u.get("email")):
