@@ -154,17 +154,18 @@ def _lists(dist_id: str, closing) -> tuple[list, list, tuple[dict, dict]]:
     """The record's scores and obligations, and the documents a close stores, made in one pass.
 
     Stored is one document per collaborator, holding only what is not implied: an obligation holds
-    its collaborator's score and last scoring time too, so `scores/<id>` keeps only those who scored
-    without being paid; a pending status and an empty note are left out. Building and encoding
-    these is most of a 100,000-collaborator close. Stores written before this layout (a score for
+    its collaborator's score too, so `scores/<id>` keeps only those who scored without being paid;
+    a pending status and an empty note are left out. Building and encoding these is most of a
+    100,000-collaborator close. (A score's last scoring time only breaks a topScoreWins tie, and
+    the winner's note says how it did.) Stores written before this layout (a score and its time for
     everyone, explicit status) read the same, see `load`.
     """
     paid = {a.collaborator: a for a in closing.allocations}
     scores, obligation_docs, score_docs = [], {}, {}
-    for who, score, last in closing.standings:
+    for who, score, _ in closing.standings:
         text = str(score)
-        scores.append({"collaborator": who, "score": text, "last_scored_at": last})
-        doc = {"score": text, "last_scored_at": last} if last else {"score": text}
+        scores.append({"collaborator": who, "score": text})
+        doc = {"score": text}
         allocation = paid.get(who)
         if allocation is None:
             score_docs[who] = doc
@@ -208,8 +209,7 @@ def load(store, dist_id: str) -> dict | None:
     scored = {**store.table(obligations_table(dist_id)), **store.table(scores_table(dist_id))}
     ranked = sorted(scored.items(), key=lambda kv: (-Decimal(kv[1]["score"]), kv[0]))
     record = {k: v for k, v in summary.items() if k != "obligation_count"}
-    record["scores"] = [{"collaborator": who, "score": s["score"], "last_scored_at": s.get("last_scored_at")}
-                        for who, s in ranked]
+    record["scores"] = [{"collaborator": who, "score": s["score"]} for who, s in ranked]
     record["obligations"] = [{"id": o["id"], "collaborator": o["collaborator"], "score": o["score"],
                               "amount": o["amount"], "note": o["note"]} for o in obligations_of(store, summary)]
     return record
