@@ -307,11 +307,12 @@ class FakeShop:
     """
 
     def __init__(self, url: str = HTTPS_URL, key: str = KEY, secret: str = SECRET, refunds_route: bool = True,
-                 version: str = "9.4.2", lean: bool = False):
+                 version: str = "9.4.2", lean: bool = False, statuses: tuple[str, ...] = ()):
         self.url = url.rstrip("/")
         self.key, self.secret = key, secret
         self.refunds_route = refunds_route
         self.version = version
+        self.statuses = statuses  # order statuses OPTIONS lists (none: the status argument has no enum)
         self.lean = lean  # skip the JSON round trip of large payloads (benchmarks)
         self.orders: dict[int, dict] = {}
         self.refunds: dict[int, dict] = {}  # refund id -> detail with "parent_id"
@@ -373,6 +374,8 @@ class FakeShop:
             args = {name: {} for name in ("context", "page", "per_page", "search", "after", "before",
                                           "modified_after", "modified_before", "dates_are_gmt", "exclude",
                                           "include", "offset", "order", "orderby", "parent", "status")}
+            if self.statuses:  # as WooCommerce describes it: any, trash and the registered statuses
+                args["status"] = {"type": "array", "items": {"type": "string", "enum": list(self.statuses)}}
             return _json(200, {"namespace": "wc/v3", "methods": ["GET", "POST"],
                                "endpoints": [{"methods": ["GET"], "args": args}, {"methods": ["POST"], "args": {}}]})
         if path == "wc/v3/system_status":

@@ -503,6 +503,18 @@ def test_check_rows(rsps):
     assert "WooCommerce 9.4.2" in rows[2][2] and rows[4][2].startswith("2 orders")
 
 
+def test_check_names_order_statuses_the_sync_does_not_read(rsps):
+    core = ("any", "trash", "pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed",
+            "checkout-draft")
+    make_shop(rsps, statuses=core + ("shipped", "delivered"))
+    rows = {what: (ok, detail) for what, ok, detail in source().check()}
+    ok, detail = rows["woocommerce statuses"]
+    assert not ok and detail.startswith("orders in delivered, shipped are not read")
+    assert "sync.woocommerce.extra_statuses" in detail
+    rows = {what: (ok, detail) for what, ok, detail in source(extra_statuses=["shipped", "delivered"]).check()}
+    assert rows["woocommerce statuses"][0] is True
+
+
 def test_check_old_woocommerce(rsps):
     shop = make_shop(rsps, refunds_route=False, version="8.2.2")
     rows = dict((what, (ok, detail)) for what, ok, detail in source().check())

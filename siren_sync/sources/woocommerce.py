@@ -59,6 +59,8 @@ REFUNDS = "wc/v3/refunds"
 # Core statuses every WooCommerce since 3.5 accepts; `any` would leave out `trash`.
 CORE_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed", "trash")
 CANCEL_STATUSES = frozenset({"cancelled", "failed", "trash"})
+# Statuses no paid order is in: the filter word `any`, and block checkout's unsubmitted drafts.
+UNREAD_STATUSES = frozenset({"any", "checkout-draft"})
 ORDER_FIELDS = ("id", "status", "currency", "date_created_gmt", "date_modified_gmt", "date_paid_gmt", "total",
                 "discount_total", "shipping_total", "total_tax", "line_items", "fee_lines", "coupon_lines",
                 "refunds")
@@ -577,13 +579,28 @@ class WooCommerceSource:
             return rows
         rows.append(("woocommerce reachable", True, f"{self.url}/wp-json/{ORDERS}"))
         rows.append(("woocommerce authenticated", True, "orders can be listed with the consumer key"))
-        rows.append(self._check_modified_after())
+        args = self._order_args()
+        rows.append(self._check_modified_after(args))
+        statuses = self._check_statuses(args)
+        if statuses is not None:
+            rows.append(statuses)
         rows.append(self._check_refunds())
         total = page.total if page.total is not None else len(page.items)
         rows.append(("woocommerce orders", True, f"{total} orders (statuses {', '.join(self.statuses)})"))
         return rows
 
-    def _check_modified_after(self) -> tuple[str, bool, str]:
+    def _order_args(self) -> dict | None:
+        """The orders listing's query arguments as the site describes them (OPTIONS), or None."""
+        try:
+            data, _ = self.http.request("OPTIONS", ORDERS)
+            args: dict = {}
+            for endpoint in data.get("endpoints") or ():
+                args.update(endpoint.get("args") or {})
+            return args
+        except (SyncError, AttributeError):
+            return None
+
+    def _check_modified_after(self, args: dict | None) -> tuple[str, bool, str]:
         what = "woocommerce modified_after"
         version = None
         try:
@@ -591,21 +608,29 @@ class WooCommerceSource:
             version = str((data.get("environment") or {}).get("version") or "") or None
         except SyncError:
             pass
-        try:
-            data, _ = self.http.request("OPTIONS", ORDERS)
-            args = set()
-            for endpoint in data.get("endpoints") or ():
-                args |= set((endpoint.get("args") or {}).keys())
+        if args is not None:
             label = f"WooCommerce {version}" if version else "WooCommerce"
             if "modified_after" in args and "dates_are_gmt" in args:
                 return what, True, f"{label}: orders accept modified_after and dates_are_gmt"
             return what, False, (f"{label}: orders do not accept modified_after/dates_are_gmt "
                                  "(WooCommerce 5.8 or newer is needed for incremental sync)")
-        except (SyncError, AttributeError):
-            if version:
-                ok = _version_tuple(version) >= (5, 8)
-                return what, ok, f"WooCommerce {version}" + ("" if ok else ": 5.8 or newer is needed")
-            return what, False, "could not tell the WooCommerce version (system_status and OPTIONS refused)"
+        if version:
+            ok = _version_tuple(version) >= (5, 8)
+            return what, ok, f"WooCommerce {version}" + ("" if ok else ": 5.8 or newer is needed")
+        return what, False, "could not tell the WooCommerce version (system_status and OPTIONS refused)"
+
+    def _check_statuses(self, args: dict | None) -> tuple[str, bool, str] | None:
+        """Order statuses the site has (plugins add some) that the sync does not read: an order moved
+        into one is never read again, so a later refund or cancellation of it would be missed."""
+        enum = (((args or {}).get("status") or {}).get("items") or {}).get("enum")
+        if not isinstance(enum, list):
+            return None
+        unread = sorted(str(v) for v in enum if v not in self.statuses and v not in UNREAD_STATUSES)
+        if not unread:
+            return "woocommerce statuses", True, f"every order status of the site is read ({len(self.statuses)})"
+        return "woocommerce statuses", False, (
+            f"orders in {', '.join(unread)} are not read, so a refund or cancellation after an order moves "
+            f"there is missed: list them in sync.woocommerce.extra_statuses (or paid_statuses if they mean paid)")
 
     def _check_refunds(self) -> tuple[str, bool, str]:
         what = "woocommerce refunds"
