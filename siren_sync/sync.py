@@ -135,7 +135,7 @@ def build_sources(config, app, only: str | None = None) -> list:
             continue
         options = dict(section.options)
         if name == "woocommerce":
-            sources.append(woocommerce.WooCommerceSource.from_config(config))
+            sources.append(woocommerce.WooCommerceSource.from_config(config, site_tz=app.tz))
         elif name in ("lifterlms", "learndash", "siren"):
             upstream = wp_upstream(config, name)
             if upstream is None:

@@ -21,7 +21,7 @@ import re
 from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
@@ -307,12 +307,15 @@ class FakeShop:
     """
 
     def __init__(self, url: str = HTTPS_URL, key: str = KEY, secret: str = SECRET, refunds_route: bool = True,
-                 version: str = "9.4.2", lean: bool = False, statuses: tuple[str, ...] = ()):
+                 version: str = "9.4.2", lean: bool = False, statuses: tuple[str, ...] = (),
+                 local_tz: tzinfo | None = None):
         self.url = url.rstrip("/")
         self.key, self.secret = key, secret
         self.refunds_route = refunds_route
         self.version = version
         self.statuses = statuses  # order statuses OPTIONS lists (none: the status argument has no enum)
+        # orders stored as posts: `orderby=modified` sorts by post_modified, the site's local time
+        self.local_tz = local_tz
         self.lean = lean  # skip the JSON round trip of large payloads (benchmarks)
         self.orders: dict[int, dict] = {}
         self.refunds: dict[int, dict] = {}  # refund id -> detail with "parent_id"
@@ -438,7 +441,10 @@ class FakeShop:
             assert params.get("dates_are_gmt") == "true", "modified_after without dates_are_gmt"
             bound = utc(params["modified_after"])
             items = [o for o in items if utc(o["date_modified_gmt"]) > bound]
-        if params.get("orderby") == "modified":
+        if params.get("orderby") == "modified" and self.local_tz is not None:
+            items.sort(key=lambda o: (utc(o["date_modified_gmt"]).astimezone(self.local_tz).replace(tzinfo=None),
+                                      o.get("id", 0)), reverse=params.get("order") != "asc")
+        elif params.get("orderby") == "modified":
             items.sort(key=lambda o: (o["date_modified_gmt"], o.get("id", 0)), reverse=params.get("order") != "asc")
         else:
             items.sort(key=lambda o: (o["date_created_gmt"], o.get("id", 0)), reverse=params.get("order") != "asc")

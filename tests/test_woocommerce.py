@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 import responses
@@ -409,6 +410,24 @@ def test_same_second_overflow_pages_within_the_second(rsps):
                      ("2026-09-05T11:59:59", "3"), ("2026-09-06T09:59:59", "1")]
     assert ctx.cursors["woocommerce"] == {"modified_gmt": "2026-09-07T10:00:00+00:00",
                                           "seen": [[321, "2026-09-07T10:00:00"]]}
+
+
+@pytest.mark.parametrize("storage", ["posts", "hpos"])
+def test_no_order_is_skipped_when_the_clocks_go_back(rsps, storage):
+    """New York, 2026-11-01: 01:00-02:00 happens twice. Orders stored as posts are sorted by their local
+    modification time, so GMT times go back and forth across pages; HPOS sorts by GMT."""
+    new_york = ZoneInfo("America/New_York")
+    shop = make_shop(rsps, local_tz=new_york if storage == "posts" else None)
+    # local 01:05 EDT, 01:07 EST, 01:10 EDT, 01:15 EST, 01:20 EDT, then 03:00 EST
+    times = ["2026-11-01T05:05:00", "2026-11-01T06:07:00", "2026-11-01T05:10:00", "2026-11-01T06:15:00",
+             "2026-11-01T05:20:00", "2026-11-01T08:00:00"]
+    for i, at in enumerate(times):
+        shop.add(order(500 + i, "processing", "10.00", paid=at))
+    ctx = context(now=datetime(2026, 11, 2, tzinfo=timezone.utc))
+    report = WooCommerceSource(HTTPS_URL, KEY, SECRET, options={"per_page": 2}, sleep=lambda s: None,
+                               site_tz=new_york).sync(ctx)
+    assert ctx.keys("woocommerce:sale:") == [f"woocommerce:sale:{500 + i}" for i in range(6)]
+    assert report.events == 6 and ctx.cursors["woocommerce"]["modified_gmt"] == "2026-11-01T08:00:00+00:00"
 
 
 def test_truncated_page_raises_and_cursor_stays_at_last_committed_page(rsps):

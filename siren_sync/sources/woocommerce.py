@@ -37,7 +37,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Callable, Iterable, Mapping
@@ -320,11 +320,13 @@ class WooCommerceSource:
                  options: Mapping[str, Any] | None = None, overlap: float = 300.0,
                  timeout: float | tuple[float, float] = (10.0, 30.0), retry: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
-                 session: requests.Session | None = None, read_ahead: bool | None = None):
+                 session: requests.Session | None = None, read_ahead: bool | None = None,
+                 site_tz: tzinfo = timezone.utc):
         if not consumer_key or not consumer_secret:
             raise ConfigError("site.woocommerce: consumer_key and consumer_secret are required")
         options = dict(options or {})
         self.url = url.rstrip("/")
+        self.site_tz = site_tz  # the clock of `post_modified`, by which posts-stored orders are sorted
         self.paid_statuses = tuple(options.get("paid_statuses") or ("processing", "completed"))
         self.per_page = max(1, min(MAX_PER_PAGE, int(options.get("per_page") or MAX_PER_PAGE)))
         self.refunds_mode = options.get("refunds") or "auto"
@@ -431,9 +433,9 @@ class WooCommerceSource:
                         pos_seen |= at_last
                 if not page.last:
                     # The next query is known now: read it while this page is counted and committed.
-                    next_after = pos - SECOND if pos is not None else query_after
-                    if next_after == query_after:
-                        number += 1  # the whole page shares one second: page on within it
+                    next_after = self._next_after(page.items, pos, query_after)
+                    if next_after == query_after or (query_after is not None and next_after < query_after):
+                        number += 1  # no later start than this query's (one second's orders): page on
                     else:
                         query_after, number = next_after, 1
                     if self.read_ahead:
@@ -468,6 +470,26 @@ class WooCommerceSource:
         log.info("woocommerce: %d orders read, %d new events, %d quarantined, %d pages", report.records,
                  report.events, report.quarantined, pages)
         return report
+
+    def _next_after(self, items: list, pos: datetime | None, query_after: datetime | None) -> datetime | None:
+        """The exclusive lower bound of the next orders query: a second before the latest
+        modification read so far, or earlier where the site's local clock repeated an hour.
+
+        Orders stored as posts are sorted by `post_modified`, the site's local time, while
+        `modified_after` filters on GMT. When the clocks go back, a later page can hold an order
+        whose GMT time is an hour before the last one read, which a bound at the latest time would
+        skip for good. The orders after the page's last one have a local time no earlier than its
+        own, so the bound is the earliest GMT time that local time can mean (its first occurrence).
+        Everywhere else that is the last order's own time, and nothing changes.
+        """
+        if pos is None:
+            return query_after
+        bound = pos
+        last = _version(items[-1]) if items else None
+        if last is not None and self.site_tz is not _UTC:
+            local = last[2].astimezone(self.site_tz).replace(tzinfo=None)
+            bound = min(bound, local.replace(tzinfo=self.site_tz, fold=0).astimezone(_UTC))
+        return bound - SECOND
 
     def _with_categories(self, orders: list[Order]) -> list[Order]:
         """The orders with their lines' product categories filled in (for category filters)."""
