@@ -534,6 +534,14 @@ def test_check_names_order_statuses_the_sync_does_not_read(rsps):
     assert rows["woocommerce statuses"][0] is True
 
 
+def test_check_warns_that_woocommerce_before_7_6_may_not_mark_a_refunded_order_modified(rsps):
+    make_shop(rsps, refunds_route=False, version="7.2.3")
+    rows = {what: (ok, detail) for what, ok, detail in source().check()}
+    ok, detail = rows["woocommerce modified_after"]
+    assert ok and detail.endswith("before 7.6 a partial refund may leave its order unmodified, so the sync "
+                                  "can miss it: update WooCommerce")
+
+
 def test_check_old_woocommerce(rsps):
     shop = make_shop(rsps, refunds_route=False, version="8.2.2")
     rows = dict((what, (ok, detail)) for what, ok, detail in source().check())

@@ -633,12 +633,12 @@ class WooCommerceSource:
         if args is not None:
             label = f"WooCommerce {version}" if version else "WooCommerce"
             if "modified_after" in args and "dates_are_gmt" in args:
-                return what, True, f"{label}: orders accept modified_after and dates_are_gmt"
+                return what, True, f"{label}: orders accept modified_after and dates_are_gmt" + _refund_note(version)
             return what, False, (f"{label}: orders do not accept modified_after/dates_are_gmt "
                                  "(WooCommerce 5.8 or newer is needed for incremental sync)")
         if version:
             ok = _version_tuple(version) >= (5, 8)
-            return what, ok, f"WooCommerce {version}" + ("" if ok else ": 5.8 or newer is needed")
+            return what, ok, f"WooCommerce {version}" + (_refund_note(version) if ok else ": 5.8 or newer is needed")
         return what, False, "could not tell the WooCommerce version (system_status and OPTIONS refused)"
 
     def _check_statuses(self, args: dict | None) -> tuple[str, bool, str] | None:
@@ -667,6 +667,15 @@ class WooCommerceSource:
             return what, False, str(exc)
         self._bulk_refunds = True
         return what, True, f"{REFUNDS} available ({page.total if page.total is not None else '?'} refunds)"
+
+
+def _refund_note(version: str | None) -> str:
+    """Before WooCommerce 7.6 (woocommerce#37047) a partial refund could leave its order's
+    date_modified as it was (woocommerce#28969), and the orders walk reads changed orders only."""
+    if version and _version_tuple(version) < (7, 6):
+        return ("; before 7.6 a partial refund may leave its order unmodified, so the sync can miss it: "
+                "update WooCommerce")
+    return ""
 
 
 def _version_tuple(text: str) -> tuple[int, ...]:
