@@ -379,8 +379,12 @@ class FakeShop:
                                           "include", "offset", "order", "orderby", "parent", "status")}
             if self.statuses:  # as WooCommerce describes it: any, trash and the registered statuses
                 args["status"] = {"type": "array", "items": {"type": "string", "enum": list(self.statuses)}}
+            # the POST endpoint describes an order's fields: its `status` is one string
+            create = {"status": {"type": "string", "enum": list(self.statuses) or ["pending"]},
+                      "currency": {"type": "string"}}
             return _json(200, {"namespace": "wc/v3", "methods": ["GET", "POST"],
-                               "endpoints": [{"methods": ["GET"], "args": args}, {"methods": ["POST"], "args": {}}]})
+                               "endpoints": [{"methods": ["GET"], "args": args},
+                                             {"methods": ["POST"], "args": create}]})
         if path == "wc/v3/system_status":
             return _json(200, {"environment": {"home_url": self.url, "site_url": self.url, "version": self.version}})
         if path == "wc/v3/orders":

@@ -612,12 +612,17 @@ class WooCommerceSource:
         return rows
 
     def _order_args(self) -> dict | None:
-        """The orders listing's query arguments as the site describes them (OPTIONS), or None."""
+        """The orders listing's query arguments as the site describes them (OPTIONS), or None.
+
+        Only the GET endpoint's: the POST one describes an order's fields, among them a `status`
+        that is one string, not the listing's list of statuses.
+        """
         try:
             data, _ = self.http.request("OPTIONS", ORDERS)
             args: dict = {}
             for endpoint in data.get("endpoints") or ():
-                args.update(endpoint.get("args") or {})
+                if "GET" in (endpoint.get("methods") or ()):
+                    args.update(endpoint.get("args") or {})
             return args
         except (SyncError, AttributeError):
             return None
