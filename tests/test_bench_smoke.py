@@ -24,6 +24,7 @@ def test_ingest_orders_smoke():
     assert r["events"] > 1000
     assert r["requests"] >= 10
     assert r["floor_json_loads_s"] > 0 and r["cpu_s"] > 0
+    assert r["floor_json_loads_s"] < r["reads_only_s"] < r["cpu_s"]  # reading alone holds the decode, not the rest
     assert set(r["targets"]) == {"cpu_over_floor<=3", "cpu_ms_per_order<=0.2", "peak_rss_mb<100"}
 
 
