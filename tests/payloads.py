@@ -4,7 +4,8 @@ The builders copy the exact shape of the real responses in `reference/samples/` 
 WooCommerce 8.2, orders stored as posts): every key the site sends, money as strings, `*_gmt` times
 without an offset, lower-case coupon codes, `refunds[]` inside an order without dates. `FakeShop`
 answers `/wp-json/wc/v3/...` the way WooCommerce does (modified_after is exclusive at one-second
-granularity, `orderby=modified` ties broken by id, X-WP-Total / X-WP-TotalPages, 401 bodies,
+granularity, `orderby=modified` ties broken by id, or with `mixed_ties` in another order for each
+page as MySQL may, `modified_before` exclusive too, `orderby=id`, X-WP-Total / X-WP-TotalPages, 401 bodies,
 `rest_no_route` before WooCommerce 9) through `responses` callbacks, checks Basic and OAuth 1.0a
 credentials, and counts requests. `FakeContext` is an in-memory `SyncContext` that records commits;
 every source test uses it (`FakeContext.of(collaborators)` builds its attribution). `wp_collection` and
@@ -308,7 +309,7 @@ class FakeShop:
 
     def __init__(self, url: str = HTTPS_URL, key: str = KEY, secret: str = SECRET, refunds_route: bool = True,
                  version: str = "9.4.2", lean: bool = False, statuses: tuple[str, ...] = (),
-                 local_tz: tzinfo | None = None):
+                 local_tz: tzinfo | None = None, mixed_ties: bool = False):
         self.url = url.rstrip("/")
         self.key, self.secret = key, secret
         self.refunds_route = refunds_route
@@ -316,6 +317,8 @@ class FakeShop:
         self.statuses = statuses  # order statuses OPTIONS lists (none: the status argument has no enum)
         # orders stored as posts: `orderby=modified` sorts by post_modified, the site's local time
         self.local_tz = local_tz
+        # MySQL without a tie-break: equal modification times come in another order for each page
+        self.mixed_ties = mixed_ties
         self.lean = lean  # skip the JSON round trip of large payloads (benchmarks)
         self.orders: dict[int, dict] = {}
         self.refunds: dict[int, dict] = {}  # refund id -> detail with "parent_id"
@@ -445,7 +448,16 @@ class FakeShop:
             assert params.get("dates_are_gmt") == "true", "modified_after without dates_are_gmt"
             bound = utc(params["modified_after"])
             items = [o for o in items if utc(o["date_modified_gmt"]) > bound]
-        if params.get("orderby") == "modified" and self.local_tz is not None:
+        if "modified_before" in params:
+            bound = utc(params["modified_before"])
+            items = [o for o in items if utc(o["date_modified_gmt"]) < bound]
+        if params.get("orderby") == "id":
+            items.sort(key=lambda o: o.get("id", 0), reverse=params.get("order") != "asc")
+        elif params.get("orderby") == "modified" and self.mixed_ties:
+            page = int(params.get("page", 1))
+            items.sort(key=lambda o: (o["date_modified_gmt"], hash((o.get("id", 0), page))),
+                       reverse=params.get("order") != "asc")
+        elif params.get("orderby") == "modified" and self.local_tz is not None:
             items.sort(key=lambda o: (utc(o["date_modified_gmt"]).astimezone(self.local_tz).replace(tzinfo=None),
                                       o.get("id", 0)), reverse=params.get("order") != "asc")
         elif params.get("orderby") == "modified":

@@ -5,8 +5,8 @@ Orders are read incrementally by modification date, as apis.md section 1.11 reco
 explicit status list that includes `trash`. After each page the page's events are committed with
 the cursor set to the last order's `date_modified_gmt` (and the `(id, date_modified_gmt)` pairs seen
 at that exact second), and page 1 is asked again from there, so an order modified during the sync
-moves to the end and nothing is skipped; only when a whole page shares one second (bulk edits) do we
-page on with `page=2,3...` for that second. The cursor never passes the sync's start (`ctx.now`).
+moves to the end and nothing is skipped; only when a whole page shares one second (bulk edits) is
+that second read on its own, by id (`_Walk`). The cursor never passes the sync's start (`ctx.now`).
 
 Each order becomes events whose keys make re-reading harmless:
 - `woocommerce:sale:<order>` at payment (`date_paid_gmt`, else `date_created_gmt` for an order in a
@@ -66,6 +66,7 @@ ORDER_FIELDS = ("id", "status", "currency", "date_created_gmt", "date_modified_g
                 "refunds")
 REFUND_FIELDS = "id,parent_id,date_created_gmt,amount"
 PREFETCH_REFUNDS_ABOVE = 2  # order pages in a sync above which refunds are listed in bulk
+MAX_SECOND_RESTARTS = 5  # times one second's orders are read again from the start when their count moves
 SECOND = timedelta(seconds=1)
 _UTC = timezone.utc
 _ZERO = Decimal(0)
@@ -302,6 +303,62 @@ def order_events(order: Order, refund_times: Mapping[int, datetime], attribution
 # -- the source ------------------------------------------------------------------------------------
 
 @dataclass
+class _Walk:
+    """Which orders query comes next: a lower bound and a page number, or one second on its own.
+
+    Pages go by modification time, and each page's successor starts a second before the latest
+    modification read so far. When a whole page shares one second (a bulk edit), no later bound
+    reaches the rest of that second, and paging on by number with `orderby=modified` is not safe:
+    WooCommerce sorts by the modification time alone (posts and HPOS alike, no id to break ties),
+    and MySQL may order equal rows differently for each LIMIT offset, so page 2 can repeat orders of
+    page 1 and leave others out for good. That second is read on its own instead: the orders strictly
+    between the second before and the second after it, `orderby=id`, page by page. If its count
+    (`X-WP-Total`) changes meanwhile (an order edited out of it shifts every later offset by one),
+    the second is read again from its first page. Then the walk goes on strictly after it.
+    """
+
+    after: datetime | None
+    number: int = 1
+    second: datetime | None = None  # the second read on its own, if one is
+    total: int | None = None  # its count when its first page was read
+    restarts: int = 0
+
+    def advance(self, page: Any, next_after: datetime | None, pos: datetime | None) -> bool:
+        """Move past `page`; False when nothing is left to read.
+
+        `next_after` is the bound the next query would start from (`_next_after`) and `pos` the
+        latest modification read so far.
+        """
+        if self.second is not None:
+            return self._advance_in_second(page)
+        if page.last:
+            return False
+        if next_after is not None and next_after == self.after and next_after + SECOND == pos:
+            self.second, self.number, self.total = pos, 1, None  # the page is one second: read it by id
+        elif next_after is None or (self.after is not None and next_after <= self.after):
+            self.number += 1  # nothing dated on this page, or a repeated local hour: page on
+        else:
+            self.after, self.number = next_after, 1
+        return True
+
+    def _advance_in_second(self, page: Any) -> bool:
+        if self.total is None:
+            self.total = page.total
+        elif page.total != self.total:
+            self.restarts += 1
+            if self.restarts > MAX_SECOND_RESTARTS:
+                raise SyncError(f"{ORDERS}: the orders modified at {wc_time(self.second)} kept changing while "
+                                f"they were read ({self.restarts} tries); the next sync reads them again")
+            self.number, self.total = 1, None
+            return True
+        if page.last:
+            self.after, self.number, self.second, self.total = self.second, 1, None, None
+        else:
+            self.number += 1
+        return True
+
+
+@dataclass
 class _Run:
     """What one sync learns along the way."""
 
@@ -372,6 +429,14 @@ class WooCommerceSource:
             params["modified_after"] = wc_time(after)
         return params
 
+    def _walk_params(self, walk: _Walk) -> dict[str, str]:
+        """The query of where `walk` is: after its bound by modification, or one second by id."""
+        if walk.second is None:
+            return self._order_params(walk.after)
+        params = self._order_params(walk.second - SECOND)
+        params.update(orderby="id", modified_before=wc_time(walk.second + SECOND))
+        return params
+
     def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
         report = SyncReport(self.name)
         requests_before = self.http.requests
@@ -393,7 +458,7 @@ class WooCommerceSource:
             skip = old_seen
             cur_pos, cur_seen = old_pos, set(old_seen)
         run = _Run(window_start=start)
-        query_after, number = start, 1
+        walk = _Walk(after=start)
         pos: datetime | None = None
         pos_seen: set = set()
         pages = 0
@@ -405,7 +470,7 @@ class WooCommerceSource:
                 if ahead is not None:
                     page, ahead = ahead.result(), None
                 else:
-                    page = self.http.page(ORDERS, self._order_params(query_after), number, self.per_page)
+                    page = self.http.page(ORDERS, self._walk_params(walk), walk.number, self.per_page)
                 pages += 1
                 report.records += len(page.items)
                 if pages == 1 and (page.total_pages or 0) > PREFETCH_REFUNDS_ABOVE:
@@ -431,18 +496,13 @@ class WooCommerceSource:
                         pos, pos_seen = last, at_last
                     elif last == pos:
                         pos_seen |= at_last
-                if not page.last:
-                    # The next query is known now: read it while this page is counted and committed.
-                    next_after = self._next_after(page.items, pos, query_after)
-                    if next_after == query_after or (query_after is not None and next_after < query_after):
-                        number += 1  # no later start than this query's (one second's orders): page on
-                    else:
-                        query_after, number = next_after, 1
-                    if self.read_ahead:
-                        if pool is None:
-                            pool = ThreadPoolExecutor(1, thread_name_prefix="woocommerce-read-ahead")
-                        ahead = pool.submit(self.http.page, ORDERS, self._order_params(query_after), number,
-                                            self.per_page, abort=abort)
+                # The next query is known now: read it while this page is counted and committed.
+                more = walk.advance(page, self._next_after(page.items, pos, walk.after) if last else None, pos)
+                if more and self.read_ahead:
+                    if pool is None:
+                        pool = ThreadPoolExecutor(1, thread_name_prefix="woocommerce-read-ahead")
+                    ahead = pool.submit(self.http.page, ORDERS, self._walk_params(walk), walk.number,
+                                        self.per_page, abort=abort)
                 events = self._events(ctx, run, fresh, report)
                 moved = False
                 if pos is not None and not hold:
@@ -459,7 +519,7 @@ class WooCommerceSource:
                 report.pages = pages
                 remaining = (page.total_pages - page.number) if page.total_pages else 0
                 ctx.progress(self.name, pages, pages + max(0, remaining), report.records)
-                if page.last:
+                if not more:
                     break
         finally:
             if pool is not None:
