@@ -13,11 +13,11 @@ import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from siren_sync.engine import pools
 from siren_sync.engine.periods import Calendar
-from siren_sync.model import SALE, Collaborator, Distributor, Event, as_utc, iso, parse_time
+from siren_sync.model import SALE, Collaborator, Distributor, Event, iso, parse_time
 
 TOTALS = "*"  # the aggregate document holding a period's totals (collaborator ids never start with '*')
 FUTURE_LIMIT = timedelta(days=366)  # an event dated further ahead than this is bad data, not a plan
@@ -26,12 +26,6 @@ FUTURE_LIMIT = timedelta(days=366)  # an event dated further ahead than this is 
 def aggregate_table(distributor: str, start: datetime) -> str:
     """The store table of one period's aggregate (its own file, see store.py)."""
     return f"aggregates/{distributor}/{iso(start.astimezone(timezone.utc))}"
-
-
-def bucket_of(moment: datetime) -> str:
-    """Events are kept in one segment per UTC month of occurrence."""
-    utc = as_utc(moment)
-    return f"{utc.year:04d}-{utc.month:02d}"
 
 
 def midnight(moment: datetime, tz) -> datetime:
@@ -98,13 +92,14 @@ class Ledger:
         fresh = [e for e in batch.values() if e.key not in known]
         result = Recorded(new=len(fresh), duplicate=len(batch) - len(fresh))
         recorded_at = iso(self.now)
+        self._future = self.now + FUTURE_LIMIT  # events dated after this are ignored (`now` moves)
         with self.store.transaction() as tx:
             placing = _Placing(tx, {key: self.open_period(key, tx)[0] for key in self.distributors})
             buckets: dict[str, list[dict]] = {}
             for event in fresh:
                 record = event.to_record()
                 record["recorded_at"] = recorded_at
-                bucket = bucket_of(event.at)
+                bucket = record["at"][:7]  # one segment per UTC month of occurrence: "YYYY-MM" of its UTC time
                 self._place(event, record, placing, bucket)
                 result.late += bool(record.get("late"))
                 buckets.setdefault(bucket, []).append(record)
@@ -147,7 +142,7 @@ class Ledger:
 
     def _ignored(self, event: Event) -> str | None:
         """Why an event counts nothing at all: dated far ahead, or an unknown or inactive collaborator."""
-        if event.at > self.now + FUTURE_LIMIT:
+        if event.at > self._future:
             return f"occurs at {iso(event.at)}, more than a year after now"
         if event.type == SALE:
             return None
@@ -188,16 +183,18 @@ class _Placing:
             self._tables[slot] = (aggregate_table(distributor, start), iso(start))
         return self._tables[slot]
 
-    def _doc(self, table: str, key: str, default: dict) -> dict:
+    def _doc(self, table: str, key: str, new: Callable[[], dict] = dict) -> dict:
+        """The batch's copy of one aggregate document; `new()` makes it when the store has none."""
         slot = (table, key)
-        if slot not in self._docs:
-            self._docs[slot] = copy.deepcopy(self._tx.get(table, key)) or default
-        return self._docs[slot]
+        doc = self._docs.get(slot)
+        if doc is None:
+            doc = self._docs[slot] = copy.deepcopy(self._tx.get(table, key)) or new()
+        return doc
 
     def add(self, table: str, event: Event, at_text: str, amount, late: bool, bucket: str,
             other_currency: str | None) -> None:
         """Count one event in one period; `at_text` is its UTC time as recorded (sorts as text)."""
-        totals = self._doc(table, TOTALS, {"revenue": "0", "events": 0, "late": 0, "late_buckets": []})
+        totals = self._doc(table, TOTALS, _new_totals)
         totals["events"] += 1
         if other_currency:  # counted nothing; `check` and the distribution record say how many
             skipped = totals.setdefault("other_currency", {})
@@ -209,7 +206,10 @@ class _Placing:
         if event.type == SALE:
             self._revenue[table] = self._revenue.get(table, Decimal(totals["revenue"])) + amount
             return
-        slot = self._doc(table, event.collaborator, {}).setdefault(event.type, {"qty": 0, "last": None})
+        doc = self._doc(table, event.collaborator)
+        slot = doc.get(event.type)
+        if slot is None:
+            slot = doc[event.type] = {"qty": 0, "last": None}
         slot["qty"] += amount
         if amount > 0 and (slot["last"] is None or slot["last"] < at_text):
             slot["last"] = at_text
@@ -219,6 +219,10 @@ class _Placing:
             self._docs[(table, TOTALS)]["revenue"] = str(revenue)
         for (table, key), doc in self._docs.items():
             self._tx.put(table, key, doc)
+
+
+def _new_totals() -> dict:
+    return {"revenue": "0", "events": 0, "late": 0, "late_buckets": []}
 
 
 def _unique(events: Iterable[Event]) -> dict[str, Event]:

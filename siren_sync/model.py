@@ -24,6 +24,9 @@ ENGAGEMENT_TYPES = (
 )
 SALE = "sale"
 EVENT_TYPES = ENGAGEMENT_TYPES + (SALE,)
+# The share of a paid order's value its sale moves. Events share this one object, so "is it all of
+# it" is an identity check first: `Fraction.__eq__` is Python code, asked for every event recorded.
+WHOLE = Fraction(1)
 
 RESOLVERS = ("topScoreWins", "performanceSharedPool", "sharedEngagementPool")
 RESOLVER_ALIASES = {"performanceWeightedPool": "performanceSharedPool"}
@@ -132,7 +135,7 @@ class Event:
     quantity: int = 1
     revenue: Decimal | None = None
     order: OrderValue | None = None
-    share: Fraction = Fraction(1)
+    share: Fraction = WHOLE
     source: str = "manual"
 
     def __post_init__(self):
@@ -150,7 +153,7 @@ class Event:
             record["revenue"] = str(self.revenue)
         if self.order is not None:
             record["order"] = self.order.to_record()
-        if self.share != 1:
+        if self.share is not WHOLE and self.share != 1:
             record["share"] = str(self.share)
         return record
 
@@ -160,7 +163,7 @@ class Event:
                    quantity=int(r.get("quantity", 1)),
                    revenue=Decimal(r["revenue"]) if r.get("revenue") is not None else None,
                    order=OrderValue.from_record(r["order"]) if r.get("order") else None,
-                   share=Fraction(r.get("share", "1")), source=r.get("source", "manual"))
+                   share=Fraction(r["share"]) if "share" in r else WHOLE, source=r.get("source", "manual"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,9 @@ class Calendar:
         self._tz = tz
         self._bounds = [first_start.astimezone(tz)]
         self._utc = [first_start.astimezone(timezone.utc)]
+        # The last period found, as (start UTC, end UTC, (start, end)): a page's events mostly fall
+        # in one period, and each is placed in every distributor's.
+        self._last: tuple[datetime, datetime, tuple[datetime, datetime]] | None = None
 
     @property
     def first_start(self) -> datetime:
@@ -53,11 +56,16 @@ class Calendar:
     def period_containing(self, moment: datetime) -> tuple[datetime, datetime] | None:
         """The `[start, end)` period holding `moment`, or None before the first start."""
         moment = as_utc(moment)
+        last = self._last
+        if last is not None and last[0] <= moment < last[1]:
+            return last[2]
         if moment < self._utc[0]:
             return None
         self._extend_past(moment)
         i = bisect_right(self._utc, moment) - 1
-        return self._bounds[i], self._bounds[i + 1]
+        period = self._bounds[i], self._bounds[i + 1]
+        self._last = (self._utc[i], self._utc[i + 1], period)
+        return period
 
     def next_triggers(self, after: datetime, count: int) -> list[datetime]:
         """The next `count` trigger times strictly after `after` (for `check`)."""

@@ -11,7 +11,7 @@ from fractions import Fraction
 from math import floor
 from typing import Collection, Sequence
 
-from siren_sync.model import SALE, Distributor, Event, Line, LineItemFilters, OrderValue
+from siren_sync.model import SALE, WHOLE, Distributor, Event, Line, LineItemFilters, OrderValue
 from siren_sync.units import minor_unit
 
 
@@ -57,6 +57,9 @@ def _discount_share(order: OrderValue, kept: Fraction, filters: LineItemFilters)
     return discount * kept / everything if everything else Fraction(0)
 
 
+_QUANTA = tuple(Decimal(1).scaleb(-e) for e in range(5))  # 1, 0.1, ... 0.0001: every ISO 4217 minor unit
+
+
 def other_currency(event: Event, distributor: Distributor) -> str | None:
     """The order's currency when it cannot count for `distributor` (a multi-currency shop)."""
     order = event.order
@@ -81,9 +84,10 @@ def counted_value(event: Event, distributor: Distributor, owned_products: Collec
     if other_currency(event, distributor):
         return Decimal(0)
     exponent = minor_unit(order.currency.upper(), None)[0]
-    if event.share == 1 and not distributor.filters.restricts:
+    if (event.share is WHOLE or event.share == 1) and not distributor.filters.restricts:
         # The common case, a paid order with no line filter: a plain Decimal sum is already exact.
-        return _compile_plain(order, distributor.compilers).quantize(Decimal(1).scaleb(-exponent), ROUND_HALF_UP)
+        quantum = _QUANTA[exponent] if exponent < len(_QUANTA) else Decimal(1).scaleb(-exponent)
+        return _compile_plain(order, distributor.compilers).quantize(quantum, ROUND_HALF_UP)
     value = compile_order(order, distributor.compilers, distributor.filters, owned_products) * event.share
     return round_half_up(value, exponent)
 

@@ -592,7 +592,9 @@ class WooCommerceSource:
         events: list[Event] = []
         for order in orders:
             times = {}
-            same = order.paid_at is not None and ctx.same_period(order.paid_at, order.modified)
+            # Only a refund's time needs the periods compared (a sale has no other time).
+            same = bool(order.refunds) and order.paid_at is not None and ctx.same_period(order.paid_at,
+                                                                                         order.modified)
             for refund in order.refunds:
                 when = run.refund_times.get(refund.id)
                 if when is None:
