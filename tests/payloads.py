@@ -5,7 +5,7 @@ WooCommerce 8.2, orders stored as posts): every key the site sends, money as str
 without an offset, lower-case coupon codes, `refunds[]` inside an order without dates. `FakeShop`
 answers `/wp-json/wc/v3/...` the way WooCommerce does (modified_after is exclusive at one-second
 granularity, `orderby=modified` ties broken by id, or with `mixed_ties` in another order for each
-page as MySQL may, `modified_before` exclusive too, `orderby=id`, X-WP-Total / X-WP-TotalPages, 401 bodies,
+page as MySQL may, `modified_before` exclusive too, X-WP-Total / X-WP-TotalPages, 401 bodies,
 `rest_no_route` before WooCommerce 9) through `responses` callbacks, checks Basic and OAuth 1.0a
 credentials, and counts requests. `FakeContext` is an in-memory `SyncContext` that records commits;
 every source test uses it (`FakeContext.of(collaborators)` builds its attribution). `wp_collection` and
@@ -451,9 +451,7 @@ class FakeShop:
         if "modified_before" in params:
             bound = utc(params["modified_before"])
             items = [o for o in items if utc(o["date_modified_gmt"]) < bound]
-        if params.get("orderby") == "id":
-            items.sort(key=lambda o: o.get("id", 0), reverse=params.get("order") != "asc")
-        elif params.get("orderby") == "modified" and self.mixed_ties:
+        if params.get("orderby") == "modified" and self.mixed_ties:
             page = int(params.get("page", 1))
             items.sort(key=lambda o: (o["date_modified_gmt"], hash((o.get("id", 0), page))),
                        reverse=params.get("order") != "asc")

@@ -404,14 +404,14 @@ def bulk_edit(shop, count=8, at="2026-09-05T12:00:00"):
              order(321, "completed", "10.00", paid="2026-09-07T10:00:00"))
 
 
-def test_a_page_within_one_second_reads_that_second_by_id(rsps):
+def test_a_page_within_one_second_reads_that_second_alone(rsps):
     shop = make_shop(rsps)
     bulk_edit(shop)
     ctx = context()
     source(per_page=3).sync(ctx)
     assert len(ctx.keys("woocommerce:sale:")) == 10
     asked = [(p.get("modified_after"), p.get("modified_before"), p["orderby"], p["page"]) for p in orders_params(shop)]
-    second = ("2026-09-05T11:59:59", "2026-09-05T12:00:01", "id")
+    second = ("2026-09-05T11:59:59", "2026-09-05T12:00:01", "date")
     assert asked == [(None, None, "modified", "1"), ("2026-09-05T11:59:59", None, "modified", "1"),
                      (*second, "1"), (*second, "2"), (*second, "3"),
                      ("2026-09-05T12:00:00", None, "modified", "1")]
@@ -443,7 +443,7 @@ def test_an_order_edited_out_of_the_second_being_read_starts_that_second_again(r
     def edit_during_the_second(shop, n):
         params = shop.requests[-1][2]
         ids.append((params["orderby"], params["page"]))
-        if ids == [("modified", "1"), ("modified", "1"), ("id", "1"), ("id", "2")]:
+        if ids == [("modified", "1"), ("modified", "1"), ("date", "1"), ("date", "2")]:
             shop.modify(300, "2026-09-06T12:00:00", status="cancelled")  # leaves the second: offsets shift
 
     shop.before_orders.append(edit_during_the_second)
@@ -452,7 +452,8 @@ def test_an_order_edited_out_of_the_second_being_read_starts_that_second_again(r
     # Without starting over, order 306 (the first of page 3 before the shift) would never be read.
     assert len(ctx.keys("woocommerce:sale:")) == 10
     assert "woocommerce:cancel:300" in ctx.events
-    assert ids[:6] == [("modified", "1"), ("modified", "1"), ("id", "1"), ("id", "2"), ("id", "1"), ("id", "2")]
+    assert ids[:6] == [("modified", "1"), ("modified", "1"), ("date", "1"), ("date", "2"), ("date", "1"),
+                       ("date", "2")]
 
 
 def test_a_second_whose_count_keeps_changing_stops_the_sync_with_the_cursor_before_it(rsps):
@@ -461,7 +462,7 @@ def test_a_second_whose_count_keeps_changing_stops_the_sync_with_the_cursor_befo
     moved = iter(range(300, 340))
 
     def edit_on_every_page(shop, n):
-        if shop.requests[-1][2]["orderby"] == "id":
+        if shop.requests[-1][2]["orderby"] == "date":
             shop.modify(next(moved), "2026-09-06T12:00:00")
 
     shop.before_orders.append(edit_on_every_page)

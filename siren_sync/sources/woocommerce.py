@@ -6,7 +6,7 @@ explicit status list that includes `trash`. After each page the page's events ar
 the cursor set to the last order's `date_modified_gmt` (and the `(id, date_modified_gmt)` pairs seen
 at that exact second), and page 1 is asked again from there, so an order modified during the sync
 moves to the end and nothing is skipped; only when a whole page shares one second (bulk edits) is
-that second read on its own, by id (`_Walk`). The cursor never passes the sync's start (`ctx.now`).
+that second read on its own, in a total order (`_Walk`). The cursor never passes the sync's start (`ctx.now`).
 
 Each order becomes events whose keys make re-reading harmless:
 - `woocommerce:sale:<order>` at payment (`date_paid_gmt`, else `date_created_gmt` for an order in a
@@ -312,7 +312,8 @@ class _Walk:
     WooCommerce sorts by the modification time alone (posts and HPOS alike, no id to break ties),
     and MySQL may order equal rows differently for each LIMIT offset, so page 2 can repeat orders of
     page 1 and leave others out for good. That second is read on its own instead: the orders strictly
-    between the second before and the second after it, `orderby=id`, page by page. If its count
+    between the second before and the second after it, page by page by creation date (`orderby=date`,
+    the one order WooCommerce has always broken by id, on posts and HPOS). If its count
     (`X-WP-Total`) changes meanwhile (an order edited out of it shifts every later offset by one),
     the second is read again from its first page. Then the walk goes on strictly after it.
     """
@@ -334,7 +335,7 @@ class _Walk:
         if page.last:
             return False
         if next_after is not None and next_after == self.after and next_after + SECOND == pos:
-            self.second, self.number, self.total = pos, 1, None  # the page is one second: read it by id
+            self.second, self.number, self.total = pos, 1, None  # the page is one second: read it alone
         elif next_after is None or (self.after is not None and next_after <= self.after):
             self.number += 1  # nothing dated on this page, or a repeated local hour: page on
         else:
@@ -430,11 +431,11 @@ class WooCommerceSource:
         return params
 
     def _walk_params(self, walk: _Walk) -> dict[str, str]:
-        """The query of where `walk` is: after its bound by modification, or one second by id."""
+        """The query of where `walk` is: after its bound by modification, or one second by creation."""
         if walk.second is None:
             return self._order_params(walk.after)
         params = self._order_params(walk.second - SECOND)
-        params.update(orderby="id", modified_before=wc_time(walk.second + SECOND))
+        params.update(orderby="date", modified_before=wc_time(walk.second + SECOND))
         return params
 
     def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
