@@ -309,11 +309,11 @@ class _Walk:
     Pages go by modification time, and each page's successor starts a second before the latest
     modification read so far. When a whole page shares one second (a bulk edit), no later bound
     reaches the rest of that second, and paging on by number with `orderby=modified` is not safe:
-    WooCommerce sorts by the modification time alone (posts and HPOS alike, no id to break ties),
-    and MySQL may order equal rows differently for each LIMIT offset, so page 2 can repeat orders of
-    page 1 and leave others out for good. That second is read on its own instead: the orders strictly
-    between the second before and the second after it, page by page by creation date (`orderby=date`,
-    the one order WooCommerce has always broken by id, on posts and HPOS). If its count
+    WooCommerce sorted by the modification time alone until late 2025 (woocommerce#61410 added the
+    id), and MySQL may order equal rows differently for each LIMIT offset, so page 2 can repeat
+    orders of page 1 and leave others out for good. That second is read on its own instead: the
+    orders strictly between the second before and the second after it, page by page by creation
+    date (`orderby=date`, broken by id since WooCommerce 3.2, woocommerce#16918). If its count
     (`X-WP-Total`) changes meanwhile (an order edited out of it shifts every later offset by one),
     the second is read again from its first page. Then the walk goes on strictly after it.
     """
