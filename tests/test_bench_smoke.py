@@ -28,6 +28,16 @@ def test_ingest_orders_smoke():
     assert set(r["targets"]) == {"cpu_over_floor<=3", "cpu_ms_per_order<=0.2", "peak_rss_mb<100"}
 
 
+def test_ingest_stages_smoke():
+    import ingest_stages
+
+    r = ingest_stages.main(orders=500, transport_pages=3)
+    assert r["orders"] == 500 and r["transport_pages"] == 3
+    ms = r["transport_ms_per_page"]
+    assert ms["worker client (Upstream.page, json.loads included)"] > ms["json.loads alone (the floor)"] > 0
+    assert all(us > 0 for us in r["processing_us_per_order"].values())
+
+
 def test_store_growth_smoke():
     import store_growth
 
