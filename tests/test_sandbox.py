@@ -429,3 +429,38 @@ def test_command_line_prints_url_and_credentials():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_a_bulk_edited_second_is_read_whole_when_the_database_mixes_its_ties():
+    """Over loopback: 250 orders modified in one second (a bulk action) while the site lists equal
+    modification times in another order on each page (the `mixed_ties` fault). Paging through that
+    second by number misses orders; the WooCommerce source records every paid one all the same."""
+    from payloads import FakeContext
+    from siren_sync.sources.woocommerce import WooCommerceSource
+
+    with Sandbox(seed=3, start=START, history_days=10, days=0, orders_per_day=40) as box:
+        bulk = sorted(box.site.orders)[:250]
+        at = int(box.now.timestamp()) - 60
+        for order_id in bulk:
+            box.site.touch_order(order_id, at=at, note="bulk action")
+
+        def sales() -> set[str]:
+            ctx = FakeContext(now=box.now)
+            source = WooCommerceSource(box.url, box.credentials["wc_key"], box.credentials["wc_secret"],
+                                       sleep=lambda s: None)
+            source.sync(ctx)
+            source.close()
+            return {k for k in ctx.events if k.startswith("woocommerce:sale:")}
+
+        in_order = sales()
+        box.faults.update({"mixed_ties": True})
+        source = WooCommerceSource(box.url, box.credentials["wc_key"], box.credentials["wc_secret"])
+        second = source._order_params(datetime.fromtimestamp(at - 1, timezone.utc))
+        by_number = {o["id"] for n in (1, 2, 3) for o in source.http.page("wc/v3/orders", second, n, 100).items}
+        source.close()
+        assert len(set(bulk) - by_number) > 0  # what paging on by number would have lost
+        mixed = sales()
+        with box.site.lock:
+            paid_in_bulk = {f"woocommerce:sale:{i}" for i in bulk if box.site.orders[i].paid is not None}
+    assert paid_in_bulk and paid_in_bulk <= mixed
+    assert mixed == in_order

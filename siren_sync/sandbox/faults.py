@@ -10,6 +10,10 @@
 * `modify_during_sync`: after serving a page of `wc/v3/orders`, one order of that page is modified
   (its `date_modified` moves to the site's now), so it moves to the end of a `orderby=modified`
   listing and shifts the later pages, as a busy shop does during a long sync;
+* `mixed_ties`: orders modified in the same second come in a different order on each page of an
+  `orderby=modified` listing, as MySQL may return equal rows when nothing breaks the tie
+  (WooCommerce before woocommerce#61410), so paging through such a second by number repeats some
+  orders and leaves others out;
 * `seed`: the random draws are reproducible.
 
 Control routes (`/wp-json/sandbox/v1/...`) are never faulted.
@@ -44,12 +48,14 @@ class Faults:
     rate_5xx: float = 0.0
     html_errors: bool = False
     modify_during_sync: bool = False
+    mixed_ties: bool = False
     retry_after: int = 1
     seed: int | None = None
     _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    FIELDS = ("latency_ms", "rate_429", "rate_5xx", "html_errors", "modify_during_sync", "retry_after", "seed")
+    FIELDS = ("latency_ms", "rate_429", "rate_5xx", "html_errors", "modify_during_sync", "mixed_ties",
+              "retry_after", "seed")
 
     def __post_init__(self) -> None:
         if self.seed is not None:
@@ -69,7 +75,7 @@ class Faults:
             for key, value in values.items():
                 if key in ("rate_429", "rate_5xx"):
                     value = float(value)
-                elif key in ("html_errors", "modify_during_sync"):
+                elif key in ("html_errors", "modify_during_sync", "mixed_ties"):
                     value = bool(value)
                 elif key == "retry_after":
                     value = int(value)
@@ -79,7 +85,7 @@ class Faults:
 
     def reset(self) -> None:
         self.update({"latency_ms": 0, "rate_429": 0.0, "rate_5xx": 0.0, "html_errors": False,
-                     "modify_during_sync": False, "retry_after": 1})
+                     "modify_during_sync": False, "mixed_ties": False, "retry_after": 1})
 
     def latency(self) -> float:
         """Seconds to wait before answering."""

@@ -454,7 +454,7 @@ class Api:
             statuses=statuses, orderby=orderby, desc=order == "desc", created_after=dates["after"],
             created_before=dates["before"], modified_after=dates["modified_after"],
             modified_before=dates["modified_before"], include=include, exclude=exclude, customer=customer,
-            product=product, parent=parent, offset=start, limit=per_page)
+            product=product, parent=parent, offset=start, limit=per_page, mixed_ties=self.faults.mixed_ties)
         if req.has("_fields"):
             body = shapes.dumps([self._fields(req, shapes.order(self.site, o)) for o in orders])
         else:

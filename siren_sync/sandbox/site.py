@@ -587,8 +587,12 @@ class Site:
                      modified_before: int | None = None, include: list[int] | None = None,
                      exclude: Iterable[int] = (), customer: int | None = None,
                      product: int | None = None, parent: list[int] | None = None,
-                     offset: int = 0, limit: int = 10) -> tuple[int, list[Order]]:
-        """Filter, sort and slice orders like WooCommerce; returns (total matches, the page)."""
+                     offset: int = 0, limit: int = 10, mixed_ties: bool = False) -> tuple[int, list[Order]]:
+        """Filter, sort and slice orders like WooCommerce; returns (total matches, the page).
+
+        `mixed_ties`: orders with one modification time are put in another order for each page of an
+        `orderby=modified` listing (the sandbox fault of that name).
+        """
         with self.lock:
             present = {s for s, n in self.status_counts.items() if n > 0}
             if statuses is not None and present <= statuses:
@@ -613,8 +617,9 @@ class Site:
             orders = self.orders
             excluded = set(exclude)
             inc = set(include) if include else None
-            needs_scan = any(v is not None for v in (created_after, created_before, modified_after,
-                                                     modified_before, customer, product, inc, parent))
+            mixed_ties = mixed_ties and key == "modified"
+            needs_scan = mixed_ties or any(v is not None for v in (created_after, created_before, modified_after,
+                                                                   modified_before, customer, product, inc, parent))
             if needs_scan or excluded:
                 def ok(o: Order) -> bool:
                     if o.id in excluded or (inc is not None and o.id not in inc):
@@ -639,6 +644,9 @@ class Site:
                 if orderby == "include" and include:
                     pos = {v: n for n, v in enumerate(include)}
                     ids.sort(key=lambda i: pos[i])
+                if mixed_ties:
+                    page_number = offset // max(1, limit)
+                    ids.sort(key=lambda i: (orders[i].modified, hash((i, page_number))))
                 total = len(ids)
                 if desc:
                     ids.reverse()
