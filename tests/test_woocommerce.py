@@ -472,6 +472,25 @@ def test_a_second_whose_count_keeps_changing_stops_the_sync_with_the_cursor_befo
     assert ctx.cursors["woocommerce"]["modified_gmt"] == "2026-09-05T12:00:00+00:00"
 
 
+def test_each_bulk_edited_second_has_its_own_tries(rsps):
+    shop = make_shop(rsps)
+    seconds = {"2026-09-05T11:59:59": list(range(300, 308)), "2026-09-06T11:59:59": list(range(400, 408))}
+    for ids, at in zip(seconds.values(), ("2026-09-05T12:00:00", "2026-09-06T12:00:00")):
+        for oid in ids:
+            shop.add(order(oid, "completed", "10.00", paid="2026-09-01T10:00:00", modified=at))
+
+    def edit_three_out_of_each_second(shop, n):
+        params = shop.requests[-1][2]
+        ids = seconds.get(params.get("modified_after"))
+        if params["orderby"] == "date" and params["page"] == "2" and ids and len(ids) > 5:
+            shop.modify(ids.pop(), "2026-09-08T12:00:00")  # leaves the second: it is read again from page 1
+
+    shop.before_orders.append(edit_three_out_of_each_second)
+    ctx = context()
+    source(per_page=3).sync(ctx)  # 6 restarts in all, 3 per second: the limit is each second's
+    assert len(ctx.keys("woocommerce:sale:")) == 16
+
+
 @pytest.mark.parametrize("storage", ["posts", "hpos"])
 def test_no_order_is_skipped_when_the_clocks_go_back(rsps, storage):
     """New York, 2026-11-01: 01:00-02:00 happens twice. Orders stored as posts are sorted by their local

@@ -322,7 +322,7 @@ class _Walk:
     number: int = 1
     second: datetime | None = None  # the second read on its own, if one is
     total: int | None = None  # its count when its first page was read
-    restarts: int = 0
+    restarts: int = 0  # times that second was read again from its first page
 
     def advance(self, page: Any, next_after: datetime | None, pos: datetime | None) -> bool:
         """Move past `page`; False when nothing is left to read.
@@ -335,7 +335,8 @@ class _Walk:
         if page.last:
             return False
         if next_after is not None and next_after == self.after and next_after + SECOND == pos:
-            self.second, self.number, self.total = pos, 1, None  # the page is one second: read it alone
+            # the page is one second: read it alone
+            self.second, self.number, self.total, self.restarts = pos, 1, None, 0
         elif next_after is None or (self.after is not None and next_after <= self.after):
             self.number += 1  # nothing dated on this page, or a repeated local hour: page on
         else:
