@@ -148,6 +148,19 @@ def test_lifterlms_shapes_and_not_enrolled_400(sb, wp):
     assert requests.get(rest(sb, f"llms/v1/students/{student}/enrollments")).status_code == 401
 
 
+def test_lifterlms_students_are_every_user_unless_roles_is_given(sb, wp):
+    """LifterLMS lists all users as students (its `roles` filter has no default), as the source needs:
+    a customer enrolled through a WooCommerce purchase does not get the student role."""
+    everyone = wp.get(rest(sb, "llms/v1/students"), params={"per_page": 100}).json()
+    only = wp.get(rest(sb, "llms/v1/students"), params={"per_page": 100, "roles": "student"}).json()
+    with sb.site.lock:
+        users = sorted(sb.site.users)
+        students = sorted(u.id for u in sb.site.users.values() if "student" in u.roles)
+        admin = next(u.id for u in sb.site.users.values() if "student" not in u.roles)
+    assert [u["id"] for u in everyone] == users[:100] and [u["id"] for u in only] == students[:100]
+    assert wp.get(rest(sb, f"llms/v1/students/{admin}")).status_code == 200
+
+
 def test_learndash_and_siren_minimal(sb, wp):
     with sb.site.lock:
         student = next(iter(sb.site.enrollments))[0]

@@ -889,13 +889,14 @@ class Api:
             raise ApiError(404, "llms_rest_not_found", "Section not found.")
         return Response(200, shapes.section(self.site, s))
 
-    def _students(self) -> list:
-        return sorted((u for u in self.site.users.values() if "student" in u.roles), key=lambda u: u.id)
-
     @route("GET", r"/llms/v1/students")
     def llms_students(self, req, m):
+        """Every user unless `roles` is given: LifterLMS filters the list by role only then
+        (LLMS_REST_Users_Controller::get_objects_query), so enrolled customers and admins are in it."""
         self._require(req, "llms_rest_unauthorized_request", "The API credentials were invalid.")
-        items = self._students()
+        roles = set(req.list("roles") or ())
+        items = sorted((u for u in self.site.users.values() if not roles or roles & set(u.roles)),
+                       key=lambda u: u.id)
         enrolled_in = req.ints("enrolled_in")
         if enrolled_in:
             items = [u for u in items if any((u.id, c) in self.site.enrollments for c in enrolled_in)]
@@ -905,8 +906,9 @@ class Api:
         return self._llms_list(req, items, lambda u: shapes.student(self.site, u))
 
     def _student(self, sid: int):
+        """Any user: `llms_get_student()` does not look at roles."""
         u = self.site.users.get(sid)
-        if u is None or "student" not in u.roles:
+        if u is None:
             raise ApiError(404, "llms_rest_not_found", "Student not found.")
         return u
 
