@@ -302,14 +302,14 @@ def _json(status: int, body: Any, headers: dict | None = None) -> tuple:
 class FakeShop:
     """WooCommerce's REST v3 behaviour over `responses`, enough for the order source.
 
-    `orders` and `refunds` hold full payloads; `before_orders` hooks run before each orders request
-    is answered (to change the site between two pages); `faults` is a list of
-    (path_regex, status, body, headers) answered once, in order, instead of the real thing.
+    `orders` and `refunds` hold full payloads; `before_orders` hooks run before each orders listing
+    (GET) is answered (to change the site between two pages); `faults` is a list of
+    (path_regex, status, body, headers) answered once, in order, to GETs instead of the real thing.
     """
 
     def __init__(self, url: str = HTTPS_URL, key: str = KEY, secret: str = SECRET, refunds_route: bool = True,
                  version: str = "9.4.2", lean: bool = False, statuses: tuple[str, ...] = (),
-                 local_tz: tzinfo | None = None, mixed_ties: bool = False):
+                 local_tz: tzinfo | None = None, mixed_ties: bool = False, options_refused: bool = False):
         self.url = url.rstrip("/")
         self.key, self.secret = key, secret
         self.refunds_route = refunds_route
@@ -319,6 +319,7 @@ class FakeShop:
         self.local_tz = local_tz
         # MySQL without a tie-break: equal modification times come in another order for each page
         self.mixed_ties = mixed_ties
+        self.options_refused = options_refused  # a host or WAF answering OPTIONS with 403
         self.lean = lean  # skip the JSON round trip of large payloads (benchmarks)
         self.orders: dict[int, dict] = {}
         self.refunds: dict[int, dict] = {}  # refund id -> detail with "parent_id"
@@ -347,7 +348,8 @@ class FakeShop:
         self.faults.append((path_regex, status, body, headers or {}))
 
     def count(self, path_regex: str = ".*") -> int:
-        return sum(1 for _, path, _ in self.requests if re.fullmatch(path_regex, path))
+        """GET requests to paths matching `path_regex` (the OPTIONS a sync starts with are apart)."""
+        return sum(1 for method, path, _ in self.requests if method == "GET" and re.fullmatch(path_regex, path))
 
     def install(self, rsps: responses.RequestsMock) -> "FakeShop":
         pattern = re.compile(re.escape(self.url) + r"/wp-json/.*")
@@ -363,11 +365,11 @@ class FakeShop:
         params = dict(pairs)
         self.urls.append(request.url)
         self.requests.append((request.method, path, params))
-        if path == "wc/v3/orders":
+        if path == "wc/v3/orders" and request.method == "GET":
             for hook in list(self.before_orders):
                 hook(self, self.count("wc/v3/orders"))
         for i, (regex, status, body, headers) in enumerate(self.faults):
-            if re.fullmatch(regex, path):
+            if request.method == "GET" and re.fullmatch(regex, path):
                 del self.faults[i]
                 if isinstance(body, (dict, list)):
                     return _json(status, body, headers)
@@ -376,6 +378,8 @@ class FakeShop:
         denied = self._authenticate(request, parts, pairs)
         if denied:
             return denied
+        if request.method == "OPTIONS" and self.options_refused:
+            return _json(403, wp_error("rest_forbidden", "Sorry, you are not allowed to do that.", 403))
         if request.method == "OPTIONS" and path == "wc/v3/orders":
             args = {name: {} for name in ("context", "page", "per_page", "search", "after", "before",
                                           "modified_after", "modified_before", "dates_are_gmt", "exclude",

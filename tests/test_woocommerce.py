@@ -46,7 +46,7 @@ def context(**kw) -> FakeContext:
 
 
 def orders_params(shop):
-    return [params for method, path, params in shop.requests if path == "wc/v3/orders"]
+    return [params for method, path, params in shop.requests if method == "GET" and path == "wc/v3/orders"]
 
 
 # -- authentication --------------------------------------------------------------------------------
@@ -58,8 +58,9 @@ def test_oauth_over_http_signs_each_request(rsps):
     source(HTTP_URL, per_page=2).sync(ctx)
     assert shop.count("wc/v3/orders") == 2 and ctx.keys("woocommerce:sale:") != []
     nonces = set()
+    assert len(shop.urls) == 3  # the listing described (OPTIONS), then two pages
     for url in shop.urls:
-        assert url.count("oauth_signature=") == 1 and url.count("per_page=") == 1
+        assert url.count("oauth_signature=") == 1 and url.count("per_page=") <= 1
         assert SECRET not in url and "consumer_secret" not in url
         nonces.add(url.split("oauth_nonce=")[1].split("&")[0])
     assert len(nonces) == len(shop.urls)
@@ -70,8 +71,9 @@ def test_oauth_retry_is_signed_again(rsps):
     shop.add(*sample_page_orders())
     shop.fail("wc/v3/orders", 503, "<html><title>Busy</title></html>")
     source(HTTP_URL).sync(context())
-    assert len(shop.urls) == 2
-    assert shop.urls[0].split("oauth_nonce=")[1][:20] != shop.urls[1].split("oauth_nonce=")[1][:20]
+    pages = [url for method, url in zip((m for m, _, _ in shop.requests), shop.urls) if method == "GET"]
+    assert len(pages) == 2
+    assert pages[0].split("oauth_nonce=")[1][:20] != pages[1].split("oauth_nonce=")[1][:20]
 
 
 def test_basic_auth_over_https(rsps):
@@ -601,16 +603,42 @@ def test_check_rows(rsps):
     assert "WooCommerce 9.4.2" in rows[2][2] and rows[4][2].startswith("2 orders")
 
 
-def test_check_names_order_statuses_the_sync_does_not_read(rsps):
-    core = ("any", "trash", "pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed",
-            "checkout-draft")
-    make_shop(rsps, statuses=core + ("shipped", "delivered"))
+SITE_STATUSES = ("any", "trash", "pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed",
+                 "checkout-draft", "shipped", "delivered")
+
+
+def test_the_sync_reads_the_order_statuses_plugins_add(rsps):
+    """A shipment plugin's `shipped`: an order moved there and then partly refunded still counts the
+    refund. The statuses come from the orders listing's own description (OPTIONS)."""
+    shop = make_shop(rsps, statuses=SITE_STATUSES)
+    shop.add(order(600, "processing", "40.00", paid="2026-09-02T10:00:00"))
+    src = source()
+    ctx = context()
+    src.sync(ctx)
+    shop.modify(600, "2026-09-03T10:00:00", status="shipped")
+    shop.modify(600, "2026-09-04T10:00:00", refunds=[{"id": 601, "reason": "", "total": "-10.00"}])
+    src.sync(ctx)
+    assert ctx.keys("woocommerce:refund:600:") == ["woocommerce:refund:600:601"]
+    statuses = orders_params(shop)[-1]["status"].split(",")
+    assert "shipped" in statuses and "delivered" in statuses
+    assert "any" not in statuses and "checkout-draft" not in statuses
+    assert [m for m, path, _ in shop.requests if path == "wc/v3/orders"].count("OPTIONS") == 1  # once a source
+
+
+def test_a_site_that_does_not_describe_its_orders_keeps_the_configured_statuses(rsps):
+    shop = make_shop(rsps, statuses=SITE_STATUSES, options_refused=True)
+    shop.add(order(600, "processing", "40.00", paid="2026-09-02T10:00:00"))
+    ctx = context()
+    source(extra_statuses=["shipped"]).sync(ctx)
+    statuses = orders_params(shop)[-1]["status"].split(",")
+    assert "shipped" in statuses and "delivered" not in statuses and ctx.keys("woocommerce:sale:")
+
+
+def test_check_names_the_order_statuses_found_on_the_site(rsps):
+    make_shop(rsps, statuses=SITE_STATUSES)
     rows = {what: (ok, detail) for what, ok, detail in source().check()}
-    ok, detail = rows["woocommerce statuses"]
-    assert not ok and detail.startswith("orders in delivered, shipped are not read")
-    assert "sync.woocommerce.extra_statuses" in detail
-    rows = {what: (ok, detail) for what, ok, detail in source(extra_statuses=["shipped", "delivered"]).check()}
-    assert rows["woocommerce statuses"][0] is True
+    assert rows["woocommerce statuses"] == (True, "every order status of the site is read (10), among them "
+                                                  "shipped, delivered, found on the site")
 
 
 def test_check_warns_that_woocommerce_before_7_6_may_not_mark_a_refunded_order_modified(rsps):

@@ -393,6 +393,7 @@ class WooCommerceSource:
             raise ConfigError(f"sync.woocommerce.refunds: {self.refunds_mode!r} is not one of auto, orders, refunds")
         self.statuses = tuple(dict.fromkeys(CORE_STATUSES + self.paid_statuses
                                             + tuple(options.get("extra_statuses") or ())))
+        self._site_statuses_read = False  # the site's own statuses are added at the first sync
         self.overlap = timedelta(seconds=float(overlap))
         # Read the next orders page on a thread while the current one is counted and committed.
         self.read_ahead = bool(options.get("read_ahead", True) if read_ahead is None else read_ahead)
@@ -442,6 +443,7 @@ class WooCommerceSource:
     def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
         report = SyncReport(self.name)
         requests_before = self.http.requests
+        self._read_site_statuses()
         now = ctx.now.astimezone(timezone.utc).replace(microsecond=0)
         state = ctx.cursor(self.name) or {}
         old_pos = parse_gmt(state["modified_gmt"]) if state.get("modified_gmt") else None
@@ -532,6 +534,19 @@ class WooCommerceSource:
         log.info("woocommerce: %d orders read, %d new events, %d quarantined, %d pages", report.records,
                  report.events, report.quarantined, pages)
         return report
+
+    def _read_site_statuses(self) -> None:
+        """Add, once, the order statuses the site has beyond ours (plugins register some, such as
+        `shipped`): an order moved into one must still be read, or a later refund or cancellation of
+        it would be missed. A site that does not describe its orders listing (some hosts refuse
+        OPTIONS) keeps the configured list, and `check` cannot name what it leaves out either."""
+        if self._site_statuses_read:
+            return
+        self._site_statuses_read = True
+        found = _site_only(_status_enum(self._order_args()) or (), self.statuses)
+        if found:
+            self.statuses += tuple(found)
+            log.info("woocommerce: also reading the orders in the site's statuses %s", ", ".join(found))
 
     def _next_after(self, items: list, pos: datetime | None, query_after: datetime | None) -> datetime | None:
         """The exclusive lower bound of the next orders query: a second before the latest
@@ -711,17 +726,16 @@ class WooCommerceSource:
         return what, False, "could not tell the WooCommerce version (system_status and OPTIONS refused)"
 
     def _check_statuses(self, args: dict | None) -> tuple[str, bool, str] | None:
-        """Order statuses the site has (plugins add some) that the sync does not read: an order moved
-        into one is never read again, so a later refund or cancellation of it would be missed."""
-        enum = (((args or {}).get("status") or {}).get("items") or {}).get("enum")
-        if not isinstance(enum, list):
+        """The order statuses read: ours and those the site has beyond them (plugins add some), which
+        every sync adds from the same description of the orders listing."""
+        enum = _status_enum(args)
+        if enum is None:
             return None
-        unread = sorted(str(v) for v in enum if v not in self.statuses and v not in UNREAD_STATUSES)
-        if not unread:
-            return "woocommerce statuses", True, f"every order status of the site is read ({len(self.statuses)})"
-        return "woocommerce statuses", False, (
-            f"orders in {', '.join(unread)} are not read, so a refund or cancellation after an order moves "
-            f"there is missed: list them in sync.woocommerce.extra_statuses (or paid_statuses if they mean paid)")
+        found = _site_only(enum, self.statuses)
+        detail = f"every order status of the site is read ({len(self.statuses) + len(found)})"
+        if found:
+            detail += f", among them {', '.join(found)}, found on the site"
+        return "woocommerce statuses", True, detail
 
     def _check_refunds(self) -> tuple[str, bool, str]:
         what = "woocommerce refunds"
@@ -736,6 +750,18 @@ class WooCommerceSource:
             return what, False, str(exc)
         self._bulk_refunds = True
         return what, True, f"{REFUNDS} available ({page.total if page.total is not None else '?'} refunds)"
+
+
+def _status_enum(args: dict | None) -> list[str] | None:
+    """The statuses the orders listing accepts, from its description (OPTIONS), or None."""
+    enum = (((args or {}).get("status") or {}).get("items") or {}).get("enum")
+    return [str(v) for v in enum] if isinstance(enum, list) else None
+
+
+def _site_only(statuses: Iterable[str], ours: Iterable[str]) -> list[str]:
+    """The site's order statuses we do not read yet (never `any` or block checkout's drafts)."""
+    known = set(ours) | UNREAD_STATUSES
+    return [status for status in dict.fromkeys(statuses) if status not in known]
 
 
 def _refund_note(version: str | None) -> str:
