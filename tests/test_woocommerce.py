@@ -622,7 +622,21 @@ def test_the_sync_reads_the_order_statuses_plugins_add(rsps):
     statuses = orders_params(shop)[-1]["status"].split(",")
     assert "shipped" in statuses and "delivered" in statuses
     assert "any" not in statuses and "checkout-draft" not in statuses
-    assert [m for m, path, _ in shop.requests if path == "wc/v3/orders"].count("OPTIONS") == 1  # once a source
+    assert [m for m, path, _ in shop.requests if path == "wc/v3/orders"].count("OPTIONS") == 1  # once a day
+
+
+def test_the_site_statuses_are_read_again_a_day_later(rsps):
+    shop = make_shop(rsps)
+    clock = [1000.0]
+    src = WooCommerceSource(HTTPS_URL, KEY, SECRET, sleep=lambda s: None, clock=lambda: clock[0])
+    src.sync(context())
+    shop.statuses = SITE_STATUSES  # a shipment plugin installed while the worker runs
+    clock[0] += 3600
+    src.sync(context())
+    assert "shipped" not in orders_params(shop)[-1]["status"].split(",")
+    clock[0] += 86400
+    src.sync(context())
+    assert "shipped" in orders_params(shop)[-1]["status"].split(",")
 
 
 def test_a_site_that_does_not_describe_its_orders_keeps_the_configured_statuses(rsps):

@@ -66,6 +66,7 @@ ORDER_FIELDS = ("id", "status", "currency", "date_created_gmt", "date_modified_g
                 "refunds")
 REFUND_FIELDS = "id,parent_id,date_created_gmt,amount"
 PREFETCH_REFUNDS_ABOVE = 2  # order pages in a sync above which refunds are listed in bulk
+STATUSES_EVERY = 86400.0  # seconds between two readings of the site's order statuses
 MAX_SECOND_RESTARTS = 5  # times one second's orders are read again from the start when their count moves
 SECOND = timedelta(seconds=1)
 _UTC = timezone.utc
@@ -393,7 +394,8 @@ class WooCommerceSource:
             raise ConfigError(f"sync.woocommerce.refunds: {self.refunds_mode!r} is not one of auto, orders, refunds")
         self.statuses = tuple(dict.fromkeys(CORE_STATUSES + self.paid_statuses
                                             + tuple(options.get("extra_statuses") or ())))
-        self._site_statuses_read = False  # the site's own statuses are added at the first sync
+        self._statuses_read_at: float | None = None  # when the site's own statuses were last read
+        self._clock = clock
         self.overlap = timedelta(seconds=float(overlap))
         # Read the next orders page on a thread while the current one is counted and committed.
         self.read_ahead = bool(options.get("read_ahead", True) if read_ahead is None else read_ahead)
@@ -536,13 +538,15 @@ class WooCommerceSource:
         return report
 
     def _read_site_statuses(self) -> None:
-        """Add, once, the order statuses the site has beyond ours (plugins register some, such as
-        `shipped`): an order moved into one must still be read, or a later refund or cancellation of
-        it would be missed. A site that does not describe its orders listing (some hosts refuse
-        OPTIONS) keeps the configured list, and `check` cannot name what it leaves out either."""
-        if self._site_statuses_read:
+        """Add the order statuses the site has beyond ours (plugins register some, such as `shipped`),
+        read at the first sync and again a day later (a plugin installed while the worker runs): an
+        order moved into one must still be read, or a later refund or cancellation of it would be
+        missed. A site that does not describe its orders listing (some hosts refuse OPTIONS) keeps
+        the configured list, and `check` cannot name what it leaves out either."""
+        now = self._clock()
+        if self._statuses_read_at is not None and now - self._statuses_read_at < STATUSES_EVERY:
             return
-        self._site_statuses_read = True
+        self._statuses_read_at = now
         found = _site_only(_status_enum(self._order_args()) or (), self.statuses)
         if found:
             self.statuses += tuple(found)
