@@ -444,6 +444,11 @@ class FakeShop:
             return self._orders_fast(params)
         items = list(self.orders.values())
         statuses = [s for s in params.get("status", "any").split(",") if s]
+        unknown = [s for s in statuses if self.statuses and s not in self.statuses]
+        if unknown:  # WooCommerce checks the list against the registered statuses
+            return _json(400, {"code": "rest_invalid_param", "message": "Invalid parameter(s): status",
+                               "data": {"status": 400, "params": {"status": f"status[0] is not one of "
+                                                                         f"{', '.join(self.statuses)}."}}})
         if "any" in statuses:
             items = [o for o in items if o["status"] != "trash"]
         else:

@@ -622,21 +622,71 @@ def test_the_sync_reads_the_order_statuses_plugins_add(rsps):
     statuses = orders_params(shop)[-1]["status"].split(",")
     assert "shipped" in statuses and "delivered" in statuses
     assert "any" not in statuses and "checkout-draft" not in statuses
-    assert [m for m, path, _ in shop.requests if path == "wc/v3/orders"].count("OPTIONS") == 1  # once a day
+    assert [m for m, path, _ in shop.requests if path == "wc/v3/orders"] == ["OPTIONS", "GET"] * 2  # each sync
 
 
-def test_the_site_statuses_are_read_again_a_day_later(rsps):
-    shop = make_shop(rsps)
-    clock = [1000.0]
-    src = WooCommerceSource(HTTPS_URL, KEY, SECRET, sleep=lambda s: None, clock=lambda: clock[0])
-    src.sync(context())
-    shop.statuses = SITE_STATUSES  # a shipment plugin installed while the worker runs
-    clock[0] += 3600
-    src.sync(context())
+def test_a_status_plugin_installed_later_has_its_earlier_orders_read_once(rsps):
+    """The orders that moved into `shipped` before the sync knew the status are never modified again:
+    the next sync reads every order in it once, then walks on from its cursor as before."""
+    shop = make_shop(rsps, statuses=SITE_STATUSES[:10])  # no plugin yet
+    shop.add(order(700, "processing", "30.00", paid="2026-09-02T10:00:00"))
+    src, ctx = source(), context()
+    src.sync(ctx)
+    shop.statuses = SITE_STATUSES  # the shipment plugin is switched on; an order moves and is refunded
+    shop.modify(700, "2026-09-03T10:00:00", status="shipped", refunds=[{"id": 701, "reason": "", "total": "-5.00"}])
+    shop.add(order(710, "shipped", "20.00", paid="2026-09-03T11:00:00", modified="2026-09-03T11:00:00"))
+    ctx.cursors["woocommerce"]["modified_gmt"] = "2026-09-10T00:00:00+00:00"  # both lie behind the cursor
+    src.sync(ctx)
+    assert ctx.keys("woocommerce:refund:700:") == ["woocommerce:refund:700:701"]
+    assert "woocommerce:sale:710" in ctx.events
+    assert ctx.cursors["woocommerce"]["statuses"] == [s for s in SITE_STATUSES if s not in ("any", "checkout-draft")]
+    asked = len(orders_params(shop))
+    src.sync(ctx)
+    assert all("modified_after" in p for p in orders_params(shop)[asked:])  # read once, not at every sync
+
+
+def test_a_sync_without_the_site_description_reads_the_statuses_its_cursor_read(rsps):
+    shop = make_shop(rsps, statuses=SITE_STATUSES)
+    shop.add(order(600, "processing", "40.00", paid="2026-09-02T10:00:00"))
+    src, ctx = source(), context()
+    src.sync(ctx)
+    shop.options_refused = True  # once (a hiccup, or a WAF rule): one try, then the statuses known
+    asked = len(shop.requests)
+    source().sync(ctx)
+    options = [m for m, path, _ in shop.requests[asked:] if m == "OPTIONS"]
+    listings = [p for m, path, p in shop.requests[asked:] if m == "GET" and path == "wc/v3/orders"]
+    assert len(options) == 1 and len(listings) == 1  # no second reading of every order in `shipped`
+    assert "shipped" in listings[0]["status"].split(",") and "modified_after" in listings[0]
+
+
+def test_a_status_switched_off_is_no_longer_asked_for(rsps):
+    """WooCommerce refuses a listing that names a status it does not have (400): a plugin switched off
+    while the worker runs must not stop every sync."""
+    shop = make_shop(rsps, statuses=SITE_STATUSES)
+    shop.add(order(600, "processing", "40.00", paid="2026-09-02T10:00:00"))
+    src, ctx = source(), context()
+    src.sync(ctx)
+    shop.statuses = SITE_STATUSES[:10]
+    shop.add(order(601, "processing", "40.00", paid="2026-09-05T10:00:00"))
+    src.sync(ctx)
+    assert "woocommerce:sale:601" in ctx.events
     assert "shipped" not in orders_params(shop)[-1]["status"].split(",")
-    clock[0] += 86400
-    src.sync(context())
-    assert "shipped" in orders_params(shop)[-1]["status"].split(",")
+
+
+def test_an_order_read_in_the_second_it_is_still_changing_in_is_read_again(rsps):
+    """Checkout creates the order unpaid and the gateway marks it paid within the same second: a sync
+    reading it in between must not remember (id, that second) as seen, or the paid version, with the
+    same date_modified_gmt, would be skipped by every later sync."""
+    shop = make_shop(rsps)
+    shop.add(order(900, "pending", "50.00", created="2026-11-23T10:00:00", paid=None, modified="2026-11-23T10:00:00"))
+    src, ctx = source(), context(now=utc("2026-11-23T10:00:00"))
+    src.sync(ctx)
+    assert ctx.cursors["woocommerce"]["seen"] == []
+    shop.orders[900].update(status="processing", date_paid="2026-11-23T10:00:00",
+                            date_paid_gmt="2026-11-23T10:00:00")
+    ctx.now = utc("2026-11-23T10:05:00")
+    src.sync(ctx)
+    assert "woocommerce:sale:900" in ctx.events
 
 
 def test_a_site_that_does_not_describe_its_orders_keeps_the_configured_statuses(rsps):

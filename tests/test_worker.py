@@ -179,7 +179,9 @@ def test_a_failing_poll_is_logged_and_the_loop_goes_on_without_a_hot_retry(worke
     assert any(m.startswith("poll woocommerce failed") for m in failed)
     assert any(m.startswith("poll siren failed") for m in failed)
     assert all("(gave up after 5 attempts)" in m and "| shop)" in m for m in failed)  # the error page's title
-    assert sum(sandbox.stats.requests.values()) == 2 * 5  # bounded retries, per source
+    # bounded retries, per source, and one try at the orders listing's description (OPTIONS)
+    assert sandbox.stats.requests == {"OPTIONS /wc/v3/orders": 1, "GET /wc/v3/orders": 5,
+                                      "GET /siren/v1/engagements": 5}
 
     sandbox.stats.reset()
     worker.step()  # the same moment again: the failed sources wait for their next turn

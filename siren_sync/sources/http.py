@@ -239,18 +239,20 @@ class Upstream:
     def request(self, method: str, path: str, params: Mapping[str, Any] | None = None,
                 json_body: Any = None, expect_json: bool = True,
                 idempotent: bool | None = None,
-                abort: threading.Event | None = None) -> tuple[Any, requests.Response]:
+                abort: threading.Event | None = None,
+                retry: RetryPolicy | None = None) -> tuple[Any, requests.Response]:
         """Send one request with retries; returns (decoded JSON or None, response).
 
         Non-idempotent requests (POST unless told otherwise) are retried only on 429 and connect
         timeouts, where the site cannot have acted on them. Once `abort` is set (a request made
-        ahead on a thread for a caller that has stopped) no further attempt is made.
+        ahead on a thread for a caller that has stopped) no further attempt is made. `retry`
+        replaces the upstream's policy for this request (a request the caller can do without).
         """
         method = method.upper()
         endpoint = self.endpoint(path)
         if idempotent is None:
             idempotent = method != "POST"
-        policy = self.retry
+        policy = retry or self.retry
         started = self._clock()
 
         def stop(state) -> bool:

@@ -32,6 +32,7 @@ package's own `API` has no session, a 5 s timeout and sends every parameter twic
 """
 from __future__ import annotations
 
+import email.utils
 import logging
 import threading
 import time
@@ -66,8 +67,8 @@ ORDER_FIELDS = ("id", "status", "currency", "date_created_gmt", "date_modified_g
                 "refunds")
 REFUND_FIELDS = "id,parent_id,date_created_gmt,amount"
 PREFETCH_REFUNDS_ABOVE = 2  # order pages in a sync above which refunds are listed in bulk
-STATUSES_EVERY = 86400.0  # seconds between two readings of the site's order statuses
-MAX_SECOND_RESTARTS = 5  # times one second's orders are read again from the start when their count moves
+MAX_SECOND_RESTARTS = 5
+ONE_ATTEMPT = RetryPolicy(attempts=1)  # for a request the sync can do without  # times one second's orders are read again from the start when their count moves
 SECOND = timedelta(seconds=1)
 _UTC = timezone.utc
 _ZERO = Decimal(0)
@@ -392,10 +393,10 @@ class WooCommerceSource:
         self.refunds_mode = options.get("refunds") or "auto"
         if self.refunds_mode not in ("auto", "orders", "refunds"):
             raise ConfigError(f"sync.woocommerce.refunds: {self.refunds_mode!r} is not one of auto, orders, refunds")
-        self.statuses = tuple(dict.fromkeys(CORE_STATUSES + self.paid_statuses
-                                            + tuple(options.get("extra_statuses") or ())))
-        self._statuses_read_at: float | None = None  # when the site's own statuses were last read
-        self._clock = clock
+        # What is read where the site does not describe its statuses; else the site's own (`sync`).
+        self.configured = tuple(dict.fromkeys(CORE_STATUSES + self.paid_statuses
+                                              + tuple(options.get("extra_statuses") or ())))
+        self.statuses = self.configured
         self.overlap = timedelta(seconds=float(overlap))
         # Read the next orders page on a thread while the current one is counted and committed.
         self.read_ahead = bool(options.get("read_ahead", True) if read_ahead is None else read_ahead)
@@ -445,7 +446,6 @@ class WooCommerceSource:
     def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
         report = SyncReport(self.name)
         requests_before = self.http.requests
-        self._read_site_statuses()
         now = ctx.now.astimezone(timezone.utc).replace(microsecond=0)
         state = ctx.cursor(self.name) or {}
         old_pos = parse_gmt(state["modified_gmt"]) if state.get("modified_gmt") else None
@@ -464,6 +464,11 @@ class WooCommerceSource:
             skip = old_seen
             cur_pos, cur_seen = old_pos, set(old_seen)
         run = _Run(window_start=start)
+        covered = tuple(state.get("statuses") or self.configured)  # the statuses the cursor's walk read
+        self._read_site_statuses(covered)
+        if since is None and old_pos is not None:
+            self._catch_up(ctx, run, report, covered, state)
+        kept = covered if hold else self.statuses  # a walk that holds the cursor does not cover new ones
         walk = _Walk(after=start)
         pos: datetime | None = None
         pos_seen: set = set()
@@ -513,7 +518,11 @@ class WooCommerceSource:
                 moved = False
                 if pos is not None and not hold:
                     capped = min(pos, now)
-                    capped_seen = pos_seen if pos <= now else set()
+                    # The orders seen in a second the site's clock has not left yet may still change
+                    # within it, keeping the same (id, date_modified): such a second is read again.
+                    server = _server_time(page.response)
+                    past = pos < now and (server is None or pos < server)
+                    capped_seen = pos_seen if past else set()
                     if cur_pos is None or capped > cur_pos:
                         cur_pos, cur_seen, moved = capped, set(capped_seen), True
                     elif capped == cur_pos and not capped_seen <= cur_seen:
@@ -521,6 +530,8 @@ class WooCommerceSource:
                 if events or moved:
                     cursor = {"modified_gmt": cur_pos.isoformat() if cur_pos else None,
                               "seen": sorted([i, m] for i, m in cur_seen)}
+                    if kept != self.configured:
+                        cursor["statuses"] = list(kept)
                     report.events += ctx.commit(self.name, events, cursor)
                 report.pages = pages
                 remaining = (page.total_pages - page.number) if page.total_pages else 0
@@ -537,20 +548,37 @@ class WooCommerceSource:
                  report.events, report.quarantined, pages)
         return report
 
-    def _read_site_statuses(self) -> None:
-        """Add the order statuses the site has beyond ours (plugins register some, such as `shipped`),
-        read at the first sync and again a day later (a plugin installed while the worker runs): an
-        order moved into one must still be read, or a later refund or cancellation of it would be
-        missed. A site that does not describe its orders listing (some hosts refuse OPTIONS) keeps
-        the configured list, and `check` cannot name what it leaves out either."""
-        now = self._clock()
-        if self._statuses_read_at is not None and now - self._statuses_read_at < STATUSES_EVERY:
+    def _read_site_statuses(self, known: tuple[str, ...]) -> None:
+        """Read every order status the site has, as its orders listing describes them (OPTIONS),
+        at each sync: plugins add some (`shipped`), and an order moved into one must still be read,
+        or a later refund or cancellation of it would be missed; and a status whose plugin was
+        switched off must not be asked for (WooCommerce refuses the whole listing with 400).
+
+        One attempt: without an answer (some hosts refuse OPTIONS, or the site is down and the
+        listing will say so) the statuses `known` from before are read (the configured ones, or
+        those the cursor's walk last read)."""
+        enum = _status_enum(self._order_args(retry=ONE_ATTEMPT))
+        statuses = tuple(s for s in dict.fromkeys(enum) if s not in UNREAD_STATUSES) if enum else known
+        added = [s for s in statuses if s not in self.statuses]
+        self.statuses = statuses
+        if added and enum:
+            log.info("woocommerce: also reading the orders in the site's statuses %s", ", ".join(added))
+
+    def _catch_up(self, ctx: SyncContext, run: "_Run", report: SyncReport, covered: Iterable[str],
+                  cursor: Mapping[str, Any]) -> None:
+        """Read, once, every order in the statuses the cursor's walk has not covered (a plugin's new
+        status): an order that moved into one before would not be modified again, so the walk from
+        the cursor would never meet it. Events are keyed, so what was counted before counts once."""
+        new = [status for status in self.statuses if status not in set(covered)]
+        if not new:
             return
-        self._statuses_read_at = now
-        found = _site_only(_status_enum(self._order_args()) or (), self.statuses)
-        if found:
-            self.statuses += tuple(found)
-            log.info("woocommerce: also reading the orders in the site's statuses %s", ", ".join(found))
+        log.info("woocommerce: reading every order in the statuses %s once", ", ".join(new))
+        params = {"orderby": "date", "order": "asc", "status": ",".join(new), "_fields": ",".join(ORDER_FIELDS)}
+        for page in self.http.pages(ORDERS, params, self.per_page):
+            report.records += len(page.items)
+            raws = [(raw, version[2] if (version := _version(raw)) else None) for raw in page.items]
+            report.events += ctx.commit(self.name, self._events(ctx, run, raws, report), cursor)
+        ctx.commit(self.name, [], {**cursor, "statuses": list(self.statuses)})
 
     def _next_after(self, items: list, pos: datetime | None, query_after: datetime | None) -> datetime | None:
         """The exclusive lower bound of the next orders query: a second before the latest
@@ -694,14 +722,14 @@ class WooCommerceSource:
         rows.append(("woocommerce orders", True, f"{total} orders (statuses {', '.join(self.statuses)})"))
         return rows
 
-    def _order_args(self) -> dict | None:
+    def _order_args(self, retry: RetryPolicy | None = None) -> dict | None:
         """The orders listing's query arguments as the site describes them (OPTIONS), or None.
 
         Only the GET endpoint's: the POST one describes an order's fields, among them a `status`
         that is one string, not the listing's list of statuses.
         """
         try:
-            data, _ = self.http.request("OPTIONS", ORDERS)
+            data, _ = self.http.request("OPTIONS", ORDERS, retry=retry)
             args: dict = {}
             for endpoint in data.get("endpoints") or ():
                 if "GET" in (endpoint.get("methods") or ()):
@@ -735,8 +763,9 @@ class WooCommerceSource:
         enum = _status_enum(args)
         if enum is None:
             return None
-        found = _site_only(enum, self.statuses)
-        detail = f"every order status of the site is read ({len(self.statuses) + len(found)})"
+        read = [status for status in dict.fromkeys(enum) if status not in UNREAD_STATUSES]
+        found = [status for status in read if status not in self.configured]
+        detail = f"every order status of the site is read ({len(read)})"
         if found:
             detail += f", among them {', '.join(found)}, found on the site"
         return "woocommerce statuses", True, detail
@@ -756,16 +785,19 @@ class WooCommerceSource:
         return what, True, f"{REFUNDS} available ({page.total if page.total is not None else '?'} refunds)"
 
 
+def _server_time(response: Any) -> datetime | None:
+    """The site's clock when it answered (the `Date` header, whole seconds), or None."""
+    try:
+        value = email.utils.parsedate_to_datetime(response.headers["Date"])
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+        return None
+    return value.astimezone(_UTC) if value.tzinfo else value.replace(tzinfo=_UTC)
+
+
 def _status_enum(args: dict | None) -> list[str] | None:
     """The statuses the orders listing accepts, from its description (OPTIONS), or None."""
     enum = (((args or {}).get("status") or {}).get("items") or {}).get("enum")
     return [str(v) for v in enum] if isinstance(enum, list) else None
-
-
-def _site_only(statuses: Iterable[str], ours: Iterable[str]) -> list[str]:
-    """The site's order statuses we do not read yet (never `any` or block checkout's drafts)."""
-    known = set(ours) | UNREAD_STATUSES
-    return [status for status in dict.fromkeys(statuses) if status not in known]
 
 
 def _refund_note(version: str | None) -> str:
