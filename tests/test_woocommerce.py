@@ -458,20 +458,62 @@ def test_an_order_edited_out_of_the_second_being_read_starts_that_second_again(r
                        ("date", "2")]
 
 
-def test_a_second_whose_count_keeps_changing_stops_the_sync_with_the_cursor_before_it(rsps):
+def test_orders_leaving_the_second_on_every_page_step_the_walk_back_and_none_is_lost(rsps):
     shop = make_shop(rsps)
-    bulk_edit(shop, count=40)
-    moved = iter(range(300, 340))
+    bulk_edit(shop, count=12)
+    leaving = iter(range(300, 306))
 
-    def edit_on_every_page(shop, n):
+    def edit_one_out_on_each_page(shop, n):
         if shop.requests[-1][2]["orderby"] == "date":
-            shop.modify(next(moved), "2026-09-06T12:00:00")
+            oid = next(leaving, None)
+            if oid is not None:
+                shop.modify(oid, "2026-09-06T12:00:00", status="cancelled")
 
-    shop.before_orders.append(edit_on_every_page)
+    shop.before_orders.append(edit_one_out_on_each_page)
+    ctx = context()
+    source(per_page=3).sync(ctx)
+    assert len(ctx.keys("woocommerce:sale:")) == 14
+    assert ctx.keys("woocommerce:cancel:") == [f"woocommerce:cancel:{i}" for i in range(300, 306)]
+
+
+def test_a_second_whose_orders_keep_leaving_stops_the_sync_with_the_cursor_before_it(rsps):
+    shop = make_shop(rsps)
+    bulk_edit(shop, count=80)
+    leaving = iter(range(300, 380))
+
+    def edit_one_out_on_each_page(shop, n):
+        if shop.requests[-1][2]["orderby"] == "date":
+            shop.modify(next(leaving), "2026-09-06T12:00:00")
+
+    shop.before_orders.append(edit_one_out_on_each_page)
     ctx = context()
     with pytest.raises(SyncError, match=r"wc/v3/orders: the orders modified at 2026-09-05T12:00:00 kept changing"):
         source(per_page=3).sync(ctx)
     assert ctx.cursors["woocommerce"]["modified_gmt"] == "2026-09-05T12:00:00+00:00"
+
+
+def test_a_second_read_without_counts_is_read_twice(rsps):
+    """A proxy that drops X-WP-Total: a move cannot be seen from the counts, so the window is read again."""
+    shop = make_shop(rsps)
+    bulk_edit(shop)
+    answer = shop._collection  # the shop's answers, without the count headers
+    shop._collection = lambda items, params, path: _without_counts(answer(items, params, path))
+    moved = []
+
+    def edit_one_out(shop, n):
+        params = shop.requests[-1][2]
+        if params["orderby"] == "date" and params["page"] == "2" and not moved:
+            moved.append(shop.modify(300, "2026-09-06T12:00:00", status="cancelled"))
+
+    shop.before_orders.append(edit_one_out)
+    ctx = context()
+    source(per_page=3).sync(ctx)
+    assert len(ctx.keys("woocommerce:sale:")) == 10
+
+
+def _without_counts(answer):
+    status, headers, body = answer
+    return status, {k: v for k, v in headers.items() if k not in ("X-WP-Total", "X-WP-TotalPages")}, body
 
 
 def test_each_bulk_edited_second_has_its_own_tries(rsps):
@@ -509,6 +551,30 @@ def test_no_order_is_skipped_when_the_clocks_go_back(rsps, storage):
                                site_tz=new_york).sync(ctx)
     assert ctx.keys("woocommerce:sale:") == [f"woocommerce:sale:{500 + i}" for i in range(6)]
     assert report.events == 6 and ctx.cursors["woocommerce"]["modified_gmt"] == "2026-11-01T08:00:00+00:00"
+
+
+def test_an_order_edited_during_a_walk_through_the_repeated_hour_does_not_hide_another(rsps):
+    """New York, 2026-11-01, a sync at 06:15Z from a cursor at 06:10Z (01:10 EST, the repeated hour).
+    The bound before a page ending in that hour steps back to its first occurrence; paging on by
+    number there lost the order that moved up when order 800, already read, was completed."""
+    shop = make_shop(rsps)
+    for i, at in enumerate(["06:06:00", "06:07:00", "06:08:00", "06:09:00", "06:11:00", "06:12:00"]):
+        shop.add(order(800 + i, "processing", "10.00", paid=f"2026-11-01T{at}"))
+
+    def complete_800_after_the_first_page(shop, n):
+        if n == 2:
+            shop.modify(800, "2026-11-01T06:15:01", status="completed")
+
+    shop.before_orders.append(complete_800_after_the_first_page)
+    ctx = context(now=utc("2026-11-01T06:15:00"),
+                  cursors={"woocommerce": {"modified_gmt": "2026-11-01T06:10:00+00:00", "seen": []}})
+    src = WooCommerceSource(HTTPS_URL, KEY, SECRET, options={"per_page": 2}, sleep=lambda s: None,
+                            site_tz=ZoneInfo("America/New_York"), read_ahead=False)
+    src.sync(ctx)
+    shop.before_orders.clear()
+    ctx.now = utc("2026-11-01T06:20:00")
+    src.sync(ctx)
+    assert ctx.keys("woocommerce:sale:") == [f"woocommerce:sale:{i}" for i in range(800, 806)]
 
 
 def test_truncated_page_raises_and_cursor_stays_at_last_committed_page(rsps):

@@ -5,8 +5,9 @@ Orders are read incrementally by modification date, as apis.md section 1.11 reco
 explicit status list that includes `trash`. After each page the page's events are committed with
 the cursor set to the last order's `date_modified_gmt` (and the `(id, date_modified_gmt)` pairs seen
 at that exact second), and page 1 is asked again from there, so an order modified during the sync
-moves to the end and nothing is skipped; only when a whole page shares one second (bulk edits) is
-that second read on its own, in a total order (`_Walk`). The cursor never passes the sync's start (`ctx.now`).
+moves to the end and nothing is skipped; where that bound cannot move on (a page within one second,
+a bulk edit; a repeated local hour) the orders up to it are read on their own, in a total order
+(`_Walk`). The cursor never passes the sync's start (`ctx.now`).
 
 Each order becomes events whose keys make re-reading harmless:
 - `woocommerce:sale:<order>` at payment (`date_paid_gmt`, else `date_created_gmt` for an order in a
@@ -67,7 +68,7 @@ ORDER_FIELDS = ("id", "status", "currency", "date_created_gmt", "date_modified_g
                 "refunds")
 REFUND_FIELDS = "id,parent_id,date_created_gmt,amount"
 PREFETCH_REFUNDS_ABOVE = 2  # order pages in a sync above which refunds are listed in bulk
-MAX_SECOND_RESTARTS = 5
+MAX_WINDOW_STEPS = 50  # pages a window may step back, orders leaving it, before the sync stops
 ONE_ATTEMPT = RetryPolicy(attempts=1)  # for a request the sync can do without  # times one second's orders are read again from the start when their count moves
 SECOND = timedelta(seconds=1)
 _UTC = timezone.utc
@@ -306,60 +307,73 @@ def order_events(order: Order, refund_times: Mapping[int, datetime], attribution
 
 @dataclass
 class _Walk:
-    """Which orders query comes next: a lower bound and a page number, or one second on its own.
+    """Which orders query comes next: a lower bound and a page number, or a window read on its own.
 
     Pages go by modification time, and each page's successor starts a second before the latest
-    modification read so far. When a whole page shares one second (a bulk edit), no later bound
-    reaches the rest of that second, and paging on by number with `orderby=modified` is not safe:
-    WooCommerce sorted by the modification time alone until late 2025 (woocommerce#61410 added the
-    id), and MySQL may order equal rows differently for each LIMIT offset, so page 2 can repeat
-    orders of page 1 and leave others out for good. That second is read on its own instead: the
-    orders strictly between the second before and the second after it, page by page by creation
-    date (`orderby=date`, broken by id since WooCommerce 3.2, woocommerce#16918). If its count
-    (`X-WP-Total`) changes meanwhile (an order edited out of it shifts every later offset by one),
-    the second is read again from its first page. Then the walk goes on strictly after it.
+    modification read so far. When that bound does not move past the current query's (a whole page
+    modified in one second, a bulk action; or a repeated local hour, where orders stored as posts
+    come in local-time order and the bound steps back), paging on by number with
+    `orderby=modified` is not safe: WooCommerce sorted by the modification time alone until late
+    2025 (woocommerce#61410 added the id), MySQL may order equal rows differently for each LIMIT
+    offset, and an order edited meanwhile moves to the end and shifts every later page, so orders
+    would be repeated and others left out for good. The orders modified from the query's bound up to
+    the latest second read are read on their own instead, as a window: `modified_after` and
+    `modified_before` around it, page by page by creation date (`orderby=date`, broken by id since
+    WooCommerce 3.2, woocommerce#16918). When the window's count (`X-WP-Total`) drops between two
+    pages, orders left it and every later one moved up as many places: the walk steps back as many
+    pages. A site that sends no count gets the window read twice. Then the walk goes on strictly
+    after the window.
     """
 
     after: datetime | None
     number: int = 1
-    second: datetime | None = None  # the second read on its own, if one is
-    total: int | None = None  # its count when its first page was read
-    restarts: int = 0  # times that second was read again from its first page
+    window: tuple[datetime, datetime] | None = None  # (exclusive start, last second), read on its own
+    total: int | None = None  # the window's count at the page read last
+    uncounted: bool = False  # a page of the window came without X-WP-Total
+    passes: int = 0  # times the window was read from its first page again
+    steps: int = 0  # pages stepped back in the window
 
     def advance(self, page: Any, next_after: datetime | None, pos: datetime | None) -> bool:
         """Move past `page`; False when nothing is left to read.
 
-        `next_after` is the bound the next query would start from (`_next_after`) and `pos` the
-        latest modification read so far.
+        `next_after` is the bound the next query would start from (`_next_after`, None for a page
+        without a usable modification time) and `pos` the latest modification read so far.
         """
-        if self.second is not None:
-            return self._advance_in_second(page)
+        if self.window is not None:
+            return self._advance_in_window(page)
         if page.last:
             return False
-        if next_after is not None and next_after == self.after and next_after + SECOND == pos:
-            # the page is one second: read it alone
-            self.second, self.number, self.total, self.restarts = pos, 1, None, 0
-        elif next_after is None or (self.after is not None and next_after <= self.after):
-            self.number += 1  # nothing dated on this page, or a repeated local hour: page on
+        if next_after is None:
+            self.number += 1  # nothing dated on this page: page on
+        elif self.after is not None and next_after <= self.after and pos is not None:
+            self.window, self.number, self.total = (self.after, pos), 1, None
+            self.uncounted, self.passes, self.steps = False, 0, 0
         else:
             self.after, self.number = next_after, 1
         return True
 
-    def _advance_in_second(self, page: Any) -> bool:
-        if self.total is None:
-            self.total = page.total
-        elif page.total != self.total:
-            self.restarts += 1
-            if self.restarts > MAX_SECOND_RESTARTS:
-                raise SyncError(f"{ORDERS}: the orders modified at {wc_time(self.second)} kept changing while "
-                                f"they were read ({self.restarts} tries); the next sync reads them again")
-            self.number, self.total = 1, None
+    def _advance_in_window(self, page: Any) -> bool:
+        previous, self.total = self.total, page.total
+        self.uncounted |= page.total is None
+        if previous is not None and page.total is not None and page.total < previous:
+            back = -(-(previous - page.total) // max(1, page.per_page))
+            self.steps += back
+            if self.steps > MAX_WINDOW_STEPS:
+                raise SyncError(f"{ORDERS}: the orders modified {self.describe()} kept changing while they "
+                                f"were read; the next sync reads them again")
+            self.number = max(1, page.number - back)
             return True
-        if page.last:
-            self.after, self.number, self.second, self.total = self.second, 1, None, None
-        else:
+        if not page.last:
             self.number += 1
+        elif self.uncounted and self.passes == 0:
+            self.number, self.passes = 1, 1  # without a count no move is seen: read the window again
+        else:
+            self.after, self.number, self.window = self.window[1], 1, None
         return True
+
+    def describe(self) -> str:
+        start, last = self.window
+        return f"at {wc_time(last)}" if last - start == SECOND else f"from {wc_time(start + SECOND)} to {wc_time(last)}"
 
 
 @dataclass
@@ -436,11 +450,12 @@ class WooCommerceSource:
         return params
 
     def _walk_params(self, walk: _Walk) -> dict[str, str]:
-        """The query of where `walk` is: after its bound by modification, or one second by creation."""
-        if walk.second is None:
+        """The query of where `walk` is: after its bound by modification, or a window by creation."""
+        if walk.window is None:
             return self._order_params(walk.after)
-        params = self._order_params(walk.second - SECOND)
-        params.update(orderby="date", modified_before=wc_time(walk.second + SECOND))
+        start, last = walk.window
+        params = self._order_params(start)
+        params.update(orderby="date", modified_before=wc_time(last + SECOND))
         return params
 
     def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
