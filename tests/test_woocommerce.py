@@ -458,18 +458,22 @@ def test_an_order_edited_out_of_the_second_being_read_starts_that_second_again(r
                        ("date", "2")]
 
 
+def one_leaves_on_each_window_page(shop, ids):
+    """A hook: before each page of a window (`orderby=date`) the next of `ids` is cancelled out of it."""
+    leaving = iter(ids)
+
+    def hook(shop, n):
+        oid = next(leaving, None) if shop.requests[-1][2]["orderby"] == "date" else None
+        if oid is not None:
+            shop.modify(oid, "2026-09-06T12:00:00", status="cancelled")
+
+    shop.before_orders.append(hook)
+
+
 def test_orders_leaving_the_second_on_every_page_step_the_walk_back_and_none_is_lost(rsps):
     shop = make_shop(rsps)
     bulk_edit(shop, count=12)
-    leaving = iter(range(300, 306))
-
-    def edit_one_out_on_each_page(shop, n):
-        if shop.requests[-1][2]["orderby"] == "date":
-            oid = next(leaving, None)
-            if oid is not None:
-                shop.modify(oid, "2026-09-06T12:00:00", status="cancelled")
-
-    shop.before_orders.append(edit_one_out_on_each_page)
+    one_leaves_on_each_window_page(shop, range(300, 306))
     ctx = context()
     source(per_page=3).sync(ctx)
     assert len(ctx.keys("woocommerce:sale:")) == 14
@@ -479,13 +483,7 @@ def test_orders_leaving_the_second_on_every_page_step_the_walk_back_and_none_is_
 def test_a_second_whose_orders_keep_leaving_stops_the_sync_with_the_cursor_before_it(rsps):
     shop = make_shop(rsps)
     bulk_edit(shop, count=80)
-    leaving = iter(range(300, 380))
-
-    def edit_one_out_on_each_page(shop, n):
-        if shop.requests[-1][2]["orderby"] == "date":
-            shop.modify(next(leaving), "2026-09-06T12:00:00")
-
-    shop.before_orders.append(edit_one_out_on_each_page)
+    one_leaves_on_each_window_page(shop, range(300, 380))
     ctx = context()
     with pytest.raises(SyncError, match=r"wc/v3/orders: the orders modified at 2026-09-05T12:00:00 kept changing"):
         source(per_page=3).sync(ctx)
