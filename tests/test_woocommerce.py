@@ -45,6 +45,11 @@ def context(**kw) -> FakeContext:
     return FakeContext(**kw)
 
 
+def walk_cursor(ctx) -> dict:
+    """The source's cursor without the statuses it covered (those have tests of their own)."""
+    return {k: v for k, v in ctx.cursors["woocommerce"].items() if k != "statuses"}
+
+
 def orders_params(shop):
     return [params for method, path, params in shop.requests if method == "GET" and path == "wc/v3/orders"]
 
@@ -363,7 +368,7 @@ def test_cursor_is_capped_at_the_sync_start(rsps):
     ctx = context()
     source().sync(ctx)
     assert ctx.keys("woocommerce:sale:") == ["woocommerce:sale:110", "woocommerce:sale:111", "woocommerce:sale:112"]
-    assert ctx.cursors["woocommerce"] == {"modified_gmt": "2026-11-23T05:00:00+00:00", "seen": []}
+    assert walk_cursor(ctx) == {"modified_gmt": "2026-11-23T05:00:00+00:00", "seen": []}
 
 
 def test_order_modified_during_the_sync_moves_to_the_end_and_nothing_is_skipped(rsps):
@@ -417,7 +422,7 @@ def test_a_page_within_one_second_reads_that_second_alone(rsps):
     assert asked == [(None, None, "modified", "1"), ("2026-09-05T11:59:59", None, "modified", "1"),
                      (*second, "1"), (*second, "2"), (*second, "3"),
                      ("2026-09-05T12:00:00", None, "modified", "1")]
-    assert ctx.cursors["woocommerce"] == {"modified_gmt": "2026-09-07T10:00:00+00:00",
+    assert walk_cursor(ctx) == {"modified_gmt": "2026-09-07T10:00:00+00:00",
                                           "seen": [[321, "2026-09-07T10:00:00"]]}
 
 
@@ -663,8 +668,10 @@ def test_check_rows(rsps):
     assert [(what, ok) for what, ok, _ in rows] == [("woocommerce reachable", True),
                                                     ("woocommerce authenticated", True),
                                                     ("woocommerce modified_after", True),
+                                                    ("woocommerce statuses", True),
                                                     ("woocommerce refunds", True), ("woocommerce orders", True)]
-    assert "WooCommerce 9.4.2" in rows[2][2] and rows[4][2].startswith("2 orders")
+    assert "WooCommerce 9.4.2" in rows[2][2] and rows[5][2].startswith("2 orders")
+    assert "sync.woocommerce.extra_statuses" in rows[3][2]  # this shop does not list its statuses
 
 
 SITE_STATUSES = ("any", "trash", "pending", "processing", "on-hold", "completed", "cancelled", "refunded", "failed",
@@ -697,9 +704,7 @@ def test_a_status_plugin_installed_later_has_its_earlier_orders_read_once(rsps):
     src, ctx = source(), context()
     src.sync(ctx)
     shop.statuses = SITE_STATUSES  # the shipment plugin is switched on; an order moves and is refunded
-    shop.modify(700, "2026-09-03T10:00:00", status="shipped", refunds=[{"id": 701, "reason": "", "total": "-5.00"}])
-    shop.add(order(710, "shipped", "20.00", paid="2026-09-03T11:00:00", modified="2026-09-03T11:00:00"))
-    ctx.cursors["woocommerce"]["modified_gmt"] = "2026-09-10T00:00:00+00:00"  # both lie behind the cursor
+    orders_behind_the_cursor_in_shipped(shop, ctx)
     src.sync(ctx)
     assert ctx.keys("woocommerce:refund:700:") == ["woocommerce:refund:700:701"]
     assert "woocommerce:sale:710" in ctx.events
@@ -721,6 +726,48 @@ def test_a_sync_without_the_site_description_reads_the_statuses_its_cursor_read(
     listings = [p for m, path, p in shop.requests[asked:] if m == "GET" and path == "wc/v3/orders"]
     assert len(options) == 1 and len(listings) == 1  # no second reading of every order in `shipped`
     assert "shipped" in listings[0]["status"].split(",") and "modified_after" in listings[0]
+
+
+def orders_behind_the_cursor_in_shipped(shop, ctx):
+    """Order 700 moved to `shipped` and refunded, 710 paid straight into it: both behind the cursor."""
+    shop.modify(700, "2026-09-03T10:00:00", status="shipped", refunds=[{"id": 701, "reason": "", "total": "-5.00"}])
+    shop.add(order(710, "shipped", "20.00", paid="2026-09-03T11:00:00", modified="2026-09-03T11:00:00"))
+    ctx.cursors["woocommerce"]["modified_gmt"] = "2026-09-10T00:00:00+00:00"
+
+
+def test_a_status_added_to_the_config_on_a_host_refusing_options_is_caught_up(rsps):
+    shop = make_shop(rsps, statuses=SITE_STATUSES, options_refused=True)
+    shop.add(order(700, "processing", "30.00", paid="2026-09-02T10:00:00"))
+    ctx = context()
+    source().sync(ctx)
+    orders_behind_the_cursor_in_shipped(shop, ctx)
+    source(extra_statuses=["shipped"]).sync(ctx)  # what the README tells such a host to do
+    assert ctx.keys("woocommerce:refund:700:") == ["woocommerce:refund:700:701"]
+    assert "woocommerce:sale:710" in ctx.events
+
+
+@pytest.mark.parametrize("since", [None, datetime(2026, 9, 5, tzinfo=timezone.utc)])
+def test_the_catch_up_steps_back_when_orders_leave_the_status_and_runs_before_a_backfill(rsps, since):
+    shop = make_shop(rsps, statuses=SITE_STATUSES[:10])
+    shop.add(order(700, "processing", "30.00", created="2026-09-02T09:00:00", paid="2026-09-02T10:00:00"))
+    src, ctx = source(per_page=2), context()
+    src.sync(ctx)
+    shop.statuses = SITE_STATUSES
+    orders_behind_the_cursor_in_shipped(shop, ctx)
+    for i in range(720, 726):
+        shop.add(order(i, "shipped", "20.00", created=f"2026-09-04T1{i - 720}:00:00",
+                       paid=f"2026-09-04T1{i - 720}:00:00", modified="2026-09-04T20:00:00"))
+    moved = []
+
+    def complete_700_after_the_first_page(shop, n):
+        params = shop.requests[-1][2]
+        if "modified_after" not in params and params["page"] == "2" and not moved:
+            moved.append(shop.modify(700, "2026-09-11T10:00:00", status="completed"))
+
+    shop.before_orders.append(complete_700_after_the_first_page)
+    src.sync(ctx, since=since)
+    assert ctx.keys("woocommerce:refund:700:") == ["woocommerce:refund:700:701"]
+    assert {f"woocommerce:sale:{i}" for i in (710, *range(720, 726))} <= set(ctx.events)
 
 
 def test_a_status_switched_off_is_no_longer_asked_for(rsps):
@@ -762,9 +809,11 @@ def test_a_site_that_does_not_describe_its_orders_keeps_the_configured_statuses(
     assert "shipped" in statuses and "delivered" not in statuses and ctx.keys("woocommerce:sale:")
 
 
-def test_check_names_the_order_statuses_found_on_the_site(rsps):
-    make_shop(rsps, statuses=SITE_STATUSES)
-    rows = {what: (ok, detail) for what, ok, detail in source().check()}
+def test_check_names_the_order_statuses_found_on_the_site_and_lists_the_orders_in_them(rsps):
+    shop = make_shop(rsps, statuses=SITE_STATUSES)
+    shop.add(order(600, "shipped", "40.00", paid="2026-09-02T10:00:00"))
+    rows = {what: (ok, detail) for what, ok, detail in source(paid_statuses=["completed", "gone"]).check()}
+    assert rows["woocommerce reachable"][0] and rows["woocommerce orders"][1].startswith("1 orders")
     assert rows["woocommerce statuses"] == (True, "every order status of the site is read (10), among them "
                                                   "shipped, delivered, found on the site")
 
@@ -862,7 +911,7 @@ def test_backfill_starting_after_the_cursor_leaves_it(rsps):
     ctx = context(cursors={"woocommerce": dict(cursor)})
     source().sync(ctx, since=utc("2026-10-03T00:00:00"))
     assert ctx.keys("woocommerce:sale:") == ["woocommerce:sale:702", "woocommerce:sale:703"]
-    assert ctx.cursors["woocommerce"] == cursor  # the next sync still reads October 1 and 2
+    assert walk_cursor(ctx) == cursor  # the next sync still reads October 1 and 2
     source().sync(ctx)
     assert len(ctx.keys("woocommerce:sale:")) == 4
 

@@ -355,8 +355,8 @@ class _Walk:
     def _advance_in_window(self, page: Any) -> bool:
         previous, self.total = self.total, page.total
         self.uncounted |= page.total is None
-        if previous is not None and page.total is not None and page.total < previous:
-            back = -(-(previous - page.total) // max(1, page.per_page))
+        back = _pages_back(previous, page)
+        if back:
             self.steps += back
             if self.steps > MAX_WINDOW_STEPS:
                 raise SyncError(f"{ORDERS}: the orders modified {self.describe()} kept changing while they "
@@ -480,10 +480,10 @@ class WooCommerceSource:
             cur_pos, cur_seen = old_pos, set(old_seen)
         run = _Run(window_start=start)
         covered = tuple(state.get("statuses") or self.configured)  # the statuses the cursor's walk read
-        self._read_site_statuses(covered)
-        if since is None and old_pos is not None:
+        # Without the site's answer: those, and any the configuration gained since (caught up below).
+        self._read_site_statuses(tuple(dict.fromkeys(covered + self.configured)))
+        if old_pos is not None:
             self._catch_up(ctx, run, report, covered, state)
-        kept = covered if hold else self.statuses  # a walk that holds the cursor does not cover new ones
         walk = _Walk(after=start)
         pos: datetime | None = None
         pos_seen: set = set()
@@ -545,8 +545,7 @@ class WooCommerceSource:
                 if events or moved:
                     cursor = {"modified_gmt": cur_pos.isoformat() if cur_pos else None,
                               "seen": sorted([i, m] for i, m in cur_seen)}
-                    if kept != self.configured:
-                        cursor["statuses"] = list(kept)
+                    cursor["statuses"] = list(self.statuses)
                     report.events += ctx.commit(self.name, events, cursor)
                 report.pages = pages
                 remaining = (page.total_pages - page.number) if page.total_pages else 0
@@ -563,7 +562,7 @@ class WooCommerceSource:
                  report.events, report.quarantined, pages)
         return report
 
-    def _read_site_statuses(self, known: tuple[str, ...]) -> None:
+    def _read_site_statuses(self, known: tuple[str, ...], args: dict | None = None) -> None:
         """Read every order status the site has, as its orders listing describes them (OPTIONS),
         at each sync: plugins add some (`shipped`), and an order moved into one must still be read,
         or a later refund or cancellation of it would be missed; and a status whose plugin was
@@ -572,7 +571,7 @@ class WooCommerceSource:
         One attempt: without an answer (some hosts refuse OPTIONS, or the site is down and the
         listing will say so) the statuses `known` from before are read (the configured ones, or
         those the cursor's walk last read)."""
-        enum = _status_enum(self._order_args(retry=ONE_ATTEMPT))
+        enum = _status_enum(args if args is not None else self._order_args(retry=ONE_ATTEMPT))
         statuses = tuple(s for s in dict.fromkeys(enum) if s not in UNREAD_STATUSES) if enum else known
         added = [s for s in statuses if s not in self.statuses]
         self.statuses = statuses
@@ -589,10 +588,23 @@ class WooCommerceSource:
             return
         log.info("woocommerce: reading every order in the statuses %s once", ", ".join(new))
         params = {"orderby": "date", "order": "asc", "status": ",".join(new), "_fields": ",".join(ORDER_FIELDS)}
-        for page in self.http.pages(ORDERS, params, self.per_page):
+        number, previous, steps = 1, None, 0
+        while True:
+            page = self.http.page(ORDERS, params, number, self.per_page)
             report.records += len(page.items)
             raws = [(raw, version[2] if (version := _version(raw)) else None) for raw in page.items]
             report.events += ctx.commit(self.name, self._events(ctx, run, raws, report), cursor)
+            back = _pages_back(previous, page)  # orders that left the statuses moved the later ones up
+            previous, steps = page.total, steps + back
+            if steps > MAX_WINDOW_STEPS:
+                raise SyncError(f"{ORDERS}: the orders in {', '.join(new)} kept changing while they were "
+                                f"read; the next sync reads them again")
+            if back:
+                number = max(1, number - back)
+            elif page.last:
+                break
+            else:
+                number += 1
         ctx.commit(self.name, [], {**cursor, "statuses": list(self.statuses)})
 
     def _next_after(self, items: list, pos: datetime | None, query_after: datetime | None) -> datetime | None:
@@ -710,6 +722,8 @@ class WooCommerceSource:
 
     def check(self) -> list[tuple[str, bool, str]]:
         rows: list[tuple[str, bool, str]] = []
+        args = self._order_args()
+        self._read_site_statuses(self.configured, args)  # what a sync reads
         try:
             page = self.http.page(ORDERS, {"status": ",".join(self.statuses), "_fields": "id"}, 1, 1)
         except UpstreamAuthError as exc:
@@ -727,11 +741,8 @@ class WooCommerceSource:
             return rows
         rows.append(("woocommerce reachable", True, f"{self.url}/wp-json/{ORDERS}"))
         rows.append(("woocommerce authenticated", True, "orders can be listed with the consumer key"))
-        args = self._order_args()
         rows.append(self._check_modified_after(args))
-        statuses = self._check_statuses(args)
-        if statuses is not None:
-            rows.append(statuses)
+        rows.append(self._check_statuses(args))
         rows.append(self._check_refunds())
         total = page.total if page.total is not None else len(page.items)
         rows.append(("woocommerce orders", True, f"{total} orders (statuses {', '.join(self.statuses)})"))
@@ -772,12 +783,14 @@ class WooCommerceSource:
             return what, ok, f"WooCommerce {version}" + (_refund_note(version) if ok else ": 5.8 or newer is needed")
         return what, False, "could not tell the WooCommerce version (system_status and OPTIONS refused)"
 
-    def _check_statuses(self, args: dict | None) -> tuple[str, bool, str] | None:
+    def _check_statuses(self, args: dict | None) -> tuple[str, bool, str]:
         """The order statuses read: ours and those the site has beyond them (plugins add some), which
         every sync adds from the same description of the orders listing."""
         enum = _status_enum(args)
         if enum is None:
-            return None
+            return "woocommerce statuses", True, (
+                "the site does not list its order statuses (OPTIONS refused or without them), so plugin "
+                "statuses cannot be found: name them in sync.woocommerce.extra_statuses")
         read = [status for status in dict.fromkeys(enum) if status not in UNREAD_STATUSES]
         found = [status for status in read if status not in self.configured]
         detail = f"every order status of the site is read ({len(read)})"
@@ -798,6 +811,14 @@ class WooCommerceSource:
             return what, False, str(exc)
         self._bulk_refunds = True
         return what, True, f"{REFUNDS} available ({page.total if page.total is not None else '?'} refunds)"
+
+
+def _pages_back(previous: int | None, page: Any) -> int:
+    """How many pages to read again after `page` of a listing by creation date: as many as orders
+    left the listing since the page before (its count dropped), each moving every later one up."""
+    if previous is None or page.total is None or page.total >= previous:
+        return 0
+    return -(-(previous - page.total) // max(1, page.per_page))
 
 
 def _server_time(response: Any) -> datetime | None:
