@@ -580,6 +580,35 @@ def test_an_order_edited_during_a_walk_through_the_repeated_hour_does_not_hide_a
     assert ctx.keys("woocommerce:sale:") == [f"woocommerce:sale:{i}" for i in range(800, 806)]
 
 
+def test_a_sync_stopped_in_the_repeated_hour_leaves_its_cursor_before_what_it_has_not_read(rsps):
+    """Orders stored as posts, New York, 2026-11-01: after a page ending at 01:07 EST (06:07Z) the next
+    query starts at the first 01:07 (05:06:59Z). A page failing there must not leave the cursor at
+    06:07Z, or the orders between would never be read."""
+    new_york = ZoneInfo("America/New_York")
+    shop = make_shop(rsps, local_tz=new_york)
+    times = ["05:05:00", "06:07:00", "05:10:00", "06:15:00", "05:20:00", "05:40:00", "06:50:00"]
+    for i, at in enumerate(times):
+        shop.add(order(500 + i, "processing", "10.00", created=f"2026-10-31T10:0{i}:00", paid=f"2026-11-01T{at}"))
+
+    def fail_the_second_page(shop, n):
+        if n == 2:
+            for _ in range(3):
+                shop.fail("wc/v3/orders", 503, "<html><title>503</title></html>")
+
+    shop.before_orders.append(fail_the_second_page)
+    ctx = context(now=utc("2026-11-02T00:00:00"),
+                  cursors={"woocommerce": {"modified_gmt": "2026-11-01T05:00:00+00:00", "seen": []}})
+    src = WooCommerceSource(HTTPS_URL, KEY, SECRET, options={"per_page": 2}, sleep=lambda s: None,
+                            retry=RetryPolicy(attempts=3, total=60), site_tz=new_york)
+    with pytest.raises(SyncError):
+        src.sync(ctx)
+    assert walk_cursor(ctx)["modified_gmt"] <= "2026-11-01T05:07:00+00:00"
+    shop.before_orders.clear()
+    ctx.now = utc("2026-11-02T01:00:00")
+    src.sync(ctx)
+    assert ctx.keys("woocommerce:sale:") == [f"woocommerce:sale:{500 + i}" for i in range(len(times))]
+
+
 def test_truncated_page_raises_and_cursor_stays_at_last_committed_page(rsps):
     shop = make_shop(rsps)
     for i in range(5):

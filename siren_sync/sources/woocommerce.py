@@ -532,11 +532,17 @@ class WooCommerceSource:
                 events = self._events(ctx, run, fresh, report)
                 moved = False
                 if pos is not None and not hold:
-                    capped = min(pos, now)
+                    # While pages remain the cursor goes no further than the next query's start: where
+                    # that bound stepped back (a repeated local hour), orders before `pos` are unread.
+                    reach = pos
+                    following = walk.window[0] if walk.window is not None else walk.after
+                    if more and following is not None and following + SECOND < pos:
+                        reach = following + SECOND
+                    capped = min(reach, now)
                     # The orders seen in a second the site's clock has not left yet may still change
                     # within it, keeping the same (id, date_modified): such a second is read again.
                     server = _server_time(page.response)
-                    past = pos < now and (server is None or pos < server)
+                    past = reach == pos and pos < now and (server is None or pos < server)
                     capped_seen = pos_seen if past else set()
                     if cur_pos is None or capped > cur_pos:
                         cur_pos, cur_seen, moved = capped, set(capped_seen), True
