@@ -9,7 +9,6 @@ small aggregate instead of re-reading its events, and a crash never leaves half 
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -188,7 +187,7 @@ class _Placing:
         slot = (table, key)
         doc = self._docs.get(slot)
         if doc is None:
-            doc = self._docs[slot] = copy.deepcopy(self._tx.get(table, key)) or new()
+            doc = self._docs[slot] = self._tx.get(table, key) or new()  # get() gives a copy already
         return doc
 
     def add(self, table: str, event: Event, at_text: str, amount, late: bool, bucket: str,

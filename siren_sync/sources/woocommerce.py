@@ -69,7 +69,7 @@ ORDER_FIELDS = ("id", "status", "currency", "date_created_gmt", "date_modified_g
 REFUND_FIELDS = "id,parent_id,date_created_gmt,amount"
 PREFETCH_REFUNDS_ABOVE = 2  # order pages in a sync above which refunds are listed in bulk
 MAX_WINDOW_STEPS = 50  # pages a window may step back, orders leaving it, before the sync stops
-ONE_ATTEMPT = RetryPolicy(attempts=1)  # for a request the sync can do without  # times one second's orders are read again from the start when their count moves
+ONE_ATTEMPT = RetryPolicy(attempts=1)  # for a request the sync can do without
 SECOND = timedelta(seconds=1)
 _UTC = timezone.utc
 _ZERO = Decimal(0)
@@ -373,7 +373,9 @@ class _Walk:
 
     def describe(self) -> str:
         start, last = self.window
-        return f"at {wc_time(last)}" if last - start == SECOND else f"from {wc_time(start + SECOND)} to {wc_time(last)}"
+        if last - start == SECOND:
+            return f"at {wc_time(last)}"
+        return f"from {wc_time(start + SECOND)} to {wc_time(last)}"
 
 
 @dataclass
@@ -575,10 +577,10 @@ class WooCommerceSource:
         switched off must not be asked for (WooCommerce refuses the whole listing with 400).
 
         One attempt: without an answer (some hosts refuse OPTIONS, or the site is down and the
-        listing will say so) the statuses `known` from before are read (the configured ones, or
-        those the cursor's walk last read)."""
+        listing will say so) the statuses `known` from before are read (those the cursor's walk
+        last read, and the configured ones)."""
         enum = _status_enum(args if args is not None else self._order_args(retry=ONE_ATTEMPT))
-        statuses = tuple(s for s in dict.fromkeys(enum) if s not in UNREAD_STATUSES) if enum else known
+        statuses = _readable(enum) if enum else known
         added = [s for s in statuses if s not in self.statuses]
         self.statuses = statuses
         if added and enum:
@@ -589,7 +591,8 @@ class WooCommerceSource:
         """Read, once, every order in the statuses the cursor's walk has not covered (a plugin's new
         status): an order that moved into one before would not be modified again, so the walk from
         the cursor would never meet it. Events are keyed, so what was counted before counts once."""
-        new = [status for status in self.statuses if status not in set(covered)]
+        covered = set(covered)
+        new = [status for status in self.statuses if status not in covered]
         if not new:
             return
         log.info("woocommerce: reading every order in the statuses %s once", ", ".join(new))
@@ -790,14 +793,14 @@ class WooCommerceSource:
         return what, False, "could not tell the WooCommerce version (system_status and OPTIONS refused)"
 
     def _check_statuses(self, args: dict | None) -> tuple[str, bool, str]:
-        """The order statuses read: ours and those the site has beyond them (plugins add some), which
-        every sync adds from the same description of the orders listing."""
+        """The order statuses a sync reads: the site's own, from the same description of the orders
+        listing, among them those beyond the configured ones (plugins add some)."""
         enum = _status_enum(args)
         if enum is None:
             return "woocommerce statuses", True, (
                 "the site does not list its order statuses (OPTIONS refused or without them), so plugin "
                 "statuses cannot be found: name them in sync.woocommerce.extra_statuses")
-        read = [status for status in dict.fromkeys(enum) if status not in UNREAD_STATUSES]
+        read = _readable(enum)
         found = [status for status in read if status not in self.configured]
         detail = f"every order status of the site is read ({len(read)})"
         if found:
@@ -834,6 +837,11 @@ def _server_time(response: Any) -> datetime | None:
     except (AttributeError, KeyError, TypeError, ValueError, IndexError):
         return None
     return value.astimezone(_UTC) if value.tzinfo else value.replace(tzinfo=_UTC)
+
+
+def _readable(statuses: Iterable[str]) -> tuple[str, ...]:
+    """The site's statuses an orders walk reads: not `any` (a filter word) nor block checkout's drafts."""
+    return tuple(status for status in dict.fromkeys(statuses) if status not in UNREAD_STATUSES)
 
 
 def _status_enum(args: dict | None) -> list[str] | None:
