@@ -19,15 +19,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
-START = datetime(2026, 11, 1, tzinfo=timezone.utc)
-AS_OF = datetime(2026, 12, 1, 0, 5, tzinfo=timezone.utc)
+START = datetime(2026, 11, 1, tzinfo=UTC)
+AS_OF = datetime(2026, 12, 1, 0, 5, tzinfo=UTC)
 
 
 def _collaborators(n: int) -> dict:
@@ -38,7 +38,7 @@ def _collaborators(n: int) -> dict:
 
 
 def _events(first: int, count: int, collaborators: int):
-    from siren_sync.model import Event, SALE
+    from siren_sync.model import SALE, Event
 
     out = []
     for i in range(first, first + count):

@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from datetime import UTC
+
 import _common  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -42,9 +44,9 @@ def _rss_mb(pid: int) -> float:
 def main(seconds: float = 60.0, warmup: float = 5.0) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-idle-") as tmp:
         # starts = today (UTC), so the open period's trigger is weeks away whatever the date is
-        from datetime import datetime, timezone
+        from datetime import datetime
 
-        today = datetime.now(timezone.utc).date().isoformat()
+        today = datetime.now(UTC).date().isoformat()
         path = _common.write_config(Path(tmp), timezone="UTC", starts=today, every="5m")
         argv = [_common.PYTHON, "-m", "siren_sync", "--config", str(path), "--log-format", "json", "run"]
         t0 = time.monotonic()

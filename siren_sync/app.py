@@ -6,9 +6,9 @@ and remembered in the store, so offline commands still place events in the right
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Mapping
+from datetime import UTC, datetime
 
 from siren_sync.config import Config, tzinfo_of
 from siren_sync.errors import ConfigError
@@ -18,7 +18,7 @@ from siren_sync.store import Store
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def zone(name: str):
@@ -39,7 +39,7 @@ class App:
     def close(self) -> None:
         self.store.close()
 
-    def __enter__(self) -> "App":
+    def __enter__(self) -> App:
         return self
 
     def __exit__(self, *exc) -> None:

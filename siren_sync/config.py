@@ -18,20 +18,31 @@ import json
 import math
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable, Mapping, NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from siren_sync.errors import ConfigError
-from siren_sync.model import (COLLABORATOR_STATUSES, COMPILERS, DEFAULT_COMPILERS, EVENT_TYPES, POOL_RESOLVERS,
-                              RESOLVER_ALIASES, RESOLVERS, Collaborator, Distributor, LineItemFilters)
+from siren_sync.model import (
+    COLLABORATOR_STATUSES,
+    COMPILERS,
+    DEFAULT_COMPILERS,
+    EVENT_TYPES,
+    POOL_RESOLVERS,
+    RESOLVER_ALIASES,
+    RESOLVERS,
+    Collaborator,
+    Distributor,
+    LineItemFilters,
+)
 from siren_sync.sources.http import is_loopback
 from siren_sync.units import looks_like_currency, minor_unit
 
@@ -106,7 +117,7 @@ class Config:
         """The site's timezone, or None while it is `auto` and not yet read from the site."""
         return None if self.site.timezone == "auto" else tzinfo_of(self.site.timezone)
 
-    def with_timezone(self, zone: str | tzinfo) -> "Config":
+    def with_timezone(self, zone: str | tzinfo) -> Config:
         """This config once the site timezone is known: every pending `startsAt` made aware.
 
         `zone` is a tzinfo, an IANA name or a fixed offset (`+02:00`, WordPress sites set to "UTC+2").
@@ -135,7 +146,7 @@ def tzinfo_of(name: str) -> tzinfo:
 
 def localize(wall: datetime, tz: tzinfo) -> datetime:
     """A naive wall time in `tz`, aware; a time skipped by DST moves forward by the gap, as in PHP."""
-    return wall.replace(tzinfo=tz).astimezone(timezone.utc).astimezone(tz)
+    return wall.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
 
 
 # ------------------------------------------------------------------------------ where + helpers
@@ -148,10 +159,10 @@ class _At:
     where: str
     path: str = ""
 
-    def __truediv__(self, key: Any) -> "_At":
+    def __truediv__(self, key: Any) -> _At:
         return _At(self.where, f"{self.path}.{key}" if self.path else str(key))
 
-    def __getitem__(self, index: int) -> "_At":
+    def __getitem__(self, index: int) -> _At:
         return _At(self.where, f"{self.path}[{index}]")
 
     def fail(self, problem: str) -> NoReturn:

@@ -12,10 +12,10 @@ collaborators is written once, and later commits never rewrite it. `load` puts t
 from __future__ import annotations
 
 import gc
+from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Iterable, Mapping
 
 from siren_sync.engine.closing import close
 from siren_sync.ledger import TOTALS, Ledger, aggregate_table
@@ -24,7 +24,7 @@ from siren_sync.model import Distributor, iso
 
 def distribution_id(key: str, end: datetime) -> str:
     """Deterministic, so a re-run or a crash can never make a second distribution of a period."""
-    return f"{key}-{end.astimezone(timezone.utc).strftime('%Y%m%dT%H%M')}".lower()
+    return f"{key}-{end.astimezone(UTC).strftime('%Y%m%dT%H%M')}".lower()
 
 
 def slug_of(distribution_id_: str) -> str:

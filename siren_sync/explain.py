@@ -6,7 +6,7 @@ this much?" with the same numbers the distribution used.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from siren_sync.distributions import build_distribution, load, obligations_table, scores_table, summaries
@@ -16,7 +16,7 @@ from siren_sync.model import parse_time
 
 def months_between(start: datetime, end: datetime) -> list[str]:
     """UTC month buckets that `[start, end)` touches."""
-    start, end = start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     year, month, out = start.year, start.month, []
     while (year, month) <= (end.year, end.month):
         out.append(f"{year:04d}-{month:02d}")

@@ -7,9 +7,9 @@ can apply. A bad line is reported with its line number and skipped; the good one
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Iterable, Mapping
 
 from siren_sync.model import ENGAGEMENT_TYPES, EVENT_TYPES, SALE, Event, Line, OrderValue, parse_time
 

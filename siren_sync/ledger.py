@@ -9,10 +9,11 @@ small aggregate instead of re-reading its events, and a crash never leaves half 
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from siren_sync.engine import pools
 from siren_sync.engine.periods import Calendar
@@ -24,7 +25,7 @@ FUTURE_LIMIT = timedelta(days=366)  # an event dated further ahead than this is 
 
 def aggregate_table(distributor: str, start: datetime) -> str:
     """The store table of one period's aggregate (its own file, see store.py)."""
-    return f"aggregates/{distributor}/{iso(start.astimezone(timezone.utc))}"
+    return f"aggregates/{distributor}/{iso(start.astimezone(UTC))}"
 
 
 def midnight(moment: datetime, tz) -> datetime:
@@ -118,7 +119,7 @@ class Ledger:
             if tx.get("periods", key) is None:
                 tx.put("periods", key, self.period_state(key))
 
-    def _place(self, event: Event, record: dict, placing: "_Placing", bucket: str) -> None:
+    def _place(self, event: Event, record: dict, placing: _Placing, bucket: str) -> None:
         """Add `event` to each distributor's period it counts in; note where in the record."""
         ignored = self._ignored(event)
         if ignored:

@@ -6,11 +6,12 @@ the store keeps, so the store never needs to know a domain type.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 # Siren's machine names for what a collaborator can be scored on (DESIGN section 3).
 ENGAGEMENT_TYPES = (
@@ -46,7 +47,7 @@ def parse_time(text: str) -> datetime:
 
 def as_utc(value: datetime) -> datetime:
     """`value` in UTC; events mostly are already, and then no conversion is made (a hot path)."""
-    return value if value.tzinfo is timezone.utc else value.astimezone(timezone.utc)
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
 def iso(value: datetime) -> str:
@@ -80,7 +81,7 @@ class Line:
         return record
 
     @classmethod
-    def from_record(cls, r: Mapping[str, Any]) -> "Line":
+    def from_record(cls, r: Mapping[str, Any]) -> Line:
         return cls(id=str(r["id"]), subtotal=Decimal(r["subtotal"]), quantity=int(r.get("quantity", 1)),
                    product_id=r.get("product_id"), sku=r.get("sku") or "",
                    categories=tuple(r.get("categories") or ()))
@@ -110,7 +111,7 @@ class OrderValue:
         return record
 
     @classmethod
-    def from_record(cls, r: Mapping[str, Any]) -> "OrderValue":
+    def from_record(cls, r: Mapping[str, Any]) -> OrderValue:
         return cls(currency=r["currency"], total=Decimal(r["total"]),
                    lines=tuple(Line.from_record(x) for x in r.get("lines", ())),
                    discount_total=Decimal(r.get("discount_total", "0")), fees=Decimal(r.get("fees", "0")),
@@ -158,7 +159,7 @@ class Event:
         return record
 
     @classmethod
-    def from_record(cls, r: Mapping[str, Any]) -> "Event":
+    def from_record(cls, r: Mapping[str, Any]) -> Event:
         return cls(key=r["key"], type=r["type"], at=parse_time(r["at"]), collaborator=r.get("collaborator"),
                    quantity=int(r.get("quantity", 1)),
                    revenue=Decimal(r["revenue"]) if r.get("revenue") is not None else None,

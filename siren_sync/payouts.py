@@ -10,8 +10,8 @@ import csv
 import io
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 from siren_sync.distributions import obligations_of, obligations_table, summaries
 from siren_sync.model import Collaborator

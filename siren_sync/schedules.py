@@ -23,10 +23,10 @@ PHP interpreter and replayed by `tests/test_schedules.py`.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from functools import lru_cache
-from typing import Sequence
 
 from .errors import ScheduleError
 

@@ -27,14 +27,15 @@ Back up the root file and its folder together.
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 import json
 import logging
 import os
 import re
-from datetime import datetime, timezone
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from tinydb.table import Document, Table
 
@@ -192,7 +193,7 @@ class Store:
 
     # -- opening and closing --------------------------------------------------------------
 
-    def open(self) -> "Store":
+    def open(self) -> Store:
         """Lock (unless read-only), read the root and recover from an unfinished commit."""
         if self._db is not None:
             return self
@@ -229,7 +230,7 @@ class Store:
         if not self.readonly:
             self._lock.release()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self.open()
 
     def __exit__(self, *exc_info: object) -> None:
@@ -240,7 +241,7 @@ class Store:
                           "(restore a backup or move it away)")
 
     def _new_root(self) -> dict[str, dict[str, Any]]:
-        created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        created = datetime.now(UTC).isoformat(timespec="seconds")
         meta = {"schema": SCHEMA_VERSION, "created": created, "generation": 0,
                 "keys": {"file": KEYS_FILE, "length": 0}}
         return {META: {"store": meta}, PARTITIONS: {}, SEGMENTS: {}}
@@ -449,7 +450,7 @@ class Store:
 
     # -- writing --------------------------------------------------------------------------
 
-    def transaction(self) -> "Transaction":
+    def transaction(self) -> Transaction:
         """A new transaction; `with` commits it on a clean exit and discards it on an exception."""
         if self.readonly:
             raise StoreError(f"store {self.path} was opened read-only")
@@ -467,7 +468,7 @@ class Store:
             if folder.parent != self.path.parent:
                 fsync_dir(self.path.parent)
 
-    def _commit(self, tx: "Transaction") -> None:
+    def _commit(self, tx: Transaction) -> None:
         root = self._db.file if self._db is not None else None
         if root is None:
             raise RuntimeError(f"store {self.path} is not open")
@@ -581,7 +582,7 @@ class Transaction:
         self._digests: dict[int, str] = {}  # new event keys, in order
         self._finished = False
 
-    def __enter__(self) -> "Transaction":
+    def __enter__(self) -> Transaction:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:

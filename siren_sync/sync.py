@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from siren_sync.errors import SirenSyncError
 from siren_sync.sources.base import Attribution, SyncReport

@@ -17,11 +17,11 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
 from zoneinfo import ZoneInfo
 
 import requests
@@ -169,7 +169,7 @@ class Site:
         assert done.returncode == 0, f"history failed ({done.returncode}): {done.stderr}"
         return json.loads(done.stdout)["distributions"]
 
-    def worker(self, name: str) -> "WorkerProcess":
+    def worker(self, name: str) -> WorkerProcess:
         w = WorkerProcess(self, name)
         self.workers.append(w)
         return w
@@ -191,7 +191,7 @@ class Site:
             ends.append(end)
 
     def expected_ids(self, until: datetime) -> set[str]:
-        return {f"{key}-{end.astimezone(timezone.utc):%Y%m%dT%H%M}".lower()
+        return {f"{key}-{end.astimezone(UTC):%Y%m%dT%H%M}".lower()
                 for end in self.period_ends(until) for key in DISTRIBUTORS}
 
     def all_closed(self, until: datetime) -> list[dict] | None:
@@ -343,7 +343,7 @@ def true_revenue(seed: int, days: int, orders_per_day: float, now: datetime,
     totals = {end: Decimal("0.00") for end in ends}
 
     def add(ts: int, amount: Decimal) -> None:
-        at = datetime.fromtimestamp(ts, timezone.utc)
+        at = datetime.fromtimestamp(ts, UTC)
         for start, end in zip(starts, ends):
             if start <= at < end:
                 totals[end] += amount

@@ -20,10 +20,11 @@ import json
 import math
 import re
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone, tzinfo
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import responses
@@ -37,7 +38,7 @@ KEY = "ck_0123456789abcdef0123456789abcdef01234567"
 SECRET = "cs_fedcba9876543210fedcba9876543210fedcba98"
 HTTPS_URL = "https://shop.example"
 HTTP_URL = "http://shop.example"
-UTC = timezone.utc
+UTC = UTC
 
 
 def utc(text: str) -> datetime:
@@ -225,7 +226,7 @@ class FakeContext:
     interrupt_after: int | None = None
 
     @classmethod
-    def of(cls, collaborators: Iterable[Collaborator], **kw) -> "FakeContext":
+    def of(cls, collaborators: Iterable[Collaborator], **kw) -> FakeContext:
         """A context whose attribution indexes `collaborators` (the other fields as given in `kw`)."""
         return cls(attribution=Attribution.of(collaborators), **kw)
 
@@ -325,7 +326,7 @@ class FakeShop:
         self.refunds: dict[int, dict] = {}  # refund id -> detail with "parent_id"
         self.requests: list[tuple[str, str, dict]] = []  # (method, path, params)
         self.urls: list[str] = []
-        self.before_orders: list[Callable[["FakeShop", int], None]] = []
+        self.before_orders: list[Callable[[FakeShop, int], None]] = []
         self.faults: list[tuple[str, int, Any, dict]] = []
         self._changes = 0
 
@@ -351,7 +352,7 @@ class FakeShop:
         """GET requests to paths matching `path_regex` (the OPTIONS a sync starts with are apart)."""
         return sum(1 for method, path, _ in self.requests if method == "GET" and re.fullmatch(path_regex, path))
 
-    def install(self, rsps: responses.RequestsMock) -> "FakeShop":
+    def install(self, rsps: responses.RequestsMock) -> FakeShop:
         pattern = re.compile(re.escape(self.url) + r"/wp-json/.*")
         for method in (responses.GET, responses.OPTIONS):
             rsps.add_callback(method, pattern, callback=self._handle)

@@ -2,7 +2,7 @@
 import copy
 import filecmp
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -437,7 +437,7 @@ def test_starts_at_date_is_midnight_in_the_site_timezone(tmp_path):
 
 def test_starts_at_with_offset_is_kept(tmp_path):
     d = load(tmp_path, config(**{"distributors.bonus.startsAt": "2026-11-01T08:00:00+02:00"})).distributors["bonus"]
-    assert d.starts_at == datetime(2026, 11, 1, 6, tzinfo=timezone.utc)
+    assert d.starts_at == datetime(2026, 11, 1, 6, tzinfo=UTC)
 
 
 def test_starts_at_waits_for_an_auto_timezone(tmp_path):

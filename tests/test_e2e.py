@@ -21,9 +21,13 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-
 from e2e_support import (
-    DISTRIBUTORS, Choreography, SandboxProcess, Site, true_revenue, wait_until,
+    DISTRIBUTORS,
+    Choreography,
+    SandboxProcess,
+    Site,
+    true_revenue,
+    wait_until,
 )
 
 pytestmark = pytest.mark.e2e

@@ -1,5 +1,5 @@
 """Properties of the engine over random pools and standings (hypothesis): no cent lost or invented."""
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
@@ -10,7 +10,7 @@ from siren_sync.engine.closing import close
 from siren_sync.engine.resolvers import _largest, split
 from siren_sync.model import RESOLVERS, Distributor, Standing, iso
 
-EPOCH = datetime(2026, 11, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 @st.composite

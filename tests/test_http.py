@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 import requests
 import responses
+from payloads import CLOUDFLARE_502, KEY, SECRET, UNAUTHENTICATED_401, wp_error
 from responses import matchers
 
 from siren_sync.errors import AuthError, ConfigError, SyncError
 from siren_sync.sources.http import RetryPolicy, Upstream, UpstreamError, parse_retry_after, redact
-from payloads import CLOUDFLARE_502, KEY, SECRET, UNAUTHENTICATED_401, wp_error
 
 BASE = "https://shop.example/wp-json"
 ORDERS = f"{BASE}/wc/v3/orders"
@@ -77,7 +77,7 @@ def test_429_with_retry_after_seconds(clock):
 
 @responses.activate
 def test_429_with_retry_after_http_date(clock):
-    when = datetime.now(timezone.utc) + timedelta(seconds=30)
+    when = datetime.now(UTC) + timedelta(seconds=30)
     responses.get(ORDERS, status=429, body="", headers={"Retry-After": format_datetime(when, usegmt=True)})
     responses.get(ORDERS, json=[])
     upstream(clock).get_json("wc/v3/orders")
@@ -94,7 +94,7 @@ def test_retry_after_is_capped(clock):
 
 
 def test_parse_retry_after():
-    now = datetime(2026, 9, 1, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
     assert parse_retry_after("120", now) == 120
     assert parse_retry_after("Tue, 01 Sep 2026 12:01:00 GMT", now) == 60
     assert parse_retry_after("Tue, 01 Sep 2026 11:00:00 GMT", now) == 0

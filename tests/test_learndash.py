@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
-
 from payloads import FakeContext, serving, site_upstream, wp_collection
+
 from siren_sync.model import Collaborator
 from siren_sync.sources.learndash import LearnDashSource
 
@@ -107,8 +107,8 @@ def test_course_and_lesson_completions(site):
                                   "learndash:lessonCompleted:11:303", "learndash:lessonCompleted:12:301"]
     done = ctx.events["learndash:courseCompleted:11:300"]
     assert done.collaborator == "alice-martin" and done.type == "courseCompleted"
-    assert done.at == datetime(2026, 10, 10, 16, 0, tzinfo=timezone.utc)
-    assert ctx.events["learndash:lessonCompleted:11:301"].at == datetime(2026, 10, 8, 12, tzinfo=timezone.utc)
+    assert done.at == datetime(2026, 10, 10, 16, 0, tzinfo=UTC)
+    assert ctx.events["learndash:lessonCompleted:11:301"].at == datetime(2026, 10, 8, 12, tzinfo=UTC)
     assert not ctx.quarantined
 
 
@@ -119,7 +119,7 @@ def test_learndash_3_sends_only_date_completed_and_it_is_utc(site):
     site.progress[11][0]["date_completed"] = "2026-10-10T16:00:00"
     ctx = context()
     source().sync(ctx)
-    assert ctx.events["learndash:courseCompleted:11:300"].at == datetime(2026, 10, 10, 16, tzinfo=timezone.utc)
+    assert ctx.events["learndash:courseCompleted:11:300"].at == datetime(2026, 10, 10, 16, tzinfo=UTC)
 
 
 def test_a_step_counts_when_its_step_status_is_completed(site):

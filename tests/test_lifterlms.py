@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from payloads import FakeContext, serving, site_upstream, wp_collection
+
 from siren_sync.model import Collaborator
 from siren_sync.sources.http import Upstream
 from siren_sync.sources.lifterlms import LifterLMSSource
@@ -147,8 +147,8 @@ def test_completions_are_found_attributed_and_dated_in_site_time(site):
     done = ctx.events["lifterlms:courseCompleted:6:139"]
     assert done.type == "courseCompleted" and done.collaborator == "alice-martin"
     # "2026-10-29T22:58:02" is Paris time (UTC+1 after the October change): 21:58:02 UTC.
-    assert done.at == datetime(2026, 10, 29, 21, 58, 2, tzinfo=timezone.utc)
-    assert ctx.events["lifterlms:lessonCompleted:6:142"].at == datetime(2026, 10, 15, 16, 7, 2, tzinfo=timezone.utc)
+    assert done.at == datetime(2026, 10, 29, 21, 58, 2, tzinfo=UTC)
+    assert ctx.events["lifterlms:lessonCompleted:6:142"].at == datetime(2026, 10, 15, 16, 7, 2, tzinfo=UTC)
     assert report.events == 3 and not ctx.quarantined
     # The cancelled enrollment answered 400 rest_invalid_param: nothing counted, nothing raised.
     assert site.count(r"llms/v1/students/6/progress/107") == 1
@@ -237,7 +237,7 @@ def test_backfill_rescans_without_recording_twice(site):
     ctx = context()
     src = source()
     src.sync(ctx)
-    report = src.sync(ctx, since=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    report = src.sync(ctx, since=datetime(2026, 1, 1, tzinfo=UTC))
     assert report.events == 0 and site.count(r"llms/v1/students/6/progress/139") == 2
 
 

@@ -1,16 +1,17 @@
 """Counted values and pools: transaction compilers, line item filters, refunds, currencies."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from siren_sync.engine.pools import compile_order, counted_value, pool_amount, round_half_up
 from siren_sync.model import Distributor, Event, Line, LineItemFilters, OrderValue
 
 D = Decimal
-NOW = datetime(2026, 9, 13, 10, 51, 33, tzinfo=timezone.utc)
+NOW = datetime(2026, 9, 13, 10, 51, 33, tzinfo=UTC)
 ALL = ("lineItems", "discounts", "fees", "shipping", "taxes")
 
 # Shaped like reference/samples/wc-v3-order-partial-refund.json (order 26, EUR, coupon david20, refund
@@ -193,7 +194,7 @@ def test_plain_sale_fast_path_equals_the_exact_compiler(subtotals, discount, fee
                        discount_total=discount, fees=fees, shipping=shipping, taxes=taxes)
     d = Distributor(key="d", name="d", resolver="topScoreWins", units="USD", exponent=2, schedule=("+1 week",),
                     points={}, compilers=tuple(sorted(compilers)))
-    event = Event(key="k", type="sale", at=datetime(2026, 11, 1, tzinfo=timezone.utc), order=order)
+    event = Event(key="k", type="sale", at=datetime(2026, 11, 1, tzinfo=UTC), order=order)
     exact = round_half_up(compile_order(order, d.compilers, d.filters, ()), 2)
     assert counted_value(event, d, ()) == exact
 

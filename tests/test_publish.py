@@ -10,13 +10,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
+from payloads import wp_error
 
 from siren_sync.app import open_app
 from siren_sync.cli import main
 from siren_sync.config import load_config
 from siren_sync.publish import Publisher
 from siren_sync.sources.http import Upstream
-from payloads import wp_error
 
 URL = "http://127.0.0.1:8765"
 POSTS = re.compile(re.escape(f"{URL}/wp-json/wp/v2/posts") + r"(\?.*)?$")

@@ -1,5 +1,5 @@
 """Splitting a pool: Siren's three distribution structures, ties, goals and exact cents."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -11,7 +11,7 @@ D = Decimal
 
 
 def at(day: int, hour: int = 10) -> datetime:
-    return datetime(2026, 11, day, hour, tzinfo=timezone.utc)
+    return datetime(2026, 11, day, hour, tzinfo=UTC)
 
 
 def st(who: str, score, when: datetime | None = None) -> Standing:

@@ -5,7 +5,7 @@ import json
 import re
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,7 @@ from siren_sync.sandbox import Sandbox, shapes
 SAMPLES = Path("/work/shared/reference/samples")
 GMT_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 MONEY_RE = re.compile(r"^-?\d+\.\d{2}$")
-START = datetime(2026, 11, 1, 4, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 1, 4, 0, tzinfo=UTC)
 
 
 def sample(name: str) -> dict:
@@ -449,6 +449,7 @@ def test_a_bulk_edited_second_is_read_whole_when_the_database_mixes_its_ties():
     modification times in another order on each page (the `mixed_ties` fault). Paging through that
     second by number misses orders; the WooCommerce source records every paid one all the same."""
     from payloads import FakeContext
+
     from siren_sync.sources.woocommerce import WooCommerceSource
 
     with Sandbox(seed=3, start=START, history_days=10, days=0, orders_per_day=40) as box:
@@ -468,7 +469,7 @@ def test_a_bulk_edited_second_is_read_whole_when_the_database_mixes_its_ties():
         in_order = sales()
         box.faults.update({"mixed_ties": True})
         source = WooCommerceSource(box.url, box.credentials["wc_key"], box.credentials["wc_secret"])
-        second = source._order_params(datetime.fromtimestamp(at - 1, timezone.utc))
+        second = source._order_params(datetime.fromtimestamp(at - 1, UTC))
         by_number = {o["id"] for n in (1, 2, 3) for o in source.http.page("wc/v3/orders", second, n, 100).items}
         source.close()
         assert len(set(bulk) - by_number) > 0  # what paging on by number would have lost

@@ -1,7 +1,7 @@
 """siren_sync.schedules against the real PHP interpreter (vectors recorded by
 tools/php_schedule_vectors.py; CI has no PHP and only reads tests/vectors/schedules.json)."""
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -68,7 +68,7 @@ def _raises(modifier: str) -> bool:
 
 
 # ------------------------------------------------------------------------ readable hand cases
-UTC = timezone.utc
+UTC = UTC
 NY = ZoneInfo("America/New_York")
 BERLIN = ZoneInfo("Europe/Berlin")
 

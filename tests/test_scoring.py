@@ -1,5 +1,5 @@
 """Scores from a period aggregate's counts: points x net quantity, listed types only."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from siren_sync.engine.scoring import event_points, standings
@@ -65,7 +65,7 @@ def test_sorted_by_score_then_id():
 
 
 def test_event_points_is_points_times_signed_quantity():
-    at = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    at = datetime(2026, 11, 1, tzinfo=UTC)
     assert event_points(Event("k1", "collaboratorProductSold", at, "alice", quantity=2), POINTS) == D(20)
     assert event_points(Event("k2", "collaboratorProductSold", at, "alice", quantity=-2), POINTS) == D(-20)
     assert event_points(Event("k3", "courseCompleted", at, "alice"), POINTS) == 0

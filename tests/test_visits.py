@@ -5,13 +5,13 @@ import json
 import os
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
-
 from payloads import SITE_ROOT, FakeContext, serving, site_upstream
+
 from siren_sync.model import Collaborator
 from siren_sync.sources.visits import AccessLogSource, SirenEngagementsSource, file_id, parse_log_time
 
@@ -260,7 +260,7 @@ def test_siren_keyset_across_two_syncs(siren):
     recorded = list(ctx.events)  # in the order first recorded
     assert recorded[0] == "siren:referredSiteVisit:1" and recorded[-1] == "siren:referredSiteVisit:120"
     first = ctx.events["siren:referredSiteVisit:1"]
-    assert first.collaborator == "alice" and first.at == datetime(2026, 11, 20, 0, 1, tzinfo=timezone.utc)
+    assert first.collaborator == "alice" and first.at == datetime(2026, 11, 20, 0, 1, tzinfo=UTC)
     assert ctx.cursor("siren")["last_id"] == 120
     for i in range(121, 131):
         siren.items[i] = engagement(i)
@@ -295,7 +295,7 @@ def test_siren_statuses_mapping_and_quarantine(siren):
     assert sorted(ctx.events) == ["siren:referredSiteVisit:1", "siren:referredSiteVisit:2",
                                   "siren:referredSiteVisit:5"]
     assert ctx.events["siren:referredSiteVisit:2"].collaborator == "8"
-    assert ctx.events["siren:referredSiteVisit:5"].at == datetime(2026, 11, 20, 8, tzinfo=timezone.utc)
+    assert ctx.events["siren:referredSiteVisit:5"].at == datetime(2026, 11, 20, 8, tzinfo=UTC)
     assert ctx.quarantined[0][0] == "siren/v1/engagements/3" and "not mapped" in ctx.quarantined[0][1]
     assert ctx.cursor("siren")["pending"] == [4]
     siren.items[4] = engagement(4, 7, "complete")  # approved later

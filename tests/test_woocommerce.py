@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from types import SimpleNamespace
@@ -10,11 +10,28 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import responses
+from payloads import (
+    HTTP_URL,
+    HTTPS_URL,
+    KEY,
+    SECRET,
+    FakeContext,
+    FakeShop,
+    Interrupted,
+    bulk_orders,
+    coupon_line,
+    fee_line,
+    line_item,
+    order,
+    refund_detail,
+    sample_page_orders,
+    sample_partial_refund_detail,
+    sample_partial_refund_order,
+    sample_refunded_detail,
+    sample_refunded_order,
+    utc,
+)
 
-from payloads import (HTTP_URL, HTTPS_URL, KEY, SECRET, FakeContext, FakeShop, Interrupted, bulk_orders,
-                      coupon_line, fee_line, line_item, order, refund_detail,
-                      sample_page_orders, sample_partial_refund_detail, sample_partial_refund_order,
-                      sample_refunded_detail, sample_refunded_order, utc)
 from siren_sync.errors import ConfigError, SyncError
 from siren_sync.sources.base import Attribution
 from siren_sync.sources.http import RetryPolicy
@@ -128,7 +145,7 @@ def test_sample_orders_to_events(rsps):
                           "woocommerce:collaboratorProductSold:60:91", "woocommerce:sale:60"]
     sale = ctx.events["woocommerce:sale:60"]
     assert sale.type == "sale" and sale.share == 1 and sale.source == "woocommerce"
-    assert sale.at == datetime(2026, 9, 2, 16, 28, 2, tzinfo=timezone.utc)
+    assert sale.at == datetime(2026, 9, 2, 16, 28, 2, tzinfo=UTC)
     value = sale.order
     assert value.currency == "EUR" and value.total == Decimal("423.04") and value.discount_total == Decimal("105.76")
     assert [(line.id, line.subtotal, line.quantity, line.product_id, line.sku, line.categories)
@@ -434,7 +451,7 @@ def test_no_order_of_a_bulk_edit_is_lost_when_the_database_orders_ties_per_page(
     bulk_edit(shop, count=12)
     src = source(per_page=3)
     by_number = {o["id"] for n in range(1, 5) for o in src.http.page(
-        "wc/v3/orders", src._order_params(datetime(2026, 9, 5, 11, 59, 59, tzinfo=timezone.utc)), n, 3).items}
+        "wc/v3/orders", src._order_params(datetime(2026, 9, 5, 11, 59, 59, tzinfo=UTC)), n, 3).items}
     assert len(by_number - {320, 321}) < 12  # what paging on by number would have read
     ctx = context()
     WooCommerceSource(HTTPS_URL, KEY, SECRET, options={"per_page": 3}, sleep=lambda s: None,
@@ -549,7 +566,7 @@ def test_no_order_is_skipped_when_the_clocks_go_back(rsps, storage):
              "2026-11-01T05:20:00", "2026-11-01T08:00:00"]
     for i, at in enumerate(times):
         shop.add(order(500 + i, "processing", "10.00", paid=at))
-    ctx = context(now=datetime(2026, 11, 2, tzinfo=timezone.utc))
+    ctx = context(now=datetime(2026, 11, 2, tzinfo=UTC))
     report = WooCommerceSource(HTTPS_URL, KEY, SECRET, options={"per_page": 2}, sleep=lambda s: None,
                                site_tz=new_york).sync(ctx)
     assert ctx.keys("woocommerce:sale:") == [f"woocommerce:sale:{500 + i}" for i in range(6)]
@@ -775,7 +792,7 @@ def test_a_status_added_to_the_config_on_a_host_refusing_options_is_caught_up(rs
     assert "woocommerce:sale:710" in ctx.events
 
 
-@pytest.mark.parametrize("since", [None, datetime(2026, 9, 5, tzinfo=timezone.utc)])
+@pytest.mark.parametrize("since", [None, datetime(2026, 9, 5, tzinfo=UTC)])
 def test_the_catch_up_steps_back_when_orders_leave_the_status_and_runs_before_a_backfill(rsps, since):
     shop = make_shop(rsps, statuses=SITE_STATUSES[:10])
     shop.add(order(700, "processing", "30.00", created="2026-09-02T09:00:00", paid="2026-09-02T10:00:00"))

@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 import responses
+from payloads import SITE_ROOT as ROOT
+from payloads import site_upstream as upstream
 from responses import matchers
 
-from payloads import SITE_ROOT as ROOT, site_upstream as upstream
 from siren_sync.app import zone
 from siren_sync.errors import ConfigError
 from siren_sync.sources import wordpress as wp
@@ -82,10 +83,10 @@ def test_site_timezone_names_become_zones_and_site_times_parse():
     with pytest.raises(ConfigError):
         zone("Mars/Olympus")
     paris = ZoneInfo("Europe/Paris")
-    assert wp.parse_site_time("2026-10-14 05:56:04", paris) == datetime(2026, 10, 14, 3, 56, 4, tzinfo=timezone.utc)
-    assert wp.parse_site_time("2026-10-29T22:58:02", paris) == datetime(2026, 10, 29, 21, 58, 2, tzinfo=timezone.utc)
+    assert wp.parse_site_time("2026-10-14 05:56:04", paris) == datetime(2026, 10, 14, 3, 56, 4, tzinfo=UTC)
+    assert wp.parse_site_time("2026-10-29T22:58:02", paris) == datetime(2026, 10, 29, 21, 58, 2, tzinfo=UTC)
     assert wp.parse_site_time("2026-10-29T22:58:02+00:00", paris).utcoffset() == timedelta(0)
-    assert wp.parse_site_time(1793318400, paris) == datetime(2026, 10, 30, 0, 0, tzinfo=timezone.utc)
+    assert wp.parse_site_time(1793318400, paris) == datetime(2026, 10, 30, 0, 0, tzinfo=UTC)
     with pytest.raises(ValueError):
         wp.parse_site_time("0", paris)
 

@@ -6,9 +6,10 @@ closing after a crash without paying anyone twice. Pure; the lead turns `Closing
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from siren_sync.engine.pools import pool_amount
 from siren_sync.engine.resolvers import split

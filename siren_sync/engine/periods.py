@@ -8,8 +8,8 @@ events costs a bisect each, not a schedule evaluation each.
 from __future__ import annotations
 
 from bisect import bisect_right
-from datetime import datetime, timezone
-from typing import Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from siren_sync import schedules
 from siren_sync.errors import ScheduleError
@@ -28,7 +28,7 @@ class Calendar:
         self._modifiers = tuple(modifiers)
         self._tz = tz
         self._bounds = [first_start.astimezone(tz)]
-        self._utc = [first_start.astimezone(timezone.utc)]
+        self._utc = [first_start.astimezone(UTC)]
         # The last period found, as (start UTC, end UTC, (start, end)): a page's events mostly fall
         # in one period, and each is placed in every distributor's.
         self._last: tuple[datetime, datetime, tuple[datetime, datetime]] | None = None
@@ -51,7 +51,7 @@ class Calendar:
                 raise ScheduleError(f"more than {MAX_PERIODS} periods before {moment.isoformat()}")
             end = self.end_of(self._bounds[-1])
             self._bounds.append(end)
-            self._utc.append(end.astimezone(timezone.utc))
+            self._utc.append(end.astimezone(UTC))
 
     def period_containing(self, moment: datetime) -> tuple[datetime, datetime] | None:
         """The `[start, end)` period holding `moment`, or None before the first start."""

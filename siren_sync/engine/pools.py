@@ -6,10 +6,10 @@ kept lines pro rata. Values stay exact (`Fraction`) until the one rounding to a 
 """
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from math import floor
-from typing import Collection, Sequence
 
 from siren_sync.model import SALE, WHOLE, Distributor, Event, Line, LineItemFilters, OrderValue
 from siren_sync.units import minor_unit

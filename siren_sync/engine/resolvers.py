@@ -6,11 +6,11 @@ handed out one by one by largest remainder (ties: higher score, then smaller id)
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 from fractions import Fraction
 from itertools import groupby
 from operator import itemgetter
-from typing import Sequence
 
 from siren_sync.model import RESOLVER_ALIASES, RESOLVERS, Allocation, Standing
 

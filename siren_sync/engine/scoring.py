@@ -6,9 +6,10 @@ so closing a period costs the same however many events it had. Pure.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from siren_sync.model import Event, Standing
 

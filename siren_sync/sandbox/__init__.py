@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timezone
 from typing import Any
 
 from siren_sync.sandbox.auth import Authenticator
@@ -24,7 +24,7 @@ from siren_sync.sandbox.generate import GenerationSpec, credentials, populate
 from siren_sync.sandbox.server import Api, SandboxServer, Stats
 from siren_sync.sandbox.site import Site, from_ts, to_ts
 
-DEFAULT_START = datetime(2026, 11, 1, 4, 0, tzinfo=timezone.utc)  # midnight in New York
+DEFAULT_START = datetime(2026, 11, 1, 4, 0, tzinfo=UTC)  # midnight in New York
 
 __all__ = ["Sandbox", "DEFAULT_START"]
 
@@ -76,7 +76,7 @@ class Sandbox:
 
     # -- lifecycle --------------------------------------------------------------------------------
 
-    def start(self) -> "Sandbox":
+    def start(self) -> Sandbox:
         if self.server is None:
             self.server = SandboxServer((self.host, self.port), Api(self.site, self.auth, self.faults, self.stats))
             self.site.url = self.server.url
@@ -116,7 +116,7 @@ class Sandbox:
             self.site.url = self.server.url
         self.server.serve_forever()
 
-    def __enter__(self) -> "Sandbox":
+    def __enter__(self) -> Sandbox:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

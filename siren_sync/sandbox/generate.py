@@ -33,8 +33,23 @@ import string
 from dataclasses import dataclass
 
 from siren_sync.sandbox.site import (
-    Activity, Coupon, CouponLine, Course, Engagement, Lesson, LineItem, Order, Post, Product, Refund,
-    RefundLine, Section, ShippingLine, Site, SirenCollaborator, User,
+    Activity,
+    Coupon,
+    CouponLine,
+    Course,
+    Engagement,
+    Lesson,
+    LineItem,
+    Order,
+    Post,
+    Product,
+    Refund,
+    RefundLine,
+    Section,
+    ShippingLine,
+    SirenCollaborator,
+    Site,
+    User,
 )
 
 DAY = 86_400

@@ -25,13 +25,14 @@ import math
 import re
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlencode
 
 from siren_sync.sandbox import shapes
-from siren_sync.sandbox.auth import AuthError, Authenticator, Principal, php_query
+from siren_sync.sandbox.auth import Authenticator, AuthError, Principal, php_query
 from siren_sync.sandbox.faults import HTML_PAGE, REASONS, Faults
 from siren_sync.sandbox.site import ANY_ORDER_STATUSES, ORDER_STATUSES, Post, Site, from_ts, to_ts
 
@@ -189,13 +190,13 @@ class Request:
         off = m.group(8)
         if off:
             if off in ("Z", "z"):
-                return to_ts(naive.replace(tzinfo=timezone.utc))
+                return to_ts(naive.replace(tzinfo=UTC))
             sign = -1 if off[0] == "-" else 1
             digits = off[1:].replace(":", "")
             delta = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-            return to_ts((naive - sign * delta).replace(tzinfo=timezone.utc))
+            return to_ts((naive - sign * delta).replace(tzinfo=UTC))
         if gmt:
-            return to_ts(naive.replace(tzinfo=timezone.utc))
+            return to_ts(naive.replace(tzinfo=UTC))
         return int(naive.replace(tzinfo=site.tz).timestamp())
 
     def check(self) -> None:

@@ -10,11 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from siren_sync.sandbox.site import (
-    Coupon, Course, Engagement, Enrollment, Lesson, Order, Post, Product, Refund, Section, Site, User,
+    Coupon,
+    Course,
+    Engagement,
+    Enrollment,
+    Lesson,
+    Order,
+    Post,
+    Product,
+    Refund,
+    Section,
+    Site,
+    User,
 )
 
 WC_VERSION = "9.4.0"
@@ -275,7 +286,7 @@ def user(site: Site, u: User, *, edit: bool) -> dict:
         "id": u.id, "username": u.username, "name": u.name, "first_name": u.first_name,
         "last_name": u.last_name, "email": u.email, "url": "", "description": u.description, "link": link,
         "locale": "en_US", "nickname": u.username, "slug": u.slug, "roles": list(u.roles),
-        "registered_date": datetime.fromtimestamp(u.registered, timezone.utc).isoformat(),
+        "registered_date": datetime.fromtimestamp(u.registered, UTC).isoformat(),
         "capabilities": caps, "extra_capabilities": extra, "avatar_urls": avatar_urls(u.email),
         "meta": {"persisted_preferences": []}, "is_super_admin": "administrator" in u.roles,
         "woocommerce_meta": {"variable_product_tour_shown": "", "activity_panel_inbox_last_read": "",

@@ -9,9 +9,10 @@ last committed cursor and re-reads at most one page, whose events are already kn
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Mapping, Protocol
+from typing import Any, Protocol
 
 from siren_sync.model import Collaborator, Event
 
@@ -27,7 +28,7 @@ class Attribution:
     by_post: dict[int, str] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, collaborators: Iterable[Collaborator]) -> "Attribution":
+    def of(cls, collaborators: Iterable[Collaborator]) -> Attribution:
         index = cls()
         for c in collaborators:
             index.by_coupon.update({code.lower(): c.id for code in c.coupons})

@@ -24,11 +24,13 @@ The route bases are LearnDash settings (LearnDash -> Settings -> REST API); `rou
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
 
 from siren_sync.model import Event
-from siren_sync.sources import lms, wordpress as wp
+from siren_sync.sources import lms
+from siren_sync.sources import wordpress as wp
 from siren_sync.sources.base import SyncContext, SyncReport
 
 log = logging.getLogger(__name__)
@@ -73,7 +75,7 @@ class LearnDashSource:
     def _completion(self, ctx, report, kind, uid, post_id, course_id, payload) -> Event | None:
         key = f"learndash:{kind}:{uid}:{post_id}"  # stable whatever the source is named
         when = self._completed_text(payload)
-        at = lms.site_time(when, timezone.utc)
+        at = lms.site_time(when, UTC)
         if at is None:
             ctx.quarantine(key, f"completion without a readable date_completed_gmt or date_completed "
                                 f"({when!r})", payload)

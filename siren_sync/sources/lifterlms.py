@@ -32,11 +32,13 @@ recorded are known by key and change nothing.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime, tzinfo
-from typing import Any, Mapping
+from typing import Any
 
 from siren_sync.model import Event
-from siren_sync.sources import lms, wordpress as wp
+from siren_sync.sources import lms
+from siren_sync.sources import wordpress as wp
 from siren_sync.sources.base import SyncContext, SyncReport
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,9 @@ the state holds) stays in each source.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, tzinfo
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from siren_sync.model import Event
 from siren_sync.sources import wordpress as wp

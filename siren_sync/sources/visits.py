@@ -39,8 +39,9 @@ import hashlib
 import logging
 import os
 import re
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote
 
 from siren_sync.model import Event
@@ -379,7 +380,7 @@ SIREN_COUNTED_STATUSES = ("active", "complete")
 def parse_siren_time(text: str) -> datetime:
     """Siren dates: ISO 8601 or MySQL `Y-m-d H:i:s`; without an offset they are taken as UTC."""
     value = datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
-    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 class SirenEngagementsSource:

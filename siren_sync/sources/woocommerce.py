@@ -37,12 +37,13 @@ import email.utils
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -50,7 +51,7 @@ from requests.auth import AuthBase
 from woocommerce.oauth import OAuth
 
 from siren_sync.errors import ConfigError, RecordError, SyncError
-from siren_sync.model import Event, Line, OrderValue, SALE
+from siren_sync.model import SALE, Event, Line, OrderValue
 from siren_sync.sources.base import SyncContext, SyncReport
 from siren_sync.sources.http import MAX_PER_PAGE, RetryPolicy, Upstream, UpstreamAuthError, UpstreamError
 
@@ -71,7 +72,7 @@ PREFETCH_REFUNDS_ABOVE = 2  # order pages in a sync above which refunds are list
 MAX_WINDOW_STEPS = 50  # pages a window may step back, orders leaving it, before the sync stops
 ONE_ATTEMPT = RetryPolicy(attempts=1)  # for a request the sync can do without
 SECOND = timedelta(seconds=1)
-_UTC = timezone.utc
+_UTC = UTC
 _ZERO = Decimal(0)
 
 
@@ -110,7 +111,7 @@ def parse_gmt(value: Any) -> datetime:
 
 def wc_time(value: datetime) -> str:
     """The naive UTC form WooCommerce expects in date filters with `dates_are_gmt=true`."""
-    return value.astimezone(timezone.utc).replace(tzinfo=None, microsecond=0).isoformat()
+    return value.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
 
 
 def _date(raw: Mapping[str, Any], name: str) -> datetime:
@@ -398,7 +399,7 @@ class WooCommerceSource:
                  timeout: float | tuple[float, float] = (10.0, 30.0), retry: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
                  session: requests.Session | None = None, read_ahead: bool | None = None,
-                 site_tz: tzinfo = timezone.utc):
+                 site_tz: tzinfo = UTC):
         if not consumer_key or not consumer_secret:
             raise ConfigError("site.woocommerce: consumer_key and consumer_secret are required")
         options = dict(options or {})
@@ -428,7 +429,7 @@ class WooCommerceSource:
         self._categories: dict[int, tuple[int, ...]] = {}
 
     @classmethod
-    def from_config(cls, config: Any, **kwargs: Any) -> "WooCommerceSource":
+    def from_config(cls, config: Any, **kwargs: Any) -> WooCommerceSource:
         site = config.site
         section = config.sync.sources.get("woocommerce") if config.sync.sources else None
         key = site.wc_key.value if site.wc_key is not None else None
@@ -463,13 +464,13 @@ class WooCommerceSource:
     def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
         report = SyncReport(self.name)
         requests_before = self.http.requests
-        now = ctx.now.astimezone(timezone.utc).replace(microsecond=0)
+        now = ctx.now.astimezone(UTC).replace(microsecond=0)
         state = ctx.cursor(self.name) or {}
         old_pos = parse_gmt(state["modified_gmt"]) if state.get("modified_gmt") else None
         old_seen = {(int(i), str(m)) for i, m in state.get("seen") or ()}
         hold = False  # True: this run must not move the cursor
         if since is not None:
-            start = since.astimezone(timezone.utc) if since.tzinfo else since.replace(tzinfo=timezone.utc)
+            start = since.astimezone(UTC) if since.tzinfo else since.replace(tzinfo=UTC)
             skip: set = set()
             if old_pos is not None and start > old_pos:
                 # Starting after the cursor: moving it would skip what lies between, so leave it.
@@ -586,7 +587,7 @@ class WooCommerceSource:
         if added and enum:
             log.info("woocommerce: also reading the orders in the site's statuses %s", ", ".join(added))
 
-    def _catch_up(self, ctx: SyncContext, run: "_Run", report: SyncReport, covered: Iterable[str],
+    def _catch_up(self, ctx: SyncContext, run: _Run, report: SyncReport, covered: Iterable[str],
                   cursor: Mapping[str, Any]) -> None:
         """Read, once, every order in the statuses the cursor's walk has not covered (a plugin's new
         status): an order that moved into one before would not be modified again, so the walk from

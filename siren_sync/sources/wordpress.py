@@ -16,9 +16,10 @@ of a failed request, and site-local times.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone, tzinfo
-from typing import Any, Iterable, Iterator, Mapping
+from datetime import UTC, datetime, tzinfo
+from typing import Any
 from urllib.parse import urlsplit
 
 from siren_sync.errors import SyncError
@@ -127,7 +128,7 @@ def parse_site_time(text: str, tz: tzinfo) -> datetime:
         seconds = int(str(text).strip())
         if seconds <= 0:
             raise ValueError(f"no time in {text!r}")
-        return datetime.fromtimestamp(seconds, timezone.utc)
+        return datetime.fromtimestamp(seconds, UTC)
     value = datetime.fromisoformat(str(text).strip().replace(" ", "T", 1).replace("Z", "+00:00"))
     return value if value.tzinfo is not None else value.replace(tzinfo=tz)
 
