@@ -27,11 +27,11 @@ import _common  # noqa: E402
 def main(orders: int = 20_000, refunds: int = 1300, full: int = 1000, seed: int = 1, strict: bool = False) -> dict:
     """`strict`: assert that every refund is in its exact period (the smoke test does)."""
     from siren_sync.app import open_app
-    from siren_sync.model import iso
     from siren_sync.sandbox import Sandbox
     from siren_sync.sandbox.site import from_ts
     from siren_sync.sources.woocommerce import WooCommerceSource
     from siren_sync.sync import run_source
+    from siren_sync.values import iso
 
     with Sandbox(seed=seed, orders=orders, refunds=refunds - full, full_refunds=full) as sb, \
             tempfile.TemporaryDirectory(prefix="bench-requests-") as tmp:

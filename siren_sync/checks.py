@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from siren_sync.app import open_app, utcnow
 from siren_sync.distributions import summaries
-from siren_sync.model import iso
+from siren_sync.values import iso
 
 
 def _print_rows(title: str, rows) -> bool:

@@ -18,7 +18,7 @@ from siren_sync import distributions, importer, logs, payouts
 from siren_sync.app import open_app, utcnow
 from siren_sync.config import load_config
 from siren_sync.errors import SirenSyncError, UsageError
-from siren_sync.model import iso, parse_time
+from siren_sync.values import iso, parse_time
 
 log = logging.getLogger("siren_sync")
 

@@ -19,7 +19,8 @@ from decimal import Decimal
 
 from siren_sync.engine.closing import close
 from siren_sync.ledger import TOTALS, Ledger, aggregate_table
-from siren_sync.model import Distributor, iso
+from siren_sync.model import Distributor
+from siren_sync.values import iso
 
 
 def distribution_id(key: str, end: datetime) -> str:

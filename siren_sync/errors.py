@@ -1,9 +1,11 @@
 """One exception taxonomy for the whole worker.
 
-Every failure goes through one of three doors, as in singer-sdk: a configuration error (exit 2,
-nothing ran), a fatal error (exit 1, stop now), or a skippable record (quarantined with its reason,
-the rest goes on). Retriable HTTP failures are retried inside `sources.http` and only surface as
-`SyncError` once the retry budget is spent. Messages are one line and never hold a secret.
+Every failure goes through one of three doors, as in singer-sdk: a configuration or usage error
+(exit 2, nothing ran), a sync or store failure (exit 1; the worker retries on its next turn), or a
+skippable record (`RecordError`: quarantined with its reason, the rest goes on). Retriable HTTP
+failures (`RetriableSyncError`) are retried inside `sources.http` and only surface once the retry
+budget is spent. Nothing else is raised on purpose: the HTTP layer and every source raise these.
+Messages are one line and never hold a secret.
 """
 from __future__ import annotations
 
@@ -39,11 +41,39 @@ class StoreLockedError(StoreError):
 
 
 class SyncError(SirenSyncError):
-    """A source could not be read (after retries): `<endpoint>: <what happened>`."""
+    """A source could not be read: `<endpoint>: <what happened>`. This poll of the source stops; the
+    worker tries again on its next turn, a command exits 1. Raised by the HTTP layer and by sources.
+
+    `endpoint` (the path below the REST root), `status` (HTTP status) and `code` (WordPress's error
+    code, or ours: `timeout`, `connection`, `html`, ...) are kept apart so callers can decide on them.
+    """
+
+    retryable = False
+
+    def __init__(self, message: str, *, endpoint: str | None = None, status: int | None = None,
+                 code: str | None = None, retry_after: float | None = None):
+        super().__init__(f"{endpoint}: {message}" if endpoint else message)
+        self.endpoint = endpoint
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+
+    @property
+    def detail(self) -> str:
+        """The message without its endpoint (for a message that adds to it)."""
+        text = str(self)
+        return text[len(self.endpoint) + 2:] if self.endpoint and text.startswith(f"{self.endpoint}: ") else text
+
+
+class RetriableSyncError(SyncError):
+    """A failure that may pass (timeout, refused connection, 429, 5xx, a garbled body): the HTTP
+    layer retries it with backoff, and raises it once its retry budget is spent."""
+
+    retryable = True
 
 
 class AuthError(SyncError):
-    """The site refused our credentials (401/403)."""
+    """The site refused our credentials or their permissions (401/403); retrying will not help."""
 
 
 class RecordError(SirenSyncError):

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from siren_sync.distributions import build_distribution, load, obligations_table, scores_table, summaries
 from siren_sync.errors import UsageError
-from siren_sync.model import parse_time
+from siren_sync.values import parse_time
 
 
 def months_between(start: datetime, end: datetime) -> list[str]:

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
-from siren_sync.model import ENGAGEMENT_TYPES, EVENT_TYPES, SALE, Event, Line, OrderValue, parse_time
+from siren_sync.model import ENGAGEMENT_TYPES, EVENT_TYPES, SALE, Event, Line, OrderValue
+from siren_sync.values import parse_time
 
 KNOWN_FIELDS = {"key", "type", "collaborator", "at", "quantity", "revenue", "currency", "lines"}
 

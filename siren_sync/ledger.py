@@ -17,7 +17,8 @@ from typing import Any
 
 from siren_sync.engine import pools
 from siren_sync.engine.periods import Calendar
-from siren_sync.model import SALE, Collaborator, Distributor, Event, iso, parse_time
+from siren_sync.model import SALE, Collaborator, Distributor, Event
+from siren_sync.values import iso, parse_time
 
 TOTALS = "*"  # the aggregate document holding a period's totals (collaborator ids never start with '*')
 FUTURE_LIMIT = timedelta(days=366)  # an event dated further ahead than this is bad data, not a plan

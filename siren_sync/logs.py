@@ -12,17 +12,22 @@ import sys
 import time
 
 _SECRET_PATTERNS = [
-    re.compile(r"((?:consumer_key|consumer_secret|oauth_signature|oauth_consumer_key|password|"
-               r"application_password|app_password)=)[^&\s\"']+", re.I),
+    re.compile(r"((?:consumer_key|consumer_secret|oauth_[a-z_]+|password|"
+               r"application_password|app_password)=)[^&\s#\"']+", re.I),
     re.compile(r"((?:Authorization|Proxy-Authorization)['\"]?\s*[:=]\s*['\"]?)(?:Basic|Bearer|OAuth)?\s*[^\s'\"]+", re.I),
     re.compile(r"(https?://)[^/\s:@]+:[^/\s@]+@", re.I),
 ]
 
 
-def redact(text: str) -> str:
-    """Mask secrets in free text (query parameters, auth headers, credentials in URLs)."""
+def redact(text: object, secrets: tuple[str, ...] = ()) -> str:
+    """`text` with secrets masked: secret query parameters, auth headers, credentials in URLs, and
+    any of the known secret values `secrets` (those shorter than 4 characters would mask too much)."""
+    text = str(text)
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(lambda m: m.group(1) + "***", text)
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
     return text
 
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple
+
+from siren_sync.values import as_utc, iso, parse_time
 
 # Siren's machine names for what a collaborator can be scored on (DESIGN section 3).
 ENGAGEMENT_TYPES = (
@@ -35,24 +37,6 @@ POOL_RESOLVERS = ("revenueSinceLastDistribution",)
 COMPILERS = ("lineItems", "discounts", "fees", "shipping", "taxes")
 DEFAULT_COMPILERS = ("lineItems", "discounts")
 COLLABORATOR_STATUSES = ("active", "pending", "inactive")
-
-
-def parse_time(text: str) -> datetime:
-    """An ISO 8601 string with an offset ('Z' accepted) as an aware datetime; naive is refused."""
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        raise ValueError(f"time {text!r} has no UTC offset")
-    return value
-
-
-def as_utc(value: datetime) -> datetime:
-    """`value` in UTC; events mostly are already, and then no conversion is made (a hot path)."""
-    return value if value.tzinfo is UTC else value.astimezone(UTC)
-
-
-def iso(value: datetime) -> str:
-    """The one way times are written in records and output: ISO 8601 with offset, seconds precision."""
-    return value.isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True, slots=True)

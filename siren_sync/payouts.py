@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 from siren_sync.distributions import obligations_of, obligations_table, summaries
+from siren_sync.files import write_atomic
 from siren_sync.model import Collaborator
 
 CSV_COLUMNS = ("Payout ID", "Collaborator Email", "Collaborator Name", "Collaborator ID", "Currency", "Value")
@@ -40,13 +39,7 @@ def csv_text(obligations: list[dict], collaborators: Mapping[str, Collaborator])
 
 def write_atomically(path: Path, text: str) -> None:
     """The CSV appears whole or not at all: a half-written payout file is worse than none."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent or Path("."), prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    write_atomic(Path(path), text.encode("utf-8"))
 
 
 def mark_paid(store, obligations: list[dict], when: str) -> int:

@@ -17,7 +17,7 @@ from datetime import datetime
 
 from siren_sync.distributions import load, public_json
 from siren_sync.errors import SyncError
-from siren_sync.model import iso, parse_time
+from siren_sync.values import iso, parse_time
 
 log = logging.getLogger("siren_sync.publish")
 

@@ -1,19 +1,15 @@
 """Durable files under the store: atomic JSON documents, append-only files, the process lock.
 
 The low half of the store, with no idea of tables or events. `JSONFileStorage` is a TinyDB
-`Storage` that keeps the whole database in memory and writes it only when asked (`flush`), as a
-temp file that is fsynced and renamed over the old one, the directory fsynced after, so a crash
-leaves either the old file or the new one, never half of one. `append_file` and `truncate_file`
-serve the append-only files (event segments, the key index). `ProcessLock` is the one-writer
-lock: `fcntl.flock` on `<store>.lock`, released by the kernel when the process dies, however it
-dies. Every byte is written through `os.write`, so a test can count what a commit costs.
+`Storage` that keeps the whole database in memory and writes it only when asked (`flush`), through
+`files.write_atomic`. `ProcessLock` is the one-writer lock: `fcntl.flock` on `<store>.lock`,
+released by the kernel when the process dies, however it dies.
 """
 from __future__ import annotations
 
 import errno
 import fcntl
 import json
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -23,11 +19,7 @@ from tinydb.storages import Storage
 from tinydb.table import Table
 
 from siren_sync.errors import StoreLockedError
-
-log = logging.getLogger(__name__)
-
-TEMP_SUFFIX = ".tmp"
-
+from siren_sync.files import write_atomic
 
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 # The C encoder behind `_ENCODER`, made once: `JSONEncoder.encode` builds a new one at every call,
@@ -42,84 +34,6 @@ def dumps(data: Any) -> bytes:
     if _C_ENCODE is None:  # a Python built without the _json accelerator
         return _ENCODER.encode(data).encode()
     return "".join(_C_ENCODE(data, 0)).encode()
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or a new file in `path` durable (tolerating filesystems that cannot)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError as exc:
-        log.warning("cannot open directory %s to fsync it: %s", path, exc)
-        return
-    try:
-        os.fsync(fd)
-    except OSError as exc:  # EINVAL on some network filesystems: nothing better can be done
-        if exc.errno not in (errno.EINVAL, errno.ENOTSUP, errno.EBADF):
-            raise
-    finally:
-        os.close(fd)
-
-
-def write_temp(path: Path, data: bytes) -> Path:
-    """Write `data` to `<path>.tmp` and fsync it; the caller renames it into place."""
-    temp = path.with_name(path.name + TEMP_SUFFIX)
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        _write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return temp
-
-
-def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
-    """Replace `path` by `data` atomically: temp file, fsync, rename (, fsync the directory)."""
-    temp = write_temp(path, data)
-    try:
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
-    if sync_dir:
-        fsync_dir(path.parent)
-
-
-def append_file(path: Path, at: int, data: bytes) -> bool:
-    """Write `data` at byte `at` of `path` (cutting anything after `at` first) and fsync.
-
-    Returns whether the file was created, so the caller knows to fsync its directory.
-    """
-    created = not path.exists()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
-    try:
-        if os.fstat(fd).st_size != at:
-            os.ftruncate(fd, at)
-        os.lseek(fd, at, os.SEEK_SET)
-        _write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    return created
-
-
-def truncate_file(path: Path, length: int) -> None:
-    """Cut `path` back to `length` bytes and fsync (recovery of an append-only file)."""
-    fd = os.open(path, os.O_WRONLY)
-    try:
-        os.ftruncate(fd, length)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class JSONFileStorage(Storage):

@@ -40,16 +40,8 @@ from typing import Any
 from tinydb.table import Document, Table
 
 from siren_sync.errors import StoreError
-from siren_sync.storage import (
-    Database,
-    JSONFileStorage,
-    ProcessLock,
-    append_file,
-    dumps,
-    fsync_dir,
-    truncate_file,
-    write_temp,
-)
+from siren_sync.files import append_file, fsync_dir, truncate_file, write_temp
+from siren_sync.storage import Database, JSONFileStorage, ProcessLock, dumps
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,7 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-from e2e_support import (
+from tests.support.e2e import (
     DISTRIBUTORS,
     Choreography,
     SandboxProcess,

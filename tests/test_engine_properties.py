@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from siren_sync.engine.closing import close
 from siren_sync.engine.resolvers import _largest, split
-from siren_sync.model import RESOLVERS, Distributor, Standing, iso
+from siren_sync.model import RESOLVERS, Distributor, Standing
+from siren_sync.values import iso
 
 EPOCH = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
-from payloads import FakeContext, serving, site_upstream, wp_collection
+from tests.support.payloads import FakeContext, serving, site_upstream, wp_collection
 
 from siren_sync.model import Collaborator
 from siren_sync.sources.learndash import LearnDashSource

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from payloads import FakeContext, serving, site_upstream, wp_collection
+from tests.support.payloads import FakeContext, serving, site_upstream, wp_collection
 
 from siren_sync.model import Collaborator
 from siren_sync.sources.http import Upstream

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
-from payloads import wp_error
+from tests.support.payloads import wp_error
 
 from siren_sync.app import open_app
 from siren_sync.cli import main

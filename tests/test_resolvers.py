@@ -5,7 +5,8 @@ from decimal import Decimal
 import pytest
 
 from siren_sync.engine.resolvers import split
-from siren_sync.model import Standing, iso
+from siren_sync.model import Standing
+from siren_sync.values import iso
 
 D = Decimal
 

@@ -448,7 +448,7 @@ def test_a_bulk_edited_second_is_read_whole_when_the_database_mixes_its_ties():
     """Over loopback: 250 orders modified in one second (a bulk action) while the site lists equal
     modification times in another order on each page (the `mixed_ties` fault). Paging through that
     second by number misses orders; the WooCommerce source records every paid one all the same."""
-    from payloads import FakeContext
+    from tests.support.payloads import FakeContext
 
     from siren_sync.sources.woocommerce import WooCommerceSource
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
-from payloads import SITE_ROOT, FakeContext, serving, site_upstream
+from tests.support.payloads import SITE_ROOT, FakeContext, serving, site_upstream
 
 from siren_sync.model import Collaborator
 from siren_sync.sources.visits import AccessLogSource, SirenEngagementsSource, file_id, parse_log_time

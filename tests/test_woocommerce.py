@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import responses
-from payloads import (
+from tests.support.payloads import (
     HTTP_URL,
     HTTPS_URL,
     KEY,

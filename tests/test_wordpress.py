@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import responses
-from payloads import SITE_ROOT as ROOT
-from payloads import site_upstream as upstream
+from tests.support.payloads import SITE_ROOT as ROOT
+from tests.support.payloads import site_upstream as upstream
 from responses import matchers
 
 from siren_sync.app import zone

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from siren_sync import schedules
 from siren_sync.errors import ScheduleError
-from siren_sync.model import as_utc
+from siren_sync.values import as_utc
 
 # A guard against a schedule that would need more periods than any site has history for.
 MAX_PERIODS = 100_000

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from datetime import UTC, datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from siren_sync.sandbox.auth import Authenticator

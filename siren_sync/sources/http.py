@@ -34,7 +34,8 @@ from requests.auth import HTTPBasicAuth
 from requests.utils import get_environ_proxies, get_netrc_auth
 from tenacity import Retrying, retry_if_exception
 
-from siren_sync.errors import AuthError, ConfigError, SyncError
+from siren_sync.errors import AuthError, ConfigError, RetriableSyncError, SyncError
+from siren_sync.logs import redact
 
 log = logging.getLogger("siren_sync.http")
 
@@ -42,8 +43,6 @@ USER_AGENT = "siren-sync/0.1 (+https://github.com/siren-sync)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_PER_PAGE = 100  # WordPress and WooCommerce refuse larger pages with 400 rest_invalid_param
 
-# Query parameters whose values are secrets (WooCommerce query-string auth and OAuth 1.0a).
-_SECRET_PARAM = re.compile(r"((?:consumer_key|consumer_secret|oauth_[a-z_]+)=)[^&\s#'\"]*", re.I)
 
 
 @dataclass(frozen=True)
@@ -62,21 +61,13 @@ class RetryPolicy:
         return min(self.maximum, self.initial * 2 ** (attempt - 1)) + self.jitter * rand()
 
 
-class UpstreamError(SyncError):
-    """A request that failed: `<endpoint>: <status> <code>: <message>`, with the parts kept apart."""
-
-    def __init__(self, endpoint: str, message: str, status: int | None = None, code: str | None = None,
-                 retryable: bool = False, retry_after: float | None = None):
-        super().__init__(f"{endpoint}: {message}")
-        self.endpoint = endpoint
-        self.status = status
-        self.code = code
-        self.retryable = retryable
-        self.retry_after = retry_after
-
-
-class UpstreamAuthError(UpstreamError, AuthError):
-    """401 or 403: the site refused our credentials or their permissions."""
+def _failure(endpoint: str, message: str, *, status: int | None = None, code: str | None = None,
+             retryable: bool = False, retry_after: float | None = None) -> SyncError:
+    """The error of one failed request: 401/403 refuse our credentials, a transient failure may pass."""
+    if status in (401, 403):
+        return AuthError(message, endpoint=endpoint, status=status, code=code)
+    cls = RetriableSyncError if retryable else SyncError
+    return cls(message, endpoint=endpoint, status=status, code=code, retry_after=retry_after)
 
 
 @dataclass
@@ -129,15 +120,6 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         when = when.replace(tzinfo=UTC)
     now = now or datetime.now(UTC)
     return max(0.0, (when - now).total_seconds())
-
-
-def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
-    """`text` without secret query parameters or any of the known secret values."""
-    text = _SECRET_PARAM.sub(r"\1***", str(text))
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -269,13 +251,13 @@ class Upstream:
             return policy.backoff(state.attempt_number, self._rand)
 
         def retryable(exc: BaseException) -> bool:
-            if not isinstance(exc, UpstreamError) or not exc.retryable:
+            if not isinstance(exc, SyncError) or not exc.retryable:
                 return False
             return idempotent or exc.status == 429 or exc.code == "connect-timeout"
 
         def before_sleep(state) -> None:
             log.warning("%s %s: %s; retry %d/%d in %.1fs", method, endpoint,
-                        state.outcome.exception().args[0].split(": ", 1)[-1], state.attempt_number,
+                        state.outcome.exception().detail, state.attempt_number,
                         policy.attempts - 1, state.upcoming_sleep)
 
         sleep = self._sleep
@@ -287,13 +269,13 @@ class Upstream:
             for attempt in retrying:
                 with attempt:
                     if abort is not None and abort.is_set() and attempt.retry_state.attempt_number > 1:
-                        raise UpstreamError(endpoint, "cancelled (the sync stopped)")
+                        raise SyncError("cancelled (the sync stopped)", endpoint=endpoint)
                     return self._attempt(method, path, endpoint, params, json_body, expect_json)
-        except UpstreamError as exc:
+        except SyncError as exc:
             tries = retrying.statistics.get("attempt_number", 1)
             if exc.retryable and tries > 1:
-                raise type(exc)(exc.endpoint, f"{str(exc).split(': ', 1)[1]} (gave up after {tries} attempts)",
-                                exc.status, exc.code) from None
+                raise type(exc)(f"{exc.detail} (gave up after {tries} attempts)", endpoint=exc.endpoint,
+                                status=exc.status, code=exc.code) from None
             raise
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -308,20 +290,20 @@ class Upstream:
                                             allow_redirects=True)
         except requests.ConnectTimeout:
             log.debug("%s %s failed after %.3fs: connect timeout", method, endpoint, self._clock() - t0)
-            raise UpstreamError(endpoint, "connect timeout", code="connect-timeout", retryable=True) from None
+            raise _failure(endpoint, "connect timeout", code="connect-timeout", retryable=True) from None
         except requests.Timeout:
             log.debug("%s %s failed after %.3fs: read timeout", method, endpoint, self._clock() - t0)
-            raise UpstreamError(endpoint, f"no answer within {self.timeout[1]:g}s (read timeout)",
+            raise _failure(endpoint, f"no answer within {self.timeout[1]:g}s (read timeout)",
                                 code="timeout", retryable=True) from None
         except requests.exceptions.SSLError as exc:
-            raise UpstreamError(endpoint, f"TLS error: {_one_line(self._redact(exc), 200)} (see site.verify_tls)"
+            raise _failure(endpoint, f"TLS error: {_one_line(self._redact(exc), 200)} (see site.verify_tls)"
                                 ) from None
         except requests.ConnectionError as exc:
             log.debug("%s %s failed after %.3fs: connection error", method, endpoint, self._clock() - t0)
-            raise UpstreamError(endpoint, f"connection failed: {_one_line(self._redact(_root_cause(exc)), 200)}",
+            raise _failure(endpoint, f"connection failed: {_one_line(self._redact(_root_cause(exc)), 200)}",
                                 code="connection", retryable=True) from None
         except requests.RequestException as exc:
-            raise UpstreamError(endpoint, f"request failed: {_one_line(self._redact(exc), 200)}") from None
+            raise _failure(endpoint, f"request failed: {_one_line(self._redact(exc), 200)}") from None
         elapsed = self._clock() - t0
         status = response.status_code
         log.debug("%s %s %d %.3fs", method, endpoint, status, elapsed)
@@ -336,17 +318,17 @@ class Upstream:
         status = response.status_code
         if _looks_like_html(response, text):
             title = _html_title(text)
-            raise UpstreamError(endpoint, f"HTTP {status} sent an HTML page where JSON was expected"
+            raise _failure(endpoint, f"HTTP {status} sent an HTML page where JSON was expected"
                                 + (f" ({self._redact(title)})" if title else ""), status=status,
                                 code="html", retryable=True)
         try:
             return json.loads(text)
         except ValueError as exc:
-            raise UpstreamError(endpoint, f"HTTP {status} sent malformed JSON ({_one_line(exc, 100)}, "
+            raise _failure(endpoint, f"HTTP {status} sent malformed JSON ({_one_line(exc, 100)}, "
                                 f"{len(text)} bytes)", status=status, code="malformed-json",
                                 retryable=True) from None
 
-    def _error(self, endpoint: str, response: requests.Response) -> UpstreamError:
+    def _error(self, endpoint: str, response: requests.Response) -> SyncError:
         status = response.status_code
         retryable = status in RETRY_STATUSES
         retry_after = parse_retry_after(response.headers.get("Retry-After")) if retryable else None
@@ -366,8 +348,7 @@ class Upstream:
             text = f"HTTP {status} {reason}".rstrip()
             if title and title.lower() not in text.lower():
                 text += f" ({self._redact(title)})"
-        cls = UpstreamAuthError if status in (401, 403) else UpstreamError
-        return cls(endpoint, text, status=status, code=code, retryable=retryable, retry_after=retry_after)
+        return _failure(endpoint, text, status=status, code=code, retryable=retryable, retry_after=retry_after)
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -382,8 +363,8 @@ class Upstream:
         query.update({"page": page, "per_page": per_page})
         data, response = self.request("GET", path, query, abort=abort)
         if not isinstance(data, list):
-            raise UpstreamError(self.endpoint(path), f"HTTP {response.status_code} sent a JSON "
-                                f"{type(data).__name__} where a list was expected", response.status_code)
+            raise _failure(self.endpoint(path), f"HTTP {response.status_code} sent a JSON "
+                                f"{type(data).__name__} where a list was expected", status=response.status_code)
         return Page(items=data, number=page, per_page=per_page, total=_int_header(response, "X-WP-Total"),
                     total_pages=_int_header(response, "X-WP-TotalPages"), response=response)
 

@@ -50,10 +50,10 @@ import requests
 from requests.auth import AuthBase
 from woocommerce.oauth import OAuth
 
-from siren_sync.errors import ConfigError, RecordError, SyncError
+from siren_sync.errors import AuthError, ConfigError, RecordError, SyncError
 from siren_sync.model import SALE, Event, Line, OrderValue
 from siren_sync.sources.base import SyncContext, SyncReport
-from siren_sync.sources.http import MAX_PER_PAGE, RetryPolicy, Upstream, UpstreamAuthError, UpstreamError
+from siren_sync.sources.http import MAX_PER_PAGE, RetryPolicy, Upstream
 
 log = logging.getLogger("siren_sync.sources.woocommerce")
 
@@ -710,7 +710,7 @@ class WooCommerceSource:
                     self._remember_refunds(run, page.items)
                 self._bulk_refunds = True
                 return
-            except UpstreamError as exc:
+            except SyncError as exc:
                 if exc.status != 404 or self.refunds_mode == "refunds":
                     raise
                 log.info("woocommerce: %s is not available (WooCommerce < 9.0); reading refunds per order", REFUNDS)
@@ -736,7 +736,7 @@ class WooCommerceSource:
         self._read_site_statuses(self.configured, args)  # what a sync reads
         try:
             page = self.http.page(ORDERS, {"status": ",".join(self.statuses), "_fields": "id"}, 1, 1)
-        except UpstreamAuthError as exc:
+        except AuthError as exc:
             rows.append(("woocommerce reachable", True, f"{self.url}/wp-json/{ORDERS}"))
             hint = ("check sync keys: site.woocommerce consumer_key/consumer_secret (WooCommerce > Settings > "
                     "Advanced > REST API, Read access)")
@@ -814,7 +814,7 @@ class WooCommerceSource:
             return what, True, f"read per order ({ORDERS}/<id>/refunds), as configured"
         try:
             page = self.http.page(REFUNDS, {"_fields": "id"}, 1, 1)
-        except UpstreamError as exc:
+        except SyncError as exc:
             if exc.status == 404:
                 return what, self.refunds_mode == "auto", (
                     f"{REFUNDS} not available (WooCommerce < 9.0): refund dates read per order")

@@ -33,7 +33,7 @@ PER_PAGE = 100
 # -- transport helpers (thin layer over sources.http.Upstream) ----------------------------------------
 def get_json(upstream, path: str, params: Mapping[str, Any] | None = None) -> tuple[Any, Mapping[str, str]]:
     """One GET through the upstream's pooled, retrying session (`sources.http.Upstream`):
-    `(data, headers)`. Failures raise `http.UpstreamError` (`.status`, `.code`)."""
+    `(data, headers)`. Failures raise `errors.SyncError` (`.status`, `.code`)."""
     data, response = upstream.request("GET", path, dict(params) if params else None)
     return data, response.headers
 
