@@ -24,7 +24,7 @@ def _print_rows(title: str, rows) -> bool:
 def source_rows(config, app) -> list[tuple[str, bool, str]]:
     """Probe every enabled source: reachable, authenticated, and what it found."""
     from siren_sync.errors import SirenSyncError
-    from siren_sync.sync import build_sources
+    from siren_sync.sources.registry import build_sources
 
     rows: list[tuple[str, bool, str]] = []
     try:

@@ -44,6 +44,7 @@ from siren_sync.model import (
     LineItemFilters,
 )
 from siren_sync.sources.http import is_loopback
+from siren_sync.sources.registry import SOURCES
 from siren_sync.units import looks_like_currency, minor_unit
 
 DEFAULT_PATH = "config/siren.yaml"
@@ -481,18 +482,6 @@ def _woocommerce(at: _At, raw: Any) -> tuple[Secret | None, Secret | None]:
 
 # ------------------------------------------------------------------------------------- sync
 
-_SOURCE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "woocommerce": {"enabled": True, "every": None, "paid_statuses": ("processing", "completed"),
-                    "per_page": 100, "refunds": "auto", "extra_statuses": (), "read_ahead": True},
-    "learndash": {"enabled": False, "every": 3600.0},
-    "lifterlms": {"enabled": False, "every": 3600.0},
-    "access_log": {"enabled": False, "every": None, "path": "/var/log/nginx/access.log", "ref_param": "ref",
-                   "visitor_window": 1800.0},
-    "siren": {"enabled": False, "every": 900.0, "collaborator_ids": {}},
-    "collaborators_from_site": {"enabled": False, "every": 3600.0, "role": "siren_collaborator",
-                                "coupon_meta_key": "siren_collaborator", "product_meta_key": "siren_collaborator"},
-}
-_WORDPRESS_SOURCES = ("learndash", "lifterlms", "siren", "collaborators_from_site")
 
 
 def _option(at: _At, key: str, value: Any, base: Path) -> Any:
@@ -521,7 +510,7 @@ def _option(at: _At, key: str, value: Any, base: Path) -> Any:
 
 def _source(at: _At, name: str, raw: Any, base: Path) -> SourceConfig:
     data = _mapping(at, raw)
-    defaults = _SOURCE_DEFAULTS[name]
+    defaults = SOURCES[name].defaults
     _keys(at, data, defaults)
     values = {k: (_option(at / k, k, data[k], base) if k in data else v) for k, v in defaults.items()}
     enabled, every = values.pop("enabled"), values.pop("every")
@@ -530,8 +519,8 @@ def _source(at: _At, name: str, raw: Any, base: Path) -> SourceConfig:
 
 def _sync(at: _At, raw: Any, base: Path, site: SiteConfig, warnings: list[str]) -> SyncConfig:
     data = _mapping(at, raw)
-    _keys(at, data, ("every", "overlap", *_SOURCE_DEFAULTS))
-    sources = {name: _source(at / name, name, data.get(name), base) for name in _SOURCE_DEFAULTS}
+    _keys(at, data, ("every", "overlap", *SOURCES))
+    sources = {name: _source(at / name, name, data.get(name), base) for name in SOURCES}
     warnings.extend(note for name, source in sources.items()
                     if (note := _missing_credentials(at / name / "enabled", name, source, site)))
     return SyncConfig(every=_duration(at / "every", data.get("every", "5m")),
@@ -545,7 +534,7 @@ def _missing_credentials(at: _At, name: str, source: SourceConfig, site: SiteCon
     """
     if source.enabled and name == "woocommerce" and site.wc_key is None:
         return at.note("no site.woocommerce.consumer_key and consumer_secret (or set enabled: false)")
-    if source.enabled and name in _WORDPRESS_SOURCES and site.wp_user is None:
+    if source.enabled and SOURCES[name].wordpress and site.wp_user is None:
         return at.note("no site.wordpress.user and application_password")
     return None
 

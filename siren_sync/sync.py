@@ -16,12 +16,9 @@ from typing import Any
 
 from siren_sync.errors import SirenSyncError
 from siren_sync.sources.base import Attribution, SyncReport
-from siren_sync.sources.http import Upstream
+from siren_sync.sources.registry import build_sources, wp_upstream
 
 log = logging.getLogger("siren_sync.sync")
-
-EVENT_SOURCES = ("woocommerce", "lifterlms", "learndash", "access_log", "siren")
-
 
 class StopRequested(Exception):
     """Raised right after a commit when the worker was asked to stop: a safe point to exit."""
@@ -114,67 +111,6 @@ def _jsonable(payload: Any) -> Any:
     if payload is None or isinstance(payload, (dict, list, str, int, float, bool)):
         return payload
     return str(payload)
-
-
-def wp_upstream(config, name: str) -> Upstream | None:
-    """The site's REST root with the WordPress application password, or None without one."""
-    site = config.site
-    if not site.wp_user or site.wp_app_password is None:
-        return None
-    return Upstream(name, f"{site.url}/wp-json", auth=(site.wp_user, site.wp_app_password.value),
-                    verify=site.verify_tls)
-
-
-def build_sources(config, app, only: str | None = None) -> list:
-    """The enabled event sources (or just `only`), constructed from the config."""
-    from siren_sync.sources import learndash, lifterlms, visits, woocommerce
-
-    sources = []
-    for name in EVENT_SOURCES:
-        section = config.sync.sources.get(name)
-        if (only and name != only) or section is None or not (section.enabled or only == name):
-            continue
-        options = dict(section.options)
-        if name == "woocommerce":
-            sources.append(woocommerce.WooCommerceSource.from_config(config, site_tz=app.tz))
-        elif name in ("lifterlms", "learndash", "siren"):
-            upstream = wp_upstream(config, name)
-            if upstream is None:
-                raise SirenSyncError(f"{config.path}: sync.{name}: needs site.wordpress.user and "
-                                     f"application_password")
-            if name == "lifterlms":
-                sources.append(lifterlms.LifterLMSSource(upstream, app.tz))
-            elif name == "learndash":
-                sources.append(learndash.LearnDashSource(upstream))
-            else:
-                sources.append(visits.SirenEngagementsSource(
-                    upstream, collaborator_ids=options.get("collaborator_ids"),
-                    known_collaborators=app.ledger.collaborators))
-        else:
-            sources.append(_access_log(config, app, options))
-    if only and not sources:
-        raise SirenSyncError(f"unknown source {only!r} (valid: {', '.join(EVENT_SOURCES)})")
-    return sources
-
-
-def _access_log(config, app, options: Mapping[str, Any]):
-    """The access log source; bound posts' URL paths are read from the site when it can be asked."""
-    from siren_sync.sources import visits, wordpress
-
-    authors = [c.wp_user_id for c in app.ledger.collaborators.values() if c.wp_user_id is not None]
-    posts = [p for c in app.ledger.collaborators.values() for p in c.posts]
-    bound = wordpress.BoundPosts()
-    upstream = wp_upstream(config, "wordpress")
-    if upstream is not None and (authors or posts):
-        try:
-            bound = wordpress.fetch_bound_posts(upstream, authors, posts)
-        except SirenSyncError as exc:
-            log.warning("access_log: bound posts could not be read from the site (%s); "
-                        "only referred visits count until they can", exc)
-    return visits.AccessLogSource(options.get("path", "/var/log/nginx/access.log"),
-                                  ref_param=options.get("ref_param", "ref"), post_paths=bound.paths,
-                                  post_authors=bound.authors,
-                                  visitor_window=float(options.get("visitor_window", 1800)))
 
 
 def refresh_collaborators(config, app) -> int:

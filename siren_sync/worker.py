@@ -23,7 +23,8 @@ from siren_sync import distributions
 from siren_sync.app import collaborators_of, open_app, utcnow
 from siren_sync.errors import SirenSyncError
 from siren_sync.publish import Publisher
-from siren_sync.sync import StopRequested, build_sources, refresh_collaborators, run_source, wp_upstream
+from siren_sync.sources.registry import build_sources, wp_upstream
+from siren_sync.sync import StopRequested, refresh_collaborators, run_source
 
 log = logging.getLogger("siren_sync.worker")
 
