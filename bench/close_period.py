@@ -2,7 +2,7 @@
 
 The period (November 2026, monthly, performanceSharedPool, 10% of revenue) is filled with
 `Ledger.record` in big batches (not timed): manual engagements spread over every collaborator plus
-1% sales carrying revenue. The close then runs in a fresh child process (`distributions.close_due`
+1% sales carrying revenue. The close then runs in a fresh child process (`closing.close_due`
 as the worker calls it), so its peak RSS is the closing process's own: open the store, read the
 period's aggregate, score, split, write the distribution, its obligations and the outbox entry.
 The shares must add up to the pool to the cent (asserted).
@@ -56,7 +56,7 @@ def _events(first: int, count: int, collaborators: int):
 
 def _close_child(config_path: str, collaborators: int, profile: str | None = None) -> dict:
     """In the child: open the app, close the due period, check the cents. Prints one JSON line."""
-    from siren_sync import distributions
+    from siren_sync import closing, history
     from siren_sync.app import open_app
 
     config = _common.load(Path(config_path))
@@ -71,20 +71,22 @@ def _close_child(config_path: str, collaborators: int, profile: str | None = Non
         prof = cProfile.Profile()
         prof.enable()
     w0, c0 = time.perf_counter(), time.process_time()
-    made = distributions.close_due(app.ledger, AS_OF)
+    made = closing.close_due(app.ledger, AS_OF)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     peak = _common.peak_rss_mb()  # the close's own peak, before the checks below build their own copies
     if prof:
         prof.disable()
         prof.dump_stats(profile)
     record = made[0]
-    obligations = {o["id"]: o for o in distributions.obligations_of(app.store, app.store.get("distributions", record["id"]))}
-    total = sum((Decimal(o["amount"]) for o in obligations.values()), Decimal(0))
-    assert total == Decimal(record["pool"]), f"shares {total} != pool {record['pool']}"
-    assert sum(Decimal(o["amount"]) for o in record["obligations"]) == Decimal(record["pool"])
+    stored = history.load(app.store, record.id)
+    assert stored is not None
+    obligations = {o.id: o for o in stored.obligations}
+    total = sum((o.amount for o in obligations.values()), Decimal(0))
+    assert total == record.pool, f"shares {total} != pool {record.pool}"
+    assert sum(o.amount for o in record.obligations) == record.pool
     app.close()
-    return {"close_s": wall, "close_cpu_s": cpu, "open_s": open_s, "pool": record["pool"],
-            "revenue": record["revenue"], "events": record["events"], "obligations": len(obligations),
+    return {"close_s": wall, "close_cpu_s": cpu, "open_s": open_s, "pool": str(record.pool),
+            "revenue": str(record.revenue), "events": record.events, "obligations": len(obligations),
             "shares_sum": str(total), "peak_rss_mb": peak, "distributions": len(made)}
 
 

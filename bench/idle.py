@@ -12,6 +12,7 @@ Target: < 5 CPU seconds per hour.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -72,8 +73,13 @@ def main(seconds: float = 60.0, warmup: float = 5.0) -> dict:
     return {"bench": "idle", "seconds": round(wall, 1), "cpu_s": round(cpu, 3), "cpu_s_per_hour": round(per_hour, 2),
             "cpu_percent": round(cpu / wall * 100, 3), "startup_cpu_s": round(startup_cpu, 2),
             "peak_rss_mb": round(rss, 1), "exit_code": code, "stop_s": round(stop_s, 2),
-            "log_lines": len(err.splitlines()),
+            "log_lines": len(err.splitlines()), "log_messages": _messages(err),
             "targets": {"cpu_s_per_hour<5": per_hour < 5, "exit_code==0": code == 0}}
+
+
+def _messages(stderr: str) -> list[str]:
+    """The worker's log messages (`--log-format json`: every stderr line is one JSON object)."""
+    return [json.loads(line)["message"] for line in stderr.splitlines() if line.strip()]
 
 
 def cli(argv: list[str] | None = None) -> dict:

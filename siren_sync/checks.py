@@ -6,12 +6,22 @@ upstream is reachable and accepts our credentials. Exit 1 when something needs a
 """
 from __future__ import annotations
 
-from siren_sync.app import open_app, utcnow
-from siren_sync.distributions import summaries
+from collections.abc import Callable, Iterable
+
+from siren_sync.app import App, open_app, utcnow
+from siren_sync.config import Config
+from siren_sync.errors import SirenSyncError
+from siren_sync.history import summaries
+from siren_sync.ledger import TOTALS
+from siren_sync.model import Distributor
+from siren_sync.sources.registry import build_sources
+from siren_sync.tables import OUTBOX, QUARANTINE, aggregate_table
 from siren_sync.values import iso
 
+Row = tuple[str, bool, str]  # (what, ok, detail)
 
-def _print_rows(title: str, rows) -> bool:
+
+def _print_rows(title: str, rows: Iterable[Row]) -> bool:
     """Print (what, ok, detail) rows; True when all are ok."""
     print(title)
     healthy = True
@@ -21,12 +31,9 @@ def _print_rows(title: str, rows) -> bool:
     return healthy
 
 
-def source_rows(config, app) -> list[tuple[str, bool, str]]:
+def source_rows(config: Config, app: App) -> list[Row]:
     """Probe every enabled source: reachable, authenticated, and what it found."""
-    from siren_sync.errors import SirenSyncError
-    from siren_sync.sources.registry import build_sources
-
-    rows: list[tuple[str, bool, str]] = []
+    rows: list[Row] = []
     try:
         sources = build_sources(config, app)
     except SirenSyncError as exc:
@@ -40,10 +47,8 @@ def source_rows(config, app) -> list[tuple[str, bool, str]]:
     return rows
 
 
-def _other_currency(app, key: str) -> dict[str, int]:
+def _other_currency(app: App, key: str) -> dict[str, int]:
     """Sales in another currency than the distributor's units, open period and history together."""
-    from siren_sync.ledger import TOTALS, aggregate_table
-
     counts: dict[str, int] = {}
     records = [r.get("other_currency", {}) for r in summaries(app.store, key)]
     open_totals = app.store.get(aggregate_table(key, app.ledger.open_period(key)[0]), TOTALS) or {}
@@ -53,37 +58,44 @@ def _other_currency(app, key: str) -> dict[str, int]:
     return counts
 
 
-def run(config, probe_sources: bool = True, fetch_timezone=None) -> int:
+def _print_distributor(app: App, key: str, d: Distributor) -> None:
+    start, end = app.ledger.open_period(key)
+    triggers = app.ledger.calendar(key).next_triggers(max(utcnow(), start), 3)
+    status = "" if d.active else " [inactive: tracked, never triggered]"
+    print(f"distributor {key}: {d.name} ({d.resolver}, {d.revenue_percentage}% of revenue in {d.units}){status}")
+    print(f"  open period {iso(start)} to {iso(end)}; schedule {list(d.schedule)}")
+    print("  next triggers: " + ", ".join(iso(t) for t in triggers))
+    skipped = _other_currency(app, key)
+    if skipped:
+        print(f"  counted nothing (not {d.units}): " + ", ".join(f"{n} sales in {c}" for c, n in skipped.items()))
+
+
+def _print_store(app: App) -> bool:
+    """Quarantined records and the publish queue; False when a record is refused by the site."""
+    quarantined = app.store.table(QUARANTINE)
+    print(f"quarantined records: {len(quarantined)}")
+    for key, item in sorted(quarantined.items())[:50]:
+        print(f"  {item.get('where', key)}: {item.get('reason')}")
+    outbox = app.store.table(OUTBOX)
+    waiting = [o for o in outbox.values() if o.get("status") != "posted"]
+    print(f"publish queue: {len(waiting)} waiting of {len(outbox)}")
+    refused = [item for item in waiting if item.get("last_error")]
+    for item in refused:
+        print(f"  {item['distribution']}: {item['last_error']}")
+    return not refused
+
+
+def run(config: Config, probe_sources: bool = True, fetch_timezone: Callable[[], str] | None = None) -> int:
     """Print the report; exit status 1 when something needs attention."""
     print(f"config {config.path}: {len(config.collaborators)} collaborators, "
           f"{len(config.distributors)} distributors, store {config.store_path}")
-    for warning in getattr(config, "warnings", ()):
+    for warning in config.warnings:
         print(f"  warning: {warning}")
     with open_app(config, readonly=True, fetch_timezone=fetch_timezone) as app:
         print(f"site {config.site.url} (timezone {getattr(app.tz, 'key', app.tz)})")
-        now = utcnow()
         for key, d in app.ledger.distributors.items():
-            start, end = app.ledger.open_period(key)
-            triggers = app.ledger.calendar(key).next_triggers(max(now, start), 3)
-            status = "" if d.active else " [inactive: tracked, never triggered]"
-            print(f"distributor {key}: {d.name} ({d.resolver}, {d.revenue_percentage}% of revenue in {d.units}){status}")
-            print(f"  open period {iso(start)} to {iso(end)}; schedule {list(d.schedule)}")
-            print("  next triggers: " + ", ".join(iso(t) for t in triggers))
-            skipped = _other_currency(app, key)
-            if skipped:
-                print(f"  counted nothing (not {d.units}): " + ", ".join(f"{n} sales in {c}" for c, n in skipped.items()))
-        healthy = True
-        quarantined = app.store.table("quarantine") or {}
-        print(f"quarantined records: {len(quarantined)}")
-        for key, item in sorted(quarantined.items())[:50]:
-            print(f"  {item.get('where', key)}: {item.get('reason')}")
-        outbox = app.store.table("outbox") or {}
-        waiting = [o for o in outbox.values() if o.get("status") != "posted"]
-        print(f"publish queue: {len(waiting)} waiting of {len(outbox)}")
-        for item in waiting:
-            if item.get("last_error"):
-                healthy = False
-                print(f"  {item['distribution']}: {item['last_error']}")
+            _print_distributor(app, key, d)
+        healthy = _print_store(app)
         rows = source_rows(config, app) if probe_sources else []
     if rows:
         healthy &= _print_rows("sources:", rows)

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from siren_sync.engine.units import looks_like_currency, minor_unit
 from siren_sync.errors import ConfigError
 from siren_sync.model import (
     COLLABORATOR_STATUSES,
@@ -45,7 +46,6 @@ from siren_sync.model import (
 )
 from siren_sync.sources.http import is_loopback
 from siren_sync.sources.registry import SOURCES
-from siren_sync.units import looks_like_currency, minor_unit
 
 DEFAULT_PATH = "config/siren.yaml"
 
@@ -695,7 +695,7 @@ def _schedule(at: _At, value: Any) -> tuple[str, ...]:
     modifiers = tuple(_text(at[i], v, empty=False) for i, v in enumerate(items))
     if not modifiers:
         at.fail("must list at least one DateTime modifier, e.g. ['first day of next month']")
-    from siren_sync import schedules  # imported on use: schedules never needs the config
+    from siren_sync.engine import schedules  # imported on use: schedules never needs the config
 
     for i, modifier in enumerate(modifiers):
         try:

@@ -13,8 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from siren_sync import distributions
+from siren_sync import history
 from siren_sync.config import load_config
+from siren_sync.values import iso
 
 STEP = 12 * 3600  # simulated seconds per worker step
 
@@ -126,19 +127,19 @@ def run(weeks: int = 2, seed: int = 7, out=sys.stdout) -> int:
 def _report(worker, sandbox, out) -> None:
     ledger = worker.app.ledger
     print("\n== distributions ==", file=out)
-    for r in distributions.history(worker.app.store):
-        print(f"{r['name']}: {r['period_start']} to {r['period_end']}", file=out)
-        print(f"  revenue {r['revenue']} {r['units']}, pool {r['pool']} {r['units']}, "
-              f"{r['events']} events ({r['late_events']} late)", file=out)
-        for o in r["obligations"]:
-            note = f"  ({o['note']})" if o["note"] else ""
-            print(f"  {o['collaborator']:<8} score {o['score']:>6}  -> {o['amount']:>9} {r['units']}{note}", file=out)
-        if not r["obligations"]:
+    for r in history.history(worker.app.store):
+        print(f"{r.name}: {iso(r.period_start)} to {iso(r.period_end)}", file=out)
+        print(f"  revenue {r.revenue} {r.units}, pool {r.pool} {r.units}, "
+              f"{r.events} events ({r.late_events} late)", file=out)
+        for o in r.obligations:
+            note = f"  ({o.note})" if o.note else ""
+            print(f"  {o.collaborator:<8} score {str(o.score):>6}  -> {str(o.amount):>9} {r.units}{note}", file=out)
+        if not r.obligations:
             print("  nobody qualified", file=out)
     print("\n== open periods (standings) ==", file=out)
-    for r in distributions.standings(ledger):
-        scores = ", ".join(f"{s['collaborator']} {s['score']}" for s in r["scores"]) or "no scores yet"
-        print(f"{r['name']}: since {r['period_start']}, revenue {r['revenue']}, pool so far {r['pool']}; {scores}",
+    for r in history.standings(ledger):
+        scores = ", ".join(f"{s.collaborator} {s.score}" for s in r.scores) or "no scores yet"
+        print(f"{r.name}: since {iso(r.period_start)}, revenue {r.revenue}, pool so far {r.pool}; {scores}",
               file=out)
     posts = sandbox.stats.posts_created
     print(f"\n== records the site received ({len(posts)}) ==", file=out)

@@ -11,22 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from siren_sync.engine import pools
+from siren_sync.engine import closing, pools
 from siren_sync.engine.periods import Calendar
-from siren_sync.model import SALE, Collaborator, Distributor, Event
+from siren_sync.model import SALE, Collaborator, Distribution, Distributor, Event, Record
+from siren_sync.tables import CURSORS, PERIODS, QUARANTINE, aggregate_table
 from siren_sync.values import iso, parse_time
 
 TOTALS = "*"  # the aggregate document holding a period's totals (collaborator ids never start with '*')
 FUTURE_LIMIT = timedelta(days=366)  # an event dated further ahead than this is bad data, not a plan
-
-
-def aggregate_table(distributor: str, start: datetime) -> str:
-    """The store table of one period's aggregate (its own file, see store.py)."""
-    return f"aggregates/{distributor}/{iso(start.astimezone(UTC))}"
 
 
 def midnight(moment: datetime, tz) -> datetime:
@@ -65,7 +61,7 @@ class Ledger:
 
     def period_state(self, key: str, tx=None) -> dict:
         """The distributor's persisted period state; a new distributor starts now (or startsAt)."""
-        state = (tx or self.store).get("periods", key)
+        state = (tx or self.store).get(PERIODS, key)
         if state is None:
             d = self.distributors[key]
             first = d.starts_at or midnight(self.now, self.tz)
@@ -82,6 +78,25 @@ class Ledger:
         """The period of `key` that is open now: the earliest one not yet closed."""
         start = parse_time(self.period_state(key, tx)["open_start"]).astimezone(self.tz)
         return start, self.calendar(key).end_of(start)
+
+    def period_aggregate(self, key: str, start: datetime, end: datetime) -> tuple[Record, Record]:
+        """(the aggregate the engine closes, its totals) of one period of distributor `key`."""
+        rows = self.store.table(aggregate_table(key, start)) or {}
+        totals = rows.get(TOTALS, {"revenue": "0", "events": 0, "late": 0})
+        counts = dict(rows)  # a copy without the totals document (a C-level copy, 100,000s of rows)
+        counts.pop(TOTALS, None)
+        return {"distributor": key, "start": iso(start), "end": iso(end), **totals, "counts": counts}, totals
+
+    def project(self, key: str, start: datetime, end: datetime, carry: Mapping[str, str]) -> Distribution:
+        """The distribution one period of `key` would make if it closed now (nothing is written)."""
+        d = self.distributors[key]
+        aggregate, totals = self.period_aggregate(key, start, end)
+        outcome = closing.close(d, aggregate, carry, self.eligible())
+        return closing.distribution(d, outcome, (start, end), carry, totals, self.now)
+
+    def eligible(self) -> Callable[[str], bool]:
+        """Only collaborators active at closing time qualify (one set lookup per collaborator)."""
+        return frozenset(c.id for c in self.collaborators.values() if c.active).__contains__
 
     # -- recording -----------------------------------------------------------------------------
 
@@ -109,16 +124,16 @@ class Ledger:
             placing.save()
             self._save_new_period_states(tx)
             for name, cursor in (cursors or {}).items():
-                tx.put("cursors", name, dict(cursor))
+                tx.put(CURSORS, name, dict(cursor))
             for item in quarantine:
-                tx.put("quarantine", f"{item['where']}", dict(item, at=recorded_at))
+                tx.put(QUARANTINE, f"{item['where']}", dict(item, at=recorded_at))
         return result
 
     def _save_new_period_states(self, tx) -> None:
         """A distributor seen for the first time keeps the first start it was given."""
         for key in self._calendars:
-            if tx.get("periods", key) is None:
-                tx.put("periods", key, self.period_state(key))
+            if tx.get(PERIODS, key) is None:
+                tx.put(PERIODS, key, self.period_state(key))
 
     def _place(self, event: Event, record: dict, placing: _Placing, bucket: str) -> None:
         """Add `event` to each distributor's period it counts in; note where in the record."""

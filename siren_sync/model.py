@@ -1,8 +1,9 @@
-"""The nouns of siren-sync: events, collaborators, distributors, distributions and obligations.
+"""The nouns of siren-sync: events, collaborators, distributors, distributions, obligations, the outbox.
 
-Plain frozen dataclasses, shared by every layer. Money is `Decimal`, times are timezone-aware
-`datetime`s (events in UTC). Nothing here does I/O; `to_record`/`from_record` give the JSON shape
-the store keeps, so the store never needs to know a domain type.
+Plain frozen dataclasses and named tuples, shared by every layer. Money is `Decimal`, times are
+timezone-aware `datetime`s (events in UTC). Nothing here does I/O; `to_record`/`from_record` give
+the JSON shape the store keeps, and are called at the store's edge only (closing writes, history
+reads), so the store never needs to know a domain type and the rest of the code never sees a dict.
 """
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ COMPILERS = ("lineItems", "discounts", "fees", "shipping", "taxes")
 DEFAULT_COMPILERS = ("lineItems", "discounts")
 COLLABORATOR_STATUSES = ("active", "pending", "inactive")
 
+Record = dict[str, Any]  # a JSON document as the store keeps it
+
 
 @dataclass(frozen=True, slots=True)
 class Line:
@@ -50,7 +53,7 @@ class Line:
     sku: str = ""
     categories: tuple[int, ...] = ()
 
-    def to_record(self) -> dict:
+    def to_record(self) -> Record:
         """Fields at their default are left out (`from_record` restores them): every sale, refund and
         cancellation event of an order embeds its lines, and each byte is encoded at every sync."""
         record: dict[str, Any] = {"id": self.id, "subtotal": str(self.subtotal)}
@@ -83,7 +86,7 @@ class OrderValue:
     shipping: Decimal = Decimal(0)
     taxes: Decimal = Decimal(0)
 
-    def to_record(self) -> dict:
+    def to_record(self) -> Record:
         """Zero parts are left out (`from_record` reads them as 0; every compiled value is rounded to
         the currency's minor unit, so `0.00` and `0` count the same)."""
         record: dict[str, Any] = {"currency": self.currency, "total": str(self.total),
@@ -123,11 +126,11 @@ class Event:
     share: Fraction = WHOLE
     source: str = "manual"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.at.tzinfo is None:
             raise ValueError(f"event {self.key}: time has no timezone")
 
-    def to_record(self) -> dict:
+    def to_record(self) -> Record:
         record: dict[str, Any] = {"key": self.key, "type": self.type,
                                   "at": iso(as_utc(self.at)), "source": self.source}
         if self.collaborator is not None:
@@ -233,3 +236,138 @@ class Standing(NamedTuple):
     collaborator: str
     score: Decimal
     last_scored_at: str | None = None
+
+
+class Obligation(NamedTuple):
+    """What one distribution owes one collaborator, and where that debt is in its lifecycle.
+
+    A named tuple: a close makes one per paid collaborator (100,000s). The stored document holds
+    only what differs per collaborator (`to_record`); the distribution's id, units and period end
+    come back from its summary when it is read (`from_record`).
+    """
+
+    distribution: str
+    collaborator: str
+    amount: Decimal
+    units: str
+    score: Decimal
+    earned_at: datetime  # the distribution's period end
+    note: str = ""
+    status: str = "pending"
+    paid_at: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.distribution}:{self.collaborator}"
+
+    def to_record(self) -> Record:
+        """A pending status and an empty note are left out (most of a 100,000-collaborator close)."""
+        record: Record = {"score": str(self.score), "amount": str(self.amount)}
+        if self.note:
+            record["note"] = self.note
+        if self.status != "pending":
+            record["status"] = self.status
+        if self.paid_at is not None:
+            record["paid_at"] = self.paid_at
+        return record
+
+    @classmethod
+    def from_record(cls, distribution: str, units: str, earned_at: datetime, collaborator: str,
+                    r: Mapping[str, Any]) -> Obligation:
+        return cls(distribution, collaborator, Decimal(r["amount"]), units, Decimal(r["score"]), earned_at,
+                   r.get("note", ""), r.get("status", "pending"), r.get("paid_at"))
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """One closed period of a distributor: what it earned, the pool, the scores and the obligations.
+
+    `carried_in` and `carry_out` are the `{"revenue", "pool"}` decimal strings moved between
+    periods; `scores` lists everyone who scored, highest first (a closed one's read back without
+    their last scoring time, which only broke a tie and is not stored); `obligations` the payees,
+    in the resolver's order.
+    """
+
+    id: str
+    distributor: str
+    name: str
+    resolver: str
+    period_start: datetime
+    period_end: datetime
+    units: str
+    revenue: Decimal
+    pool: Decimal
+    unspent: Decimal
+    carried_in: Mapping[str, str]
+    carry_out: Mapping[str, str]
+    events: int
+    late_events: int
+    late_buckets: tuple[str, ...]
+    other_currency: Mapping[str, int]
+    scores: tuple[Standing, ...]
+    obligations: tuple[Obligation, ...]
+    closed_at: datetime
+
+    def summary_record(self) -> Record:
+        """The stored summary: everything but the per-collaborator lists (those have tables of their own)."""
+        return {"id": self.id, "distributor": self.distributor, "name": self.name, "resolver": self.resolver,
+                "period_start": iso(self.period_start), "period_end": iso(self.period_end), "units": self.units,
+                "revenue": str(self.revenue), "pool": str(self.pool), "carried_in": dict(self.carried_in),
+                "carry_out": dict(self.carry_out), "unspent": str(self.unspent), "events": self.events,
+                "late_events": self.late_events, "late_buckets": list(self.late_buckets),
+                "other_currency": dict(self.other_currency), "closed_at": iso(self.closed_at),
+                "obligation_count": len(self.obligations)}
+
+    @classmethod
+    def from_records(cls, summary: Mapping[str, Any], shares: tuple[Standing, ...],
+                     obligations: tuple[Obligation, ...]) -> Distribution:
+        return cls(id=summary["id"], distributor=summary["distributor"], name=summary["name"],
+                   resolver=summary["resolver"], period_start=parse_time(summary["period_start"]),
+                   period_end=parse_time(summary["period_end"]), units=summary["units"],
+                   revenue=Decimal(summary["revenue"]), pool=Decimal(summary["pool"]),
+                   unspent=Decimal(summary["unspent"]), carried_in=dict(summary.get("carried_in", {})),
+                   carry_out=dict(summary.get("carry_out", {})), events=summary.get("events", 0),
+                   late_events=summary.get("late_events", 0),
+                   late_buckets=tuple(summary.get("late_buckets", ())),
+                   other_currency=dict(summary.get("other_currency", {})), scores=shares,
+                   obligations=obligations, closed_at=parse_time(summary["closed_at"]))
+
+    def public_record(self) -> Record:
+        """The `--json` shape of DESIGN section 6 (also the record's `meta.siren_sync`)."""
+        return {"id": self.id, "distributor": self.distributor, "period_start": iso(self.period_start),
+                "period_end": iso(self.period_end), "units": self.units, "revenue": str(self.revenue),
+                "pool": str(self.pool),
+                "obligations": [{"collaborator": o.collaborator, "score": str(o.score), "amount": str(o.amount)}
+                                for o in self.obligations]}
+
+
+OUTBOX_STATUSES = ("queued", "posting", "posted")
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A distribution's record on its way to the site: `queued` -> `posting` (a POST may have been
+    sent: look before posting again) -> `posted` (`post_id`)."""
+
+    distribution: str
+    slug: str
+    status: str = "queued"
+    attempts: int = 0
+    last_error: str | None = None
+    post_id: int | None = None
+    posted_at: str | None = None
+
+    def to_record(self) -> Record:
+        record: Record = {"distribution": self.distribution, "slug": self.slug, "status": self.status,
+                          "attempts": self.attempts, "last_error": self.last_error}
+        if self.post_id is not None:
+            record["post_id"] = self.post_id
+        if self.posted_at is not None:
+            record["posted_at"] = self.posted_at
+        return record
+
+    @classmethod
+    def from_record(cls, r: Mapping[str, Any]) -> OutboxEntry:
+        return cls(distribution=r["distribution"], slug=r["slug"], status=r.get("status", "queued"),
+                   attempts=int(r.get("attempts", 0)), last_error=r.get("last_error"), post_id=r.get("post_id"),
+                   posted_at=r.get("posted_at"))

@@ -1,8 +1,8 @@
-"""Obligations as payouts: listing, Siren's CSV export, and marking what was exported as paid.
+"""Obligations as payouts: Siren's CSV export, and marking what was exported as paid.
 
 The CSV has Siren's payout export columns in Siren's order, so the file can go to the same finance
-tools. `--mark-paid` marks exactly the obligations written to the file, in the same store
-transaction that is committed only after the file is safely on disk.
+tools. `--mark-paid` marks exactly the obligations written to the file, in a store transaction
+committed only after the file is safely on disk.
 """
 from __future__ import annotations
 
@@ -11,29 +11,23 @@ import io
 from collections.abc import Mapping
 from pathlib import Path
 
-from siren_sync.distributions import obligations_of, obligations_table, summaries
 from siren_sync.files import write_atomic
-from siren_sync.model import Collaborator
+from siren_sync.model import Collaborator, Obligation
+from siren_sync.store import Store
+from siren_sync.tables import obligations_table
 
 CSV_COLUMNS = ("Payout ID", "Collaborator Email", "Collaborator Name", "Collaborator ID", "Currency", "Value")
 
 
-def select(store, status: str | None = None, collaborator: str | None = None) -> list[dict]:
-    """Obligations filtered by status and collaborator, oldest first."""
-    rows = [o for summary in summaries(store) for o in obligations_of(store, summary)
-            if (status is None or o["status"] == status) and (collaborator is None or o["collaborator"] == collaborator)]
-    return sorted(rows, key=lambda o: (o["period_end"], o["id"]))
-
-
-def csv_text(obligations: list[dict], collaborators: Mapping[str, Collaborator]) -> str:
+def csv_text(obligations: list[Obligation], collaborators: Mapping[str, Collaborator]) -> str:
     """Siren's export: a deleted collaborator shows `<deleted>` for email and name, as Siren does."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for o in obligations:
-        who = collaborators.get(o["collaborator"])
-        writer.writerow([o["id"], who.email if who else "<deleted>", who.name if who else "<deleted>",
-                         o["collaborator"], o["units"], o["amount"]])
+        who = collaborators.get(o.collaborator)
+        writer.writerow([o.id, who.email if who else "<deleted>", who.name if who else "<deleted>",
+                         o.collaborator, o.units, str(o.amount)])
     return out.getvalue()
 
 
@@ -42,14 +36,14 @@ def write_atomically(path: Path, text: str) -> None:
     write_atomic(Path(path), text.encode("utf-8"))
 
 
-def mark_paid(store, obligations: list[dict], when: str) -> int:
+def mark_paid(store: Store, obligations: list[Obligation], when: str) -> int:
     """Mark these (and only these) pending obligations paid."""
     count = 0
     with store.transaction() as tx:
         for o in obligations:
-            table = obligations_table(o["distribution"])
-            current = tx.get(table, o["collaborator"])
+            table = obligations_table(o.distribution)
+            current = tx.get(table, o.collaborator)
             if current and current.get("status", "pending") == "pending":
-                tx.put(table, o["collaborator"], dict(current, status="paid", paid_at=when))
+                tx.put(table, o.collaborator, dict(current, status="paid", paid_at=when))
                 count += 1
     return count

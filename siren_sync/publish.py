@@ -9,15 +9,22 @@ entry queued with the reason, shown by `check` and the log.
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
+from typing import Any
 
-from siren_sync.distributions import load, public_json
 from siren_sync.errors import SyncError
-from siren_sync.values import iso, parse_time
+from siren_sync.history import load
+from siren_sync.model import Distribution, OutboxEntry, Record
+from siren_sync.sources.http import Upstream
+from siren_sync.store import Store
+from siren_sync.tables import OUTBOX
+from siren_sync.values import iso
 
 log = logging.getLogger("siren_sync.publish")
 
@@ -29,38 +36,40 @@ class PublishReport:
     failed: dict[str, str] = field(default_factory=dict)
 
 
-def title_of(record: dict, tz) -> str:
+def title_of(record: Distribution, tz: tzinfo) -> str:
     """`<distributor name>: <period start> to <period end>`, in the site's wall time."""
-    def local(text: str) -> str:
-        return parse_time(text).astimezone(tz).strftime("%Y-%m-%d %H:%M")
-    return f"{record['name']}: {local(record['period_start'])} to {local(record['period_end'])}"
+    def local(moment: datetime) -> str:
+        return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    return f"{record.name}: {local(record.period_start)} to {local(record.period_end)}"
 
 
-def content_of(record: dict, names: dict[str, str]) -> str:
+def content_of(record: Distribution, names: dict[str, str]) -> str:
     """An HTML table of collaborator, score and amount."""
+    units = html.escape(record.units)
     rows = "".join(
-        f"<tr><td>{html.escape(names.get(o['collaborator'], o['collaborator']))}</td>"
-        f"<td>{html.escape(o['score'])}</td><td>{html.escape(o['amount'])} {html.escape(record['units'])}</td></tr>"
-        for o in record["obligations"])
+        f"<tr><td>{html.escape(names.get(o.collaborator, o.collaborator))}</td>"
+        f"<td>{html.escape(str(o.score))}</td><td>{html.escape(str(o.amount))} {units}</td></tr>"
+        for o in record.obligations)
     if not rows:
         rows = '<tr><td colspan="3">Nobody qualified in this period.</td></tr>'
-    return (f"<p>Revenue {html.escape(record['revenue'])} {html.escape(record['units'])}, "
-            f"pool {html.escape(record['pool'])} {html.escape(record['units'])}.</p>"
+    return (f"<p>Revenue {html.escape(str(record.revenue))} {units}, "
+            f"pool {html.escape(str(record.pool))} {units}.</p>"
             f"<table><thead><tr><th>Collaborator</th><th>Score</th><th>Amount</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>")
 
 
-def body_of(record: dict, slug: str, status: str, tz, names: dict[str, str]) -> dict:
+def body_of(record: Distribution, slug: str, status: str, tz: tzinfo, names: dict[str, str]) -> Record:
     """The JSON posted to the route; `meta.siren_sync` is kept where the site registered it."""
     return {"title": title_of(record, tz), "slug": slug, "status": status,
             "content": content_of(record, names),
-            "meta": {"siren_sync": json.dumps(public_json([record])[0], sort_keys=True)}}
+            "meta": {"siren_sync": json.dumps(record.public_record(), sort_keys=True)}}
 
 
 class Publisher:
     """Pushes the outbox to the site through one `sources.http.Upstream` (application password)."""
 
-    def __init__(self, upstream, route: str, status: str, tz, names: dict[str, str], now=None):
+    def __init__(self, upstream: Upstream, route: str, status: str, tz: tzinfo, names: dict[str, str],
+                 now: Callable[[], datetime] | None = None):
         self.upstream = upstream
         self.route = route.strip("/")
         self.status = status
@@ -69,43 +78,45 @@ class Publisher:
         self.now = now or (lambda: datetime.now().astimezone())
         self._meta_checked = False
 
-    def pending(self, store) -> list[dict]:
-        return sorted((e for e in (store.table("outbox") or {}).values() if e["status"] != "posted"),
-                      key=lambda e: e["distribution"])
+    def pending(self, store: Store) -> list[OutboxEntry]:
+        entries = (OutboxEntry.from_record(r) for r in store.table(OUTBOX).values())
+        return sorted((e for e in entries if e.status != "posted"), key=lambda e: e.distribution)
 
-    def publish(self, store) -> PublishReport:
+    def publish(self, store: Store) -> PublishReport:
         """Post every queued record; stop at the first refusal (the next ones would fail alike)."""
         report = PublishReport()
         for entry in self.pending(store):
-            record = load(store, entry["distribution"])
+            record = load(store, entry.distribution)
+            if record is None:
+                continue  # the outbox only names distributions closing wrote with it
             try:
                 self._publish_one(store, entry, record, report)
             except SyncError as exc:
                 reason = str(exc)
-                report.failed[entry["distribution"]] = reason
+                report.failed[entry.distribution] = reason
                 self._update(store, entry, status="queued", last_error=reason)
-                log.warning("publish %s failed, kept queued: %s", entry["distribution"], reason)
+                log.warning("publish %s failed, kept queued: %s", entry.distribution, reason)
                 break
         return report
 
-    def _publish_one(self, store, entry: dict, record: dict, report: PublishReport) -> None:
-        existing = self._lookup(entry["slug"])
+    def _publish_one(self, store: Store, entry: OutboxEntry, record: Distribution, report: PublishReport) -> None:
+        existing = self._lookup(entry.slug)
         if existing is not None:
             self._update(store, entry, status="posted", post_id=existing, last_error=None)
-            report.found.append(entry["distribution"])
-            log.info("record %s already on the site (post %s)", entry["slug"], existing)
+            report.found.append(entry.distribution)
+            log.info("record %s already on the site (post %s)", entry.slug, existing)
             return
-        entry = self._update(store, entry, status="posting", attempts=entry.get("attempts", 0) + 1)
+        entry = self._update(store, entry, status="posting", attempts=entry.attempts + 1)
         data, _ = self.upstream.request("POST", self.route,
-                                        json_body=body_of(record, entry["slug"], self.status, self.tz, self.names))
+                                        json_body=body_of(record, entry.slug, self.status, self.tz, self.names))
         post_id = data.get("id") if isinstance(data, dict) else None
         self._update(store, entry, status="posted", post_id=post_id, last_error=None, posted_at=iso(self.now()))
         self._check_meta(data, post_id)
-        report.posted.append(entry["distribution"])
-        log.info("published %s as post %s", entry["slug"], post_id,
-                 extra={"fields": {"event": "publish", "distribution": entry["distribution"], "post": post_id}})
+        report.posted.append(entry.distribution)
+        log.info("published %s as post %s", entry.slug, post_id,
+                 extra={"fields": {"event": "publish", "distribution": entry.distribution, "post": post_id}})
 
-    def _check_meta(self, data, post_id) -> None:
+    def _check_meta(self, data: Any, post_id: Any) -> None:
         """WordPress drops, without an error, a meta key the site has not registered for REST: say so
         once per run (the post's content still holds the table)."""
         if self._meta_checked or not isinstance(data, dict):
@@ -118,7 +129,7 @@ class Publisher:
                         "['show_in_rest' => true, 'single' => true, 'type' => 'string'])",
                         post_id, "'post'" if self.route == "wp/v2/posts" else f"<the post type of {self.route}>")
 
-    def _lookup(self, slug: str):
+    def _lookup(self, slug: str) -> Any:
         """The id of the site's record with this slug (any status but trash), or None."""
         found = self.upstream.get_json(self.route, {"slug": slug, "status": "any", "context": "edit"})
         if isinstance(found, list):
@@ -128,8 +139,8 @@ class Publisher:
         return None
 
     @staticmethod
-    def _update(store, entry: dict, **changes) -> dict:
-        updated = dict(entry, **changes)
+    def _update(store: Store, entry: OutboxEntry, **changes: Any) -> OutboxEntry:
+        updated = dataclasses.replace(entry, **changes)
         with store.transaction() as tx:
-            tx.put("outbox", entry["distribution"], updated)
+            tx.put(OUTBOX, entry.distribution, updated.to_record())
         return updated

@@ -19,12 +19,14 @@ from datetime import datetime, timedelta
 
 import schedule
 
-from siren_sync import distributions
+from siren_sync import closing
 from siren_sync.app import collaborators_of, open_app, utcnow
 from siren_sync.errors import SirenSyncError
+from siren_sync.model import Distribution
 from siren_sync.publish import Publisher
 from siren_sync.sources.registry import build_sources, wp_upstream
 from siren_sync.sync import StopRequested, refresh_collaborators, run_source
+from siren_sync.values import iso
 
 log = logging.getLogger("siren_sync.worker")
 
@@ -78,10 +80,10 @@ class Worker:
         section = self.config.sync.sources.get(name)
         return (section.every if section is not None and section.every else None) or self.config.sync.every
 
-    def close_due(self) -> list[dict]:
+    def close_due(self) -> list[Distribution]:
         """Close every period whose trigger time has passed, after syncing the sources up to it."""
         now = self._now()
-        due = list(distributions.due_periods(self.app.ledger, now))
+        due = list(closing.due_periods(self.app.ledger, now))
         if not due:
             return []
         failed = self.poll(force=True)  # the sync reads everything up to now, past every due trigger
@@ -92,14 +94,14 @@ class Worker:
                 return []
             log.error("closing anyway, %s past the trigger: %s could not be synced; what it missed will count "
                       "late, in the next period", CLOSE_GRACE, ", ".join(failed))
-        made = distributions.close_due(self.app.ledger, now)  # only what the sync above reached
+        made = closing.close_due(self.app.ledger, now)  # only what the sync above reached
         for record in made:
-            log.info("closed %s: %s to %s, revenue %s, pool %s %s, %d obligations", record["id"],
-                     record["period_start"], record["period_end"], record["revenue"], record["pool"],
-                     record["units"], len(record["obligations"]),
-                     extra={"fields": {"event": "distribution", "distribution": record["id"],
-                                       "pool": record["pool"], "units": record["units"],
-                                       "obligations": len(record["obligations"])}})
+            log.info("closed %s: %s to %s, revenue %s, pool %s %s, %d obligations", record.id,
+                     iso(record.period_start), iso(record.period_end), record.revenue, record.pool,
+                     record.units, len(record.obligations),
+                     extra={"fields": {"event": "distribution", "distribution": record.id,
+                                       "pool": str(record.pool), "units": record.units,
+                                       "obligations": len(record.obligations)}})
         return made
 
     def publish(self) -> None:

@@ -70,8 +70,9 @@ def test_idle_smoke():
     import idle
 
     r = idle.main(seconds=2, warmup=2)
-    assert r["exit_code"] == 0
-    assert r["cpu_s"] >= 0
+    assert r["exit_code"] == 0 and r["seconds"] >= 2 and r["startup_cpu_s"] > 0
+    messages = r["log_messages"]  # every stderr line parsed as JSON, or this raised
+    assert any(m.startswith("worker started") for m in messages) and messages[-1] == "worker stopped"
 
 
 def test_requests_backfill_smoke():

@@ -13,10 +13,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from siren_sync import distributions
+from siren_sync import history as closed_history
 from siren_sync.config import load_config
 from siren_sync.demo import SIREN_IDS, sandbox_config_text, sandbox_env
-from siren_sync.distributions import slug_of
+from siren_sync.engine.closing import slug_of
 from siren_sync.sandbox import DEFAULT_START, Sandbox
 from siren_sync.sources import http
 from siren_sync.store import Store
@@ -91,7 +91,8 @@ def worker(sandbox, tmp_path):
 
 
 def history(worker) -> list[dict]:
-    return distributions.history(worker.app.store)
+    """Closed distributions as records: the summary and the public obligations."""
+    return [dict(d.summary_record(), **d.public_record()) for d in closed_history.history(worker.app.store)]
 
 
 def by_distributor(records) -> dict[str, list[dict]]:

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
-"""Generate tests/vectors/schedules.json with the real PHP interpreter.
+"""Generate tests/fixtures/vectors/schedules.json with the real PHP interpreter.
 
 Every case is (IANA timezone, base time, list of DateTime::modify() strings). All cases go to one
 `php tools/php_modify.php` process as JSON; PHP answers the base it built and the result (or the
-parse error). `tests/test_schedules.py` replays the file against `siren_sync.schedules` without PHP.
+parse error). `tests/engine/test_schedules.py` replays the file against `siren_sync.engine.schedules` without PHP.
 
 Each case carries a `grammar` tag:
 - "supported": the formats siren-sync models; `modify` must equal PHP (or raise where PHP fails);
@@ -12,7 +12,7 @@ Each case carries a `grammar` tag:
                timestamps, sub-second units...); `validate` must raise ScheduleError rather than
                compute something that could differ from PHP.
 
-Usage: python tools/php_schedule_vectors.py [--php php] [--out tests/vectors/schedules.json]
+Usage: python tools/php_schedule_vectors.py [--php php] [--out tests/fixtures/vectors/schedules.json]
 Needs php-cli (Debian: apt-get install php-cli).
 """
 from __future__ import annotations

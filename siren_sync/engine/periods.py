@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
-from siren_sync import schedules
+from siren_sync.engine import schedules
 from siren_sync.errors import ScheduleError
 from siren_sync.values import as_utc
 
@@ -22,7 +22,7 @@ MAX_PERIODS = 100_000
 class Calendar:
     """The period boundaries of one distributor, extended forward on demand."""
 
-    def __init__(self, first_start: datetime, modifiers: Sequence[str], tz):
+    def __init__(self, first_start: datetime, modifiers: Sequence[str], tz: tzinfo):
         if first_start.tzinfo is None:
             raise ValueError("first_start must be timezone-aware")
         self._modifiers = tuple(modifiers)
@@ -70,7 +70,8 @@ class Calendar:
     def next_triggers(self, after: datetime, count: int) -> list[datetime]:
         """The next `count` trigger times strictly after `after` (for `check`)."""
         period = self.period_containing(after) or (self._bounds[0], self.end_of(self._bounds[0]))
-        ends, end = [], period[1]
+        ends: list[datetime] = []
+        end = period[1]
         while len(ends) < count:
             ends.append(end)
             end = self.end_of(end)

@@ -11,8 +11,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from math import floor
 
+from siren_sync.engine.units import minor_unit
 from siren_sync.model import SALE, WHOLE, Distributor, Event, Line, LineItemFilters, OrderValue
-from siren_sync.units import minor_unit
 
 
 def compile_order(order: OrderValue, compilers: Sequence[str], filters: LineItemFilters,

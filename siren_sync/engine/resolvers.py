@@ -12,6 +12,7 @@ from fractions import Fraction
 from itertools import groupby
 from operator import itemgetter
 
+from siren_sync.engine.units import decimals_of
 from siren_sync.model import RESOLVER_ALIASES, RESOLVERS, Allocation, Standing
 
 
@@ -85,7 +86,7 @@ def _fmt_score(score: Decimal) -> str:
     return format(score.normalize(), "f")
 
 
-def _tie_key(standing: Standing) -> tuple:
+def _tie_key(standing: Standing) -> tuple[bool, str, str]:
     """Who reached a tying score first: earliest last scoring event (unknown last), then smaller id."""
     at = standing.last_scored_at  # UTC text in one format: text order is time order
     return (at is None, at or "", standing.collaborator)
@@ -118,7 +119,7 @@ def _integer_weights(qualified: Sequence[Standing]) -> list[int]:
     A Decimal sum keeps the finest exponent of its terms, so one look at the total tells the scale.
     """
     total = sum((s.score for s in qualified), Decimal(0))
-    scale = 10 ** max(0, -total.as_tuple().exponent)
+    scale = 10 ** decimals_of(total)
     if scale == 1:  # whole scores, the usual case: no Decimal product per collaborator
         return [int(s.score) for s in qualified]
     return [int(s.score * scale) for s in qualified]

@@ -1,5 +1,5 @@
-"""siren_sync.schedules against the real PHP interpreter (vectors recorded by
-tools/php_schedule_vectors.py; CI has no PHP and only reads tests/vectors/schedules.json)."""
+"""siren_sync.engine.schedules against the real PHP interpreter (vectors recorded by
+tools/php_schedule_vectors.py; CI has no PHP and only reads tests/fixtures/vectors/schedules.json)."""
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from siren_sync.errors import ConfigError, ScheduleError
-from siren_sync.schedules import modify, next_triggers, validate
+from siren_sync.engine.schedules import modify, next_triggers, validate
 
-VECTORS = json.loads((Path(__file__).parent / "vectors" / "schedules.json").read_text())
+VECTORS = json.loads((Path(__file__).parents[1] / "fixtures" / "vectors" / "schedules.json").read_text())
 CASES = VECTORS["cases"]
 
 

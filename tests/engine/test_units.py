@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from siren_sync.units import CURRENCY_EXPONENTS, is_currency, looks_like_currency, minor_unit
+from siren_sync.engine.units import CURRENCY_EXPONENTS, is_currency, looks_like_currency, minor_unit
 
 
 @pytest.mark.parametrize("code,exponent", [

@@ -7,6 +7,8 @@ and WooCommerce write them; `points` or `Points` are custom units, never currenc
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
 # Active ISO 4217 codes (list one, 2025) and their minor units. Codes whose minor unit is "N.A."
 # (precious metals XAU/XAG/XPT/XPD, XDR, XSU, XUA, XBA-XBD, XTS, XXX) are not money a shop takes,
 # so they are left out and count as custom units. A few recently withdrawn codes are kept (marked)
@@ -63,3 +65,9 @@ def looks_like_currency(units: str) -> str | None:
     """The ISO code `units` probably means when only its case differs ('usd' -> 'USD'), else None."""
     upper = units.upper()
     return upper if upper != units and upper in CURRENCY_EXPONENTS else None
+
+
+def decimals_of(value: Decimal) -> int:
+    """How many decimals a finite Decimal is written with (`1.50` -> 2, `20` -> 0, `1E+2` -> 0)."""
+    exponent = value.as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0

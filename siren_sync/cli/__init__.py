@@ -1,0 +1,45 @@
+"""The command line (DESIGN section 6): parse, open what the command needs, print, exit 0/1/2.
+
+Each command group is a module with a `register(subparsers)` that adds its commands, each a small
+function taking the parsed arguments. Errors of the `SirenSyncError` family become one line on
+stderr and their exit code (2 for config or usage, 1 for failures); so do argparse's usage errors.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from siren_sync import logs
+from siren_sync.cli import events, payouts, periods, site
+from siren_sync.cli.common import Parser
+from siren_sync.errors import SirenSyncError, UsageError
+
+LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="siren-sync", description="Pays WordPress collaborators from scheduled reward pools.")
+    parser.add_argument("--config", help="config file (default: $SIREN_SYNC_CONFIG, else config/siren.yaml)")
+    parser.add_argument("--log-level", default=os.environ.get("SIREN_SYNC_LOG_LEVEL"),
+                        help="DEBUG, INFO (default; WARNING for demo), WARNING, ERROR")
+    parser.add_argument("--log-format", choices=("text", "json"),
+                        default=os.environ.get("SIREN_SYNC_LOG_FORMAT", "text"))
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+    for group in (site, periods, events, payouts):
+        group.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        level = (args.log_level or ("WARNING" if args.command == "demo" else "INFO")).upper()
+        if level not in LEVELS:
+            raise UsageError(f"--log-level {args.log_level!r}: expected one of {', '.join(LEVELS)}")
+        logs.setup(level, args.log_format)
+        return int(args.func(args) or 0)
+    except SirenSyncError as exc:
+        print(f"siren-sync: {logs.redact(str(exc))}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,68 @@
+"""What every command shares: the parser that reports usage errors in one line, time arguments,
+opening the config and the store, and JSON output."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, NoReturn
+
+from siren_sync.app import App, open_app
+from siren_sync.config import Config, load_config
+from siren_sync.errors import UsageError
+from siren_sync.values import parse_time
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (DESIGN section 6) and exits 2, like every other."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def time_arg(text: str) -> datetime:
+    """An ISO 8601 time with an offset, for `--since`, `--as-of`, `--at`."""
+    try:
+        return parse_time(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time with offset "
+                                          f"(like 2026-12-01T00:00:00+00:00)") from None
+
+
+def config_of(args: argparse.Namespace) -> Config:
+    return load_config(args.config)
+
+
+def fetch_timezone(config: Config) -> Callable[[], str]:
+    """Reads the site's timezone from its REST index (for `timezone: auto`)."""
+    def fetch() -> str:
+        from siren_sync.sources import wordpress
+        from siren_sync.sources.http import Upstream
+        with Upstream("wordpress", f"{config.site.url}/wp-json", verify=config.site.verify_tls) as upstream:
+            return wordpress.site_timezone(upstream)
+    return fetch
+
+
+def open_for(args: argparse.Namespace, readonly: bool = False) -> App:
+    """The app for a command; with `timezone: auto` the site is asked once if the store never was."""
+    config = config_of(args)
+    return open_app(config, readonly=readonly, fetch_timezone=fetch_timezone(config))
+
+
+def dump(payload: Any) -> None:
+    print(json.dumps(payload, indent=2))
+
+
+def check_distributor(app: App, key: str | None) -> None:
+    if key and key not in app.ledger.distributors:
+        raise UsageError(f"unknown distributor {key!r} (known: {', '.join(app.ledger.distributors)})")
+
+
+def check_collaborator(app: App, who: str) -> None:
+    if who not in app.ledger.collaborators:
+        raise UsageError(f"unknown collaborator {who!r}")

@@ -1,0 +1,33 @@
+"""The names of the store's tables: one place that closing, history, the ledger, payouts and publishing read.
+
+Root tables are small and rewritten at each commit; a name with a `/` is a partition with a file of
+its own (see `store/`), used for what grows with the number of collaborators or periods.
+"""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from siren_sync.values import iso
+
+DISTRIBUTIONS = "distributions"  # distribution id -> summary (Distribution.summary_record)
+OUTBOX = "outbox"  # distribution id -> OutboxEntry
+PERIODS = "periods"  # distributor key -> {first_start, open_start, carry}
+CURSORS = "cursors"  # source name -> the source's own cursor
+QUARANTINE = "quarantine"  # where -> {where, reason, payload, at}
+META = "meta"  # "site" -> {timezone}
+SITE_COLLABORATORS = "site_collaborators"  # id -> collaborator read from the site
+
+
+def obligations_table(distribution_id: str) -> str:
+    """A distribution's obligations, keyed by collaborator (Obligation.to_record)."""
+    return f"obligations/{distribution_id}"
+
+
+def scores_table(distribution_id: str) -> str:
+    """Those who scored in a distribution without being paid, keyed by collaborator."""
+    return f"scores/{distribution_id}"
+
+
+def aggregate_table(distributor: str, start: datetime) -> str:
+    """One period's running aggregate (its totals and each collaborator's counts)."""
+    return f"aggregates/{distributor}/{iso(start.astimezone(UTC))}"
