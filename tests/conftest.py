@@ -1,7 +1,9 @@
 """Fixtures every test folder shares: a store in a temp dir, a fake clock, sandbox sites (stopped at
-the end whatever happens), and a copy of the store the first wave wrote."""
+the end whatever happens), a copy of the store the first wave wrote, and `site`: a config and a
+store in a temp folder driven through the command line (`site.run(*argv)` -> (code, out, err))."""
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,8 +11,10 @@ from typing import Any
 
 import pytest
 
+from siren_sync.cli import main
 from siren_sync.sandbox import Sandbox
 from siren_sync.store import Store
+from tests.support.cli import BASE
 from tests.support.clock import FakeClock
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -58,3 +62,26 @@ def first_wave(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("SANDBOX_WP_USER", "SANDBOX_WP_PASSWORD", "SANDBOX_WC_KEY", "SANDBOX_WC_SECRET"):
         monkeypatch.setenv(name, "placeholder")
     return folder / "siren.yaml"
+
+
+@pytest.fixture
+def site(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Any:
+    class Site:
+        root = tmp_path
+
+        def config(self, collaborators, distributors):
+            path = tmp_path / "siren.yaml"
+            path.write_text(BASE.format(collaborators=collaborators, distributors=distributors))
+            return path
+
+        def run(self, *argv):
+            code = main(["--config", str(tmp_path / "siren.yaml"), *argv])
+            out = capsys.readouterr()
+            return code, out.out, out.err
+
+        def events(self, rows):
+            path = tmp_path / f"events-{len(list(tmp_path.glob('events-*')))}.jsonl"
+            path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+            return path
+
+    return Site()

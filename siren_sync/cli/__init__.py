@@ -31,7 +31,10 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error, already printed in one line (2)
+        return exc.code if isinstance(exc.code, int) else 2
     try:
         level = (args.log_level or ("WARNING" if args.command == "demo" else "INFO")).upper()
         if level not in LEVELS:

@@ -48,9 +48,17 @@ def fetch_timezone(config: Config) -> Callable[[], str]:
     return fetch
 
 
-def open_for(args: argparse.Namespace, readonly: bool = False) -> App:
-    """The app for a command; with `timezone: auto` the site is asked once if the store never was."""
+def open_for(args: argparse.Namespace, readonly: bool = False,
+             check: Callable[[App], None] | None = None) -> App:
+    """The app for a command; with `timezone: auto` the site is asked once if the store never was.
+
+    A writer runs `check` (the command's usage checks) on a read-only view first, so a usage error
+    is one line and leaves no trace: not even a new, empty store.
+    """
     config = config_of(args)
+    if check is not None:
+        with open_app(config, readonly=True, fetch_timezone=fetch_timezone(config)) as view:
+            check(view)
     return open_app(config, readonly=readonly, fetch_timezone=fetch_timezone(config))
 
 

@@ -28,10 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def cmd_import(args: argparse.Namespace) -> int:
     path = args.file
-    with open_for(args) as app:
-        stream = sys.stdin if path == "-" else _open_text(path)
-        with stream:
-            events, errors = importer.read_lines(stream, app.ledger.collaborators)
+    stream = sys.stdin if path == "-" else _open_text(path)
+    with stream, open_for(args) as app:
+        events, errors = importer.read_lines(stream, app.ledger.collaborators)
         result = app.ledger.record(events)
     for number, reason in errors:
         print(f"{path}:{number}: {reason} (skipped)", file=sys.stderr)
@@ -50,13 +49,12 @@ def _open_text(path: str) -> TextIO:
 def cmd_credit(args: argparse.Namespace) -> int:
     if args.count == 0:
         raise UsageError("--count must not be zero")
-    with open_for(args) as app:
-        check_collaborator(app, args.collaborator)
-        try:
-            event = importer.manual_credit(args.collaborator, args.type, args.count, args.at or utcnow(),
-                                           uuid.uuid4().hex[:12])
-        except importer.BadLine as exc:
-            raise UsageError(str(exc)) from None
+    try:
+        event = importer.manual_credit(args.collaborator, args.type, args.count, args.at or utcnow(),
+                                       uuid.uuid4().hex[:12])
+    except importer.BadLine as exc:
+        raise UsageError(str(exc)) from None
+    with open_for(args, check=lambda view: check_collaborator(view, args.collaborator)) as app:
         result = app.ledger.record([event])
     print(f"credited {args.collaborator} with {args.count} x {args.type} at {iso(event.at)}"
           + (" (late: counts in the open period)" if result.late else ""))

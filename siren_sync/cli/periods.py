@@ -82,8 +82,7 @@ def _print_distributions(records: list[Distribution], as_json: bool, dry_run: bo
 
 
 def cmd_distribute(args: argparse.Namespace) -> int:
-    with open_for(args) as app:
-        check_distributor(app, args.distributor)
+    with open_for(args, check=lambda view: check_distributor(view, args.distributor)) as app:
         made = closing.close_due(app.ledger, args.as_of or utcnow(), args.distributor, args.dry_run)
     _print_distributions(made, args.json, args.dry_run)
     return 0

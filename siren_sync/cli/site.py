@@ -52,7 +52,8 @@ def _sandbox_clock(url: str) -> Callable[[], datetime]:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     from siren_sync import sync
-    with open_for(args) as app:
+    from siren_sync.sources.registry import check_source
+    with open_for(args, check=lambda view: check_source(view.config, args.source) if args.source else None) as app:
         sync.refresh_collaborators(app.config, app)
         reports = sync.sync_all(app.config, app, utcnow(), args.source, args.since)
     for r in reports:

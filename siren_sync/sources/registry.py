@@ -111,10 +111,18 @@ SOURCES: Mapping[str, SourceSpec] = {spec.name: spec for spec in (
 EVENT_SOURCES = tuple(name for name, spec in SOURCES.items() if spec.build is not None)
 
 
+def check_source(config: Config, name: str) -> None:
+    """`sync --source NAME` names an event source that can be built: a usage or a config error if not."""
+    if name not in EVENT_SOURCES:
+        raise UsageError(f"unknown source {name!r} (valid: {', '.join(EVENT_SOURCES)})")
+    if SOURCES[name].wordpress:
+        _wordpress(config, name)
+
+
 def build_sources(config: Config, app: App, only: str | None = None) -> list[Any]:
     """The enabled event sources (or just `only`, enabled or not), built from the config."""
-    if only is not None and only not in EVENT_SOURCES:
-        raise UsageError(f"unknown source {only!r} (valid: {', '.join(EVENT_SOURCES)})")
+    if only is not None:
+        check_source(config, only)
     sources = []
     for name in EVENT_SOURCES:
         section = config.sync.sources.get(name)
