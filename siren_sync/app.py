@@ -6,22 +6,23 @@ and remembered in the store, so offline commands still place events in the right
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from siren_sync.config import Config, tzinfo_of
 from siren_sync.errors import ConfigError
 from siren_sync.ledger import Ledger
-from siren_sync.model import Collaborator
+from siren_sync.model import Collaborator, Distributor
 from siren_sync.store import Store
+from siren_sync.tables import META, SITE_COLLABORATORS
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def zone(name: str):
+def zone(name: str) -> tzinfo:
     """The site's timezone: an IANA name, or a fixed offset such as `+05:30` (WordPress without a city)."""
     try:
         return tzinfo_of(name)
@@ -33,7 +34,7 @@ def zone(name: str):
 class App:
     config: Config
     store: Store
-    tz: object
+    tz: tzinfo
     ledger: Ledger
 
     def close(self) -> None:
@@ -42,31 +43,31 @@ class App:
     def __enter__(self) -> App:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def site_timezone(config: Config, store: Store, fetch=None) -> str:
+def site_timezone(config: Config, store: Store, fetch: Callable[[], str] | None = None) -> str:
     """The configured zone, or the site's as last read (asking the site when never read)."""
     if config.site.timezone != "auto":
         return config.site.timezone
-    remembered = store.get("meta", "site")
+    remembered = store.get(META, "site")
     if remembered and remembered.get("timezone"):
-        return remembered["timezone"]
+        return str(remembered["timezone"])
     if fetch is None:
         raise ConfigError(f"{config.path}: site.timezone: is 'auto' but the site's timezone was never read; "
                           f"run `siren-sync sync` once or set site.timezone")
     name = fetch()
     if not store.readonly:
         with store.transaction() as tx:
-            tx.put("meta", "site", {"timezone": name})
+            tx.put(META, "site", {"timezone": name})
     return name
 
 
 def collaborators_of(config: Config, store: Store) -> dict[str, Collaborator]:
     """Collaborators from the config, plus those read from the site (the config wins on an id)."""
     merged: dict[str, Collaborator] = {}
-    for row in (store.table("site_collaborators") or {}).values():
+    for row in (store.table(SITE_COLLABORATORS) or {}).values():
         c = Collaborator(id=row["id"], name=row.get("name", ""), email=row.get("email", ""),
                          status=row.get("status", "active"), wp_user_id=row.get("wp_user_id"),
                          coupons=tuple(row.get("coupons", ())), tracking_ids=tuple(row.get("tracking_ids", ())),
@@ -76,12 +77,13 @@ def collaborators_of(config: Config, store: Store) -> dict[str, Collaborator]:
     return merged
 
 
-def open_app(config: Config, readonly: bool = False, now: datetime | None = None, fetch_timezone=None) -> App:
+def open_app(config: Config, readonly: bool = False, now: datetime | None = None,
+             fetch_timezone: Callable[[], str] | None = None) -> App:
     """Open the store (locked unless read-only) and build the ledger for `config`."""
     store = Store(config.store_path, readonly=readonly).open()
     try:
         tz = zone(site_timezone(config, store, fetch_timezone))
-        distributors: Mapping = config.with_timezone(tz).distributors
+        distributors: Mapping[str, Distributor] = config.with_timezone(tz).distributors
         ledger = Ledger(store, distributors, collaborators_of(config, store), tz, now or utcnow())
     except BaseException:
         store.close()

@@ -12,7 +12,7 @@ written once, and later commits never rewrite it. `history.py` reads them back.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -60,9 +60,9 @@ def close_due(ledger: Ledger, as_of: datetime, only: str | None = None,
     """Close every period whose trigger time is <= `as_of`; returns the distributions made."""
     with _without_gc_pauses():
         made: list[Distribution] = []
-        carries: dict[str, Any] = {}
+        carries: dict[str, Mapping[str, str]] = {}
         for key, start, end in list(due_periods(ledger, as_of, only)):
-            carry = carries.get(key, ledger.period_state(key).get("carry", {}))
+            carry = carries[key] if key in carries else ledger.period_state(key).get("carry", {})
             made_one = ledger.project(key, start, end, carry)
             carries[key] = made_one.carry_out
             if dry_run or _store(ledger, made_one):

@@ -11,11 +11,18 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+from zoneinfo import ZoneInfo
 
 from siren_sync import history
-from siren_sync.config import load_config
+from siren_sync.config import Config, load_config
 from siren_sync.values import iso
+
+if TYPE_CHECKING:
+    from siren_sync.sandbox import Sandbox
+    from siren_sync.worker import Worker
 
 STEP = 12 * 3600  # simulated seconds per worker step
 
@@ -29,10 +36,14 @@ site:
   woocommerce: {{consumer_key: "${{SANDBOX_WC_KEY}}", consumer_secret: "${{SANDBOX_WC_SECRET}}"}}
 store: {{path: store/siren-sync.json}}
 collaborators:
-  - {{id: alice, name: Alice Martin, email: alice.martin@example.test, wp_user_id: 2, coupons: [ALICE10], tracking_ids: [alice], products: [10, 18]}}
-  - {{id: bruno, name: Bruno Costa, email: bruno.costa@example.test, wp_user_id: 3, coupons: [BRUNO15], tracking_ids: [bruno], products: [11]}}
-  - {{id: chloe, name: Chloe Dubois, email: chloe.dubois@example.test, wp_user_id: 4, coupons: [CHLOE10], tracking_ids: [chloe], products: [12]}}
-  - {{id: david, name: David Nguyen, email: david.nguyen@example.test, wp_user_id: 5, coupons: [DAVID20], tracking_ids: [david], products: [14, 16, 17]}}
+  - {{id: alice, name: Alice Martin, email: alice.martin@example.test, wp_user_id: 2,
+      coupons: [ALICE10], tracking_ids: [alice], products: [10, 18]}}
+  - {{id: bruno, name: Bruno Costa, email: bruno.costa@example.test, wp_user_id: 3,
+      coupons: [BRUNO15], tracking_ids: [bruno], products: [11]}}
+  - {{id: chloe, name: Chloe Dubois, email: chloe.dubois@example.test, wp_user_id: 4,
+      coupons: [CHLOE10], tracking_ids: [chloe], products: [12]}}
+  - {{id: david, name: David Nguyen, email: david.nguyen@example.test, wp_user_id: 5,
+      coupons: [DAVID20], tracking_ids: [david], products: [14, 16, 17]}}
 """
 SIREN_IDS = '{"1": alice, "2": bruno, "3": chloe, "4": david}'  # Siren's collaborator ids -> ours
 
@@ -81,13 +92,13 @@ def sandbox_config_text(url: str, rest: str) -> str:
     return SANDBOX_SITE.format(url=url) + rest
 
 
-def sandbox_env(credentials: dict) -> dict[str, str]:
+def sandbox_env(credentials: Mapping[str, str]) -> dict[str, str]:
     """The environment variables `SANDBOX_SITE` reads its secrets from."""
     return {"SANDBOX_WP_USER": credentials["wp_user"], "SANDBOX_WP_PASSWORD": credentials["wp_app_password"],
             "SANDBOX_WC_KEY": credentials["wc_key"], "SANDBOX_WC_SECRET": credentials["wc_secret"]}
 
 
-def _config(sandbox, folder: Path):
+def _config(sandbox: Sandbox, folder: Path) -> Config:
     start = sandbox.now.astimezone(sandbox_tz(sandbox)).date().isoformat()
     path = folder / "siren.yaml"
     rest = DEMO_SYNC.format(siren_ids=SIREN_IDS) + THREE_POOLS.format(schedule="+1 week", start=start)
@@ -95,12 +106,11 @@ def _config(sandbox, folder: Path):
     return load_config(path, env=sandbox_env(sandbox.credentials))
 
 
-def sandbox_tz(sandbox):
-    from zoneinfo import ZoneInfo
+def sandbox_tz(sandbox: Sandbox) -> ZoneInfo:
     return ZoneInfo(sandbox.site.timezone_name)
 
 
-def run(weeks: int = 2, seed: int = 7, out=sys.stdout) -> int:
+def run(weeks: int = 2, seed: int = 7, out: TextIO = sys.stdout) -> int:
     """Run the demo; returns the exit status."""
     from siren_sync.sandbox import Sandbox
     from siren_sync.worker import Worker
@@ -124,7 +134,7 @@ def run(weeks: int = 2, seed: int = 7, out=sys.stdout) -> int:
     return 0
 
 
-def _report(worker, sandbox, out) -> None:
+def _report(worker: Worker, sandbox: Sandbox, out: TextIO) -> None:
     ledger = worker.app.ledger
     print("\n== distributions ==", file=out)
     for r in history.history(worker.app.store):

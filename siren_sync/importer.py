@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from typing import Any
 
-from siren_sync.model import ENGAGEMENT_TYPES, EVENT_TYPES, SALE, Event, Line, OrderValue
+from siren_sync.model import ENGAGEMENT_TYPES, EVENT_TYPES, SALE, Collaborator, Event, Line, OrderValue
 from siren_sync.values import parse_time
 
 KNOWN_FIELDS = {"key", "type", "collaborator", "at", "quantity", "revenue", "currency", "lines"}
@@ -21,7 +23,7 @@ class BadLine(ValueError):
     """One import line that cannot be recorded; the message says why."""
 
 
-def parse_line(text: str, collaborators: Mapping) -> Event:
+def parse_line(text: str, collaborators: Mapping[str, Collaborator]) -> Event:
     """One JSON Lines record as an Event, or BadLine with the reason."""
     try:
         raw = json.loads(text)
@@ -46,7 +48,7 @@ def parse_line(text: str, collaborators: Mapping) -> Event:
     return _engagement(raw, at, collaborators)
 
 
-def _engagement(raw: dict, at, collaborators: Mapping) -> Event:
+def _engagement(raw: dict[str, Any], at: datetime, collaborators: Mapping[str, Collaborator]) -> Event:
     who = raw.get("collaborator")
     if who not in collaborators:
         raise BadLine(f"unknown collaborator {who!r}")
@@ -56,7 +58,7 @@ def _engagement(raw: dict, at, collaborators: Mapping) -> Event:
     return Event(key=raw["key"], type=raw["type"], at=at, collaborator=who, quantity=quantity, source="import")
 
 
-def _money(raw: dict, name: str) -> Decimal:
+def _money(raw: dict[str, Any], name: str) -> Decimal:
     value = raw.get(name)
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise BadLine(f"{name!r} must be a decimal string like \"120.00\"")
@@ -69,7 +71,7 @@ def _money(raw: dict, name: str) -> Decimal:
     return amount
 
 
-def _sale(raw: dict, at) -> Event:
+def _sale(raw: dict[str, Any], at: datetime) -> Event:
     revenue = _money(raw, "revenue")
     if "lines" not in raw:
         return Event(key=raw["key"], type=SALE, at=at, revenue=revenue, source="import")
@@ -84,7 +86,7 @@ def _sale(raw: dict, at) -> Event:
                  source="import")
 
 
-def _lines(raw_lines) -> tuple[Line, ...]:
+def _lines(raw_lines: Any) -> tuple[Line, ...]:
     if not isinstance(raw_lines, list):
         raise BadLine("'lines' must be a list")
     lines = []
@@ -94,13 +96,15 @@ def _lines(raw_lines) -> tuple[Line, ...]:
         try:
             lines.append(Line(id=str(raw.get("id", i)), subtotal=_money(raw, "subtotal"),
                               quantity=int(raw.get("quantity", 1)), product_id=raw.get("product_id"),
-                              sku=str(raw.get("sku") or ""), categories=tuple(int(c) for c in raw.get("categories") or ())))
+                              sku=str(raw.get("sku") or ""),
+                              categories=tuple(int(c) for c in raw.get("categories") or ())))
         except (TypeError, ValueError) as exc:
             raise BadLine(f"lines[{i}]: {exc}") from None
     return tuple(lines)
 
 
-def read_lines(lines: Iterable[str], collaborators: Mapping) -> tuple[list[Event], list[tuple[int, str]]]:
+def read_lines(lines: Iterable[str],
+               collaborators: Mapping[str, Collaborator]) -> tuple[list[Event], list[tuple[int, str]]]:
     """Good events and (line number, reason) for the bad ones; blank lines are skipped."""
     events, errors = [], []
     for number, text in enumerate(lines, start=1):
@@ -113,7 +117,7 @@ def read_lines(lines: Iterable[str], collaborators: Mapping) -> tuple[list[Event
     return events, errors
 
 
-def manual_credit(collaborator: str, event_type: str, count: int, at, nonce: str) -> Event:
+def manual_credit(collaborator: str, event_type: str, count: int, at: datetime, nonce: str) -> Event:
     """`siren-sync credit`: Siren's manual engagement; the key includes a nonce so credits add up."""
     if event_type not in ENGAGEMENT_TYPES:
         raise BadLine(f"unknown type {event_type!r} (valid: {', '.join(ENGAGEMENT_TYPES)})")

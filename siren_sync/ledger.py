@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
 
 from siren_sync.engine import closing, pools
 from siren_sync.engine.periods import Calendar
 from siren_sync.model import SALE, Collaborator, Distribution, Distributor, Event, Record
+from siren_sync.store import Store, Transaction
 from siren_sync.tables import CURSORS, PERIODS, QUARANTINE, aggregate_table
 from siren_sync.values import iso, parse_time
 
@@ -25,7 +26,7 @@ TOTALS = "*"  # the aggregate document holding a period's totals (collaborator i
 FUTURE_LIMIT = timedelta(days=366)  # an event dated further ahead than this is bad data, not a plan
 
 
-def midnight(moment: datetime, tz) -> datetime:
+def midnight(moment: datetime, tz: tzinfo) -> datetime:
     """Midnight of `moment`'s day in the site timezone (a distributor's default first start)."""
     local = moment.astimezone(tz)
     return datetime(local.year, local.month, local.day, tzinfo=tz)
@@ -43,8 +44,8 @@ class Recorded:
 class Ledger:
     """Records events into the store and keeps every distributor's period aggregates."""
 
-    def __init__(self, store, distributors: Mapping[str, Distributor],
-                 collaborators: Mapping[str, Collaborator], tz, now: datetime):
+    def __init__(self, store: Store, distributors: Mapping[str, Distributor],
+                 collaborators: Mapping[str, Collaborator], tz: tzinfo, now: datetime):
         self.store = store
         self.distributors = distributors
         self.tz = tz
@@ -59,7 +60,7 @@ class Ledger:
 
     # -- periods -------------------------------------------------------------------------------
 
-    def period_state(self, key: str, tx=None) -> dict:
+    def period_state(self, key: str, tx: Transaction | None = None) -> Record:
         """The distributor's persisted period state; a new distributor starts now (or startsAt)."""
         state = (tx or self.store).get(PERIODS, key)
         if state is None:
@@ -74,7 +75,7 @@ class Ledger:
             self._calendars[key] = Calendar(first, self.distributors[key].schedule, self.tz)
         return self._calendars[key]
 
-    def open_period(self, key: str, tx=None) -> tuple[datetime, datetime]:
+    def open_period(self, key: str, tx: Transaction | None = None) -> tuple[datetime, datetime]:
         """The period of `key` that is open now: the earliest one not yet closed."""
         start = parse_time(self.period_state(key, tx)["open_start"]).astimezone(self.tz)
         return start, self.calendar(key).end_of(start)
@@ -129,7 +130,7 @@ class Ledger:
                 tx.put(QUARANTINE, f"{item['where']}", dict(item, at=recorded_at))
         return result
 
-    def _save_new_period_states(self, tx) -> None:
+    def _save_new_period_states(self, tx: Transaction) -> None:
         """A distributor seen for the first time keeps the first start it was given."""
         for key in self._calendars:
             if tx.get(PERIODS, key) is None:
@@ -169,7 +170,7 @@ class Ledger:
             return f"collaborator {collaborator.id} is {collaborator.status}"
         return None
 
-    def _contribution(self, event: Event, d: Distributor):
+    def _contribution(self, event: Event, d: Distributor) -> Decimal | int | None:
         """Revenue for a sale, quantity for a scored type, None when `d` does not track it."""
         if event.type == SALE:
             return pools.counted_value(event, d, self.owned_products)
@@ -185,7 +186,7 @@ class _Placing:
     is dictionary updates (this is the hot path of every sync).
     """
 
-    def __init__(self, tx, open_starts: Mapping[str, datetime]):
+    def __init__(self, tx: Transaction, open_starts: Mapping[str, datetime]):
         self._tx = tx
         self.open_starts = open_starts
         self._docs: dict[tuple[str, str], dict] = {}
@@ -207,7 +208,7 @@ class _Placing:
             doc = self._docs[slot] = self._tx.get(table, key) or new()  # get() gives a copy already
         return doc
 
-    def add(self, table: str, event: Event, at_text: str, amount, late: bool, bucket: str,
+    def add(self, table: str, event: Event, at_text: str, amount: Any, late: bool, bucket: str,
             other_currency: str | None) -> None:
         """Count one event in one period; `at_text` is its UTC time as recorded (sorts as text)."""
         totals = self._doc(table, TOTALS, _new_totals)
@@ -222,7 +223,7 @@ class _Placing:
         if event.type == SALE:
             self._revenue[table] = self._revenue.get(table, Decimal(totals["revenue"])) + amount
             return
-        doc = self._doc(table, event.collaborator)
+        doc = self._doc(table, event.collaborator or "")
         slot = doc.get(event.type)
         if slot is None:
             slot = doc[event.type] = {"qty": 0, "last": None}

@@ -14,7 +14,8 @@ import time
 _SECRET_PATTERNS = [
     re.compile(r"((?:consumer_key|consumer_secret|oauth_[a-z_]+|password|"
                r"application_password|app_password)=)[^&\s#\"']+", re.I),
-    re.compile(r"((?:Authorization|Proxy-Authorization)['\"]?\s*[:=]\s*['\"]?)(?:Basic|Bearer|OAuth)?\s*[^\s'\"]+", re.I),
+    re.compile(r"((?:Authorization|Proxy-Authorization)['\"]?\s*[:=]\s*['\"]?)"
+               r"(?:Basic|Bearer|OAuth)?\s*[^\s'\"]+", re.I),
     re.compile(r"(https?://)[^/\s:@]+:[^/\s@]+@", re.I),
 ]
 

@@ -2,12 +2,13 @@
 
 The `schedule` library drives the cadence: polling every `sync.every` (each source on its own
 cadence), and a check of every distributor's trigger time at least once a minute. `schedule` has no
-monthly jobs and no memory, so trigger times come from `schedules.py` and the store, never from the
-process: a restart after downtime finds every missed period still open and closes them one by one.
-Before closing, every source is synced up to the trigger time; if one cannot be read, closing waits
-(up to `CLOSE_GRACE` past the trigger) rather than pushing what happened before the trigger into the
-next period as late events; past the grace it closes anyway and says so. A job that raises is logged and retried on its next turn (never in a hot loop). SIGTERM/SIGINT let the current step finish (a
-source stops after its current page is committed), save, and exit 0.
+monthly jobs and no memory, so trigger times come from `engine/schedules.py` and the store, never
+from the process: a restart after downtime finds every missed period still open and closes them one
+by one. Before closing, every source is synced up to the trigger time; if one cannot be read,
+closing waits (up to `CLOSE_GRACE` past the trigger) rather than pushing what happened before the
+trigger into the next period as late events; past the grace it closes anyway and says so. A job
+that raises is logged and retried on its next turn (never in a hot loop). SIGTERM/SIGINT let the
+current step finish (a source stops after its current page is committed), save, and exit 0.
 """
 from __future__ import annotations
 
@@ -16,14 +17,17 @@ import signal
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 import schedule
 
 from siren_sync import closing
 from siren_sync.app import collaborators_of, open_app, utcnow
+from siren_sync.config import Config
 from siren_sync.errors import SirenSyncError
 from siren_sync.model import Distribution
 from siren_sync.publish import Publisher
+from siren_sync.sources.base import Source
 from siren_sync.sources.registry import build_sources, wp_upstream
 from siren_sync.sync import StopRequested, refresh_collaborators, run_source
 from siren_sync.values import iso
@@ -37,13 +41,14 @@ CLOSE_GRACE = timedelta(hours=1)  # how long closing waits for a source that can
 class Worker:
     """One worker per store (the store's lock keeps a second one out)."""
 
-    def __init__(self, config, clock: Callable[[], datetime] = utcnow, fetch_timezone=None):
+    def __init__(self, config: Config, clock: Callable[[], datetime] = utcnow,
+                 fetch_timezone: Callable[[], str] | None = None):
         self.config = config
         self.clock = clock
         self.app = open_app(config, now=clock(), fetch_timezone=fetch_timezone)
         self.stopping = False
         self._last_poll: dict[str, float] = {}
-        self._sources = None
+        self._sources: list[Source] | None = None
         self.publisher = self._publisher()
 
     # -- the steps ------------------------------------------------------------------------------
@@ -53,7 +58,7 @@ class Worker:
         self.app.ledger.now = now
         return now
 
-    def sources(self):
+    def sources(self) -> list[Source]:
         if self._sources is None:
             self._sources = build_sources(self.config, self.app)
         return self._sources
@@ -142,8 +147,10 @@ class Worker:
         """Run until SIGTERM/SIGINT (or `max_seconds`); returns the exit status."""
         previous = self._install_signals()
         scheduler = schedule.Scheduler()
-        scheduler.every(self.config.sync.every).seconds.do(self._guarded(self.poll, "poll"))
-        scheduler.every(min(CHECK_EVERY, self.config.sync.every)).seconds.do(
+        # schedule takes float seconds (its stubs say int)
+        scheduler.every(self.config.sync.every).seconds.do(  # type: ignore[arg-type]
+            self._guarded(self.poll, "poll"))
+        scheduler.every(min(CHECK_EVERY, self.config.sync.every)).seconds.do(  # type: ignore[arg-type]
             self._guarded(self._close_and_publish, "distribution check"))
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
         log.info("worker started: %d sources, %d distributors, store %s", len(self.sources()),
@@ -171,19 +178,19 @@ class Worker:
         if self.stopping:
             raise StopRequested()
 
-    def _install_signals(self) -> dict:
+    def _install_signals(self) -> dict[int, Any]:
         """Returns the handlers replaced, so an embedding process (tests, the demo) gets them back."""
-        def handler(signum, _frame):
+        def handler(signum: int, _frame: object) -> None:
             log.info("signal %s: finishing the current step, then stopping", signal.Signals(signum).name)
             self.stopping = True
         return {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     @staticmethod
-    def _restore_signals(previous: dict) -> None:
+    def _restore_signals(previous: dict[int, Any]) -> None:
         for sig, old in previous.items():
             signal.signal(sig, old if old is not None else signal.SIG_DFL)
 
-    def _publisher(self):
+    def _publisher(self) -> Publisher | None:
         if not self.config.publish.enabled:
             return None
         upstream = wp_upstream(self.config, "publish")

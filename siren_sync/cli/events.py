@@ -13,7 +13,7 @@ from siren_sync.errors import UsageError
 from siren_sync.values import iso
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("import", help="record events from a JSON Lines file ('-' for stdin)")
     p.add_argument("file")
     p.set_defaults(func=cmd_import)

@@ -11,7 +11,7 @@ from siren_sync.errors import UsageError
 from siren_sync.values import iso
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("payouts", help="obligations; --csv exports Siren's payout CSV")
     p.add_argument("--status", choices=("pending", "paid", "cancelled"))
     p.add_argument("--collaborator")

@@ -10,7 +10,7 @@ from siren_sync.model import Distribution
 from siren_sync.values import iso
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("standings", help="the open period: revenue, pool so far, scores, projected split")
     p.add_argument("--distributor")
     p.add_argument("--json", action="store_true")

@@ -11,7 +11,7 @@ from siren_sync.errors import UsageError
 from siren_sync.values import parse_time
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="the worker: poll, close due periods, publish; until stopped")
     p.add_argument("--clock", help=argparse.SUPPRESS)  # a sandbox clock URL, for the demo and e2e tests
     p.set_defaults(func=cmd_run)
