@@ -81,11 +81,6 @@ class Config:
     local_starts: Mapping[str, datetime] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()  # not fatal, shown by `check`: "<file>: <key>: <note>"
 
-    @property
-    def tz(self) -> tzinfo | None:
-        """The site's timezone, or None while it is `auto` and not yet read from the site."""
-        return None if self.site.timezone == "auto" else tzinfo_of(self.site.timezone)
-
     def with_timezone(self, zone: str | tzinfo) -> Config:
         """This config once the site timezone is known: every pending `startsAt` made aware.
 

@@ -3,7 +3,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from siren_sync.config import Secret
-from tests.config.helpers import BASE, config, load
+from tests.config.helpers import config, load
 
 
 def test_secrets_never_show():
@@ -16,12 +16,6 @@ def test_secrets_never_show_inside_a_loaded_config(tmp_path):
     shown = f"{cfg!r} {cfg} {cfg.site!r} {cfg.site.wc_secret} {cfg.site.wp_app_password!r}"
     assert "cs_live_2" not in shown and "ck_live_1" not in shown and "abcd efgh" not in shown
     assert cfg.site.wc_secret.value == "cs_live_2" and "***" in shown
-
-
-def test_the_site_timezone_is_none_while_auto(tmp_path):
-    assert load(tmp_path, config(**{"site.timezone": "auto"})).tz is None
-    assert load(tmp_path, BASE).tz == ZoneInfo("Europe/Paris")
-    assert load(tmp_path, config(**{"site.timezone": "+05:30"})).tz.utcoffset(None) == timedelta(hours=5, minutes=30)
 
 
 def test_starts_at_waits_for_an_auto_timezone(tmp_path):
