@@ -1,4 +1,4 @@
-"""Values as they cross an edge: the one parser of each kind (decimal amounts, times).
+"""Values as they cross an edge: the one parser of each kind (decimal amounts, times, time zones).
 
 Every external input (the config, REST payloads, imported lines, command-line arguments, the
 store) is read through these, so one rule decides what an amount or a time is, wherever it comes
@@ -8,9 +8,11 @@ key, endpoint and record id, line number) and turns it into its own error (`Conf
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime, tzinfo
+import re
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def parse_decimal(value: Any, what: str = "value", *, floats: bool = False) -> Decimal:
@@ -49,6 +51,33 @@ def parse_time(value: Any, *, naive: tzinfo | None = None) -> datetime:
     if naive is None:
         raise ValueError(f"time {value!r} has no UTC offset")
     return parsed.replace(tzinfo=naive)
+
+
+def tzinfo_of(name: str) -> tzinfo:
+    """An IANA zone or a fixed `+HH:MM` offset; ValueError for anything else.
+
+    WordPress sites set to "UTC+2" have no IANA name, only an offset, so both spellings are zones.
+    """
+    match = re.fullmatch(r"(?:UTC)?([+-])(\d{1,2})(?::?(\d{2}))?", name.strip())
+    if match:
+        sign, hours, minutes = match.groups()
+        offset = timedelta(hours=int(hours), minutes=int(minutes or 0))
+        if offset > timedelta(hours=14):
+            raise ValueError(f"offset {name!r} is out of range")
+        return timezone(-offset if sign == "-" else offset)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"unknown timezone {name!r} (an IANA name such as 'Europe/Paris', or +HH:MM)") from None
+
+
+def localize(wall: datetime, tz: tzinfo) -> datetime:
+    """A naive wall time in `tz`, aware; a time skipped by DST moves forward by the gap, as in PHP.
+
+    PHP's DateTime does this for a wall time that does not exist, and schedules follow PHP, so a
+    `startsAt` in a spring-forward gap starts where PHP would start it.
+    """
+    return wall.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
 
 
 def as_utc(value: datetime) -> datetime:

@@ -1,0 +1,294 @@
+"""The configuration file, section by section: `load_config` returns a validated `Config` or fails.
+
+The file is read by `read` (YAML, `${VAR}`), each top-level section is checked here with the
+`validate` kit, and distributors (the config's own and every recipe's) by `siren_json`. What is
+valid but pays nothing, or will be refused by the site, is a warning kept in `Config.warnings`
+for `check` to show.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from siren_sync.config.read import interpolate, parse_yaml, read_text
+from siren_sync.config.siren_json import Parsed, distributor_json, merge, notes, parse_distributor, read_recipe
+from siren_sync.config.types import Config, PublishConfig, Secret, SiteConfig, SourceConfig, SyncConfig
+from siren_sync.config.validate import (
+    At,
+    as_list,
+    check_keys,
+    choice,
+    duration,
+    flag,
+    got,
+    mapping,
+    required,
+    resolve_path,
+    show,
+    text,
+    texts,
+    whole,
+    wholes,
+)
+from siren_sync.errors import ConfigError
+from siren_sync.model import COLLABORATOR_STATUSES, Collaborator
+from siren_sync.sources.http import is_loopback
+from siren_sync.sources.registry import SOURCES
+from siren_sync.values import tzinfo_of
+
+DEFAULT_PATH = "config/siren.yaml"
+_TOP_KEYS = ("site", "store", "sync", "collaborators", "distributors", "recipes", "publish")
+_POST_STATUSES = ("private", "draft", "pending", "publish")
+_COLLABORATOR_KEYS = ("id", "name", "email", "status", "wp_user_id", "coupons", "tracking_ids", "products", "posts")
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
+    """The validated configuration: `path`, else $SIREN_SYNC_CONFIG, else config/siren.yaml."""
+    env = os.environ if env is None else env
+    path = Path(path or env.get("SIREN_SYNC_CONFIG") or DEFAULT_PATH)
+    at = At(str(path))
+    top = _top(at, path, env)
+    base = Path(os.path.abspath(path)).parent
+    warnings: list[str] = []
+    site = _site(at / "site", top.get("site"), base)
+    store_path = _store(at / "store", top.get("store"), base)
+    sync = _sync(at / "sync", top.get("sync"), base, site, warnings)
+    collaborators = _collaborators(at / "collaborators", top.get("collaborators"))
+    parsed = _all_distributors(at, top, base, site, warnings)
+    publish = _publish(at / "publish", top.get("publish"))
+    if publish.enabled and site.wp_user is None:
+        warnings.append((at / "publish").note("no site.wordpress credentials: records stay queued until given"))
+    return Config(path=base / path.name, site=site, store_path=store_path, sync=sync, collaborators=collaborators,
+                  distributors=merge(parsed), publish=publish,
+                  local_starts={p.distributor.key: p.local_start for p in parsed if p.local_start is not None},
+                  warnings=tuple(warnings + [note for p in parsed for note in notes(p)]))
+
+
+def _top(at: At, path: Path, env: Mapping[str, str]) -> dict[str, Any]:
+    """The file's top-level mapping, `${VAR}`s put in, its keys checked."""
+    where = str(path)
+    if path.is_dir():
+        raise ConfigError(f"{where}: is a folder, not a config file")
+    raw = parse_yaml(read_text(None, path, where), where)
+    if raw is None:
+        raise ConfigError(f"{where}: the file is empty (see config/siren.example.yaml)")
+    top = mapping(at, interpolate(at, raw, env), required=True)
+    check_keys(at, top, _TOP_KEYS)
+    return top
+
+
+def _all_distributors(at: At, top: Mapping[str, Any], base: Path, site: SiteConfig,
+                      warnings: list[str]) -> list[Parsed]:
+    """The config's own distributors, then each recipe's, in order."""
+    tz = None if site.timezone == "auto" else tzinfo_of(site.timezone)
+    own = mapping(at / "distributors", top.get("distributors"))
+    parsed = [parse_distributor(at / "distributors" / key, key, raw, tz) for key, raw in own.items()]
+    for i, ref in enumerate(texts(at / "recipes", top.get("recipes"))):
+        label, data = read_recipe((at / "recipes")[i], ref, base)
+        parsed.extend(distributor_json(At(label), data, tz, warnings))
+    return parsed
+
+
+def _store(at: At, raw: Any, base: Path) -> Path:
+    data = mapping(at, raw)
+    check_keys(at, data, ("path",))
+    return resolve_path(base, text(at / "path", data.get("path", "data/siren-sync.json"), empty=False))
+
+
+def _publish(at: At, raw: Any) -> PublishConfig:
+    data = mapping(at, raw)
+    check_keys(at, data, ("rest_route", "status", "enabled"))
+    route = text(at / "rest_route", data.get("rest_route", "wp/v2/posts"), empty=False).strip().strip("/")
+    if route.startswith("wp-json/") or not re.fullmatch(r"[\w.-]+(/[\w.()<>?+-]+)+", route):
+        (at / "rest_route").fail(f"expected a route under /wp-json/ such as wp/v2/posts, {got(route)}")
+    return PublishConfig(rest_route=route, status=choice(at / "status", data.get("status", "private"), _POST_STATUSES),
+                         enabled=flag(at / "enabled", data.get("enabled", True)))
+
+
+# ------------------------------------------------------------------------------------- site
+
+
+def _site(at: At, raw: Any, base: Path) -> SiteConfig:
+    data = mapping(at, raw, required=True)
+    check_keys(at, data, ("url", "timezone", "verify_tls", "wordpress", "woocommerce"))
+    url = _url(at / "url", required(at, data, "url"))
+    zone = text(at / "timezone", data.get("timezone", "auto"), empty=False)
+    if zone != "auto":
+        try:
+            tzinfo_of(zone)
+        except ValueError as exc:
+            (at / "timezone").fail(str(exc))
+    user, password = _wordpress(at / "wordpress", data.get("wordpress"))
+    key, secret = _woocommerce(at / "woocommerce", data.get("woocommerce"))
+    if password is not None and not _secure(url):
+        (at / "url").fail(f"refusing to send the WordPress application password over plain http to "
+                          f"{urlsplit(url).hostname!r}: use https (plain http is for loopback hosts only)")
+    verify = _verify(at / "verify_tls", data.get("verify_tls", True), base)
+    return SiteConfig(url=url, timezone=zone, verify_tls=verify, wp_user=user, wp_app_password=password,
+                      wc_key=key, wc_secret=secret)
+
+
+def _url(at: At, value: Any) -> str:
+    url = text(at, value, empty=False).strip().rstrip("/")
+    parts = urlsplit(url)
+    if "@" in parts.netloc:
+        at.fail("must not hold credentials: give them in site.wordpress / site.woocommerce")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        at.fail(f"expected an http:// or https:// URL of the site, {got(value)}")
+    if parts.query or parts.fragment:
+        at.fail("the site URL must not have a query or fragment")
+    if parts.path.rstrip("/").endswith("wp-json"):
+        at.fail("give the site's root URL; /wp-json/ is added by siren-sync")
+    return url
+
+
+def _secure(url: str) -> bool:
+    """Basic auth is sent only over https, or over http to this machine."""
+    parts = urlsplit(url)
+    return parts.scheme == "https" or is_loopback(parts.hostname or "")
+
+
+def _verify(at: At, value: Any, base: Path) -> bool | str:
+    if isinstance(value, bool) or (isinstance(value, str) and value.strip().lower() in ("true", "false")):
+        return flag(at, value)
+    path = resolve_path(base, text(at, value, empty=False))
+    if not path.is_file():
+        at.fail(f"CA bundle not found: {path} (or use true / false)")
+    return str(path)
+
+
+def _credential(at: At, data: Mapping[str, Any], key: str) -> Secret | None:
+    value = data.get(key)
+    return None if value is None else Secret(text(at / key, value, empty=False, secret=True))
+
+
+def _wordpress(at: At, raw: Any) -> tuple[str | None, Secret | None]:
+    data = mapping(at, raw)
+    check_keys(at, data, ("user", "application_password"))
+    user = data.get("user")
+    user = None if user is None else text(at / "user", user, empty=False)
+    password = _credential(at, data, "application_password")
+    if (user is None) != (password is None):
+        (at / ("application_password" if password is None else "user")).fail(
+            "is required with " + ("user" if password is None else "application_password"))
+    return user, password
+
+
+def _woocommerce(at: At, raw: Any) -> tuple[Secret | None, Secret | None]:
+    data = mapping(at, raw)
+    check_keys(at, data, ("consumer_key", "consumer_secret"))
+    key, secret = _credential(at, data, "consumer_key"), _credential(at, data, "consumer_secret")
+    if (key is None) != (secret is None):
+        (at / ("consumer_secret" if secret is None else "consumer_key")).fail(
+            "is required with " + ("consumer_key" if secret is None else "consumer_secret"))
+    return key, secret
+
+
+# ------------------------------------------------------------------------------------- sync
+
+
+def _option(at: At, key: str, value: Any, base: Path) -> Any:
+    """One validated source option (defaults are already valid)."""
+    if key in ("enabled", "read_ahead"):
+        return flag(at, value)
+    if key == "every":
+        return None if value is None else duration(at, value)
+    if key == "visitor_window":
+        return duration(at, value)
+    if key == "paid_statuses":
+        statuses = texts(at, value)
+        return statuses or at.fail("must list at least one order status")
+    if key == "extra_statuses":
+        return texts(at, value)
+    if key == "collaborator_ids":
+        return {str(k): text(at / str(k), v, empty=False) for k, v in mapping(at, value).items()}
+    if key == "per_page":
+        return whole(at, value, 1, 100)
+    if key == "refunds":
+        return choice(at, value, ("auto", "orders", "refunds"))
+    if key == "path":
+        return str(resolve_path(base, text(at, value, empty=False)))
+    return text(at, value, empty=False)
+
+
+def _source(at: At, name: str, raw: Any, base: Path) -> SourceConfig:
+    data = mapping(at, raw)
+    defaults = SOURCES[name].defaults
+    check_keys(at, data, defaults)
+    values = {k: (_option(at / k, k, data[k], base) if k in data else v) for k, v in defaults.items()}
+    enabled, every = values.pop("enabled"), values.pop("every")
+    return SourceConfig(enabled=enabled, every=every, options=values)
+
+
+def _sync(at: At, raw: Any, base: Path, site: SiteConfig, warnings: list[str]) -> SyncConfig:
+    data = mapping(at, raw)
+    check_keys(at, data, ("every", "overlap", *SOURCES))
+    sources = {name: _source(at / name, name, data.get(name), base) for name in SOURCES}
+    warnings.extend(note for name, source in sources.items()
+                    if (note := _missing_credentials(at / name / "enabled", name, source, site)))
+    return SyncConfig(every=duration(at / "every", data.get("every", "5m")),
+                      overlap=duration(at / "overlap", data.get("overlap", "5m"), zero=True), sources=sources)
+
+
+def _missing_credentials(at: At, name: str, source: SourceConfig, site: SiteConfig) -> str | None:
+    """An enabled source without its credentials will be refused by the site: worth a `check` line.
+
+    A warning, not an error: a loopback or sandbox site may answer without them.
+    """
+    if source.enabled and name == "woocommerce" and site.wc_key is None:
+        return at.note("no site.woocommerce.consumer_key and consumer_secret (or set enabled: false)")
+    if source.enabled and SOURCES[name].wordpress and site.wp_user is None:
+        return at.note("no site.wordpress.user and application_password")
+    return None
+
+
+# ---------------------------------------------------------------------------- collaborators
+
+
+def _collaborators(at: At, raw: Any) -> tuple[Collaborator, ...]:
+    collaborators = tuple(_collaborator(at[i], item) for i, item in enumerate(as_list(at, raw)))
+    _check_bindings(at, collaborators)
+    return collaborators
+
+
+def _collaborator(at: At, raw: Any) -> Collaborator:
+    data = mapping(at, raw, required=True)
+    check_keys(at, data, _COLLABORATOR_KEYS)
+    ident = required(at, data, "id")
+    if isinstance(ident, int) and not isinstance(ident, bool):
+        ident = str(ident)
+    ident = text(at / "id", ident, empty=False)
+    email = text(at / "email", data.get("email") or "")
+    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
+        (at / "email").fail(f"not an email address: {show(email)}")
+    wp_user = data.get("wp_user_id")
+    return Collaborator(
+        id=ident, name=text(at / "name", data.get("name") or ""), email=email,
+        status=choice(at / "status", data.get("status", "active"), COLLABORATOR_STATUSES),
+        wp_user_id=None if wp_user is None else whole(at / "wp_user_id", wp_user, 1),
+        coupons=tuple(dict.fromkeys(c.lower() for c in texts(at / "coupons", data.get("coupons")))),
+        tracking_ids=texts(at / "tracking_ids", data.get("tracking_ids")),
+        products=wholes(at / "products", data.get("products")),
+        posts=wholes(at / "posts", data.get("posts")))
+
+
+def _check_bindings(at: At, collaborators: tuple[Collaborator, ...]) -> None:
+    """Each id, coupon, tracking id, product, post and WordPress user belongs to one collaborator."""
+    ids: dict[str, int] = {}
+    owners: dict[tuple[str, Any], str] = {}
+    for i, c in enumerate(collaborators):
+        if c.id in ids:
+            (at[i] / "id").fail(f"duplicate collaborator id {c.id!r} (also collaborators[{ids[c.id]}])")
+        ids[c.id] = i
+        bindings = (("coupons", "coupon", c.coupons), ("tracking_ids", "tracking id", c.tracking_ids),
+                    ("products", "product", c.products), ("posts", "post", c.posts),
+                    ("wp_user_id", "WordPress user", () if c.wp_user_id is None else (c.wp_user_id,)))
+        for key, label, values in bindings:
+            for value in values:
+                owner = owners.setdefault((key, value.lower() if isinstance(value, str) else value), c.id)
+                if owner != c.id:
+                    (at[i] / key).fail(f"{label} {show(value)} is already bound to collaborator {owner!r}")

@@ -1,0 +1,93 @@
+"""What a loaded configuration is: frozen dataclasses, built once by `load.load_config`.
+
+Frozen, because the worker, the sources and the commands all read the same object for the whole
+run: nothing may change a setting behind another's back. Credentials are `Secret`s so that a
+config printed in a log line, a traceback or an error message never shows one.
+
+Site timezone `auto` (read from the site at start-up): a `startsAt` without a UTC offset is a wall
+time in the site's timezone, which is not known yet. Such distributors get `starts_at=None` and the
+wall time is kept in `Config.local_starts`; the worker calls `config.with_timezone(name)` once it
+knows the zone, which returns a Config whose distributors all have aware `starts_at`.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, tzinfo
+from pathlib import Path
+from typing import Any
+
+from siren_sync.model import Collaborator, Distributor
+from siren_sync.values import localize, tzinfo_of
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A credential: `repr`/`str` never show it (logs, tracebacks, error messages); `.value` does."""
+
+    value: str = field(repr=False)
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    def __str__(self) -> str:
+        return "***"
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    url: str  # no trailing slash
+    timezone: str  # IANA name (or +HH:MM) or "auto"
+    verify_tls: bool | str  # True, False, or CA bundle path
+    wp_user: str | None
+    wp_app_password: Secret | None
+    wc_key: Secret | None
+    wc_secret: Secret | None
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One entry of sync.<source>."""
+
+    enabled: bool
+    every: float | None  # seconds, None = sync.every
+    options: Mapping[str, Any]  # the other validated keys of that section, defaults filled in
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    every: float  # seconds
+    overlap: float  # seconds
+    sources: Mapping[str, SourceConfig]
+
+
+@dataclass(frozen=True)
+class PublishConfig:
+    rest_route: str = "wp/v2/posts"
+    status: str = "private"
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    site: SiteConfig
+    store_path: Path  # relative paths resolved against the config file's folder
+    sync: SyncConfig
+    collaborators: tuple[Collaborator, ...]
+    distributors: Mapping[str, Distributor]  # key -> Distributor (recipes merged)
+    publish: PublishConfig
+    # distributor key -> naive wall time of a startsAt waiting for the site timezone (timezone: auto)
+    local_starts: Mapping[str, datetime] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # not fatal, shown by `check`: "<file>: <key>: <note>"
+
+    def with_timezone(self, zone: str | tzinfo) -> Config:
+        """This config once the site timezone is known: every pending `startsAt` made aware.
+
+        `zone` is a tzinfo, an IANA name or a fixed offset (`+02:00`, WordPress sites set to "UTC+2").
+        """
+        tz = tzinfo_of(zone) if isinstance(zone, str) else zone
+        name = zone if isinstance(zone, str) else getattr(zone, "key", None) or str(zone)
+        distributors = {key: replace(d, starts_at=localize(self.local_starts[key], tz))
+                        if key in self.local_starts else d for key, d in self.distributors.items()}
+        return replace(self, site=replace(self.site, timezone=name), distributors=distributors, local_starts={})

@@ -1,0 +1,190 @@
+"""load_config and the sections it checks (site, store, sync, collaborators, publish)."""
+import pytest
+
+from siren_sync.config import DEFAULT_PATH, load_config
+from siren_sync.errors import ConfigError
+from tests.config.helpers import BASE, EXAMPLE_ENV, ROOT, config, error, load, write
+
+# ------------------------------------------------------------------------------ what loads
+
+
+def test_example_config_loads_with_its_environment():
+    cfg = load_config(ROOT / "config" / "siren.example.yaml", env=EXAMPLE_ENV)
+    assert cfg.site.url == "http://127.0.0.1:8080" and cfg.site.timezone == "auto"
+    assert cfg.site.wp_user == "admin" and cfg.site.wp_app_password.value == "abcd efgh ijkl"
+    assert cfg.store_path == ROOT / "data" / "siren-sync.json"
+    assert set(cfg.distributors) == {"monthlySalesBonus", "milestoneRewards"}
+    assert cfg.sync.every == 300 and cfg.sync.sources["learndash"].every == 3600
+    assert cfg.sync.sources["access_log"].options["visitor_window"] == 1800
+    assert cfg.collaborators[0].coupons == ("alice10",)
+    assert cfg.warnings == ()
+
+
+def test_minimal_config_gets_the_documented_defaults(tmp_path):
+    cfg = load(tmp_path, BASE)
+    d = cfg.distributors["bonus"]
+    assert (d.name, d.status, d.pool_resolver, d.exponent, d.is_currency) == (
+        "bonus", "active", "revenueSinceLastDistribution", 2, True)
+    assert d.compilers == ("lineItems", "discounts") and not d.filters.restricts
+    assert cfg.sync.sources["woocommerce"].options["paid_statuses"] == ("processing", "completed")
+    assert cfg.publish.rest_route == "wp/v2/posts" and cfg.publish.status == "private"
+    assert cfg.store_path == tmp_path / "data" / "siren-sync.json"
+
+
+def test_config_path_comes_from_the_environment(tmp_path):
+    path = write(tmp_path, BASE)
+    assert load_config(env={"SIREN_SYNC_CONFIG": str(path)}).path == path
+
+
+def test_default_path_is_config_siren_yaml(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert DEFAULT_PATH == "config/siren.yaml"
+    with pytest.raises(ConfigError, match=r"^config/siren\.yaml: file not found$"):
+        load_config(env={})
+
+
+def test_missing_config_file_names_it(tmp_path):
+    with pytest.raises(ConfigError, match=r"nope\.yaml: file not found"):
+        load_config(tmp_path / "nope.yaml", env={})
+
+
+def test_a_folder_is_not_a_config_file(tmp_path):
+    with pytest.raises(ConfigError, match=r": is a folder, not a config file$"):
+        load_config(tmp_path, env={})
+
+
+def test_empty_file(tmp_path):
+    assert error(tmp_path, "").endswith(": the file is empty (see config/siren.example.yaml)")
+
+
+def test_unknown_top_level_key_suggests_the_closest(tmp_path):
+    message = error(tmp_path, config(distributers={}))
+    assert message.endswith(": distributers: unknown key; did you mean 'distributors'?")
+
+
+# ------------------------------------------------------------------------------ site
+
+
+def test_invalid_timezone(tmp_path):
+    message = error(tmp_path, config(**{"site.timezone": "Mars/Olympus"}))
+    assert "site.timezone: unknown timezone 'Mars/Olympus'" in message
+
+
+def test_site_url_must_be_http_or_https(tmp_path):
+    assert "site.url: expected an http:// or https:// URL" in error(tmp_path, config(**{"site.url": "ftp://x.example"}))
+
+
+def test_site_url_must_not_hold_credentials(tmp_path):
+    message = error(tmp_path, config(**{"site.url": "https://admin:hunter2@shop.example.com"}))
+    assert "site.url: must not hold credentials" in message and "hunter2" not in message
+
+
+def test_site_url_loses_its_trailing_slash(tmp_path):
+    assert load(tmp_path, config(**{"site.url": "https://shop.example.com/"})).site.url == "https://shop.example.com"
+
+
+def test_application_password_over_plain_http_is_refused(tmp_path):
+    data = config(**{"site.url": "http://shop.example.com",
+                     "site.wordpress": {"user": "admin", "application_password": "secret-pass"}})
+    message = error(tmp_path, data)
+    assert "site.url: refusing to send the WordPress application password over plain http" in message
+    assert "secret-pass" not in message
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost", "http://[::1]:8080"])
+def test_plain_http_is_fine_for_loopback(tmp_path, url):
+    data = config(**{"site.url": url, "site.wordpress": {"user": "admin", "application_password": "p"}})
+    assert load(tmp_path, data).site.url == url
+
+
+def test_woocommerce_over_plain_http_is_fine(tmp_path):
+    """WooCommerce signs plain-http requests with OAuth1: the secret never travels."""
+    assert load(tmp_path, config(**{"site.url": "http://shop.example.com"})).site.wc_key.value == "ck_1"
+
+
+def test_a_user_without_an_application_password_is_an_error(tmp_path):
+    message = error(tmp_path, config(**{"site.wordpress": {"user": "admin"}}))
+    assert message.endswith("site.wordpress.application_password: is required with user")
+
+
+def test_a_secret_of_the_wrong_type_is_not_shown(tmp_path):
+    message = error(tmp_path, config(**{"site.woocommerce.consumer_secret": 123456789}))
+    assert message.endswith("site.woocommerce.consumer_secret: expected a string, got something else")
+
+
+def test_enabled_source_without_credentials_warns(tmp_path):
+    """A warning, not an error: the sandbox or a loopback site may answer without credentials."""
+    cfg = load(tmp_path, config(**{"sync.learndash": {"enabled": True}}))
+    assert any(w.endswith("sync.learndash.enabled: no site.wordpress.user and application_password")
+               for w in cfg.warnings)
+
+
+# ------------------------------------------------------------------------------ sync and publish
+
+
+def test_woocommerce_read_ahead_is_on_by_default_and_can_be_turned_off(tmp_path):
+    from siren_sync.sources.woocommerce import WooCommerceSource
+
+    assert WooCommerceSource.from_config(load(tmp_path, BASE)).read_ahead is True
+    off = load(tmp_path, config(**{"sync.woocommerce.read_ahead": False}))
+    assert WooCommerceSource.from_config(off).read_ahead is False
+    assert "sync.woocommerce.read_ahead" in error(tmp_path, config(**{"sync.woocommerce.read_ahead": "sometimes"}))
+
+
+def test_unknown_source_option_suggests_the_closest(tmp_path):
+    message = error(tmp_path, config(**{"sync.woocommerce": {"paid_status": ["completed"]}}))
+    assert message.endswith("sync.woocommerce.paid_status: unknown key; did you mean 'paid_statuses'?")
+
+
+def test_publish_route_must_be_under_wp_json(tmp_path):
+    message = error(tmp_path, config(publish={"rest_route": "wp-json/wp/v2/posts"}))
+    assert "publish.rest_route: expected a route under /wp-json/ such as wp/v2/posts" in message
+
+
+def test_publish_without_wordpress_credentials_warns(tmp_path):
+    assert any(w.endswith("publish: no site.wordpress credentials: records stay queued until given")
+               for w in load(tmp_path, BASE).warnings)
+
+
+# ------------------------------------------------------------------------------ collaborators
+
+
+def collaborators(*items) -> dict:
+    return config(collaborators=list(items))
+
+
+def test_collaborators_coupons_are_lower_case_and_statuses_accepted(tmp_path):
+    cfg = load(tmp_path, collaborators({"id": "alice", "coupons": ["ALICE10"], "status": "pending"},
+                                       {"id": "bob", "status": "inactive"}, {"id": 7}))
+    assert cfg.collaborators[0].coupons == ("alice10",) and not cfg.collaborators[1].active
+    assert cfg.collaborators[2].id == "7"
+
+
+def test_duplicate_collaborator_ids(tmp_path):
+    message = error(tmp_path, collaborators({"id": "alice"}, {"id": "alice"}))
+    assert message.endswith("collaborators[1].id: duplicate collaborator id 'alice' (also collaborators[0])")
+
+
+def test_coupon_bound_twice_case_insensitively(tmp_path):
+    message = error(tmp_path, collaborators({"id": "alice", "coupons": ["SAVE10"]},
+                                            {"id": "bob", "coupons": ["save10"]}))
+    assert message.endswith("collaborators[1].coupons: coupon 'save10' is already bound to collaborator 'alice'")
+
+
+@pytest.mark.parametrize("key,first,second,label", [("tracking_ids", ["Alice"], ["alice"], "tracking id"),
+                                                     ("products", [93], [93], "product"),
+                                                     ("posts", [5], [5], "post"),
+                                                     ("wp_user_id", 12, 12, "WordPress user")])
+def test_other_bindings_belong_to_one_collaborator(tmp_path, key, first, second, label):
+    message = error(tmp_path, collaborators({"id": "a", key: first}, {"id": "b", key: second}))
+    assert f"collaborators[1].{key}: {label} " in message and "already bound to collaborator 'a'" in message
+
+
+def test_bad_collaborator_status(tmp_path):
+    message = error(tmp_path, collaborators({"id": "a", "status": "banned"}))
+    assert message.endswith("collaborators[0].status: expected one of active, pending, inactive, got 'banned'")
+
+
+def test_bad_collaborator_email(tmp_path):
+    message = error(tmp_path, collaborators({"id": "a", "email": "alice at example.com"}))
+    assert message.endswith("collaborators[0].email: not an email address: 'alice at example.com'")
