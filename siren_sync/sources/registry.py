@@ -10,9 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import TYPE_CHECKING, Any
 
 from siren_sync.errors import ConfigError, SirenSyncError, UsageError
+from siren_sync.sources.base import Source
 from siren_sync.sources.http import Upstream
 
 if TYPE_CHECKING:
@@ -34,7 +36,7 @@ class SourceSpec:
     name: str
     defaults: Mapping[str, Any]
     wordpress: bool = False
-    build: Callable[[Config, App], Any] | None = None
+    build: Callable[[Config, App], Source] | None = None
 
 
 def wp_upstream(config: Config, name: str) -> Upstream | None:
@@ -47,6 +49,7 @@ def wp_upstream(config: Config, name: str) -> Upstream | None:
 
 
 def _wordpress(config: Config, name: str) -> Upstream:
+    """The WordPress sign-in a source cannot do without: missing credentials are a config error."""
     upstream = wp_upstream(config, name)
     if upstream is None:
         raise ConfigError(f"{config.path}: sync.{name}: needs site.wordpress.user and application_password")
@@ -58,26 +61,34 @@ def _woocommerce(config: Config, app: App) -> Any:
     return WooCommerceSource.from_config(config, site_tz=app.tz)
 
 
-def _lifterlms(config: Config, app: App) -> Any:
+def _site_tz(app: App) -> tzinfo:
+    """The site timezone the app resolved (`App.tz` is typed `object`; `open_app` sets a tzinfo)."""
+    tz = app.tz
+    assert isinstance(tz, tzinfo), tz  # app.open_app sets it from app.zone
+    return tz
+
+
+def _lifterlms(config: Config, app: App) -> Source:
     from siren_sync.sources.lifterlms import LifterLMSSource
-    return LifterLMSSource(_wordpress(config, "lifterlms"), app.tz)
+    return LifterLMSSource(_wordpress(config, "lifterlms"), _site_tz(app))
 
 
-def _learndash(config: Config, app: App) -> Any:
+def _learndash(config: Config, app: App) -> Source:
     from siren_sync.sources.learndash import LearnDashSource
     return LearnDashSource(_wordpress(config, "learndash"))
 
 
-def _siren(config: Config, app: App) -> Any:
-    from siren_sync.sources.visits import SirenEngagementsSource
+def _siren(config: Config, app: App) -> Source:
+    from siren_sync.sources.siren import SirenEngagementsSource
     options = config.sync.sources["siren"].options
     return SirenEngagementsSource(_wordpress(config, "siren"), collaborator_ids=options.get("collaborator_ids"),
                                   known_collaborators=app.ledger.collaborators)
 
 
-def _access_log(config: Config, app: App) -> Any:
+def _access_log(config: Config, app: App) -> Source:
     """The access log source; bound posts' URL paths are read from the site when it can be asked."""
-    from siren_sync.sources import visits, wordpress
+    from siren_sync.sources import wordpress
+    from siren_sync.sources.access_log import AccessLogSource
 
     options = config.sync.sources["access_log"].options
     collaborators = app.ledger.collaborators.values()
@@ -91,8 +102,8 @@ def _access_log(config: Config, app: App) -> Any:
         except SirenSyncError as exc:
             log.warning("access_log: bound posts could not be read from the site (%s); "
                         "only referred visits count until they can", exc)
-    return visits.AccessLogSource(options["path"], ref_param=options["ref_param"], post_paths=bound.paths,
-                                  post_authors=bound.authors, visitor_window=float(options["visitor_window"]))
+    return AccessLogSource(options["path"], ref_param=options["ref_param"], post_paths=bound.paths,
+                           post_authors=bound.authors, visitor_window=float(options["visitor_window"]))
 
 
 SOURCES: Mapping[str, SourceSpec] = {spec.name: spec for spec in (
@@ -111,11 +122,11 @@ SOURCES: Mapping[str, SourceSpec] = {spec.name: spec for spec in (
 EVENT_SOURCES = tuple(name for name, spec in SOURCES.items() if spec.build is not None)
 
 
-def build_sources(config: Config, app: App, only: str | None = None) -> list[Any]:
+def build_sources(config: Config, app: App, only: str | None = None) -> list[Source]:
     """The enabled event sources (or just `only`, enabled or not), built from the config."""
     if only is not None and only not in EVENT_SOURCES:
         raise UsageError(f"unknown source {only!r} (valid: {', '.join(EVENT_SOURCES)})")
-    sources = []
+    sources: list[Source] = []
     for name in EVENT_SOURCES:
         section = config.sync.sources.get(name)
         if (only and name != only) or section is None or not (section.enabled or only == name):
