@@ -75,8 +75,6 @@ _MONTHS = {m: i for i, m in enumerate(
 MAX_QUARANTINE_PER_SYNC = 100  # bad lines kept aside per sync (see the module docstring)
 CHUNK = 1 << 20  # bytes read at a time
 MAX_FIND_TOKENS = 64  # more bound paths than this: look every request path up instead
-
-
 MAX_OPEN_WINDOWS = 50_000  # open visitor windows kept before pruning them mid-read
 _ZONES: dict[str, timezone] = {}  # log time offset ("-0700") -> its timezone, built once each
 _BOTS_SEEN: dict[str, bool] = {}  # user agent -> is a bot (kept under 20,000 entries)
