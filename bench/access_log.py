@@ -38,11 +38,15 @@ ASSETS = ["/wp-content/themes/storefront/style.css", "/wp-includes/js/jquery/jqu
           "/wp-content/uploads/2026/10/hero.jpg", "/favicon.ico", "/wp-json/wp/v2/posts?per_page=3",
           "/wp-content/plugins/woocommerce/assets/css/woocommerce.css", "/robots.txt", "/sitemap.xml",
           "/wp-content/uploads/2026/09/logo.png", "/wp-content/fonts/inter.woff2"]
-BROWSERS = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/129.0 Safari/537.36",
-            "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15",
-            "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+BROWSERS = ["Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/129.0 "
+            "Safari/537.36",
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 "
+            "Safari/605.1.15",
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+            "Mobile/15E148",
             "Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.0",
-            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/129.0 Mobile Safari/537.36"]
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/129.0 Mobile "
+            "Safari/537.36"]
 BOTS = ["Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
         "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
         "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)", "curl/8.5.0",
@@ -50,64 +54,86 @@ BOTS = ["Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html
 TRACKING = ["alice", "bruno", "chloe", "david", "alice", "bruno", "nobody", "Alice"]
 
 
+class _Traffic:
+    """Draws one request after another from one seeded stream (the same seed writes the same log)."""
+
+    def __init__(self, seed: int, lines: int):
+        rng = random.Random(seed)
+        self.rand = rng.random
+        self.mix = {"ref": 0, "bound": 0, "bot": 0, "asset": 0, "page": 0}
+        self.ips = [f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+                    for _ in range(max(50, lines // 40))]
+        self.bound = list(BOUND_POSTS)
+        self.last_ref: tuple[str, str] | None = None
+
+    def pick(self, items: list[str] | tuple[str, ...]) -> str:
+        return items[int(self.rand() * len(items))]
+
+    def line(self, stamp: str) -> str:
+        """One combined-format line at `stamp`."""
+        rand = self.rand
+        ip = self.pick(self.ips)
+        x = rand()
+        ua = self.pick(BROWSERS)
+        method, status = "GET", 200
+        if x < 0.05:
+            target, ip, ua = self.referred(ip, ua)
+        elif x < 0.08:
+            target = self.pick(self.bound)
+            self.mix["bound"] += 1
+        elif x < 0.48:
+            target = self.pick(ASSETS)
+            status = 304 if rand() < 0.3 else 200
+            self.mix["asset"] += 1
+        else:
+            target, method, status = self.page()
+        if rand() < 0.15:
+            ua = self.pick(BOTS)
+            self.mix["bot"] += 1
+        size = 200 + int(rand() * 40000)
+        referer = "-" if rand() < 0.6 else "https://www.google.com/"
+        return f'{ip} - - [{stamp}] "{method} {target} HTTP/1.1" {status} {size} "{referer}" "{ua}"\n'
+
+    def referred(self, ip: str, ua: str) -> tuple[str, str, str]:
+        """A `?ref=` visit; now and then the same visitor as the last one clicks again soon."""
+        if self.last_ref is not None and self.rand() < 0.2:
+            ip, ua = self.last_ref
+        self.last_ref = (ip, ua)
+        target = f"{self.pick(PAGES)}?ref={self.pick(TRACKING)}"
+        if self.rand() < 0.3:
+            target += "&utm_source=newsletter"
+        self.mix["ref"] += 1
+        return target, ip, ua
+
+    def page(self) -> tuple[str, str, int]:
+        """An ordinary page: now and then a POST or a 404."""
+        target = self.pick(PAGES)
+        self.mix["page"] += 1
+        if self.rand() < 0.05:
+            return target, "POST", 200
+        if self.rand() < 0.04:
+            return target, "GET", 404
+        return target, "GET", 200
+
+
 def generate(path: Path, lines: int, seed: int = 5) -> dict:
     """Write `lines` combined-format lines to `path`; returns the mix actually generated."""
-    rng = random.Random(seed)
-    rand = rng.random
-    mix = {"ref": 0, "bound": 0, "bot": 0, "asset": 0, "page": 0}
-    ips = [f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
-           for _ in range(max(50, lines // 40))]
-    bound = list(BOUND_POSTS)
+    traffic = _Traffic(seed, lines)
     t = START
     step = timedelta(seconds=max(1, 86400 * 7 // max(lines, 1)))  # a week of traffic
-    stamp_cache: dict = {}
-    last_ref = None
+    stamp = ""
     with open(path, "w", buffering=1 << 20) as fh:
         for i in range(lines):
             if i % 3 == 0:
                 t += step
-            stamp = stamp_cache.get(t)
-            if stamp is None:
                 stamp = f"{t.day:02d}/{MONTHS[t.month - 1]}/{t.year}:{t:%H:%M:%S} -0500"
-                stamp_cache = {t: stamp}
-            ip = ips[int(rand() * len(ips))]
-            x = rand()
-            ua = BROWSERS[int(rand() * len(BROWSERS))]
-            method, status = "GET", 200
-            if x < 0.05:
-                if last_ref is not None and rand() < 0.2:  # the same visitor clicks again soon
-                    ip, ua = last_ref
-                last_ref = (ip, ua)
-                target = f"{PAGES[int(rand() * len(PAGES))]}?ref={TRACKING[int(rand() * len(TRACKING))]}"
-                if rand() < 0.3:
-                    target += "&utm_source=newsletter"
-                mix["ref"] += 1
-            elif x < 0.08:
-                target = bound[int(rand() * len(bound))]
-                mix["bound"] += 1
-            elif x < 0.48:
-                target = ASSETS[int(rand() * len(ASSETS))]
-                status = 304 if rand() < 0.3 else 200
-                mix["asset"] += 1
-            else:
-                target = PAGES[int(rand() * len(PAGES))]
-                mix["page"] += 1
-                if rand() < 0.05:
-                    method = "POST"
-                elif rand() < 0.04:
-                    status = 404
-            if rand() < 0.15:
-                ua = BOTS[int(rand() * len(BOTS))]
-                mix["bot"] += 1
-            size = 200 + int(rand() * 40000)
-            referer = "-" if rand() < 0.6 else "https://www.google.com/"
-            fh.write(f'{ip} - - [{stamp}] "{method} {target} HTTP/1.1" {status} {size} "{referer}" "{ua}"\n')
-    return mix
+            fh.write(traffic.line(stamp))
+    return traffic.mix
 
 
 def main(lines: int = 1_000_000, profile: str | None = None) -> dict:
     from siren_sync.app import open_app
-    from siren_sync.sources.visits import AccessLogSource
+    from siren_sync.sources.access_log import AccessLogSource
     from siren_sync.sync import run_source
 
     with tempfile.TemporaryDirectory(prefix="bench-log-") as tmp:
@@ -138,7 +164,7 @@ def main(lines: int = 1_000_000, profile: str | None = None) -> dict:
     return {"bench": "access_log", "lines": rep.detail["lines"], "bytes": size, "mix": mix,
             "candidates": rep.detail["candidates"], "ignored": rep.detail["ignored"],
             "duplicates": rep.detail["duplicates"], "unattributed": rep.detail["unattributed"],
-            "events": events, "commits": rep.pages, "generate_s": round(gen_s, 2),
+            "events": events, "quarantined": rep.quarantined, "commits": rep.pages, "generate_s": round(gen_s, 2),
             "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "lines_per_s": round(rate, 0),
             "mb_per_s": round(size / 2**20 / wall, 1), "peak_rss_mb": round(peak, 1),
             "rss_before_mb": round(rss_before, 1),
@@ -157,7 +183,7 @@ def cli(argv: list[str] | None = None) -> dict:
         ("mix", r["mix"]),
         ("candidates / events", f"{r['candidates']:,} candidates, {r['events']:,} events recorded "
                                 f"({r['duplicates']:,} repeat visits, {r['unattributed']:,} unattributed, "
-                                f"{r['commits']} commits)"),
+                                f"{r['quarantined']:,} quarantined, {r['commits']} commits)"),
         ("wall / CPU", f"{r['wall_s']} s / {r['cpu_s']} s"),
         ("throughput", f"{r['lines_per_s']:,.0f} lines/s, {r['mb_per_s']} MiB/s "
                        f"[target >= 100,000: {_common.verdict(t['lines_per_s>=100000'])}]"),

@@ -104,7 +104,7 @@ class Ledger:
     def record(self, events: Iterable[Event], cursors: Mapping[str, Mapping[str, Any]] | None = None,
                quarantine: Iterable[Mapping[str, Any]] = ()) -> Recorded:
         """Record new events (and source cursors, and quarantined records) in one transaction."""
-        batch = _unique(events)
+        batch = unique_by_key(events)
         known = self.store.known(batch)
         fresh = [e for e in batch.values() if e.key not in known]
         result = Recorded(new=len(fresh), duplicate=len(batch) - len(fresh))
@@ -242,7 +242,7 @@ def _new_totals() -> dict:
     return {"revenue": "0", "events": 0, "late": 0, "late_buckets": []}
 
 
-def _unique(events: Iterable[Event]) -> dict[str, Event]:
+def unique_by_key(events: Iterable[Event]) -> dict[str, Event]:
     """The batch by key; the first of two events with one key wins, as recording would do."""
     batch: dict[str, Event] = {}
     for event in events:

@@ -2,23 +2,31 @@
 
 `LedgerContext` is the `SyncContext` sources see: each page a source commits goes to the ledger in
 one store transaction with the source's cursor (and any quarantined records), so a poll interrupted
-anywhere resumes at the last committed page. A long backfill shows its progress on a terminal, and
-a log line per page otherwise.
+anywhere resumes at the last committed page. It is also the one place a quarantined record is
+counted: `run_source` takes the report's `quarantined` from it, whatever the source. A long backfill
+shows its progress on a terminal, and a log line per page otherwise.
 """
 from __future__ import annotations
 
 import logging
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
-from siren_sync.errors import SirenSyncError
-from siren_sync.sources.base import Attribution, SyncReport
+from siren_sync.errors import ConfigError, SirenSyncError, UsageError
+from siren_sync.ledger import unique_by_key
+from siren_sync.model import Event
+from siren_sync.sources.base import Attribution, Source, SyncReport
 from siren_sync.sources.registry import build_sources, wp_upstream
 
+if TYPE_CHECKING:
+    from siren_sync.app import App
+    from siren_sync.config import Config
+
 log = logging.getLogger("siren_sync.sync")
+
 
 class StopRequested(Exception):
     """Raised right after a commit when the worker was asked to stop: a safe point to exit."""
@@ -37,60 +45,65 @@ class LedgerContext:
     GROUP_EVENTS = 5000
     GROUP_SECONDS = 2.0
 
-    def __init__(self, app, now: datetime, progress_stream=None, should_stop=None):
+    def __init__(self, app: App, now: datetime, progress_stream: TextIO | None = None,
+                 should_stop: Callable[[], bool] | None = None):
         self.app = app
-        self._should_stop = should_stop
         self.now = now
         self.attribution = Attribution.of(app.ledger.collaborators.values())
-        self._quarantined: list[dict] = []
+        self.quarantined = 0  # records quarantined during this poll: the report's count
+        self._should_stop = should_stop
         self._stream = progress_stream
         self._started = time.monotonic()
-        self._events: dict[str, object] = {}  # buffered, by key (first wins, as the ledger does)
+        self._events: dict[str, Event] = {}  # buffered, by key (first wins, as the ledger does)
         self._cursors: dict[str, Mapping[str, Any]] = {}
+        self._set_aside: list[dict[str, Any]] = []  # quarantined records not yet stored
         self._since_flush = time.monotonic()
 
     def cursor(self, name: str) -> Mapping[str, Any] | None:
+        """The cursor committed last under `name`, buffered or stored."""
         if name in self._cursors:
             return self._cursors[name]
         return self.app.store.get("cursors", name)
 
-    def commit(self, name: str, events: list, cursor: Mapping[str, Any]) -> int:
+    def commit(self, name: str, events: list[Event], cursor: Mapping[str, Any]) -> int:
         """Buffer a page and its cursor; returns how many of its events are new."""
-        fresh = [e for e in events if e.key not in self._events]
+        fresh = [e for key, e in unique_by_key(events).items() if key not in self._events]
         known = self.app.store.known(e.key for e in fresh)
-        new = 0
-        for event in fresh:
-            if event.key not in known and event.key not in self._events:
-                self._events[event.key] = event
-                new += 1
+        new = [e for e in fresh if e.key not in known]
+        self._events.update((e.key, e) for e in new)
         self._cursors[name] = cursor
         if len(self._events) >= self.GROUP_EVENTS or time.monotonic() - self._since_flush >= self.GROUP_SECONDS:
             self.flush()
         if self._should_stop is not None and self._should_stop():
             self.flush()
             raise StopRequested()
-        return new
+        return len(new)
 
     def flush(self) -> None:
         """Record the buffered events, cursors and quarantined records in one store transaction."""
-        if not (self._events or self._cursors or self._quarantined):
+        if not (self._events or self._cursors or self._set_aside):
             return
         events, self._events = list(self._events.values()), {}
         cursors, self._cursors = self._cursors, {}
-        pending, self._quarantined = self._quarantined, []
-        self.app.ledger.record(events, cursors=cursors, quarantine=pending)
+        set_aside, self._set_aside = self._set_aside, []
+        self.app.ledger.record(events, cursors=cursors, quarantine=set_aside)
         self._since_flush = time.monotonic()
 
     def same_period(self, a: datetime, b: datetime) -> bool:
+        """True when `a` and `b` fall in the same period of every distributor."""
         ledger = self.app.ledger
         return all(ledger.calendar(k).period_containing(a) == ledger.calendar(k).period_containing(b)
                    for k in ledger.distributors)
 
     def quarantine(self, where: str, reason: str, payload: Any = None) -> None:
+        """Keep a bad record aside (stored with the next flush, keyed by `where`) and count it: the
+        one count of quarantined records, so no source counts them by hand."""
         log.warning("quarantined %s: %s", where, reason)
-        self._quarantined.append({"where": where, "reason": reason, "payload": _jsonable(payload)})
+        self._set_aside.append({"where": where, "reason": reason, "payload": _jsonable(payload)})
+        self.quarantined += 1
 
     def progress(self, source: str, page: int, total_pages: int | None, records: int) -> None:
+        """One page read: a progress line on a terminal, else a log line."""
         elapsed = max(time.monotonic() - self._started, 1e-3)
         rate = records / elapsed
         left = ""
@@ -113,7 +126,7 @@ def _jsonable(payload: Any) -> Any:
     return str(payload)
 
 
-def refresh_collaborators(config, app) -> int:
+def refresh_collaborators(config: Config, app: App) -> int:
     """Read collaborators from the site (users of a role) into the store; returns how many."""
     from siren_sync.sources import wordpress
 
@@ -136,9 +149,13 @@ def refresh_collaborators(config, app) -> int:
     return len(found)
 
 
-def run_source(app, source, now: datetime, since: datetime | None = None, stream=None,
-               should_stop=None) -> SyncReport:
-    """One source's poll, logged as one line (source, records, events, duration)."""
+def run_source(app: App, source: Source, now: datetime, since: datetime | None = None,
+               stream: TextIO | None = None, should_stop: Callable[[], bool] | None = None) -> SyncReport:
+    """One source's poll, logged as one line (source, records, events, quarantined, duration).
+
+    The report's `quarantined` is what the context quarantined (assigned, not added to: a source
+    may still count by hand, the context's count is the one that holds).
+    """
     ctx = LedgerContext(app, now, stream, should_stop)
     try:
         report = source.sync(ctx, since=since)
@@ -146,6 +163,7 @@ def run_source(app, source, now: datetime, since: datetime | None = None, stream
         ctx.flush()
         if stream is not None and stream.isatty():
             stream.write("\n")
+    report.quarantined = ctx.quarantined
     log.info("poll %s: %d records, %d new events, %d quarantined, %.2fs", report.source, report.records,
              report.events, report.quarantined, report.duration,
              extra={"fields": {"event": "poll", "source": report.source, "records": report.records,
@@ -154,13 +172,16 @@ def run_source(app, source, now: datetime, since: datetime | None = None, stream
     return report
 
 
-def sync_all(config, app, now: datetime, only: str | None = None, since: datetime | None = None,
-             stream=sys.stderr) -> list[SyncReport]:
+def sync_all(config: Config, app: App, now: datetime, only: str | None = None, since: datetime | None = None,
+             stream: TextIO | None = sys.stderr) -> list[SyncReport]:
     """Every enabled source (or one) once; a failing source is reported and the others still run."""
-    reports, failures = [], []
+    reports: list[SyncReport] = []
+    failures: list[str] = []
     for source in build_sources(config, app, only):
         try:
             reports.append(run_source(app, source, now, since, stream))
+        except (ConfigError, UsageError):
+            raise  # the config is wrong for every source: exit 2 with its own one line
         except SirenSyncError as exc:
             log.error("poll %s failed: %s", source.name, exc)
             failures.append(f"{source.name}: {exc}")

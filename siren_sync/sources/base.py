@@ -29,6 +29,7 @@ class Attribution:
 
     @classmethod
     def of(cls, collaborators: Iterable[Collaborator]) -> Attribution:
+        """The lookups of these collaborators (a later one wins a shared code or id)."""
         index = cls()
         for c in collaborators:
             index.by_coupon.update({code.lower(): c.id for code in c.coupons})
@@ -47,13 +48,14 @@ class SyncReport:
     source: str
     records: int = 0  # upstream records read
     events: int = 0  # new events recorded
-    quarantined: int = 0
+    quarantined: int = 0  # set by `sync.run_source` from the context's count, whatever a source says
     pages: int = 0
     started: float = field(default_factory=time.monotonic)
     detail: dict[str, Any] = field(default_factory=dict)
 
     @property
     def duration(self) -> float:
+        """Seconds since the poll started."""
         return time.monotonic() - self.started
 
 
@@ -73,14 +75,17 @@ class SyncContext(Protocol):
         """True when `a` and `b` fall in the same period of every distributor (refund placement)."""
 
     def quarantine(self, where: str, reason: str, payload: Any = None) -> None:
-        """Keep a bad upstream record aside with its reason (shown by `check`); the sync goes on."""
+        """Keep a bad upstream record aside with its reason (shown by `check`); the sync goes on.
+
+        The context counts what it keeps aside (the report's `quarantined`): a source only calls this.
+        """
 
     def progress(self, source: str, page: int, total_pages: int | None, records: int) -> None:
         """Report a page read, for the terminal progress line or the log."""
 
 
 class Source(Protocol):
-    """One upstream adapter."""
+    """One upstream adapter: what the registry builds and `sync.run_source`, the worker and `check` use."""
 
     name: str
 

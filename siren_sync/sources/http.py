@@ -32,7 +32,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import HTTPBasicAuth
 from requests.utils import get_environ_proxies, get_netrc_auth
-from tenacity import Retrying, retry_if_exception
+from tenacity import RetryCallState, Retrying, retry_if_exception
 
 from siren_sync.errors import AuthError, ConfigError, RetriableSyncError, SyncError
 from siren_sync.logs import redact
@@ -42,7 +42,6 @@ log = logging.getLogger("siren_sync.http")
 USER_AGENT = "siren-sync/0.1 (+https://github.com/siren-sync)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_PER_PAGE = 100  # WordPress and WooCommerce refuse larger pages with 400 rest_invalid_param
-
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
         """The wait after failed attempt number `attempt` (1-based) without a Retry-After."""
-        return min(self.maximum, self.initial * 2 ** (attempt - 1)) + self.jitter * rand()
+        return min(self.maximum, self.initial * 2.0 ** (attempt - 1)) + self.jitter * rand()
 
 
 def _failure(endpoint: str, message: str, *, status: int | None = None, code: str | None = None,
@@ -74,7 +73,7 @@ def _failure(endpoint: str, message: str, *, status: int | None = None, code: st
 class Page:
     """One page of a WordPress collection and what its headers say about the rest."""
 
-    items: list
+    items: list[Any]
     number: int
     per_page: int
     total: int | None  # X-WP-Total
@@ -92,6 +91,7 @@ class Page:
 
 
 def is_loopback(host: str) -> bool:
+    """`localhost` (and `*.localhost`) or a loopback address: where plain http may carry a password."""
     host = (host or "").strip("[]").lower()
     if host == "localhost" or host.endswith(".localhost"):
         return True
@@ -122,7 +122,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     return max(0.0, (when - now).total_seconds())
 
 
-def _one_line(text: str, limit: int = 300) -> str:
+def _one_line(text: object, limit: int = 300) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
@@ -185,7 +185,8 @@ class Upstream:
         self.retry = retry or RetryPolicy()
         self.secrets = tuple(s for s in secrets if s)
         if isinstance(auth, HTTPBasicAuth):
-            self.secrets += tuple(s for s in (auth.username, auth.password) if s)
+            self.secrets += tuple(s.decode("latin-1") if isinstance(s, bytes) else s
+                                  for s in (auth.username, auth.password) if s)
         self._sleep = sleep
         self._clock = clock
         self._rand = rand
@@ -199,12 +200,13 @@ class Upstream:
     # -- plumbing ---------------------------------------------------------------------------
 
     def close(self) -> None:
+        """Close the pooled connections."""
         self.session.close()
 
     def __enter__(self) -> Upstream:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def endpoint(self, path: str) -> str:
@@ -212,9 +214,10 @@ class Upstream:
         return path.split("?", 1)[0].strip("/") or self.base_url  # the REST index: name the site
 
     def url(self, path: str) -> str:
+        """The full URL of `path` (its query left to `params`)."""
         return f"{self.base_url}/{path.split('?', 1)[0].lstrip('/')}"
 
-    def _redact(self, text: str) -> str:
+    def _redact(self, text: object) -> str:
         return redact(text, self.secrets)
 
     # -- requests ---------------------------------------------------------------------------
@@ -233,38 +236,12 @@ class Upstream:
         """
         method = method.upper()
         endpoint = self.endpoint(path)
-        if idempotent is None:
-            idempotent = method != "POST"
-        policy = retry or self.retry
-        started = self._clock()
-
-        def stop(state) -> bool:
-            if state.attempt_number >= policy.attempts or (abort is not None and abort.is_set()):
-                return True
-            return (self._clock() - started) + state.upcoming_sleep > policy.total
-
-        def wait(state) -> float:
-            exc = state.outcome.exception()
-            after = getattr(exc, "retry_after", None)
-            if after is not None:
-                return min(after, policy.retry_after_cap)
-            return policy.backoff(state.attempt_number, self._rand)
-
-        def retryable(exc: BaseException) -> bool:
-            if not isinstance(exc, SyncError) or not exc.retryable:
-                return False
-            return idempotent or exc.status == 429 or exc.code == "connect-timeout"
-
-        def before_sleep(state) -> None:
-            log.warning("%s %s: %s; retry %d/%d in %.1fs", method, endpoint,
-                        state.outcome.exception().detail, state.attempt_number,
-                        policy.attempts - 1, state.upcoming_sleep)
-
+        rules = _RetryRules(method, endpoint, method != "POST" if idempotent is None else idempotent,
+                            retry or self.retry, abort, self._clock, self._rand)
         sleep = self._sleep
         if abort is not None and sleep is time.sleep:
-            sleep = abort.wait  # a real wait that ends when the caller gives up
-        retrying = Retrying(stop=stop, wait=wait, retry=retry_if_exception(retryable), sleep=sleep,
-                            before_sleep=before_sleep, reraise=True)
+            sleep = _waiting_on(abort)  # a real wait that ends when the caller gives up
+        retrying = rules.retrying(sleep)
         try:
             for attempt in retrying:
                 with attempt:
@@ -353,6 +330,7 @@ class Upstream:
     # -- helpers ----------------------------------------------------------------------------
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET `path` and return its decoded JSON."""
         return self.request("GET", path, params)[0]
 
     def page(self, path: str, params: Mapping[str, Any] | None = None, page: int = 1,
@@ -379,6 +357,70 @@ class Upstream:
             if current.last:
                 return
             number += 1
+
+
+class _RetryRules:
+    """When one request is tried again and how long it waits first: tenacity's callbacks.
+
+    A failure is retried when it may pass (`RetriableSyncError`) and the request is idempotent, or
+    the site cannot have acted on it (429, a connect timeout); `Retry-After` beats the backoff (up to
+    its cap); attempts and total seconds (waits included) are bounded; a set `abort` stops at once.
+    """
+
+    def __init__(self, method: str, endpoint: str, idempotent: bool, policy: RetryPolicy,
+                 abort: threading.Event | None, clock: Callable[[], float], rand: Callable[[], float]):
+        self.method = method
+        self.endpoint = endpoint
+        self.idempotent = idempotent
+        self.policy = policy
+        self.abort = abort
+        self.clock = clock
+        self.rand = rand
+        self.started = clock()
+
+    def retrying(self, sleep: Callable[[float], None]) -> Retrying:
+        """The tenacity loop of one request."""
+        return Retrying(stop=self.stop, wait=self.wait, retry=retry_if_exception(self.retryable), sleep=sleep,
+                        before_sleep=self.before_sleep, reraise=True)
+
+    def stop(self, state: RetryCallState) -> bool:
+        """No further attempt: attempts spent, aborted, or the next wait would pass the total budget."""
+        if state.attempt_number >= self.policy.attempts or (self.abort is not None and self.abort.is_set()):
+            return True
+        return (self.clock() - self.started) + (state.upcoming_sleep or 0.0) > self.policy.total
+
+    def wait(self, state: RetryCallState) -> float:
+        """What the site asked for (`Retry-After`, capped), else the policy's backoff."""
+        after = getattr(_outcome_error(state), "retry_after", None)
+        if after is not None:
+            return float(min(after, self.policy.retry_after_cap))
+        return self.policy.backoff(state.attempt_number, self.rand)
+
+    def retryable(self, exc: BaseException) -> bool:
+        """A failure that may pass, on a request the site cannot have acted on twice."""
+        if not isinstance(exc, SyncError) or not exc.retryable:
+            return False
+        return self.idempotent or exc.status == 429 or exc.code == "connect-timeout"
+
+    def before_sleep(self, state: RetryCallState) -> None:
+        """A warning per retry, so a slow sync says why it is slow."""
+        error = _outcome_error(state)
+        log.warning("%s %s: %s; retry %d/%d in %.1fs", self.method, self.endpoint,
+                    error.detail if isinstance(error, SyncError) else error, state.attempt_number,
+                    self.policy.attempts - 1, state.upcoming_sleep)
+
+
+def _outcome_error(state: RetryCallState) -> BaseException | None:
+    """The exception the last attempt raised (None if it returned)."""
+    return state.outcome.exception() if state.outcome is not None else None
+
+
+def _waiting_on(abort: threading.Event) -> Callable[[float], None]:
+    """A sleep that ends early once `abort` is set."""
+    def sleep(seconds: float) -> None:
+        """Wait `seconds`, or less if the caller gives up."""
+        abort.wait(seconds)
+    return sleep
 
 
 def _looks_like_html(response: requests.Response, text: str) -> bool:

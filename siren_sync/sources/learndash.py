@@ -28,104 +28,38 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from siren_sync.errors import SyncError
 from siren_sync.model import Event
 from siren_sync.sources import lms
 from siren_sync.sources import wordpress as wp
 from siren_sync.sources.base import SyncContext, SyncReport
+from siren_sync.sources.http import Upstream
 
 log = logging.getLogger(__name__)
 
 NS = "ldlms/v2"
 DEFAULT_ROUTES = {"users": "users", "course-progress": "course-progress", "courses": "sfwd-courses",
                   "lesson-type": "sfwd-lessons"}
+Owner = tuple[str | None, str | None]  # (collaborator id, or why there is none)
 
 
 class LearnDashSource:
     """Course and lesson completions from LearnDash's REST API v2 (WordPress application password)."""
 
-    def __init__(self, upstream, *, name: str = "learndash", per_page: int = 100,
+    def __init__(self, upstream: Upstream, *, name: str = "learndash", per_page: int = 100,
                  routes: Mapping[str, str] | None = None):
         self.name = name
         self.upstream = upstream
         self.per_page = per_page
         self.routes = {**DEFAULT_ROUTES, **(routes or {})}
+        self._courses: dict[int, Owner] = {}  # course owners, learned once a sync
+        self._steps = 0  # steps requests made this sync
 
-    @staticmethod
-    def _completed_text(item: Mapping[str, Any]) -> Any:
-        """The UTC completion time as LearnDash wrote it (see the module docstring)."""
-        return item.get("date_completed_gmt") or item.get("date_completed")
-
-    def _owner(self, ctx: SyncContext, course_id: int) -> tuple[str | None, str | None]:
-        if course_id in self._courses:
-            return self._courses[course_id]
-        try:
-            data, _ = wp.get_json(self.upstream, f"{NS}/{self.routes['courses']}/{course_id}", None)
-        except Exception as exc:  # noqa: BLE001
-            if wp.http_status(exc) in (404, 410):
-                result = (None, f"course {course_id} not found (deleted?)")
-                self._courses[course_id] = result
-                return result
-            raise
-        author = data.get("author")
-        owner = ctx.attribution.by_wp_user.get(int(author)) if author not in (None, "") else None
-        result = (owner, None if owner else f"course {course_id} has no known author (WordPress user {author})")
-        self._courses[course_id] = result
-        return result
-
-    def _completion(self, ctx, report, kind, uid, post_id, course_id, payload) -> Event | None:
-        key = f"learndash:{kind}:{uid}:{post_id}"  # stable whatever the source is named
-        when = self._completed_text(payload)
-        at = lms.site_time(when, UTC)
-        if at is None:
-            ctx.quarantine(key, f"completion without a readable date_completed_gmt or date_completed "
-                                f"({when!r})", payload)
-            report.quarantined += 1
-            return None
-        owner, problem = self._owner(ctx, course_id)
-        if owner is None:
-            ctx.quarantine(key, problem or "no owner", payload)
-            report.quarantined += 1
-            return None
-        return Event(key=key, type=kind, at=at, collaborator=owner, source=self.name)
-
-    def _scan_user(self, ctx: SyncContext, report: SyncReport, uid: int,
-                   state: Mapping[str, Any]) -> tuple[dict, list[Event]]:
-        base = f"{NS}/{self.routes['users']}/{uid}/{self.routes['course-progress']}"
-        courses: dict[str, list] = {k: list(v) for k, v in state.items()}
-        events: list[Event] = []
-        for items, _, _ in wp.pages(self.upstream, base, None, self.per_page):
-            report.records += len(items)
-            for item in items:
-                course_id = int(item["course"])
-                cid = str(course_id)
-                now = [item.get("progress_status"), item.get("last_step"), item.get("steps_completed")]
-                old = courses.get(cid)
-                if old == now:
-                    continue
-                was_completed = bool(old) and old[0] == "completed"
-                if now[2] and (old is None or old[2] != now[2]):
-                    self._steps += 1
-                    for steps, _, _ in wp.pages(self.upstream, f"{base}/{course_id}/steps", None, self.per_page):
-                        for step in steps:
-                            if step.get("post_type") != self.routes["lesson-type"]:
-                                continue
-                            if step.get("step_status") != "completed":
-                                continue
-                            ev = self._completion(ctx, report, "lessonCompleted", uid, int(step["step"]),
-                                                  course_id, dict(step))
-                            if ev is not None:
-                                events.append(ev)
-                if now[0] == "completed" and not was_completed:
-                    ev = self._completion(ctx, report, "courseCompleted", uid, course_id, course_id, dict(item))
-                    if ev is not None:
-                        events.append(ev)
-                courses[cid] = now
-        return courses, events
-
+    # -- public -------------------------------------------------------------------------------------
     def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
+        """Scan every user's course progress for what changed since the stored state."""
         report = SyncReport(self.name)
-        self._courses: dict[int, tuple[str | None, str | None]] = {}
-        self._steps = 0
+        self._courses, self._steps = {}, 0
         scanned = lms.scan_people(ctx, report, self.upstream, name=self.name, path="wp/v2/users",
                                   params={"orderby": "id", "order": "asc", "_fields": "id"},
                                   per_page=self.per_page, key="users", since=since,
@@ -134,6 +68,77 @@ class LearnDashSource:
         return report
 
     def check(self) -> list[tuple[str, bool, str]]:
+        """The courses and users routes answer, with their counts."""
         return lms.check_counts(self.upstream, self.name, (
             ("courses", f"{NS}/{self.routes['courses']}", {"per_page": 1}),
             ("users", "wp/v2/users", {"per_page": 1, "context": "edit", "_fields": "id"})))
+
+    # -- the scan -----------------------------------------------------------------------------------
+    def _scan_user(self, ctx: SyncContext, report: SyncReport, uid: int,
+                   state: Mapping[str, Any]) -> tuple[dict[str, Any], list[Event]]:
+        """One user's new state and completions, from their course progress pages."""
+        base = f"{NS}/{self.routes['users']}/{uid}/{self.routes['course-progress']}"
+        courses: dict[str, list[Any]] = {k: list(v) for k, v in state.items()}
+        events: list[Event] = []
+        for items, _, _ in wp.pages(self.upstream, base, None, self.per_page):
+            report.records += len(items)
+            for item in items:
+                self._scan_course(ctx, uid, base, item, courses, events)
+        return courses, events
+
+    def _scan_course(self, ctx: SyncContext, uid: int, base: str, item: Mapping[str, Any],
+                     courses: dict[str, list[Any]], events: list[Event]) -> None:
+        """One course-progress item: its steps read when `steps_completed` moved, the course counted
+        when it turned `completed`. Updates `courses`, adds completions to `events`."""
+        course_id = int(item["course"])
+        cid = str(course_id)
+        now = [item.get("progress_status"), item.get("last_step"), item.get("steps_completed")]
+        old = courses.get(cid)
+        if old == now:
+            return
+        if now[2] and (old is None or old[2] != now[2]):
+            self._steps += 1
+            self._scan_steps(ctx, uid, f"{base}/{course_id}/steps", course_id, events)
+        if now[0] == "completed" and not (old and old[0] == "completed"):
+            self._completion(ctx, events, "courseCompleted", uid, course_id, course_id, item)
+        courses[cid] = now
+
+    def _scan_steps(self, ctx: SyncContext, uid: int, path: str, course_id: int, events: list[Event]) -> None:
+        """The completed lessons among a course's steps (topics and quizzes are not lessons)."""
+        for steps, _, _ in wp.pages(self.upstream, path, None, self.per_page):
+            for step in steps:
+                if step.get("post_type") == self.routes["lesson-type"] and step.get("step_status") == "completed":
+                    self._completion(ctx, events, "lessonCompleted", uid, int(step["step"]), course_id, step)
+
+    def _completion(self, ctx: SyncContext, events: list[Event], kind: str, uid: int, post_id: int,
+                    course_id: int, item: Mapping[str, Any]) -> None:
+        """The completion event of `post_id` into `events`, or the item quarantined with why not."""
+        key = f"learndash:{kind}:{uid}:{post_id}"  # stable whatever the source is named
+        when = item.get("date_completed_gmt") or item.get("date_completed")  # UTC (module docstring)
+        at = lms.site_time(when, UTC)
+        if at is None:
+            ctx.quarantine(key, f"completion without a readable date_completed_gmt or date_completed "
+                                f"({when!r})", dict(item))
+            return
+        owner, problem = self._owner(ctx, course_id)
+        if owner is None:
+            ctx.quarantine(key, problem or "no owner", dict(item))
+            return
+        events.append(Event(key=key, type=kind, at=at, collaborator=owner, source=self.name))
+
+    def _owner(self, ctx: SyncContext, course_id: int) -> Owner:
+        """The course's author as a collaborator (or why not), read once a sync."""
+        if course_id not in self._courses:
+            self._courses[course_id] = self._read_owner(ctx, course_id)
+        return self._courses[course_id]
+
+    def _read_owner(self, ctx: SyncContext, course_id: int) -> Owner:
+        try:
+            data, _ = wp.get_json(self.upstream, f"{NS}/{self.routes['courses']}/{course_id}", None)
+        except SyncError as exc:
+            if exc.status in (404, 410):
+                return None, f"course {course_id} not found (deleted?)"
+            raise
+        author = data.get("author")
+        owner = ctx.attribution.by_wp_user.get(int(author)) if author not in (None, "") else None
+        return owner, None if owner else f"course {course_id} has no known author (WordPress user {author})"

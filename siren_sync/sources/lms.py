@@ -17,11 +17,12 @@ from typing import Any
 from siren_sync.model import Event
 from siren_sync.sources import wordpress as wp
 from siren_sync.sources.base import SyncContext, SyncReport
+from siren_sync.sources.http import Upstream
 
-ScanPerson = Callable[[int, Mapping[str, Any]], "tuple[dict, list[Event]]"]
+ScanPerson = Callable[[int, Mapping[str, Any]], "tuple[dict[str, Any], list[Event]]"]
 
 
-def scan_people(ctx: SyncContext, report: SyncReport, upstream, *, name: str, path: str,
+def scan_people(ctx: SyncContext, report: SyncReport, upstream: Upstream, *, name: str, path: str,
                 params: Mapping[str, Any], per_page: int, key: str, since: datetime | None,
                 scan: ScanPerson) -> int:
     """Walk the people at `path` page by page, `scan(person_id, stored_state)` each, and commit the
@@ -49,8 +50,9 @@ def scan_people(ctx: SyncContext, report: SyncReport, upstream, *, name: str, pa
 
 
 def site_time(text: Any, site_tz: tzinfo) -> datetime | None:
-    """An LMS date (site-local time without an offset, WordPress's convention for non-`_gmt` fields)
-    as an aware datetime, or None when it is empty or unreadable (the caller quarantines)."""
+    """An LMS date read by WordPress's rule (`wordpress.parse_site_time`: naive is site-local, a bare
+    number a Unix timestamp), or None when it is empty or unreadable: the caller quarantines the
+    completion with its own reason, so both LMS sources read dates and fail on them alike."""
     if not text:
         return None
     try:
@@ -59,7 +61,7 @@ def site_time(text: Any, site_tz: tzinfo) -> datetime | None:
         return None
 
 
-def check_counts(upstream, name: str,
+def check_counts(upstream: Upstream, name: str,
                  probes: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[tuple[str, bool, str]]:
     """One `check` row per `(what, path, params)` probe: reachable with its X-WP-Total count, or the
     error; never raises (a check reports)."""
@@ -67,7 +69,7 @@ def check_counts(upstream, name: str,
     for what, path, params in probes:
         try:
             data, headers = wp.get_json(upstream, path, params)
-            total = wp._header(headers, "X-WP-Total") or str(len(data))
+            total = wp.header(headers, "X-WP-Total") or str(len(data))
             rows.append((f"{name}: {path}", True, f"reachable, {total} {what}"))
         except Exception as exc:  # noqa: BLE001 - check reports, never raises
             rows.append((f"{name}: {path}", False, str(exc)))

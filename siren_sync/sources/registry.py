@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from siren_sync.errors import ConfigError, SirenSyncError, UsageError
+from siren_sync.sources.base import Source
 from siren_sync.sources.http import Upstream
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ class SourceSpec:
     name: str
     defaults: Mapping[str, Any]
     wordpress: bool = False
-    build: Callable[[Config, App], Any] | None = None
+    build: Callable[[Config, App], Source] | None = None
 
 
 def wp_upstream(config: Config, name: str) -> Upstream | None:
@@ -47,6 +48,7 @@ def wp_upstream(config: Config, name: str) -> Upstream | None:
 
 
 def _wordpress(config: Config, name: str) -> Upstream:
+    """The WordPress sign-in a source cannot do without: missing credentials are a config error."""
     upstream = wp_upstream(config, name)
     if upstream is None:
         raise ConfigError(f"{config.path}: sync.{name}: needs site.wordpress.user and application_password")
@@ -58,26 +60,27 @@ def _woocommerce(config: Config, app: App) -> Any:
     return WooCommerceSource.from_config(config, site_tz=app.tz)
 
 
-def _lifterlms(config: Config, app: App) -> Any:
+def _lifterlms(config: Config, app: App) -> Source:
     from siren_sync.sources.lifterlms import LifterLMSSource
     return LifterLMSSource(_wordpress(config, "lifterlms"), app.tz)
 
 
-def _learndash(config: Config, app: App) -> Any:
+def _learndash(config: Config, app: App) -> Source:
     from siren_sync.sources.learndash import LearnDashSource
     return LearnDashSource(_wordpress(config, "learndash"))
 
 
-def _siren(config: Config, app: App) -> Any:
-    from siren_sync.sources.visits import SirenEngagementsSource
+def _siren(config: Config, app: App) -> Source:
+    from siren_sync.sources.siren import SirenEngagementsSource
     options = config.sync.sources["siren"].options
     return SirenEngagementsSource(_wordpress(config, "siren"), collaborator_ids=options.get("collaborator_ids"),
                                   known_collaborators=app.ledger.collaborators)
 
 
-def _access_log(config: Config, app: App) -> Any:
+def _access_log(config: Config, app: App) -> Source:
     """The access log source; bound posts' URL paths are read from the site when it can be asked."""
-    from siren_sync.sources import visits, wordpress
+    from siren_sync.sources import wordpress
+    from siren_sync.sources.access_log import AccessLogSource
 
     options = config.sync.sources["access_log"].options
     collaborators = app.ledger.collaborators.values()
@@ -91,8 +94,8 @@ def _access_log(config: Config, app: App) -> Any:
         except SirenSyncError as exc:
             log.warning("access_log: bound posts could not be read from the site (%s); "
                         "only referred visits count until they can", exc)
-    return visits.AccessLogSource(options["path"], ref_param=options["ref_param"], post_paths=bound.paths,
-                                  post_authors=bound.authors, visitor_window=float(options["visitor_window"]))
+    return AccessLogSource(options["path"], ref_param=options["ref_param"], post_paths=bound.paths,
+                           post_authors=bound.authors, visitor_window=float(options["visitor_window"]))
 
 
 SOURCES: Mapping[str, SourceSpec] = {spec.name: spec for spec in (
@@ -119,11 +122,11 @@ def check_source(config: Config, name: str) -> None:
         _wordpress(config, name)
 
 
-def build_sources(config: Config, app: App, only: str | None = None) -> list[Any]:
+def build_sources(config: Config, app: App, only: str | None = None) -> list[Source]:
     """The enabled event sources (or just `only`, enabled or not), built from the config."""
     if only is not None:
         check_source(config, only)
-    sources = []
+    sources: list[Source] = []
     for name in EVENT_SOURCES:
         section = config.sync.sources.get(name)
         if (only and name != only) or section is None or not (section.enabled or only == name):

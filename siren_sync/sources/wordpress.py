@@ -1,8 +1,9 @@
 """The WordPress side of the site: its timezone, collaborators read from users, bound post URLs.
 
 Also the small helpers the WordPress-authenticated sources share (LifterLMS, LearnDash, Siren):
-reading JSON through an `Upstream` (`sources.http`), walking `X-WP-TotalPages` pages, the HTTP status
-of a failed request, and site-local times.
+reading JSON through an `Upstream` (`sources.http`), walking `X-WP-TotalPages` pages, reading a
+header whatever its case, and site-local times (`parse_site_time`: WordPress's rule for a time
+without an offset, on top of `values.parse_time`).
 
 - `site_timezone(upstream)`: `GET /wp-json/` -> `timezone_string`, else `gmt_offset` as a fixed offset
   name (`"+05:30"`; `"UTC"` for 0). `siren_sync.app.zone(name)` turns that (or an IANA name) into a tzinfo.
@@ -10,35 +11,40 @@ of a failed request, and site-local times.
   with `role` (`wp/v2/users?roles=<role>&context=edit`), as `Collaborator(id=<user slug>, name, email,
   wp_user_id)`, with the coupons and products whose `meta_data[<key>]` names the user (by user id,
   login, slug or email; WooCommerce products have no author in `wc/v3`).
-- `fetch_bound_posts(upstream, author_ids, post_ids=())` / `fetch_post_paths(...)`: the URL paths of
-  the posts those users wrote (plus extra bound post ids), for the access log.
+- `fetch_bound_posts(upstream, author_ids, post_ids=())`: the URL paths of the posts those users
+  wrote (plus extra bound post ids) and their authors, for the access log.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from siren_sync.errors import SyncError
 from siren_sync.model import Collaborator
+from siren_sync.sources.http import Upstream
+from siren_sync.values import parse_time
 
 log = logging.getLogger(__name__)
 
 PER_PAGE = 100
+T = TypeVar("T")
 
 
 # -- transport helpers (thin layer over sources.http.Upstream) ----------------------------------------
-def get_json(upstream, path: str, params: Mapping[str, Any] | None = None) -> tuple[Any, Mapping[str, str]]:
+def get_json(upstream: Upstream, path: str,
+             params: Mapping[str, Any] | None = None) -> tuple[Any, Mapping[str, str]]:
     """One GET through the upstream's pooled, retrying session (`sources.http.Upstream`):
     `(data, headers)`. Failures raise `errors.SyncError` (`.status`, `.code`)."""
     data, response = upstream.request("GET", path, dict(params) if params else None)
     return data, response.headers
 
 
-def _header(headers: Mapping[str, str], name: str) -> str | None:
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    """A response header whatever the case of its name (None when absent)."""
     value = headers.get(name)
     if value is None:
         low = name.lower()
@@ -48,53 +54,21 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def pages(upstream, path: str, params: Mapping[str, Any] | None = None,
-          per_page: int = PER_PAGE) -> Iterator[tuple[list, int, int | None]]:
+def pages(upstream: Upstream, path: str, params: Mapping[str, Any] | None = None,
+          per_page: int = PER_PAGE) -> Iterator[tuple[list[Any], int, int | None]]:
     """Yield `(items, page number, total pages)` of a WordPress collection (`X-WP-TotalPages`, page
     numbers, `per_page` <= 100), through `Upstream.pages`."""
     for page in upstream.pages(path, params, per_page):
         yield page.items, page.number, page.total_pages
 
 
-def all_items(upstream, path: str, params: Mapping[str, Any] | None = None) -> list:
+def all_items(upstream: Upstream, path: str, params: Mapping[str, Any] | None = None) -> list[Any]:
+    """Every item of a WordPress collection, all pages read."""
     return [item for items, _, _ in pages(upstream, path, params) for item in items]
 
 
-def http_status(exc: BaseException) -> int | None:
-    """The HTTP status behind a failed request, whatever exception carries it (None if unknown)."""
-    for attr in ("status", "status_code", "http_status"):
-        value = getattr(exc, attr, None)
-        if isinstance(value, int):
-            return value
-    response = getattr(exc, "response", None)
-    value = getattr(response, "status_code", None)
-    if isinstance(value, int):
-        return value
-    cause = exc.__cause__ or exc.__context__
-    return http_status(cause) if cause is not None and cause is not exc else None
-
-
-def error_code(exc: BaseException) -> str | None:
-    """The WordPress error `code` (e.g. `rest_invalid_param`) of a failed request, if known."""
-    for attr in ("code", "error_code"):
-        value = getattr(exc, attr, None)
-        if isinstance(value, str):
-            return value
-    body = getattr(exc, "body", None) or getattr(exc, "data", None)
-    if isinstance(body, Mapping) and isinstance(body.get("code"), str):
-        return body["code"]
-    response = getattr(exc, "response", None)
-    if response is not None:
-        try:
-            payload = response.json()
-        except Exception:  # noqa: BLE001
-            return None
-        if isinstance(payload, Mapping) and isinstance(payload.get("code"), str):
-            return payload["code"]
-    return None
-
-
-def bad_shape(upstream, path: str, expected: str) -> SyncError:
+def bad_shape(upstream: Upstream, path: str, expected: str) -> SyncError:
+    """The error of an answer that is JSON but not the shape the route promises."""
     base = getattr(upstream, "base_url", "")
     return SyncError(f"{base.rstrip('/')}/{path.lstrip('/')}: expected {expected}")
 
@@ -110,27 +84,28 @@ def offset_name(hours: float) -> str:
     return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def site_timezone(upstream) -> str:
+def site_timezone(upstream: Upstream) -> str:
     """The site's timezone from `GET /wp-json/`: `timezone_string`, else `gmt_offset` as `+HH:MM`."""
     data, _ = get_json(upstream, "", None)
     if not isinstance(data, Mapping):
         raise bad_shape(upstream, "", "the REST index object")
-    name = (data.get("timezone_string") or "").strip()
+    name = str(data.get("timezone_string") or "").strip()
     if name:
         return name
     return offset_name(data.get("gmt_offset") or 0)
 
 
-def parse_site_time(text: str, tz: tzinfo) -> datetime:
-    """A WordPress/LMS date (`2026-10-14 05:56:04` or `2026-10-29T22:58:02`, offset optional): a naive
-    value is site-local time in `tz`; the result is aware. A bare number is a Unix timestamp."""
-    if isinstance(text, (int, float)) or str(text).strip().isdigit():
-        seconds = int(str(text).strip())
+def parse_site_time(value: Any, tz: tzinfo) -> datetime:
+    """A WordPress/LMS date (`2026-10-14 05:56:04` or `2026-10-29T22:58:02`, offset optional) as an
+    aware datetime: WordPress writes its non-`_gmt` dates in site-local time, so a naive value is read
+    in `tz`. A bare number is a Unix timestamp (some LMS fields are). Raises `ValueError`."""
+    text = str(value).strip()
+    if isinstance(value, (int, float)) or text.isdigit():
+        seconds = int(text)
         if seconds <= 0:
-            raise ValueError(f"no time in {text!r}")
+            raise ValueError(f"no time in {value!r}")
         return datetime.fromtimestamp(seconds, UTC)
-    value = datetime.fromisoformat(str(text).strip().replace(" ", "T", 1).replace("Z", "+00:00"))
-    return value if value.tzinfo is not None else value.replace(tzinfo=tz)
+    return parse_time(text, naive=tz)
 
 
 # -- collaborators from the site ---------------------------------------------------------------------
@@ -139,8 +114,9 @@ def _meta(item: Mapping[str, Any], key: str) -> list[str]:
             if isinstance(m, Mapping) and m.get("key") == key and m.get("value") not in (None, "")]
 
 
-def fetch_collaborators(upstream, role: str = "siren_collaborator", coupon_meta_key: str = "siren_collaborator",
-                        product_meta_key: str = "siren_collaborator", wc_upstream=None) -> list[Collaborator]:
+def fetch_collaborators(upstream: Upstream, role: str = "siren_collaborator",
+                        coupon_meta_key: str = "siren_collaborator", product_meta_key: str = "siren_collaborator",
+                        wc_upstream: Upstream | None = None) -> list[Collaborator]:
     """Collaborators read from the site: users with `role`, their coupons and products by meta key.
 
     `id` is the user's slug (stable and readable); coupon and product meta values may name the user by
@@ -151,24 +127,11 @@ def fetch_collaborators(upstream, role: str = "siren_collaborator", coupon_meta_
     if not users:  # WordPress filters on any role name, known or not: a typo reads nobody, silently
         log.warning("collaborators_from_site: no WordPress user has the role %r, so no collaborator is read "
                     "from the site (check sync.collaborators_from_site.role)", role)
-    who: dict[str, int] = {}
-    for u in users:
-        for name in (u.get("id"), u.get("username"), u.get("slug"), u.get("email")):
-            if name not in (None, ""):
-                who[str(name).lower()] = int(u["id"])
-    coupons: dict[int, list[str]] = {}
-    products: dict[int, list[int]] = {}
+        return []
+    who = _user_names(users)
     wc = wc_upstream or upstream
-    if users and coupon_meta_key:
-        for c in all_items(wc, "wc/v3/coupons", {"orderby": "id", "order": "asc"}):
-            for value in _meta(c, coupon_meta_key):
-                if value.lower() in who:
-                    coupons.setdefault(who[value.lower()], []).append(str(c["code"]).lower())
-    if users and product_meta_key:
-        for p in all_items(wc, "wc/v3/products", {"orderby": "id", "order": "asc"}):
-            for value in _meta(p, product_meta_key):
-                if value.lower() in who:
-                    products.setdefault(who[value.lower()], []).append(int(p["id"]))
+    coupons = _owned(wc, "wc/v3/coupons", coupon_meta_key, who, lambda c: str(c["code"]).lower())
+    products = _owned(wc, "wc/v3/products", product_meta_key, who, lambda p: int(p["id"]))
     result = []
     for u in users:
         uid = int(u["id"])
@@ -181,9 +144,34 @@ def fetch_collaborators(upstream, role: str = "siren_collaborator", coupon_meta_
     return result
 
 
+def _user_names(users: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Every way a meta value may name a user (id, login, slug, email; lower case) -> user id."""
+    who: dict[str, int] = {}
+    for u in users:
+        for name in (u.get("id"), u.get("username"), u.get("slug"), u.get("email")):
+            if name not in (None, ""):
+                who[str(name).lower()] = int(u["id"])
+    return who
+
+
+def _owned(upstream: Upstream, path: str, meta_key: str, who: Mapping[str, int],
+           value: Callable[[Mapping[str, Any]], T]) -> dict[int, list[T]]:
+    """User id -> `value(item)` of the items at `path` whose `meta_key` names that user (none without a key)."""
+    owned: dict[int, list[T]] = {}
+    if not meta_key:
+        return owned
+    for item in all_items(upstream, path, {"orderby": "id", "order": "asc"}):
+        for name in _meta(item, meta_key):
+            if name.lower() in who:
+                owned.setdefault(who[name.lower()], []).append(value(item))
+    return owned
+
+
 # -- bound posts -------------------------------------------------------------------------------------
 @dataclass
 class BoundPosts:
+    """What the access log needs to know of the bound posts."""
+
     paths: dict[str, int] = field(default_factory=dict)  # URL path (with `?p=` for plain links) -> post id
     authors: dict[int, int] = field(default_factory=dict)  # post id -> author's WordPress user id
 
@@ -195,19 +183,11 @@ def url_path(link: str) -> str:
     return f"{path}?{parts.query}" if parts.query else path
 
 
-def fetch_bound_posts(upstream, author_ids: Iterable[int], post_ids: Iterable[int] = ()) -> BoundPosts:
+def fetch_bound_posts(upstream: Upstream, author_ids: Iterable[int], post_ids: Iterable[int] = ()) -> BoundPosts:
     """Published posts by these authors, plus these extra post ids: their URL paths and authors."""
     bound = BoundPosts()
-    fields = "id,link,author"
-    authors = sorted({int(a) for a in author_ids})
-    extra = sorted({int(p) for p in post_ids})
-    batches: list[dict[str, Any]] = []
-    if authors:
-        batches.append({"author": ",".join(map(str, authors))})
-    for i in range(0, len(extra), PER_PAGE):
-        batches.append({"include": ",".join(map(str, extra[i:i + PER_PAGE]))})
-    for params in batches:
-        for post in all_items(upstream, "wp/v2/posts", {**params, "_fields": fields, "orderby": "id",
+    for params in _post_queries(author_ids, post_ids):
+        for post in all_items(upstream, "wp/v2/posts", {**params, "_fields": "id,link,author", "orderby": "id",
                                                          "order": "asc"}):
             if not post.get("link"):
                 continue
@@ -218,12 +198,19 @@ def fetch_bound_posts(upstream, author_ids: Iterable[int], post_ids: Iterable[in
     return bound
 
 
-def fetch_post_paths(upstream, author_ids: Iterable[int], post_ids: Iterable[int] = ()) -> dict[str, int]:
-    """URL path -> post id for the bound posts (see `fetch_bound_posts`)."""
-    return fetch_bound_posts(upstream, author_ids, post_ids).paths
+def _post_queries(author_ids: Iterable[int], post_ids: Iterable[int]) -> list[dict[str, Any]]:
+    """The `wp/v2/posts` filters that read them: all the authors at once, the extra ids by the page."""
+    authors = sorted({int(a) for a in author_ids})
+    extra = sorted({int(p) for p in post_ids})
+    queries: list[dict[str, Any]] = []
+    if authors:
+        queries.append({"author": ",".join(map(str, authors))})
+    for i in range(0, len(extra), PER_PAGE):
+        queries.append({"include": ",".join(map(str, extra[i:i + PER_PAGE]))})
+    return queries
 
 
-def check_site(upstream, namespaces: Iterable[str] = ()) -> list[tuple[str, bool, str]]:
+def check_site(upstream: Upstream, namespaces: Iterable[str] = ()) -> list[tuple[str, bool, str]]:
     """Rows for `check`: the REST index is reachable, the credentials work, the namespaces exist."""
     rows: list[tuple[str, bool, str]] = []
     try:

@@ -1,4 +1,4 @@
-"""WordPress helpers: site timezone, collaborators from users/coupons/products, bound post paths."""
+"""sources/wordpress.py: site timezone, site times, collaborators from users/coupons/products, bound post paths."""
 from __future__ import annotations
 
 import json
@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import responses
-from tests.support.payloads import SITE_ROOT as ROOT
-from tests.support.payloads import site_upstream as upstream
 from responses import matchers
 
 from siren_sync.app import zone
 from siren_sync.errors import ConfigError
 from siren_sync.sources import wordpress as wp
+from tests.support.payloads import SITE_ROOT as ROOT
+from tests.support.payloads import site_upstream as upstream
 
 JSON = {"Content-Type": "application/json; charset=UTF-8"}
 
@@ -104,8 +104,8 @@ def test_fetch_collaborators_reads_users_coupons_and_products_across_pages():
                coupon(23, "alice10", [("collaborator_user_id", "alice.martin")]),
                coupon(24, "ghost", [("collaborator_user_id", "999")])]
     responses.add_callback(responses.GET, f"{ROOT}/wc/v3/coupons", callback=paged(coupons))
-    products = [product(17, [("collaborator_user_id", "5")]), product(18, [("collaborator_user_id", "ALICE.MARTIN@example.test")]),
-                product(19, [])]
+    products = [product(17, [("collaborator_user_id", "5")]),
+                product(18, [("collaborator_user_id", "ALICE.MARTIN@example.test")]), product(19, [])]
     responses.add_callback(responses.GET, f"{ROOT}/wc/v3/products", callback=paged(products))
 
     found = wp.fetch_collaborators(upstream(), "siren_collaborator", "collaborator_user_id", "collaborator_user_id")
@@ -139,7 +139,7 @@ def test_fetch_post_paths_and_authors():
     bound = wp.fetch_bound_posts(upstream(), [5, 2])
     assert bound.paths == {"/2026/11/my-post/": 12, "/?p=13": 13, "/blog/caf%C3%A9/": 14}
     assert bound.authors == {12: 2, 13: 5, 14: 2}
-    assert wp.fetch_post_paths(upstream(), [2, 5]) == bound.paths
+    assert wp.fetch_bound_posts(upstream(), [2, 5]) == bound  # the authors' order does not matter
 
 
 @responses.activate

@@ -1,4 +1,4 @@
-"""LearnDash source: per-user course-progress scan (ldlms/v2), steps read only when they changed."""
+"""sources/learndash.py: the per-user course-progress scan (ldlms/v2), steps read only when they changed."""
 from __future__ import annotations
 
 import json
@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
-from tests.support.payloads import FakeContext, serving, site_upstream, wp_collection
 
 from siren_sync.model import Collaborator
 from siren_sync.sources.learndash import LearnDashSource
+from tests.support.apps import run_once
+from tests.support.payloads import FakeContext, serving, site_upstream, wp_collection
 
 ALICE = Collaborator(id="alice-martin", name="Alice Martin", wp_user_id=2)
 
@@ -178,6 +179,25 @@ def test_deleted_course_and_unknown_author_are_quarantined(site):
     before = len(ctx.quarantined)
     src.sync(ctx)
     assert len(ctx.quarantined) == before
+
+
+def test_a_completion_in_a_deleted_course_is_quarantined_and_counted_once(site, tmp_path):
+    """Through the ledger: the report says 1 quarantined and the store keeps the completion aside."""
+    seed(site)
+    site.progress[2] = [cp(500, "completed", 501, 1, 1, completed="2026-10-12T10:00:00")]
+    report, kept = run_once(tmp_path, [ALICE], source())
+    assert (report.events, report.quarantined) == (4, 1)
+    assert list(kept) == ["learndash:courseCompleted:2:500"]
+    assert kept["learndash:courseCompleted:2:500"]["reason"] == "course 500 not found (deleted?)"
+
+
+def test_an_unreadable_completion_date_is_quarantined(site):
+    site.progress[11] = [cp(300, "completed", 303, 3, 3, completed="not a date")]
+    ctx = context()
+    source().sync(ctx)
+    assert [(where, reason) for where, reason, _ in ctx.quarantined] == [
+        ("learndash:courseCompleted:11:300",
+         "completion without a readable date_completed_gmt or date_completed ('not a date')")]
 
 
 def test_state_is_committed_per_page_of_users(site):

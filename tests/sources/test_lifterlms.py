@@ -1,4 +1,4 @@
-"""LifterLMS source: per-student progress scan, shaped on reference/samples/llms-v1-*.json."""
+"""sources/lifterlms.py: the per-student progress scan, shaped on reference/samples/llms-v1-*.json."""
 from __future__ import annotations
 
 import json
@@ -8,11 +8,11 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
-from tests.support.payloads import FakeContext, serving, site_upstream, wp_collection
 
 from siren_sync.model import Collaborator
-from siren_sync.sources.http import Upstream
 from siren_sync.sources.lifterlms import LifterLMSSource
+from tests.support.apps import run_once
+from tests.support.payloads import FakeContext, serving, site_upstream, wp_collection
 
 PARIS = ZoneInfo("Europe/Paris")
 ALICE = Collaborator(id="alice-martin", name="Alice Martin", wp_user_id=2)
@@ -219,6 +219,26 @@ def test_deleted_course_and_unknown_author_are_quarantined_once(site):
     assert "lifterlms:lessonCompleted:7:110" in reasons
 
 
+def test_a_completion_in_a_deleted_course_is_quarantined_and_counted_once(site, tmp_path):
+    """Through the ledger: the report says 1 quarantined and the store keeps the completion aside."""
+    seed(site)
+    site.enrollments[7] = [enrollment(7, 150, "2026-10-01 10:00:00")]
+    site.progress[(7, 150)] = progress(7, 150, "complete", 100, "2026-10-05T10:00:00")
+    report, kept = run_once(tmp_path, [ALICE, BOB], source())
+    assert (report.events, report.quarantined) == (3, 1)
+    assert list(kept) == ["lifterlms:courseCompleted:7:150"]
+    assert kept["lifterlms:courseCompleted:7:150"]["reason"] == "course 150 not found (deleted?)"
+
+
+def test_an_unreadable_completion_date_is_quarantined(site):
+    seed(site)
+    site.progress[(6, 139)]["date_updated"] = "someday"
+    ctx = context()
+    source().sync(ctx)
+    assert [(where, reason) for where, reason, _ in ctx.quarantined] == [
+        ("lifterlms:courseCompleted:6:139", "completion without a readable date_updated ('someday')")]
+
+
 def test_commits_per_page_of_students_with_compact_state(site):
     seed(site)
     site.students = [student(i, f"s{i}") for i in (6, 7, 8)]
@@ -239,12 +259,6 @@ def test_backfill_rescans_without_recording_twice(site):
     src.sync(ctx)
     report = src.sync(ctx, since=datetime(2026, 1, 1, tzinfo=UTC))
     assert report.events == 0 and site.count(r"llms/v1/students/6/progress/139") == 2
-
-
-def test_plain_http_to_a_remote_site_is_refused():
-    from siren_sync.errors import ConfigError
-    with pytest.raises(ConfigError):
-        Upstream("site", "http://shop.example/wp-json", auth=("admin", "secret pass"))
 
 
 def test_check_reports_reachability(site):
