@@ -1,0 +1,173 @@
+"""One commit of a TinyDB store: write what changed, then replace the root (the commit point).
+
+In order: each changed partition is written whole as a new generation file (the old one stays, as
+the current root names it); each bucket's new lines are appended to its segment and the new key
+digests to the key index, each fsynced; then the root, holding the small tables and the new
+manifest (files, lengths, generation), is written to a temp file and renamed over the old one.
+
+Before the rename the old root still names the old files and lengths: if anything fails, what was
+written is removed and what was appended cut back here, and if the process dies, `recovery.py` does
+the same on the next open. After it, the superseded partition files are deleted. A commit costs the
+size of what changed plus the root, never the size of the ledger.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from siren_sync.errors import StoreError
+from siren_sync.files import append_file, fsync_dir, truncate_file, write_temp
+from siren_sync.store.codec import copy_json, dumps
+from siren_sync.store.names import is_partition
+from siren_sync.store.protocol import Changes
+from siren_sync.store.tinydb.database import Database, JSONFileStorage, apply_changes, changed
+from siren_sync.store.tinydb.keyindex import encode_keys
+from siren_sync.store.tinydb.manifest import (
+    KEYS_FILE,
+    META,
+    PARTITIONS,
+    SEGMENTS,
+    new_segment,
+    partition_file,
+    store_meta,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Commit:
+    """The writes of one commit of `changes` into the store whose root is `db`, and what to undo.
+
+    `partition(table)` is the store's current database of a partition (None if it has none).
+    After `run()`, `loaded` holds the new database of every changed partition (None: emptied).
+    """
+
+    def __init__(self, db: Database, folder: Path, changes: Changes,
+                 partition: Callable[[str], Database | None]):
+        self.db = db
+        self.root = db.file
+        self.folder = folder
+        self.changes = changes
+        self._partition = partition
+        self.snapshot = self.root.data
+        self.meta = copy_json(store_meta(self.snapshot))
+        self.meta["generation"] += 1
+        self.partitions: dict[str, dict[str, Any]] = dict(self.snapshot[PARTITIONS])
+        self.segments: dict[str, dict[str, Any]] = dict(self.snapshot[SEGMENTS])
+        self.written: list[Path] = []  # new files: removed if the commit fails
+        self.appended: list[tuple[Path, int]] = []  # (file, committed length): cut back if it fails
+        self.superseded: list[Path] = []  # old files: removed once the commit succeeded
+        self.loaded: dict[str, Database | None] = {}
+        self.temp: Path | None = None
+
+    def run(self) -> None:
+        """Write everything and replace the root; on any failure, undo and raise (an OSError as
+        StoreError saying the last committed state is intact)."""
+        try:
+            self._write_partitions()
+            self._append_segments()
+            self._append_keys()
+            self._replace_root()
+        except BaseException as exc:
+            self._roll_back()
+            if isinstance(exc, OSError):
+                raise StoreError(f"store {self.root.path} could not be written ({exc}); "
+                                 "the last committed state is intact") from exc
+            raise
+        try:
+            fsync_dir(self.root.path.parent)
+        except OSError as exc:
+            log.warning("store %s: cannot fsync its folder: %s", self.root.path, exc)
+
+    def remove_superseded(self) -> None:
+        """Delete the partition files the new root no longer names (a failure only warns)."""
+        for path in self.superseded:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("%s: cannot remove a superseded file: %s", path, exc)
+
+    # -- before the commit point ----------------------------------------------------------------
+
+    def _write_partitions(self) -> None:
+        for table, changes in self.changes.documents.items():
+            if is_partition(table):
+                self._write_partition(table, changes)
+        if self.written:
+            fsync_dir(self.folder / "tables")
+
+    def _write_partition(self, table: str, changes: Mapping[str, dict[str, Any] | None]) -> None:
+        current = self._partition(table)
+        relative = partition_file(table, self.meta["generation"])
+        data = dict(current.file.data) if current is not None else {}
+        data[table] = changed(data.get(table, {}), changes)
+        if table in self.partitions:
+            self.superseded.append(self.folder / self.partitions[table]["file"])
+        if not data[table]:
+            self.partitions.pop(table, None)
+            self.loaded[table] = None
+            return
+        db = Database(JSONFileStorage(self.folder / relative, data))
+        self._make_folder(self.folder / "tables")
+        self.written.append(db.file.path)
+        db.file.flush(sync_dir=False)
+        self.partitions[table] = {"file": relative, "docs": len(data[table])}
+        self.loaded[table] = db
+
+    def _append_segments(self) -> None:
+        for bucket, lines in self.changes.events.items():
+            entry = self.segments.get(bucket) or new_segment(bucket)
+            blob = b"".join(lines)
+            path = self.folder / entry["file"]
+            self._make_folder(path.parent)
+            self._append(path, entry["length"], blob)
+            self.segments[bucket] = {"file": entry["file"], "length": entry["length"] + len(blob),
+                                     "count": entry["count"] + len(lines)}
+
+    def _append_keys(self) -> None:
+        if not self.changes.keys:
+            return
+        keys = self.meta["keys"]
+        self._make_folder(self.folder)
+        blob = encode_keys(self.changes.keys)
+        self._append(self.folder / KEYS_FILE, keys["length"], blob)
+        keys["length"] += len(blob)
+
+    def _append(self, path: Path, at: int, blob: bytes) -> None:
+        self.appended.append((path, at))
+        if append_file(path, at, blob):
+            fsync_dir(path.parent)
+
+    def _make_folder(self, folder: Path) -> None:
+        if not folder.is_dir():
+            folder.mkdir(parents=True)
+            fsync_dir(folder.parent)
+            if folder.parent != self.root.path.parent:
+                fsync_dir(self.root.path.parent)
+
+    def _replace_root(self) -> None:
+        for table, changes in self.changes.documents.items():
+            if not is_partition(table):
+                apply_changes(self.db.table(table), changes)
+        self.root.data = {**self.root.data, META: {"store": self.meta}, PARTITIONS: self.partitions,
+                          SEGMENTS: self.segments}
+        self.temp = write_temp(self.root.path, dumps(self.root.data))
+        os.replace(self.temp, self.root.path)  # the commit point
+
+    # -- when it failed -------------------------------------------------------------------------
+
+    def _roll_back(self) -> None:
+        self.root.data = self.snapshot
+        for path in [self.temp, *self.written] if self.temp else self.written:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass
+        for path, length in self.appended:
+            try:
+                truncate_file(path, length)
+            except OSError:
+                pass  # the next open cuts it back

@@ -1,0 +1,285 @@
+"""The TinyDB store: siren-sync's state in a root file and a folder beside it, on one machine.
+
+A store is a root file (the configured path, e.g. `data/siren-sync.json`) and a folder beside it
+(`data/siren-sync.d/`). The root is a TinyDB database holding the small tables (cursors, periods,
+distributions, obligations, outbox, quarantine, ...) and the manifest of everything in the folder
+(`manifest.py`):
+
+- partition tables: a table whose name contains '/' (`aggregates/<distributor>/<period start>`)
+  lives in its own TinyDB file `tables/<name>.<hash>.<generation>.json`, rewritten only when it
+  changes;
+- the event ledger: append-only JSON Lines segments `events/<bucket>.jsonl` (the caller picks the
+  bucket, e.g. the event's UTC month), whose committed byte lengths the manifest records;
+- the key index `keys.bin`: 12-byte blake2b digests of every recorded event key, append-only, so
+  `known()` answers "already recorded?" without reading the ledger (`keyindex.py`).
+
+A commit (`commit.py`) writes changed partitions as new generation files, appends to segments and the
+key index (each fsynced), then replaces the root atomically: that rename is the commit point. Before
+it, the old root still names the old files and lengths, so on the next open anything longer or newer
+is cut back or removed (`recovery.py`); after it, the superseded files are deleted. A commit
+therefore costs the size of what changed plus the root, never the size of the ledger: a period with
+a million events records its next batch as fast as its first.
+
+One writer per store: `open()` takes an exclusive `flock` on `<path>.lock` (`lock.py`).
+`TinyDBStore(path, readonly=True)` takes no lock and reads only committed state, so `standings` or
+`history` work while the worker runs. A store that cannot be read raises `StoreError` and is never
+written to. Back up the root file and its folder together.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Self, TypeVar, overload
+
+from tinydb.table import Table
+
+from siren_sync.errors import StoreError
+from siren_sync.store.names import check_table, is_partition, key_digest
+from siren_sync.store.protocol import Changes, Document
+from siren_sync.store.tinydb.commit import Commit
+from siren_sync.store.tinydb.database import Database, JSONFileStorage, Tables, document
+from siren_sync.store.tinydb.keyindex import read_key_index
+from siren_sync.store.tinydb.lock import ProcessLock
+from siren_sync.store.tinydb.manifest import (
+    KEYS_FILE,
+    PARTITIONS,
+    SEGMENTS,
+    new_root,
+    parse_partition,
+    read_root,
+    store_meta,
+    unreadable,
+)
+from siren_sync.store.tinydb.recovery import recover
+from siren_sync.store.tinydb.segments import read_segment
+from siren_sync.store.transaction import BufferedTransaction
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class TinyDBStore:
+    """The store at `path` (see the module docstring): a `protocol.Store`. `open()` before use, or
+    use `with`.
+
+    Documents returned by `get` and `table` are the store's own: read them, never mutate them
+    (use `Transaction.get` for a copy to change and `put` back).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False):
+        self.path = Path(path)
+        self.readonly = readonly
+        self.folder = self.path.with_name(self.path.stem + ".d")
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
+        self._lock = ProcessLock(self.lock_path, self.path)
+        self._db: Database | None = None
+        self._partitions: dict[str, Database] = {}
+        self._keys: set[int] | None = None
+        self._tx: BufferedTransaction | None = None
+
+    def __repr__(self) -> str:
+        mode = "readonly" if self.readonly else "writer"
+        return f"Store({str(self.path)!r}, {mode}, {'closed' if self._db is None else 'open'})"
+
+    # -- opening and closing --------------------------------------------------------------
+
+    def open(self) -> Self:
+        """Lock (unless read-only), read the root and recover from an unfinished commit."""
+        if self._db is not None:
+            return self
+        if self.readonly:
+            data = read_root(self.path)  # a store not created yet reads as an empty one
+            self._db = Database(JSONFileStorage(self.path, data if data is not None else new_root()))
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock.acquire()
+        try:
+            self._db = self._open_writer()
+        except BaseException:
+            self._lock.release()
+            raise
+        return self
+
+    def _open_writer(self) -> Database:
+        data = read_root(self.path)
+        if data is None:
+            if self.folder.exists() and any(self.folder.iterdir()):
+                raise unreadable(self.path, f"the file is missing but {self.folder} holds store data")
+            data = new_root()
+            JSONFileStorage(self.path, data).flush()
+            log.info("created store %s", self.path)
+        recover(self.path, self.folder, data)
+        return Database(JSONFileStorage(self.path, data))
+
+    def close(self) -> None:
+        """Release the lock and forget the cached state; an open transaction is discarded."""
+        if self._tx is not None:
+            self._tx.discard()
+            self._tx = None
+        self._db = None
+        self._partitions.clear()
+        self._keys = None
+        if not self.readonly:
+            self._lock.release()
+
+    def __enter__(self) -> Self:
+        return self.open()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _opened(self) -> Database:
+        if self._db is None:
+            raise RuntimeError(f"store {self.path} is not open")
+        return self._db
+
+    @property
+    def _root(self) -> Tables:
+        return self._opened().file.data
+
+    def _refresh(self) -> None:
+        """Read-only mode: re-read the root after the writer replaced a file we wanted."""
+        data = read_root(self.path)
+        if data is None:
+            raise unreadable(self.path, "the file disappeared")
+        self._db = Database(JSONFileStorage(self.path, data))
+        self._partitions.clear()
+        self._keys = None
+
+    def _partition(self, table: str) -> Database | None:
+        db = self._partitions.get(table)
+        if db is not None:
+            return db
+        read = self._read_partition(table)
+        if read is None:
+            return None
+        path, raw = read
+        db = Database(JSONFileStorage(path, parse_partition(self.path, path, table, raw)))
+        self._partitions[table] = db
+        return db
+
+    def _read_partition(self, table: str) -> tuple[Path, bytes] | None:
+        """The file of partition `table` and its bytes (None if the root names no such partition).
+
+        A reader whose writer committed a newer generation meanwhile finds the file it knew
+        removed: it re-reads the root and tries again.
+        """
+        attempts = 3
+        while True:
+            entry = self._root[PARTITIONS].get(table)
+            if entry is None:
+                return None
+            path = self.folder / entry["file"]
+            try:
+                return path, path.read_bytes()
+            except FileNotFoundError:
+                attempts -= 1
+                if not self.readonly or not attempts:
+                    raise unreadable(self.path, f"{path} is missing") from None
+                self._refresh()
+            except OSError as exc:
+                raise unreadable(self.path, f"{path}: {exc.strerror or exc}") from None
+
+    def _table(self, table: str) -> Table | None:
+        check_table(table)
+        if is_partition(table):
+            db = self._partition(table)
+            return db.table(table) if db is not None else None
+        return self._opened().table(table)
+
+    @overload
+    def get(self, table: str, key: str) -> Document | None: ...
+
+    @overload
+    def get(self, table: str, key: str, default: T) -> Document | T: ...
+
+    def get(self, table: str, key: str, default: object = None) -> object:
+        """The committed document `key` of `table`, or `default`. Do not mutate it."""
+        tbl = self._table(table)
+        doc = document(tbl, key) if tbl is not None else None
+        return default if doc is None else doc
+
+    def table(self, table: str) -> dict[str, Document]:
+        """A snapshot `{key: document}` of a committed table (empty if it does not exist).
+
+        The dict is new, the documents' nested values are the store's own: do not mutate them.
+
+        A partition is returned from the documents as read (a period's 100,000 aggregates or
+        obligations are not wrapped one by one): do not mutate those either.
+        """
+        if is_partition(table):
+            check_table(table)
+            db = self._partition(table)
+            return dict(db.file.data.get(table, {})) if db is not None else {}
+        tbl = self._table(table)
+        return {str(doc.doc_id): doc for doc in tbl} if tbl is not None else {}
+
+    def tables(self, prefix: str = "") -> list[str]:
+        """Names of the tables holding at least one document whose names start with `prefix`."""
+        root = self._root
+        names = [name for name in root[PARTITIONS] if name.startswith(prefix)]
+        names += [name for name, docs in root.items()
+                  if docs and not name.startswith("_") and name.startswith(prefix)]
+        return sorted(names)
+
+    def _key_index(self) -> set[int]:
+        if self._keys is None:
+            length = store_meta(self._root)["keys"]["length"]
+            self._keys = read_key_index(self.path, self.folder / KEYS_FILE, length)
+        return self._keys
+
+    def known(self, keys: Iterable[str]) -> set[str]:
+        """Those of `keys` whose events are already recorded (committed), from the key index."""
+        index = self._key_index()
+        return {key for key in keys if key_digest(key) in index}
+
+    def buckets(self) -> list[str]:
+        """The event buckets holding committed events, sorted."""
+        return sorted(self._root[SEGMENTS])
+
+    def event_count(self, bucket: str | None = None) -> int:
+        """How many events are committed in `bucket` (or in all buckets)."""
+        segments = self._root[SEGMENTS]
+        if bucket is not None:
+            count: int = segments.get(bucket, {}).get("count", 0)
+            return count
+        return sum(entry["count"] for entry in segments.values())
+
+    def events(self, bucket: str) -> Iterator[Document]:
+        """The committed event records of `bucket`, in the order they were recorded."""
+        entry = self._root[SEGMENTS].get(bucket)
+        if entry is not None:
+            yield from read_segment(self.path, self.folder / entry["file"], entry["length"])
+
+    # -- writing --------------------------------------------------------------------------
+
+    def _writer(self) -> Database:
+        if self.readonly:
+            raise StoreError(f"store {self.path} was opened read-only")
+        return self._opened()
+
+    def transaction(self) -> BufferedTransaction:
+        """A new transaction; `with` commits it on a clean exit and discards it on an exception."""
+        self._writer()
+        if self._tx is not None and not self._tx.finished:
+            raise RuntimeError("a store transaction is already open (one writer at a time)")
+        self._tx = BufferedTransaction(self)
+        return self._tx
+
+    def apply(self, changes: Changes) -> None:
+        """Commit `changes` atomically (see `commit.py`): all of them or, if anything fails, none."""
+        commit = Commit(self._writer(), self.folder, changes, self._partition)
+        commit.run()
+        for table, db in commit.loaded.items():
+            if db is None:
+                self._partitions.pop(table, None)
+            else:
+                self._partitions[table] = db
+        if self._keys is not None:
+            self._keys.update(changes.keys)
+        commit.remove_superseded()

@@ -1,0 +1,124 @@
+"""The TinyDB store: round trips, opening and creating, read-only readers beside the writer."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from siren_sync.errors import StoreError
+from siren_sync.store import SCHEMA_VERSION, Store, key_digest
+from siren_sync.store.protocol import Changes
+from tests.store.helpers import AGG, CURSOR, events, files_under
+
+
+def test_missing_store_is_created_with_its_folders(store_path: Path):
+    with Store(store_path) as store:
+        assert store.tables() == [] and store.buckets() == []
+    root = json.loads(store_path.read_text())
+    assert root["_meta"]["store"]["schema"] == SCHEMA_VERSION
+
+
+def test_round_trip(seeded: Path):
+    with Store(seeded) as store:
+        assert store.get("cursors", "woocommerce") == CURSOR
+        assert store.get("cursors", "lifterlms", {"x": 1}) == {"x": 1}
+        assert store.get("nope", "x") is None and store.get("nope/partition", "x") is None
+        assert store.table(AGG) == {"aggregate": {"revenue": "24.00", "events": 2}}
+        assert store.table("missing/table") == {}
+        assert store.tables("aggregates/") == [AGG]
+        assert store.tables() == [AGG, "cursors"]
+        assert store.buckets() == ["2026-11"]
+        assert list(store.events("2026-11")) == events(0, 2)
+        assert list(store.events("1999-01")) == []
+        assert store.event_count() == 2 and store.event_count("2026-11") == 2
+
+
+def test_events_keep_their_order_across_batches(store_path: Path):
+    with Store(store_path) as store:
+        for start in (0, 3, 6):
+            with store.transaction() as tx:
+                tx.append_events("2026-11", events(start, 3))
+        with store.transaction() as tx:
+            tx.append_events("2026-12", events(0, 1, prefix="lms"))
+    with Store(store_path) as store:
+        assert [e["key"] for e in store.events("2026-11")] == [f"woo:sale:{i}" for i in range(9)]
+        assert store.buckets() == ["2026-11", "2026-12"]
+
+
+def test_missing_root_beside_a_data_folder_is_refused(seeded: Path):
+    seeded.unlink()
+    before = files_under(seeded.parent)
+    with pytest.raises(StoreError, match="the file is missing but .*siren-sync.d holds store data"):
+        Store(seeded).open()
+    assert files_under(seeded.parent) == before
+
+
+def test_a_store_is_used_open(store_path: Path):
+    store = Store(store_path)
+    assert repr(store) == f"Store({str(store_path)!r}, writer, closed)"
+    with pytest.raises(RuntimeError, match="is not open"):
+        store.get("cursors", "x")
+    with pytest.raises(RuntimeError, match="is not open"):
+        store.transaction()
+    with store:
+        assert store.open() is store and repr(store).endswith("writer, open)")
+    assert repr(Store(store_path, readonly=True)).endswith("readonly, closed)")
+
+
+def test_an_empty_transaction_does_not_rewrite_the_root(seeded: Path):
+    before = files_under(seeded.parent)
+    with Store(seeded) as store:
+        with store.transaction():
+            pass
+    assert files_under(seeded.parent) == before
+
+
+def test_a_commit_is_read_back_without_reopening(seeded: Path):
+    """The writer's caches (partitions, key index) follow its commits."""
+    with Store(seeded) as store:
+        assert store.known(["woo:sale:0"]) == {"woo:sale:0"}  # the key index is loaded
+        store.apply(Changes(documents={AGG: {"aggregate": None}, "cursors": {"x": {"n": 1}}},
+                            events={"2026-11": [b'{"key":"k"}\n']}, keys={key_digest("k"): "k"}))
+        assert store.table(AGG) == {} and store.get("cursors", "x") == {"n": 1}
+        assert store.event_count() == 3 and list(store.events("2026-11"))[-1] == {"key": "k"}
+        assert store.known(["k", "woo:sale:0"]) == {"k", "woo:sale:0"}
+    with Store(seeded) as store:
+        assert store.tables() == ["cursors"]
+
+
+# -- read-only readers ----------------------------------------------------------------------
+
+def test_readonly_reads_committed_state_while_the_writer_holds_the_lock(seeded: Path):
+    with Store(seeded) as writer:
+        segment = writer.folder / "events" / "2026-11.jsonl"
+        with segment.open("ab") as f:  # the writer is mid-batch: bytes past the committed length
+            f.write(b'{"key":"half')
+        with Store(seeded, readonly=True) as reader:
+            assert reader.get(AGG, "aggregate") == {"revenue": "24.00", "events": 2}
+            assert list(reader.events("2026-11")) == events(0, 2)
+            assert reader.known(["woo:sale:0", "woo:sale:5"]) == {"woo:sale:0"}
+            with pytest.raises(StoreError, match="read-only"):
+                reader.transaction()
+
+
+def test_readonly_follows_a_newer_generation(seeded: Path):
+    with Store(seeded) as writer, Store(seeded, readonly=True) as reader:
+        with writer.transaction() as tx:  # replaces the partition file the reader's root names
+            tx.put(AGG, "aggregate", {"events": 3})
+        assert reader.get(AGG, "aggregate") == {"events": 3}
+
+
+def test_readonly_whose_root_disappeared_says_so(seeded: Path):
+    with Store(seeded, readonly=True) as reader:
+        for path in (seeded.parent / "siren-sync.d" / "tables").iterdir():
+            path.unlink()
+        seeded.unlink()
+        with pytest.raises(StoreError, match="the file disappeared"):
+            reader.get(AGG, "aggregate")
+
+
+def test_readonly_on_a_missing_store_is_empty_and_creates_nothing(tmp_path: Path):
+    with Store(tmp_path / "none" / "x.json", readonly=True) as reader:
+        assert reader.tables() == [] and reader.known(["a"]) == set()
+    assert not (tmp_path / "none").exists()
