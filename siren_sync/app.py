@@ -14,7 +14,8 @@ from siren_sync.config import Config, tzinfo_of
 from siren_sync.errors import ConfigError
 from siren_sync.ledger import Ledger
 from siren_sync.model import Collaborator, Distributor
-from siren_sync.store import Store
+from siren_sync.store import TinyDBStore
+from siren_sync.store.protocol import Store
 from siren_sync.tables import META, SITE_COLLABORATORS
 
 
@@ -80,7 +81,7 @@ def collaborators_of(config: Config, store: Store) -> dict[str, Collaborator]:
 def open_app(config: Config, readonly: bool = False, now: datetime | None = None,
              fetch_timezone: Callable[[], str] | None = None) -> App:
     """Open the store (locked unless read-only) and build the ledger for `config`."""
-    store = Store(config.store_path, readonly=readonly).open()
+    store: Store = TinyDBStore(config.store_path, readonly=readonly).open()
     try:
         tz = zone(site_timezone(config, store, fetch_timezone))
         distributors: Mapping[str, Distributor] = config.with_timezone(tz).distributors

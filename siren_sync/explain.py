@@ -14,7 +14,7 @@ from siren_sync import history
 from siren_sync.app import App
 from siren_sync.errors import UsageError
 from siren_sync.model import Distribution, Record
-from siren_sync.store import Store
+from siren_sync.store.protocol import Store
 from siren_sync.tables import DISTRIBUTIONS
 from siren_sync.values import iso
 

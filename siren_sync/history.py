@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from siren_sync.ledger import Ledger
 from siren_sync.model import Distribution, Obligation, Record, Standing
-from siren_sync.store import Store
+from siren_sync.store.protocol import Store
 from siren_sync.tables import DISTRIBUTIONS, obligations_table, scores_table
 from siren_sync.values import parse_time
 

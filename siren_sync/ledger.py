@@ -18,7 +18,7 @@ from typing import Any
 from siren_sync.engine import closing, pools
 from siren_sync.engine.periods import Calendar
 from siren_sync.model import SALE, Collaborator, Distribution, Distributor, Event, Record
-from siren_sync.store import Store, Transaction
+from siren_sync.store.protocol import Store, Transaction
 from siren_sync.tables import CURSORS, PERIODS, QUARANTINE, aggregate_table
 from siren_sync.values import iso, parse_time
 

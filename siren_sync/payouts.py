@@ -13,7 +13,7 @@ from pathlib import Path
 
 from siren_sync.files import write_atomic
 from siren_sync.model import Collaborator, Obligation
-from siren_sync.store import Store
+from siren_sync.store.protocol import Store
 from siren_sync.tables import obligations_table
 
 CSV_COLUMNS = ("Payout ID", "Collaborator Email", "Collaborator Name", "Collaborator ID", "Currency", "Value")

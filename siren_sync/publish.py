@@ -22,7 +22,7 @@ from siren_sync.errors import SyncError
 from siren_sync.history import load
 from siren_sync.model import Distribution, OutboxEntry, Record
 from siren_sync.sources.http import Upstream
-from siren_sync.store import Store
+from siren_sync.store.protocol import Store
 from siren_sync.tables import OUTBOX
 from siren_sync.values import iso
 
