@@ -63,12 +63,19 @@ def test_a_failing_rename_keeps_the_old_file_and_removes_the_temp(target: Path, 
     assert target.read_bytes() == OLD and leftovers(target.parent) == []
 
 
-@pytest.mark.parametrize("step", ["write", "fsync"])
-def test_a_failing_write_keeps_the_old_file(target: Path, monkeypatch: pytest.MonkeyPatch, step: str):
+def fail_mid_write(target: Path, monkeypatch: pytest.MonkeyPatch, step: str) -> None:
+    """`write_atomic(target, NEW)` failing half-way through its `step` ("write": the disk fills up after
+    half the bytes; "fsync": every byte written, then the flush fails)."""
     fail_after(monkeypatch, step, 1 if step == "write" else 0)
-    monkeypatch.setattr(files.os, "write", _in_halves(files.os.write))
+    real = files.os.write
+    monkeypatch.setattr(files.os, "write", lambda fd, data: real(fd, bytes(data[:max(1, len(data) // 2)])))
     with pytest.raises(OSError):
         write_atomic(target, NEW)
+
+
+@pytest.mark.parametrize("step", ["write", "fsync"])
+def test_a_failing_write_keeps_the_old_file(target: Path, monkeypatch: pytest.MonkeyPatch, step: str):
+    fail_mid_write(target, monkeypatch, step)
     assert target.read_bytes() == OLD
 
 
@@ -76,16 +83,8 @@ def test_a_failing_write_keeps_the_old_file(target: Path, monkeypatch: pytest.Mo
                                        "a half-written payouts.csv.tmp is left beside the file")
 @pytest.mark.parametrize("step", ["write", "fsync"])
 def test_a_failing_write_leaves_no_temp_file(target: Path, monkeypatch: pytest.MonkeyPatch, step: str):
-    fail_after(monkeypatch, step, 1 if step == "write" else 0)
-    monkeypatch.setattr(files.os, "write", _in_halves(files.os.write))
-    with pytest.raises(OSError):
-        write_atomic(target, NEW)
+    fail_mid_write(target, monkeypatch, step)
     assert leftovers(target.parent) == []
-
-
-def _in_halves(write):
-    """os.write that writes at most half of what it is given (so a failure can come mid-file)."""
-    return lambda fd, data: write(fd, bytes(data[:max(1, len(data) // 2)]))
 
 
 def test_the_folder_is_fsynced_after_the_rename(target: Path, monkeypatch: pytest.MonkeyPatch):
