@@ -1,0 +1,95 @@
+"""`siren-sync demo` (siren_sync/demo.py): one simulated week on the sandbox site, as a user sees it:
+the sections in order, each distribution's obligations adding up to its pool to the cent, and one
+record on the site for each distribution. The demo runs once for the module (about 6 s)."""
+from __future__ import annotations
+
+import io
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+
+from siren_sync import demo
+
+PERCENT = {"Sales Bonus": 5, "Instructor Revenue Share": 20, "Referral Pool": 2}  # demo.THREE_POOLS
+HEADER = re.compile(r"^(?P<name>[^:]+): (?P<start>\S+) to (?P<end>\S+)$")
+TOTALS = re.compile(r"^  revenue (?P<revenue>-?[\d.]+) USD, pool (?P<pool>[\d.]+) USD, (?P<events>\d+) events "
+                    r"\((?P<late>\d+) late\)$")
+PAYEE = re.compile(r"^  (?P<who>\w+) +score +(?P<score>[\d.]+) +-> +(?P<amount>[\d.]+) USD(  \(.+\))?$")
+RECORD = re.compile(r"^  post \d+ \[private\] (?P<slug>siren-sync-[a-z0-9-]+): (?P<name>[^:]+): ")
+
+
+@pytest.fixture(scope="module")
+def run() -> tuple[int, str]:
+    out = io.StringIO()
+    code = demo.run(weeks=1, out=out)
+    return code, out.getvalue()
+
+
+def section(text: str, title: str) -> list[str]:
+    """The lines under `== title ... ==`, up to the next blank line (or the closing line)."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"== {title}"))
+    end = next(i for i in range(start + 1, len(lines)) if not lines[i] or lines[i].startswith("demo finished"))
+    return lines[start + 1:end]
+
+
+def distributions(text: str) -> list[dict]:
+    """Each printed distribution: its name, period, totals and payees."""
+    found: list[dict] = []
+    for line in section(text, "distributions"):
+        if m := HEADER.match(line):
+            found.append({**m.groupdict(), "payees": {}})
+        elif m := TOTALS.match(line):
+            found[-1].update(m.groupdict())
+        elif m := PAYEE.match(line):
+            found[-1]["payees"][m["who"]] = Decimal(m["amount"])
+        else:
+            assert line == "  nobody qualified", line
+    return found
+
+
+def test_the_demo_exits_0_and_prints_its_sections_in_order(run):
+    code, text = run
+    assert code == 0
+    lines = text.splitlines()
+    assert re.fullmatch(r"sandbox site http://127\.0\.0\.1:\d+ \(timezone America/New_York\), simulated time starts "
+                        r"\S+", lines[0])
+    titles = [line for line in lines if line.startswith("== ")]
+    assert [t.split(" (")[0] for t in titles] == ["== distributions ==", "== open periods",
+                                                  "== records the site received"]
+    assert re.fullmatch(r"demo finished in \d+\.\d+s", lines[-1])
+
+
+def test_one_week_closes_each_of_the_three_pools_once(run):
+    found = distributions(run[1])
+    assert sorted(d["name"] for d in found) == sorted(PERCENT)
+    assert {(d["start"], d["end"]) for d in found} == {("2026-11-01T00:00:00-04:00", "2026-11-08T00:00:00-05:00")}
+    assert all(int(d["events"]) > 0 and d["payees"] for d in found)  # the sandbox had a week of activity
+
+
+def test_every_distributions_obligations_add_up_to_its_pool(run):
+    for d in distributions(run[1]):
+        assert sum(d["payees"].values()) == Decimal(d["pool"]), d["name"]
+        expected = (Decimal(d["revenue"]) * PERCENT[d["name"]] / 100).quantize(Decimal("0.01"), ROUND_HALF_UP)
+        assert Decimal(d["pool"]) == max(expected, Decimal("0.00")), d["name"]
+
+
+def test_the_top_score_pool_goes_to_one_collaborator(run):
+    [bonus] = [d for d in distributions(run[1]) if d["name"] == "Sales Bonus"]
+    assert len(bonus["payees"]) == 1
+
+
+def test_the_site_received_one_record_per_distribution(run):
+    text = run[1]
+    received = [RECORD.match(line) for line in section(text, "records the site received")]
+    assert all(received) and len(received) == len(distributions(text)) == 3
+    assert f"== records the site received ({len(received)}) ==" in text
+    assert sorted(m["name"] for m in received) == sorted(PERCENT)
+    assert {m["slug"].rsplit("-", 1)[1] for m in received} == {"20261108t0500"}  # the period's end in UTC
+
+
+def test_the_open_periods_start_where_the_closed_ones_ended(run):
+    standings = section(run[1], "open periods")
+    assert len(standings) == 3
+    assert all(" since 2026-11-08T00:00:00-05:00, revenue " in line for line in standings)

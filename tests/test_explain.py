@@ -1,0 +1,110 @@
+"""`siren-sync explain` (siren_sync/explain.py): the events behind one collaborator's score, with the
+same numbers the distribution used: they add up to the score, a late event is marked, and before
+anything closed the open period is explained as projected."""
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import pytest
+
+from siren_sync import explain
+from siren_sync.app import open_app
+from siren_sync.config import load_config
+from siren_sync.errors import UsageError
+from tests.support.cli import collab_yaml, dist_yaml
+from tests.support.ledgers import close, credit, sale
+
+JANUARY = datetime(2027, 1, 1, tzinfo=UTC)
+EVENT_LINE = re.compile(r"^  (\S+)  (\w+) +x(-?\d+) +(-?[\d.]+) pts  (\S+)( late)?$")
+
+
+@pytest.fixture
+def app(site):
+    """alice and bob on a monthly pool paying 100% of revenue; `manual` scores 2, `boundCouponUsed` 5."""
+    path = site.config(collab_yaml(["alice", "bob"]), dist_yaml(pct=100, types="{manual: 2, boundCouponUsed: 5}"))
+    with open_app(load_config(path), now=datetime(2026, 11, 20, tzinfo=UTC)) as opened:
+        opened.ledger.record([credit("alice", 3, key="crm:1"), credit("alice", 1, key="crm:2", type_="boundCouponUsed"),
+                              credit("bob", 1, key="crm:3"), sale("s", "9.00")])
+        yield opened
+
+
+def events_of(text: str) -> list[tuple[str, int, Decimal, str, bool]]:
+    """(type, quantity, points, key, late) of each event line."""
+    return [(m[2], int(m[3]), Decimal(m[4]), m[5], bool(m[6])) for m in map(EVENT_LINE.match, text.splitlines()) if m]
+
+
+def score_line(text: str) -> tuple[Decimal, Decimal, str]:
+    """(score, the events' total, amount) from the last line."""
+    m = re.search(r"score (\S+) \(events above add up to (\S+)\); amount (\S+)", text)
+    assert m, text
+    return Decimal(m[1]), Decimal(m[2]), m[3]
+
+
+def test_the_events_of_a_closed_distribution_add_up_to_the_score(app):
+    [made] = close(app.ledger)
+    text = explain.render(app, "alice", None)
+    assert text.splitlines()[0].startswith(f"{made.id} [closed] Pool Pool: 2026-11-01T00:00:00+00:00 to ")
+    assert events_of(text) == [("manual", 3, Decimal(6), "crm:1", False),
+                               ("boundCouponUsed", 1, Decimal(5), "crm:2", False)]
+    score, total, amount = score_line(text)
+    assert score == total == sum(points for _, _, points, _, _ in events_of(text)) == 11
+    assert amount == next(str(o.amount) for o in made.obligations if o.collaborator == "alice") == "7.62"
+
+
+def test_only_the_collaborators_own_events_are_listed(app):
+    close(app.ledger)
+    assert [key for *_, key, _ in events_of(explain.render(app, "bob", None))] == ["crm:3"]
+
+
+def test_a_late_event_is_listed_in_the_period_it_counted_in_and_marked(app):
+    close(app.ledger)
+    app.ledger.record([credit("alice", 2, key="late:1"), credit("alice", 1, key="dec:1", at=datetime(2026, 12, 5,
+                                                                                                       tzinfo=UTC))])
+    close(app.ledger, JANUARY)
+    text = explain.render(app, "alice", "pool-20270101t0000")
+    assert [(key, late) for *_, key, late in events_of(text)] == [("late:1", True), ("dec:1", False)]
+    assert score_line(text)[:2] == (Decimal(6), Decimal(6))
+    november = explain.render(app, "alice", "pool-20261201t0000")
+    assert "late:1" not in november  # the closed period was not edited
+
+
+def test_without_a_distribution_the_latest_one_the_collaborator_was_in_is_explained(app):
+    close(app.ledger)
+    app.ledger.record([credit("bob", 1, key="dec:bob", at=datetime(2026, 12, 5, tzinfo=UTC))])
+    close(app.ledger, JANUARY)
+    assert explain.render(app, "bob", None).startswith("pool-20270101t0000 [closed]")
+    assert explain.render(app, "alice", None).startswith("pool-20261201t0000 [closed]")
+
+
+def test_an_unknown_distribution_is_a_usage_error(app):
+    with pytest.raises(UsageError, match="unknown distribution 'pool-20991201t0000'") as info:
+        explain.render(app, "alice", "pool-20991201t0000")
+    assert info.value.exit_code == 2
+
+
+def test_before_anything_closed_the_open_period_is_explained_as_projected(app):
+    text = explain.render(app, "alice", None)
+    assert text.splitlines()[0] == ("pool-20261201t0000 [open (projected)] Pool Pool: 2026-11-01T00:00:00+00:00 to "
+                                    "2026-12-01T00:00:00+00:00")
+    assert [key for *_, key, _ in events_of(text)] == ["crm:1", "crm:2"]
+    assert score_line(text) == (Decimal(11), Decimal(11), "7.62")
+    assert app.store.table("distributions") == {}  # projected, not closed
+
+
+def test_a_collaborator_who_did_not_score_in_a_distribution_has_no_events_and_0(app):
+    close(app.ledger)
+    app.ledger.record([credit("alice", 1, key="dec:1", at=datetime(2026, 12, 5, tzinfo=UTC))])
+    close(app.ledger, JANUARY)
+    text = explain.render(app, "bob", "pool-20270101t0000")
+    assert events_of(text) == [] and score_line(text) == (Decimal(0), Decimal(0), "0")
+
+
+@pytest.mark.parametrize("start, end, months", [
+    ("2026-11-01T00:00:00+00:00", "2026-12-01T00:00:00+00:00", ["2026-11", "2026-12"]),
+    ("2026-11-30T23:00:00-05:00", "2026-12-01T00:00:00-05:00", ["2026-12"]),  # in UTC: all December
+    ("2026-12-20T00:00:00+00:00", "2027-02-01T00:00:00+00:00", ["2026-12", "2027-01", "2027-02"]),
+])
+def test_months_between_are_the_utc_months_a_period_touches(start, end, months):
+    assert explain.months_between(datetime.fromisoformat(start), datetime.fromisoformat(end)) == months
