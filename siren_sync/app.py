@@ -59,6 +59,7 @@ def site_timezone(config: Config, store: Store, fetch: Callable[[], str] | None 
         raise ConfigError(f"{config.path}: site.timezone: is 'auto' but the site's timezone was never read; "
                           f"run `siren-sync sync` once or set site.timezone")
     name = fetch()
+    zone(name)  # a name this machine cannot use is never remembered: the site is asked again next time
     if not store.readonly:
         with store.transaction() as tx:
             tx.put(META, "site", {"timezone": name})

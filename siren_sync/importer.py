@@ -95,7 +95,8 @@ def _lines(raw_lines: Any) -> tuple[Line, ...]:
             raise BadLine(f"lines[{i}] must be an object")
         try:
             lines.append(Line(id=str(raw.get("id", i)), subtotal=_money(raw, "subtotal"),
-                              quantity=int(raw.get("quantity", 1)), product_id=raw.get("product_id"),
+                              quantity=int(raw.get("quantity", 1)),
+                              product_id=None if raw.get("product_id") is None else int(raw["product_id"]),
                               sku=str(raw.get("sku") or ""),
                               categories=tuple(int(c) for c in raw.get("categories") or ())))
         except (TypeError, ValueError) as exc:

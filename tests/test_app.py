@@ -94,9 +94,6 @@ def test_a_site_timezone_that_is_no_zone_is_a_config_error(configure):
         open_app(configure("auto"), fetch_timezone=Site("Mars/Olympus"))
 
 
-@pytest.mark.xfail(strict=True, reason="site_timezone stores the site's answer before open_app checks it is a "
-                                       "zone: a name the local tzdata does not know is remembered, and every later "
-                                       "start fails on it without asking the site again")
 def test_a_site_timezone_that_is_no_zone_is_not_remembered(configure):
     config = configure("auto")
     with pytest.raises(ConfigError):

@@ -71,9 +71,6 @@ def test_a_refund_with_lines_moves_the_whole_order_back():
     assert refund.order.total == Decimal("20.00") and refund.share == Fraction(-1)
 
 
-@pytest.mark.xfail(strict=True, reason="a line's product_id is kept as written: \"93\" stays a string (its "
-                                       "categories are made numbers), so a collaboratorOwned distributor never "
-                                       "matches the line and silently counts nothing of it")
 def test_a_product_id_written_as_text_is_read_as_a_number_like_the_categories():
     sale = parse_line(line(key="s", type="sale", at=AT, revenue="30.00", currency="USD",
                            lines=[{"subtotal": "30.00", "product_id": "93", "categories": ["12"]}]), WHO)
