@@ -20,10 +20,14 @@ PYTHON = sys.executable
 
 # The sandbox's seeded shop (siren_sync/sandbox/generate.py): its collaborators, coupons and products.
 SANDBOX_COLLABORATORS = """\
-  - {id: alice, name: Alice, email: alice@example.test, status: active, wp_user_id: 2, coupons: [alice10], tracking_ids: [alice], products: [10, 18]}
-  - {id: bruno, name: Bruno, email: bruno@example.test, status: active, wp_user_id: 3, coupons: [bruno15], tracking_ids: [bruno], products: [11]}
-  - {id: chloe, name: Chloe, email: chloe@example.test, status: active, wp_user_id: 4, coupons: [chloe10], tracking_ids: [chloe], products: [12]}
-  - {id: david, name: David, email: david@example.test, status: active, wp_user_id: 5, coupons: [david20], tracking_ids: [david], products: [14, 16, 17]}
+  - {id: alice, name: Alice, email: alice@example.test, status: active, wp_user_id: 2,
+     coupons: [alice10], tracking_ids: [alice], products: [10, 18]}
+  - {id: bruno, name: Bruno, email: bruno@example.test, status: active, wp_user_id: 3,
+     coupons: [bruno15], tracking_ids: [bruno], products: [11]}
+  - {id: chloe, name: Chloe, email: chloe@example.test, status: active, wp_user_id: 4,
+     coupons: [chloe10], tracking_ids: [chloe], products: [12]}
+  - {id: david, name: David, email: david@example.test, status: active, wp_user_id: 5,
+     coupons: [david20], tracking_ids: [david], products: [14, 16, 17]}
 """
 
 MONTHLY = """\
@@ -35,7 +39,8 @@ MONTHLY = """\
     units: USD
     schedule: ["first day of next month", "midnight"]
     startsAt: {starts}
-    engagementTypes: {{boundCouponUsed: 5, collaboratorProductSold: 10, referredSiteVisit: 1, boundPostUsed: 1, manual: 1}}
+    engagementTypes: {{boundCouponUsed: 5, collaboratorProductSold: 10, referredSiteVisit: 1, boundPostUsed: 1,
+                      manual: 1}}
     revenuePercentage: 10
 """
 

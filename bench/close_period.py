@@ -11,6 +11,7 @@ The shares must add up to the pool to the cent (asserted).
 
 Targets: close < 2 s, peak RSS < 300 MB, sum of shares == pool.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,7 @@ AS_OF = datetime(2026, 12, 1, 0, 5, tzinfo=UTC)
 def _collaborators(n: int) -> dict:
     from siren_sync.model import Collaborator
 
-    return {f"c{i:06d}": Collaborator(id=f"c{i:06d}", name=f"C {i}", email=f"c{i}@example.test")
-            for i in range(n)}
+    return {f"c{i:06d}": Collaborator(id=f"c{i:06d}", name=f"C {i}", email=f"c{i}@example.test") for i in range(n)}
 
 
 def _events(first: int, count: int, collaborators: int):
@@ -49,8 +49,9 @@ def _events(first: int, count: int, collaborators: int):
         else:
             # a skewed spread: every collaborator scores, some much more than others
             c = (i * 2654435761) % collaborators if i % 3 else (i % max(1, collaborators // 50))
-            out.append(Event(key=f"bench:manual:{i}", type="manual", at=at, collaborator=f"c{c:06d}",
-                             quantity=1 + i % 5))
+            out.append(
+                Event(key=f"bench:manual:{i}", type="manual", at=at, collaborator=f"c{c:06d}", quantity=1 + i % 5)
+            )
     return out
 
 
@@ -85,13 +86,23 @@ def _close_child(config_path: str, collaborators: int, profile: str | None = Non
     assert total == record.pool, f"shares {total} != pool {record.pool}"
     assert sum(o.amount for o in record.obligations) == record.pool
     app.close()
-    return {"close_s": wall, "close_cpu_s": cpu, "open_s": open_s, "pool": str(record.pool),
-            "revenue": str(record.revenue), "events": record.events, "obligations": len(obligations),
-            "shares_sum": str(total), "peak_rss_mb": peak, "distributions": len(made)}
+    return {
+        "close_s": wall,
+        "close_cpu_s": cpu,
+        "open_s": open_s,
+        "pool": str(record.pool),
+        "revenue": str(record.revenue),
+        "events": record.events,
+        "obligations": len(obligations),
+        "shares_sum": str(total),
+        "peak_rss_mb": peak,
+        "distributions": len(made),
+    }
 
 
-def main(collaborators: int = 100_000, events: int = 1_000_000, fill_batch: int = 100_000,
-         profile: str | None = None) -> dict:
+def main(
+    collaborators: int = 100_000, events: int = 1_000_000, fill_batch: int = 100_000, profile: str | None = None
+) -> dict:
     from siren_sync.app import open_app
 
     with tempfile.TemporaryDirectory(prefix="bench-close-") as tmp:
@@ -110,21 +121,36 @@ def main(collaborators: int = 100_000, events: int = 1_000_000, fill_batch: int 
         held = app.store.event_count()
         app.close()
         store_bytes = _common.dir_bytes(folder / "store")
-        code = (f"import sys, json; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
-                f"import close_period as c; print(json.dumps(c._close_child({str(path)!r}, {collaborators}, {profile!r})))")
+        code = (
+            f"import sys, json; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
+            f"import close_period as c; print(json.dumps(c._close_child({str(path)!r}, {collaborators}, {profile!r})))"
+        )
         out = subprocess.run([_common.PYTHON, "-c", code], capture_output=True, text=True, cwd=_common.ROOT)
         if out.returncode != 0:
             raise RuntimeError(f"the closing process failed:\n{out.stderr[-3000:]}")
         child = json.loads(out.stdout.strip().splitlines()[-1])
     ok_cents = child["shares_sum"] == child["pool"]
-    return {"bench": "close_period", "collaborators": collaborators, "events": held,
-            "fill_s": round(fill_s, 1), "fill_events_per_s": round(held / fill_s, 0), "store_bytes": store_bytes,
-            "close_s": round(child["close_s"], 3), "close_cpu_s": round(child["close_cpu_s"], 3),
-            "open_s": round(child["open_s"], 3), "obligations": child["obligations"], "pool": child["pool"],
-            "revenue": child["revenue"], "shares_sum": child["shares_sum"],
-            "peak_rss_mb": round(child["peak_rss_mb"], 1),
-            "targets": {"close_s<2": child["close_s"] < 2, "peak_rss_mb<300": child["peak_rss_mb"] < 300,
-                        "shares_add_up": ok_cents}}
+    return {
+        "bench": "close_period",
+        "collaborators": collaborators,
+        "events": held,
+        "fill_s": round(fill_s, 1),
+        "fill_events_per_s": round(held / fill_s, 0),
+        "store_bytes": store_bytes,
+        "close_s": round(child["close_s"], 3),
+        "close_cpu_s": round(child["close_cpu_s"], 3),
+        "open_s": round(child["open_s"], 3),
+        "obligations": child["obligations"],
+        "pool": child["pool"],
+        "revenue": child["revenue"],
+        "shares_sum": child["shares_sum"],
+        "peak_rss_mb": round(child["peak_rss_mb"], 1),
+        "targets": {
+            "close_s<2": child["close_s"] < 2,
+            "peak_rss_mb<300": child["peak_rss_mb"] < 300,
+            "shares_add_up": ok_cents,
+        },
+    }
 
 
 def cli(argv: list[str] | None = None) -> dict:
@@ -136,15 +162,32 @@ def cli(argv: list[str] | None = None) -> dict:
     a = p.parse_args(argv)
     r = main(a.collaborators, a.events, a.fill_batch, a.profile)
     t = r["targets"]
-    _common.report("closing a period", [
-        ("period", f"{r['events']:,} events, {r['collaborators']:,} collaborators, store "
-                   f"{r['store_bytes'] / 2**20:.1f} MiB (filled in {r['fill_s']} s, {r['fill_events_per_s']:,.0f} events/s)"),
-        ("close", f"{r['close_s']} s wall, {r['close_cpu_s']} s CPU (store open {r['open_s']} s) "
-                  f"[target < 2 s: {_common.verdict(t['close_s<2'])}]"),
-        ("peak RSS (closing process)", f"{r['peak_rss_mb']} MB [target < 300 MB: {_common.verdict(t['peak_rss_mb<300'])}]"),
-        ("pool / sum of shares", f"{r['pool']} / {r['shares_sum']} over {r['obligations']:,} obligations "
-                                 f"[{_common.verdict(t['shares_add_up'])}]"),
-    ], r)
+    _common.report(
+        "closing a period",
+        [
+            (
+                "period",
+                f"{r['events']:,} events, {r['collaborators']:,} collaborators, store "
+                f"{r['store_bytes'] / 2**20:.1f} MiB (filled in {r['fill_s']} s, "
+                f"{r['fill_events_per_s']:,.0f} events/s)",
+            ),
+            (
+                "close",
+                f"{r['close_s']} s wall, {r['close_cpu_s']} s CPU (store open {r['open_s']} s) "
+                f"[target < 2 s: {_common.verdict(t['close_s<2'])}]",
+            ),
+            (
+                "peak RSS (closing process)",
+                f"{r['peak_rss_mb']} MB [target < 300 MB: {_common.verdict(t['peak_rss_mb<300'])}]",
+            ),
+            (
+                "pool / sum of shares",
+                f"{r['pool']} / {r['shares_sum']} over {r['obligations']:,} obligations "
+                f"[{_common.verdict(t['shares_add_up'])}]",
+            ),
+        ],
+        r,
+    )
     return r
 
 

@@ -2,8 +2,9 @@
 
     python bench/run_all.py [--small] [--only NAME ...] [--json FILE]
 
-Each benchmark runs in its own process (so peak memory is its own) and prints its figures; a summary table of the targets follows, then one JSON line with
-the machine and every result. A benchmark that crashes is reported as such and the others still run.
+Each benchmark runs in its own process (so peak memory is its own) and prints its figures; a summary
+table of the targets follows, then one JSON line with the machine and every result. A benchmark that
+crashes is reported as such and the others still run.
 """
 from __future__ import annotations
 

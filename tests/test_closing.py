@@ -12,7 +12,7 @@ from tests.support.cli import collab_yaml, credit, dist_yaml, distribute_json, s
 
 
 def test_whole_minute_ends_keep_the_first_wave_ids_and_other_ends_add_seconds():
-    from datetime import datetime, timezone, timedelta
+    from datetime import datetime, timedelta, timezone
 
     paris = timezone(timedelta(hours=1))
     assert distribution_id("salesBonus", datetime(2026, 12, 3, 15, 8, tzinfo=paris)) == "salesbonus-20261203t1408"

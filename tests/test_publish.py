@@ -1,5 +1,6 @@
 """Publishing closed distributions to the site (HTTP mocked with `responses`): what the site
 receives, exactly once whatever crashes happen, and what a site owner sees when the site refuses."""
+
 from __future__ import annotations
 
 import base64
@@ -10,13 +11,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import responses
-from tests.support.payloads import wp_error
 
 from siren_sync.app import open_app
 from siren_sync.cli import main
 from siren_sync.config import load_config
 from siren_sync.publish import Publisher
 from siren_sync.sources.http import Upstream
+from tests.support.payloads import wp_error
 
 URL = "http://127.0.0.1:8765"
 POSTS = re.compile(re.escape(f"{URL}/wp-json/wp/v2/posts") + r"(\?.*)?$")
@@ -77,7 +78,15 @@ class FakeSite:
         query = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
         self.lookups.append(query)
         if not self._auth_ok(request):
-            return 401, {}, json.dumps(wp_error("rest_forbidden_context", "Sorry, you are not allowed to edit posts in this post type.", 401))
+            return (
+                401,
+                {},
+                json.dumps(
+                    wp_error(
+                        "rest_forbidden_context", "Sorry, you are not allowed to edit posts in this post type.", 401
+                    )
+                ),
+            )
         found = [p for p in self.posts if p["slug"] == query.get("slug")]
         return 200, {"X-WP-Total": str(len(found)), "X-WP-TotalPages": "1"}, json.dumps(found)
 
@@ -88,8 +97,12 @@ class FakeSite:
             status, body, headers = self.post_answers.pop(0)
             return status, headers, json.dumps(body)
         body = json.loads(request.body)
-        post = {"id": 100 + len(self.posts), "slug": body["slug"], "status": body["status"],
-                "title": {"raw": body["title"]}}
+        post = {
+            "id": 100 + len(self.posts),
+            "slug": body["slug"],
+            "status": body["status"],
+            "title": {"raw": body["title"]},
+        }
         self.posts.append(post)
         self.created.append(body)
         # WordPress answers with the registered meta keys only ([] when none is registered)
@@ -141,8 +154,9 @@ class Sleeps(list):
 def publish(site, sleeps=None):
     """One publish pass with the real Publisher, as the worker wires it (no real sleeping)."""
     with open_app(site.config) as app:
-        upstream = Upstream("publish", f"{URL}/wp-json", auth=(USER, PASSWORD),
-                        sleep=Sleeps() if sleeps is None else sleeps)
+        upstream = Upstream(
+            "publish", f"{URL}/wp-json", auth=(USER, PASSWORD), sleep=Sleeps() if sleeps is None else sleeps
+        )
         names = {c.id: c.name for c in app.ledger.collaborators.values()}
         report = Publisher(upstream, "wp/v2/posts", "private", app.tz, names).publish(app.store)
         outbox = app.store.table("outbox")
@@ -165,10 +179,19 @@ def test_the_posted_record_has_the_designed_title_slug_content_and_meta(site):
     assert "<tr><td>Bob &lt;Builder&gt; &amp; Co</td><td>1</td><td>10.00 USD</td></tr>" in content
     assert "pool 40.00 USD" in content
     meta = json.loads(first["meta"]["siren_sync"])
-    assert meta == {"id": FIRST, "distributor": "weeklyBonus", "period_start": "2026-11-02T00:00:00-05:00",
-                    "period_end": "2026-11-09T00:00:00-05:00", "units": "USD", "revenue": "400.00", "pool": "40.00",
-                    "obligations": [{"collaborator": "alice", "score": "3", "amount": "30.00"},
-                                    {"collaborator": "bob", "score": "1", "amount": "10.00"}]}
+    assert meta == {
+        "id": FIRST,
+        "distributor": "weeklyBonus",
+        "period_start": "2026-11-02T00:00:00-05:00",
+        "period_end": "2026-11-09T00:00:00-05:00",
+        "units": "USD",
+        "revenue": "400.00",
+        "pool": "40.00",
+        "obligations": [
+            {"collaborator": "alice", "score": "3", "amount": "30.00"},
+            {"collaborator": "bob", "score": "1", "amount": "10.00"},
+        ],
+    }
     assert site.created[1]["slug"] == "siren-sync-weeklybonus-20261116t0500"
     assert json.loads(site.created[1]["meta"]["siren_sync"])["pool"] == "5.00"
     # each record was looked up by slug, in any status and with edit context, before its POST
@@ -225,11 +248,17 @@ def test_an_entry_left_posting_without_a_post_is_posted_once(site):
 
 
 REFUSALS = {
-    "401": (401, wp_error("rest_cannot_create", "Sorry, you are not allowed to create posts as this user.", 401),
-            "401 rest_cannot_create"),
+    "401": (
+        401,
+        wp_error("rest_cannot_create", "Sorry, you are not allowed to create posts as this user.", 401),
+        "401 rest_cannot_create",
+    ),
     "403": (403, wp_error("rest_forbidden", "Sorry, you are not allowed to do that.", 403), "403 rest_forbidden"),
-    "404": (404, wp_error("rest_no_route", "No route was found matching the URL and request method.", 404),
-            "404 rest_no_route"),
+    "404": (
+        404,
+        wp_error("rest_no_route", "No route was found matching the URL and request method.", 404),
+        "404 rest_no_route",
+    ),
 }
 
 
@@ -309,8 +338,11 @@ def test_publish_command_output_and_exit_status(site):
 
 def test_publish_command_without_credentials_is_a_usage_error(site, monkeypatch, tmp_path):
     path = tmp_path / "siren.yaml"
-    path.write_text(path.read_text().replace(
-        '  wordpress: {user: "${SIREN_WP_USER}", application_password: "${SIREN_WP_APP_PASSWORD}"}\n', ""))
+    path.write_text(
+        path.read_text().replace(
+            '  wordpress: {user: "${SIREN_WP_USER}", application_password: "${SIREN_WP_APP_PASSWORD}"}\n', ""
+        )
+    )
     code, _, err = site.run("publish")
     assert code == 2 and "application_password" in err
 

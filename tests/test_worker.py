@@ -2,6 +2,7 @@
 (no sleeping): periods close after their trigger with exact splits, each record reaches the site
 once, missed periods are caught up one by one, a failing poll does not stop the loop, and
 SIGTERM ends `run()` cleanly."""
+
 from __future__ import annotations
 
 import logging
@@ -159,7 +160,9 @@ def test_periods_missed_during_downtime_close_one_by_one_in_order(worker, sandbo
         for r in records:
             assert r["late_events"] == 0  # every event in its own week, not piled into the first
             assert_exact_split(r)
-        logged = [m.split(":")[0].removeprefix("closed ") for m in caplog.messages if m.startswith(f"closed {key.lower()}-")]
+        logged = [
+            m.split(":")[0].removeprefix("closed ") for m in caplog.messages if m.startswith(f"closed {key.lower()}-")
+        ]
         assert logged == [r["id"] for r in records]  # closed in order
     revenues = [Decimal(r["revenue"]) for r in closed["salesBonus"]]
     assert len(set(revenues)) == 3  # three separate periods, three different revenues
@@ -181,8 +184,11 @@ def test_a_failing_poll_is_logged_and_the_loop_goes_on_without_a_hot_retry(worke
     assert any(m.startswith("poll siren failed") for m in failed)
     assert all("(gave up after 5 attempts)" in m and "| shop)" in m for m in failed)  # the error page's title
     # bounded retries, per source, and one try at the orders listing's description (OPTIONS)
-    assert sandbox.stats.requests == {"OPTIONS /wc/v3/orders": 1, "GET /wc/v3/orders": 5,
-                                      "GET /siren/v1/engagements": 5}
+    assert sandbox.stats.requests == {
+        "OPTIONS /wc/v3/orders": 1,
+        "GET /wc/v3/orders": 5,
+        "GET /siren/v1/engagements": 5,
+    }
 
     sandbox.stats.reset()
     worker.step()  # the same moment again: the failed sources wait for their next turn

@@ -181,38 +181,29 @@ def fuzz_cases(n: int, seed: int) -> list[tuple[str, str, list[str]]]:
     return out
 
 
+def _each(bases: list[tuple[str, str]], modifiers: list[str]) -> list[tuple[str, str, list[str]]]:
+    """Every base with every single modifier."""
+    return [(tz, base, [m]) for tz, base in bases for m in modifiers]
+
+
 def build_cases(fuzz: int = 600, seed: int = 20240229) -> list[dict]:
-    cases: list[dict] = []
-
-    def add(tz: str, base: str, mods: list[str], grammar: str) -> None:
-        cases.append({"tz": tz, "base": base, "modifiers": mods, "grammar": grammar})
-
-    for tz, base in CALENDAR_BASES + DST_BASES:
-        for m in CORE:
-            add(tz, base, [m], "supported")
-    for tz, base in CALENDAR_BASES[::2]:
-        for m in CALENDAR:
-            add(tz, base, [m], "supported")
-    for tz, base in DST_BASES:
-        for m in DST:
-            add(tz, base, [m], "supported")
-    for i, mods in enumerate(LISTS):
-        for tz, base in (CALENDAR_BASES + DST_BASES)[i % 5::5]:
-            add(tz, base, mods, "supported")
-    for tz, base, mods in fuzz_cases(fuzz, seed):
-        add(tz, base, mods, "supported")
-    for m in INVALID:
-        add("UTC", "2024-06-05 10:15:30", [m], "invalid")
-    for m in OUTSIDE:
-        add("UTC", "2024-06-05 10:15:30", [m], "outside")
-        add("Europe/Berlin", "2024-01-31 10:00:00", [m], "outside")
+    """The cases, in the order of tests/fixtures/vectors/schedules.json."""
+    everywhere = CALENDAR_BASES + DST_BASES
+    supported = (_each(everywhere, CORE) + _each(CALENDAR_BASES[::2], CALENDAR) + _each(DST_BASES, DST)
+                 + [(tz, base, mods) for i, mods in enumerate(LISTS) for tz, base in everywhere[i % 5::5]]
+                 + fuzz_cases(fuzz, seed))
+    cases = [{"tz": tz, "base": base, "modifiers": mods, "grammar": "supported"} for tz, base, mods in supported]
+    cases += [{"tz": "UTC", "base": "2024-06-05 10:15:30", "modifiers": [m], "grammar": "invalid"} for m in INVALID]
+    outside_bases = (("UTC", "2024-06-05 10:15:30"), ("Europe/Berlin", "2024-01-31 10:00:00"))
+    cases += [{"tz": tz, "base": base, "modifiers": [m], "grammar": "outside"}
+              for m in OUTSIDE for tz, base in outside_bases]
     return cases
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--php", default="php")
-    ap.add_argument("--out", default=str(ROOT / "tests" / "vectors" / "schedules.json"))
+    ap.add_argument("--out", default=str(ROOT / "tests" / "fixtures" / "vectors" / "schedules.json"))
     ap.add_argument("--fuzz", type=int, default=600, help="random combinations to add")
     ap.add_argument("--seed", type=int, default=20240229)
     args = ap.parse_args()
@@ -222,7 +213,7 @@ def main() -> None:
                           capture_output=True, text=True, check=True)
     answer = json.loads(proc.stdout)
     rows = []
-    accepted = [c["modifiers"] for c, r in zip(cases, answer["results"])
+    accepted = [c["modifiers"] for c, r in zip(cases, answer["results"], strict=True)
                 if c["grammar"] == "invalid" and r["result"] is not None]
     if accepted:
         raise SystemExit(f"PHP accepts {accepted!r}: move them out of INVALID")

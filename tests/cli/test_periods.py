@@ -1,4 +1,5 @@
 """`standings`, `distribute`, `history`, `explain` on a store in a temp folder: the amounts a site owner sees."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,10 @@ from tests.support.cli import amounts, collab_yaml, credit, dist_yaml, distribut
 def test_performance_pool_siren_example(site):
     """Siren's example: 500/300/200 points on a 6000.00 pool give 3000.00/1800.00/1200.00."""
     site.config(collab_yaml(["alice", "bob", "carol"]), dist_yaml())
-    site.run("import", str(site.events([credit("alice", 500), credit("bob", 300), credit("carol", 200),
-                                         sale("s1", "60000.00")])))
+    site.run(
+        "import",
+        str(site.events([credit("alice", 500), credit("bob", 300), credit("carol", 200), sale("s1", "60000.00")])),
+    )
     [dist] = distribute_json(site)
     assert dist["pool"] == "6000.00" and dist["revenue"] == "60000.00"
     assert amounts(dist) == {"alice": "3000.00", "bob": "1800.00", "carol": "1200.00"}
@@ -29,15 +32,27 @@ def test_shared_pool_ten_collaborators_get_500_each(site):
 
 def test_hundred_shared_by_three_gives_the_left_cent_by_rule(site):
     site.config(collab_yaml(["alice", "bob", "carol"]), dist_yaml(resolver="sharedEngagementPool", pct=100))
-    site.run("import", str(site.events([credit("alice", 1), credit("bob", 1), credit("carol", 1), sale("s", "100.00")])))
+    site.run(
+        "import", str(site.events([credit("alice", 1), credit("bob", 1), credit("carol", 1), sale("s", "100.00")]))
+    )
     [dist] = distribute_json(site)
     assert amounts(dist) == {"alice": "33.34", "bob": "33.33", "carol": "33.33"}
 
 
 def test_top_score_wins_tie_goes_to_who_reached_it_first(site):
     site.config(collab_yaml(["alice", "bob"]), dist_yaml(resolver="topScoreWins", pct=100))
-    site.run("import", str(site.events([credit("bob", 5, at="2026-11-03T00:00:00+00:00"),
-                                         credit("alice", 5, at="2026-11-04T00:00:00+00:00"), sale("s", "10.00")])))
+    site.run(
+        "import",
+        str(
+            site.events(
+                [
+                    credit("bob", 5, at="2026-11-03T00:00:00+00:00"),
+                    credit("alice", 5, at="2026-11-04T00:00:00+00:00"),
+                    sale("s", "10.00"),
+                ]
+            )
+        ),
+    )
     code, out, _ = site.run("distribute", "--as-of", "2026-12-01T00:00:00+00:00")
     assert code == 0
     assert "bob" in out and "10.00" in out and "reached it first" in out
@@ -63,8 +78,19 @@ def test_dry_run_writes_nothing(site):
 
 def test_missed_periods_close_one_by_one_in_order(site):
     site.config(collab_yaml(["alice"]), dist_yaml(pct=100))
-    site.run("import", str(site.events([credit("alice", 1, at="2026-11-05T00:00:00+00:00"), sale("a", "10.00", "2026-11-05T00:00:00+00:00"),
-                                         credit("alice", 1, at="2027-01-05T00:00:00+00:00"), sale("b", "30.00", "2027-01-05T00:00:00+00:00")])))
+    site.run(
+        "import",
+        str(
+            site.events(
+                [
+                    credit("alice", 1, at="2026-11-05T00:00:00+00:00"),
+                    sale("a", "10.00", "2026-11-05T00:00:00+00:00"),
+                    credit("alice", 1, at="2027-01-05T00:00:00+00:00"),
+                    sale("b", "30.00", "2027-01-05T00:00:00+00:00"),
+                ]
+            )
+        ),
+    )
     code, out, _ = site.run("distribute", "--as-of", "2027-02-01T00:00:00+00:00", "--json")
     dists = json.loads(out)["distributions"]
     assert [d["period_end"][:10] for d in dists] == ["2026-12-01", "2027-01-01", "2027-02-01"]
@@ -75,7 +101,14 @@ def test_late_event_counts_in_the_open_period(site):
     site.config(collab_yaml(["alice", "bob"]), dist_yaml(pct=100))
     site.run("import", str(site.events([credit("alice", 1), sale("a", "10.00")])))
     distribute_json(site)
-    site.run("import", str(site.events([credit("bob", 4, at="2026-11-20T00:00:00+00:00"), sale("late", "20.00", "2026-11-20T00:00:00+00:00")])))
+    site.run(
+        "import",
+        str(
+            site.events(
+                [credit("bob", 4, at="2026-11-20T00:00:00+00:00"), sale("late", "20.00", "2026-11-20T00:00:00+00:00")]
+            )
+        ),
+    )
     code, out, _ = site.run("standings", "--json")
     [row] = json.loads(out)["standings"]
     assert row["period_start"] == "2026-12-01T00:00:00+00:00"
@@ -87,8 +120,14 @@ def test_late_event_counts_in_the_open_period(site):
 def test_refund_is_negative_revenue_and_a_negative_net_is_carried(site):
     site.config(collab_yaml(["alice"]), dist_yaml(pct=50))
     site.run("import", str(site.events([credit("alice", 1), sale("refund", "-40.00")])))
-    site.run("import", str(site.events([credit("alice", 1, at="2026-12-02T00:00:00+00:00"),
-                                         sale("dec", "100.00", "2026-12-02T00:00:00+00:00")])))
+    site.run(
+        "import",
+        str(
+            site.events(
+                [credit("alice", 1, at="2026-12-02T00:00:00+00:00"), sale("dec", "100.00", "2026-12-02T00:00:00+00:00")]
+            )
+        ),
+    )
     code, out, _ = site.run("distribute", "--as-of", "2027-01-01T00:00:00+00:00", "--json")
     nov, dec = json.loads(out)["distributions"]
     assert (nov["revenue"], nov["pool"], nov["obligations"]) == ("-40.00", "0.00", [])
@@ -96,9 +135,13 @@ def test_refund_is_negative_revenue_and_a_negative_net_is_carried(site):
 
 
 def test_inactive_and_pending_collaborators_earn_nothing(site):
-    site.config(collab_yaml(["alice"]) + "\n" + collab_yaml(["paula"], "pending") + "\n" + collab_yaml(["ivan"], "inactive"),
-                dist_yaml(pct=100))
-    site.run("import", str(site.events([credit("alice", 1), credit("paula", 5), credit("ivan", 9), sale("s", "10.00")])))
+    site.config(
+        collab_yaml(["alice"]) + "\n" + collab_yaml(["paula"], "pending") + "\n" + collab_yaml(["ivan"], "inactive"),
+        dist_yaml(pct=100),
+    )
+    site.run(
+        "import", str(site.events([credit("alice", 1), credit("paula", 5), credit("ivan", 9), sale("s", "10.00")]))
+    )
     [dist] = distribute_json(site)
     assert amounts(dist) == {"alice": "10.00"}
 
@@ -111,8 +154,18 @@ def test_inactive_distributor_is_never_triggered(site):
 
 def test_explain_lists_the_events_behind_a_score(site):
     site.config(collab_yaml(["alice"]), dist_yaml(types="{manual: 2, boundCouponUsed: 5}", pct=100))
-    site.run("import", str(site.events([credit("alice", 3, key="crm:1"), credit("alice", 1, key="crm:2", type_="boundCouponUsed"),
-                                         sale("s", "9.00")])))
+    site.run(
+        "import",
+        str(
+            site.events(
+                [
+                    credit("alice", 3, key="crm:1"),
+                    credit("alice", 1, key="crm:2", type_="boundCouponUsed"),
+                    sale("s", "9.00"),
+                ]
+            )
+        ),
+    )
     distribute_json(site)
     code, out, _ = site.run("explain", "alice")
     assert code == 0
@@ -127,7 +180,9 @@ def test_unknown_distributor_is_a_usage_error(site):
 
 def test_an_event_dated_years_ahead_counts_nothing(site):
     site.config(collab_yaml(["alice"]), dist_yaml(pct=100))
-    code, out, _ = site.run("import", str(site.events([credit("alice", 1), sale("typo", "999.00", "9999-11-10T12:00:00+00:00")])))
+    code, out, _ = site.run(
+        "import", str(site.events([credit("alice", 1), sale("typo", "999.00", "9999-11-10T12:00:00+00:00")]))
+    )
     assert code == 0 and "imported 2 new events" in out
     [dist] = distribute_json(site)
     assert dist["revenue"] == "0.00"

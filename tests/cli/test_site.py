@@ -8,7 +8,7 @@ def test_check_prints_the_next_three_triggers(site):
     site.config(collab_yaml(["alice"]), dist_yaml())
     code, out, _ = site.run("check")
     assert "next triggers:" in out
-    line = next(l for l in out.splitlines() if "next triggers:" in l)
+    line = next(text for text in out.splitlines() if "next triggers:" in text)
     assert line.count("-01T00:00:00+00:00") == 3
 
 

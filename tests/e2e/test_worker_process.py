@@ -21,6 +21,7 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
+
 from tests.support.e2e import (
     DISTRIBUTORS,
     Choreography,
@@ -89,7 +90,7 @@ def _check_once(site: Site, history: list[dict], clock) -> None:
     for key in DISTRIBUTORS:
         periods = sorted((d["period_start"], d["period_end"]) for d in history if d["distributor"] == key)
         assert len(periods) == len(site.period_ends(clock))
-        for (_, end), (start, _) in zip(periods, periods[1:]):
+        for (_, end), (start, _) in zip(periods, periods[1:], strict=False):
             assert end == start, f"{key}: a gap or overlap between periods at {end} / {start}"
     slugs = site.sandbox.posted_slugs()
     dupes = [s for s, n in Counter(slugs).items() if n > 1]

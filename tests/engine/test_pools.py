@@ -1,4 +1,5 @@
 """Counted values and pools: transaction compilers, line item filters, refunds, currencies."""
+
 from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
@@ -22,24 +23,34 @@ LINES = (
     Line("12", D("360.00"), 2, product_id=15, sku="PEER-105", categories=(3, 5)),
 )
 ORDER = OrderValue("EUR", D("383.12"), LINES, discount_total=D("95.78"))
-FULL = OrderValue("EUR", D("407.96"), LINES, discount_total=D("95.78"), fees=D("5.00"),
-                  shipping=D("7.50"), taxes=D("12.34"))
+FULL = OrderValue(
+    "EUR", D("407.96"), LINES, discount_total=D("95.78"), fees=D("5.00"), shipping=D("7.50"), taxes=D("12.34")
+)
 NO_FILTER = LineItemFilters()
 
 
 def distributor(**changes) -> Distributor:
-    base = dict(key="bonus", name="Bonus", resolver="topScoreWins", units="EUR", exponent=2,
-                schedule=("first day of next month",), points={"boundCouponUsed": D(5)},
-                revenue_percentage=D(10))
+    base = dict(
+        key="bonus",
+        name="Bonus",
+        resolver="topScoreWins",
+        units="EUR",
+        exponent=2,
+        schedule=("first day of next month",),
+        points={"boundCouponUsed": D(5)},
+        revenue_percentage=D(10),
+    )
     return Distributor(**{**base, **changes})
 
 
 def sale(order: OrderValue | None = ORDER, share=Fraction(1), revenue=None) -> Event:
-    return Event(key="wc:order:26:paid", type="sale", at=NOW, order=order, share=share, revenue=revenue,
-                 source="woocommerce")
+    return Event(
+        key="wc:order:26:paid", type="sale", at=NOW, order=order, share=share, revenue=revenue, source="woocommerce"
+    )
 
 
 # compile_order: one compiler at a time on the realistic order
+
 
 def test_line_items_compiler_sums_subtotals_before_discount():
     assert compile_order(FULL, ("lineItems",), NO_FILTER, ()) == Fraction("478.90")
@@ -53,7 +64,9 @@ def test_discounts_compiler_subtracts_discount_total():
 @pytest.mark.parametrize("compiler,expected", [("fees", "5.00"), ("shipping", "7.50"), ("taxes", "12.34")])
 def test_order_level_compilers_each(compiler, expected):
     assert compile_order(FULL, (compiler,), NO_FILTER, ()) == Fraction(expected)
-    assert compile_order(FULL, ("lineItems", "discounts", compiler), NO_FILTER, ()) == Fraction("383.12") + Fraction(expected)
+    assert compile_order(FULL, ("lineItems", "discounts", compiler), NO_FILTER, ()) == Fraction("383.12") + Fraction(
+        expected
+    )
 
 
 def test_all_compilers_give_the_order_total():
@@ -65,6 +78,7 @@ def test_no_compilers_count_nothing():
 
 
 # filters, with the discount following the kept lines pro rata
+
 
 def test_with_skus_keeps_only_those_lines_and_their_discount_share():
     filters = LineItemFilters(with_skus=("PEER-101",))
@@ -105,6 +119,7 @@ def test_filters_on_an_order_without_lines_apply_no_discount():
 
 # counted_value: one sale event for one distributor
 
+
 def test_paid_order_counts_its_compiled_value():
     assert counted_value(sale(), distributor(), ()) == D("383.12")
 
@@ -121,11 +136,13 @@ def test_refund_share_minus_one_third_rounds_half_away_from_zero():
     order = OrderValue("USD", D("100.00"), (Line("1", D("100.00")),))
     refund = sale(order, share=Fraction(-1, 3))
     assert counted_value(refund, distributor(units="USD"), ()) == D("-33.33")
-    paid = counted_value(sale(OrderValue("USD", D("0.03"), (Line("1", D("0.03")),)), share=Fraction(1, 2)),
-                         distributor(units="USD"), ())
+    paid = counted_value(
+        sale(OrderValue("USD", D("0.03"), (Line("1", D("0.03")),)), share=Fraction(1, 2)), distributor(units="USD"), ()
+    )
     assert paid == D("0.02")  # 0.015 -> 0.02
-    refunded = counted_value(sale(OrderValue("USD", D("0.03"), (Line("1", D("0.03")),)), share=Fraction(-1, 2)),
-                             distributor(units="USD"), ())
+    refunded = counted_value(
+        sale(OrderValue("USD", D("0.03"), (Line("1", D("0.03")),)), share=Fraction(-1, 2)), distributor(units="USD"), ()
+    )
     assert refunded == D("-0.02")  # symmetric, so a refund mirrors its payment
 
 
@@ -165,6 +182,7 @@ def test_non_sale_events_count_nothing():
 
 # pool_amount
 
+
 def test_pool_is_a_percentage_rounded_half_up():
     assert pool_amount(D("383.12"), D(10), 2) == D("38.31")
     assert pool_amount(D("0.05"), D(10), 2) == D("0.01")  # 0.005 -> 0.01
@@ -185,15 +203,35 @@ def test_pool_on_jpy_kwd_and_points():
 _cents = st.integers(min_value=0, max_value=10_000_000).map(lambda c: Decimal(c).scaleb(-2))
 
 
-@given(subtotals=st.lists(_cents, min_size=1, max_size=6), discount=_cents, fees=_cents, shipping=_cents,
-       taxes=_cents, compilers=st.sets(st.sampled_from(["lineItems", "discounts", "fees", "shipping", "taxes"])))
+@given(
+    subtotals=st.lists(_cents, min_size=1, max_size=6),
+    discount=_cents,
+    fees=_cents,
+    shipping=_cents,
+    taxes=_cents,
+    compilers=st.sets(st.sampled_from(["lineItems", "discounts", "fees", "shipping", "taxes"])),
+)
 def test_plain_sale_fast_path_equals_the_exact_compiler(subtotals, discount, fees, shipping, taxes, compilers):
     """The Decimal fast path for a paid order without filters gives what the Fraction path gives."""
-    order = OrderValue(currency="USD", total=sum(subtotals) + fees + shipping + taxes - discount,
-                       lines=tuple(Line(id=str(i), subtotal=s) for i, s in enumerate(subtotals)),
-                       discount_total=discount, fees=fees, shipping=shipping, taxes=taxes)
-    d = Distributor(key="d", name="d", resolver="topScoreWins", units="USD", exponent=2, schedule=("+1 week",),
-                    points={}, compilers=tuple(sorted(compilers)))
+    order = OrderValue(
+        currency="USD",
+        total=sum(subtotals) + fees + shipping + taxes - discount,
+        lines=tuple(Line(id=str(i), subtotal=s) for i, s in enumerate(subtotals)),
+        discount_total=discount,
+        fees=fees,
+        shipping=shipping,
+        taxes=taxes,
+    )
+    d = Distributor(
+        key="d",
+        name="d",
+        resolver="topScoreWins",
+        units="USD",
+        exponent=2,
+        schedule=("+1 week",),
+        points={},
+        compilers=tuple(sorted(compilers)),
+    )
     event = Event(key="k", type="sale", at=datetime(2026, 11, 1, tzinfo=UTC), order=order)
     exact = round_half_up(compile_order(order, d.compilers, d.filters, ()), 2)
     assert counted_value(event, d, ()) == exact
@@ -211,5 +249,9 @@ def test_an_order_read_back_from_its_record_counts_the_same(compiler):
             event = Event(key="k", type="sale", at=NOW, order=order, share=share)
             again = Event(key="k", type="sale", at=NOW, order=OrderValue.from_record(record), share=share)
             assert counted_value(again, d, set()) == counted_value(event, d, set())
-    assert plain.to_record() == {"currency": "USD", "total": "114.00", "discount_total": "15.00",
-                                 "lines": [{"id": "1", "subtotal": "129.00"}]}
+    assert plain.to_record() == {
+        "currency": "USD",
+        "total": "114.00",
+        "discount_total": "15.00",
+        "lines": [{"id": "1", "subtotal": "129.00"}],
+    }

@@ -1,4 +1,5 @@
 """Splitting a pool: Siren's three distribution structures, ties, goals and exact cents."""
+
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -26,7 +27,11 @@ def amounts(allocations) -> dict:
 
 def test_performance_shared_pool_matches_siren_example():
     result = split("performanceSharedPool", D("6000.00"), [st("a", 500), st("b", 300), st("c", 200)], 2)
-    assert [(a.collaborator, a.amount) for a in result] == [("a", D("3000.00")), ("b", D("1800.00")), ("c", D("1200.00"))]
+    assert [(a.collaborator, a.amount) for a in result] == [
+        ("a", D("3000.00")),
+        ("b", D("1800.00")),
+        ("c", D("1200.00")),
+    ]
     assert all(a.note == "" for a in result)
 
 
@@ -51,7 +56,11 @@ def test_shared_pool_remainder_cent_goes_to_higher_score():
 
 def test_shared_pool_remainder_cent_equal_scores_goes_to_smaller_id():
     result = split("sharedEngagementPool", D("100.00"), [st("carol", 2), st("alice", 2), st("bob", 2)], 2)
-    assert [(a.collaborator, str(a.amount)) for a in result] == [("alice", "33.34"), ("bob", "33.33"), ("carol", "33.33")]
+    assert [(a.collaborator, str(a.amount)) for a in result] == [
+        ("alice", "33.34"),
+        ("bob", "33.33"),
+        ("carol", "33.33"),
+    ]
 
 
 def test_performance_largest_remainder_wins_the_cent():
@@ -122,13 +131,18 @@ def test_nobody_qualifies_gives_nothing(resolver):
 def test_jpy_exponent_zero():
     result = split("sharedEngagementPool", D("1000"), [st("a", 1), st("b", 1), st("c", 1)], 0)
     assert [(a.collaborator, str(a.amount), a.note) for a in result] == [
-        ("a", "334", "+1 remainder"), ("b", "333", ""), ("c", "333", "")]
+        ("a", "334", "+1 remainder"),
+        ("b", "333", ""),
+        ("c", "333", ""),
+    ]
 
 
 def test_kwd_exponent_three():
     result = split("performanceSharedPool", D("10.000"), [st("a", 2), st("b", 1)], 3)
     assert [(a.collaborator, str(a.amount), a.note) for a in result] == [
-        ("a", "6.667", "+0.001 remainder"), ("b", "3.333", "")]
+        ("a", "6.667", "+0.001 remainder"),
+        ("b", "3.333", ""),
+    ]
 
 
 def test_points_units_whole_numbers():

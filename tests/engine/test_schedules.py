@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from siren_sync.errors import ConfigError, ScheduleError
 from siren_sync.engine.schedules import modify, next_triggers, validate
+from siren_sync.errors import ConfigError, ScheduleError
 
 VECTORS = json.loads((Path(__file__).parents[1] / "fixtures" / "vectors" / "schedules.json").read_text())
 CASES = VECTORS["cases"]

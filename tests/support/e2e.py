@@ -344,26 +344,28 @@ def true_revenue(seed: int, days: int, orders_per_day: float, now: datetime,
 
     def add(ts: int, amount: Decimal) -> None:
         at = datetime.fromtimestamp(ts, UTC)
-        for start, end in zip(starts, ends):
+        for start, end in zip(starts, ends, strict=True):
             if start <= at < end:
                 totals[end] += amount
 
     with box.site.lock:
         for o in box.site.orders.values():
-            if o.currency != "USD":
-                continue
             paid_at = o.paid if o.paid is not None else (o.created if o.status in PAID_STATUSES else None)
-            if paid_at is None:
-                continue
-            counted = Fraction(sum(li.subtotal for li in o.line_items) - o.discount_total)
-            add(paid_at, _half_up(counted))
-            total = o.total
-            if total <= 0:
-                continue
-            for r in o.refunds:
-                add(r.created, -_half_up(counted * r.amount / total))
-            refunded = o.refunded
-            if o.status in ("cancelled", "failed", "trash") or (o.status == "refunded" and refunded < total):
-                if refunded < total:
-                    add(o.modified, -_half_up(counted * (total - refunded) / total))
+            if o.currency == "USD" and paid_at is not None:
+                for ts, amount in _order_moves(o, paid_at):
+                    add(ts, amount)
     return totals
+
+
+def _order_moves(o, paid_at: int) -> list[tuple[int, Decimal]]:
+    """(time, signed counted revenue) of one paid order: its payment, refunds, and a later cancellation."""
+    counted = Fraction(sum(li.subtotal for li in o.line_items) - o.discount_total)
+    moves = [(paid_at, _half_up(counted))]
+    total, refunded = o.total, o.refunded
+    if total <= 0:
+        return moves
+    moves += [(r.created, -_half_up(counted * r.amount / total)) for r in o.refunds]
+    cancelled = o.status in ("cancelled", "failed", "trash") or o.status == "refunded"
+    if cancelled and refunded < total:
+        moves.append((o.modified, -_half_up(counted * (total - refunded) / total)))
+    return moves
