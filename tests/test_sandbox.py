@@ -451,6 +451,7 @@ def test_a_bulk_edited_second_is_read_whole_when_the_database_mixes_its_ties():
     from tests.support.payloads import FakeContext
 
     from siren_sync.sources.woocommerce import WooCommerceSource
+    from siren_sync.sources.woocommerce.walk import order_params
 
     with Sandbox(seed=3, start=START, history_days=10, days=0, orders_per_day=40) as box:
         bulk = sorted(box.site.orders)[:250]
@@ -469,7 +470,7 @@ def test_a_bulk_edited_second_is_read_whole_when_the_database_mixes_its_ties():
         in_order = sales()
         box.faults.update({"mixed_ties": True})
         source = WooCommerceSource(box.url, box.credentials["wc_key"], box.credentials["wc_secret"])
-        second = source._order_params(datetime.fromtimestamp(at - 1, UTC))
+        second = order_params(source.statuses.current, datetime.fromtimestamp(at - 1, UTC))
         by_number = {o["id"] for n in (1, 2, 3) for o in source.http.page("wc/v3/orders", second, n, 100).items}
         source.close()
         assert len(set(bulk) - by_number) > 0  # what paging on by number would have lost

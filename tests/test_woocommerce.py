@@ -36,6 +36,7 @@ from siren_sync.errors import ConfigError, SyncError
 from siren_sync.sources.base import Attribution
 from siren_sync.sources.http import RetryPolicy
 from siren_sync.sources.woocommerce import WooCommerceOAuth1, WooCommerceSource, parse_order
+from siren_sync.sources.woocommerce.walk import order_params
 
 NOW = utc("2026-11-23T05:00:00")
 ATTRIBUTION = Attribution(by_coupon={"david20": "david"}, by_product={13: "erin", 15: "frank"})
@@ -127,7 +128,7 @@ def test_from_config():
             enabled=True, every=None, options={"paid_statuses": ["completed"], "per_page": 50, "refunds": "orders"})}),
         distributors={"d": SimpleNamespace(filters=SimpleNamespace(in_categories=(16,)))})
     src = WooCommerceSource.from_config(config)
-    assert src.paid_statuses == ("completed",) and src.per_page == 50 and src.refunds_mode == "orders"
+    assert src.paid_statuses == ("completed",) and src.per_page == 50 and src.refunds.mode == "orders"
     assert src.needs_categories
     assert src.overlap == timedelta(seconds=120) and src.http.verify == "/etc/ssl/ca.pem"
     assert src.http.timeout == (10.0, 30.0)
@@ -414,9 +415,9 @@ def test_plain_page_numbers_would_have_skipped(rsps):
     for i in range(7):
         shop.add(order(200 + i, "processing", "10.00", paid=f"2026-09-0{i + 1}T10:00:00"))
     src = source()
-    first = src.http.page("wc/v3/orders", src._order_params(None), 1, 3)
+    first = src.http.page("wc/v3/orders", order_params(src.statuses.current, None), 1, 3)
     shop.modify(200, "2026-09-20T00:00:00", status="cancelled")
-    rest = [o["id"] for n in (2, 3) for o in src.http.page("wc/v3/orders", src._order_params(None), n, 3).items]
+    rest = [o["id"] for n in (2, 3) for o in src.http.page("wc/v3/orders", order_params(src.statuses.current, None), n, 3).items]
     assert 203 not in [o["id"] for o in first.items] + rest
 
 
@@ -451,7 +452,7 @@ def test_no_order_of_a_bulk_edit_is_lost_when_the_database_orders_ties_per_page(
     bulk_edit(shop, count=12)
     src = source(per_page=3)
     by_number = {o["id"] for n in range(1, 5) for o in src.http.page(
-        "wc/v3/orders", src._order_params(datetime(2026, 9, 5, 11, 59, 59, tzinfo=UTC)), n, 3).items}
+        "wc/v3/orders", order_params(src.statuses.current, datetime(2026, 9, 5, 11, 59, 59, tzinfo=UTC)), n, 3).items}
     assert len(by_number - {320, 321}) < 12  # what paging on by number would have read
     ctx = context()
     WooCommerceSource(HTTPS_URL, KEY, SECRET, options={"per_page": 3}, sleep=lambda s: None,
