@@ -21,7 +21,8 @@ from typing import Any
 from siren_sync.sandbox.auth import Authenticator
 from siren_sync.sandbox.faults import Faults
 from siren_sync.sandbox.generate import GenerationSpec, credentials, populate
-from siren_sync.sandbox.server import Api, SandboxServer, Stats
+from siren_sync.sandbox.rest import Stats
+from siren_sync.sandbox.server import Api, SandboxServer
 from siren_sync.sandbox.site import Site, from_ts, to_ts
 
 DEFAULT_START = datetime(2026, 11, 1, 4, 0, tzinfo=UTC)  # midnight in New York
