@@ -238,9 +238,10 @@ class Stats:
         self.orders_modified: list[int] = []
         self.calls: list[tuple[str, str, dict[str, Any], str]] = []
 
-    def record(self, req: Request, url: str) -> None:
+    def record(self, req: Request, site_url: str) -> None:
         """Keep the request (with `keep`): tests read what was asked, in order."""
         if self.keep:
+            url = site_url + req.raw_path + (f"?{req.query}" if req.query else "")
             with self.lock:
                 self.calls.append((req.method, req.raw_path[len("/wp-json/"):].strip("/"), dict(req.args), url))
 

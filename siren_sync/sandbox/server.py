@@ -56,7 +56,7 @@ class Api:
         rel = req.route_path
         if rel is None:
             return Response(404, "<html><body><h1>Not Found</h1></body></html>", content_type="text/html"), "html"
-        self.stats.record(req, self.site.url + req.raw_path)
+        self.stats.record(req, self.site.url)
         route, m = _find(rel, req.method, self.site)
         if route is None or m is None:
             return ApiError(404, "rest_no_route", NO_ROUTE).response(), "unknown"
