@@ -1,9 +1,9 @@
 """Orders and refunds given as their REST bodies: the site serves them as they are, bad ones included.
 
 The generator builds orders from the catalogue; tests also need the exact bodies of real responses
-(`reference/samples/`) and records a real site may send (a total that is not a number, a date in
+(`tests/fixtures/samples/`) and records a real site may send (a total that is not a number, a date in
 another format, an order without an id) to see what the source makes of them. Such an order is
-served byte for byte as given (`shapes.order`), and listed, filtered and sorted by what its body
+served as given, the same JSON (`shapes.order`), and listed, filtered and sorted by what its body
 says: `id`, `status`, `date_created_gmt`, `date_modified_gmt`, `customer_id` (a field that cannot be
 read counts as 0, the epoch for a time). It has no line items of its own for the `product` filter,
 and only these functions change it (never the simulated activity). A refund given as its body

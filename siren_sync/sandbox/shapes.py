@@ -1,6 +1,6 @@
 """REST representations of the sandbox site's records, field for field like the real plugins.
 
-Shapes follow the captured responses in `reference/samples/`: WooCommerce money as strings with two
+Shapes follow the captured responses in `tests/fixtures/samples/`: WooCommerce money as strings with two
 decimals, `date_*` in site-local time and `date_*_gmt` in UTC, both `YYYY-MM-DDTHH:MM:SS` without
 an offset; coupon codes lower case; `refunds[]` inside an order without dates and with a negative
 `total`; LifterLMS dates `YYYY-MM-DD HH:MM:SS` (posts, enrolments) or `YYYY-MM-DDTHH:MM:SS`

@@ -1,6 +1,13 @@
 """sandbox/rest.py: paging headers and links, parameters checked like WordPress does."""
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from siren_sync.sandbox.rest import InvalidParams, Request, fields, page_args, parse_date
+from siren_sync.sandbox.site import Site, to_ts
 from tests.support.loopback import rest
 
 
@@ -25,3 +32,34 @@ def test_per_page_over_100_is_400(sb, wp):
     body = r.json()
     assert body["code"] == "rest_invalid_param" and "per_page" in body["data"]["params"]
     assert wp.get(rest(sb, "wp/v2/posts"), params={"per_page": 0}).status_code == 400
+
+
+def test_parameter_problems_are_gathered_and_answered_together():
+    req = Request("GET", "/wp-json/wc/v3/orders", "page=0&per_page=500&dates_are_gmt=perhaps&orderby=price",
+                  {}, b"")
+    assert page_args(req) == (1, 10) and req.bool("dates_are_gmt") is False
+    assert req.enum("orderby", ("date", "modified"), "date") == "date"
+    with pytest.raises(InvalidParams) as info:
+        req.check()
+    body = json.loads(info.value.response().body)
+    assert body["code"] == "rest_invalid_param" and set(body["data"]["params"]) == {
+        "page", "per_page", "dates_are_gmt", "orderby"}
+    assert body["message"] == "Invalid parameter(s): page, per_page, dates_are_gmt, orderby"
+
+
+def test_dates_as_wordpress_reads_them():
+    site = Site(timezone_name="America/New_York")
+    noon_utc = to_ts(datetime(2026, 9, 1, 12, tzinfo=UTC))
+    assert parse_date("2026-09-01T12:00:00", site, True) == noon_utc
+    assert parse_date("2026-09-01 08:00:00", site, False) == noon_utc  # site-local without dates_are_gmt
+    assert parse_date("2026-09-01T14:00:00+02:00", site, False) == noon_utc
+    assert parse_date("2026-09-01T12:00:00Z", site, False) == noon_utc
+    for bad in ("2026-09-31T12:00:00", "yesterday"):
+        with pytest.raises(ValueError):
+            parse_date(bad, site, True)
+
+
+def test_fields_reach_into_objects():
+    req = Request("GET", "/wp-json/wc/v3/orders/1", "_fields=id,billing.city,nothing", {}, b"")
+    assert fields(req, {"id": 1, "total": "9.00", "billing": {"city": "Lyon", "country": "FR"}}) == {
+        "id": 1, "billing": {"city": "Lyon"}}

@@ -57,7 +57,7 @@ class InProcessSite:
         self.api.before_orders.append(self._before_orders)
 
     def install(self, rsps: responses.RequestsMock) -> InProcessSite:
-        pattern = re.compile(re.escape(self.url) + r"/wp-json.*")
+        pattern = re.compile(re.escape(self.url) + r"(/.*)?$")
         for method in METHODS:
             rsps.add_callback(method, pattern, callback=self._answer)
         return self

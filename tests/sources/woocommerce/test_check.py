@@ -5,6 +5,7 @@ import logging
 
 from siren_sync.sources.http import RetryPolicy
 from siren_sync.sources.woocommerce import WooCommerceSource
+from siren_sync.sources.woocommerce.check import version_tuple
 from tests.support.payloads import (
     KEY,
     SECRET,
@@ -73,3 +74,9 @@ def test_check_unreachable(rsps):
     rows = WooCommerceSource("https://elsewhere.example", KEY, SECRET, sleep=lambda s: None,
                              retry=RetryPolicy(attempts=2, total=10)).check()
     assert rows == [("woocommerce reachable", False, rows[0][2])] and rows[0][2].startswith("wc/v3/orders: ")
+
+
+def test_woocommerce_versions_compare_as_numbers():
+    assert version_tuple("9.4.2") == (9, 4, 2) and version_tuple("10.0") == (10, 0)
+    assert version_tuple("8.0.0-beta.1") == (8, 0, 0) < (8, 0, 1) and version_tuple("7.6") >= (7, 6)
+    assert version_tuple("10.0") > version_tuple("9.9.9")

@@ -5,10 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from siren_sync.sources.woocommerce import parse_order
+from siren_sync.errors import RecordError
+from siren_sync.sources.woocommerce import order_events, parse_order
+from siren_sync.sources.woocommerce.orders import gmt_time, version, wc_time
 from tests.support.payloads import (
     coupon_line,
     fee_line,
@@ -21,11 +24,8 @@ from tests.support.payloads import (
     sample_refunded_order,
     utc,
 )
-from tests.support.shop import (
-    context,
-    make_shop,
-    source,
-)
+from tests.support.samples import sample
+from tests.support.shop import ATTRIBUTION, context, make_shop, source
 
 
 def test_sample_orders_to_events(rsps):
@@ -207,3 +207,57 @@ def test_parse_order_takes_the_parsed_modified_time_and_still_validates():
     bad = dict(raw, date_paid_gmt="yesterday")
     with pytest.raises(Exception, match="date_paid_gmt is 'yesterday'"):
         parse_order(bad, ("completed",), when)
+
+
+# -- the parser alone, on the real responses ----------------------------------------------------------
+
+@pytest.mark.parametrize("name,built", [
+    ("wc-v3-order-partial-refund.json", lambda: [sample_partial_refund_order()]),
+    ("wc-v3-order-refunded.json", lambda: [sample_refunded_order()]),
+    ("wc-v3-orders-page.json", sample_page_orders),
+])
+def test_the_real_responses_parse_as_the_payload_builders_do(name, built):
+    """The builders the other tests use are the real orders (tests/fixtures/samples), field for field."""
+    body = sample(name)["body"]
+    real = [parse_order(raw, ("processing", "completed")) for raw in (body if isinstance(body, list) else [body])]
+    assert real == [parse_order(raw, ("processing", "completed")) for raw in built()]
+
+
+def test_the_real_partly_refunded_order_keeps_its_points_and_gives_back_its_refund():
+    order_ = parse_order(sample("wc-v3-order-partial-refund.json")["body"], ("processing", "completed"))
+    refund = sample("wc-v3-order-partial-refund-refunds.json")["body"][0]
+    events = {e.key: e for e in order_events(order_, {refund["id"]: utc(refund["date_created_gmt"])}, ATTRIBUTION)}
+    assert sorted(events) == ["woocommerce:boundCouponUsed:26:david20", "woocommerce:collaboratorProductSold:26:11",
+                              "woocommerce:collaboratorProductSold:26:12", "woocommerce:refund:26:89",
+                              "woocommerce:sale:26"]
+    assert events["woocommerce:refund:26:89"].share == -Fraction(refund["amount"]) / Fraction("383.12")
+    assert events["woocommerce:refund:26:89"].at == utc(refund["date_created_gmt"])
+
+
+def test_version_is_the_walks_key_of_an_order_as_sent():
+    raw = order(5, modified="2026-09-01T10:00:00")
+    assert version(raw) == (5, "2026-09-01T10:00:00", utc("2026-09-01T10:00:00"))
+    for bad in ([raw], dict(raw, id=True), dict(raw, id="5"), dict(raw, date_modified_gmt="yesterday"),
+                dict(raw, date_modified_gmt=None)):
+        assert version(bad) is None  # the parser says why, or quarantines it
+
+
+def test_gmt_times_are_utc_and_filters_are_naive_utc():
+    assert gmt_time("2026-09-01T10:00:00") == datetime(2026, 9, 1, 10, tzinfo=UTC)
+    assert gmt_time("2026-09-01T12:00:00+02:00").tzinfo is UTC
+    assert gmt_time("2026-09-01T12:00:00+02:00") == datetime(2026, 9, 1, 10, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        gmt_time("")
+    new_york = datetime(2026, 9, 1, 6, 0, 0, 999, tzinfo=ZoneInfo("America/New_York"))
+    assert wc_time(new_york) == "2026-09-01T10:00:00"
+
+
+def test_a_record_error_names_the_order_and_the_field():
+    raw = order(7, line_items=[line_item(70, 11, "9.90")])
+    raw["line_items"][0]["subtotal"] = "9,90"
+    with pytest.raises(RecordError) as info:
+        parse_order(raw, ("completed",))
+    assert (info.value.where, info.value.reason) == ("wc/v3/orders #7", "line 70 subtotal is '9,90', not a number")
+    with pytest.raises(RecordError) as info:
+        parse_order("not an order", ("completed",))
+    assert (info.value.where, info.value.reason) == ("wc/v3/orders #?", "not a JSON object")

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from siren_sync.errors import ConfigError, SyncError
 from tests.support.payloads import (
     bulk_orders,
     refund_detail,
@@ -96,3 +97,20 @@ def test_large_sync_lists_refunds_in_bulk_small_sync_by_include(rsps):
     bulk = [p for m, path, p in shop.requests if path == "wc/v3/refunds"]
     assert bulk and all("include" not in p for p in bulk) and len(bulk) == 1  # 40 refunds: one page
     assert len(ctx.keys("woocommerce:refund:")) == 40
+
+
+def test_the_refunds_option_is_checked():
+    with pytest.raises(ConfigError, match=r"sync.woocommerce.refunds: 'bulk' is not one of auto, orders, refunds"):
+        source(refunds="bulk")
+    assert source(refunds="refunds").refunds.bulk is True and source(refunds="orders").refunds.bulk is False
+    assert source().refunds.bulk is None  # auto: the first refund read tells
+
+
+def test_refunds_mode_refunds_fails_where_the_bulk_route_is_missing(rsps):
+    shop = make_shop(rsps, version="8.2.2")
+    raw = sample_partial_refund_order()
+    raw["date_modified"] = raw["date_modified_gmt"] = "2026-10-09T08:00:00"  # its refund's period is not known
+    shop.add(raw)
+    with pytest.raises(SyncError, match="404 rest_no_route"):
+        source(refunds="refunds").sync(context())
+    assert shop.count("wc/v3/refunds") == 1 and shop.count(r"wc/v3/orders/\d+/refunds") == 0

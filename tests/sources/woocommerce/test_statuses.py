@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from siren_sync.sources.woocommerce.statuses import CORE_STATUSES, configured, order_args, readable, status_enum
 from tests.support.payloads import (
     order,
 )
@@ -132,3 +133,23 @@ def test_a_site_that_does_not_describe_its_orders_keeps_the_configured_statuses(
     source(extra_statuses=["shipped"]).sync(ctx)
     statuses = orders_params(shop)[-1]["status"].split(",")
     assert "shipped" in statuses and "delivered" not in statuses and ctx.keys("woocommerce:sale:")
+
+
+def test_the_status_vocabulary():
+    """What is read: never `any` (a filter word) nor checkout drafts; the listing's GET arguments only."""
+    read = readable(["any", "trash", "pending", "checkout-draft", "shipped", "trash"])
+    assert read == ("trash", "pending", "shipped")
+    assert status_enum({"status": {"type": "array", "items": {"type": "string", "enum": ["any", "trash"]}}}) == \
+        ["any", "trash"]
+    assert status_enum({"status": {"type": "array", "items": {"type": "string"}}}) is None
+    assert status_enum(None) is None
+    assert configured(("completed", "shipped"), ["delivered", "trash"]) == (*CORE_STATUSES, "shipped", "delivered")
+    assert "trash" in CORE_STATUSES and "any" not in CORE_STATUSES
+
+
+def test_the_listing_is_described_by_its_get_endpoint_only(rsps):
+    shop = make_shop(rsps, statuses=SITE_STATUSES)
+    args = order_args(source().http)
+    assert status_enum(args) == ["any", *SITE_STATUSES]  # not the POST endpoint's one status
+    shop.faults.update({"refuse_options": True})
+    assert order_args(source().http) is None

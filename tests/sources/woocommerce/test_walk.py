@@ -3,15 +3,24 @@ modified in bulk read as a window, ties the database mixes per page, the hour re
 back, the cursor capped and resumed."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from siren_sync.errors import SyncError
-from siren_sync.sources.http import RetryPolicy
+from siren_sync.sources.http import Page, RetryPolicy
 from siren_sync.sources.woocommerce import WooCommerceSource
-from siren_sync.sources.woocommerce.walk import order_params
+from siren_sync.sources.woocommerce.walk import (
+    MAX_WINDOW_STEPS,
+    CatchUp,
+    Cursor,
+    Latest,
+    Walk,
+    describe,
+    next_after,
+    order_params,
+)
 from tests.support.payloads import (
     HTTPS_URL,
     KEY,
@@ -25,6 +34,7 @@ from tests.support.payloads import (
     utc,
 )
 from tests.support.shop import (
+    NOW,
     context,
     make_shop,
     orders_params,
@@ -344,3 +354,90 @@ def test_backfill_starting_after_the_cursor_leaves_it(rsps):
     assert walk_cursor(ctx) == cursor  # the next sync still reads October 1 and 2
     source().sync(ctx)
     assert len(ctx.keys("woocommerce:sale:")) == 4
+
+
+# -- the walk's decisions alone --------------------------------------------------------------------
+
+def page(number, total, per_page=3, items=3, total_pages=None):
+    """A page as `Upstream.page` returns it (`total` None: no X-WP-Total)."""
+    pages = total_pages if total_pages is not None else (None if total is None else -(-total // per_page))
+    return Page(items=[{}] * items, number=number, per_page=per_page, total=total, total_pages=pages, response=None)
+
+
+T0, T1 = utc("2026-09-05T11:59:59"), utc("2026-09-05T12:00:00")
+
+
+def test_a_bound_that_does_not_move_opens_a_window_read_by_creation_then_the_walk_goes_on_after_it():
+    walk = Walk(after=T0)
+    assert walk.advance(page(1, 9), next_after=T0, pos=T1) and walk.window == (T0, T1)
+    assert walk.params(("completed",))["orderby"] == "date"
+    assert walk.params(("completed",))["modified_before"] == "2026-09-05T12:00:01"
+    assert walk.advance(page(1, 9), None, T1) and walk.number == 2
+    assert walk.advance(page(2, 9), None, T1) and walk.number == 3
+    assert walk.advance(page(3, 9), None, T1) and (walk.window, walk.after, walk.number) == (None, T1, 1)
+    assert walk.params(("completed",))["orderby"] == "modified" and walk.start == T1
+
+
+def test_a_window_steps_back_as_many_pages_as_orders_left_it_and_stops_after_fifty():
+    walk = Walk(after=T0, window=(T0, T1), number=3, total=9)
+    assert walk.advance(page(3, 5), None, T1) and walk.number == 1  # 4 left: two pages of 3 back
+    walk = Walk(after=T0, window=(T0, T1), number=2, total=200, steps=MAX_WINDOW_STEPS)
+    with pytest.raises(SyncError, match="the orders modified at 2026-09-05T12:00:00 kept changing"):
+        walk.advance(page(2, 199), None, T1)
+    assert describe((T0 - timedelta(hours=1), T1)) == "from 2026-09-05T11:00:00 to 2026-09-05T12:00:00"
+
+
+def test_a_window_without_counts_is_read_twice():
+    walk = Walk(after=T0, window=(T0, T1))
+    assert walk.advance(page(1, None, items=2), None, T1) and (walk.number, walk.passes) == (1, 1)
+    assert walk.advance(page(1, None, items=2), None, T1) and walk.window is None
+
+
+def test_a_catch_up_steps_back_when_orders_leave_its_statuses():
+    paging = CatchUp(["shipped"])
+    assert paging.advance(page(1, 9)) and paging.number == 2
+    assert paging.advance(page(2, 8)) and paging.number == 1
+    assert paging.advance(page(1, 8)) and paging.advance(page(2, 8)) and not paging.advance(page(3, 8))
+    paging = CatchUp(["shipped"], previous=500, steps=MAX_WINDOW_STEPS)
+    with pytest.raises(SyncError, match="the orders in shipped kept changing"):
+        paging.advance(page(1, 497))
+
+
+def test_the_next_bound_is_the_first_occurrence_of_a_repeated_local_time():
+    new_york = ZoneInfo("America/New_York")
+    last = order(1, modified="2026-11-01T06:07:00")  # 01:07 EST, the second 01:07 that night
+    assert next_after([last], utc("2026-11-01T06:07:00"), None, new_york) == utc("2026-11-01T05:06:59")
+    assert next_after([last], utc("2026-11-01T06:07:00"), None, UTC) == utc("2026-11-01T06:06:59")
+    assert next_after([], None, T0, new_york) == T0  # nothing dated read: the query's own bound
+
+
+def test_a_cursor_resumes_before_itself_and_moves_only_as_far_as_is_safe():
+    state = {"modified_gmt": "2026-09-05T12:00:00+00:00", "seen": [[7, "2026-09-05T12:00:00"]]}
+    cursor, start, skip = Cursor.resume(state, None, timedelta(minutes=5))
+    assert (cursor.pos, start, skip) == (T1, utc("2026-09-05T11:55:00"), {(7, "2026-09-05T12:00:00")})
+    held, start, skip = Cursor.resume(state, utc("2026-10-01T00:00:00"), timedelta(minutes=5))
+    assert held.hold and held.pos == T1 and skip == set()
+    assert not held.move(Latest(utc("2026-10-02T00:00:00"), {(9, "x")}), None, False, NOW, None)
+    backfill, start, _ = Cursor.resume(state, utc("2026-08-01T00:00:00"), timedelta(minutes=5))
+    assert backfill.pos is None and start == utc("2026-08-01T00:00:00")
+    latest = Latest(utc("2026-09-06T00:00:00"), {(8, "2026-09-06T00:00:00")})
+    assert cursor.move(latest, None, False, utc("2026-09-06T00:00:00"), None)  # the sync's start: not passed
+    assert (cursor.pos, cursor.seen) == (utc("2026-09-06T00:00:00"), set())  # that second is read again
+    cursor = Cursor(T1, set())
+    assert cursor.move(latest, T0, True, NOW, None) is False  # the next query starts before: stay
+    assert cursor.move(latest, None, False, NOW, utc("2026-09-06T00:00:00")) is True
+    assert cursor.seen == set()  # the site's clock had not left that second
+    assert cursor.move(latest, None, False, NOW, None) and cursor.seen == {(8, "2026-09-06T00:00:00")}
+    assert cursor.state(("completed",)) == {"modified_gmt": "2026-09-06T00:00:00+00:00",
+                                            "seen": [[8, "2026-09-06T00:00:00"]], "statuses": ["completed"]}
+
+
+def test_a_page_scan_skips_what_was_read_and_keeps_the_latest_second():
+    latest = Latest()
+    items = [order(1, modified="2026-09-05T11:00:00"), order(2, modified="2026-09-05T12:00:00"),
+             order(3, modified="2026-09-05T12:00:00"), {"id": "x"}]
+    fresh, last = latest.scan(items, skip={(1, "2026-09-05T11:00:00")})
+    assert [raw["id"] for raw, _ in fresh] == [2, 3, "x"] and fresh[2][1] is None and last == T1
+    assert (latest.at, latest.seen) == (T1, {(2, "2026-09-05T12:00:00"), (3, "2026-09-05T12:00:00")})
+    fresh, _ = latest.scan(items[1:3], skip=set())
+    assert fresh == []  # read already in this second
