@@ -14,10 +14,10 @@ import json
 import math
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from siren_sync.sandbox import shapes
 from siren_sync.sandbox.auth import Principal, php_query
@@ -27,6 +27,7 @@ from siren_sync.sandbox.site import Site, to_ts
 JSON_TYPE = "application/json; charset=UTF-8"
 _DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|z|[+-]\d{2}(:?\d{2})?)?$")
 NO_ROUTE = "No route was found matching the URL and request method."
+T = TypeVar("T")
 
 
 # -- responses and errors --------------------------------------------------------------------------
@@ -313,6 +314,25 @@ def page_args(req: Request, default_per_page: int = 10) -> tuple[int, int]:
     page = req.int("page", 1, minimum=1)
     per_page = req.int("per_page", default_per_page, 1, 100)
     return page or 1, per_page or default_per_page
+
+
+def one(items: Mapping[int, T], m: re.Match[str], error: ApiError) -> T:
+    """The record the route's `<id>` names, or `error` (a 404 in the namespace's words)."""
+    item = items.get(int(m["id"]))
+    if item is None:
+        raise error
+    return item
+
+
+def page_of(items: Sequence[T], page: int, per_page: int) -> Sequence[T]:
+    return items[(page - 1) * per_page: page * per_page]
+
+
+def listing(site: Site, req: Request, items: Sequence[T], render: Callable[[T], dict[str, Any]], page: int,
+            per_page: int, style: str = "wc") -> Response:
+    """One page of `items`, each rendered and cut to `_fields`, with the collection's headers."""
+    body = json_list(req, [render(i) for i in page_of(items, page, per_page)])
+    return paged(site, req, body, len(items), page, per_page, style)
 
 
 def _link_base(site: Site, req: Request) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from siren_sync.sandbox import shapes
-from siren_sync.sandbox.rest import ApiError, Env, Request, Response, Routes, page_args, paged, require
+from siren_sync.sandbox.rest import ApiError, Env, Request, Response, Routes, one, page_args, page_of, paged, require
 from siren_sync.sandbox.site import Site
 
 ROUTES = Routes()
@@ -18,15 +18,13 @@ def ld_courses(env: Env, req: Request, m: re.Match[str]) -> Response:
     items = sorted(env.site.courses.values(), key=lambda c: c.id)
     page, per_page = page_args(req)
     req.check()
-    chunk = items[(page - 1) * per_page: page * per_page]
-    return paged(env.site, req, [shapes.ld_course(env.site, c) for c in chunk], len(items), page, per_page, "wp")
+    body = [shapes.ld_course(env.site, c) for c in page_of(items, page, per_page)]
+    return paged(env.site, req, body, len(items), page, per_page, "wp")
 
 
 @route("GET", r"/ldlms/v2/sfwd-courses/(?P<id>\d+)")
 def ld_course(env: Env, req: Request, m: re.Match[str]) -> Response:
-    c = env.site.courses.get(int(m["id"]))
-    if c is None:
-        raise ApiError(404, "rest_post_invalid_id", "Invalid post ID.")
+    c = one(env.site.courses, m, ApiError(404, "rest_post_invalid_id", "Invalid post ID."))
     return Response(200, shapes.ld_course(env.site, c))
 
 
@@ -37,8 +35,7 @@ def ld_course_users(env: Env, req: Request, m: re.Match[str]) -> Response:
     ids = sorted({e.student for e in site.enrollments.values() if e.course == cid and e.status == "enrolled"})
     page, per_page = page_args(req)
     req.check()
-    chunk = ids[(page - 1) * per_page: page * per_page]
-    body = [shapes.user(site, site.users[i], edit=False) for i in chunk]
+    body = [shapes.user(site, site.users[i], edit=False) for i in page_of(ids, page, per_page)]
     return paged(site, req, body, len(ids), page, per_page, "wp")
 
 
@@ -55,8 +52,7 @@ def ld_progress(env: Env, req: Request, m: re.Match[str]) -> Response:
     courses = _enrolled(site, uid)
     page, per_page = page_args(req)
     req.check()
-    chunk = courses[(page - 1) * per_page: page * per_page]
-    body = [shapes.ld_course_progress(site, uid, c) for c in chunk]
+    body = [shapes.ld_course_progress(site, uid, c) for c in page_of(courses, page, per_page)]
     return paged(site, req, body, len(courses), page, per_page, "wp")
 
 

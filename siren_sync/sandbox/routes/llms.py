@@ -12,7 +12,19 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from siren_sync.sandbox import shapes
-from siren_sync.sandbox.rest import ApiError, Env, Request, Response, Routes, json_list, page_args, paged, require
+from siren_sync.sandbox.rest import (
+    ApiError,
+    Env,
+    Request,
+    Response,
+    Routes,
+    listing,
+    one,
+    page_args,
+    page_of,
+    paged,
+    require,
+)
 from siren_sync.sandbox.site import Enrollment, Site, User
 
 ROUTES = Routes()
@@ -27,8 +39,7 @@ def _llms_list(site: Site, req: Request, items: list[T], render: Callable[[T], d
     req.check()
     if req.args.get("order") == "desc":
         items = list(reversed(items))
-    chunk = items[(page - 1) * per_page: page * per_page]
-    return paged(site, req, json_list(req, [render(i) for i in chunk]), len(items), page, per_page, style="llms")
+    return listing(site, req, items, render, page, per_page, style="llms")
 
 
 def _not_found(what: str) -> ApiError:
@@ -46,10 +57,7 @@ def llms_courses(env: Env, req: Request, m: re.Match[str]) -> Response:
 
 @route("GET", r"/llms/v1/courses/(?P<id>\d+)")
 def llms_course(env: Env, req: Request, m: re.Match[str]) -> Response:
-    c = env.site.courses.get(int(m["id"]))
-    if c is None:
-        raise _not_found("Course")
-    return Response(200, shapes.course(env.site, c))
+    return Response(200, shapes.course(env.site, one(env.site.courses, m, _not_found("Course"))))
 
 
 @route("GET", r"/llms/v1/courses/(?P<id>\d+)/enrollments")
@@ -77,7 +85,7 @@ def _enrollments(site: Site, req: Request, items: list[Enrollment]) -> Response:
         items.reverse()
     page, per_page = page_args(req)
     req.check()
-    chunk = items[(page - 1) * per_page: page * per_page]
+    chunk = page_of(items, page, per_page)
     if not chunk:  # LifterLMS: "Specs require 404 when no course enrollments are found."
         raise ApiError(404, "llms_rest_not_found", "The requested resource could not be found.")
     return paged(site, req, [shapes.enrollment(site, e) for e in chunk], len(items), page, per_page, style="llms")
@@ -94,18 +102,12 @@ def llms_lessons(env: Env, req: Request, m: re.Match[str]) -> Response:
 
 @route("GET", r"/llms/v1/lessons/(?P<id>\d+)")
 def llms_lesson(env: Env, req: Request, m: re.Match[str]) -> Response:
-    lsn = env.site.lessons.get(int(m["id"]))
-    if lsn is None:
-        raise _not_found("Lesson")
-    return Response(200, shapes.lesson(env.site, lsn))
+    return Response(200, shapes.lesson(env.site, one(env.site.lessons, m, _not_found("Lesson"))))
 
 
 @route("GET", r"/llms/v1/sections/(?P<id>\d+)")
 def llms_section(env: Env, req: Request, m: re.Match[str]) -> Response:
-    s = env.site.sections.get(int(m["id"]))
-    if s is None:
-        raise _not_found("Section")
-    return Response(200, shapes.section(env.site, s))
+    return Response(200, shapes.section(env.site, one(env.site.sections, m, _not_found("Section"))))
 
 
 @route("GET", r"/llms/v1/students")

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from siren_sync.sandbox import shapes
-from siren_sync.sandbox.rest import Env, Request, Response, Routes, SirenError, require
+from siren_sync.sandbox.rest import Env, Request, Response, Routes, SirenError, one, require
 
 ROUTES = Routes()
 route = ROUTES.route
@@ -70,10 +70,8 @@ def siren_engagements(env: Env, req: Request, m: re.Match[str]) -> Response:
 @route("GET", r"/siren/v1/engagements/(?P<id>\d+)")
 def siren_engagement(env: Env, req: Request, m: re.Match[str]) -> Response:
     require(req, "rest_forbidden", FORBIDDEN)
-    e = env.site.engagements.get(int(m["id"]))
-    if e is None:
-        raise SirenError(404, "not_found", "Engagement not found.")
-    return Response(200, shapes.engagement(e))
+    return Response(200, shapes.engagement(one(env.site.engagements, m, SirenError(404, "not_found",
+                                                                                 "Engagement not found."))))
 
 
 @route("GET", r"/siren/v1/collaborators")

@@ -22,7 +22,8 @@ from siren_sync.sandbox.rest import (
     Response,
     Routes,
     fields,
-    json_list,
+    listing,
+    one,
     page_args,
     paged,
     require,
@@ -151,9 +152,7 @@ def get_order_refunds(env: Env, req: Request, m: re.Match[str]) -> Response:
     require(req, "woocommerce_rest_cannot_view", CANNOT_LIST)
     o = _order(env.site, int(m["id"]))
     refunds = sorted(o.refunds, key=lambda r: (r.created, r.id), reverse=req.args.get("order") != "asc")
-    chunk = refunds[(page - 1) * per_page: page * per_page]
-    return paged(env.site, req, json_list(req, [shapes.refund(env.site, r) for r in chunk]),
-                 len(refunds), page, per_page)
+    return listing(env.site, req, refunds, lambda r: shapes.refund(env.site, r), page, per_page)
 
 
 @route("GET", r"/wc/v3/orders/(?P<id>\d+)/refunds/(?P<rid>\d+)")
@@ -185,9 +184,7 @@ def get_refunds(env: Env, req: Request, m: re.Match[str]) -> Response:
     hi = min((v for v in (dates["before"], dates["modified_before"]) if v is not None), default=None)
     items = [r for r in items if (lo is None or r.created > lo) and (hi is None or r.created < hi)]
     items.sort(key=(lambda r: r.id) if orderby == "id" else (lambda r: (r.created, r.id)), reverse=order == "desc")
-    chunk = items[(page - 1) * per_page: page * per_page]
-    body = [shapes.refund(site, r, with_parent=True) for r in chunk]
-    return paged(site, req, json_list(req, body), len(items), page, per_page)
+    return listing(site, req, items, lambda r: shapes.refund(site, r, with_parent=True), page, per_page)
 
 
 # -- coupons, products, system status -----------------------------------------------------------------
@@ -209,16 +206,13 @@ def get_coupons(env: Env, req: Request, m: re.Match[str]) -> Response:
         items = [c for c in items if str(search).lower() in c.code]
     if mod_after is not None:
         items = [c for c in items if c.modified > mod_after]
-    chunk = items[(page - 1) * per_page: page * per_page]
-    return paged(site, req, json_list(req, [shapes.coupon(site, c) for c in chunk]), len(items), page, per_page)
+    return listing(site, req, items, lambda c: shapes.coupon(site, c), page, per_page)
 
 
 @route("GET", r"/wc/v3/coupons/(?P<id>\d+)")
 def get_coupon(env: Env, req: Request, m: re.Match[str]) -> Response:
     require(req, "woocommerce_rest_cannot_view", CANNOT_VIEW)
-    c = env.site.coupons.get(int(m["id"]))
-    if c is None:
-        raise ApiError(404, "woocommerce_rest_shop_coupon_invalid_id", "Invalid ID.")
+    c = one(env.site.coupons, m, ApiError(404, "woocommerce_rest_shop_coupon_invalid_id", "Invalid ID."))
     return Response(200, shapes.coupon(env.site, c))
 
 
@@ -238,16 +232,13 @@ def get_products(env: Env, req: Request, m: re.Match[str]) -> Response:
             items = [p for p in items if getattr(p, name) == req.args[name]]
     if req.has("category"):
         items = [p for p in items if str(p.category[0]) == str(req.args["category"])]
-    chunk = items[(page - 1) * per_page: page * per_page]
-    return paged(site, req, json_list(req, [shapes.product(site, p) for p in chunk]), len(items), page, per_page)
+    return listing(site, req, items, lambda p: shapes.product(site, p), page, per_page)
 
 
 @route("GET", r"/wc/v3/products/(?P<id>\d+)")
 def get_product(env: Env, req: Request, m: re.Match[str]) -> Response:
     require(req, "woocommerce_rest_cannot_view", CANNOT_VIEW)
-    p = env.site.products.get(int(m["id"]))
-    if p is None:
-        raise ApiError(404, "woocommerce_rest_product_invalid_id", "Invalid ID.")
+    p = one(env.site.products, m, ApiError(404, "woocommerce_rest_product_invalid_id", "Invalid ID."))
     return Response(200, shapes.product(env.site, p))
 
 

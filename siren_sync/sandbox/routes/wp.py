@@ -20,9 +20,8 @@ from siren_sync.sandbox.rest import (
     Response,
     Routes,
     fields,
-    json_list,
+    listing,
     page_args,
-    paged,
     parse_date,
     require,
 )
@@ -94,9 +93,7 @@ def get_users(env: Env, req: Request, m: re.Match[str]) -> Response:
         users.sort(key=lambda u: u.name.lower())
     if req.args.get("order") == "desc":
         users.reverse()
-    chunk = users[(page - 1) * per_page: page * per_page]
-    body = [shapes.user(env.site, u, edit=edit) for u in chunk]
-    return paged(env.site, req, json_list(req, body), len(users), page, per_page, style="wp")
+    return listing(env.site, req, users, lambda u: shapes.user(env.site, u, edit=edit), page, per_page, style="wp")
 
 
 @route("GET", r"/wp/v2/users/me")
@@ -170,9 +167,7 @@ def get_posts(env: Env, req: Request, m: re.Match[str]) -> Response:
     if page > math.ceil(total / per_page) and total > 0:
         raise ApiError(400, "rest_post_invalid_page_number",
                        "The page number requested is larger than the number of pages available.")
-    chunk = posts[(page - 1) * per_page: page * per_page]
-    body = [shapes.post(site, p, edit=edit) for p in chunk]
-    return paged(site, req, json_list(req, body), total, page, per_page, style="wp")
+    return listing(site, req, posts, lambda p: shapes.post(site, p, edit=edit), page, per_page, style="wp")
 
 
 def _post(site: Site, pid: int, req: Request) -> Post:
