@@ -6,6 +6,7 @@ import logging
 import threading
 from datetime import timedelta
 from types import SimpleNamespace
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import responses
@@ -48,6 +49,8 @@ def test_oauth_over_http_signs_each_request(rsps):
     assert len(shop.urls) == 3  # the listing described (OPTIONS), then two pages
     for url in shop.urls:
         assert url.count("oauth_signature=") == 1 and url.count("per_page=") <= 1
+        names = [name for name, _ in parse_qsl(urlsplit(url).query)]
+        assert len(names) == len(set(names)), f"duplicated query parameters: {names}"
         assert SECRET not in url and "consumer_secret" not in url
         nonces.add(url.split("oauth_nonce=")[1].split("&")[0])
     assert len(nonces) == len(shop.urls)

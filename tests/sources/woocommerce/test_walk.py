@@ -81,6 +81,7 @@ def test_incremental_sync_starts_at_cursor_minus_overlap_and_skips_seen(rsps):
                                            "seen": [[60, "2026-09-04T01:18:02"]]}})
     report = source().sync(ctx)
     assert orders_params(shop)[0]["modified_after"] == "2026-09-04T01:13:02"
+    assert orders_params(shop)[0]["dates_are_gmt"] == "true"  # the bound is UTC, not the site's time
     assert report.records == 1 and report.events == 0 and ctx.events == {}
 
 
@@ -147,6 +148,7 @@ def test_a_page_within_one_second_reads_that_second_alone(rsps):
     assert asked == [(None, None, "modified", "1"), ("2026-09-05T11:59:59", None, "modified", "1"),
                      (*second, "1"), (*second, "2"), (*second, "3"),
                      ("2026-09-05T12:00:00", None, "modified", "1")]
+    assert all(p["dates_are_gmt"] == "true" for p in orders_params(shop))
     assert walk_cursor(ctx) == {"modified_gmt": "2026-09-07T10:00:00+00:00",
                                           "seen": [[321, "2026-09-07T10:00:00"]]}
 
