@@ -35,9 +35,10 @@ def _reads(source, per_page: int) -> tuple[float, list[bytes]]:
     This is the part of the ingest no processing design can remove while the pages come through
     this client: the reference that shows how much of the floor ratio is the transport's.
     """
-    from siren_sync.sources.woocommerce import ORDERS
+    from siren_sync.sources.woocommerce.orders import ORDERS
+    from siren_sync.sources.woocommerce.walk import order_params
 
-    params = source._order_params(None)
+    params = order_params(source.statuses.current, None)
     raw_pages: list[bytes] = []
     number = 1
     c0 = time.process_time()

@@ -41,9 +41,10 @@ def _transport(source, pages: int) -> dict[str, float]:
     import requests
     import urllib3
 
-    from siren_sync.sources.woocommerce import ORDERS
+    from siren_sync.sources.woocommerce.orders import ORDERS
+    from siren_sync.sources.woocommerce.walk import order_params
 
-    params = source._order_params(None)
+    params = order_params(source.statuses.current, None)
     session, url = source.http.session, f"{source.url}/wp-json/{ORDERS}"
     numbers = range(1, pages + 1)
 
@@ -74,10 +75,11 @@ def _transport(source, pages: int) -> dict[str, float]:
 def _processing(sb, source, tmp: Path) -> tuple[dict[str, float], int]:
     """CPU µs per order of each processing stage over every order page of the sandbox."""
     from siren_sync.app import open_app
-    from siren_sync.sources.woocommerce import ORDERS, _version, order_events, parse_order
+    from siren_sync.sources.woocommerce.orders import ORDERS, order_events, parse_order, version
+    from siren_sync.sources.woocommerce.walk import order_params
     from siren_sync.sync import LedgerContext
 
-    params, raw_pages, number = source._order_params(None), [], 1
+    params, raw_pages, number = order_params(source.statuses.current, None), [], 1
     while True:
         page = source.http.page(ORDERS, params, number, source.per_page)
         raw_pages.append(page.items)
@@ -92,7 +94,7 @@ def _processing(sb, source, tmp: Path) -> tuple[dict[str, float], int]:
         app = open_app(config, now=sb.now)
         ctx = LedgerContext(app, sb.now)
         c0 = time.process_time()
-        versions = [[(raw, _version(raw)[2]) for raw in items] for items in raw_pages]
+        versions = [[(raw, version(raw)[2]) for raw in items] for items in raw_pages]
         c1 = time.process_time()
         parsed = [[parse_order(raw, source.paid_statuses, modified) for raw, modified in page] for page in versions]
         c2 = time.process_time()
@@ -103,7 +105,7 @@ def _processing(sb, source, tmp: Path) -> tuple[dict[str, float], int]:
         ctx.flush()
         c4 = time.process_time()
         app.close()
-        for name, seconds in (("dedupe key (_version)", c1 - c0), ("parse_order", c2 - c1),
+        for name, seconds in (("dedupe key (version)", c1 - c0), ("parse_order", c2 - c1),
                               ("order_events", c3 - c2), ("record (LedgerContext + store commits)", c4 - c3)):
             stages[name] = min(stages.get(name, float("inf")), seconds / orders * 1e6)
     return stages, orders

@@ -7,9 +7,12 @@
         sb.advance(86400) # move the simulated clock: activity up to the new now appears
         sb.faults.update({"rate_429": 0.1})
 
-The modules: `site` (data model and simulated clock), `generate` (seeded activity), `shapes` (REST
-JSON), `auth` (OAuth 1.0a and application passwords), `faults` (fault switches), `server` (HTTP).
-Run one from a shell with `python -m siren_sync.sandbox --port 0 --seed 1`.
+The modules: `site` (data model and simulated clock), `generate` (seeded activity), `payloads`
+(orders given as REST bodies, for tests), `order_query` (orders listed like WooCommerce), `shapes`
+(REST JSON), `auth` (OAuth 1.0a, consumer keys and application passwords), `faults` (fault
+switches), `rest` (requests, responses, paging), `routes/` (one module per REST namespace), `server`
+(the one dispatcher, `Api.handle`, and the HTTP server). Tests serve the same `Api` in process
+(`tests/support/in_process.py`). Run one from a shell with `python -m siren_sync.sandbox --port 0 --seed 1`.
 """
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ from typing import Any
 from siren_sync.sandbox.auth import Authenticator
 from siren_sync.sandbox.faults import Faults
 from siren_sync.sandbox.generate import GenerationSpec, credentials, populate
-from siren_sync.sandbox.server import Api, SandboxServer, Stats
+from siren_sync.sandbox.rest import Stats
+from siren_sync.sandbox.server import Api, SandboxServer
 from siren_sync.sandbox.site import Site, from_ts, to_ts
 
 DEFAULT_START = datetime(2026, 11, 1, 4, 0, tzinfo=UTC)  # midnight in New York

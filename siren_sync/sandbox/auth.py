@@ -7,8 +7,10 @@
   (`key%3Dvalue`, joined with `%26`); the key is `consumer_secret&`; HMAC-SHA1 or -SHA256. The
   timestamp must be within 15 minutes of the server's real clock (clients sign with `time.time()`,
   not with the simulated clock), and a nonce is single use.
-* HTTP Basic with the consumer key and secret is only honoured over HTTPS by WooCommerce, so here
-  (plain http) it is ignored and the request is anonymous: a 401 from the route.
+* HTTP Basic with the consumer key and secret is only honoured over HTTPS by WooCommerce: on a
+  site whose URL is https (a site served in process to tests) the key's secret is checked; over
+  plain http it is ignored and the request is anonymous: a 401 from the route. OAuth is for plain
+  http only.
 * WordPress application passwords (Basic `user:app password`, spaces ignored) work on every route,
   since the sandbox's environment type is `local`.
 """
@@ -19,8 +21,12 @@ import hashlib
 import hmac
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, unquote, unquote_plus
+
+from siren_sync.sandbox.site import User
 
 OAUTH_PARAMS = ("oauth_consumer_key", "oauth_timestamp", "oauth_nonce", "oauth_signature",
                 "oauth_signature_method")
@@ -39,9 +45,9 @@ def rawurlencode(value: str) -> str:
     return quote(value, safe="~")  # PHP rawurlencode: everything but A-Za-z0-9 -_.~
 
 
-def php_query(query: str) -> dict:
+def php_query(query: str) -> dict[str, Any]:
     """Parse a query string like PHP's `$_GET`: last duplicate wins, `k[]` / `k[x]` make arrays."""
-    out: dict = {}
+    out: dict[str, Any] = {}
     if not query:
         return out
     for part in query.split("&"):
@@ -71,7 +77,7 @@ def php_query(query: str) -> dict:
     return out
 
 
-def _join(params: dict, prefix: str = "") -> list[str]:
+def _join(params: dict[str, Any], prefix: str = "") -> list[str]:
     pairs: list[str] = []
     for key, value in params.items():
         name = f"{prefix}%5B{key}%5D" if prefix else key
@@ -82,13 +88,13 @@ def _join(params: dict, prefix: str = "") -> list[str]:
     return pairs
 
 
-def _normalize(value):
+def _normalize(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _normalize(v) for k, v in value.items()}
     return rawurlencode(str(value))
 
 
-def signature(method: str, url: str, params: dict, secret: str, algorithm: str = "sha256") -> str:
+def signature(method: str, url: str, params: dict[str, Any], secret: str, algorithm: str = "sha256") -> str:
     """The signature WooCommerce expects for `params` (without `oauth_signature`)."""
     items = sorted(((k, v) for k, v in params.items() if k != "oauth_signature"),
                    key=lambda kv: kv[0].encode())
@@ -98,7 +104,7 @@ def signature(method: str, url: str, params: dict, secret: str, algorithm: str =
     return base64.b64encode(digest).decode()
 
 
-def parse_oauth_header(header: str) -> dict:
+def parse_oauth_header(header: str) -> dict[str, str]:
     header = header.strip()
     if not header.startswith("OAuth "):
         return {}
@@ -113,14 +119,14 @@ def parse_oauth_header(header: str) -> dict:
 @dataclass
 class Principal:
     user_id: int
-    via: str  # "oauth" | "application-password"
+    via: str  # "oauth" | "basic" | "application-password"
 
 
 class Authenticator:
     """Checks the credentials of one request against the site's keys and users."""
 
     def __init__(self, *, consumer_key: str, consumer_secret: str, key_user: int = 1,
-                 clock=time.time):
+                 clock: Callable[[], float] = time.time):
         self.consumer_key = consumer_key
         self.consumer_secret = consumer_secret
         self.key_user = key_user
@@ -128,7 +134,7 @@ class Authenticator:
         self._nonces: dict[str, int] = {}
         self._lock = threading.Lock()
 
-    def oauth(self, method: str, url: str, query: dict, header: str | None) -> Principal | None:
+    def oauth(self, method: str, url: str, query: dict[str, Any], header: str | None) -> Principal | None:
         """None when the request does not try OAuth; raises AuthError when it tries and fails."""
         params = dict(query)
         if header:
@@ -140,6 +146,11 @@ class Authenticator:
             noun = "parameter" if len(missing) == 1 else "parameters"
             raise AuthError("woocommerce_rest_authentication_missing_parameter",
                             f"Missing OAuth {noun} {', '.join(missing)}")
+        self._check_signature(method, url, params)
+        self._use_nonce(params)
+        return Principal(self.key_user, "oauth")
+
+    def _check_signature(self, method: str, url: str, params: dict[str, Any]) -> None:
         if params["oauth_consumer_key"] != self.consumer_key:
             raise AuthError("woocommerce_rest_authentication_error", "Consumer key is invalid.")
         sig_method = params["oauth_signature_method"]
@@ -151,6 +162,9 @@ class Authenticator:
         if not hmac.compare_digest(expected, given):
             raise AuthError("woocommerce_rest_authentication_error",
                             "Invalid signature - provided signature does not match.")
+
+    def _use_nonce(self, params: dict[str, Any]) -> None:
+        """The timestamp must be within 15 minutes of the real clock, and the nonce new."""
         try:
             ts = int(params["oauth_timestamp"])
         except ValueError:
@@ -166,7 +180,15 @@ class Authenticator:
             self._nonces[nonce] = ts
             if len(self._nonces) > 10_000:
                 self._nonces = {n: t for n, t in self._nonces.items() if t >= now - WINDOW}
-        return Principal(self.key_user, "oauth")
+
+    def check_key(self, key: str, secret: str) -> Principal | None:
+        """Basic auth with a consumer key over HTTPS: None for a key the site does not have (the
+        request stays anonymous); AuthError when the key is the site's and the secret is not."""
+        if key != self.consumer_key:
+            return None
+        if not hmac.compare_digest(secret, self.consumer_secret):
+            raise AuthError("woocommerce_rest_authentication_error", "Consumer secret is invalid.")
+        return Principal(self.key_user, "basic")
 
     @staticmethod
     def basic(header: str | None) -> tuple[str, str] | None:
@@ -179,7 +201,7 @@ class Authenticator:
         user, sep, password = raw.partition(":")
         return (user, password) if sep else None
 
-    def application_password(self, users, username: str, password: str) -> Principal:
+    def application_password(self, users: Iterable[User], username: str, password: str) -> Principal:
         """Check a Basic `user:application password` against the users (by login or email)."""
         found = None
         for u in users:

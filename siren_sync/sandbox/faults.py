@@ -14,21 +14,33 @@
   `orderby=modified` listing, as MySQL may return equal rows when nothing breaks the tie
   (WooCommerce before woocommerce#61410), so paging through such a second by number repeats some
   orders and leaves others out;
+* `refuse_options`: every `OPTIONS` request is answered `403` (a host or WAF that refuses the
+  method), so the site cannot be asked to describe its routes;
+* `drop_counts`: collections come without `X-WP-Total` and `X-WP-TotalPages` (a proxy or cache
+  that strips them);
 * `seed`: the random draws are reproducible.
+
+`fail_once(path, status, body)` queues a one-off answer: the next `GET` of a path matching the
+regular expression (under the REST root, e.g. `wc/v3/orders`) gets it instead of the real one
+(a truncated page, a 503 page, a 401), whatever the switches say.
 
 Control routes (`/wp-json/sandbox/v1/...`) are never faulted.
 """
 from __future__ import annotations
 
 import random
+import re
 import threading
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 HTML_PAGE = """<!DOCTYPE html>
 <html lang="en-US"><head><meta charset="utf-8"><title>{status} {reason} | shop</title></head>
 <body><div id="cf-error-details"><h1>Error {status}</h1><p>{reason}</p>
 <p>The web server reported an error. Ray ID: {ray}</p></div></body></html>
 """
+
+T = TypeVar("T")
 
 REASONS = {429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
            503: "Service Unavailable", 504: "Gateway Timeout"}
@@ -41,6 +53,16 @@ class FaultDecision:
     retry_after: int | None = None
 
 
+@dataclass(frozen=True)
+class OneOff:
+    """An answer given once, instead of the real one, to the next GET of a matching path."""
+
+    path: re.Pattern[str]
+    status: int
+    body: Any  # a dict or list (sent as JSON), or text (JSON if it starts like JSON, else HTML)
+    headers: dict[str, str]
+
+
 @dataclass
 class Faults:
     latency_ms: float | list[float] = 0
@@ -49,22 +71,26 @@ class Faults:
     html_errors: bool = False
     modify_during_sync: bool = False
     mixed_ties: bool = False
+    refuse_options: bool = False
+    drop_counts: bool = False
     retry_after: int = 1
     seed: int | None = None
     _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _once: list[OneOff] = field(default_factory=list, repr=False, compare=False)
 
     FIELDS = ("latency_ms", "rate_429", "rate_5xx", "html_errors", "modify_during_sync", "mixed_ties",
-              "retry_after", "seed")
+              "refuse_options", "drop_counts", "retry_after", "seed")
+    SWITCHES = ("html_errors", "modify_during_sync", "mixed_ties", "refuse_options", "drop_counts")
 
     def __post_init__(self) -> None:
         if self.seed is not None:
             self._rng.seed(self.seed)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.FIELDS}
 
-    def update(self, values: dict) -> None:
+    def update(self, values: dict[str, Any]) -> None:
         unknown = set(values) - set(self.FIELDS)
         if unknown:
             raise ValueError(f"unknown fault switch(es): {', '.join(sorted(unknown))}")
@@ -75,7 +101,7 @@ class Faults:
             for key, value in values.items():
                 if key in ("rate_429", "rate_5xx"):
                     value = float(value)
-                elif key in ("html_errors", "modify_during_sync", "mixed_ties"):
+                elif key in self.SWITCHES:
                     value = bool(value)
                 elif key == "retry_after":
                     value = int(value)
@@ -84,8 +110,26 @@ class Faults:
                 self._rng.seed(values["seed"])
 
     def reset(self) -> None:
-        self.update({"latency_ms": 0, "rate_429": 0.0, "rate_5xx": 0.0, "html_errors": False,
-                     "modify_during_sync": False, "mixed_ties": False, "retry_after": 1})
+        self.update({"latency_ms": 0, "rate_429": 0.0, "rate_5xx": 0.0, "retry_after": 1,
+                     **dict.fromkeys(self.SWITCHES, False)})
+        with self._lock:
+            self._once.clear()
+
+    def fail_once(self, path: str, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        """Answer the next GET of a path matching `path` (a regular expression, under the REST root)
+        with `status` and `body` instead; one-offs queued for one path are given in order."""
+        with self._lock:
+            self._once.append(OneOff(re.compile(path), status, body, dict(headers or {})))
+
+    def take_once(self, method: str, path: str) -> OneOff | None:
+        """The one-off answer for this request, if one is queued (it is then used up)."""
+        if method != "GET" or not self._once:
+            return None
+        with self._lock:
+            for i, one in enumerate(self._once):
+                if one.path.fullmatch(path):
+                    return self._once.pop(i)
+        return None
 
     def latency(self) -> float:
         """Seconds to wait before answering."""
@@ -107,10 +151,10 @@ class Faults:
                 return FaultDecision(self._rng.choice((500, 502, 503, 504)), self.html_errors)
         return None
 
-    def pick(self, items: list):
+    def pick(self, items: list[T]) -> T:
         with self._lock:
             return self._rng.choice(items)
 
     def ray(self) -> str:
         with self._lock:
-            return "%016x" % self._rng.getrandbits(64)
+            return f"{self._rng.getrandbits(64):016x}"

@@ -30,7 +30,9 @@ import hashlib
 import itertools
 import random
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from siren_sync.sandbox.site import (
     Activity,
@@ -56,6 +58,8 @@ DAY = 86_400
 HOUR = 3_600
 MINUTE = 60
 EUR_RATE = 0.92  # shop prices converted for the few orders placed in EUR
+KEY_ALPHABET = string.ascii_letters + string.digits
+T = TypeVar("T")
 
 
 @dataclass
@@ -159,43 +163,120 @@ class _Ids:
         return n
 
 
+@dataclass(frozen=True)
+class _Window:
+    """The spec's span in epoch seconds: activity from `begin` to `end`, the catalogue at `setup`."""
+
+    begin: int
+    end: int
+    setup: int  # the catalogue exists well before any activity
+    exact: bool  # exact-count mode: every follow-up stays inside the window
+
+    @classmethod
+    def of(cls, spec: GenerationSpec) -> _Window:
+        begin = spec.start - spec.history_days * DAY
+        return cls(begin, spec.start + spec.days * DAY, begin - 30 * DAY, spec.orders is not None)
+
+    @property
+    def last(self) -> int:
+        return max(self.begin, self.end - 1)
+
+
+class _Timeline:
+    """The activity being generated, and the random draws that place it in time."""
+
+    def __init__(self, rng: random.Random, window: _Window):
+        self.rng, self.window = rng, window
+        self.rand = rng.random
+        self.items: list[Activity] = []
+        self.seq = 0
+
+    def add(self, at: int, kind: str, ref: int = 0, data: Any = None, target: Any = None) -> Activity:
+        self.seq += 1
+        a = Activity(at, self.seq, kind, ref, data, target)
+        self.items.append(a)
+        return a
+
+    def later(self, base: int, lo: int, hi: int) -> int:
+        """A time `lo` to `hi` seconds after `base` (kept inside the window in exact-count mode)."""
+        t = base + lo + int(self.rand() * (hi - lo + 1))
+        last = self.window.last
+        if self.window.exact and t > last:
+            t = base + int(self.rand() * (max(base, last) - base + 1))
+        return t
+
+    def pick(self, seq: Sequence[T]) -> T:
+        return seq[int(self.rand() * len(seq))]
+
+    def order_key(self) -> str:
+        n = self.rng.getrandbits(78)
+        out = []
+        for _ in range(13):
+            n, r = divmod(n, 62)
+            out.append(KEY_ALPHABET[r])
+        return "wc_order_" + "".join(out)
+
+
+@dataclass
+class _Plan:
+    """A generated order and what its follow-ups need: its creation activity, its payment time."""
+
+    order: Order
+    create: Activity
+    paid_at: int | None
+
+
 def populate(site: Site, spec: GenerationSpec) -> list[Activity]:
     """Write the catalogue into `site` and return its activity timeline (not yet played)."""
     rng = random.Random(spec.seed)
-    creds = credentials(spec.seed)
-    exact = spec.orders is not None
-    begin = spec.start - spec.history_days * DAY
-    end = spec.start + spec.days * DAY
-    setup = begin - 30 * DAY  # the catalogue exists well before any activity
+    window = _Window.of(spec)
+    customers = _users(site, spec, rng, window)
+    _catalogue(site, window.setup)
+    timeline = _Timeline(rng, window)
+    arrivals = _arrivals(spec, rng, window)
+    shop = _Shop.of(site, customers, spec.eur_share)
+    plans = [_order(site, timeline, shop, created) for created in arrivals]
+    refund_acts = _follow_ups(timeline, spec, plans)
+    if spec.lms:
+        _learning(site, timeline, plans, refund_acts)
+    _visits(site, timeline, spec, len(arrivals))
+    return _with_ids(site, timeline.items)
 
-    # -- users ---------------------------------------------------------------------------------
+
+# -- the catalogue --------------------------------------------------------------------------------------
+
+def _users(site: Site, spec: GenerationSpec, rng: random.Random, window: _Window) -> list[User]:
+    """The admin (with the application password), the collaborators, and the registered customers."""
+    setup = window.setup
     site.users[1] = User(1, "admin", "", "", "admin@example.test", ["administrator"], setup,
-                         app_password=creds["wp_app_password"].replace(" ", ""))
+                         app_password=credentials(spec.seed)["wp_app_password"].replace(" ", ""))
     for uid, login, first, last, _sid, _tr in COLLABORATORS:
         site.users[uid] = User(uid, login, first, last, f"{login}@example.test", ["author", "instructor"],
                                setup + uid * 60, description=f"Collaborator {first} {last}")
     n_customers = spec.customers
     if n_customers is None:
-        volume = spec.orders if exact else spec.orders_per_day * (spec.days + spec.history_days)
+        volume = spec.orders if spec.orders is not None else spec.orders_per_day * (spec.days + spec.history_days)
         n_customers = max(24, min(5000, int(volume // 15)))
     customers: list[User] = []
     for n in range(n_customers):
         uid = 6 + n
         first, last = rng.choice(FIRST), rng.choice(LAST)
         login = f"{first}.{last}{uid}".lower()
-        eu = rng.random() < 0.15
-        if eu:
-            city, state, postcode, country = rng.choice(CITIES_EU)
+        if rng.random() < 0.15:
+            city, _state, postcode, country = rng.choice(CITIES_EU)
         else:
-            (city, state, postcode), country = rng.choice(CITIES_US), "US"
+            (city, _state, postcode), country = rng.choice(CITIES_US), "US"
         u = User(uid, login, first, last, f"{login}@example.test", ["customer", "student"],
                  setup + 3600 + n * 37, city=city, country=country, postcode=postcode,
                  address=f"{rng.randint(1, 250)} {rng.choice(['Main St', 'Oak Ave', 'rue de la Paix', 'Park Rd'])}")
         customers.append(u)
         site.users[uid] = u
+    return customers
 
-    # -- catalogue (shared post id space) ---------------------------------------------------------
-    for (pid, name, sku, price, owner, virtual, cat, _course) in PRODUCTS:
+
+def _catalogue(site: Site, setup: int) -> None:
+    """Products, coupons, blog posts, courses with sections and lessons, Siren collaborators."""
+    for (pid, name, sku, price, owner, virtual, cat, _title) in PRODUCTS:
         site.products[pid] = Product(pid, name, _slug(name), sku, price, cat, setup + pid, owner, virtual)
     for (cid, code, kind, amount, owner) in COUPONS:
         login = site.users[owner].username if owner else None
@@ -208,236 +289,267 @@ def populate(site: Site, spec: GenerationSpec) -> list[Activity]:
                                _slug(title), at, at, excerpt=f"<p>{title}</p>")
     ids = _Ids(100)
     for (pid, _name, _sku, _price, owner, _v, _cat, course_title) in PRODUCTS:
-        if not course_title:
-            continue
-        cid = ids.take()
-        at = setup + 2 * DAY + cid
-        course = Course(cid, course_title, _slug(course_title), owner or 1, at, product_id=pid)
-        site.courses[cid] = course
-        site.products[pid].course_id = cid
-        for s in range(1, 4):
-            sid = ids.take()
-            section = Section(sid, f"Section {s}", cid, s)
-            site.sections[sid] = section
-            course.sections.append(sid)
-            for k in range(1, 4):
-                lid = ids.take()
-                title = f"{course_title} \u2014 lesson {s}.{k}"
-                site.lessons[lid] = Lesson(lid, title, _slug(f"{course_title} lesson {s} {k}"), cid, sid, k, at)
-                section.lessons.append(lid)
-                course.lessons.append(lid)
-    for uid, login, _f, _l, sid, tracking in COLLABORATORS:
+        if course_title:
+            _add_course(site, ids, pid, owner, course_title, setup)
+    for uid, _login, _f, _l, sid, tracking in COLLABORATORS:
         site.siren_collaborators[sid] = SirenCollaborator(sid, uid, tracking)
 
-    # -- orders -------------------------------------------------------------------------------------
-    timeline: list[Activity] = []
-    seq = 0
 
-    def add(at: int, kind: str, ref: int = 0, data=None, target=None) -> Activity:
-        nonlocal seq
-        seq += 1
-        a = Activity(at, seq, kind, ref, data, target)
-        timeline.append(a)
-        return a
+def _add_course(site: Site, ids: _Ids, product_id: int, owner: int | None, title: str, setup: int) -> None:
+    """A course sold as `product_id`: three sections of three lessons."""
+    cid = ids.take()
+    at = setup + 2 * DAY + cid
+    course = Course(cid, title, _slug(title), owner or 1, at, product_id=product_id)
+    site.courses[cid] = course
+    site.products[product_id].course_id = cid
+    for s in range(1, 4):
+        sid = ids.take()
+        section = Section(sid, f"Section {s}", cid, s)
+        site.sections[sid] = section
+        course.sections.append(sid)
+        for k in range(1, 4):
+            lid = ids.take()
+            site.lessons[lid] = Lesson(lid, f"{title} \u2014 lesson {s}.{k}", _slug(f"{title} lesson {s} {k}"), cid,
+                                       sid, k, at)
+            section.lessons.append(lid)
+            course.lessons.append(lid)
 
-    if exact:
-        n_orders = int(spec.orders)
-        arrivals = sorted(rng.randrange(begin, max(begin + 1, end)) for _ in range(n_orders))
+
+# -- orders ---------------------------------------------------------------------------------------------
+
+def _arrivals(spec: GenerationSpec, rng: random.Random, window: _Window) -> list[int]:
+    """When orders are placed: exactly `orders` of them spread over the window, or a Poisson stream."""
+    begin, end = window.begin, window.end
+    if spec.orders is not None:
+        return sorted(rng.randrange(begin, max(begin + 1, end)) for _ in range(int(spec.orders)))
+    arrivals = []
+    rate = spec.orders_per_day / DAY
+    t = float(begin)
+    while rate > 0:
+        t += rng.expovariate(rate)
+        if t >= end:
+            break
+        arrivals.append(int(t))
+    return arrivals
+
+
+@dataclass
+class _Shop:
+    """What an order is made from: the customers, the catalogue, the weights of each choice."""
+
+    currency: str
+    eur_share: float
+    customers: list[User]
+    products: list[Product]
+    virtual: dict[int, bool]
+    collab_coupons: list[Coupon]
+    generic: list[Coupon]
+    pay_cum: list[int]
+    product_cum: list[int]
+
+    @classmethod
+    def of(cls, site: Site, customers: list[User], eur_share: float) -> _Shop:
+        coupons = [site.coupons[c[0]] for c in COUPONS]
+        return cls(site.currency, eur_share, customers, list(site.products.values()),
+                   {p.id: p.virtual for p in site.products.values()}, [c for c in coupons if c.owner],
+                   [c for c in coupons if not c.owner], list(itertools.accumulate(p[2] for p in PAYMENT)),
+                   list(itertools.accumulate(PRODUCT_WEIGHTS)))
+
+
+def _order(site: Site, tl: _Timeline, shop: _Shop, created: int) -> _Plan:
+    """One order placed at `created`, and what happens to its payment."""
+    rand, rng = tl.rand, tl.rng
+    currency = "EUR" if rand() < shop.eur_share else shop.currency
+    cust = tl.pick(shop.customers) if rand() < 0.8 else None
+    billing = _guest_billing(tl, currency) if cust is None else _billing(
+        cust.first_name, cust.last_name, cust.address, cust.city, "", cust.postcode, cust.country, cust.email)
+    lines = _lines(tl, shop, currency)
+    coupon_lines = _coupon_lines(tl, shop, lines)
+    shipping: list[ShippingLine] = []
+    if any(not shop.virtual[li.product_id] for li in lines):
+        shipping.append(ShippingLine(0, "Flat rate", "flat_rate", 500 if currency == shop.currency else 460))
+    method, title, _w = rng.choices(PAYMENT, cum_weights=shop.pay_cum)[0]
+    status = "on-hold" if method == "bacs" else "pending"
+    order = Order(0, status, currency, created, created, cust.id if cust else 0, billing, method, title,
+                  tl.order_key(), lines, coupon_lines, shipping)
+    create = tl.add(created, "order-create", 0, order, order)
+    paid_at = _payment(tl, order, method, created)
+    if paid_at is not None:
+        tl.add(paid_at, "order-pay", 0, None, order)
+        if rand() < 0.7:
+            tl.add(tl.later(paid_at, HOUR, 2 * DAY), "order-complete", 0, None, order)
+    return _Plan(order, create, paid_at)
+
+
+def _guest_billing(tl: _Timeline, currency: str) -> dict[str, str]:
+    """The billing address of a customer without an account."""
+    rng = tl.rng
+    first, last_name = tl.pick(FIRST), tl.pick(LAST)
+    if currency == "EUR" or tl.rand() < 0.1:
+        city, state, postcode, country = rng.choice(CITIES_EU)
     else:
-        arrivals = []
-        rate = spec.orders_per_day / DAY
-        t = float(begin)
-        while rate > 0:
-            t += rng.expovariate(rate)
-            if t >= end:
-                break
-            arrivals.append(int(t))
-    last = max(begin, end - 1)
-    rand = rng.random
+        (city, state, postcode), country = rng.choice(CITIES_US), "US"
+    email = f"{first}.{last_name}{rng.randint(1, 999)}@example.test".lower()
+    return _billing(first, last_name, f"{rng.randint(1, 99)} High St", city, state, postcode, country, email)
 
-    def later(base: int, lo: int, hi: int) -> int:
-        t = base + lo + int(rand() * (hi - lo + 1))
-        if exact and t > last:
-            t = base + int(rand() * (max(base, last) - base + 1))
-        return t
 
-    def pick(seq):
-        return seq[int(rand() * len(seq))]
+def _lines(tl: _Timeline, shop: _Shop, currency: str) -> list[LineItem]:
+    """One to three products (the cheaper ones sometimes twice), priced in the order's currency."""
+    rand = tl.rand
+    k = 1 if rand() < 0.7 else (2 if rand() < 0.75 else 3)
+    chosen: list[Product] = []
+    while len(chosen) < k:
+        p = tl.rng.choices(shop.products, cum_weights=shop.product_cum)[0]
+        if p not in chosen:
+            chosen.append(p)
+    lines = []
+    for p in chosen:
+        qty = 2 if (p.id in (13, 14, 18) and rand() < 0.2) else 1
+        unit = p.price if currency == shop.currency else int(round(p.price * EUR_RATE / 10.0)) * 10
+        lines.append(LineItem(0, p.id, p.name, p.sku, qty, unit * qty, unit * qty))
+    return lines
 
-    key_alphabet = string.ascii_letters + string.digits
 
-    def order_key() -> str:
-        n = rng.getrandbits(78)
-        out = []
-        for _ in range(13):
-            n, r = divmod(n, 62)
-            out.append(key_alphabet[r])
-        return "wc_order_" + "".join(out)
+def _coupon_lines(tl: _Timeline, shop: _Shop, lines: list[LineItem]) -> list[CouponLine]:
+    """A collaborator's coupon on about a quarter of the orders, a generic one on a few."""
+    coupon = None
+    r = tl.rand()
+    if r < 0.28:
+        coupon = tl.pick(shop.collab_coupons)
+    elif r < 0.33:
+        coupon = tl.pick(shop.generic)
+    if coupon is None:
+        return []
+    discount = _apply_coupon(coupon, lines)
+    if discount <= 0:
+        return []
+    return [CouponLine(0, coupon.code, discount, coupon.id, coupon.discount_type, coupon.amount)]
 
-    products = list(site.products.values())
-    coupon_list = [site.coupons[c[0]] for c in COUPONS]
-    collab_coupons = [c for c in coupon_list if c.owner]
-    generic = [c for c in coupon_list if not c.owner]
-    pay_cum = list(itertools.accumulate(p[2] for p in PAYMENT))
-    product_cum = list(itertools.accumulate(PRODUCT_WEIGHTS))
-    plans = []  # (order, creation activity, paid at or None)
-    item_ids = _Ids(1)
 
-    for created in arrivals:
-        currency = "EUR" if rand() < spec.eur_share else site.currency
-        registered = rand() < 0.8
-        cust = pick(customers) if registered else None
-        if cust is None:
-            first, last_name = pick(FIRST), pick(LAST)
-            eu = currency == "EUR" or rand() < 0.1
-            if eu:
-                city, state, postcode, country = rng.choice(CITIES_EU)
-            else:
-                (city, state, postcode), country = rng.choice(CITIES_US), "US"
-            email = f"{first}.{last_name}{rng.randint(1, 999)}@example.test".lower()
-            billing = _billing(first, last_name, f"{rng.randint(1, 99)} High St", city, state, postcode,
-                               country, email)
-        else:
-            billing = _billing(cust.first_name, cust.last_name, cust.address, cust.city, "", cust.postcode,
-                               cust.country, cust.email)
-        k = 1 if rand() < 0.7 else (2 if rand() < 0.75 else 3)
-        chosen: list[Product] = []
-        while len(chosen) < k:
-            p = rng.choices(products, cum_weights=product_cum)[0]
-            if p not in chosen:
-                chosen.append(p)
-        lines = []
-        for p in chosen:
-            qty = 2 if (p.id in (13, 14, 18) and rand() < 0.2) else 1
-            unit = p.price if currency == site.currency else int(round(p.price * EUR_RATE / 10.0)) * 10
-            lines.append(LineItem(0, p.id, p.name, p.sku, qty, unit * qty, unit * qty))
-        coupon = None
-        r = rand()
-        if r < 0.28:
-            coupon = pick(collab_coupons)
-        elif r < 0.33:
-            coupon = pick(generic)
-        coupon_lines: list[CouponLine] = []
-        if coupon is not None:
-            discount = _apply_coupon(coupon, lines)
-            if discount > 0:
-                coupon_lines.append(CouponLine(0, coupon.code, discount, coupon.id, coupon.discount_type,
-                                               coupon.amount))
-        shipping: list[ShippingLine] = []
-        if any(not site.products[li.product_id].virtual for li in lines):
-            shipping.append(ShippingLine(0, "Flat rate", "flat_rate", 500 if currency == site.currency else 460))
-        method, title, _w = rng.choices(PAYMENT, cum_weights=pay_cum)[0]
-        status = "on-hold" if method == "bacs" else "pending"
-        order = Order(0, status, currency, created, created, cust.id if cust else 0, billing, method, title,
-                      order_key(),
-                      lines, coupon_lines, shipping)
-        create = add(created, "order-create", 0, order, order)
-        # payment
-        fate = rand()
-        paid_at = None
-        if method == "bacs":
-            if fate < 0.88:
-                paid_at = later(created, 2 * HOUR, 3 * DAY)
-            else:
-                add(later(created, 3 * DAY, 4 * DAY), "order-status", 0, "cancelled", order)
-        else:
-            if fate < 0.90:
-                paid_at = later(created, 20, 15 * MINUTE)
-            elif fate < 0.95:
-                add(later(created, 60 * MINUTE, 61 * MINUTE), "order-status", 0, "cancelled", order)
-            elif fate < 0.97:
-                add(later(created, 30, 5 * MINUTE), "order-status", 0, "failed", order)
-            # else: abandoned, pending forever
-        if paid_at is not None:
-            add(paid_at, "order-pay", 0, None, order)
-            if rand() < 0.7:
-                add(later(paid_at, HOUR, 2 * DAY), "order-complete", 0, None, order)
-        plans.append((order, create, paid_at))
+def _payment(tl: _Timeline, order: Order, method: str, created: int) -> int | None:
+    """When the order is paid (None: never): cards within minutes, bank transfers within days;
+    some are cancelled or fail instead, and some are abandoned."""
+    fate, later = tl.rand(), tl.later
+    if method == "bacs":
+        if fate < 0.88:
+            return later(created, 2 * HOUR, 3 * DAY)
+        tl.add(later(created, 3 * DAY, 4 * DAY), "order-status", 0, "cancelled", order)
+        return None
+    if fate < 0.90:
+        return later(created, 20, 15 * MINUTE)
+    if fate < 0.95:
+        tl.add(later(created, 60 * MINUTE, 61 * MINUTE), "order-status", 0, "cancelled", order)
+    elif fate < 0.97:
+        tl.add(later(created, 30, 5 * MINUTE), "order-status", 0, "failed", order)
+    return None  # else: abandoned, pending forever
 
-    # follow-ups on paid orders: refunds, cancellations; trash and admin edits on any
-    paid_plans = [p for p in plans if p[2] is not None]
-    multi = [sum(li.quantity for li in p[0].line_items) > 1 for p in paid_plans]
-    if exact:
-        n_part = spec.refunds if spec.refunds is not None else int(len(paid_plans) * 0.03)
-        n_full = spec.full_refunds if spec.full_refunds is not None else int(len(paid_plans) * 0.025)
-        can_part = [i for i, m in enumerate(multi) if m]
-        if n_part > len(can_part) or n_part + n_full > len(paid_plans):
-            raise ValueError(f"{n_part} partial and {n_full} full refunds asked for {len(paid_plans)} paid "
-                             f"orders ({len(can_part)} with more than one unit)")
-        partial_set = set(rng.sample(can_part, n_part))
-        rest = [i for i in range(len(paid_plans)) if i not in partial_set]
-        full_set = set(rng.sample(rest, n_full))
-        partial_of = [i in partial_set for i in range(len(paid_plans))]
-        full_of = [i in full_set for i in range(len(paid_plans))]
-    else:
-        partial_of = [multi[i] and rand() < 0.06 for i in range(len(paid_plans))]
-        full_of = [(not partial_of[i]) and rand() < 0.025 for i in range(len(paid_plans))]
+
+# -- follow-ups -----------------------------------------------------------------------------------------
+
+def _refund_choices(tl: _Timeline, spec: GenerationSpec, paid: list[_Plan]) -> tuple[list[bool], list[bool]]:
+    """Which paid orders are partly refunded (one unit of an order of several) and which fully."""
+    multi = [sum(li.quantity for li in p.order.line_items) > 1 for p in paid]
+    if not tl.window.exact:
+        partial_of = [multi[i] and tl.rand() < 0.06 for i in range(len(paid))]
+        return partial_of, [(not partial_of[i]) and tl.rand() < 0.025 for i in range(len(paid))]
+    n_part = spec.refunds if spec.refunds is not None else int(len(paid) * 0.03)
+    n_full = spec.full_refunds if spec.full_refunds is not None else int(len(paid) * 0.025)
+    can_part = [i for i, m in enumerate(multi) if m]
+    if n_part > len(can_part) or n_part + n_full > len(paid):
+        raise ValueError(f"{n_part} partial and {n_full} full refunds asked for {len(paid)} paid "
+                         f"orders ({len(can_part)} with more than one unit)")
+    partial_set = set(tl.rng.sample(can_part, n_part))
+    rest = [i for i in range(len(paid)) if i not in partial_set]
+    full_set = set(tl.rng.sample(rest, n_full))
+    return [i in partial_set for i in range(len(paid))], [i in full_set for i in range(len(paid))]
+
+
+def _follow_ups(tl: _Timeline, spec: GenerationSpec, plans: list[_Plan]) -> list[tuple[Activity, Order]]:
+    """Refunds and cancellations of paid orders; trash and admin edits on any. Returns the refunds."""
+    rng, exact = tl.rng, tl.window.exact
+    paid = [p for p in plans if p.paid_at is not None]
+    partial_of, full_of = _refund_choices(tl, spec, paid)
     refund_acts: list[tuple[Activity, Order]] = []
-    for i, (order, create, paid_at) in enumerate(paid_plans):
+    for i, plan in enumerate(paid):
+        order, paid_at = plan.order, plan.paid_at or 0
         if partial_of[i]:
             li = rng.choice(order.line_items)
             unit = li.total // li.quantity
             r = Refund(0, 0, 0, unit, rng.choice(PARTIAL_REASONS),
                        [RefundLine(0, 0, li.product_id, li.name, li.sku, 1, unit)])
-            refund_acts.append((add(later(paid_at, DAY, 14 * DAY), "refund", 0, r, (order, li)), order))
+            refund_acts.append((tl.add(tl.later(paid_at, DAY, 14 * DAY), "refund", 0, r, (order, li)), order))
         elif full_of[i]:
             r = Refund(0, 0, 0, order.total, rng.choice(FULL_REASONS))
-            refund_acts.append((add(later(paid_at, DAY, 20 * DAY), "refund", 0, r, (order, None)), order))
-        elif not exact and rand() < 0.007:
-            add(later(paid_at, DAY, 5 * DAY), "order-status", 0, "cancelled", order)
-    for order, create, paid_at in plans:
-        if not exact and rand() < 0.003:
-            add(later(create.at, 5 * DAY, 30 * DAY), "order-status", 0, "trash", order)
-        if rand() < 0.03:
-            add(later(create.at, HOUR, 10 * DAY), "order-touch", 0, None, order)
+            refund_acts.append((tl.add(tl.later(paid_at, DAY, 20 * DAY), "refund", 0, r, (order, None)), order))
+        elif not exact and tl.rand() < 0.007:
+            tl.add(tl.later(paid_at, DAY, 5 * DAY), "order-status", 0, "cancelled", order)
+    for plan in plans:
+        if not exact and tl.rand() < 0.003:
+            tl.add(tl.later(plan.create.at, 5 * DAY, 30 * DAY), "order-status", 0, "trash", plan.order)
+        if tl.rand() < 0.03:
+            tl.add(tl.later(plan.create.at, HOUR, 10 * DAY), "order-touch", 0, None, plan.order)
+    return refund_acts
 
-    # -- LMS: enrolments and completions ----------------------------------------------------------
-    if spec.lms:
-        course_by_product = {p.id: p.course_id for p in products if p.course_id}
-        full_refund_at = {id(o): a.at for a, o in refund_acts if not a.data.lines}
-        budget = 30_000 if exact else None  # lesson completions kept in exact-count mode (benchmarks)
-        for order, create, paid_at in reversed(paid_plans):
-            if not order.customer_id:
-                continue
-            for li in order.line_items:
-                cid = course_by_product.get(li.product_id)
-                if cid is None:
-                    continue
-                enrol_at = paid_at + 1
-                add(enrol_at, "enroll", order.customer_id, cid, order)
-                stop = full_refund_at.get(id(order))
-                if stop is not None:
-                    add(stop + 1, "unenroll", order.customer_id, cid)
-                course = site.courses[cid]
-                done = len(course.lessons) if rand() < 0.35 else int(rand() * len(course.lessons))
-                if budget is not None:
-                    done = min(done, budget)
-                    budget -= done
-                t = enrol_at
-                for lid in course.lessons[:done]:
-                    t = later(t, 20 * MINUTE, 3 * DAY)
-                    if stop is not None and t >= stop:
-                        break
-                    if not exact and t >= end:
-                        break
-                    add(t, "lesson-done", order.customer_id, lid)
 
-    # -- Siren engagements (referred visits) -------------------------------------------------------
-    n_visits = int(len(arrivals) * spec.visits_per_order)
-    if exact:
+def _learning(site: Site, tl: _Timeline, plans: list[_Plan], refund_acts: list[tuple[Activity, Order]]) -> None:
+    """Buying a course enrols a registered customer (a full refund cancels it); students then
+    complete lessons over the following days, and some finish the course."""
+    course_by_product = {p.id: p.course_id for p in site.products.values() if p.course_id}
+    full_refund_at = {id(o): a.at for a, o in refund_acts if not a.data.lines}
+    budget = 30_000 if tl.window.exact else None  # lesson completions kept in exact-count mode (benchmarks)
+    for plan in reversed([p for p in plans if p.paid_at is not None]):
+        order = plan.order
+        if not order.customer_id:
+            continue
+        for li in order.line_items:
+            cid = course_by_product.get(li.product_id)
+            if cid is not None:
+                budget = _enrol(site, tl, order, cid, (plan.paid_at or 0) + 1, full_refund_at.get(id(order)), budget)
+
+
+def _enrol(site: Site, tl: _Timeline, order: Order, cid: int, enrol_at: int, stop: int | None,
+           budget: int | None) -> int | None:
+    """The customer's enrolment in course `cid` and the lessons they complete; returns the budget left."""
+    tl.add(enrol_at, "enroll", order.customer_id, cid, order)
+    if stop is not None:
+        tl.add(stop + 1, "unenroll", order.customer_id, cid)
+    lessons = site.courses[cid].lessons
+    done = len(lessons) if tl.rand() < 0.35 else int(tl.rand() * len(lessons))
+    if budget is not None:
+        done = min(done, budget)
+        budget -= done
+    t = enrol_at
+    for lid in lessons[:done]:
+        t = tl.later(t, 20 * MINUTE, 3 * DAY)
+        if (stop is not None and t >= stop) or (not tl.window.exact and t >= tl.window.end):
+            break
+        tl.add(t, "lesson-done", order.customer_id, lid)
+    return budget
+
+
+def _visits(site: Site, tl: _Timeline, spec: GenerationSpec, orders: int) -> None:
+    """Referred visits, as Siren engagements: some `pending` first and `active` later."""
+    n_visits = int(orders * spec.visits_per_order)
+    if tl.window.exact:
         n_visits = min(n_visits, 20_000)
-    visit_times = sorted(rng.randrange(begin, max(begin + 1, end)) for _ in range(n_visits))
+    begin, end = tl.window.begin, tl.window.end
+    visit_times = sorted(tl.rng.randrange(begin, max(begin + 1, end)) for _ in range(n_visits))
     sids = list(site.siren_collaborators)
     for n, at in enumerate(visit_times, 1):
-        pending = rand() < 0.2
-        e = Engagement(n, 1000 + n, 1, pick(sids), 1, "pending" if pending else "active", at, at)
-        add(at, "engagement", n, e)
-        if pending and rand() < 0.8:
-            add(later(at, 10 * MINUTE, DAY), "engagement-status", n, "active")
+        pending = tl.rand() < 0.2
+        e = Engagement(n, 1000 + n, 1, tl.pick(sids), 1, "pending" if pending else "active", at, at)
+        tl.add(at, "engagement", n, e)
+        if pending and tl.rand() < 0.8:
+            tl.add(tl.later(at, 10 * MINUTE, DAY), "engagement-status", n, "active")
 
-    # -- ids in order of creation (WordPress's shared post sequence) -------------------------------
+
+# -- ids ------------------------------------------------------------------------------------------------
+
+def _with_ids(site: Site, timeline: list[Activity]) -> list[Activity]:
+    """The timeline in time order, with WordPress's ids: orders and refunds take the shared post
+    sequence in order of creation, their lines the item sequence; follow-ups then point at them."""
     timeline.sort(key=Activity.sort_key)
-    post_ids = _Ids(1000)
+    post_ids, item_ids = _Ids(1000), _Ids(1)
     for a in timeline:
         if a.kind == "order-create":
             o: Order = a.data
@@ -454,26 +566,30 @@ def populate(site: Site, spec: GenerationSpec) -> list[Activity]:
             for rl in r.lines:
                 rl.id = item_ids.take()
     site.next_post_id = post_ids.next + 1000  # room between generated ids and posts made over REST
-    for a in timeline:  # point follow-ups at the ids now known
-        t = a.target
-        if t is None:
-            continue
-        a.target = None
-        if a.kind == "enroll":
-            a.data = (a.data, f"wc_order_{t.id}")
-        elif a.kind == "refund":
-            order, li = t
-            a.data.order_id = order.id
-            if li is not None:
-                a.data.lines[0].item_id = li.id
-        else:
-            a.ref = t.id
-        if a.kind == "order-pay":
-            a.data = f"TX{100000 + a.ref}"
+    for a in timeline:
+        if a.target is not None:
+            _point(a)
     return timeline
 
 
-def _billing(first, last, address, city, state, postcode, country, email) -> dict[str, str]:
+def _point(a: Activity) -> None:
+    """Point a follow-up at the ids now known."""
+    t, a.target = a.target, None
+    if a.kind == "enroll":
+        a.data = (a.data, f"wc_order_{t.id}")
+    elif a.kind == "refund":
+        order, li = t
+        a.data.order_id = order.id
+        if li is not None:
+            a.data.lines[0].item_id = li.id
+    else:
+        a.ref = t.id
+    if a.kind == "order-pay":
+        a.data = f"TX{100000 + a.ref}"
+
+
+def _billing(first: str, last: str, address: str, city: str, state: str, postcode: str, country: str,
+             email: str) -> dict[str, str]:
     return {"first_name": first, "last_name": last, "company": "", "address_1": address, "address_2": "",
             "city": city, "state": state, "postcode": postcode, "country": country, "email": email,
             "phone": ""}

@@ -1,6 +1,6 @@
 """REST representations of the sandbox site's records, field for field like the real plugins.
 
-Shapes follow the captured responses in `reference/samples/`: WooCommerce money as strings with two
+Shapes follow the captured responses in `tests/fixtures/samples/`: WooCommerce money as strings with two
 decimals, `date_*` in site-local time and `date_*_gmt` in UTC, both `YYYY-MM-DDTHH:MM:SS` without
 an offset; coupon codes lower case; `refunds[]` inside an order without dates and with a negative
 `total`; LifterLMS dates `YYYY-MM-DD HH:MM:SS` (posts, enrolments) or `YYYY-MM-DDTHH:MM:SS`
@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from siren_sync.sandbox.site import (
+    WC_VERSION,
     Coupon,
     Course,
     Engagement,
@@ -28,7 +29,6 @@ from siren_sync.sandbox.site import (
     User,
 )
 
-WC_VERSION = "9.4.0"
 WP_VERSION = "6.6.2"
 SYMBOLS = {"USD": "$", "EUR": "\u20ac", "GBP": "\u00a3", "JPY": "\u00a5"}
 
@@ -73,8 +73,8 @@ def local(site: Site, ts: int | None, sep: str = "T") -> str | None:
     return gmt(ts + site.utc_offset(ts), sep)
 
 
-def links(site: Site, **rels: str | tuple[str, dict]) -> dict:
-    out = {}
+def links(site: Site, **rels: str | tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     for rel, target in rels.items():
         if isinstance(target, tuple):
             path, extra = target
@@ -84,26 +84,25 @@ def links(site: Site, **rels: str | tuple[str, dict]) -> dict:
     return out
 
 
-def avatar_urls(email: str) -> dict:
+def avatar_urls(email: str) -> dict[str, Any]:
     h = hashlib.md5(email.strip().lower().encode()).hexdigest()
     return {str(s): f"http://0.gravatar.com/avatar/{h}?s={s}&d=mm&r=g" for s in (24, 48, 96)}
 
 
 # -- WooCommerce -----------------------------------------------------------------------------------
 
-def _meta(entry: dict) -> dict:
+def _meta(entry: dict[str, Any]) -> dict[str, Any]:
     return {"id": entry["id"], "key": entry["key"], "value": entry["value"],
             "display_key": entry["key"], "display_value": entry["value"]}
 
 
-def order(site: Site, o: Order) -> dict:
-    sh_blank = {"first_name": "", "last_name": "", "company": "", "address_1": "", "address_2": "",
-                "city": "", "state": "", "postcode": "", "country": "", "phone": ""}
-    shipping = sh_blank
-    if o.shipping_lines:
-        b = o.billing
-        shipping = {k: b.get(k, "") for k in sh_blank}
-    line_items = [{
+_BLANK_ADDRESS = {"first_name": "", "last_name": "", "company": "", "address_1": "", "address_2": "", "city": "",
+                  "state": "", "postcode": "", "country": "", "phone": ""}
+
+
+def _order_lines(o: Order) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """An order's line items, coupon lines and shipping lines."""
+    line_items: list[dict[str, Any]] = [{
         "id": li.id, "name": li.name, "product_id": li.product_id, "variation_id": 0,
         "quantity": li.quantity, "tax_class": "", "subtotal": money(li.subtotal), "subtotal_tax": "0.00",
         "total": money(li.total), "total_tax": "0.00", "taxes": [], "meta_data": [], "sku": li.sku,
@@ -120,6 +119,18 @@ def order(site: Site, o: Order) -> dict:
         "id": sl.id, "method_title": sl.title, "method_id": sl.method_id, "instance_id": "1",
         "total": money(sl.total), "total_tax": "0.00", "taxes": [], "meta_data": [],
     } for sl in o.shipping_lines]
+    return line_items, coupon_lines, shipping_lines
+
+
+def order(site: Site, o: Order) -> dict[str, Any]:
+    """An order as `GET wc/v3/orders/<id>` sends it (one given as its REST body: as it is)."""
+    if o.payload is not None:
+        return dict(o.payload)
+    shipping = _BLANK_ADDRESS
+    if o.shipping_lines:
+        b = o.billing
+        shipping = {k: b.get(k, "") for k in _BLANK_ADDRESS}
+    line_items, coupon_lines, shipping_lines = _order_lines(o)
     return {
         "id": o.id, "parent_id": 0, "status": o.status, "currency": o.currency, "version": WC_VERSION,
         "prices_include_tax": False,
@@ -154,7 +165,9 @@ def order_bytes(site: Site, o: Order) -> bytes:
     return data
 
 
-def refund(site: Site, r: Refund, *, with_parent: bool = False) -> dict:
+def refund(site: Site, r: Refund, *, with_parent: bool = False) -> dict[str, Any]:
+    if r.payload is not None:  # given as its REST body: served as it is, with its order's id in bulk
+        return {**r.payload, "parent_id": r.order_id} if with_parent else dict(r.payload)
     o = site.orders.get(r.order_id)
     lines = []
     for rl in r.lines:
@@ -166,7 +179,7 @@ def refund(site: Site, r: Refund, *, with_parent: bool = False) -> dict:
             "sku": rl.sku, "price": number(rl.amount, rl.quantity), "image": {"id": "", "src": ""},
             "parent_name": None,
         })
-    body = {"id": r.id}
+    body: dict[str, Any] = {"id": r.id}
     if with_parent:
         body["parent_id"] = r.order_id
     body.update({
@@ -182,7 +195,7 @@ def refund(site: Site, r: Refund, *, with_parent: bool = False) -> dict:
     return body
 
 
-def coupon(site: Site, c: Coupon) -> dict:
+def coupon(site: Site, c: Coupon) -> dict[str, Any]:
     meta = []
     if c.owner:
         meta = [{"id": c.id * 10 + 1, "key": "collaborator_user_id", "value": str(c.owner)},
@@ -202,7 +215,7 @@ def coupon(site: Site, c: Coupon) -> dict:
     }
 
 
-def product(site: Site, p: Product) -> dict:
+def product(site: Site, p: Product) -> dict[str, Any]:
     price = money(p.price)
     meta = [{"id": p.id * 10 + 1, "key": "collaborator_user_id", "value": str(p.owner)}] if p.owner else []
     if p.course_id:
@@ -236,15 +249,15 @@ def product(site: Site, p: Product) -> dict:
     }
 
 
-def system_status(site: Site) -> dict:
+def system_status(site: Site) -> dict[str, Any]:
     return {
-        "environment": {"home_url": site.url, "site_url": site.url, "version": WC_VERSION,
+        "environment": {"home_url": site.url, "site_url": site.url, "version": site.wc_version,
                         "wp_version": WP_VERSION, "wp_multisite": False, "wp_debug_mode": False,
                         "language": "en_US", "external_object_cache": None, "server_info": "sandbox",
                         "php_version": "8.2.0", "default_timezone": "UTC", "environment_type": "local"},
-        "database": {"wc_database_version": WC_VERSION, "database_prefix": "wp_"},
+        "database": {"wc_database_version": site.wc_version, "database_prefix": "wp_"},
         "active_plugins": [{"plugin": "woocommerce/woocommerce.php", "name": "WooCommerce",
-                            "version": WC_VERSION},
+                            "version": site.wc_version},
                            {"plugin": "lifterlms/lifterlms.php", "name": "LifterLMS", "version": "7.7.0"},
                            {"plugin": "siren-affiliates/siren.php", "name": "Siren Affiliates",
                             "version": "2.0.0"}],
@@ -258,7 +271,7 @@ def system_status(site: Site) -> dict:
 
 # -- WordPress ---------------------------------------------------------------------------------------
 
-def _capabilities(u: User) -> tuple[dict, dict]:
+def _capabilities(u: User) -> tuple[dict[str, bool], dict[str, bool]]:
     if "administrator" in u.roles:
         caps = {c: True for c in ("switch_themes", "edit_themes", "activate_plugins", "edit_plugins",
                                   "edit_users", "manage_options", "edit_posts", "edit_others_posts",
@@ -275,7 +288,7 @@ def _capabilities(u: User) -> tuple[dict, dict]:
     return caps, extra
 
 
-def user(site: Site, u: User, *, edit: bool) -> dict:
+def user(site: Site, u: User, *, edit: bool) -> dict[str, Any]:
     link = f"{site.url}/author/{u.slug}/"
     if not edit:
         return {"id": u.id, "name": u.name, "url": "", "description": u.description, "link": link,
@@ -297,9 +310,9 @@ def user(site: Site, u: User, *, edit: bool) -> dict:
     }
 
 
-def post(site: Site, p: Post, *, edit: bool, rest_base: str = "posts") -> dict:
+def post(site: Site, p: Post, *, edit: bool, rest_base: str = "posts") -> dict[str, Any]:
     link = f"{site.url}/{p.slug}/" if p.status == "publish" else f"{site.url}/?p={p.id}"
-    body = {
+    body: dict[str, Any] = {
         "id": p.id, "date": local(site, p.date), "date_gmt": gmt(p.date),
         "guid": {"rendered": f"{site.url}/?p={p.id}"},
         "modified": local(site, p.modified), "modified_gmt": gmt(p.modified),
@@ -324,7 +337,7 @@ def post(site: Site, p: Post, *, edit: bool, rest_base: str = "posts") -> dict:
     return body
 
 
-def index(site: Site, routes: list[str]) -> dict:
+def index(site: Site, routes: list[str]) -> dict[str, Any]:
     namespaces = ["oembed/1.0", "wc/v3", "llms/v1", "ldlms/v2", "siren/v1", "wc/store/v1", "wp/v2",
                   "sandbox/v1"]
     return {
@@ -344,7 +357,7 @@ def index(site: Site, routes: list[str]) -> dict:
 # -- LifterLMS ---------------------------------------------------------------------------------------
 
 def _llms_post_base(site: Site, pid: int, title: str, slug: str, kind: str, created: int,
-                    content: str) -> dict:
+                    content: str) -> dict[str, Any]:
     return {
         "id": pid, "date_created": local(site, created, " "), "date_created_gmt": gmt(created, " "),
         "date_updated": local(site, created, " "), "date_updated_gmt": gmt(created, " "), "menu_order": 0,
@@ -356,7 +369,7 @@ def _llms_post_base(site: Site, pid: int, title: str, slug: str, kind: str, crea
     }
 
 
-def course(site: Site, c: Course) -> dict:
+def course(site: Site, c: Course) -> dict[str, Any]:
     body = _llms_post_base(site, c.id, c.title, c.slug, "course", c.created, f"<p>{c.title}.</p>\n")
     empty = {"rendered": ""}
     body.update({
@@ -378,12 +391,12 @@ def course(site: Site, c: Course) -> dict:
     return body
 
 
-def lesson(site: Site, lesson_: Lesson) -> dict:
+def lesson(site: Site, lesson_: Lesson) -> dict[str, Any]:
     body = _llms_post_base(site, lesson_.id, lesson_.title, lesson_.slug, "lesson", lesson_.created,
                            f"<p>{lesson_.title}.</p>\n")
     course_ = site.courses[lesson_.course_id]
     pos = course_.lessons.index(lesson_.id)
-    rels: dict = {"self": f"llms/v1/lessons/{lesson_.id}", "collection": "llms/v1/lessons",
+    rels: dict[str, Any] = {"self": f"llms/v1/lessons/{lesson_.id}", "collection": "llms/v1/lessons",
                   "course": f"llms/v1/courses/{lesson_.course_id}",
                   "parent": (f"llms/v1/sections/{lesson_.section_id}", {"type": "section"}),
                   "siblings": f"llms/v1/lessons?parent={lesson_.section_id}"}
@@ -400,7 +413,7 @@ def lesson(site: Site, lesson_: Lesson) -> dict:
     return body
 
 
-def student(site: Site, u: User) -> dict:
+def student(site: Site, u: User) -> dict[str, Any]:
     return {"id": u.id, "name": u.username, "url": "", "description": "", "meta": [],
             "avatar_urls": avatar_urls(u.email),
             "_links": links(site, self=f"llms/v1/students/{u.id}", collection="llms/v1/students",
@@ -408,7 +421,7 @@ def student(site: Site, u: User) -> dict:
                             progress=f"llms/v1/students/{u.id}/progress")}
 
 
-def enrollment(site: Site, e: Enrollment) -> dict:
+def enrollment(site: Site, e: Enrollment) -> dict[str, Any]:
     return {"post_id": e.course, "student_id": e.student, "date_created": local(site, e.created, " "),
             "date_updated": local(site, e.updated, " "), "status": e.status, "trigger": e.trigger,
             "_links": links(site, self=f"llms/v1/students/{e.student}/enrollments/{e.course}",
@@ -439,7 +452,7 @@ def progress_of(site: Site, student_id: int, post_id: int) -> tuple[int, str, in
     return percent, status, min(done), max(done)
 
 
-def progress(site: Site, student_id: int, post_id: int) -> dict | None:
+def progress(site: Site, student_id: int, post_id: int) -> dict[str, Any] | None:
     p = progress_of(site, student_id, post_id)
     if p is None:
         return None
@@ -454,7 +467,7 @@ def progress(site: Site, student_id: int, post_id: int) -> dict | None:
 
 # -- LearnDash (minimal) -----------------------------------------------------------------------------
 
-def ld_course_progress(site: Site, student_id: int, course_id: int) -> dict:
+def ld_course_progress(site: Site, student_id: int, course_id: int) -> dict[str, Any]:
     c = site.courses[course_id]
     done = [(site.lesson_done[(student_id, lid)], lid) for lid in c.lessons
             if (student_id, lid) in site.lesson_done]
@@ -470,7 +483,7 @@ def ld_course_progress(site: Site, student_id: int, course_id: int) -> dict:
                             course=f"ldlms/v2/sfwd-courses/{course_id}")}
 
 
-def ld_steps(site: Site, student_id: int, course_id: int) -> list[dict]:
+def ld_steps(site: Site, student_id: int, course_id: int) -> list[dict[str, Any]]:
     out = []
     for lid in site.courses[course_id].lessons:
         at = site.lesson_done.get((student_id, lid))
@@ -482,7 +495,7 @@ def ld_steps(site: Site, student_id: int, course_id: int) -> list[dict]:
     return out
 
 
-def ld_course(site: Site, c: Course) -> dict:
+def ld_course(site: Site, c: Course) -> dict[str, Any]:
     return {"id": c.id, "date": local(site, c.created), "date_gmt": gmt(c.created),
             "modified": local(site, c.created), "modified_gmt": gmt(c.created), "slug": c.slug,
             "status": "publish", "type": "sfwd-courses", "link": f"{site.url}/courses/{c.slug}/",
@@ -494,12 +507,12 @@ def ld_course(site: Site, c: Course) -> dict:
 
 # -- Siren -------------------------------------------------------------------------------------------
 
-def engagement(e: Engagement) -> dict:
+def engagement(e: Engagement) -> dict[str, Any]:
     return {"id": e.id, "opportunityId": e.opportunity_id, "programId": e.program_id,
             "collaboratorId": e.collaborator_id, "score": e.score, "status": e.status,
             "dateCreated": gmt(e.created, " "), "dateModified": gmt(e.modified, " ")}
 
 
-def section(site: Site, s: Section) -> dict:
+def section(site: Site, s: Section) -> dict[str, Any]:
     return {"id": s.id, "title": {"rendered": s.title}, "parent_id": s.course_id, "order": s.order,
             "post_type": "section", "_links": links(site, self=f"llms/v1/sections/{s.id}")}

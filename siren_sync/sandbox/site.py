@@ -14,11 +14,10 @@ JSON (`Order.json`) is dropped whenever that order changes.
 """
 from __future__ import annotations
 
-import bisect
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,9 +25,9 @@ ORDER_STATUSES = ("pending", "processing", "on-hold", "completed", "cancelled", 
                   "checkout-draft", "trash")
 ANY_ORDER_STATUSES = frozenset(s for s in ORDER_STATUSES if s != "trash")
 PAID_STATUSES = ("processing", "completed")
-
-_ID_BITS = 32
-_ID_MASK = (1 << _ID_BITS) - 1
+WC_VERSION = "9.4.0"
+ZERO = timedelta(0)
+ORDER_STORAGES = ("hpos", "posts")  # WooCommerce's own order tables, or orders stored as posts
 
 
 def to_ts(value: datetime) -> int:
@@ -164,6 +163,7 @@ class Refund:
     lines: list[RefundLine] = field(default_factory=list)
     refunded_by: int = 1
     json: bytes | None = None
+    payload: dict[str, Any] | None = None  # given as its REST body (tests): served as it is
 
 
 @dataclass(slots=True, eq=False)
@@ -188,6 +188,7 @@ class Order:
     meta_data: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[Refund] = field(default_factory=list)
     json: bytes | None = None  # the cached REST representation; None when stale
+    payload: dict[str, Any] | None = None  # given as its REST body (tests): served as it is
 
     @property
     def discount_total(self) -> int:
@@ -289,12 +290,21 @@ class Site:
     """The shop's database plus a simulated clock. See the module docstring."""
 
     def __init__(self, *, name: str = "Siren Sandbox Shop", timezone_name: str = "America/New_York",
-                 currency: str = "USD", now: datetime | int = 0, url: str = "http://127.0.0.1"):
+                 currency: str = "USD", now: datetime | int = 0, url: str = "http://127.0.0.1",
+                 order_statuses: tuple[str, ...] | None = ORDER_STATUSES, wc_version: str = WC_VERSION,
+                 order_storage: str = "hpos"):
+        if order_storage not in ORDER_STORAGES:
+            raise ValueError(f"order_storage {order_storage!r} is not one of {', '.join(ORDER_STORAGES)}")
         self.lock = threading.RLock()
         self.name = name
         self.timezone_name = timezone_name
         self.tz = ZoneInfo(timezone_name)
         self.currency = currency
+        # The statuses orders may be in, as the orders listing describes and checks them (plugins add
+        # some); None: a site whose description names none and whose listing takes any status.
+        self.order_statuses = order_statuses
+        self.wc_version = wc_version  # `wc/v3/refunds` exists from 9.0
+        self.order_storage = order_storage  # posts: `orderby=modified` sorts by the site's local time
         self.now = now if isinstance(now, int) else to_ts(now)
         self._url = url
         self.version = 0
@@ -317,7 +327,7 @@ class Site:
         self.status_counts: dict[str, int] = {}
         self.timeline: list[Activity] = []
         self.played = 0  # how many timeline items have been applied
-        self._indexes: dict[Any, tuple[int, list[int]]] = {}
+        self.indexes: dict[Any, tuple[int, list[int]]] = {}  # sorted order keys, valid for one `version`
         self._offsets: dict[int, int] = {}
         self._appliers = {name[len("_apply_"):].replace("_", "-"): getattr(self, name)
                           for name in dir(self) if name.startswith("_apply_")}
@@ -337,6 +347,19 @@ class Site:
             for r in self.refunds.values():
                 r.json = None
 
+    # -- what WooCommerce this is ---------------------------------------------------------------
+
+    @property
+    def has_bulk_refunds(self) -> bool:
+        """Whether `wc/v3/refunds` exists (WooCommerce 9.0 and later)."""
+        major = self.wc_version.split(".")[0]
+        return major.isdigit() and int(major) >= 9
+
+    def any_order_statuses(self) -> frozenset[str]:
+        """What `status=any` lists: every status but `trash`."""
+        statuses = self.order_statuses if self.order_statuses is not None else tuple(self.status_counts)
+        return frozenset(s for s in statuses if s != "trash")
+
     # -- time -----------------------------------------------------------------------------------
 
     def local(self, ts: int) -> datetime:
@@ -348,14 +371,14 @@ class Site:
         bucket = ts // 3600
         off = self._offsets.get(bucket)
         if off is None:
-            off = int(datetime.fromtimestamp(bucket * 3600, self.tz).utcoffset().total_seconds())
+            off = int((datetime.fromtimestamp(bucket * 3600, self.tz).utcoffset() or ZERO).total_seconds())
             if len(self._offsets) > 200_000:
                 self._offsets.clear()
             self._offsets[bucket] = off
         return off
 
     def gmt_offset(self) -> float | int:
-        off = datetime.fromtimestamp(self.now, self.tz).utcoffset().total_seconds() / 3600
+        off = (datetime.fromtimestamp(self.now, self.tz).utcoffset() or ZERO).total_seconds() / 3600
         return int(off) if off == int(off) else off
 
     def load_timeline(self, items: Iterable[Activity]) -> None:
@@ -555,109 +578,3 @@ class Site:
             self.posts[post.id] = post
             self.version += 1
             return post
-
-    # -- order queries --------------------------------------------------------------------------
-
-    def _index(self, key: str, statuses: frozenset[str] | None) -> list[int]:
-        """Orders sorted by `key` ('id', 'date', 'modified') then id, as ints `(time << 32) | id`.
-
-        With `statuses`, only the orders in those statuses. Cached until the next write.
-        """
-        cache_key = (key, statuses)
-        hit = self._indexes.get(cache_key)
-        if hit is not None and hit[0] == self.version:
-            return hit[1]
-        if statuses is None:
-            orders: Iterable[Order] = self.orders.values()
-        else:
-            orders = (o for o in self.orders.values() if o.status in statuses)
-        if key == "id":
-            keys = sorted(o.id for o in orders)
-        elif key == "date":
-            keys = sorted((o.created << _ID_BITS) | o.id for o in orders)
-        else:
-            keys = sorted((o.modified << _ID_BITS) | o.id for o in orders)
-        if len(self._indexes) > 32:
-            self._indexes = {k: v for k, v in self._indexes.items() if v[0] == self.version}
-        self._indexes[cache_key] = (self.version, keys)
-        return keys
-
-    def query_orders(self, *, statuses: frozenset[str] | None = None, orderby: str = "date",
-                     desc: bool = True, created_after: int | None = None,
-                     created_before: int | None = None, modified_after: int | None = None,
-                     modified_before: int | None = None, include: list[int] | None = None,
-                     exclude: Iterable[int] = (), customer: int | None = None,
-                     product: int | None = None, parent: list[int] | None = None,
-                     offset: int = 0, limit: int = 10, mixed_ties: bool = False) -> tuple[int, list[Order]]:
-        """Filter, sort and slice orders like WooCommerce; returns (total matches, the page).
-
-        `mixed_ties`: orders with one modification time are put in another order for each page of an
-        `orderby=modified` listing (the sandbox fault of that name).
-        """
-        with self.lock:
-            present = {s for s, n in self.status_counts.items() if n > 0}
-            if statuses is not None and present <= statuses:
-                statuses = None  # every order qualifies: use the unfiltered index
-            key = {"modified": "modified", "id": "id", "include": "id"}.get(orderby, "date")
-            keys = self._index(key, statuses)
-            lo, hi = 0, len(keys)
-            # Narrow with bisect when the date filter is on the sort key (exclusive bounds, like WP).
-            if key == "modified" and modified_after is not None:
-                lo = bisect.bisect_right(keys, (modified_after << _ID_BITS) | _ID_MASK)
-                modified_after = None
-            if key == "modified" and modified_before is not None:
-                hi = bisect.bisect_left(keys, modified_before << _ID_BITS)
-                modified_before = None
-            if key == "date" and created_after is not None:
-                lo = bisect.bisect_right(keys, (created_after << _ID_BITS) | _ID_MASK)
-                created_after = None
-            if key == "date" and created_before is not None:
-                hi = bisect.bisect_left(keys, created_before << _ID_BITS)
-                created_before = None
-            hi = max(lo, hi)
-            orders = self.orders
-            excluded = set(exclude)
-            inc = set(include) if include else None
-            mixed_ties = mixed_ties and key == "modified"
-            needs_scan = mixed_ties or any(v is not None for v in (created_after, created_before, modified_after,
-                                                                   modified_before, customer, product, inc, parent))
-            if needs_scan or excluded:
-                def ok(o: Order) -> bool:
-                    if o.id in excluded or (inc is not None and o.id not in inc):
-                        return False
-                    if created_after is not None and not o.created > created_after:
-                        return False
-                    if created_before is not None and not o.created < created_before:
-                        return False
-                    if modified_after is not None and not o.modified > modified_after:
-                        return False
-                    if modified_before is not None and not o.modified < modified_before:
-                        return False
-                    if customer is not None and o.customer_id != customer:
-                        return False
-                    if parent is not None and 0 not in parent:
-                        return False
-                    if product is not None and not any(li.product_id == product for li in o.line_items):
-                        return False
-                    return True
-                ids = [k & _ID_MASK for k in keys[lo:hi]]
-                ids = [i for i in ids if ok(orders[i])]
-                if orderby == "include" and include:
-                    pos = {v: n for n, v in enumerate(include)}
-                    ids.sort(key=lambda i: pos[i])
-                if mixed_ties:
-                    page_number = offset // max(1, limit)
-                    ids.sort(key=lambda i: (orders[i].modified, hash((i, page_number))))
-                total = len(ids)
-                if desc:
-                    ids.reverse()
-                page = ids[offset:offset + limit]
-            else:
-                total = hi - lo
-                if desc:
-                    start, stop = max(lo, hi - offset - limit), hi - offset
-                    page = [k & _ID_MASK for k in reversed(keys[start:max(start, stop)])]
-                else:
-                    start = lo + offset
-                    page = [k & _ID_MASK for k in keys[start:min(hi, start + limit)]]
-            return total, [orders[i] for i in page]

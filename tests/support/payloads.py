@@ -1,34 +1,26 @@
-"""Realistic WooCommerce payloads and a fake shop for source tests (no network).
+"""Realistic WooCommerce payloads, an in-memory sync context and WordPress REST helpers (no network).
 
-The builders copy the exact shape of the real responses in `reference/samples/` (WordPress 6.4,
+The builders copy the exact shape of the real responses in `tests/fixtures/samples/` (WordPress 6.4,
 WooCommerce 8.2, orders stored as posts): every key the site sends, money as strings, `*_gmt` times
-without an offset, lower-case coupon codes, `refunds[]` inside an order without dates. `FakeShop`
-answers `/wp-json/wc/v3/...` the way WooCommerce does (modified_after is exclusive at one-second
-granularity, `orderby=modified` ties broken by id, or with `mixed_ties` in another order for each
-page as MySQL may, `modified_before` exclusive too, X-WP-Total / X-WP-TotalPages, 401 bodies,
-`rest_no_route` before WooCommerce 9) through `responses` callbacks, checks Basic and OAuth 1.0a
-credentials, and counts requests. `FakeContext` is an in-memory `SyncContext` that records commits;
-every source test uses it (`FakeContext.of(collaborators)` builds its attribution). `wp_collection` and
-`site_upstream` are the WordPress-REST paging answer and upstream the other fake sites share.
+without an offset, lower-case coupon codes, `refunds[]` inside an order without dates. The sandbox
+site serves them as given (`tests.support.in_process.InProcessSite`). `FakeContext` is an in-memory
+`SyncContext` that records commits; every source test uses it (`FakeContext.of(collaborators)`
+builds its attribution). `wp_collection` and `site_upstream` are the WordPress-REST paging answer and
+upstream the other fake sites share.
 """
 from __future__ import annotations
 
-import base64
-import bisect
 import copy
 import json
-import math
 import re
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import responses
-from woocommerce.oauth import OAuth
 
 from siren_sync.model import Collaborator, Event
 from siren_sync.sources.base import Attribution
@@ -50,7 +42,7 @@ def gmt(value: datetime) -> str:
     return value.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
 
 
-# -- payload builders (shapes copied from reference/samples) ---------------------------------------
+# -- payload builders (shapes copied from the samples) ----------------------------------------------
 
 def coupon_data(code: str, coupon_id: int = 21, usage_count: int = 1) -> dict:
     stamp = {"date": "2026-11-23 04:00:34.000000", "timezone_type": 3, "timezone": "UTC"}
@@ -292,223 +284,7 @@ def serving(fake: Callable, pattern: str = r"https://shop\.example/wp-json/.*"):
         yield fake
 
 
-# -- a fake WooCommerce site ---------------------------------------------------------------------------
-
-def _json(status: int, body: Any, headers: dict | None = None) -> tuple:
-    base = {"Content-Type": "application/json; charset=UTF-8"}
-    base.update(headers or {})
-    return status, base, json.dumps(body)
-
-
-class FakeShop:
-    """WooCommerce's REST v3 behaviour over `responses`, enough for the order source.
-
-    `orders` and `refunds` hold full payloads; `before_orders` hooks run before each orders listing
-    (GET) is answered (to change the site between two pages); `faults` is a list of
-    (path_regex, status, body, headers) answered once, in order, to GETs instead of the real thing.
-    """
-
-    def __init__(self, url: str = HTTPS_URL, key: str = KEY, secret: str = SECRET, refunds_route: bool = True,
-                 version: str = "9.4.2", lean: bool = False, statuses: tuple[str, ...] = (),
-                 local_tz: tzinfo | None = None, mixed_ties: bool = False, options_refused: bool = False):
-        self.url = url.rstrip("/")
-        self.key, self.secret = key, secret
-        self.refunds_route = refunds_route
-        self.version = version
-        self.statuses = statuses  # order statuses OPTIONS lists (none: the status argument has no enum)
-        # orders stored as posts: `orderby=modified` sorts by post_modified, the site's local time
-        self.local_tz = local_tz
-        # MySQL without a tie-break: equal modification times come in another order for each page
-        self.mixed_ties = mixed_ties
-        self.options_refused = options_refused  # a host or WAF answering OPTIONS with 403
-        self.lean = lean  # skip the JSON round trip of large payloads (benchmarks)
-        self.orders: dict[int, dict] = {}
-        self.refunds: dict[int, dict] = {}  # refund id -> detail with "parent_id"
-        self.requests: list[tuple[str, str, dict]] = []  # (method, path, params)
-        self.urls: list[str] = []
-        self.before_orders: list[Callable[[FakeShop, int], None]] = []
-        self.faults: list[tuple[str, int, Any, dict]] = []
-        self._changes = 0
-
-    # building the site
-    def add(self, *orders: dict) -> None:
-        for o in orders:
-            self.orders[o["id"]] = o
-        self._changes += 1
-
-    def add_refund(self, detail: dict, order_id: int) -> None:
-        self.refunds[detail["id"]] = dict(detail, parent_id=order_id)
-
-    def modify(self, order_id: int, when: str, **changes: Any) -> None:
-        o = self.orders[order_id]
-        o.update(changes)
-        o["date_modified"] = o["date_modified_gmt"] = when
-        self._changes += 1
-
-    def fail(self, path_regex: str, status: int, body: Any, headers: dict | None = None) -> None:
-        self.faults.append((path_regex, status, body, headers or {}))
-
-    def count(self, path_regex: str = ".*") -> int:
-        """GET requests to paths matching `path_regex` (the OPTIONS a sync starts with are apart)."""
-        return sum(1 for method, path, _ in self.requests if method == "GET" and re.fullmatch(path_regex, path))
-
-    def install(self, rsps: responses.RequestsMock) -> FakeShop:
-        pattern = re.compile(re.escape(self.url) + r"/wp-json/.*")
-        for method in (responses.GET, responses.OPTIONS):
-            rsps.add_callback(method, pattern, callback=self._handle)
-        return self
-
-    # answering
-    def _handle(self, request) -> tuple:
-        parts = urlsplit(request.url)
-        path = parts.path[len("/wp-json/"):].rstrip("/")
-        pairs = parse_qsl(parts.query, keep_blank_values=True)
-        params = dict(pairs)
-        self.urls.append(request.url)
-        self.requests.append((request.method, path, params))
-        if path == "wc/v3/orders" and request.method == "GET":
-            for hook in list(self.before_orders):
-                hook(self, self.count("wc/v3/orders"))
-        for i, (regex, status, body, headers) in enumerate(self.faults):
-            if request.method == "GET" and re.fullmatch(regex, path):
-                del self.faults[i]
-                if isinstance(body, (dict, list)):
-                    return _json(status, body, headers)
-                return status, dict({"Content-Type": "application/json; charset=UTF-8" if body[:1] in "[{"
-                                     else "text/html; charset=UTF-8"}, **headers), body
-        denied = self._authenticate(request, parts, pairs)
-        if denied:
-            return denied
-        if request.method == "OPTIONS" and self.options_refused:
-            return _json(403, wp_error("rest_forbidden", "Sorry, you are not allowed to do that.", 403))
-        if request.method == "OPTIONS" and path == "wc/v3/orders":
-            args = {name: {} for name in ("context", "page", "per_page", "search", "after", "before",
-                                          "modified_after", "modified_before", "dates_are_gmt", "exclude",
-                                          "include", "offset", "order", "orderby", "parent", "status")}
-            if self.statuses:  # as WooCommerce describes it: any, trash and the registered statuses
-                args["status"] = {"type": "array", "items": {"type": "string", "enum": list(self.statuses)}}
-            # the POST endpoint describes an order's fields: its `status` is one string
-            create = {"status": {"type": "string", "enum": list(self.statuses) or ["pending"]},
-                      "currency": {"type": "string"}}
-            return _json(200, {"namespace": "wc/v3", "methods": ["GET", "POST"],
-                               "endpoints": [{"methods": ["GET"], "args": args},
-                                             {"methods": ["POST"], "args": create}]})
-        if path == "wc/v3/system_status":
-            return _json(200, {"environment": {"home_url": self.url, "site_url": self.url, "version": self.version}})
-        if path == "wc/v3/orders":
-            return self._orders(params)
-        match = re.fullmatch(r"wc/v3/orders/(\d+)/refunds", path)
-        if match:
-            items = [self._detail(r) for r in self.refunds.values() if r["parent_id"] == int(match.group(1))]
-            items.sort(key=lambda r: (r["date_created_gmt"], r["id"]), reverse=True)
-            return self._collection(items, params, path)
-        if path == "wc/v3/refunds":
-            if not self.refunds_route:
-                return _json(404, wp_error("rest_no_route", "No route was found matching the URL and request method.",
-                                           404))
-            items = list(self.refunds.values())
-            if "after" in params:
-                assert params.get("dates_are_gmt") == "true"
-                items = [r for r in items if utc(r["date_created_gmt"]) > utc(params["after"])]
-            if "include" in params:
-                wanted = {int(x) for x in params["include"].split(",")}
-                items = [r for r in items if r["id"] in wanted]
-            items.sort(key=lambda r: (r["date_created_gmt"], r["id"]), reverse=params.get("order") != "asc")
-            return self._collection(items, params, path)
-        return _json(404, wp_error("rest_no_route", "No route was found matching the URL and request method.", 404))
-
-    @staticmethod
-    def _detail(refund: dict) -> dict:
-        return {k: v for k, v in refund.items() if k != "parent_id"}
-
-    def _authenticate(self, request, parts, pairs) -> tuple | None:
-        if parts.scheme == "https":
-            header = request.headers.get("Authorization", "")
-            expected = "Basic " + base64.b64encode(f"{self.key}:{self.secret}".encode()).decode()
-            return None if header == expected else _json(401, UNAUTHENTICATED_401)
-        names = [k for k, _ in pairs]
-        if "oauth_signature" not in names:
-            return _json(401, UNAUTHENTICATED_401)
-        assert len(names) == len(set(names)), f"duplicated query parameters: {names}"
-        sent = dict(pairs)
-        base = f"{parts.scheme}://{parts.netloc}{parts.path}"
-        signer = OAuth(base, self.key, self.secret, version="v3", method=request.method)
-        unsigned = OrderedDict((k, v) for k, v in pairs if k != "oauth_signature")
-        if sent.get("oauth_consumer_key") != self.key or \
-                signer.generate_oauth_signature(unsigned, base) != sent["oauth_signature"]:
-            return _json(401, wp_error("woocommerce_rest_authentication_error",
-                                       "Invalid signature - provided signature does not match.", 401))
-        return None
-
-    def _orders(self, params: dict) -> tuple:
-        if self.lean and params.get("orderby") == "modified" and params.get("order") == "asc":
-            return self._orders_fast(params)
-        items = list(self.orders.values())
-        statuses = [s for s in params.get("status", "any").split(",") if s]
-        unknown = [s for s in statuses if self.statuses and s not in self.statuses]
-        if unknown:  # WooCommerce checks the list against the registered statuses
-            return _json(400, {"code": "rest_invalid_param", "message": "Invalid parameter(s): status",
-                               "data": {"status": 400, "params": {"status": f"status[0] is not one of "
-                                                                         f"{', '.join(self.statuses)}."}}})
-        if "any" in statuses:
-            items = [o for o in items if o["status"] != "trash"]
-        else:
-            items = [o for o in items if o["status"] in statuses]
-        if "modified_after" in params:
-            assert params.get("dates_are_gmt") == "true", "modified_after without dates_are_gmt"
-            bound = utc(params["modified_after"])
-            items = [o for o in items if utc(o["date_modified_gmt"]) > bound]
-        if "modified_before" in params:
-            bound = utc(params["modified_before"])
-            items = [o for o in items if utc(o["date_modified_gmt"]) < bound]
-        if params.get("orderby") == "modified" and self.mixed_ties:
-            page = int(params.get("page", 1))
-            items.sort(key=lambda o: (o["date_modified_gmt"], hash((o.get("id", 0), page))),
-                       reverse=params.get("order") != "asc")
-        elif params.get("orderby") == "modified" and self.local_tz is not None:
-            items.sort(key=lambda o: (utc(o["date_modified_gmt"]).astimezone(self.local_tz).replace(tzinfo=None),
-                                      o.get("id", 0)), reverse=params.get("order") != "asc")
-        elif params.get("orderby") == "modified":
-            items.sort(key=lambda o: (o["date_modified_gmt"], o.get("id", 0)), reverse=params.get("order") != "asc")
-        else:
-            items.sort(key=lambda o: (o["date_created_gmt"], o.get("id", 0)), reverse=params.get("order") != "asc")
-        return self._collection(items, params, "wc/v3/orders")
-
-    def _orders_fast(self, params: dict) -> tuple:
-        """The same answer, quicker, for large `lean` shops (change their orders through add/modify only)."""
-        stamp = (self._changes, len(self.orders))
-        if getattr(self, "_sorted_stamp", None) != stamp:
-            self._sorted = sorted(self.orders.values(), key=lambda o: (o["date_modified_gmt"], o.get("id", 0)))
-            self._sorted_keys = [o["date_modified_gmt"] for o in self._sorted]
-            self._sorted_stamp = stamp
-        statuses = set(params.get("status", "any").split(","))
-        start = 0
-        if "modified_after" in params:
-            start = bisect.bisect_right(self._sorted_keys, gmt(utc(params["modified_after"])))
-        items = [o for o in self._sorted[start:] if o["status"] in statuses or
-                 ("any" in statuses and o["status"] != "trash")]
-        return self._collection(items, params, "wc/v3/orders")
-
-    def _collection(self, items: list, params: dict, path: str) -> tuple:
-        per_page = int(params.get("per_page", 10))
-        if not 1 <= per_page <= 100:
-            return _json(400, {"code": "rest_invalid_param", "message": "Invalid parameter(s): per_page",
-                               "data": {"status": 400, "params": {"per_page": "per_page must be between 1 (inclusive)"
-                                                                              " and 100 (inclusive)"}}})
-        page = int(params.get("page", 1))
-        total = len(items)
-        pages = math.ceil(total / per_page) if total else 0
-        chunk = items[(page - 1) * per_page: page * per_page]
-        fields = [f for f in params.get("_fields", "").split(",") if f]
-        if fields:
-            chunk = [{k: o[k] for k in fields if k in o} for o in chunk]
-        elif not self.lean:
-            chunk = copy.deepcopy(chunk)
-        headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
-        if page < pages:  # like a site behind a TLS proxy: the Link header says http://
-            headers["Link"] = f'<http://{urlsplit(self.url).netloc}/wp-json/{path}?page={page + 1}>; rel="next"'
-        return _json(200, chunk, headers)
-
+# -- many orders -------------------------------------------------------------------------------------
 
 def bulk_orders(count: int, refunds: int, start: datetime, step: timedelta = timedelta(minutes=7),
                 refund_delay: timedelta = timedelta(days=20)) -> tuple[list[dict], list[tuple[dict, int]]]:

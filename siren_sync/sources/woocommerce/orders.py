@@ -1,0 +1,262 @@
+"""Where a WooCommerce order becomes events: parsing and the events an order implies (no I/O).
+
+`parse_order` validates one order as the REST API sends it (money as decimal strings, `*_gmt`
+times without an offset, `refunds[]` without dates) into an `Order`, or raises `RecordError`
+(where, reason) so the sync quarantines it and goes on. `order_events` turns an `Order` into the
+events of DESIGN section 3, "The pool", keyed so that reading an order again records nothing new:
+
+- `woocommerce:sale:<order>` at payment (`date_paid_gmt`, else `date_created_gmt` for an order in a
+  paid status), carrying the order's value; never-paid orders give nothing, whatever their status;
+- `woocommerce:refund:<order>:<refund>` with share `-amount/total` at the refund's creation time
+  (the caller knows it, or places it at the order's `date_modified`);
+- `woocommerce:cancel:<order>` with share `-(total - refunded)/total` at `date_modified_gmt` for a
+  paid order now cancelled, failed, trashed, or `refunded` with less refunded than its total;
+- `woocommerce:boundCouponUsed:<order>:<code>` and `woocommerce:collaboratorProductSold:<order>:<line>`
+  at payment, and the same keys with `:reversal` (negated quantity) when the order is fully refunded
+  or cancelled. Partial refunds reverse no points.
+
+The walk reads `version(raw)` of every order first (its dedupe key and parsed modification time),
+so the parser takes that time instead of parsing it twice. This is the ingest's hot path.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from siren_sync.errors import RecordError
+from siren_sync.model import SALE, Event, Line, OrderValue
+from siren_sync.values import as_utc, parse_decimal, parse_time
+
+ORDERS = "wc/v3/orders"
+SOURCE = "woocommerce"
+CANCEL_STATUSES = frozenset({"cancelled", "failed", "trash"})
+_ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Refund:
+    id: int
+    amount: Decimal  # positive
+
+
+@dataclass(frozen=True)
+class Order:
+    """What the events of one order need, validated."""
+
+    id: int
+    status: str
+    modified: datetime
+    paid_at: datetime | None
+    value: OrderValue
+    coupons: tuple[str, ...]
+    refunds: tuple[Refund, ...]
+
+    @property
+    def refunded(self) -> Decimal:
+        return sum((r.amount for r in self.refunds), Decimal(0))
+
+
+# -- values as WooCommerce sends them ------------------------------------------------------------
+
+def gmt_time(value: Any) -> datetime:
+    """A WooCommerce `*_gmt` time (no offset, UTC) as an aware UTC datetime; ValueError if it is not one."""
+    return as_utc(parse_time(value, naive=UTC))
+
+
+def wc_time(value: datetime) -> str:
+    """The naive UTC form WooCommerce expects in date filters with `dates_are_gmt=true`."""
+    return value.astimezone(UTC).replace(tzinfo=None, microsecond=0).isoformat()
+
+
+def as_int(value: Any, what: str) -> int:
+    """An id or a quantity: an integer, or a string of one (never a bool)."""
+    if type(value) is int:
+        return value
+    if isinstance(value, bool):
+        raise ValueError(f"{what} is {value!r}, not an integer")
+    try:
+        return int(str(value).strip())
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} is {value!r}, not an integer") from None
+
+
+def _date(raw: Mapping[str, Any], name: str) -> datetime:
+    value = raw.get(name)
+    try:
+        return gmt_time(value)
+    except ValueError:
+        raise ValueError(f"{name} is {value!r}, not a date") from None
+
+
+def _text(raw: Mapping[str, Any], name: str) -> str:
+    value = raw.get(name)
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} is {value!r}")
+    return value
+
+
+def version(raw: Any) -> tuple[int, str, datetime] | None:
+    """(id, date_modified_gmt, its parsed time) of an order as sent: the walk's dedupe key and
+    position; None if the id or the date is unusable (the parser then says why)."""
+    if type(raw) is not dict:
+        if not isinstance(raw, dict):
+            return None
+    oid, modified = raw.get("id"), raw.get("date_modified_gmt")
+    if type(oid) is not int or not isinstance(modified, str):  # bool is not an int here
+        return None
+    try:
+        return oid, modified, gmt_time(modified)
+    except ValueError:
+        return None
+
+
+# -- parsing -----------------------------------------------------------------------------------------
+
+def parse_order(raw: Any, paid_statuses: Iterable[str], modified: datetime | None = None) -> Order:
+    """Validate one order; raises RecordError (where, reason) for anything that cannot be counted.
+
+    `modified` is the order's `date_modified_gmt` already parsed (by `version`), if it was.
+    """
+    oid = raw.get("id") if isinstance(raw, dict) else None
+    try:
+        return _order(raw, oid, paid_statuses, modified)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise RecordError(f"{ORDERS} #{oid if oid is not None else '?'}", str(exc)) from None
+
+
+def _order(raw: Any, oid: Any, paid_statuses: Iterable[str], modified: datetime | None) -> Order:
+    """The checks of `parse_order`, in the order their reasons are reported."""
+    if not isinstance(raw, dict):
+        raise ValueError("not a JSON object")
+    if oid is None:
+        raise ValueError("missing id")
+    order_id = as_int(oid, "id")
+    status, currency = _text(raw, "status"), _text(raw, "currency")
+    if "total" not in raw:
+        raise ValueError("missing total")
+    total = parse_decimal(raw["total"], "total")
+    if modified is None:
+        modified = _date(raw, "date_modified_gmt")
+    refunds = _refunds(raw)
+    paid_at = _paid_at(raw, status, modified, bool(refunds), paid_statuses)
+    lines, fees, coupons = _lines(raw), _fees(raw), _coupons(raw)
+    value = OrderValue(currency=currency, total=total, lines=lines,
+                       discount_total=parse_decimal(raw.get("discount_total", "0"), "discount_total"),
+                       fees=fees, shipping=parse_decimal(raw.get("shipping_total", "0"), "shipping_total"),
+                       taxes=parse_decimal(raw.get("total_tax", "0"), "total_tax"))
+    return Order(id=order_id, status=status, modified=modified, paid_at=paid_at, value=value, coupons=coupons,
+                 refunds=refunds)
+
+
+def _refunds(raw: Mapping[str, Any]) -> tuple[Refund, ...]:
+    """`refunds[]` inside an order: id and amount (its `total` is negative), no date."""
+    refunds = []
+    for item in raw.get("refunds") or ():
+        rid = as_int(item.get("id"), "refunds[].id")
+        refunds.append(Refund(rid, abs(parse_decimal(item.get("total"), f"refund {rid} total"))))
+    return tuple(refunds)
+
+
+def _paid_at(raw: Mapping[str, Any], status: str, modified: datetime, refunded: bool,
+             paid_statuses: Iterable[str]) -> datetime | None:
+    """When the order was paid: `date_paid_gmt`; without it, an order evidently paid (a paid status,
+    or refunded) counts at its creation; else it was never paid."""
+    paid_raw = raw.get("date_paid_gmt")
+    if paid_raw:
+        # Often the very second of the last modification: no need to parse it again.
+        return modified if paid_raw == raw.get("date_modified_gmt") else _date(raw, "date_paid_gmt")
+    if status in paid_statuses or status == "refunded" or refunded:
+        return _date(raw, "date_created_gmt")
+    return None
+
+
+def _lines(raw: Mapping[str, Any]) -> tuple[Line, ...]:
+    lines = []
+    for item in raw.get("line_items") or ():
+        line_id = as_int(item.get("id"), "line_items[].id")
+        product = item.get("product_id")
+        lines.append(Line(id=str(line_id), subtotal=parse_decimal(item.get("subtotal"), f"line {line_id} subtotal"),
+                          quantity=as_int(item.get("quantity", 1), f"line {line_id} quantity"),
+                          product_id=as_int(product, f"line {line_id} product_id") if product else None,
+                          sku=str(item.get("sku") or "")))
+    return tuple(lines)
+
+
+def _fees(raw: Mapping[str, Any]) -> Decimal:
+    fee_lines = raw.get("fee_lines")
+    if not fee_lines:
+        return _ZERO
+    return sum((parse_decimal(f.get("total"), "fee_lines[].total") for f in fee_lines), _ZERO)
+
+
+def _coupons(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    """The coupon codes used, lower case (WooCommerce stores them so), each once."""
+    coupons = []
+    for item in raw.get("coupon_lines") or ():
+        code = item.get("code")
+        if not isinstance(code, str) or not code:
+            raise ValueError(f"coupon_lines[].code is {code!r}")
+        coupons.append(code.lower())
+    return tuple(dict.fromkeys(coupons)) if len(coupons) > 1 else tuple(coupons)
+
+
+# -- events ------------------------------------------------------------------------------------------
+
+def order_events(order: Order, refund_times: Mapping[int, datetime], attribution: Any) -> list[Event]:
+    """Every event one order implies as it stands (DESIGN section 3, "The pool").
+
+    `refund_times` gives the time of each of the order's refunds (their creation time, or the
+    order's `date_modified` when that falls in the same period); a refund missing there is placed
+    at the order's `date_modified`.
+    """
+    if order.paid_at is None:
+        return []
+    engagements = _engagements(order, order.paid_at, attribution)
+    events = [Event(key=f"woocommerce:sale:{order.id}", type=SALE, at=order.paid_at, order=order.value,
+                    source=SOURCE), *engagements]
+    refund_at = {r.id: refund_times.get(r.id, order.modified) for r in order.refunds}
+    reversal_at = _take_backs(order, refund_at, events)
+    if reversal_at is not None:
+        events += [Event(key=f"{e.key}:reversal", type=e.type, at=reversal_at, collaborator=e.collaborator,
+                         quantity=-e.quantity, source=SOURCE) for e in engagements]
+    return events
+
+
+def _engagements(order: Order, paid_at: datetime, attribution: Any) -> list[Event]:
+    """The coupon and product owners' points, at payment."""
+    oid, engagements = order.id, []
+    for code in order.coupons:
+        owner = attribution.by_coupon.get(code)
+        if owner:
+            engagements.append(Event(key=f"woocommerce:boundCouponUsed:{oid}:{code}", type="boundCouponUsed",
+                                     at=paid_at, collaborator=owner, quantity=1, source=SOURCE))
+    for line in order.value.lines:
+        owner = attribution.by_product.get(line.product_id) if line.product_id is not None else None
+        if owner and line.quantity:
+            engagements.append(Event(key=f"woocommerce:collaboratorProductSold:{oid}:{line.id}",
+                                     type="collaboratorProductSold", at=paid_at, collaborator=owner,
+                                     quantity=line.quantity, source=SOURCE))
+    return engagements
+
+
+def _take_backs(order: Order, refund_at: Mapping[int, datetime], events: list[Event]) -> datetime | None:
+    """Append the refund and cancellation events to `events`; returns when the order's points are
+    reversed (fully refunded: at the last refund; cancelled: at its modification), or None."""
+    oid, total = order.id, order.value.total
+    if total > 0:
+        for refund in order.refunds:
+            events.append(Event(key=f"woocommerce:refund:{oid}:{refund.id}", type=SALE, at=refund_at[refund.id],
+                                order=order.value, share=-Fraction(refund.amount) / Fraction(total), source=SOURCE))
+    refunded = order.refunded
+    if order.refunds and refunded >= total:
+        return max(refund_at.values())  # fully refunded: points go when the last refund was made
+    if order.status in CANCEL_STATUSES or (order.status == "refunded" and refunded < total):
+        if total > 0:
+            events.append(Event(key=f"woocommerce:cancel:{oid}", type=SALE, at=order.modified, order=order.value,
+                                share=-Fraction(total - refunded) / Fraction(total), source=SOURCE))
+        return order.modified
+    return None

@@ -1,0 +1,279 @@
+"""The `woocommerce` source: the orders walk, page by page, wired to the site and the ledger.
+
+Each page of orders is parsed (`orders`), its refunds placed in time (`refunds`), and its events
+committed together with the cursor the walk may move to (`walk`); the statuses asked for are the
+site's own (`statuses`). A page is read ahead on a thread while the one before is counted and
+committed (`read_ahead`, on by default): that changes nothing but timing.
+
+Order line items carry no product categories in the REST API: when a distributor filters on
+categories (`lineItemFilters.inCategories`), the categories of the products sold are read from
+`/wc/v3/products` (100 products a request, each product once per process) and set on the lines.
+
+Authentication: Basic (consumer key and secret) over https; OAuth 1.0a over http, each request
+signed by the `woocommerce` package's `OAuth` class and sent through our pooled session (the
+package's own `API` has no session, a 5 s timeout and sends every parameter twice).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.auth import AuthBase
+from woocommerce.oauth import OAuth
+
+from siren_sync.errors import ConfigError, RecordError
+from siren_sync.model import Event
+from siren_sync.sources.base import SyncContext, SyncReport
+from siren_sync.sources.http import MAX_PER_PAGE, Page, RetryPolicy, Upstream
+from siren_sync.sources.woocommerce import statuses as site_statuses
+from siren_sync.sources.woocommerce.check import Row, check_rows
+from siren_sync.sources.woocommerce.orders import ORDERS, Order, order_events, parse_order, version
+from siren_sync.sources.woocommerce.refunds import PREFETCH_REFUNDS_ABOVE, RefundDates, RefundRun
+from siren_sync.sources.woocommerce.walk import (
+    ORDER_FIELDS,
+    CatchUp,
+    Cursor,
+    Fresh,
+    Latest,
+    Seen,
+    Walk,
+    next_after,
+    server_time,
+)
+
+log = logging.getLogger("siren_sync.sources.woocommerce")
+
+_NO_REFUNDS: Mapping[int, datetime] = {}  # the refund times of an order without refunds (never written)
+
+
+class WooCommerceOAuth1(AuthBase):
+    """Signs each prepared request (one-legged OAuth 1.0a, HMAC-SHA256) with a fresh nonce.
+
+    The query parameters are signed once and sent once; the secret never leaves this object (only
+    the signature and the public consumer key travel in the URL).
+    """
+
+    def __init__(self, consumer_key: str, consumer_secret: str):
+        self._key = consumer_key
+        self._secret = consumer_secret
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        oauth = OAuth(url=request.url, consumer_key=self._key, consumer_secret=self._secret, version="v3",
+                      method=request.method or "GET")
+        request.url = oauth.get_oauth_url()
+        return request
+
+    def __repr__(self) -> str:
+        return "WooCommerceOAuth1(<secret>)"
+
+
+class _Pages:
+    """Reads the walk's order pages; with read-ahead, the next one on a thread while the current one is
+    counted and committed. Closing it stops a page read ahead for a sync that ends early."""
+
+    def __init__(self, http: Upstream, per_page: int, read_ahead: bool):
+        self.http, self.per_page, self.read_ahead = http, per_page, read_ahead
+        self._ahead: Future[Page] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._abort = threading.Event()
+
+    def get(self, params: dict[str, str], number: int) -> Page:
+        if self._ahead is not None:
+            page, self._ahead = self._ahead.result(), None
+            return page
+        return self.http.page(ORDERS, params, number, self.per_page)
+
+    def ahead(self, params: dict[str, str], number: int) -> None:
+        """Start reading the page after this one, if read-ahead is on."""
+        if not self.read_ahead:
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="woocommerce-read-ahead")
+        self._ahead = self._pool.submit(self.http.page, ORDERS, params, number, self.per_page, abort=self._abort)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._abort.set()  # a page read ahead for a sync that stops here: no more retries for it
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass
+class _Sync:
+    """One sync's state as it walks: what it read, where its cursor is, what it reports."""
+
+    ctx: SyncContext
+    report: SyncReport
+    run: RefundRun
+    walk: Walk
+    cursor: Cursor
+    skip: Seen  # order versions the cursor already counted
+    now: datetime  # the sync's start, whole seconds: no cursor passes it
+    latest: Latest
+
+
+class WooCommerceSource:
+    """The `woocommerce` source: orders and their refunds from `/wp-json/wc/v3`."""
+
+    name = "woocommerce"
+
+    def __init__(self, url: str, consumer_key: str | None, consumer_secret: str | None, verify: bool | str = True,
+                 options: Mapping[str, Any] | None = None, overlap: float = 300.0,
+                 timeout: float | tuple[float, float] = (10.0, 30.0), retry: RetryPolicy | None = None,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
+                 session: requests.Session | None = None, read_ahead: bool | None = None,
+                 site_tz: tzinfo = UTC):
+        if not consumer_key or not consumer_secret:
+            raise ConfigError("site.woocommerce: consumer_key and consumer_secret are required")
+        options = dict(options or {})
+        self.url = url.rstrip("/")
+        self.site_tz = site_tz  # the clock of `post_modified`, by which posts-stored orders are sorted
+        self.paid_statuses = tuple(options.get("paid_statuses") or ("processing", "completed"))
+        self.per_page = max(1, min(MAX_PER_PAGE, int(options.get("per_page") or MAX_PER_PAGE)))
+        self.statuses = site_statuses.SiteStatuses(
+            site_statuses.configured(self.paid_statuses, options.get("extra_statuses") or ()))
+        self.overlap = timedelta(seconds=float(overlap))
+        # Read the next orders page on a thread while the current one is counted and committed.
+        self.read_ahead = bool(options.get("read_ahead", True) if read_ahead is None else read_ahead)
+        # WooCommerce refuses Basic auth over plain http even on loopback (apis.md section 7): OAuth there.
+        auth: Any = ((consumer_key, consumer_secret) if urlsplit(self.url).scheme == "https"
+                     else WooCommerceOAuth1(consumer_key, consumer_secret))
+        self.http = Upstream(self.name, f"{self.url}/wp-json", auth=auth, verify=verify, timeout=timeout,
+                             retry=retry, secrets=(consumer_key, consumer_secret), sleep=sleep, clock=clock,
+                             session=session)
+        self.refunds = RefundDates(self.http, options.get("refunds") or "auto")
+        self.needs_categories = False
+        self._categories: dict[int, tuple[int, ...]] = {}
+
+    @classmethod
+    def from_config(cls, config: Any, **kwargs: Any) -> WooCommerceSource:
+        """The source of a loaded config (`kwargs`: `site_tz`, and what tests and benchmarks set)."""
+        site = config.site
+        section = config.sync.sources.get("woocommerce") if config.sync.sources else None
+        key = site.wc_key.value if site.wc_key is not None else None
+        secret = site.wc_secret.value if site.wc_secret is not None else None
+        source = cls(site.url, key, secret, verify=site.verify_tls,
+                     options=dict(section.options) if section is not None else {}, overlap=config.sync.overlap,
+                     **kwargs)
+        source.needs_categories = any(d.filters.in_categories is not None for d in config.distributors.values())
+        return source
+
+    def close(self) -> None:
+        self.http.close()
+
+    def check(self) -> list[Row]:
+        return check_rows(self.http, self.url, self.statuses, self.refunds)
+
+    # -- sync -------------------------------------------------------------------------------
+
+    def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
+        """Walk the orders modified since the cursor (or since `since`, a backfill), committing each
+        page's events with the cursor; see `walk` for why each query is what it is."""
+        requests_before = self.http.requests
+        state = ctx.cursor(self.name) or {}
+        cursor, start, skip = Cursor.resume(state, since, self.overlap)
+        s = _Sync(ctx, SyncReport(self.name), RefundRun(window_start=start), Walk(after=start), cursor, skip,
+                  ctx.now.astimezone(UTC).replace(microsecond=0), Latest())
+        covered = tuple(state.get("statuses") or self.statuses.configured)  # the statuses the cursor's walk read
+        # Without the site's answer: those, and any the configuration gained since (caught up below).
+        self.statuses.refresh(self.http, tuple(dict.fromkeys(covered + self.statuses.configured)))
+        if state.get("modified_gmt"):
+            self._catch_up(s, covered, state)
+        pages = _Pages(self.http, self.per_page, self.read_ahead)
+        try:
+            while self._step(s, pages, pages.get(s.walk.params(self.statuses.current), s.walk.number)):
+                pass
+        finally:
+            pages.close()
+        report = s.report
+        report.detail.update({"cursor": cursor.pos.isoformat() if cursor.pos else None,
+                              "requests": self.http.requests - requests_before})
+        log.info("woocommerce: %d orders read, %d new events, %d quarantined, %d pages", report.records,
+                 report.events, report.quarantined, report.pages)
+        return report
+
+    def _step(self, s: _Sync, pages: _Pages, page: Page) -> bool:
+        """Count one page of the walk and commit its events with the cursor; False after the last page."""
+        report = s.report
+        report.pages += 1
+        report.records += len(page.items)
+        if report.pages == 1 and (page.total_pages or 0) > PREFETCH_REFUNDS_ABOVE:
+            s.run.prefetch_wanted = True
+        fresh, last = s.latest.scan(page.items, s.skip)
+        bound = next_after(page.items, s.latest.at, s.walk.after, self.site_tz) if last else None
+        more = s.walk.advance(page, bound, s.latest.at)
+        if more:  # the next query is known now: read it while this page is counted and committed
+            pages.ahead(s.walk.params(self.statuses.current), s.walk.number)
+        events = self._events(s.ctx, s.run, fresh, report)
+        moved = s.cursor.move(s.latest, s.walk.start, more, s.now, server_time(page.response))
+        if events or moved:
+            report.events += s.ctx.commit(self.name, events, s.cursor.state(self.statuses.current))
+        remaining = (page.total_pages - page.number) if page.total_pages else 0
+        s.ctx.progress(self.name, report.pages, report.pages + max(0, remaining), report.records)
+        return more
+
+    def _catch_up(self, s: _Sync, covered: Iterable[str], cursor: Mapping[str, Any]) -> None:
+        """Read, once, every order in the statuses the cursor's walk has not covered (a plugin's new
+        status): an order that moved into one before would not be modified again, so the walk from
+        the cursor would never meet it. Events are keyed, so what was counted before counts once."""
+        covered = set(covered)
+        new = [status for status in self.statuses.current if status not in covered]
+        if not new:
+            return
+        log.info("woocommerce: reading every order in the statuses %s once", ", ".join(new))
+        params = {"orderby": "date", "order": "asc", "status": ",".join(new), "_fields": ",".join(ORDER_FIELDS)}
+        paging = CatchUp(new)
+        more = True
+        while more:
+            page = self.http.page(ORDERS, params, paging.number, self.per_page)
+            s.report.records += len(page.items)
+            raws = [(raw, found[2] if (found := version(raw)) else None) for raw in page.items]
+            s.report.events += s.ctx.commit(self.name, self._events(s.ctx, s.run, raws, s.report), cursor)
+            more = paging.advance(page)
+        s.ctx.commit(self.name, [], {**cursor, "statuses": list(self.statuses.current)})
+
+    def _events(self, ctx: SyncContext, run: RefundRun, raws: Fresh, report: SyncReport) -> list[Event]:
+        """The events of `raws`: (order as sent, its date_modified_gmt parsed or None) pairs; a record
+        that cannot be counted is quarantined."""
+        orders: list[Order] = []
+        paid_statuses = self.paid_statuses
+        for raw, modified in raws:
+            try:
+                orders.append(parse_order(raw, paid_statuses, modified))
+            except RecordError as exc:
+                ctx.quarantine(exc.where, exc.reason, raw)
+                report.quarantined += 1
+        if self.needs_categories:
+            orders = self._with_categories(orders)
+        need = self.refunds.needed(ctx, run, orders)
+        if need:
+            self.refunds.fetch(run, need)
+        events: list[Event] = []
+        attribution = ctx.attribution
+        for order in orders:
+            times = self.refunds.times(ctx, run, order) if order.refunds else _NO_REFUNDS
+            events += order_events(order, times, attribution)
+        return events
+
+    def _with_categories(self, orders: list[Order]) -> list[Order]:
+        """The orders with their lines' product categories filled in (for category filters)."""
+        missing = sorted({line.product_id for o in orders for line in o.value.lines
+                          if line.product_id is not None and line.product_id not in self._categories})
+        for i in range(0, len(missing), MAX_PER_PAGE):
+            chunk = missing[i:i + MAX_PER_PAGE]
+            page = self.http.page("wc/v3/products", {"include": ",".join(map(str, chunk)), "_fields": "id,categories"},
+                                  per_page=MAX_PER_PAGE)
+            for product in page.items:
+                self._categories[int(product["id"])] = tuple(int(c["id"]) for c in product.get("categories") or ())
+            self._categories.update({pid: () for pid in chunk if pid not in self._categories})  # deleted products
+        return [replace(o, value=replace(o.value, lines=tuple(
+            replace(line, categories=self._categories.get(line.product_id, ()) if line.product_id is not None else ())
+            for line in o.value.lines)))
+            for o in orders]

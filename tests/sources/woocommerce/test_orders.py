@@ -1,0 +1,263 @@
+"""sources/woocommerce/orders.py: what an order becomes (sale, refunds, cancellation, engagement points and
+their reversal), and what cannot be counted is quarantined; orders synced from the sandbox shop in process."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from fractions import Fraction
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from siren_sync.errors import RecordError
+from siren_sync.sources.woocommerce import order_events, parse_order
+from siren_sync.sources.woocommerce.orders import gmt_time, version, wc_time
+from tests.support.payloads import (
+    coupon_line,
+    fee_line,
+    line_item,
+    order,
+    sample_page_orders,
+    sample_partial_refund_detail,
+    sample_partial_refund_order,
+    sample_refunded_detail,
+    sample_refunded_order,
+    utc,
+)
+from tests.support.samples import sample
+from tests.support.shop import ATTRIBUTION, context, make_shop, source
+
+
+def test_sample_orders_to_events(rsps):
+    shop = make_shop(rsps)
+    shop.add(*sample_page_orders())
+    ctx = context()
+    report = source().sync(ctx)
+    assert report.records == 2 and report.events == 4 and report.pages == 1
+    assert ctx.keys() == ["woocommerce:boundCouponUsed:60:david20", "woocommerce:collaboratorProductSold:60:90",
+                          "woocommerce:collaboratorProductSold:60:91", "woocommerce:sale:60"]
+    sale = ctx.events["woocommerce:sale:60"]
+    assert sale.type == "sale" and sale.share == 1 and sale.source == "woocommerce"
+    assert sale.at == datetime(2026, 9, 2, 16, 28, 2, tzinfo=UTC)
+    value = sale.order
+    assert value.currency == "EUR" and value.total == Decimal("423.04") and value.discount_total == Decimal("105.76")
+    assert [(line.id, line.subtotal, line.quantity, line.product_id, line.sku, line.categories)
+            for line in value.lines] == [("89", Decimal("129.00"), 1, 10, "PEER-100", ()),
+                                         ("90", Decimal("39.80"), 2, 13, "PEER-103", ()),
+                                         ("91", Decimal("360.00"), 2, 15, "PEER-105", ())]
+    coupon = ctx.events["woocommerce:boundCouponUsed:60:david20"]
+    assert coupon.collaborator == "david" and coupon.quantity == 1 and coupon.at == sale.at
+    product = ctx.events["woocommerce:collaboratorProductSold:60:90"]
+    assert product.collaborator == "erin" and product.quantity == 2
+    # order 82 is on-hold and never paid: nothing, and no refund route was asked
+    assert not ctx.keys("woocommerce:sale:82") and shop.count("wc/v3/refunds") == 0
+
+
+def test_money_fees_shipping_taxes_are_decimals():
+    raw = order(7, "processing", "131.30", shipping_total="9.90", total_tax="11.40", discount_total="10.00",
+                line_items=[line_item(70, 11, "100.00", "90.00")],
+                fee_lines=[fee_line(71, "5.00"), fee_line(72, "5.00")])
+    value = parse_order(raw, ("processing", "completed")).value
+    assert value.fees == Decimal("10.00") and value.shipping == Decimal("9.90") and value.taxes == Decimal("11.40")
+    assert all(isinstance(x, Decimal) for x in (value.total, value.fees, value.lines[0].subtotal))
+
+
+def test_partial_refund_share_and_points_kept(rsps):
+    shop = make_shop(rsps)
+    shop.add(sample_partial_refund_order())
+    shop.add_refund(sample_partial_refund_detail(), 26)
+    ctx = context()
+    source().sync(ctx)
+    refund = ctx.events["woocommerce:refund:26:89"]
+    assert refund.type == "sale" and refund.share == -Fraction("79.20") / Fraction("383.12")
+    assert -0.21 < float(refund.share) < -0.20
+    # paid Sept 13, modified Sept 16: same period, so no refund detail was fetched
+    assert refund.at == utc("2026-09-16T10:41:33") and shop.count("wc/v3/refunds") == 0
+    assert not [k for k in ctx.events if k.endswith(":reversal") or ":cancel:" in k]
+    assert ctx.events["woocommerce:boundCouponUsed:26:david20"].quantity == 1
+
+
+def test_full_refund_reverses_points_at_refund_time(rsps):
+    shop = make_shop(rsps)
+    shop.add(sample_refunded_order())
+    shop.add_refund(sample_refunded_detail(), 47)
+    ctx = context()
+    source().sync(ctx)
+    assert ctx.events["woocommerce:sale:47"].at == utc("2026-08-30T12:59:07")
+    refund = ctx.events["woocommerce:refund:47:85"]
+    assert refund.share == -1 and refund.at == utc("2026-09-04T12:49:07")
+    coupon = ctx.events["woocommerce:boundCouponUsed:47:david20:reversal"]
+    product = ctx.events["woocommerce:collaboratorProductSold:47:64:reversal"]
+    assert (coupon.quantity, coupon.collaborator, coupon.at) == (-1, "david", utc("2026-09-04T12:49:07"))
+    assert (product.quantity, product.collaborator) == (-1, "erin")
+    assert not ctx.keys("woocommerce:cancel:")
+
+
+def test_cancellation_after_payment(rsps):
+    shop = make_shop(rsps)
+    raw = sample_partial_refund_order()
+    raw.update(status="cancelled")
+    raw["date_modified"] = raw["date_modified_gmt"] = "2026-09-20T08:00:00"
+    shop.add(raw)
+    ctx = context()
+    source().sync(ctx)
+    cancel = ctx.events["woocommerce:cancel:26"]
+    assert cancel.share == -(Fraction("383.12") - Fraction("79.20")) / Fraction("383.12")
+    assert cancel.at == utc("2026-09-20T08:00:00")
+    assert ctx.events["woocommerce:refund:26:89"].share + cancel.share == -1
+    reversals = {k: e for k, e in ctx.events.items() if k.endswith(":reversal")}
+    assert sorted(reversals) == ["woocommerce:boundCouponUsed:26:david20:reversal",
+                                 "woocommerce:collaboratorProductSold:26:11:reversal",
+                                 "woocommerce:collaboratorProductSold:26:12:reversal"]
+    assert reversals["woocommerce:collaboratorProductSold:26:12:reversal"].quantity == -2
+    assert all(e.at == utc("2026-09-20T08:00:00") for e in reversals.values())
+
+
+def test_refunded_status_with_less_refunded_cancels_the_rest(rsps):
+    shop = make_shop(rsps)
+    raw = sample_partial_refund_order()
+    raw["status"] = "refunded"
+    shop.add(raw)
+    ctx = context()
+    source().sync(ctx)
+    assert ctx.events["woocommerce:cancel:26"].share == -(Fraction("303.92") / Fraction("383.12"))
+    assert ctx.keys("woocommerce:boundCouponUsed:26:david20:reversal")
+
+
+@pytest.mark.parametrize("status", ["pending", "on-hold", "cancelled", "failed", "trash"])
+def test_never_paid_orders_count_nothing(rsps, status):
+    shop = make_shop(rsps)
+    shop.add(order(90, status, "99.00", paid=None, modified="2026-09-03T00:00:00",
+                   coupon_lines=[coupon_line(91, "david20", "0.00")]))
+    ctx = context()
+    report = source().sync(ctx)
+    assert ctx.events == {} and report.events == 0 and report.records == 1 and ctx.quarantined == []
+
+
+def test_paid_status_without_payment_date_counts_at_creation(rsps):
+    shop = make_shop(rsps)
+    shop.add(order(91, "completed", "99.00", created="2026-09-05T10:00:00", paid=None,
+                   modified="2026-09-06T00:00:00"))
+    ctx = context()
+    source().sync(ctx)
+    assert ctx.events["woocommerce:sale:91"].at == utc("2026-09-05T10:00:00")
+
+
+def test_unbound_coupon_is_not_an_error(rsps):
+    shop = make_shop(rsps)
+    shop.add(order(92, "completed", "95.00", coupon_lines=[coupon_line(93, "welcome5", "5.00")]))
+    ctx = context()
+    source().sync(ctx)
+    assert ctx.keys() == ["woocommerce:sale:92"] and ctx.quarantined == []
+
+
+def test_uppercase_coupon_code_is_lowered(rsps):
+    shop = make_shop(rsps)
+    shop.add(order(94, "completed", "80.00", coupon_lines=[coupon_line(95, "DAVID20", "20.00", meta=False)]))
+    ctx = context()
+    source().sync(ctx)
+    assert ctx.keys("woocommerce:boundCouponUsed:") == ["woocommerce:boundCouponUsed:94:david20"]
+
+
+def test_bad_orders_are_quarantined_and_the_rest_goes_on(rsps):
+    shop = make_shop(rsps)
+    good = order(100, "completed", "10.00", modified="2026-09-01T00:00:01")
+    no_total = order(101, "completed", "10.00", modified="2026-09-01T00:00:02")
+    del no_total["total"]
+    bad_total = order(102, "completed", "ten euros", modified="2026-09-01T00:00:03",
+                      line_items=[line_item(1020, 11, "10.00")])
+    bad_date = order(103, "completed", "10.00", paid="13/09/2026", modified="2026-09-01T00:00:04")
+    no_id = order(104, "completed", "10.00", modified="2026-09-01T00:00:05")
+    del no_id["id"]
+    float_total = order(105, "completed", "10.00", modified="2026-09-01T00:00:06")
+    float_total["total"] = 10.0
+    last = order(106, "completed", "12.00", modified="2026-09-01T00:00:07")
+    shop.add(good, no_total, bad_total, bad_date, float_total, last, no_id)
+    ctx = context()
+    report = source().sync(ctx)
+    assert ctx.keys("woocommerce:sale:") == ["woocommerce:sale:100", "woocommerce:sale:106"]
+    where = {w: r for w, r, _ in ctx.quarantined}
+    assert where == {"wc/v3/orders #101": "missing total",
+                     "wc/v3/orders #102": "total is 'ten euros', not a number",
+                     "wc/v3/orders #103": "date_paid_gmt is '13/09/2026', not a date",
+                     "wc/v3/orders #105": "total is 10.0, not a decimal string",
+                     "wc/v3/orders #?": "missing id"}
+    assert report.quarantined == 5 and ctx.quarantined[0][2]["id"] == 101
+    assert ctx.cursors["woocommerce"]["modified_gmt"] == "2026-09-01T00:00:07+00:00"
+
+
+def test_trashed_after_full_refund_reverses_at_refund_time(rsps):
+    shop = make_shop(rsps)
+    raw = sample_refunded_order()
+    raw["status"] = "trash"
+    raw["date_modified"] = raw["date_modified_gmt"] = "2026-10-15T00:00:00"
+    shop.add(raw)
+    shop.add_refund(sample_refunded_detail(), 47)
+    ctx = context()
+    source().sync(ctx)
+    assert not ctx.keys("woocommerce:cancel:")
+    assert ctx.events["woocommerce:boundCouponUsed:47:david20:reversal"].at == utc("2026-09-04T12:49:07")
+
+
+def test_parse_order_takes_the_parsed_modified_time_and_still_validates():
+    raw = order(1, "completed", "10.00", paid="2026-09-01T10:00:00")
+    when = utc(raw["date_modified_gmt"])
+    assert parse_order(raw, ("completed",), when).modified is when
+    assert parse_order(raw, ("completed",)).modified == when
+    bad = dict(raw, date_paid_gmt="yesterday")
+    with pytest.raises(Exception, match="date_paid_gmt is 'yesterday'"):
+        parse_order(bad, ("completed",), when)
+
+
+# -- the parser alone, on the real responses ----------------------------------------------------------
+
+@pytest.mark.parametrize("name,built", [
+    ("wc-v3-order-partial-refund.json", lambda: [sample_partial_refund_order()]),
+    ("wc-v3-order-refunded.json", lambda: [sample_refunded_order()]),
+    ("wc-v3-orders-page.json", sample_page_orders),
+])
+def test_the_real_responses_parse_as_the_payload_builders_do(name, built):
+    """The builders the other tests use are the real orders (tests/fixtures/samples), field for field."""
+    body = sample(name)["body"]
+    real = [parse_order(raw, ("processing", "completed")) for raw in (body if isinstance(body, list) else [body])]
+    assert real == [parse_order(raw, ("processing", "completed")) for raw in built()]
+
+
+def test_the_real_partly_refunded_order_keeps_its_points_and_gives_back_its_refund():
+    order_ = parse_order(sample("wc-v3-order-partial-refund.json")["body"], ("processing", "completed"))
+    refund = sample("wc-v3-order-partial-refund-refunds.json")["body"][0]
+    events = {e.key: e for e in order_events(order_, {refund["id"]: utc(refund["date_created_gmt"])}, ATTRIBUTION)}
+    assert sorted(events) == ["woocommerce:boundCouponUsed:26:david20", "woocommerce:collaboratorProductSold:26:11",
+                              "woocommerce:collaboratorProductSold:26:12", "woocommerce:refund:26:89",
+                              "woocommerce:sale:26"]
+    assert events["woocommerce:refund:26:89"].share == -Fraction(refund["amount"]) / Fraction("383.12")
+    assert events["woocommerce:refund:26:89"].at == utc(refund["date_created_gmt"])
+
+
+def test_version_is_the_walks_key_of_an_order_as_sent():
+    raw = order(5, modified="2026-09-01T10:00:00")
+    assert version(raw) == (5, "2026-09-01T10:00:00", utc("2026-09-01T10:00:00"))
+    for bad in ([raw], dict(raw, id=True), dict(raw, id="5"), dict(raw, date_modified_gmt="yesterday"),
+                dict(raw, date_modified_gmt=None)):
+        assert version(bad) is None  # the parser says why, or quarantines it
+
+
+def test_gmt_times_are_utc_and_filters_are_naive_utc():
+    assert gmt_time("2026-09-01T10:00:00") == datetime(2026, 9, 1, 10, tzinfo=UTC)
+    assert gmt_time("2026-09-01T12:00:00+02:00").tzinfo is UTC
+    assert gmt_time("2026-09-01T12:00:00+02:00") == datetime(2026, 9, 1, 10, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        gmt_time("")
+    new_york = datetime(2026, 9, 1, 6, 0, 0, 999, tzinfo=ZoneInfo("America/New_York"))
+    assert wc_time(new_york) == "2026-09-01T10:00:00"
+
+
+def test_a_record_error_names_the_order_and_the_field():
+    raw = order(7, line_items=[line_item(70, 11, "9.90")])
+    raw["line_items"][0]["subtotal"] = "9,90"
+    with pytest.raises(RecordError) as info:
+        parse_order(raw, ("completed",))
+    assert (info.value.where, info.value.reason) == ("wc/v3/orders #7", "line 70 subtotal is '9,90', not a number")
+    with pytest.raises(RecordError) as info:
+        parse_order("not an order", ("completed",))
+    assert (info.value.where, info.value.reason) == ("wc/v3/orders #?", "not a JSON object")

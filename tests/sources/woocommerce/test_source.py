@@ -1,0 +1,280 @@
+"""sources/woocommerce/source.py: signing requests, the sync page by page (commits, progress, read-ahead),
+categories for category filters, secrets kept out of logs and store; against the sandbox shop in process."""
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from types import SimpleNamespace
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+import responses
+
+from siren_sync.errors import ConfigError, SyncError
+from siren_sync.sandbox.site import Product
+from siren_sync.sources.woocommerce import WooCommerceOAuth1, WooCommerceSource
+from tests.support.payloads import (
+    HTTP_URL,
+    HTTPS_URL,
+    KEY,
+    SECRET,
+    FakeContext,
+    Interrupted,
+    bulk_orders,
+    order,
+    sample_page_orders,
+    sample_partial_refund_order,
+    sample_refunded_detail,
+    sample_refunded_order,
+    utc,
+)
+from tests.support.shop import (
+    ATTRIBUTION,
+    NOW,
+    context,
+    make_shop,
+    orders_params,
+    source,
+)
+
+
+def test_oauth_over_http_signs_each_request(rsps):
+    shop = make_shop(rsps, HTTP_URL)  # verifies the HMAC-SHA256 signature like WooCommerce does
+    shop.add(sample_partial_refund_order(), *sample_page_orders())
+    ctx = context()
+    source(HTTP_URL, per_page=2).sync(ctx)
+    assert shop.count("wc/v3/orders") == 2 and ctx.keys("woocommerce:sale:") != []
+    nonces = set()
+    assert len(shop.urls) == 3  # the listing described (OPTIONS), then two pages
+    for url in shop.urls:
+        assert url.count("oauth_signature=") == 1 and url.count("per_page=") <= 1
+        names = [name for name, _ in parse_qsl(urlsplit(url).query)]
+        assert len(names) == len(set(names)), f"duplicated query parameters: {names}"
+        assert SECRET not in url and "consumer_secret" not in url
+        nonces.add(url.split("oauth_nonce=")[1].split("&")[0])
+    assert len(nonces) == len(shop.urls)
+
+
+def test_oauth_retry_is_signed_again(rsps):
+    shop = make_shop(rsps, HTTP_URL)
+    shop.add(*sample_page_orders())
+    shop.fail("wc/v3/orders", 503, "<html><title>Busy</title></html>")
+    source(HTTP_URL).sync(context())
+    pages = [url for method, url in zip((m for m, _, _ in shop.requests), shop.urls, strict=True) if method == "GET"]
+    assert len(pages) == 2
+    assert pages[0].split("oauth_nonce=")[1][:20] != pages[1].split("oauth_nonce=")[1][:20]
+
+
+def test_basic_auth_over_https(rsps):
+    shop = make_shop(rsps, HTTPS_URL)
+    shop.add(*sample_page_orders())
+    source(HTTPS_URL).sync(context())
+    call = rsps.calls[0]
+    assert call.request.headers["Authorization"].startswith("Basic ")
+    assert "oauth_" not in call.request.url and KEY not in call.request.url
+
+
+def test_plain_http_uses_oauth_even_on_loopback():
+    # WooCommerce refuses Basic auth over plain http, loopback included (apis.md section 7).
+    src = WooCommerceSource("http://127.0.0.1:8080", KEY, SECRET)
+    assert isinstance(src.http.auth, WooCommerceOAuth1)
+    assert SECRET not in repr(src.http.auth)
+
+
+def test_missing_keys_is_a_config_error():
+    with pytest.raises(ConfigError, match="consumer_key and consumer_secret"):
+        WooCommerceSource(HTTPS_URL, "", SECRET)
+
+
+def test_from_config():
+    secret = lambda v: SimpleNamespace(value=v)  # noqa: E731 - config.Secret's shape
+    config = SimpleNamespace(
+        site=SimpleNamespace(url=HTTPS_URL, verify_tls="/etc/ssl/ca.pem", wc_key=secret(KEY), wc_secret=secret(SECRET)),
+        sync=SimpleNamespace(overlap=120.0, sources={"woocommerce": SimpleNamespace(
+            enabled=True, every=None, options={"paid_statuses": ["completed"], "per_page": 50, "refunds": "orders"})}),
+        distributors={"d": SimpleNamespace(filters=SimpleNamespace(in_categories=(16,)))})
+    src = WooCommerceSource.from_config(config)
+    assert src.paid_statuses == ("completed",) and src.per_page == 50 and src.refunds.mode == "orders"
+    assert src.needs_categories
+    assert src.overlap == timedelta(seconds=120) and src.http.verify == "/etc/ssl/ca.pem"
+    assert src.http.timeout == (10.0, 30.0)
+
+
+def test_truncated_page_raises_and_cursor_stays_at_last_committed_page(rsps):
+    shop = make_shop(rsps)
+    for i in range(5):
+        shop.add(order(400 + i, "completed", "10.00", paid=f"2026-09-0{i + 1}T10:00:00"))
+    ctx = context()
+    src = source(per_page=2)
+
+    def truncate_second_page(shop, n):
+        if n in (2, 3, 4):  # every attempt at the second page is cut short
+            shop.fail("wc/v3/orders", 200, '[{"id": 402, "status": "compl')
+
+    shop.before_orders.append(truncate_second_page)
+    with pytest.raises(SyncError, match=r"wc/v3/orders: HTTP 200 sent .*gave up after 3 attempts"):
+        src.sync(ctx)
+    assert ctx.cursors["woocommerce"]["modified_gmt"] == "2026-09-02T10:00:00+00:00"
+    assert ctx.keys("woocommerce:sale:") == ["woocommerce:sale:400", "woocommerce:sale:401"]
+    shop.before_orders.clear()
+    src.sync(ctx)
+    assert len(ctx.keys("woocommerce:sale:")) == 5
+    assert orders_params(shop)[-3]["modified_after"] == "2026-09-02T09:55:00"  # resumed at cursor - overlap
+
+
+def test_interrupted_backfill_resumes_at_committed_cursor(rsps):
+    shop = make_shop(rsps)
+    for i in range(6):
+        shop.add(order(500 + i, "completed", "10.00", paid=f"2026-10-0{i + 1}T10:00:00"))
+    ctx = context(cursors={"woocommerce": {"modified_gmt": "2026-11-20T00:00:00+00:00", "seen": []}},
+                  interrupt_after=1)
+    src = source(per_page=2, read_ahead=False)  # strict sequencing: no page read ahead of the interruption
+    with pytest.raises(Interrupted):
+        src.sync(ctx, since=utc("2026-09-01T00:00:00"))
+    assert orders_params(shop)[0]["modified_after"] == "2026-09-01T00:00:00"
+    assert ctx.cursors["woocommerce"]["modified_gmt"] == "2026-10-02T10:00:00+00:00"
+    ctx.interrupt_after = None
+    src.sync(ctx)
+    assert orders_params(shop)[2]["modified_after"] == "2026-10-02T09:55:00"
+    assert len(ctx.keys("woocommerce:sale:")) == 6
+
+
+def test_progress_is_reported_per_page(rsps):
+    shop = make_shop(rsps)
+    for i in range(5):
+        shop.add(order(600 + i, "completed", "10.00", paid=f"2026-09-0{i + 1}T10:00:00"))
+    ctx = context()
+    report = source(per_page=2).sync(ctx)
+    # each page but the last ends with an order read again (page 1 again from the last item's second)
+    assert [c[1] for c in ctx.progress_calls] == [1, 2, 3, 4]
+    assert ctx.progress_calls[0] == ("woocommerce", 1, 3, 2) and ctx.progress_calls[-1] == ("woocommerce", 4, 4, 8)
+    assert report.pages == 4 and len(ctx.keys("woocommerce:sale:")) == 5
+
+
+def test_empty_shop_commits_nothing(rsps):
+    make_shop(rsps)
+    ctx = context()
+    report = source().sync(ctx)
+    assert ctx.commits == [] and report.records == 0 and report.pages == 1
+
+
+@pytest.mark.parametrize("url", [HTTP_URL, HTTPS_URL])
+def test_secrets_never_logged_or_stored(rsps, caplog, url):
+    caplog.set_level(logging.DEBUG)
+    shop = make_shop(rsps, url)
+    shop.add(sample_partial_refund_order(), sample_refunded_order(), *sample_page_orders())
+    shop.add_refund(sample_refunded_detail(), 47)
+    shop.fail("wc/v3/orders", 429, {"code": "too_many", "message": "slow down", "data": {"status": 429}},
+              {"Retry-After": "1"})
+    ctx = context()
+    src = source(url)
+    src.sync(ctx)
+    shop.fail("wc/v3/orders", 401, {"code": "woocommerce_rest_authentication_error",
+                                    "message": "Invalid signature - provided signature does not match.",
+                                    "data": {"status": 401}})
+    with pytest.raises(SyncError) as info:
+        src.sync(ctx)
+    stored = repr(ctx.commits) + repr(ctx.quarantined) + repr([e.to_record() for e in ctx.events.values()])
+    for secret in (KEY, SECRET):
+        assert secret not in caplog.text and secret not in str(info.value) and secret not in stored
+    assert "oauth_signature" not in caplog.text
+
+
+def test_category_filter_reads_product_categories_once(rsps):
+    """Order lines have no categories in the REST API: they come from wc/v3/products, once each."""
+    shop = make_shop(rsps)
+    shop.site.products[11] = Product(11, "Advanced SQL (course)", "advanced-sql-course", "PEER-101", 9900,
+                                     (16, "Online Courses", "online-courses"), 0)
+    shop.add(sample_partial_refund_order())
+    src = source()
+    src.needs_categories = True
+    ctx = context()
+    src.sync(ctx)
+    src.sync(context())
+    [sale] = [e for k, e in ctx.events.items() if k.startswith("woocommerce:sale:")]
+    assert {line.product_id: line.categories for line in sale.order.lines} == {11: (16,), 13: (), 15: ()}
+    assert shop.count("wc/v3/products") == 1
+
+
+def _scenario(rsps, read_ahead: bool, kind: str):
+    shop = make_shop(rsps)
+    if kind == "modified":
+        for i in range(7):
+            shop.add(order(200 + i, "processing", f"{10 + i}.00", paid=f"2026-09-0{i + 1}T10:00:00"))
+
+        def cancel_after_first_page(shop, n):
+            if n == 2:
+                shop.modify(200, "2026-09-20T00:00:00", status="cancelled")
+
+        shop.before_orders.append(cancel_after_first_page)
+    elif kind == "same-second":
+        for i in range(8):
+            shop.add(order(300 + i, "completed", "10.00", paid="2026-09-01T10:00:00", modified="2026-09-05T12:00:00"))
+        shop.add(order(320, "completed", "10.00", paid="2026-09-06T10:00:00"),
+                 order(321, "completed", "10.00", paid="2026-09-07T10:00:00"))
+    else:  # refunds crossing a period, read in bulk from a large sync
+        orders, details = bulk_orders(40, 6, start=utc("2025-01-01T00:00:00"))
+        shop.add(*orders)
+        for detail, oid in details:
+            shop.add_refund(detail, oid)
+    ctx = context(now=utc("2026-12-01T00:00:00"))
+    report = source(per_page=3, read_ahead=read_ahead).sync(ctx)
+    asked = [(p.get("modified_after"), p["page"]) for p in orders_params(shop)]
+    return ({k: e.to_record() for k, e in ctx.events.items()}, ctx.cursors, ctx.commits, asked,
+            (report.records, report.events, report.pages, report.detail["requests"]))
+
+
+@pytest.mark.parametrize("kind", ["modified", "same-second", "refunds"])
+def test_read_ahead_changes_nothing_but_timing(kind):
+    results = []
+    for read_ahead in (False, True):
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+            results.append(_scenario(mock, read_ahead, kind))
+    assert results[0] == results[1]
+
+
+def test_next_page_is_read_while_the_current_one_is_committed(rsps):
+
+    shop = make_shop(rsps)
+    for i in range(5):
+        shop.add(order(700 + i, "completed", "10.00", paid=f"2026-09-0{i + 1}T10:00:00"))
+    second_asked = threading.Event()
+    shop.before_orders.append(lambda shop, n: second_asked.set() if n == 2 else None)
+
+    class WaitingContext(FakeContext):
+        def commit(self, name, events, cursor):
+            if not self.commits:  # the first commit waits for the second page's request (a thread)
+                assert second_asked.wait(5), "the second page was not read ahead"
+            return super().commit(name, events, cursor)
+
+    ctx = WaitingContext(now=NOW, attribution=ATTRIBUTION)
+    source(per_page=2).sync(ctx)
+    assert len(ctx.keys("woocommerce:sale:")) == 5
+
+
+def test_read_ahead_can_be_switched_off(rsps):
+    shop = make_shop(rsps)
+    for i in range(5):
+        shop.add(order(700 + i, "completed", "10.00", paid=f"2026-09-0{i + 1}T10:00:00"))
+    commits_when_asked = []
+    ctx = context()
+    shop.before_orders.append(lambda shop, n: commits_when_asked.append(len(ctx.commits)))
+    src = WooCommerceSource(HTTPS_URL, KEY, SECRET, options={"per_page": 2}, read_ahead=False,
+                            sleep=lambda s: None)
+    src.sync(ctx)
+    assert commits_when_asked == [0, 1, 2, 3]  # each page asked only once the one before is committed
+
+
+def test_failing_read_ahead_page_fails_after_the_current_page_is_committed(rsps):
+    shop = make_shop(rsps)
+    for i in range(5):
+        shop.add(order(400 + i, "completed", "10.00", paid=f"2026-09-0{i + 1}T10:00:00"))
+    shop.before_orders.append(lambda shop, n: shop.fail("wc/v3/orders", 503, "<html><title>Busy</title></html>")
+                              if n >= 2 else None)
+    ctx = context()
+    with pytest.raises(SyncError, match="gave up after 3 attempts"):
+        source(per_page=2).sync(ctx)
+    assert ctx.keys("woocommerce:sale:") == ["woocommerce:sale:400", "woocommerce:sale:401"]
+    assert ctx.cursors["woocommerce"]["modified_gmt"] == "2026-09-02T10:00:00+00:00"
+    assert shop.count("wc/v3/orders") == 4  # page 1, then 3 attempts at page 2: nothing after the failure
