@@ -153,8 +153,7 @@ def run_source(app: App, source: Source, now: datetime, since: datetime | None =
                stream: TextIO | None = None, should_stop: Callable[[], bool] | None = None) -> SyncReport:
     """One source's poll, logged as one line (source, records, events, quarantined, duration).
 
-    The report's `quarantined` is what the context quarantined (assigned, not added to: a source
-    may still count by hand, the context's count is the one that holds).
+    The report's `quarantined` is what the context quarantined: the one place that counts it.
     """
     ctx = LedgerContext(app, now, stream, should_stop)
     try:

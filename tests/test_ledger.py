@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from siren_sync.ledger import FUTURE_LIMIT, TOTALS, midnight, unique_by_key
-from siren_sync.store import Transaction
+from siren_sync.store import BufferedTransaction as Transaction
 from siren_sync.tables import CURSORS, PERIODS, QUARANTINE, aggregate_table
 from tests.support.ledgers import AT, DECEMBER, NOVEMBER, NOW, close, credit, distributor, make_ledger, people, sale
 

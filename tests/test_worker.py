@@ -68,7 +68,7 @@ PERCENT = {"salesBonus": 5, "productShare": 20, "referralPool": 2}
 def no_backoff(monkeypatch):
     """Retries stay bounded but never sleep (the default policy waits 1s, 2s, 4s...)."""
     real = http.RetryPolicy
-    monkeypatch.setattr(http, "RetryPolicy", lambda: real(initial=0, maximum=0, jitter=0))
+    monkeypatch.setattr(http, "RetryPolicy", lambda **kw: real(**{"initial": 0, "maximum": 0, "jitter": 0, **kw}))
 
 
 def make_worker(sb: Sandbox, folder, every: str = "5m") -> Worker:

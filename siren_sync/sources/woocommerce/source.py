@@ -195,8 +195,8 @@ class WooCommerceSource:
         report = s.report
         report.detail.update({"cursor": cursor.pos.isoformat() if cursor.pos else None,
                               "requests": self.http.requests - requests_before})
-        log.info("woocommerce: %d orders read, %d new events, %d quarantined, %d pages", report.records,
-                 report.events, report.quarantined, report.pages)
+        log.info("woocommerce: %d orders read, %d new events, %d pages", report.records, report.events,
+                 report.pages)
         return report
 
     def _step(self, s: _Sync, pages: _Pages, page: Page) -> bool:
@@ -211,7 +211,7 @@ class WooCommerceSource:
         more = s.walk.advance(page, bound, s.latest.at)
         if more:  # the next query is known now: read it while this page is counted and committed
             pages.ahead(s.walk.params(self.statuses.current), s.walk.number)
-        events = self._events(s.ctx, s.run, fresh, report)
+        events = self._events(s.ctx, s.run, fresh)
         moved = s.cursor.move(s.latest, s.walk.start, more, s.now, server_time(page.response))
         if events or moved:
             report.events += s.ctx.commit(self.name, events, s.cursor.state(self.statuses.current))
@@ -235,11 +235,11 @@ class WooCommerceSource:
             page = self.http.page(ORDERS, params, paging.number, self.per_page)
             s.report.records += len(page.items)
             raws = [(raw, found[2] if (found := version(raw)) else None) for raw in page.items]
-            s.report.events += s.ctx.commit(self.name, self._events(s.ctx, s.run, raws, s.report), cursor)
+            s.report.events += s.ctx.commit(self.name, self._events(s.ctx, s.run, raws), cursor)
             more = paging.advance(page)
         s.ctx.commit(self.name, [], {**cursor, "statuses": list(self.statuses.current)})
 
-    def _events(self, ctx: SyncContext, run: RefundRun, raws: Fresh, report: SyncReport) -> list[Event]:
+    def _events(self, ctx: SyncContext, run: RefundRun, raws: Fresh) -> list[Event]:
         """The events of `raws`: (order as sent, its date_modified_gmt parsed or None) pairs; a record
         that cannot be counted is quarantined."""
         orders: list[Order] = []
@@ -249,7 +249,6 @@ class WooCommerceSource:
                 orders.append(parse_order(raw, paid_statuses, modified))
             except RecordError as exc:
                 ctx.quarantine(exc.where, exc.reason, raw)
-                report.quarantined += 1
         if self.needs_categories:
             orders = self._with_categories(orders)
         need = self.refunds.needed(ctx, run, orders)

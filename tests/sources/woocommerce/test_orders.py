@@ -24,6 +24,7 @@ from tests.support.payloads import (
     sample_refunded_order,
     utc,
 )
+from tests.support.apps import run_once
 from tests.support.samples import sample
 from tests.support.shop import ATTRIBUTION, context, make_shop, source
 
@@ -159,7 +160,7 @@ def test_uppercase_coupon_code_is_lowered(rsps):
     assert ctx.keys("woocommerce:boundCouponUsed:") == ["woocommerce:boundCouponUsed:94:david20"]
 
 
-def test_bad_orders_are_quarantined_and_the_rest_goes_on(rsps):
+def test_bad_orders_are_quarantined_and_the_rest_goes_on(rsps, tmp_path):
     shop = make_shop(rsps)
     good = order(100, "completed", "10.00", modified="2026-09-01T00:00:01")
     no_total = order(101, "completed", "10.00", modified="2026-09-01T00:00:02")
@@ -182,7 +183,10 @@ def test_bad_orders_are_quarantined_and_the_rest_goes_on(rsps):
                      "wc/v3/orders #103": "date_paid_gmt is '13/09/2026', not a date",
                      "wc/v3/orders #105": "total is 10.0, not a decimal string",
                      "wc/v3/orders #?": "missing id"}
-    assert report.quarantined == 5 and ctx.quarantined[0][2]["id"] == 101
+    assert ctx.quarantined[0][2]["id"] == 101
+    # as `siren-sync sync` runs it: the report counts what the store kept aside
+    report, kept = run_once(tmp_path / "app", [], source())
+    assert report.quarantined == 5 and sorted(kept) == sorted(where)
     assert ctx.cursors["woocommerce"]["modified_gmt"] == "2026-09-01T00:00:07+00:00"
 
 
