@@ -458,24 +458,18 @@ def _act_daytext(rule: str, p: _Ptr, t: _Parsed) -> None:
         t.rel.weekday_behavior = 1
 
 
-def _act_relativetextweek(rule: str, p: _Ptr, t: _Parsed) -> None:
-    t.have_relative = True
-    while p.ch():
-        amount, behavior = p.get_relative_text()
-        p.eat_spaces()
-        _set_relative(t, p, amount, behavior, keep_time=False)
-        t.rel.weekday_behavior = 2
-        if not t.rel.have_weekday_relative:
-            t.have_relative = t.rel.have_weekday_relative = True
-            t.rel.weekday = 1
-
-
 def _act_relativetext(rule: str, p: _Ptr, t: _Parsed) -> None:
+    """`next month`, `last week` ...; the `week` unit also pins the weekday (relativetextweek)."""
     t.have_relative = True
     while p.ch():
         amount, behavior = p.get_relative_text()
         p.eat_spaces()
         _set_relative(t, p, amount, behavior, keep_time=False)
+        if rule == "relativetextweek":
+            t.rel.weekday_behavior = 2
+            if not t.rel.have_weekday_relative:
+                t.have_relative = t.rel.have_weekday_relative = True
+                t.rel.weekday = 1
 
 
 def _act_relative(rule: str, p: _Ptr, t: _Parsed) -> None:
@@ -494,7 +488,7 @@ _ACTIONS: dict[str, Callable[[str, _Ptr, _Parsed], None]] = {
     "noon": _act_noon, "midnight": _act_midnight, "firstlastdayof": _act_firstlastdayof,
     "weekdayof": _act_weekdayof, "time12": _act_time12, "time24": _act_time24, "monthtext": _act_monthtext,
     "datenoday": _act_datenoday, "ago": _act_ago, "daytext": _act_daytext,
-    "relativetextweek": _act_relativetextweek, "relativetext": _act_relativetext, "relative": _act_relative,
+    "relativetextweek": _act_relativetext, "relativetext": _act_relativetext, "relative": _act_relative,
 }
 
 
