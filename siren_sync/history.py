@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from siren_sync.ledger import Ledger
-from siren_sync.model import Distribution, Obligation, Record, Standing
+from siren_sync.model import Distribution, Obligation, Record, Standing, payable_at_of
 from siren_sync.store import Store
 from siren_sync.tables import DISTRIBUTIONS, obligations_table, scores_table
 from siren_sync.values import parse_time
@@ -25,10 +25,20 @@ def summaries(store: Store, only: str | None = None) -> list[Record]:
 
 
 def obligations_of(store: Store, summary: Record) -> list[Obligation]:
-    """A distribution's obligations, largest first."""
+    """A distribution's obligations, largest first, with its review decision and hold.
+
+    A draft or rejected distribution's obligations read as `draft` or `rejected`; an approved one's
+    keep their stored status (`pending`, or a first-wave `paid`).
+    """
     earned = parse_time(summary["period_end"])
+    held = payable_at_of(summary)
+    due = None if held == earned else held
+    review = summary.get("review", "approved")
     rows = store.table(obligations_table(summary["id"]))
-    found = [Obligation.from_record(summary["id"], summary["units"], earned, who, doc) for who, doc in rows.items()]
+    found = [Obligation.from_record(summary["id"], summary["units"], earned, who, doc, due)
+             for who, doc in rows.items()]
+    if review != "approved":
+        found = [o._replace(status=review) if o.status == "pending" else o for o in found]
     return sorted(found, key=lambda o: (-o.amount, o.collaborator))
 
 
