@@ -11,6 +11,7 @@ written once, and later commits never rewrite it. `history.py` reads them back.
 """
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -108,3 +109,12 @@ def _write(tx: Any, made: Distribution) -> None:
 def queue_record(tx: Any, distribution_id: str) -> None:
     """Queue a distribution's record for the site (publish.py posts it exactly once)."""
     tx.put(OUTBOX, distribution_id, OutboxEntry(distribution_id, engine.slug_of(distribution_id)).to_record())
+
+
+def queue_revision(tx: Any, distribution_id: str) -> None:
+    """Ask for the distribution's record to be brought up to date on the site (its obligations were
+    paid); a record not posted yet will be posted as it stands then, which already says so."""
+    stored = tx.get(OUTBOX, distribution_id)
+    if stored is not None:
+        entry = OutboxEntry.from_record(stored)
+        tx.put(OUTBOX, distribution_id, dataclasses.replace(entry, revision=entry.revision + 1).to_record())

@@ -322,6 +322,7 @@ class Payout(NamedTuple):
     units: str
     amount: Decimal
     obligations: tuple[str, ...]  # obligation ids
+    distributions: tuple[str, ...] = ()  # the distributions they come from (their site records show payment)
 
     @property
     def id(self) -> str:
@@ -329,11 +330,12 @@ class Payout(NamedTuple):
 
     def to_record(self) -> Record:
         return {"collaborator": self.collaborator, "units": self.units, "amount": str(self.amount),
-                "obligations": list(self.obligations)}
+                "obligations": list(self.obligations), "distributions": list(self.distributions)}
 
     @classmethod
     def from_record(cls, fulfillment: str, r: Mapping[str, Any]) -> Payout:
-        return cls(fulfillment, r["collaborator"], r["units"], Decimal(r["amount"]), tuple(r["obligations"]))
+        return cls(fulfillment, r["collaborator"], r["units"], Decimal(r["amount"]), tuple(r["obligations"]),
+                   tuple(r.get("distributions", ())))
 
 
 FULFILLMENT_STATUSES = ("open", "complete", "cancelled")

@@ -12,7 +12,7 @@ GOLDEN = Path(__file__).parent / "fixtures" / "first_wave" / "golden"
 COMMANDS = {
     "history.json": ["history", "--json"],
     "history.txt": ["history"],
-    "payouts.txt": ["payouts"],
+    "payouts.txt": ["payouts", "--as-of", "2026-11-10T00:00:00+00:00"],  # the overview since the second wave
     "explain-alice.txt": ["explain", "alice"],
     "standings.json": ["standings", "--json"],
 }

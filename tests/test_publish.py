@@ -160,15 +160,19 @@ def test_the_posted_record_has_the_designed_title_slug_content_and_meta(site):
     assert first["status"] == "private"
     assert first["title"] == "Weekly Bonus: 2026-11-02 00:00 to 2026-11-09 00:00"  # site wall time
     content = first["content"]
-    assert "<table>" in content and "<th>Collaborator</th><th>Score</th><th>Amount</th>" in content
-    assert "<tr><td>Alice Martin</td><td>3</td><td>30.00 USD</td></tr>" in content
-    assert "<tr><td>Bob &lt;Builder&gt; &amp; Co</td><td>1</td><td>10.00 USD</td></tr>" in content
+    assert "<table>" in content and "<th>Collaborator</th><th>Score</th><th>Amount</th><th>Paid</th>" in content
+    assert "<tr><td>Alice Martin</td><td>3</td><td>30.00 USD</td><td>unpaid</td></tr>" in content
+    assert "<tr><td>Bob &lt;Builder&gt; &amp; Co</td><td>1</td><td>10.00 USD</td><td>unpaid</td></tr>" in content
     assert "pool 40.00 USD" in content
     meta = json.loads(first["meta"]["siren_sync"])
+    # DESIGN section 6's record, with the review decision and each obligation's payment (section 7)
     assert meta == {"id": FIRST, "distributor": "weeklyBonus", "period_start": "2026-11-02T00:00:00-05:00",
                     "period_end": "2026-11-09T00:00:00-05:00", "units": "USD", "revenue": "400.00", "pool": "40.00",
-                    "obligations": [{"collaborator": "alice", "score": "3", "amount": "30.00"},
-                                    {"collaborator": "bob", "score": "1", "amount": "10.00"}]}
+                    "status": "approved",
+                    "obligations": [{"collaborator": "alice", "score": "3", "amount": "30.00", "status": "unpaid",
+                                     "paid_at": None},
+                                    {"collaborator": "bob", "score": "1", "amount": "10.00", "status": "unpaid",
+                                     "paid_at": None}]}
     assert site.created[1]["slug"] == "siren-sync-weeklybonus-20261116t0500"
     assert json.loads(site.created[1]["meta"]["siren_sync"])["pool"] == "5.00"
     # each record was looked up by slug, in any status and with edit context, before its POST

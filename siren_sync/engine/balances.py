@@ -14,7 +14,7 @@ pays a negative or zero balance, which waits to be netted against later obligati
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
@@ -36,33 +36,29 @@ def payable_at(earned_at: datetime, hold: timedelta) -> datetime | None:
 
 
 class Claim(NamedTuple):
-    """An obligation's place in one fulfillment: held `since` its as-of time, `paid_at` when the
-    fulfillment completed with it, or `returned_at` when it went back to payable (the fulfillment
-    was cancelled, or completed with this payout excepted)."""
+    """An obligation's place in one fulfillment: `processing` while it is open, `paid` once it
+    completed with it (`paid_at`), `returned` when it went back to payable (the fulfillment was
+    cancelled, or completed with this payout excepted)."""
 
     fulfillment: str
-    since: datetime
+    state: str
     paid_at: datetime | None = None
-    returned_at: datetime | None = None
-
-    def holds_at(self, as_of: datetime) -> bool:
-        return self.since <= as_of and (self.returned_at is None or self.returned_at > as_of)
 
 
-def settle(o: Obligation, claims: Sequence[Claim], as_of: datetime) -> Obligation:
+def settle(o: Obligation, claim: Claim | None, as_of: datetime) -> Obligation:
     """`o` with the status of DESIGN section 7 at `as_of` (and its fulfillment and paid time).
 
     A first-wave `paid` stays paid and its `cancelled` reads as `rejected`; `draft` and `rejected`
-    are decisions, not times. Otherwise the fulfillment holding it at `as_of` (the latest, should
-    a backdated run overlap a cancelled one) decides, and without one the hold does.
+    are decisions. Otherwise the fulfillment holding it decides, as it stands (fulfillments are
+    facts recorded when they happen, not moved by `as_of`); without one, the hold does: `as_of`
+    is the clock of the hold.
     """
     if o.status != "pending":
         return o._replace(status="rejected") if o.status == "cancelled" else o
-    held = [c for c in claims if c.holds_at(as_of)]
-    if held:
-        claim = max(held, key=lambda c: c.since)
-        if claim.paid_at is not None and claim.paid_at <= as_of:
-            return o._replace(status="paid", fulfillment=claim.fulfillment, paid_at=iso(claim.paid_at))
+    if claim is not None and claim.state == "paid":
+        return o._replace(status="paid", fulfillment=claim.fulfillment,
+                          paid_at=None if claim.paid_at is None else iso(claim.paid_at))
+    if claim is not None and claim.state == "processing":
         return o._replace(status="processing", fulfillment=claim.fulfillment)
     return o._replace(status="payable" if o.payable_from <= as_of else "pending")
 
