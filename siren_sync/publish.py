@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
-from siren_sync.engine.balances import settle
+from siren_sync.engine.balances import Settling, settle_all
 from siren_sync.errors import SyncError
 from siren_sync.history import load
 from siren_sync.model import Distribution, Obligation, OutboxEntry, Record
@@ -138,8 +138,7 @@ class Publisher:
             record = load(store, entry.distribution)
             if record is None:
                 continue  # the outbox only names distributions closing wrote with it
-            record = dataclasses.replace(record, obligations=tuple(settle(o, index.get(o.id), now)
-                                                                   for o in record.obligations))
+            record = dataclasses.replace(record, obligations=tuple(settle_all(record.obligations, Settling(index, now))))
             try:
                 if entry.status == "posted" and entry.post_id is not None:
                     self._revise(store, entry, record, report)

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Collection
 from datetime import datetime
 
 from siren_sync.app import App, utcnow
-from siren_sync.cli.common import check_distribution, dump, open_for, say, time_arg
+from siren_sync.cli.common import check_distribution, open_for, say, time_arg
 from siren_sync.errors import UsageError
 from siren_sync.model import OBLIGATION_STATUSES
 from siren_sync.output import check_target, write_files
@@ -75,7 +76,7 @@ def cmd_payouts(args: argparse.Namespace) -> int:
             say(args.csv, f"wrote {len(view.obligations)} obligations to {args.csv} (a listing: nothing is marked)")
             return 0
     if args.json:
-        dump(overview.to_json(view))
+        sys.stdout.writelines(overview.json_text(view))
     else:
         print("\n".join(overview.text_lines(view, listing=bool(args.collaborator or args.status))))
     return 0

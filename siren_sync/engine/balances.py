@@ -20,12 +20,8 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from siren_sync.engine.units import decimals_of
-from siren_sync.model import Obligation
+from siren_sync.model import OBLIGATION_STATUSES, Obligation
 from siren_sync.values import iso
-
-# What makes a balance: payable obligations, and negative ones from the moment they are approved.
-_IN_BALANCE = frozenset(("payable",))
-_NEGATIVE_IN_BALANCE = frozenset(("pending", "payable"))
 
 
 def payable_at(earned_at: datetime, hold: timedelta) -> datetime | None:
@@ -45,27 +41,49 @@ class Claim(NamedTuple):
     paid_at: datetime | None = None
 
 
-def settle(o: Obligation, claim: Claim | None, as_of: datetime) -> Obligation:
-    """`o` with the status of DESIGN section 7 at `as_of` (and its fulfillment and paid time).
+class Settling(NamedTuple):
+    """What deriving statuses needs: the fulfillments' claims (obligation id -> Claim) and the time."""
+
+    claims: Mapping[str, Claim]
+    as_of: datetime
+
+
+def status_of(stored: str, claim: Claim | None, ready: bool) -> tuple[str, str | None, str | None]:
+    """(status, fulfillment, paid time) of an obligation of DESIGN section 7, from its stored status,
+    the fulfillment claim on it, and whether its hold is over at the as-of time (`ready`).
 
     A first-wave `paid` stays paid and its `cancelled` reads as `rejected`; `draft` and `rejected`
     are decisions. Otherwise the fulfillment holding it decides, as it stands (fulfillments are
-    facts recorded when they happen, not moved by `as_of`); without one, the hold does: `as_of`
-    is the clock of the hold.
+    facts recorded when they happen, not moved by an as-of time); without one, the hold does.
     """
-    if o.status != "pending":
-        return o._replace(status="rejected") if o.status == "cancelled" else o
-    if claim is not None and claim.state == "paid":
-        return o._replace(status="paid", fulfillment=claim.fulfillment,
-                          paid_at=None if claim.paid_at is None else iso(claim.paid_at))
-    if claim is not None and claim.state == "processing":
-        return o._replace(status="processing", fulfillment=claim.fulfillment)
-    return o._replace(status="payable" if o.payable_from <= as_of else "pending")
+    if stored != "pending":
+        return ("rejected" if stored == "cancelled" else stored), None, None
+    if claim is None or claim.state == "returned":
+        return ("payable" if ready else "pending"), None, None
+    if claim.state == "paid":
+        return "paid", claim.fulfillment, None if claim.paid_at is None else iso(claim.paid_at)
+    return "processing", claim.fulfillment, None
+
+
+def settle_all(obligations: Iterable[Obligation], settling: Settling) -> list[Obligation]:
+    """The obligations with their status at `settling.as_of` (and their fulfillment, paid time)."""
+    out = []
+    for o in obligations:
+        status, fulfillment, paid = status_of(o.status, settling.claims.get(o.id), o.payable_from <= settling.as_of)
+        out.append(o if status == o.status and fulfillment is None and paid is None
+                   else o.settled(status, fulfillment, paid))
+    return out
+
+
+def settle(o: Obligation, claim: Claim | None, as_of: datetime) -> Obligation:
+    """One obligation with its status at `as_of`."""
+    return settle_all([o], Settling({} if claim is None else {o.id: claim}, as_of))[0]
 
 
 def in_balance(o: Obligation) -> bool:
-    """Whether a settled obligation counts in its collaborator's balance (and so goes into a payout)."""
-    return o.status in _IN_BALANCE or (o.amount < 0 and o.status in _NEGATIVE_IN_BALANCE)
+    """Whether a settled obligation counts in its collaborator's balance (and so goes into a
+    payout): payable ones, and negative ones from the moment they are approved (`totals` inlines it)."""
+    return o.status == "payable" or (o.amount < 0 and o.status == "pending")
 
 
 class Totals(NamedTuple):
@@ -86,14 +104,16 @@ def totals(settled: Iterable[Obligation], exponents: Mapping[str, int]) -> list[
     upcoming: dict[tuple[str, str], datetime] = {}
     for o in settled:
         pair = (o.collaborator, o.units)
-        if pair not in sums:
+        row = sums.get(pair)
+        if row is None:
             zero = Decimal(0).scaleb(-exponents.get(o.units, 0))
-            sums[pair] = dict.fromkeys(("draft", "pending", "payable", "processing", "paid", "rejected"), zero)
+            row = sums[pair] = dict.fromkeys(OBLIGATION_STATUSES, zero)
             balance[pair] = zero
-        sums[pair][o.status] += o.amount
-        if in_balance(o):
-            balance[pair] += o.amount
-        if o.status == "pending" and o.amount > 0 and (pair not in upcoming or o.payable_from < upcoming[pair]):
+        status, amount = o.status, o.amount
+        row[status] += amount
+        if status == "payable" or (amount < 0 and status == "pending"):
+            balance[pair] += amount
+        elif status == "pending" and (pair not in upcoming or o.payable_from < upcoming[pair]):
             upcoming[pair] = o.payable_from
     return [Totals(who, units, sums[(who, units)], balance[(who, units)], upcoming.get((who, units)))
             for who, units in sorted(sums)]
