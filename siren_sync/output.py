@@ -29,8 +29,8 @@ def check_target(path: str) -> None:
         return
     problem = _problem(path)
     if problem is not None:
-        raise UsageError(f"output {path}: {problem} (a payout file is written only as a regular file, or - "
-                         f"for standard output)")
+        raise UsageError(f"output {path}: {problem} (siren-sync writes only a regular file, or - for "
+                         f"standard output)")
 
 
 def _problem(path: str) -> str | None:
