@@ -141,7 +141,8 @@ def _minimum(at: At, unit: Any, amount: Any, exponents: Mapping[str, int], distr
                 f"{', '.join(paid_in) or 'none'})")
     value = number(at, amount, low=Decimal(0), what="minimum")
     if decimals_of(value) > exponents[unit]:
-        at.fail(f"{unit} has {exponents[unit]} decimals, got {show(amount)}")
+        places = exponents[unit]
+        at.fail(f"{unit} has {places} decimal{'' if places == 1 else 's'}, got {show(amount)}")
     return value
 
 
