@@ -138,7 +138,8 @@ class Publisher:
             record = load(store, entry.distribution)
             if record is None:
                 continue  # the outbox only names distributions closing wrote with it
-            record = dataclasses.replace(record, obligations=tuple(settle_all(record.obligations, Settling(index, now))))
+            settled = settle_all(record.obligations, Settling(index, now))
+            record = dataclasses.replace(record, obligations=tuple(settled))
             try:
                 if entry.status == "posted" and entry.post_id is not None:
                     self._revise(store, entry, record, report)
