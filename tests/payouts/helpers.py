@@ -35,6 +35,13 @@ POOL = """\
 {extra}"""
 
 
+def second_pool(key: str, units: str, resolver: str) -> str:
+    """Another monthly distributor from the same January, paying 10% of the revenue in `units`."""
+    return (f"  {key}:\n    name: {key.title()}\n    distributionResolver: {resolver}\n    units: {units}\n"
+            f"    schedule: [\"first day of next month\"]\n    startsAt: 2025-01-01\n"
+            f"    engagementTypes: {{manual: 1}}\n    revenuePercentage: 10\n")
+
+
 def shop(site: Any, payouts: str = "", collaborators: str = COLLABORATORS, units: str = "USD",
          extra: str = "", distributors: str = "") -> Path:
     """Write the shop's config (with a `payouts:` section when given) and return its path."""

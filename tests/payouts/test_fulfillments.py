@@ -21,6 +21,7 @@ from tests.payouts.helpers import (
     fulfillments,
     january,
     overview,
+    second_pool,
     shop,
     statuses,
 )
@@ -87,16 +88,7 @@ def test_selected_means_selected(site):
 
 
 def test_several_collaborators_and_a_unit(site):
-    shop(site, distributors="""\
-  points:
-    name: Points
-    distributionResolver: sharedEngagementPool
-    units: points
-    schedule: ["first day of next month"]
-    startsAt: 2025-01-01
-    engagementTypes: {manual: 1}
-    revenuePercentage: 10
-""")
+    shop(site, distributors=second_pool("points", "points", "sharedEngagementPool"))
     credits(site)
     close(site)
     code, _, err = fulfill(site, "--collaborator", "alice", "carol", "--units", "points")
@@ -249,16 +241,7 @@ def test_paypal_refuses_custom_units(site):
 
 
 def test_paypal_several_currencies_write_one_file_each(site):
-    shop(site, distributors="""\
-  euros:
-    name: Euros
-    distributionResolver: topScoreWins
-    units: EUR
-    schedule: ["first day of next month"]
-    startsAt: 2025-01-01
-    engagementTypes: {manual: 1}
-    revenuePercentage: 10
-""")
+    shop(site, distributors=second_pool("euros", "EUR", "topScoreWins"))
     credits(site)
     close(site)
     assert fulfill(site, "--format", "paypal", out="pp.csv")[0] == 0

@@ -88,3 +88,14 @@ def test_a_distributor_can_have_its_own_review(site):
     january(site, "  review: true\n", extra="    payouts: {review: false}\n")
     assert set(statuses(site).values()) == {"payable"}
     assert outbox(site)[JANUARY]["status"] == "queued"
+
+
+def test_history_and_check_show_what_waits_for_review(site):
+    january(site, REVIEWED)
+    code, out, _ = site.run("history")
+    assert out.splitlines()[0].endswith(f" [draft: waits for `siren-sync approve {JANUARY}`]")
+    code, out, _ = site.run("check")
+    assert f"waiting for review: 1 distributions (siren-sync approve ID): {JANUARY}" in out
+    site.run("approve", JANUARY, "--reject", "--reason", "test orders")
+    assert site.run("history")[1].splitlines()[0].endswith(" [rejected: test orders]")
+    assert "waiting for review" not in site.run("check")[1]
