@@ -71,14 +71,20 @@ def plan(store: Store, selection: Selection, out: str, collaborators: Mapping[st
         left_out = [d for d in paid if formats.paypal_recipient(collaborators, d.collaborator) is None]
         paid = [d for d in paid if d not in left_out]
     ident = records.next_id(store, selection.as_of)
-    payouts = [Payout(ident, d.collaborator, d.units, d.amount, tuple(o.id for o in d.obligations),
-                      tuple(sorted({o.origin for o in d.obligations if o.source == "distribution"})))
-               for d in sorted(paid, key=lambda d: (d.units, d.collaborator))]
+    payouts = [_payout(ident, d) for d in sorted(paid, key=lambda d: (d.units, d.collaborator))]
     files = render(selection.format, out, list(enumerate(payouts, 1)), collaborators, note) if payouts else {}
     record = Fulfillment(ident, now, selection.as_of, selection.format, tuple(files), _totals(payouts),
                          len(payouts), sum(len(p.obligations) for p in payouts), selection.collaborators,
                          selection.units)
     return Plan(record, payouts, files, waiting, left_out, seen)
+
+
+def _payout(fulfillment: str, d: Due) -> Payout:
+    """The payout of one balance: its obligations' ids, and the distributions whose records show it.
+    (Fields, not properties: a fulfillment reads 100,000 obligations.)"""
+    ids = tuple(o.key or f"{o.distribution}:{o.collaborator}" for o in d.obligations)
+    origins = tuple(sorted({o.distribution for o in d.obligations if o.source == "distribution"}))
+    return Payout(fulfillment, d.collaborator, d.units, d.amount, ids, origins)
 
 
 def render(fmt: str, out: str, numbered: Sequence[tuple[int, Payout]], collaborators: Mapping[str, Collaborator],

@@ -80,16 +80,21 @@ def json_text(view: Overview) -> Iterator[str]:
     yield f'{{\n  "as_of": {encode(iso(view.as_of))},\n  "collaborators": ['
     yield ",".join("\n    " + encode(_totals_row(t)) for t in view.totals)
     yield ("\n  " if view.totals else "") + '],\n  "obligations": ['
-    shared: dict[tuple[str, str, str, datetime, datetime | None, bool], tuple[str, str, str, str]] = {}
-    first = True
+    shared: dict[tuple[str, int, int, bool, str, str], tuple[str, str, str, str]] = {}
+    separator = "\n    "
     for o in view.obligations:
-        key = (o.source, o.origin, o.units, o.earned_at, o.payable_at, o.status == "rejected")
-        pieces = shared.get(key) or shared.setdefault(key, _shared_pieces(o))
-        yield (f'{"" if first else ","}\n    {{"id": {_text(o.id)}{pieces[0]}{_text(o.collaborator)}, '
-               f'"amount": "{o.amount}"{pieces[1]}"status": "{o.status}", '
-               f'"earned_at": {pieces[2]}, "payable_at": {pieces[3]}, '
-               f'"fulfillment": {_nullable(o.fulfillment)}, "paid_at": {_nullable(o.paid_at)}}}')
-        first = False
+        # a distribution's rows share their time objects: their identity is the cheap key
+        key = (o.distribution, id(o.earned_at), id(o.payable_at), o.status == "rejected", o.source, o.units)
+        pieces = shared.get(key)
+        if pieces is None:
+            pieces = shared[key] = _shared_pieces(o)
+        who = _text(o.collaborator)
+        ident = _text(o.key) if o.key else pieces[0] + who[1:]  # `<origin>:<collaborator>`, escaped alike
+        fulfillment = "null" if o.fulfillment is None else _text(o.fulfillment)
+        paid = "null" if o.paid_at is None else _text(o.paid_at)
+        yield (f'{separator}{{"id": {ident}{pieces[1]}{who}, "amount": "{o.amount}"{pieces[2]}"status": '
+               f'"{o.status}", {pieces[3]}, "fulfillment": {fulfillment}, "paid_at": {paid}}}')
+        separator = ",\n    "
     yield ("\n  " if view.obligations else "") + "]\n}\n"
 
 
@@ -99,15 +104,11 @@ def _totals_row(t: Totals) -> dict[str, Any]:
 
 
 def _shared_pieces(o: Obligation) -> tuple[str, str, str, str]:
-    """The encoded fields an obligation shares with its distribution's: what goes between its id and
-    collaborator, between its amount and status, and its two times."""
+    """The encoded parts an obligation's row shares with its distribution's rows: the start of its
+    id, what goes between its id and collaborator, between its amount and status, and its times."""
     payable = "null" if o.status == "rejected" else _text(iso(o.payable_from))
-    return (f', "source": {_text(o.source)}, "origin": {_text(o.origin)}, "collaborator": ',
-            f', "units": {_text(o.units)}, ', _text(iso(o.earned_at)), payable)
-
-
-def _nullable(value: str | None) -> str:
-    return "null" if value is None else _text(value)
+    return (_text(o.origin)[:-1] + ":", f', "source": {_text(o.source)}, "origin": {_text(o.origin)}, "collaborator": ',
+            f', "units": {_text(o.units)}, ', f'"earned_at": {_text(iso(o.earned_at))}, "payable_at": {payable}')
 
 
 def text_lines(view: Overview, listing: bool) -> list[str]:

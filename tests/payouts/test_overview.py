@@ -110,3 +110,28 @@ def test_every_status_can_be_asked_for(site, status):
     january(site)
     code, out, _ = site.run("payouts", "--json", "--status", status, "--as-of", LATER)
     assert code == 0 and isinstance(json.loads(out)["obligations"], list)
+
+
+def test_each_json_row_is_what_json_dumps_writes_whatever_the_names_hold():
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from siren_sync.engine.balances import totals
+    from siren_sync.model import Obligation
+    from siren_sync.payouts.overview import Overview, json_text
+
+    earned = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [Obligation('d"1', 'al"i\\ce\u00e9\u2028', Decimal("-1.50"), "USD", Decimal(1), earned, status="payable"),
+            Obligation("d-1", "b", Decimal("2.00"), "pts", Decimal(1), earned, status="rejected",
+                       payable_at=earned + timedelta(days=1)),
+            Obligation("affiliates", "c", Decimal("3"), "USD", Decimal(1), earned, status="paid", fulfillment="F1",
+                       paid_at="2026-01-02T00:00:00+00:00", source="program", key="affiliates:1042:c")]
+    text = "".join(json_text(Overview(earned, totals(rows, {"USD": 2, "pts": 0}), rows, {})))
+    expected = [{"id": o.id, "source": o.source, "origin": o.origin, "collaborator": o.collaborator,
+                 "amount": str(o.amount), "units": o.units, "status": o.status, "earned_at": o.earned_at.isoformat(),
+                 "payable_at": None if o.status == "rejected" else o.payable_from.isoformat(),
+                 "fulfillment": o.fulfillment, "paid_at": o.paid_at} for o in rows]
+    lines = text.splitlines()
+    start = lines.index('  "obligations": [') + 1
+    assert [line.strip().rstrip(",") for line in lines[start:start + 3]] == [json.dumps(row) for row in expected]
+    assert json.loads(text)["obligations"] == expected
