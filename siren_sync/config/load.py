@@ -19,15 +19,7 @@ from urllib.parse import urlsplit
 
 from siren_sync.config.read import interpolate, parse_yaml, read_text
 from siren_sync.config.siren_json import Parsed, distributor_json, merge, notes, parse_distributor, read_recipe
-from siren_sync.config.types import (
-    Config,
-    PayoutsConfig,
-    PublishConfig,
-    Secret,
-    SiteConfig,
-    SourceConfig,
-    SyncConfig,
-)
+from siren_sync.config.types import Config, PayoutsConfig, PublishConfig, Secret, SiteConfig, SourceConfig, SyncConfig
 from siren_sync.config.validate import (
     At,
     as_list,
