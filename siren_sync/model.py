@@ -309,6 +309,14 @@ class Obligation(NamedTuple):
         return record
 
     @classmethod
+    def closed(cls, distribution: str, collaborator: str, amount: Decimal, units: str, score: Decimal,
+               earned_at: datetime, note: str, payable_at: datetime | None) -> Obligation:
+        """A new obligation of a distribution that closes (`pending`): built straight as a tuple, as
+        a close makes one per paid collaborator (100,000s)."""
+        return _new_tuple(cls, (distribution, collaborator, amount, units, score, earned_at, note, "pending", None,
+                                payable_at, None, "distribution", ""))
+
+    @classmethod
     def from_record(cls, distribution: str, units: str, earned_at: datetime, collaborator: str,
                     r: Mapping[str, Any], payable_at: datetime | None = None, status: str | None = None,
                     fulfillment: str | None = None, paid_at: str | None = None) -> Obligation:

@@ -89,7 +89,7 @@ def distribution(d: Distributor, outcome: Closing, period: tuple[datetime, datet
         late_events=totals.get("late", 0), late_buckets=tuple(totals.get("late_buckets", ())),
         other_currency=dict(totals.get("other_currency", {})),
         scores=tuple(outcome.standings),
-        obligations=tuple([Obligation(dist_id, who, amount, d.units, score, end, note, "pending", None, due)
+        obligations=tuple([Obligation.closed(dist_id, who, amount, d.units, score, end, note, due)
                            for who, score, amount, note in outcome.allocations]),
         closed_at=closed_at, review="draft" if d.review else "approved", payable_at=due)
 
