@@ -369,9 +369,10 @@ class Fulfillment:
     """A batch of payouts handed to whoever pays (a payout file): `open` until it is `complete`
     (paid, except the payouts named in `excepted`, which went back to payable) or `cancelled`.
 
-    `as_of` is the time its selection was made (obligations payable then); it is also the moment
-    its obligations count as `processing` in an overview, and `paid_at` the moment they count as
-    paid. `collaborators` and `units` record the selection (empty: everyone, every unit).
+    `as_of` is the time its selection was made (obligations payable then, and the date in its id);
+    `paid_at` is when its payouts were paid, as the user says (`complete --paid-at`), and
+    `completed_at` when that was recorded. `collaborators` and `units` record the selection
+    (empty: everyone, every unit).
     """
 
     id: str

@@ -58,8 +58,8 @@ def fulfillment_json(f: Fulfillment) -> dict[str, Any]:
     return {"id": f.id, "created": iso(f.created_at), "as_of": iso(f.as_of), "status": f.status,
             "format": f.format, "files": list(f.files), "payouts": f.payouts, "obligations": f.obligations,
             "totals": {u: str(a) for u, a in f.totals.items()}, "collaborators": list(f.collaborators),
-            "units": f.units, "paid_at": _iso(f.paid_at), "cancelled_at": _iso(f.cancelled_at),
-            "except": list(f.excepted)}
+            "units": f.units, "paid_at": _iso(f.paid_at), "completed_at": _iso(f.completed_at),
+            "cancelled_at": _iso(f.cancelled_at), "except": list(f.excepted)}
 
 
 def _iso(value: Any) -> str | None:

@@ -4,9 +4,9 @@ An obligation is owed from the moment its distribution closes (or its program's 
 it is paid only through the steps partner platforms use (DESIGN section 7): approved (`draft` until
 then, with `review`), held for refunds (`pending` until `payable_at = earned_at + hold`), then
 `payable`, `processing` in an open fulfillment, `paid` when that fulfillment completes. A status is
-never stored: it is derived here from what was decided (the obligation's stored status, its
-fulfillments' claims) and the as-of time, so the same store answers "what was payable on the
-first?" and "what is payable now?" alike.
+never stored: it is derived here from what was decided (the obligation's stored status, the
+fulfillment holding it, as it stands) and the as-of time, which is the clock of the hold: the
+same store answers "what is payable now?" and "what will be payable on the first?".
 
 A collaborator's balance in a unit is their payable obligations plus their negative obligations not
 yet settled (clawbacks): a fulfillment pays it whole when it reaches the unit's minimum, and never

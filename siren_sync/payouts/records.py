@@ -6,7 +6,7 @@ of them would cost the whole partition each time (and a filtered payout would re
 A fulfillment instead keeps its own records: a summary in the root table `fulfillments` (status,
 as-of and paid times, the payouts excepted at completion) and its payouts, with the ids of the
 obligations each one holds, in a partition `payouts/<id>` written once. The claims below, read
-from those, are the per-obligation index: obligation id -> the fulfillments that held it. A
+from those, are the per-obligation index: obligation id -> the fulfillment holding it. A
 first-wave store's `status: paid` in an obligation document still reads as paid.
 
 `serial` counts changes to fulfillments (in the `meta` table): a change prepared on one view of
@@ -15,7 +15,6 @@ put into two fulfillments, whatever the store backend does about concurrent writ
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -47,10 +46,10 @@ def payouts_of(store: Store, fulfillment_id: str) -> list[Payout]:
     return [Payout.from_record(fulfillment_id, rows[n]) for n in sorted(rows, key=int)]
 
 
-def next_id(store: Store, as_of: datetime, taken: Iterable[str] = ()) -> str:
+def next_id(store: Store, as_of: datetime) -> str:
     """`F<YYYYMMDD>-<n>`: the as-of date in UTC, n counting from 1 that day (cancelled ones too)."""
     prefix = f"F{as_of.astimezone(UTC).strftime('%Y%m%d')}-"
-    numbers = [int(i[len(prefix):]) for i in [*store.table(FULFILLMENTS), *taken]
+    numbers = [int(i[len(prefix):]) for i in store.table(FULFILLMENTS)
                if i.startswith(prefix) and i[len(prefix):].isdigit()]
     return f"{prefix}{max(numbers, default=0) + 1}"
 
