@@ -13,7 +13,7 @@ from siren_sync.config import Config
 from siren_sync.errors import SirenSyncError
 from siren_sync.history import summaries
 from siren_sync.ledger import TOTALS
-from siren_sync.model import Distributor
+from siren_sync.model import Distributor, OutboxEntry
 from siren_sync.sources.registry import build_sources
 from siren_sync.tables import OUTBOX, QUARANTINE, aggregate_table
 from siren_sync.values import iso
@@ -77,11 +77,14 @@ def _print_store(app: App) -> bool:
     for key, item in sorted(quarantined.items())[:50]:
         print(f"  {item.get('where', key)}: {item.get('reason')}")
     outbox = app.store.table(OUTBOX)
-    waiting = [o for o in outbox.values() if o.get("status") != "posted"]
+    waiting = [o for o in outbox.values() if OutboxEntry.from_record(o).waiting]  # a record, or its update
     print(f"publish queue: {len(waiting)} waiting of {len(outbox)}")
     refused = [item for item in waiting if item.get("last_error")]
     for item in refused:
         print(f"  {item['distribution']}: {item['last_error']}")
+    drafts = [r["id"] for r in summaries(app.store) if r.get("review") == "draft"]
+    if drafts:
+        print(f"waiting for review: {len(drafts)} distributions (siren-sync approve ID): {', '.join(drafts)}")
     return not refused
 
 

@@ -11,6 +11,7 @@ written once, and later commits never rewrite it. `history.py` reads them back.
 """
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -91,7 +92,7 @@ def _same_period(existing: Record, made: Distribution) -> bool:
 
 
 def _write(tx: Any, made: Distribution) -> None:
-    """The summary, one document per collaborator who scored, and the outbox entry.
+    """The summary, one document per collaborator who scored, and the outbox entry (none for a draft).
 
     An obligation's document holds its collaborator's score, so `scores/<id>` keeps only those who
     scored without being paid. Building and encoding these is most of a 100,000-collaborator close.
@@ -101,4 +102,19 @@ def _write(tx: Any, made: Distribution) -> None:
     tx.put_many(obligations_table(made.id), paid)
     tx.put_many(scores_table(made.id), {s.collaborator: {"score": str(s.score)}
                                         for s in made.scores if s.collaborator not in paid})
-    tx.put(OUTBOX, made.id, OutboxEntry(made.id, engine.slug_of(made.id)).to_record())
+    if made.review != "draft":  # a draft is published once `siren-sync approve` decides it
+        queue_record(tx, made.id)
+
+
+def queue_record(tx: Any, distribution_id: str) -> None:
+    """Queue a distribution's record for the site (publish.py posts it exactly once)."""
+    tx.put(OUTBOX, distribution_id, OutboxEntry(distribution_id, engine.slug_of(distribution_id)).to_record())
+
+
+def queue_revision(tx: Any, distribution_id: str) -> None:
+    """Ask for the distribution's record to be brought up to date on the site (its obligations were
+    paid); a record not posted yet will be posted as it stands then, which already says so."""
+    stored = tx.get(OUTBOX, distribution_id)
+    if stored is not None:
+        entry = OutboxEntry.from_record(stored)
+        tx.put(OUTBOX, distribution_id, dataclasses.replace(entry, revision=entry.revision + 1).to_record())

@@ -4,7 +4,9 @@ Starts the sandbox WordPress + WooCommerce + LifterLMS + Siren site on a free lo
 a temporary config for it (timezone read from the site, the sandbox's credentials), and steps the
 real worker through several weekly periods: each step moves the site's clock six hours ahead, then
 the worker polls, closes what is due and publishes. Finally it prints the open standings, every
-distribution with its obligations, and the records the site received.
+distribution with its obligations, and the records the site received; then it pays: the payable
+obligations go into a PayPal file in its temp folder, the fulfillment is completed (as after the
+upload), the records are updated on the site, and the payout overview is printed.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from siren_sync import history
 from siren_sync.config import Config, load_config
+from siren_sync.payouts import fulfillments, overview
 from siren_sync.values import iso
 
 if TYPE_CHECKING:
@@ -98,10 +101,19 @@ def sandbox_env(credentials: Mapping[str, str]) -> dict[str, str]:
             "SANDBOX_WC_KEY": credentials["wc_key"], "SANDBOX_WC_SECRET": credentials["wc_secret"]}
 
 
+# The demo's payout rules: a short hold (the last week is still pending at the end) and a minimum.
+DEMO_PAYOUTS = """\
+payouts:
+  hold: 3 days
+  minimum: {USD: "10.00"}
+  note: "Rewards from the demo shop"
+"""
+
+
 def _config(sandbox: Sandbox, folder: Path) -> Config:
     start = sandbox.now.astimezone(sandbox_tz(sandbox)).date().isoformat()
     path = folder / "siren.yaml"
-    rest = DEMO_SYNC.format(siren_ids=SIREN_IDS) + THREE_POOLS.format(schedule="+1 week", start=start)
+    rest = DEMO_SYNC.format(siren_ids=SIREN_IDS) + DEMO_PAYOUTS + THREE_POOLS.format(schedule="+1 week", start=start)
     path.write_text(sandbox_config_text(sandbox.url, rest))
     return load_config(path, env=sandbox_env(sandbox.credentials))
 
@@ -128,6 +140,7 @@ def run(weeks: int = 2, seed: int = 7, out: TextIO = sys.stdout) -> int:
                 sandbox.advance(STEP)
             worker.step()
             _report(worker, sandbox, out)
+            _pay(worker, sandbox, Path(folder), out)
         finally:
             worker.app.close()
     print(f"demo finished in {time.monotonic() - started:.1f}s", file=out)
@@ -155,3 +168,26 @@ def _report(worker: Worker, sandbox: Sandbox, out: TextIO) -> None:
     print(f"\n== records the site received ({len(posts)}) ==", file=out)
     for p in posts:
         print(f"  post {p['id']} [{p['status']}] {p['slug']}: {p['title']}", file=out)
+
+
+def _pay(worker: Worker, sandbox: Sandbox, folder: Path, out: TextIO) -> None:
+    """One step further: fulfil what is payable into a PayPal file, complete it (as after the
+    upload), publish the records it updates, and print the payout overview."""
+    app, now = worker.app, sandbox.now
+    payouts = app.config.payouts
+    made = fulfillments.plan(app.store, fulfillments.Selection(now, "paypal"), str(folder / "paypal.csv"),
+                             app.ledger.collaborators, payouts.minimum, payouts.note, now)
+    print("\n== paying collaborators ==", file=out)
+    if not made.payouts:
+        print("nothing is payable yet", file=out)
+        return
+    record = fulfillments.create(app.store, made)
+    for path, data in made.files.items():
+        print(f"fulfillment {record.id}: PayPal file {path}", file=out)
+        print("".join(f"  {line}\n" for line in data.decode("utf-8").splitlines()), end="", file=out)
+    done, _ = fulfillments.complete(app.store, record.id, now, (), now)
+    revised = worker.publisher.publish(app.store).revised if worker.publisher is not None else []
+    print(f"fulfillment {done.id} complete: {done.payouts} payouts paid; {len(revised)} records on the site updated "
+          f"with their payments", file=out)
+    view = overview.overview(app.store, app.ledger.distributors, payouts.minimum, now)
+    print("\n".join(overview.text_lines(view, listing=False)), file=out)

@@ -40,6 +40,11 @@ class StoreLockedError(StoreError):
     """Another process holds the store's lock file."""
 
 
+class OutputError(SirenSyncError):
+    """A file the user asked for (a payout file) could not be written: no permission, a full disk.
+    Nothing was recorded; no part of the file is left behind."""
+
+
 class SyncError(SirenSyncError):
     """A source could not be read: `<endpoint>: <what happened>`. This poll of the source stops; the
     worker tries again on its next turn, a command exits 1. Raised by the HTTP layer and by sources.

@@ -2,7 +2,9 @@
 
 Reads the ledger segments of the months the period covers (plus those holding its late events) and
 keeps the events placed in that period for that collaborator, so an admin can answer "why did I get
-this much?" with the same numbers the distribution used.
+this much?" with the same numbers the distribution used. For a closed distribution it then shows
+where the collaborator's obligation stands: earned, reviewed, payable from, each fulfillment that
+held it and what became of it.
 """
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from siren_sync import history
-from siren_sync.app import App
+from siren_sync.app import App, utcnow
+from siren_sync.engine.balances import Claim, settle
 from siren_sync.errors import UsageError
-from siren_sync.model import Distribution, Record
+from siren_sync.model import Distribution, Fulfillment, Obligation, Record
+from siren_sync.payouts.records import holders
 from siren_sync.store.protocol import Store
 from siren_sync.tables import DISTRIBUTIONS
 from siren_sync.values import iso
@@ -75,4 +79,36 @@ def _explained(app: App, record: Distribution, collaborator: str) -> list[str]:
     amount = str(mine.amount) if mine else "0"
     note = f" - {mine.note}" if mine and mine.note else ""
     lines.append(f"  score {score} (events above add up to {total}); amount {amount} {record.units}{note}")
+    if mine is not None and state == "closed":
+        lines.extend(status_history(app.store, record, mine, utcnow()))
     return lines
+
+
+def status_history(store: Store, record: Distribution, obligation: Obligation, now: datetime) -> list[str]:
+    """Where the obligation stands and how it got there: earned, the review, payable from, each
+    fulfillment that held it (and what became of it)."""
+    held = holders(store, obligation.id)
+    current = settle(obligation, next((c for _, c in held if c.state != "returned"), None), now)
+    lines = [f"  status {current.status}", f"    earned {iso(obligation.earned_at)}"]
+    if record.review == "draft":
+        lines.append(f"    draft: waits for `siren-sync approve {record.id}`")
+    elif record.reviewed_at is not None:
+        reason = f": {record.reason}" if record.reason else ""
+        lines.append(f"    {record.review} {iso(record.reviewed_at)}{reason}")
+    if record.review != "rejected":
+        lines.append(f"    payable from {iso(obligation.payable_from)}")
+    if obligation.status == "paid":
+        lines.append(f"    paid {obligation.paid_at or ''} (marked by `payouts --mark-paid` before fulfillments)")
+    for f, claim in held:
+        lines.append(f"    in fulfillment {f.id} as of {iso(f.as_of)}: {_outcome(f, claim)}")
+    return lines
+
+
+def _outcome(f: Fulfillment, claim: Claim) -> str:
+    if claim.state == "paid":
+        return f"paid {iso(claim.paid_at)}" if claim.paid_at else "paid"
+    if claim.state == "processing":
+        return "open (processing)"
+    if f.status == "cancelled":
+        return f"cancelled {iso(f.cancelled_at)}" if f.cancelled_at else "cancelled"
+    return f"excepted when it completed {iso(f.completed_at)}: payable again" if f.completed_at else "excepted"

@@ -41,15 +41,49 @@ def fsync_dir(path: Path) -> None:
 
 
 def write_temp(path: Path, data: bytes) -> Path:
-    """Write `data` to `<path>.tmp` and fsync it; the caller renames it into place."""
+    """Write `data` to `<path>.tmp` and fsync it; the caller renames it into place.
+
+    A failed write (a full disk) removes the temp file: half a file must not stay behind.
+    """
     temp = path.with_name(path.name + TEMP_SUFFIX)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        _write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fill(fd, temp, data)
     return temp
+
+
+def write_new(path: Path, data: bytes, mode: int | None = None) -> None:
+    """Create `path`, which must not exist (a file or link planted there is never followed or
+    reused), write `data` and fsync it; on failure nothing of it is left. `mode` sets the
+    permissions exactly (default: 0o666 less the umask, like any new file)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o666)
+    if mode is not None:
+        try:
+            os.fchmod(fd, mode)
+        except BaseException:
+            os.close(fd)
+            _remove(path)
+            raise
+    _fill(fd, path, data)
+
+
+def _fill(fd: int, temp: Path, data: bytes) -> None:
+    """Write and fsync `data` into the new file `temp` (open as `fd`), removing it on failure."""
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        _remove(temp)
+        raise
+
+
+def _remove(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
@@ -58,10 +92,7 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
     try:
         os.replace(temp, path)
     except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
+        _remove(temp)
         raise
     if sync_dir:
         fsync_dir(path.parent)

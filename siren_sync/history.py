@@ -8,11 +8,12 @@ nothing.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from decimal import Decimal
 
+from siren_sync.engine.balances import Settling, status_of
 from siren_sync.ledger import Ledger
-from siren_sync.model import Distribution, Obligation, Record, Standing
+from siren_sync.model import Distribution, Obligation, Record, Standing, payable_at_of
 from siren_sync.store.protocol import Store
 from siren_sync.tables import DISTRIBUTIONS, obligations_table, scores_table
 from siren_sync.values import parse_time
@@ -24,12 +25,41 @@ def summaries(store: Store, only: str | None = None) -> list[Record]:
     return sorted(records, key=lambda r: (r["period_end"], r["distributor"]))
 
 
-def obligations_of(store: Store, summary: Record) -> list[Obligation]:
-    """A distribution's obligations, largest first."""
+def _read(store: Store, summary: Record, only: Collection[str] | None = None,
+          settling: Settling | None = None) -> list[Obligation]:
+    """A distribution's obligations (of the collaborators `only` names, or all), by collaborator,
+    with its review decision and hold: a draft or rejected distribution's read as `draft` or
+    `rejected`, an approved one's keep their stored status (`pending`, or a first-wave `paid`).
+
+    With `settling`, each is read with its derived status (`engine.balances.status_of`) in one
+    step: an overview reads 100,000s, and building each twice would double its cost.
+    """
     earned = parse_time(summary["period_end"])
+    held = payable_at_of(summary)
+    due = None if held == earned else held
+    review = summary.get("review", "approved")
     rows = store.table(obligations_table(summary["id"]))
-    found = [Obligation.from_record(summary["id"], summary["units"], earned, who, doc) for who, doc in rows.items()]
-    return sorted(found, key=lambda o: (-o.amount, o.collaborator))
+    chosen = sorted(rows) if only is None else sorted(who for who in only if who in rows)
+    make, ident, units = Obligation.from_record, summary["id"], summary["units"]
+    ready = settling is not None and held <= settling.as_of
+    claims = settling.claims if settling is not None else {}
+    found = []
+    for who in chosen:
+        doc = rows[who]
+        stored = doc.get("status", "pending")
+        if stored == "pending" and review != "approved":
+            stored = review
+        if settling is None:
+            found.append(make(ident, units, earned, who, doc, due, stored))
+        else:
+            status, fulfillment, paid = status_of(stored, claims.get(f"{ident}:{who}"), ready)
+            found.append(make(ident, units, earned, who, doc, due, status, fulfillment, paid))
+    return found
+
+
+def obligations_of(store: Store, summary: Record) -> list[Obligation]:
+    """A distribution's obligations, largest first (see `_read`)."""
+    return sorted(_read(store, summary), key=lambda o: (-o.amount, o.collaborator))
 
 
 def load(store: Store, dist_id: str) -> Distribution | None:
@@ -49,12 +79,15 @@ def history(store: Store, only: str | None = None) -> list[Distribution]:
     return [d for r in summaries(store, only) if (d := load(store, r["id"])) is not None]
 
 
-def obligations(store: Store, status: str | None = None,
-                collaborator: str | None = None) -> list[Obligation]:
-    """Every obligation (filtered by status and collaborator), oldest period first."""
-    rows = [o for summary in summaries(store) for o in obligations_of(store, summary)
-            if (status is None or o.status == status) and (collaborator is None or o.collaborator == collaborator)]
-    return sorted(rows, key=lambda o: (o.earned_at, o.id))
+def obligations(store: Store, collaborators: Collection[str] | None = None,
+                settling: Settling | None = None) -> list[Obligation]:
+    """Every distribution's obligations (of `collaborators`, or everyone's), oldest period first,
+    then by collaborator, with their status at `settling.as_of` when given; only the selected
+    collaborators' documents are read into obligations, and (with `settling`) only the
+    distributions closed by then."""
+    return [o for summary in summaries(store)
+            if settling is None or parse_time(summary["period_end"]) <= settling.as_of
+            for o in _read(store, summary, collaborators, settling)]
 
 
 def latest_with(store: Store, collaborator: str) -> Distribution | None:

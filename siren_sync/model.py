@@ -1,4 +1,5 @@
-"""The nouns of siren-sync: events, collaborators, distributors, distributions, obligations, the outbox.
+"""The nouns of siren-sync: events, collaborators, distributors, distributions, obligations, payouts,
+fulfillments, the outbox.
 
 Plain frozen dataclasses and named tuples, shared by every layer. Money is `Decimal`, times are
 timezone-aware `datetime`s (events in UTC). Nothing here does I/O; `to_record`/`from_record` give
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, NamedTuple
@@ -207,6 +208,8 @@ class Distributor:
     minimum_score: Decimal | None = None
     carry_unspent_pool: bool = False
     is_currency: bool = True  # False for custom reward units such as points or credits
+    review: bool = False  # a closed distribution waits for `siren-sync approve` (payouts.review)
+    hold: timedelta = timedelta(0)  # obligations become payable this long after the period end
 
     @property
     def active(self) -> bool:
@@ -238,12 +241,29 @@ class Standing(NamedTuple):
     last_scored_at: str | None = None
 
 
+# Where an obligation is on its way to being paid (DESIGN section 7). `draft`: waits for
+# `siren-sync approve`; `pending`: approved, inside its hold; `payable`: the hold is over and it is
+# in no fulfillment; `processing`: in an open fulfillment; `paid`; `rejected`: never paid.
+OBLIGATION_STATUSES = ("draft", "pending", "payable", "processing", "paid", "rejected")
+REVIEW_STATES = ("draft", "approved", "rejected")  # a distribution's (or a program obligation's) decision
+
+
+_new_tuple = tuple.__new__
+
+
 class Obligation(NamedTuple):
-    """What one distribution owes one collaborator, and where that debt is in its lifecycle.
+    """What one distribution (or one program sale) owes one collaborator, and where that debt is.
 
     A named tuple: a close makes one per paid collaborator (100,000s). The stored document holds
-    only what differs per collaborator (`to_record`); the distribution's id, units and period end
-    come back from its summary when it is read (`from_record`).
+    only what differs per collaborator (`to_record`); the distribution's id, units, period end,
+    review and hold come back from its summary when it is read (`from_record`).
+
+    `distribution` is the obligation's origin: the distribution id, or the program key for a
+    program's commission (`source` "program", with its own id in `key`, such as
+    `<program>:<order>:<collaborator>` or a clawback `<id>:refund:<refund id>`). `status` is
+    as stored (`pending` for approved, `draft`, `rejected`, and a first-wave `paid` or `cancelled`)
+    until `engine.balances.settle` derives the status of DESIGN section 7 at an as-of time, filling
+    `fulfillment` and `paid_at` from the fulfillment that holds it.
     """
 
     distribution: str
@@ -251,17 +271,34 @@ class Obligation(NamedTuple):
     amount: Decimal
     units: str
     score: Decimal
-    earned_at: datetime  # the distribution's period end
+    earned_at: datetime  # the distribution's period end; a program sale's payment time
     note: str = ""
     status: str = "pending"
     paid_at: str | None = None
+    payable_at: datetime | None = None  # earned_at + hold (None: at once)
+    fulfillment: str | None = None
+    source: str = "distribution"
+    key: str = ""  # the id when it is not `<distribution>:<collaborator>`
 
     @property
     def id(self) -> str:
-        return f"{self.distribution}:{self.collaborator}"
+        return self.key or f"{self.distribution}:{self.collaborator}"
+
+    @property
+    def origin(self) -> str:
+        """The distribution id, or the program key (DESIGN section 7's `origin`)."""
+        return self.distribution
+
+    @property
+    def payable_from(self) -> datetime:
+        return self.payable_at or self.earned_at
 
     def to_record(self) -> Record:
-        """A pending status and an empty note are left out (most of a 100,000-collaborator close)."""
+        """A pending status and an empty note are left out (most of a 100,000-collaborator close).
+
+        The lifecycle after closing is not written here: review and hold live in the distribution's
+        summary, fulfillment membership and payment in the fulfillment's own records.
+        """
         record: Record = {"score": str(self.score), "amount": str(self.amount)}
         if self.note:
             record["note"] = self.note
@@ -272,10 +309,113 @@ class Obligation(NamedTuple):
         return record
 
     @classmethod
+    def closed(cls, distribution: str, collaborator: str, amount: Decimal, units: str, score: Decimal,
+               earned_at: datetime, note: str, payable_at: datetime | None) -> Obligation:
+        """A new obligation of a distribution that closes (`pending`): built straight as a tuple, as
+        a close makes one per paid collaborator (100,000s)."""
+        return _new_tuple(cls, (distribution, collaborator, amount, units, score, earned_at, note, "pending", None,
+                                payable_at, None, "distribution", ""))
+
+    @classmethod
     def from_record(cls, distribution: str, units: str, earned_at: datetime, collaborator: str,
-                    r: Mapping[str, Any]) -> Obligation:
-        return cls(distribution, collaborator, Decimal(r["amount"]), units, Decimal(r["score"]), earned_at,
-                   r.get("note", ""), r.get("status", "pending"), r.get("paid_at"))
+                    r: Mapping[str, Any], payable_at: datetime | None = None, status: str | None = None,
+                    fulfillment: str | None = None, paid_at: str | None = None) -> Obligation:
+        """The stored document as an obligation; `status` (`fulfillment`, `paid_at`) when already
+        derived. Built straight as a tuple: an overview reads 100,000s, and the named tuple's own
+        `__new__` is a Python call more for each."""
+        get = r.get
+        return _new_tuple(cls, (distribution, collaborator, Decimal(r["amount"]), units, Decimal(r["score"]),
+                                earned_at, get("note", ""), status or get("status", "pending"),
+                                paid_at or get("paid_at"), payable_at, fulfillment, "distribution", ""))
+
+    def settled(self, status: str, fulfillment: str | None = None, paid_at: str | None = None) -> Obligation:
+        """This obligation with a derived status (and the fulfillment holding it, the time it was
+        paid): one tuple built, where `_replace` costs four times as much."""
+        return _new_tuple(Obligation, (*self[:7], status, self[8] if paid_at is None else paid_at, self[9],
+                                       fulfillment, self[11], self[12]))
+
+
+class Payout(NamedTuple):
+    """One collaborator's payment in one unit within a fulfillment: their payable and negative
+    obligations netted. Its id is `<fulfillment>:<collaborator>` (DESIGN section 7); a collaborator
+    paid in two units has two payouts under one id, told apart by their currency."""
+
+    fulfillment: str
+    collaborator: str
+    units: str
+    amount: Decimal
+    obligations: tuple[str, ...]  # obligation ids
+    distributions: tuple[str, ...] = ()  # the distributions they come from (their site records show payment)
+
+    @property
+    def id(self) -> str:
+        return f"{self.fulfillment}:{self.collaborator}"
+
+    def to_record(self) -> Record:
+        return {"collaborator": self.collaborator, "units": self.units, "amount": str(self.amount),
+                "obligations": list(self.obligations), "distributions": list(self.distributions)}
+
+    @classmethod
+    def from_record(cls, fulfillment: str, r: Mapping[str, Any]) -> Payout:
+        return cls(fulfillment, r["collaborator"], r["units"], Decimal(r["amount"]), tuple(r["obligations"]),
+                   tuple(r.get("distributions", ())))
+
+
+FULFILLMENT_STATUSES = ("open", "complete", "cancelled")
+
+
+@dataclass(frozen=True)
+class Fulfillment:
+    """A batch of payouts handed to whoever pays (a payout file): `open` until it is `complete`
+    (paid, except the payouts named in `excepted`, which went back to payable) or `cancelled`.
+
+    `as_of` is the time its selection was made (obligations payable then, and the date in its id);
+    `paid_at` is when its payouts were paid, as the user says (`complete --paid-at`), and
+    `completed_at` when that was recorded. `collaborators` and `units` record the selection
+    (empty: everyone, every unit).
+    """
+
+    id: str
+    created_at: datetime
+    as_of: datetime
+    format: str
+    files: tuple[str, ...]
+    totals: Mapping[str, Decimal]  # units -> total paid in them
+    payouts: int
+    obligations: int
+    collaborators: tuple[str, ...] = ()
+    units: str | None = None
+    status: str = "open"
+    paid_at: datetime | None = None
+    completed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    excepted: tuple[str, ...] = ()
+
+    def to_record(self) -> Record:
+        return {"id": self.id, "created_at": iso(self.created_at), "as_of": iso(self.as_of), "format": self.format,
+                "files": list(self.files), "totals": {u: str(a) for u, a in self.totals.items()},
+                "payouts": self.payouts, "obligations": self.obligations,
+                "collaborators": list(self.collaborators), "units": self.units, "status": self.status,
+                "paid_at": _iso_or_none(self.paid_at), "completed_at": _iso_or_none(self.completed_at),
+                "cancelled_at": _iso_or_none(self.cancelled_at), "excepted": list(self.excepted)}
+
+    @classmethod
+    def from_record(cls, r: Mapping[str, Any]) -> Fulfillment:
+        return cls(id=r["id"], created_at=parse_time(r["created_at"]), as_of=parse_time(r["as_of"]),
+                   format=r["format"], files=tuple(r.get("files", ())),
+                   totals={u: Decimal(a) for u, a in r.get("totals", {}).items()}, payouts=int(r["payouts"]),
+                   obligations=int(r["obligations"]), collaborators=tuple(r.get("collaborators", ())),
+                   units=r.get("units"), status=r["status"], paid_at=_time_or_none(r.get("paid_at")),
+                   completed_at=_time_or_none(r.get("completed_at")),
+                   cancelled_at=_time_or_none(r.get("cancelled_at")), excepted=tuple(r.get("excepted", ())))
+
+
+def _iso_or_none(value: datetime | None) -> str | None:
+    return None if value is None else iso(value)
+
+
+def _time_or_none(value: str | None) -> datetime | None:
+    return None if value is None else parse_time(value)
 
 
 @dataclass(frozen=True)
@@ -307,16 +447,33 @@ class Distribution:
     scores: tuple[Standing, ...]
     obligations: tuple[Obligation, ...]
     closed_at: datetime
+    review: str = "approved"  # REVIEW_STATES: `draft` waits for `siren-sync approve`
+    payable_at: datetime | None = None  # period end + the distributor's hold (None: at the period end)
+    reviewed_at: datetime | None = None
+    reason: str = ""  # why it was rejected
 
     def summary_record(self) -> Record:
-        """The stored summary: everything but the per-collaborator lists (those have tables of their own)."""
-        return {"id": self.id, "distributor": self.distributor, "name": self.name, "resolver": self.resolver,
-                "period_start": iso(self.period_start), "period_end": iso(self.period_end), "units": self.units,
-                "revenue": str(self.revenue), "pool": str(self.pool), "carried_in": dict(self.carried_in),
-                "carry_out": dict(self.carry_out), "unspent": str(self.unspent), "events": self.events,
-                "late_events": self.late_events, "late_buckets": list(self.late_buckets),
-                "other_currency": dict(self.other_currency), "closed_at": iso(self.closed_at),
-                "obligation_count": len(self.obligations)}
+        """The stored summary: everything but the per-collaborator lists (those have tables of their own).
+
+        The review and the hold are written only when they differ from a first-wave distribution's
+        (approved at once, payable at the period end), so those stores and these read alike.
+        """
+        record = {"id": self.id, "distributor": self.distributor, "name": self.name, "resolver": self.resolver,
+                  "period_start": iso(self.period_start), "period_end": iso(self.period_end), "units": self.units,
+                  "revenue": str(self.revenue), "pool": str(self.pool), "carried_in": dict(self.carried_in),
+                  "carry_out": dict(self.carry_out), "unspent": str(self.unspent), "events": self.events,
+                  "late_events": self.late_events, "late_buckets": list(self.late_buckets),
+                  "other_currency": dict(self.other_currency), "closed_at": iso(self.closed_at),
+                  "obligation_count": len(self.obligations)}
+        if self.review != "approved":
+            record["review"] = self.review
+        if self.payable_at is not None and self.payable_at != self.period_end:
+            record["payable_at"] = iso(self.payable_at)
+        if self.reviewed_at is not None:
+            record["reviewed_at"] = iso(self.reviewed_at)
+        if self.reason:
+            record["reason"] = self.reason
+        return record
 
     @classmethod
     def from_records(cls, summary: Mapping[str, Any], shares: tuple[Standing, ...],
@@ -330,7 +487,9 @@ class Distribution:
                    late_events=summary.get("late_events", 0),
                    late_buckets=tuple(summary.get("late_buckets", ())),
                    other_currency=dict(summary.get("other_currency", {})), scores=shares,
-                   obligations=obligations, closed_at=parse_time(summary["closed_at"]))
+                   obligations=obligations, closed_at=parse_time(summary["closed_at"]),
+                   review=summary.get("review", "approved"), payable_at=payable_at_of(summary),
+                   reviewed_at=_time_or_none(summary.get("reviewed_at")), reason=summary.get("reason", ""))
 
     def public_record(self) -> Record:
         """The `--json` shape of DESIGN section 6 (also the record's `meta.siren_sync`)."""
@@ -341,13 +500,23 @@ class Distribution:
                                 for o in self.obligations]}
 
 
+def payable_at_of(summary: Mapping[str, Any]) -> datetime:
+    """When a stored distribution's obligations become payable: its period end unless a hold moved it."""
+    return parse_time(summary.get("payable_at") or summary["period_end"])
+
+
 OUTBOX_STATUSES = ("queued", "posting", "posted")
 
 
 @dataclass(frozen=True)
 class OutboxEntry:
     """A distribution's record on its way to the site: `queued` -> `posting` (a POST may have been
-    sent: look before posting again) -> `posted` (`post_id`)."""
+    sent: look before posting again) -> `posted` (`post_id`).
+
+    Once posted, the record is brought up to date when the distribution's obligations are paid:
+    each change asks for a new `revision`, and `revised` counts the revisions the site has. A
+    revision rewrites the whole record, so sending it twice leaves the site as sending it once.
+    """
 
     distribution: str
     slug: str
@@ -356,6 +525,13 @@ class OutboxEntry:
     last_error: str | None = None
     post_id: int | None = None
     posted_at: str | None = None
+    revision: int = 0
+    revised: int = 0
+
+    @property
+    def waiting(self) -> bool:
+        """Whether the site lacks the record or its latest revision."""
+        return self.status != "posted" or self.revised < self.revision
 
     def to_record(self) -> Record:
         record: Record = {"distribution": self.distribution, "slug": self.slug, "status": self.status,
@@ -364,10 +540,14 @@ class OutboxEntry:
             record["post_id"] = self.post_id
         if self.posted_at is not None:
             record["posted_at"] = self.posted_at
+        if self.revision:
+            record["revision"] = self.revision
+            record["revised"] = self.revised
         return record
 
     @classmethod
     def from_record(cls, r: Mapping[str, Any]) -> OutboxEntry:
         return cls(distribution=r["distribution"], slug=r["slug"], status=r.get("status", "queued"),
                    attempts=int(r.get("attempts", 0)), last_error=r.get("last_error"), post_id=r.get("post_id"),
-                   posted_at=r.get("posted_at"))
+                   posted_at=r.get("posted_at"), revision=int(r.get("revision", 0)),
+                   revised=int(r.get("revised", 0)))

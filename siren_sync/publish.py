@@ -6,6 +6,11 @@ already has is never posted again, which covers a crash between the POST and the
 The attempt is written to the store before the POST (write-ahead), so a restart knows a POST may
 have happened and looks before it posts. A site that refuses (401/403, route missing) leaves the
 entry queued with the reason, shown by `check` and the log.
+
+When a fulfillment completes, each distribution it paid asks for a new revision of its record
+(`closing.queue_revision`): the posted record is rewritten (`POST <route>/<id>`) with each
+obligation's payment and paid date, through the same outbox and with the same retries. A revision
+is the whole record as it stands, so a crash that sends it twice leaves the site as once.
 """
 from __future__ import annotations
 
@@ -18,9 +23,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
+from siren_sync.engine.balances import Settling, settle_all
 from siren_sync.errors import SyncError
 from siren_sync.history import load
-from siren_sync.model import Distribution, OutboxEntry, Record
+from siren_sync.model import Distribution, Obligation, OutboxEntry, Record
+from siren_sync.payouts.records import claims
 from siren_sync.sources.http import Upstream
 from siren_sync.store.protocol import Store
 from siren_sync.tables import OUTBOX
@@ -33,6 +40,7 @@ log = logging.getLogger("siren_sync.publish")
 class PublishReport:
     posted: list[str] = field(default_factory=list)
     found: list[str] = field(default_factory=list)  # already on the site
+    revised: list[str] = field(default_factory=list)  # posted records brought up to date
     failed: dict[str, str] = field(default_factory=dict)
 
 
@@ -43,26 +51,63 @@ def title_of(record: Distribution, tz: tzinfo) -> str:
     return f"{record.name}: {local(record.period_start)} to {local(record.period_end)}"
 
 
+def payment_of(record: Distribution, o: Obligation) -> str:
+    """What the site shows of an obligation's payment: `paid`, `unpaid`, or `rejected` with its distribution.
+
+    Only what changes when a fulfillment completes is shown (the record is updated then); pending,
+    payable and processing are all `unpaid`, so the record never goes stale in between.
+    """
+    if record.review == "rejected":
+        return "rejected"
+    return "paid" if o.status == "paid" else "unpaid"
+
+
 def content_of(record: Distribution, names: dict[str, str]) -> str:
-    """An HTML table of collaborator, score and amount."""
+    """An HTML table of collaborator, score, amount and payment (the paid date once paid)."""
     units = html.escape(record.units)
     rows = "".join(
         f"<tr><td>{html.escape(names.get(o.collaborator, o.collaborator))}</td>"
-        f"<td>{html.escape(str(o.score))}</td><td>{html.escape(str(o.amount))} {units}</td></tr>"
+        f"<td>{html.escape(str(o.score))}</td><td>{html.escape(str(o.amount))} {units}</td>"
+        f"<td>{_paid_cell(record, o)}</td></tr>"
         for o in record.obligations)
     if not rows:
-        rows = '<tr><td colspan="3">Nobody qualified in this period.</td></tr>'
-    return (f"<p>Revenue {html.escape(str(record.revenue))} {units}, "
+        rows = '<tr><td colspan="4">Nobody qualified in this period.</td></tr>'
+    rejected = (f"<p>Rejected: {html.escape(record.reason)}. Nothing of this distribution is paid.</p>"
+                if record.review == "rejected" else "")
+    return (f"{rejected}<p>Revenue {html.escape(str(record.revenue))} {units}, "
             f"pool {html.escape(str(record.pool))} {units}.</p>"
-            f"<table><thead><tr><th>Collaborator</th><th>Score</th><th>Amount</th></tr></thead>"
+            f"<table><thead><tr><th>Collaborator</th><th>Score</th><th>Amount</th><th>Paid</th></tr></thead>"
             f"<tbody>{rows}</tbody></table>")
+
+
+def _paid_cell(record: Distribution, o: Obligation) -> str:
+    payment = payment_of(record, o)
+    return html.escape(f"paid {o.paid_at}" if payment == "paid" and o.paid_at else payment)
+
+
+def meta_of(record: Distribution) -> Record:
+    """`meta.siren_sync`: the `--json` record of DESIGN section 6, with the review decision and each
+    obligation's payment (`status` paid, unpaid or rejected, and `paid_at`)."""
+    data = record.public_record()
+    data["status"] = record.review
+    if record.reason:
+        data["reason"] = record.reason
+    for row, o in zip(data["obligations"], record.obligations, strict=True):
+        row["status"] = payment_of(record, o)
+        row["paid_at"] = o.paid_at
+    return data
 
 
 def body_of(record: Distribution, slug: str, status: str, tz: tzinfo, names: dict[str, str]) -> Record:
     """The JSON posted to the route; `meta.siren_sync` is kept where the site registered it."""
     return {"title": title_of(record, tz), "slug": slug, "status": status,
             "content": content_of(record, names),
-            "meta": {"siren_sync": json.dumps(record.public_record(), sort_keys=True)}}
+            "meta": {"siren_sync": json.dumps(meta_of(record), sort_keys=True)}}
+
+
+def revision_of(record: Distribution, tz: tzinfo, names: dict[str, str]) -> Record:
+    """The JSON that brings a posted record up to date (its slug and post status are left as they are)."""
+    return {key: value for key, value in body_of(record, "", "", tz, names).items() if key not in ("slug", "status")}
 
 
 class Publisher:
@@ -79,22 +124,33 @@ class Publisher:
         self._meta_checked = False
 
     def pending(self, store: Store) -> list[OutboxEntry]:
+        """Records the site lacks, or lacks the latest revision of."""
         entries = (OutboxEntry.from_record(r) for r in store.table(OUTBOX).values())
-        return sorted((e for e in entries if e.status != "posted"), key=lambda e: e.distribution)
+        return sorted((e for e in entries if e.waiting), key=lambda e: e.distribution)
 
     def publish(self, store: Store) -> PublishReport:
-        """Post every queued record; stop at the first refusal (the next ones would fail alike)."""
+        """Post every queued record and revision; stop at the first refusal (the next would fail alike)."""
         report = PublishReport()
-        for entry in self.pending(store):
+        waiting = self.pending(store)
+        now = self.now()
+        index = claims(store) if waiting else {}
+        for entry in waiting:
             record = load(store, entry.distribution)
             if record is None:
                 continue  # the outbox only names distributions closing wrote with it
+            settled = settle_all(record.obligations, Settling(index, now))
+            record = dataclasses.replace(record, obligations=tuple(settled))
             try:
-                self._publish_one(store, entry, record, report)
+                if entry.status == "posted" and entry.post_id is not None:
+                    self._revise(store, entry, record, report)
+                else:
+                    self._publish_one(store, entry, record, report)
             except SyncError as exc:
                 reason = str(exc)
                 report.failed[entry.distribution] = reason
-                self._update(store, entry, status="queued", last_error=reason)
+                current = OutboxEntry.from_record(store.get(OUTBOX, entry.distribution) or entry.to_record())
+                self._update(store, current, status="posted" if current.status == "posted" else "queued",
+                             last_error=reason)
                 log.warning("publish %s failed, kept queued: %s", entry.distribution, reason)
                 break
         return report
@@ -102,19 +158,39 @@ class Publisher:
     def _publish_one(self, store: Store, entry: OutboxEntry, record: Distribution, report: PublishReport) -> None:
         existing = self._lookup(entry.slug)
         if existing is not None:
-            self._update(store, entry, status="posted", post_id=existing, last_error=None)
+            entry = self._update(store, entry, status="posted", post_id=existing, last_error=None)
             report.found.append(entry.distribution)
             log.info("record %s already on the site (post %s)", entry.slug, existing)
+            if entry.waiting:  # it may hold an older state: bring it up to date
+                self._revise(store, entry, record, report)
             return
         entry = self._update(store, entry, status="posting", attempts=entry.attempts + 1)
         data, _ = self.upstream.request("POST", self.route,
                                         json_body=body_of(record, entry.slug, self.status, self.tz, self.names))
         post_id = data.get("id") if isinstance(data, dict) else None
-        self._update(store, entry, status="posted", post_id=post_id, last_error=None, posted_at=iso(self.now()))
+        self._update(store, entry, status="posted", post_id=post_id, last_error=None, posted_at=iso(self.now()),
+                     revised=entry.revision)
         self._check_meta(data, post_id)
         report.posted.append(entry.distribution)
         log.info("published %s as post %s", entry.slug, post_id,
                  extra={"fields": {"event": "publish", "distribution": entry.distribution, "post": post_id}})
+
+    def _revise(self, store: Store, entry: OutboxEntry, record: Distribution, report: PublishReport) -> None:
+        """Rewrite a posted record as it stands now (payments made since); sending it twice changes
+        nothing more than sending it once."""
+        wanted = entry.revision
+        try:
+            self.upstream.request("POST", f"{self.route}/{entry.post_id}",
+                                  json_body=revision_of(record, self.tz, self.names))
+        except SyncError as exc:
+            if exc.status == 404:  # deleted on the site: looked up by slug (or posted again) next time
+                self._update(store, entry, status="queued", post_id=None)
+            raise
+        self._update(store, entry, revised=wanted, last_error=None)
+        report.revised.append(entry.distribution)
+        log.info("updated %s (post %s): revision %s", entry.slug, entry.post_id, wanted,
+                 extra={"fields": {"event": "publish_revision", "distribution": entry.distribution,
+                                   "post": entry.post_id}})
 
     def _check_meta(self, data: Any, post_id: Any) -> None:
         """WordPress drops, without an error, a meta key the site has not registered for REST: say so

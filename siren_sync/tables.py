@@ -16,11 +16,22 @@ CURSORS = "cursors"  # source name -> the source's own cursor
 QUARANTINE = "quarantine"  # where -> {where, reason, payload, at}
 META = "meta"  # "site" -> {timezone}
 SITE_COLLABORATORS = "site_collaborators"  # id -> collaborator read from the site
+FULFILLMENTS = "fulfillments"  # fulfillment id -> Fulfillment.to_record (its payouts: payouts_table)
+FULFILLMENT_SERIAL = "fulfillments"  # the META document counting changes to fulfillments
 
 
 def obligations_table(distribution_id: str) -> str:
     """A distribution's obligations, keyed by collaborator (Obligation.to_record)."""
     return f"obligations/{distribution_id}"
+
+
+def payouts_table(fulfillment_id: str) -> str:
+    """A fulfillment's payouts, keyed by their number in it ("1", "2", ...; Payout.to_record).
+
+    Written once when the fulfillment is made: completing or cancelling it changes only its
+    summary, so neither rewrites the obligations it holds.
+    """
+    return f"payouts/{fulfillment_id}"
 
 
 def scores_table(distribution_id: str) -> str:

@@ -82,3 +82,13 @@ def test_requests_backfill_smoke():
     assert r["refund_events"] == r["refunds"] == 60
     assert r["requests"] >= 10
     assert r["targets"]["refunds_exact"]
+
+
+def test_payouts_smoke():
+    import payouts
+
+    r = payouts.main(collaborators=200, obligations=1000)
+    assert r["obligations"] >= 1000 and r["distributions"] >= 5
+    assert r["fulfill"]["payouts"] > 0 and r["fulfill"]["waiting"] > 0  # some balances stay under the minimum
+    assert r["payouts_json"]["obligations"] == r["obligations"]
+    assert set(r["targets"]) == {"fulfill_s<2", "fulfill_rss_mb<300", "payouts_json_s<2", "payouts_json_rss_mb<300"}

@@ -63,3 +63,25 @@ def test_a_period_closed_twice_in_one_run_is_recorded_once(site, as_of):
     site.run("import", str(site.events([credit("alice", 1), sale("s", "10.00")])))
     assert len(distribute_json(site, as_of=as_of)) == 1
     assert distribute_json(site, as_of=as_of) == []
+
+
+def test_a_close_records_the_hold_and_the_review_in_the_summary_only(site):
+    """Review and hold are one field each in the distribution's summary; the obligation documents,
+    100,000s of them, stay as slim as before; a draft queues no record."""
+    from tests.payouts.helpers import JANUARY, january
+
+    january(site, "  review: true\n  hold: 30 days\n")
+    with Store(site.root / "store" / "siren.json", readonly=True) as store:
+        summary = store.get("distributions", JANUARY)
+        assert (summary["review"], summary["payable_at"]) == ("draft", "2025-03-03T00:00:00+00:00")
+        assert store.table(f"obligations/{JANUARY}")["alice"] == {"score": "3", "amount": "30.00"}
+        assert store.table("outbox") == {}
+
+
+def test_without_review_or_hold_the_summary_is_the_first_waves(site):
+    from tests.payouts.helpers import JANUARY, january
+
+    january(site)
+    with Store(site.root / "store" / "siren.json", readonly=True) as store:
+        assert not {"review", "payable_at", "reviewed_at", "reason"} & set(store.get("distributions", JANUARY))
+        assert store.get("outbox", JANUARY)["status"] == "queued"

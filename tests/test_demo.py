@@ -57,7 +57,7 @@ def test_the_demo_exits_0_and_prints_its_sections_in_order(run):
                         r"\S+", lines[0])
     titles = [line for line in lines if line.startswith("== ")]
     assert [t.split(" (")[0] for t in titles] == ["== distributions ==", "== open periods",
-                                                  "== records the site received"]
+                                                  "== records the site received", "== paying collaborators =="]
     assert re.fullmatch(r"demo finished in \d+\.\d+s", lines[-1])
 
 
@@ -93,3 +93,22 @@ def test_the_open_periods_start_where_the_closed_ones_ended(run):
     standings = section(run[1], "open periods")
     assert len(standings) == 3
     assert all(" since 2026-11-08T00:00:00-05:00, revenue " in line for line in standings)
+
+
+def test_the_demo_pays_its_collaborators_through_a_paypal_file_and_shows_the_overview():
+    out = io.StringIO()
+    assert demo.run(weeks=2, seed=7, out=out) == 0
+    text = out.getvalue()
+    paying = text[text.index("== paying collaborators =="):]
+    lines = paying.splitlines()
+    assert re.fullmatch(r"fulfillment F\d{8}-1: PayPal file .*/paypal\.csv", lines[1])
+    rows = [line.strip() for line in lines[2:6]]
+    assert all(re.fullmatch(r"[a-z]+\.[a-z]+@example\.test,\d+\.\d\d,USD,F\d{8}-1-[1-4],Rewards from the demo "
+                            r"shop,PAYPAL", row) for row in rows), rows
+    assert re.fullmatch(r"fulfillment F\d{8}-1 complete: 4 payouts paid; 3 records on the site updated with "
+                        r"their payments", lines[6])
+    assert lines[7].startswith("payouts as of ")
+    table = lines[9:13]
+    # the first week is paid; the second is still inside its 3-day hold
+    assert all(row.split()[1] == "USD" and row.split()[3] != "0.00" and row.split()[6] != "0.00" for row in table)
+    assert text.rstrip().splitlines()[-1].startswith("demo finished in")

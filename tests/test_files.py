@@ -79,8 +79,6 @@ def test_a_failing_write_keeps_the_old_file(target: Path, monkeypatch: pytest.Mo
     assert target.read_bytes() == OLD
 
 
-@pytest.mark.xfail(strict=True, reason="write_temp does not remove <path>.tmp when a write or fsync fails: "
-                                       "a half-written payouts.csv.tmp is left beside the file")
 @pytest.mark.parametrize("step", ["write", "fsync"])
 def test_a_failing_write_leaves_no_temp_file(target: Path, monkeypatch: pytest.MonkeyPatch, step: str):
     fail_mid_write(target, monkeypatch, step)

@@ -124,7 +124,8 @@ def distribution(**changes) -> Distribution:
                   carry_out={"revenue": "0", "pool": "0.00"}, events=12, late_events=1, late_buckets=("2026-11",),
                   other_currency={"EUR": 2}, scores=(Standing("alice", Decimal("49")), Standing("bruno", Decimal("31")),
                                                      Standing("carol", Decimal("1"))),
-                  obligations=payees, closed_at=datetime(2026, 11, 8, 5, 0, 7, tzinfo=UTC))
+                  obligations=payees, closed_at=datetime(2026, 11, 8, 5, 0, 7, tzinfo=UTC),
+                  payable_at=END)  # no hold: payable at the period end, as a stored summary reads back
     return Distribution(**{**fields, **changes})
 
 

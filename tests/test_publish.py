@@ -7,6 +7,7 @@ import base64
 import json
 import logging
 import re
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -21,6 +22,7 @@ from tests.support.payloads import wp_error
 
 URL = "http://127.0.0.1:8765"
 POSTS = re.compile(re.escape(f"{URL}/wp-json/wp/v2/posts") + r"(\?.*)?$")
+POST = re.compile(re.escape(f"{URL}/wp-json/wp/v2/posts/") + r"\d+$")
 USER = "siren-bot"
 PASSWORD = "abcd EFGH ijkl MNOP qrst UVWX"  # a WordPress application password
 SLUG = "siren-sync-weeklybonus-20261109t0500"  # period end 2026-11-09 00:00 New York = 05:00 UTC
@@ -65,8 +67,11 @@ class FakeSite:
         self.post_answers: list[tuple[int, dict, dict]] = []  # queued (status, body, headers) for POSTs
         self.refuse: tuple[int, dict] | None = None  # answer every request with this
         self.registered_meta = True  # whether the site registered meta.siren_sync for REST
+        self.updates: list[tuple[int, dict]] = []  # (post id, body) of successful updates
+        self.update_answers: list[tuple[int, dict]] = []  # queued (status, body) for updates
         rsps.add_callback(responses.GET, POSTS, callback=self._get)
         rsps.add_callback(responses.POST, POSTS, callback=self._post)
+        rsps.add_callback(responses.POST, POST, callback=self._update)
 
     def _auth_ok(self, request) -> bool:
         expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
@@ -108,6 +113,17 @@ class FakeSite:
         # WordPress answers with the registered meta keys only ([] when none is registered)
         meta = {"siren_sync": body["meta"]["siren_sync"]} if self.registered_meta else []
         return 201, {}, json.dumps(dict(post, meta=meta))
+
+    def _update(self, request):
+        if self.update_answers:
+            status, body = self.update_answers.pop(0)
+            return status, {}, json.dumps(body)
+        post_id = int(urlsplit(request.url).path.rsplit("/", 1)[1])
+        if not any(p["id"] == post_id for p in self.posts):
+            return 404, {}, json.dumps(wp_error("rest_post_invalid_id", "Invalid post ID.", 404))
+        body = json.loads(request.body)
+        self.updates.append((post_id, body))
+        return 200, {}, json.dumps({"id": post_id, "meta": {"siren_sync": body["meta"]["siren_sync"]}})
 
 
 @pytest.fixture
@@ -174,24 +190,19 @@ def test_the_posted_record_has_the_designed_title_slug_content_and_meta(site):
     assert first["status"] == "private"
     assert first["title"] == "Weekly Bonus: 2026-11-02 00:00 to 2026-11-09 00:00"  # site wall time
     content = first["content"]
-    assert "<table>" in content and "<th>Collaborator</th><th>Score</th><th>Amount</th>" in content
-    assert "<tr><td>Alice Martin</td><td>3</td><td>30.00 USD</td></tr>" in content
-    assert "<tr><td>Bob &lt;Builder&gt; &amp; Co</td><td>1</td><td>10.00 USD</td></tr>" in content
+    assert "<table>" in content and "<th>Collaborator</th><th>Score</th><th>Amount</th><th>Paid</th>" in content
+    assert "<tr><td>Alice Martin</td><td>3</td><td>30.00 USD</td><td>unpaid</td></tr>" in content
+    assert "<tr><td>Bob &lt;Builder&gt; &amp; Co</td><td>1</td><td>10.00 USD</td><td>unpaid</td></tr>" in content
     assert "pool 40.00 USD" in content
     meta = json.loads(first["meta"]["siren_sync"])
-    assert meta == {
-        "id": FIRST,
-        "distributor": "weeklyBonus",
-        "period_start": "2026-11-02T00:00:00-05:00",
-        "period_end": "2026-11-09T00:00:00-05:00",
-        "units": "USD",
-        "revenue": "400.00",
-        "pool": "40.00",
-        "obligations": [
-            {"collaborator": "alice", "score": "3", "amount": "30.00"},
-            {"collaborator": "bob", "score": "1", "amount": "10.00"},
-        ],
-    }
+    # DESIGN section 6's record, with the review decision and each obligation's payment (section 7)
+    assert meta == {"id": FIRST, "distributor": "weeklyBonus", "period_start": "2026-11-02T00:00:00-05:00",
+                    "period_end": "2026-11-09T00:00:00-05:00", "units": "USD", "revenue": "400.00", "pool": "40.00",
+                    "status": "approved",
+                    "obligations": [{"collaborator": "alice", "score": "3", "amount": "30.00", "status": "unpaid",
+                                     "paid_at": None},
+                                    {"collaborator": "bob", "score": "1", "amount": "10.00", "status": "unpaid",
+                                     "paid_at": None}]}
     assert site.created[1]["slug"] == "siren-sync-weeklybonus-20261116t0500"
     assert json.loads(site.created[1]["meta"]["siren_sync"])["pool"] == "5.00"
     # each record was looked up by slug, in any status and with edit context, before its POST
@@ -360,3 +371,79 @@ def test_a_site_that_keeps_the_meta_gets_no_warning(site, caplog):
     with caplog.at_level(logging.WARNING, logger="siren_sync.publish"):
         publish(site)
     assert not [r for r in caplog.records if "meta.siren_sync" in r.getMessage()]
+
+
+# -- when a fulfillment completes, the records show the payments ------------------------------------
+
+PAID_AT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def pay(site, only: tuple[str, ...] = (), excepted: tuple[str, ...] = ()) -> None:
+    """Fulfil and complete everything payable (of `only`), as `fulfill` then `fulfillment complete` do."""
+    from siren_sync.payouts import fulfillments
+
+    with open_app(site.config) as app:
+        made = fulfillments.plan(app.store, fulfillments.Selection(PAID_AT, collaborators=only),
+                                 str(site.config.path.parent / "p.csv"), app.ledger.collaborators, {}, "", PAID_AT)
+        fulfillments.create(app.store, made)
+        fulfillments.complete(app.store, made.fulfillment.id, PAID_AT, excepted, PAID_AT)
+
+
+def test_a_completed_fulfillment_updates_each_record_it_paid_exactly_once(site):
+    publish(site)
+    pay(site, only=("alice",))
+    report, outbox = publish(site)
+    assert report.revised == [FIRST, SECOND] and report.posted == [] and not report.failed
+    assert [post_id for post_id, _ in site.updates] == [100, 101]
+    post_id, body = site.updates[0]
+    assert set(body) == {"title", "content", "meta"}  # slug and post status left as they are
+    meta = json.loads(body["meta"]["siren_sync"])
+    assert meta["obligations"] == [
+        {"collaborator": "alice", "score": "3", "amount": "30.00", "status": "paid",
+         "paid_at": "2026-11-20T10:00:00+00:00"},
+        {"collaborator": "bob", "score": "1", "amount": "10.00", "status": "unpaid", "paid_at": None}]
+    assert "<td>30.00 USD</td><td>paid 2026-11-20T10:00:00+00:00</td>" in body["content"]
+    assert (outbox[FIRST]["revision"], outbox[FIRST]["revised"]) == (1, 1)
+    report, _ = publish(site)
+    assert (report.posted, report.revised, len(site.updates)) == ([], [], 2)  # nothing twice
+
+
+def test_an_excepted_payout_asks_for_no_update_of_what_it_did_not_pay(site):
+    publish(site)
+    pay(site, only=("bob",), excepted=("bob",))
+    report, _ = publish(site)
+    assert report.revised == [] and site.updates == []
+
+
+def test_a_failed_update_is_kept_with_its_reason_and_sent_on_the_next_pass(site):
+    publish(site)
+    pay(site)
+    site.update_answers.append((503, wp_error("internal_server_error", "Service Unavailable", 503)))
+    report, outbox = publish(site, Sleeps())
+    assert list(report.failed) == [FIRST] and "503" in report.failed[FIRST]
+    assert outbox[FIRST]["status"] == "posted" and "503" in outbox[FIRST]["last_error"]
+    assert outbox[FIRST]["revised"] == 0 and site.updates == []
+    report, outbox = publish(site)
+    assert report.revised == [FIRST, SECOND] and outbox[FIRST]["last_error"] is None
+    assert [post_id for post_id, _ in site.updates] == [100, 101]
+
+
+def test_a_record_deleted_on_the_site_is_looked_up_again_then_updated(site):
+    publish(site)
+    pay(site)
+    site.posts[0]["id"] = 300  # deleted and made again by hand under the same slug
+    report, outbox = publish(site)
+    assert list(report.failed) == [FIRST] and "404" in report.failed[FIRST]
+    assert outbox[FIRST]["status"] == "queued" and "post_id" not in outbox[FIRST]
+    report, outbox = publish(site)
+    assert report.found == [FIRST] and report.revised == [FIRST, SECOND]
+    assert outbox[FIRST]["post_id"] == 300 and [post_id for post_id, _ in site.updates] == [300, 101]
+    assert len(site.created) == 2  # never posted twice
+
+
+def test_a_record_not_posted_yet_is_posted_with_its_payments(site):
+    pay(site)
+    report, _ = publish(site)
+    assert report.posted == [FIRST, SECOND] and report.revised == [] and site.updates == []
+    meta = json.loads(site.created[0]["meta"]["siren_sync"])
+    assert {o["status"] for o in meta["obligations"]} == {"paid"}

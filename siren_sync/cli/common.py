@@ -12,6 +12,8 @@ from typing import Any, NoReturn
 from siren_sync.app import App, open_app
 from siren_sync.config import Config, load_config
 from siren_sync.errors import UsageError
+from siren_sync.output import STDOUT
+from siren_sync.tables import DISTRIBUTIONS
 from siren_sync.values import parse_time
 
 Handler = Callable[[argparse.Namespace], int]
@@ -69,6 +71,16 @@ def dump(payload: Any) -> None:
 def check_distributor(app: App, key: str | None) -> None:
     if key and key not in app.ledger.distributors:
         raise UsageError(f"unknown distributor {key!r} (known: {', '.join(app.ledger.distributors)})")
+
+
+def check_distribution(app: App, ident: str) -> None:
+    if app.store.get(DISTRIBUTIONS, ident) is None:
+        raise UsageError(f"unknown distribution {ident!r} (see `siren-sync history`)")
+
+
+def say(out: str, line: str) -> None:
+    """A line for the user, on stderr when the file the command writes (`out`) goes to stdout."""
+    print(line, file=sys.stderr if out == STDOUT else sys.stdout)
 
 
 def check_collaborator(app: App, who: str) -> None:

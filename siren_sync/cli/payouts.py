@@ -1,39 +1,115 @@
-"""`payouts`: obligations, and Siren's payout CSV (`--csv FILE [--mark-paid]`)."""
+"""`payouts` (the overview, Siren's CSV, `--mark-paid`) and `approve` (the review of a distribution)."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import sys
+from collections.abc import Collection
+from datetime import datetime
 
-from siren_sync import history, payouts
-from siren_sync.app import utcnow
-from siren_sync.cli.common import open_for
+from siren_sync.app import App, utcnow
+from siren_sync.cli.common import check_distribution, open_for, say, time_arg
 from siren_sync.errors import UsageError
-from siren_sync.values import iso
+from siren_sync.model import OBLIGATION_STATUSES
+from siren_sync.output import check_target, write_files
+from siren_sync.payouts import formats, fulfillments, overview, review
+
+# `--mark-paid` pays what is payable; `pending` is how the first wave spelled "not paid yet".
+MARK_PAID_STATUSES = (None, "payable", "pending")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("payouts", help="obligations; --csv exports Siren's payout CSV")
-    p.add_argument("--status", choices=("pending", "paid", "cancelled"))
+    p = sub.add_parser("payouts", help="obligations by status, balances, next payable; --csv, --mark-paid")
+    p.add_argument("--as-of", type=time_arg, help="statuses at this time (default now)")
     p.add_argument("--collaborator")
-    p.add_argument("--csv", metavar="FILE")
-    p.add_argument("--mark-paid", action="store_true", help="mark the exported obligations paid")
+    p.add_argument("--status", choices=OBLIGATION_STATUSES)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--csv", metavar="FILE", help="write the obligations in Siren's payout CSV columns (- for stdout)")
+    p.add_argument("--mark-paid", action="store_true",
+                   help="with --csv: fulfil what is payable in Siren's format and complete it at once")
     p.set_defaults(func=cmd_payouts)
+
+    p = sub.add_parser("approve", help="approve a distribution waiting for review (or --reject it)")
+    p.add_argument("distribution")
+    p.add_argument("--reject", action="store_true")
+    p.add_argument("--reason", help="why it is rejected (shown on the site's record)")
+    p.set_defaults(func=cmd_approve)
+
+
+def check_collaborators(app: App, ids: Collection[str]) -> None:
+    """Every id names a configured collaborator, or one with obligations (a collaborator removed since)."""
+    unknown = set(ids) - set(app.ledger.collaborators)
+    if unknown:
+        unknown -= {o.collaborator for o in overview.owed(app.store, unknown)}
+    if unknown:
+        raise UsageError(f"unknown collaborator {', '.join(sorted(map(repr, unknown)))}")
+
+
+def check_as_of(as_of: datetime | None) -> None:
+    """Paying as of a future time would pay obligations still inside their hold."""
+    if as_of is not None and as_of > utcnow():
+        raise UsageError("--as-of is in the future: obligations still inside their hold would be paid")
+
+
+def _usage(args: argparse.Namespace) -> None:
+    if args.mark_paid and not args.csv:
+        raise UsageError("--mark-paid marks only what --csv FILE exported; give --csv")
+    if args.json and args.csv:
+        raise UsageError("--json prints the overview and --csv writes a file: give one of them")
+    if args.mark_paid and args.status not in MARK_PAID_STATUSES:
+        raise UsageError(f"--mark-paid pays what is payable; --status {args.status} cannot be paid")
+    if args.mark_paid:
+        check_as_of(args.as_of)
+    if args.csv:
+        check_target(args.csv)
 
 
 def cmd_payouts(args: argparse.Namespace) -> int:
-    if args.mark_paid and not args.csv:
-        raise UsageError("--mark-paid marks only what --csv FILE exported; give --csv")
-    with open_for(args, readonly=not args.mark_paid) as app:
-        rows = history.obligations(app.store, args.status, args.collaborator)
+    _usage(args)
+    chosen = [args.collaborator] if args.collaborator else []
+    with open_for(args, readonly=not args.mark_paid, check=lambda view: check_collaborators(view, chosen)) as app:
+        if args.mark_paid:
+            return _mark_paid(app, args)
+        view = overview.overview(app.store, app.ledger.distributors, app.config.payouts.minimum,
+                                 args.as_of or utcnow(), args.collaborator, args.status)
         if args.csv:
-            payouts.write_atomically(Path(args.csv), payouts.csv_text(rows, app.ledger.collaborators))
-            print(f"wrote {len(rows)} payouts to {args.csv}")
-            if args.mark_paid:
-                marked = payouts.mark_paid(app.store, rows, iso(utcnow()))
-                print(f"marked {marked} paid")
+            write_files({args.csv: formats.siren_obligations(view.obligations, app.ledger.collaborators)})
+            say(args.csv, f"wrote {len(view.obligations)} obligations to {args.csv} (a listing: nothing is marked)")
             return 0
-    for o in rows:
-        print(f"{o.id:<44} {o.collaborator:<16} {str(o.amount):>12} {o.units:<6} {o.status}")
-    if not rows:
-        print("no obligations")
+    if args.json:
+        sys.stdout.writelines(overview.json_text(view))
+    else:
+        print("\n".join(overview.text_lines(view, listing=bool(args.collaborator or args.status))))
+    return 0
+
+
+def _mark_paid(app: App, args: argparse.Namespace) -> int:
+    """`fulfill --format siren` then `fulfillment complete`, in one commit, with fulfill's selection."""
+    now = utcnow()
+    selection = fulfillments.Selection(args.as_of or now, "siren", (args.collaborator,) if args.collaborator else ())
+    made = fulfillments.plan(app.store, selection, args.csv, app.ledger.collaborators, app.config.payouts.minimum,
+                             app.config.payouts.note, now)
+    if not made.payouts:
+        say(args.csv, "nothing is payable: no file was written and nothing was marked")
+        return 0
+    record = fulfillments.create(app.store, made, paid_at=now)
+    say(args.csv, f"wrote {record.payouts} payouts to {args.csv} (fulfillment {record.id})")
+    say(args.csv, f"marked {record.obligations} paid")
+    return 0
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    if args.reason and not args.reject:
+        raise UsageError("--reason explains a rejection: give --reject with it")
+    if args.reject and not (args.reason or "").strip():
+        raise UsageError("--reject needs --reason TEXT (it is shown on the site's record)")
+    with open_for(args, check=lambda view: check_distribution(view, args.distribution)) as app:
+        decision, changed = review.decide(app.store, args.distribution, args.reject, (args.reason or "").strip(),
+                                          utcnow())
+    if not changed:
+        print(f"{args.distribution} was already {decision}: nothing changed")
+    elif decision == "approved":
+        print(f"approved {args.distribution}: its obligations are pending until their hold is over; "
+              f"its record is queued for the site")
+    else:
+        print(f"rejected {args.distribution}: nothing of it will be paid; its record, saying so, is queued")
     return 0

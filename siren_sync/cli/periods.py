@@ -71,7 +71,7 @@ def _print_distributions(records: list[Distribution], as_json: bool, dry_run: bo
         print("nothing to distribute" if dry_run is not None else "no distributions")
     for r in records:
         tag = " (dry run)" if dry_run else ""
-        print(f"{r.id}{tag}: {r.name} {iso(r.period_start)} to {iso(r.period_end)}")
+        print(f"{r.id}{tag}: {r.name} {iso(r.period_start)} to {iso(r.period_end)}{_review(r)}")
         unspent = f", unspent {r.unspent}" if r.unspent else ""
         print(f"  revenue {r.revenue} {r.units}, pool {r.pool} {r.units}{unspent}")
         for o in r.obligations:
@@ -79,6 +79,13 @@ def _print_distributions(records: list[Distribution], as_json: bool, dry_run: bo
             print(f"  {o.collaborator:<20} score {str(o.score):>10}  {str(o.amount):>12} {r.units}{note}")
         if not r.obligations:
             print("  nobody qualified")
+
+
+def _review(r: Distribution) -> str:
+    """A distribution that is not approved says so (nothing of it is payable yet, or ever)."""
+    if r.review == "draft":
+        return f" [draft: waits for `siren-sync approve {r.id}`]"
+    return f" [rejected: {r.reason}]" if r.review == "rejected" else ""
 
 
 def cmd_distribute(args: argparse.Namespace) -> int:

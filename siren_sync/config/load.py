@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import os
 import re
+import unicodedata
 from collections.abc import Mapping
+from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from siren_sync.config.read import interpolate, parse_yaml, read_text
 from siren_sync.config.siren_json import Parsed, distributor_json, merge, notes, parse_distributor, read_recipe
-from siren_sync.config.types import Config, PublishConfig, Secret, SiteConfig, SourceConfig, SyncConfig
+from siren_sync.config.types import Config, PayoutsConfig, PublishConfig, Secret, SiteConfig, SourceConfig, SyncConfig
 from siren_sync.config.validate import (
     At,
     as_list,
@@ -26,22 +29,27 @@ from siren_sync.config.validate import (
     flag,
     got,
     mapping,
+    number,
     required,
     resolve_path,
     show,
     text,
     texts,
+    timespan,
     whole,
     wholes,
 )
+from siren_sync.engine.units import CURRENCY_EXPONENTS, decimals_of, looks_like_currency
 from siren_sync.errors import ConfigError
-from siren_sync.model import COLLABORATOR_STATUSES, Collaborator
+from siren_sync.model import COLLABORATOR_STATUSES, Collaborator, Distributor
 from siren_sync.sources.http import is_loopback
 from siren_sync.sources.registry import SOURCES
 from siren_sync.values import tzinfo_of
 
 DEFAULT_PATH = "config/siren.yaml"
-_TOP_KEYS = ("site", "store", "sync", "collaborators", "distributors", "recipes", "publish")
+_TOP_KEYS = ("site", "store", "sync", "collaborators", "distributors", "recipes", "publish", "payouts")
+_PAYOUTS_KEYS = ("review", "hold", "minimum", "note")
+PAYPAL_NOTE_LIMIT = 400  # characters PayPal takes in a payout's note to the recipient
 _POST_STATUSES = ("private", "draft", "pending", "publish")
 _COLLABORATOR_KEYS = ("id", "name", "email", "status", "wp_user_id", "coupons", "tracking_ids", "products", "posts")
 
@@ -59,13 +67,15 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     sync = _sync(at / "sync", top.get("sync"), base, site, warnings)
     collaborators = _collaborators(at / "collaborators", top.get("collaborators"))
     parsed = _all_distributors(at, top, base, site, warnings)
+    merge(parsed)
+    payouts = _payouts(at / "payouts", top.get("payouts"), [p.distributor for p in parsed])
     publish = _publish(at / "publish", top.get("publish"))
     if publish.enabled and site.wp_user is None:
         warnings.append((at / "publish").note("no site.wordpress credentials: records stay queued until given"))
     return Config(path=base / path.name, site=site, store_path=store_path, sync=sync, collaborators=collaborators,
-                  distributors=merge(parsed), publish=publish,
+                  distributors=merge([_with_payouts(p, payouts) for p in parsed]), publish=publish,
                   local_starts={p.distributor.key: p.local_start for p in parsed if p.local_start is not None},
-                  warnings=tuple(warnings + [note for p in parsed for note in notes(p)]))
+                  warnings=tuple(warnings + [note for p in parsed for note in notes(p)]), payouts=payouts)
 
 
 def _top(at: At, path: Path, env: Mapping[str, str]) -> dict[str, Any]:
@@ -97,6 +107,42 @@ def _store(at: At, raw: Any, base: Path) -> Path:
     data = mapping(at, raw)
     check_keys(at, data, ("path",))
     return resolve_path(base, text(at / "path", data.get("path", "data/siren-sync.json"), empty=False))
+
+
+def _payouts(at: At, raw: Any, distributors: list[Distributor]) -> PayoutsConfig:
+    """`payouts:`; a minimum's unit must be one the distributors pay in, or a currency."""
+    data = mapping(at, raw)
+    check_keys(at, data, _PAYOUTS_KEYS)
+    note = text(at / "note", data.get("note") or "")
+    if len(note) > PAYPAL_NOTE_LIMIT:
+        (at / "note").fail(f"PayPal takes at most {PAYPAL_NOTE_LIMIT} characters, got {len(note)}")
+    if any(unicodedata.category(ch).startswith("C") for ch in note):
+        (at / "note").fail("must be one line without control characters (it is a cell of the payout file)")
+    exponents = {**CURRENCY_EXPONENTS, **{d.units: d.exponent for d in distributors}}
+    minimum = {str(unit): _minimum(at / "minimum" / unit, unit, amount, exponents, distributors)
+               for unit, amount in mapping(at / "minimum", data.get("minimum")).items()}
+    return PayoutsConfig(review=flag(at / "review", data.get("review", False)),
+                         hold=timespan(at / "hold", data.get("hold", 0)), minimum=minimum, note=note)
+
+
+def _minimum(at: At, unit: Any, amount: Any, exponents: Mapping[str, int], distributors: list[Distributor]) -> Decimal:
+    if unit not in exponents:
+        paid_in = sorted({d.units for d in distributors})
+        hint = f"; did you mean {looks_like_currency(str(unit))!r}?" if looks_like_currency(str(unit)) else ""
+        at.fail(f"unknown unit {show(unit)}{hint} (a currency code, or a unit a distributor pays in: "
+                f"{', '.join(paid_in) or 'none'})")
+    value = number(at, amount, low=Decimal(0), what="minimum")
+    if decimals_of(value) > exponents[unit]:
+        places = exponents[unit]
+        at.fail(f"{unit} has {places} decimal{'' if places == 1 else 's'}, got {show(amount)}")
+    return value
+
+
+def _with_payouts(parsed: Parsed, payouts: PayoutsConfig) -> Parsed:
+    """The distributor with the section's review and hold, unless it sets its own."""
+    d, own = parsed.distributor, parsed.own_payouts
+    return replace(parsed, distributor=replace(d, review=d.review if "review" in own else payouts.review,
+                                               hold=d.hold if "hold" in own else payouts.hold))
 
 
 def _publish(at: At, raw: Any) -> PublishConfig:

@@ -31,6 +31,7 @@ from siren_sync.config.validate import (
     resolve_path,
     text,
     texts,
+    timespan,
     unknown,
     wholes,
 )
@@ -51,7 +52,11 @@ from siren_sync.values import localize, parse_time, tzinfo_of
 
 _DISTRIBUTOR_KEYS = ("name", "description", "distributionResolver", "distributionPoolResolver", "status", "units",
                      "unitDecimals", "schedule", "startsAt", "engagementTypes", "revenuePercentage",
-                     "transactionCompilers", "lineItemFilters", "minimumScore", "carryUnspentPool")
+                     "transactionCompilers", "lineItemFilters", "minimumScore", "carryUnspentPool", "payouts")
+# A distributor's own `payouts:` (its value wins over the top-level section's); `minimum` and `note`
+# belong to a payout, which gathers a collaborator's obligations from every distributor.
+_DISTRIBUTOR_PAYOUT_KEYS = ("review", "hold")
+_PAYOUT_ONLY_KEYS = ("minimum", "note")
 _SIREN_ONLY_KEYS = ("id", "dateCreated", "dateModified", "currentDistribution", "collaboratorCount")
 _FILTER_KEYS = ("withSkus", "inCategories", "collaboratorOwned", "withTypes")
 # WordPress merges runs of '-' in a slug and trims them at its ends (sanitize_title_with_dashes):
@@ -72,6 +77,7 @@ class Parsed:
     distributor: Distributor
     local_start: datetime | None
     notes: tuple[str, ...] = ()  # valid but worth a line in `check`
+    own_payouts: frozenset[str] = frozenset()  # the `payouts:` keys it sets itself (the rest are the config's)
 
 
 # ----------------------------------------------------------------------------- one distributor
@@ -87,6 +93,7 @@ def parse_distributor(at: At, key: str, raw: Any, tz: tzinfo | None) -> Parsed:
     units, exponent, is_currency = _units(at, data)
     starts_at, local = _starts_at(at / "startsAt", data.get("startsAt"), tz)
     minimum = data.get("minimumScore")
+    payouts = _payout_settings(at / "payouts", data.get("payouts"))
     distributor = Distributor(
         key=key, name=text(at / "name", data.get("name") or key), resolver=_resolver(at, data),
         units=units, exponent=exponent, is_currency=is_currency,
@@ -100,8 +107,25 @@ def parse_distributor(at: At, key: str, raw: Any, tz: tzinfo | None) -> Parsed:
         filters=_filters(at / "lineItemFilters", data.get("lineItemFilters")),
         minimum_score=None if minimum is None else number(at / "minimumScore", minimum, low=Decimal(0),
                                                           what="minimumScore"),
-        carry_unspent_pool=flag(at / "carryUnspentPool", data.get("carryUnspentPool", False)))
-    return Parsed(at, distributor, local, _pool_resolver_notes(at / "distributionPoolResolver", data))
+        carry_unspent_pool=flag(at / "carryUnspentPool", data.get("carryUnspentPool", False)), **payouts)
+    return Parsed(at, distributor, local, _pool_resolver_notes(at / "distributionPoolResolver", data),
+                  frozenset(payouts))
+
+
+def _payout_settings(at: At, value: Any) -> dict[str, Any]:
+    """The distributor's own `review` and `hold` (only those it sets)."""
+    data = mapping(at, value)
+    for key in _PAYOUT_ONLY_KEYS:
+        if key in data:
+            (at / key).fail("is set in the top-level payouts: section only (a payout gathers a "
+                            "collaborator's obligations from every distributor)")
+    check_keys(at, data, _DISTRIBUTOR_PAYOUT_KEYS)
+    settings: dict[str, Any] = {}
+    if data.get("review") is not None:
+        settings["review"] = flag(at / "review", data["review"])
+    if data.get("hold") is not None:
+        settings["hold"] = timespan(at / "hold", data["hold"])
+    return settings
 
 
 def _resolver(at: At, data: Mapping[str, Any]) -> str:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,18 @@ class PublishConfig:
 
 
 @dataclass(frozen=True)
+class PayoutsConfig:
+    """`payouts:` (DESIGN section 7). `review` and `hold` are the defaults each distributor takes
+    unless it sets its own (they are resolved into every `Distributor`); `minimum` (per unit) and
+    `note` belong to a payout, which gathers every distributor's obligations, so they are global."""
+
+    review: bool = False
+    hold: timedelta = timedelta(0)
+    minimum: Mapping[str, Decimal] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     site: SiteConfig
@@ -80,6 +93,7 @@ class Config:
     # distributor key -> naive wall time of a startsAt waiting for the site timezone (timezone: auto)
     local_starts: Mapping[str, datetime] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()  # not fatal, shown by `check`: "<file>: <key>: <note>"
+    payouts: PayoutsConfig = field(default_factory=PayoutsConfig)
 
     def with_timezone(self, zone: str | tzinfo) -> Config:
         """This config once the site timezone is known: every pending `startsAt` made aware.

@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
@@ -201,6 +202,35 @@ def _seconds(value: Any) -> float | None:
     if re.fullmatch(r"(\d+(\.\d+)?[smhd])+", spelled):
         return sum(float(n) * _DURATION_UNITS[u] for n, _, u in re.findall(r"(\d+(\.\d+)?)([smhd])", spelled))
     return None
+
+
+_SPAN_UNITS = {**dict.fromkeys(("s", "sec", "secs", "second", "seconds"), 1),
+               **dict.fromkeys(("m", "min", "mins", "minute", "minutes"), 60),
+               **dict.fromkeys(("h", "hr", "hrs", "hour", "hours"), 3600),
+               **dict.fromkeys(("d", "day", "days"), 86400), **dict.fromkeys(("w", "week", "weeks"), 7 * 86400)}
+_LONGEST_SPAN = 3660 * 86400  # ten years: longer is a typo, and beyond what a date can hold
+
+
+def timespan(at: At, value: Any) -> timedelta:
+    """A duration of zero or more, in words too (`30 days`, `2 weeks`, `1 week 2 days`): a hold.
+
+    `duration`'s spellings (`1d`, `1h30m`, a number of seconds) read the same; a month is refused,
+    having no fixed length.
+    """
+    seconds = _seconds(value)
+    if seconds is None and isinstance(value, str):
+        text = value.strip().lower()
+        if re.fullmatch(r"(\d+(\.\d+)?\s*[a-z]+\s*)+", text):
+            parts = re.findall(r"(\d+(?:\.\d+)?)\s*([a-z]+)", text)
+            if all(unit in _SPAN_UNITS for _, unit in parts):
+                seconds = sum(float(n) * _SPAN_UNITS[unit] for n, unit in parts)
+    if seconds is None or not math.isfinite(seconds):
+        at.fail(f"expected a duration such as 30 days, 2 weeks, 12 hours or 0, {got(value)}")
+    if seconds < 0:
+        at.fail(f"must be zero or more, {got(value)}")
+    if seconds > _LONGEST_SPAN:
+        at.fail(f"must be at most {_LONGEST_SPAN // 86400} days, {got(value)}")
+    return timedelta(seconds=seconds)
 
 
 def resolve_path(base: Path, value: str) -> Path:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from siren_sync.engine.balances import payable_at
 from siren_sync.engine.pools import pool_amount
 from siren_sync.engine.resolvers import split
 from siren_sync.engine.scoring import standings as compute_standings
@@ -80,6 +81,7 @@ def distribution(d: Distributor, outcome: Closing, period: tuple[datetime, datet
     """The `Distribution` of one closed (or projected) period; `totals` are the aggregate's counters."""
     start, end = period
     dist_id = distribution_id(d.key, end)
+    due = payable_at(end, d.hold)
     return Distribution(
         id=dist_id, distributor=d.key, name=d.name, resolver=d.resolver, period_start=start, period_end=end,
         units=d.units, revenue=_padded(outcome.revenue, d), pool=outcome.pool, unspent=outcome.unspent,
@@ -87,9 +89,9 @@ def distribution(d: Distributor, outcome: Closing, period: tuple[datetime, datet
         late_events=totals.get("late", 0), late_buckets=tuple(totals.get("late_buckets", ())),
         other_currency=dict(totals.get("other_currency", {})),
         scores=tuple(outcome.standings),
-        obligations=tuple([Obligation(dist_id, who, amount, d.units, score, end, note)
+        obligations=tuple([Obligation.closed(dist_id, who, amount, d.units, score, end, note, due)
                            for who, score, amount, note in outcome.allocations]),
-        closed_at=closed_at)
+        closed_at=closed_at, review="draft" if d.review else "approved", payable_at=due)
 
 
 def _padded(value: Decimal, d: Distributor) -> Decimal:

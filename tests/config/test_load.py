@@ -1,4 +1,7 @@
-"""load_config and the sections it checks (site, store, sync, collaborators, publish)."""
+"""load_config and the sections it checks (site, store, sync, collaborators, publish, payouts)."""
+from datetime import timedelta
+from decimal import Decimal
+
 import pytest
 
 from siren_sync.config import DEFAULT_PATH, load_config
@@ -188,3 +191,67 @@ def test_bad_collaborator_status(tmp_path):
 def test_bad_collaborator_email(tmp_path):
     message = error(tmp_path, collaborators({"id": "a", "email": "alice at example.com"}))
     assert message.endswith("collaborators[0].email: not an email address: 'alice at example.com'")
+
+
+# ---------------------------------------------------------------------------------- payouts
+
+
+def test_payouts_defaults_and_values(tmp_path):
+    default = load(tmp_path, config())
+    assert (default.payouts.review, default.payouts.hold, dict(default.payouts.minimum), default.payouts.note) == (
+        False, timedelta(0), {}, "")
+    assert default.distributors["bonus"].review is False and default.distributors["bonus"].hold == timedelta(0)
+    c = load(tmp_path, config(payouts={"review": True, "hold": "30 days", "minimum": {"USD": "50.00", "JPY": 1000},
+                                       "note": "Rewards from Example Shop"}))
+    assert c.payouts.minimum == {"USD": Decimal("50.00"), "JPY": Decimal(1000)}
+    assert c.payouts.note == "Rewards from Example Shop"
+    assert c.distributors["bonus"].review is True and c.distributors["bonus"].hold == timedelta(days=30)
+
+
+@pytest.mark.parametrize("hold, days", [("2 weeks", 14), ("1 week 2 days", 9), ("12 hours", 0.5), ("1d", 1), (0, 0)])
+def test_a_hold_in_words(tmp_path, hold, days):
+    assert load(tmp_path, config(payouts={"hold": hold})).payouts.hold == timedelta(days=days)
+
+
+def test_a_distributors_own_review_and_hold_win(tmp_path):
+    c = load(tmp_path, config(**{"payouts": {"review": True, "hold": "30 days"},
+                                 "distributors.bonus.payouts": {"review": False, "hold": "7 days"}}))
+    assert c.distributors["bonus"].review is False and c.distributors["bonus"].hold == timedelta(days=7)
+    c = load(tmp_path, config(**{"payouts": {"hold": "30 days"}, "distributors.bonus.payouts": {"review": True}}))
+    assert c.distributors["bonus"].review is True and c.distributors["bonus"].hold == timedelta(days=30)
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"payouts": {"hold": "-3 days"}}, "payouts.hold: expected a duration such as 30 days, 2 weeks, 12 hours or 0, "
+                                       "got '-3 days'"),
+    ({"payouts": {"hold": -5}}, "payouts.hold: must be zero or more, got -5"),
+    ({"payouts": {"hold": "soon"}}, "payouts.hold: expected a duration"),
+    ({"payouts": {"hold": "1 month"}}, "payouts.hold: expected a duration"),
+    ({"payouts": {"hold": "99999 days"}}, "payouts.hold: must be at most 3660 days"),
+    ({"payouts": {"minimum": {"EURO": "5.00"}}}, "payouts.minimum.EURO: unknown unit 'EURO' (a currency code, or a "
+                                                  "unit a distributor pays in: USD)"),
+    ({"payouts": {"minimum": {"usd": "5.00"}}}, "payouts.minimum.usd: unknown unit 'usd'; did you mean 'USD'?"),
+    ({"payouts": {"minimum": {"USD": "5.001"}}}, "payouts.minimum.USD: USD has 2 decimals, got '5.001'"),
+    ({"payouts": {"minimum": {"JPY": 10.5}}}, "payouts.minimum.JPY: JPY has 0 decimals, got 10.5"),
+    ({"payouts": {"minimum": {"USD": "-1"}}}, "payouts.minimum.USD: minimum must not be negative"),
+    ({"payouts": {"minimum": {"USD": "lots"}}}, "payouts.minimum.USD: expected a number, got 'lots'"),
+    ({"payouts": {"minimum": "50"}}, "payouts.minimum: expected a mapping"),
+    ({"payouts": {"reveiw": True}}, "payouts.reveiw: unknown key; did you mean 'review'?"),
+    ({"payouts": {"review": "maybe"}}, "payouts.review: expected true or false"),
+    ({"payouts": {"note": "x" * 401}}, "payouts.note: PayPal takes at most 400 characters, got 401"),
+    ({"payouts": {"note": "two\nlines"}}, "payouts.note: must be one line without control characters"),
+    ({"distributors.bonus.payouts": {"minimum": {"USD": 5}}}, "distributors.bonus.payouts.minimum: is set in the "
+                                                               "top-level payouts: section only"),
+    ({"distributors.bonus.payouts": {"hold": "-1"}}, "distributors.bonus.payouts.hold: expected a duration"),
+])
+def test_payouts_mistakes_are_one_line_naming_file_and_key(tmp_path, changes, message):
+    assert message in error(tmp_path, config(**changes))
+
+
+def test_a_custom_unit_minimum_takes_the_distributors_decimals(tmp_path):
+    c = load(tmp_path, config(**{"distributors.bonus.units": "credits", "distributors.bonus.unitDecimals": 1,
+                                 "payouts": {"minimum": {"credits": "2.5"}}}))
+    assert c.payouts.minimum == {"credits": Decimal("2.5")}
+    assert "payouts.minimum.credits: credits has 1 decimal, got '2.55'" in error(tmp_path, config(**{
+        "distributors.bonus.units": "credits", "distributors.bonus.unitDecimals": 1,
+        "payouts": {"minimum": {"credits": "2.55"}}}))

@@ -12,6 +12,7 @@ import pytest
 from siren_sync.errors import RecordError
 from siren_sync.sources.woocommerce import order_events, parse_order
 from siren_sync.sources.woocommerce.orders import gmt_time, version, wc_time
+from tests.support.apps import run_once
 from tests.support.payloads import (
     coupon_line,
     fee_line,
@@ -24,7 +25,6 @@ from tests.support.payloads import (
     sample_refunded_order,
     utc,
 )
-from tests.support.apps import run_once
 from tests.support.samples import sample
 from tests.support.shop import ATTRIBUTION, context, make_shop, source
 
