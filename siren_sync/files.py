@@ -41,15 +41,31 @@ def fsync_dir(path: Path) -> None:
 
 
 def write_temp(path: Path, data: bytes) -> Path:
-    """Write `data` to `<path>.tmp` and fsync it; the caller renames it into place."""
+    """Write `data` to `<path>.tmp` and fsync it; the caller renames it into place.
+
+    If anything fails (a full disk: ENOSPC from `write`, `fsync` or `close`), the temp file is
+    removed before the error goes on: no half-written copy of the data is left behind.
+    """
     temp = path.with_name(path.name + TEMP_SUFFIX)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        _write_all(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        discard(temp)
+        raise
     return temp
+
+
+def discard(path: Path) -> None:
+    """Remove `path` if it is there, whatever happens (cleaning up after a failure already raised)."""
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
@@ -58,10 +74,7 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
     try:
         os.replace(temp, path)
     except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
+        discard(temp)
         raise
     if sync_dir:
         fsync_dir(path.parent)

@@ -307,16 +307,22 @@ class Distribution:
     scores: tuple[Standing, ...]
     obligations: tuple[Obligation, ...]
     closed_at: datetime
+    # Records of the period that could not be computed, left out with their reason (`{"where",
+    # "reason", "payload"}`): closing quarantines them, `check` shows them.
+    set_aside: tuple[Record, ...] = ()
 
     def summary_record(self) -> Record:
         """The stored summary: everything but the per-collaborator lists (those have tables of their own)."""
-        return {"id": self.id, "distributor": self.distributor, "name": self.name, "resolver": self.resolver,
+        record: Record = {"id": self.id, "distributor": self.distributor, "name": self.name, "resolver": self.resolver,
                 "period_start": iso(self.period_start), "period_end": iso(self.period_end), "units": self.units,
                 "revenue": str(self.revenue), "pool": str(self.pool), "carried_in": dict(self.carried_in),
                 "carry_out": dict(self.carry_out), "unspent": str(self.unspent), "events": self.events,
                 "late_events": self.late_events, "late_buckets": list(self.late_buckets),
                 "other_currency": dict(self.other_currency), "closed_at": iso(self.closed_at),
                 "obligation_count": len(self.obligations)}
+        if self.set_aside:
+            record["set_aside"] = len(self.set_aside)
+        return record
 
     @classmethod
     def from_records(cls, summary: Mapping[str, Any], shares: tuple[Standing, ...],

@@ -8,13 +8,13 @@ from siren_sync import history, payouts
 from siren_sync.app import utcnow
 from siren_sync.cli.common import open_for
 from siren_sync.errors import UsageError
-from siren_sync.values import iso
+from siren_sync.values import iso, nfc
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("payouts", help="obligations; --csv exports Siren's payout CSV")
     p.add_argument("--status", choices=("pending", "paid", "cancelled"))
-    p.add_argument("--collaborator")
+    p.add_argument("--collaborator", type=nfc)
     p.add_argument("--csv", metavar="FILE")
     p.add_argument("--mark-paid", action="store_true", help="mark the exported obligations paid")
     p.set_defaults(func=cmd_payouts)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from datetime import datetime
 
@@ -55,7 +56,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from siren_sync.sources.registry import check_source
     with open_for(args, check=lambda view: check_source(view.config, args.source) if args.source else None) as app:
         sync.refresh_collaborators(app.config, app)
-        reports = sync.sync_all(app.config, app, utcnow(), args.source, args.since)
+        progress = None if args.log_format == "json" else sys.stderr  # a terminal line is not JSON
+        reports = sync.sync_all(app.config, app, utcnow(), args.source, args.since, stream=progress)
     for r in reports:
         print(f"{r.source}: {r.records} records, {r.events} new events, {r.quarantined} quarantined, "
               f"{r.duration:.1f}s")

@@ -205,7 +205,11 @@ def test_unparseable_schedule_names_distributor_and_string(tmp_path):
 def test_a_schedule_utf8_cannot_encode_is_a_config_error(tmp_path):
     message = error(tmp_path, 'site: {url: "https://x.example"}\ndistributors:\n  b: {distributionResolver: '
                               'topScoreWins, units: USD, schedule: ["\\ud800"]}\n')
-    assert "distributors.b.schedule[0]: " in message and "'\\ud800'" in message
+    assert message.endswith("siren.yaml: line 3: YAML syntax error: found invalid Unicode character escape code")
+    (tmp_path / "r.json").write_text('{"distributors": {"b": {"distributionResolver": "topScoreWins", '
+                                     '"units": "USD", "schedule": ["\\ud800"]}}}')  # JSON takes the lone surrogate
+    with pytest.raises(ConfigError, match=r"r\.json: distributors\.b\.schedule\[0\]: .*can't encode"):
+        load(tmp_path, 'site: {url: "https://x.example"}\nrecipes: [r.json]\n')
 
 
 def test_schedule_may_be_a_single_string(tmp_path):
