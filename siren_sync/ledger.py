@@ -113,7 +113,8 @@ class Ledger:
     def calendar(self, key: str) -> Calendar:
         if key not in self._calendars:
             first = parse_time(self.period_state(key)["first_start"])
-            self._calendars[key] = Calendar(first, self.distributors[key].schedule, self.tz)
+            self._calendars[key] = Calendar(first, self.distributors[key].schedule, self.tz,
+                                            label=f"distributors.{key}.schedule")
         return self._calendars[key]
 
     def open_period(self, key: str, tx: Transaction | None = None) -> tuple[datetime, datetime]:

@@ -14,6 +14,7 @@ import logging
 import re
 import sys
 import time
+from typing import TextIO
 
 _SECRET_PATTERNS = [
     re.compile(r"((?:consumer_key|consumer_secret|oauth_[a-z_]+|password|"
@@ -61,8 +62,21 @@ class JsonFormatter(logging.Formatter):
 SAY = "siren_sync.say"  # the logger of `say`: lines for the user, whatever the log level
 
 
+class _Stderr(logging.StreamHandler):
+    """A handler writing to `sys.stderr` as it is when a line is written, not when it was set up:
+    an embedding process (the demo, the tests) may have swapped it meanwhile."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 def _handler(formatter: logging.Formatter) -> logging.Handler:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _Stderr()
     handler.addFilter(RedactingFilter())
     handler.setFormatter(formatter)
     return handler

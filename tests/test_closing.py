@@ -63,3 +63,81 @@ def test_a_period_closed_twice_in_one_run_is_recorded_once(site, as_of):
     site.run("import", str(site.events([credit("alice", 1), sale("s", "10.00")])))
     assert len(distribute_json(site, as_of=as_of)) == 1
     assert distribute_json(site, as_of=as_of) == []
+
+
+# -- data already in the store that a close cannot compute (issue 15) ----------------------------
+
+def _old_store_with(site, events):
+    """Events recorded as the code before the bounds recorded them: nothing refused at the edge."""
+    from siren_sync import ledger as ledger_module
+    from siren_sync.app import open_app
+    from siren_sync.config import load_config
+
+    real = ledger_module.event_problem
+    ledger_module.event_problem = lambda event: None
+    try:
+        with open_app(load_config(site.root / "siren.yaml")) as app:
+            app.ledger.record(events)
+    finally:
+        ledger_module.event_problem = real
+
+
+def _bad_events():
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from siren_sync.model import Event
+    at = datetime(2026, 11, 10, 12, tzinfo=UTC)
+    return [Event("s1", "sale", at, revenue=Decimal("1e30")),
+            Event("s2", "sale", at, revenue=Decimal("99999999999999999999999999999999999999.99")),
+            Event("s3", "sale", at, revenue=Decimal("100.00")),
+            Event("c1", "manual", at, collaborator="alice", quantity=10 ** 32),
+            Event("c2", "manual", at, collaborator="bob", quantity=5)]
+
+
+def test_an_amount_beyond_the_arithmetic_is_quarantined_and_the_period_still_closes(site):
+    """Before: every standings, explain and distribute failed with a decimal.InvalidOperation traceback
+    and the worker retried forever; no period closed again."""
+    site.config(collab_yaml(["alice", "bob"]), dist_yaml())
+    _old_store_with(site, _bad_events())
+    code, out, err = site.run("standings")
+    assert code == 0 and "revenue 100.00 USD, pool so far 10.00 USD" in out and "Traceback" not in err
+    assert "warning: pool-20261201t0000: event s1: revenue 1E+30 is beyond 15 digits" in err
+    [made] = distribute_json(site)
+    assert (made["revenue"], made["pool"], made["obligations"]) == (
+        "100.00", "10.00", [{"collaborator": "bob", "score": "5", "amount": "10.00"}])
+    code, out, _ = site.run("check")
+    assert "quarantined records: 3" in out
+    assert ("event c1: quantity 100000000000000000000000000000000 is beyond 1,000,000: left out of the period "
+            "2026-11-01T00:00:00+00:00 of distributor pool") in out
+    assert distribute_json(site) == []  # closed once, for good
+    assert site.run("explain", "bob")[0] == 0
+
+
+def test_the_worker_closes_such_a_period_instead_of_retrying_it_forever(site):
+    from datetime import UTC, datetime
+
+    from siren_sync.config import load_config
+    from siren_sync.worker import Worker
+    site.config(collab_yaml(["alice", "bob"]), dist_yaml())
+    _old_store_with(site, _bad_events())
+    worker = Worker(load_config(site.root / "siren.yaml"), clock=lambda: datetime(2026, 12, 1, 0, 5, tzinfo=UTC))
+    try:
+        [made] = worker.close_due()
+        assert worker.close_due() == []
+    finally:
+        worker.app.close()
+    assert (str(made.revenue), len(made.set_aside)) == ("100.00", 3)
+
+
+def test_a_period_that_still_cannot_be_computed_closes_empty_and_says_why(site):
+    """The last resort (every event within bounds, the carry broken): the period closes, nothing counted."""
+    site.config(collab_yaml(["alice"]), dist_yaml())
+    site.run("import", str(site.events([credit("alice", 1), sale("s", "10.00")])))
+    with Store(site.root / "store" / "siren.json") as store, store.transaction() as tx:
+        tx.put("periods", "pool", {"first_start": "2026-11-01T00:00:00+00:00",
+                                   "open_start": "2026-11-01T00:00:00+00:00", "carry": {"revenue": "garbage"}})
+    [made] = distribute_json(site)
+    assert (made["revenue"], made["pool"], made["obligations"]) == ("0.00", "0.00", [])
+    out = site.run("check")[1]
+    assert "period 2026-11-01T00:00:00+00:00 of distributor pool: cannot be computed" in out

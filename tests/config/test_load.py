@@ -188,3 +188,62 @@ def test_bad_collaborator_status(tmp_path):
 def test_bad_collaborator_email(tmp_path):
     message = error(tmp_path, collaborators({"id": "a", "email": "alice at example.com"}))
     assert message.endswith("collaborators[0].email: not an email address: 'alice at example.com'")
+
+
+# -- identifiers that look the same are the same (issue 15) ---------------------------------------
+
+def test_ids_coupons_and_tracking_ids_are_unicode_normalised(tmp_path):
+    cfg = load(tmp_path, config(collaborators=[{"id": "jose\u0301", "coupons": ["CAFE\u0301"],
+                                                "tracking_ids": ["re\u0301mi"]}]))
+    [c] = cfg.collaborators
+    assert (c.id, c.coupons, c.tracking_ids) == ("jos\u00e9", ("caf\u00e9",), ("r\u00e9mi",))
+
+
+@pytest.mark.parametrize("style", ["mapping", "one line each"])
+def test_two_ids_equal_once_normalised_are_a_config_error(tmp_path, style):
+    if style == "mapping":
+        data = config(collaborators=[{"id": "jos\u00e9"}, {"id": "jose\u0301"}])
+    else:
+        data = 'site: {url: "https://x.example"}\ncollaborators:\n  - {id: jos\u00e9}\n  - {id: jose\u0301}\n'
+    message = error(tmp_path, data)
+    assert message.endswith("collaborators[1].id: 'jose\\u0301' and collaborators[0].id 'jos\\xe9' are the same "
+                            "id 'jos\u00e9' once Unicode-normalised (NFC): they print alike, so they must be one "
+                            "collaborator")
+
+
+def test_the_same_coupon_typed_two_ways_is_bound_twice(tmp_path):
+    message = error(tmp_path, config(collaborators=[{"id": "a", "coupons": ["caf\u00e9"]},
+                                                    {"id": "b", "coupons": ["CAFE\u0301"]}]))
+    assert message.endswith("collaborators[1].coupons: coupon 'caf\u00e9' is already bound to collaborator 'a'")
+
+
+# -- a long collaborator list (issue 15): the one-line shortcut and YAML agree ---------------------
+
+LIST = """\
+site: {url: "https://x.example"}
+collaborators:
+  - {id: alice, name: Alice Martin, email: alice@example.com, status: active, wp_user_id: 12, coupons: [ALICE10]}
+  - {id: bruno, name: "Bruno: B", status: pending, products: [93, 94], tracking_ids: [bruno]}
+"""
+
+
+def test_a_one_line_list_loads_as_the_same_list_in_block_style(tmp_path):
+    import yaml
+    fast = load(tmp_path, LIST).collaborators
+    block = yaml.safe_dump(yaml.safe_load(LIST), sort_keys=False, default_flow_style=False)
+    assert "- id: alice" in block and load(tmp_path, block).collaborators == fast
+    assert [c.id for c in fast] == ["alice", "bruno"] and fast[1].name == "Bruno: B"
+
+
+def test_an_error_in_a_one_line_list_names_its_key(tmp_path):
+    assert error(tmp_path, LIST.replace("status: pending", "status: pendng")).endswith(
+        "collaborators[1].status: expected one of active, pending, inactive, got 'pendng'")
+    assert error(tmp_path, LIST.replace("wp_user_id: 12", "wp_user_id: 0")).endswith(
+        "collaborators[0].wp_user_id: must be at least 1, got 0")
+    assert ": line 4: YAML syntax error: duplicate key 'status'" in error(
+        tmp_path, LIST.replace("tracking_ids: [bruno]", "status: active"))
+
+
+def test_a_reference_in_the_list_is_put_in(tmp_path):
+    cfg = load(tmp_path, LIST.replace("ALICE10", "\"${ALICE_CODE}\""), env={"ALICE_CODE": "SPRING"})
+    assert cfg.collaborators[0].coupons == ("spring",)
