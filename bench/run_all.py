@@ -19,7 +19,7 @@ import _common  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 FULL = {name: [] for name in ("ingest_orders", "store_growth", "access_log", "close_period", "idle",
-                              "requests_backfill")}
+                              "requests_backfill", "config_load")}
 SMALL = {
     "ingest_orders": ["--orders", "5000"],
     "store_growth": ["--size", "20000", "--fill-batch", "10000"],
@@ -27,6 +27,7 @@ SMALL = {
     "close_period": ["--collaborators", "10000", "--events", "100000"],
     "idle": ["--seconds", "10", "--warmup", "3"],
     "requests_backfill": ["--orders", "2000", "--refunds", "130", "--full", "100"],
+    "config_load": ["--collaborators", "5000", "--repeat", "1"],
 }
 
 

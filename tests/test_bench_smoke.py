@@ -82,3 +82,12 @@ def test_requests_backfill_smoke():
     assert r["refund_events"] == r["refunds"] == 60
     assert r["requests"] >= 10
     assert r["targets"]["refunds_exact"]
+
+
+def test_config_load_smoke():
+    import config_load
+
+    r = config_load.main(collaborators=300, repeat=1)
+    assert r["collaborators"] == 300 and r["bytes"] > 0 and r["wall_s"] > 0 and r["peak_rss_mb"] > 0
+    assert config_load.main(collaborators=50, style="block", repeat=1)["collaborators"] == 50
+    assert set(r["targets"]) == {"wall_s<2", "peak_rss_mb<150"}

@@ -69,9 +69,10 @@ def split_collaborators(text: str) -> tuple[str, list[dict[str, Any]]] | None:
 def _mapping(inner: str) -> dict[str, Any] | None:
     """The pairs of a one-line flow mapping's inside (up to its closing "}"), or None when it is
     not exactly such a mapping of pairs YAML reads as this does."""
-    if _PAIRS.sub("", inner):
-        return None
     pairs = _PAIRS.findall(inner)
+    canonical = ", ".join([f"{key}: {raw}" for key, raw in pairs]) + "}"  # how generated lists write it
+    if canonical != inner and _PAIRS.sub("", inner):  # the pairs do not cover the line
+        return None
     result = dict(pairs)
     if len(result) != len(pairs) or not result or not _NOT_STRINGS.isdisjoint(result):  # a key twice, or `on:`
         return None

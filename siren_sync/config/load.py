@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -310,25 +310,41 @@ def _plain_collaborator(raw: Any) -> Collaborator | None:
 
 
 def _plain_texts(value: Any) -> tuple[str, ...] | None:
-    items = (value,) if type(value) is str else () if value is None else value if type(value) is list else None
-    if items is None or not all(type(v) is str and v.strip() for v in items):
+    if type(value) is list and len(value) == 1:
+        value = value[0]  # the usual list, of one code: no loop
+    if type(value) is str:
+        return (value,) if value.strip() else None
+    if value is None:
+        return ()
+    if type(value) is not list or not all(type(v) is str and v.strip() for v in value):
         return None
-    return tuple(items) if len(items) < 2 else tuple(dict.fromkeys(items))
+    return tuple(dict.fromkeys(value))
 
 
 def _plain_ids(value: Any) -> tuple[int, ...] | None:
-    items = (value,) if type(value) is int else () if value is None else value if type(value) is list else None
-    if items is None or not all(type(v) is int and v >= 0 for v in items):
+    if type(value) is list and len(value) == 1:
+        value = value[0]
+    if type(value) is int:
+        return (value,) if value >= 0 else None
+    if value is None:
+        return ()
+    if type(value) is not list or not all(type(v) is int and v >= 0 for v in value):
         return None
-    return tuple(items) if len(items) < 2 else tuple(dict.fromkeys(items))
+    return tuple(dict.fromkeys(value))
 
 
 def _made(ident: str, name: str, email: str, status: str, wp_user: int | None, coupons: tuple[str, ...],
           tracking_ids: tuple[str, ...], products: tuple[int, ...], posts: tuple[int, ...]) -> Collaborator:
     return Collaborator(id=nfc(ident), name=name, email=email, status=status, wp_user_id=wp_user,
-                        coupons=tuple(dict.fromkeys(coupon_code(c) for c in coupons)),
-                        tracking_ids=tuple(dict.fromkeys(nfc(t) for t in tracking_ids)), products=products,
-                        posts=posts)
+                        coupons=_folded(coupons, coupon_code), tracking_ids=_folded(tracking_ids, nfc),
+                        products=products, posts=posts)
+
+
+def _folded(texts: tuple[str, ...], fold: Callable[[str], str]) -> tuple[str, ...]:
+    """`texts` in the form they are compared in, duplicates (once folded) dropped."""
+    if len(texts) == 1:
+        return (fold(texts[0]),)
+    return tuple(dict.fromkeys(fold(t) for t in texts))
 
 
 def _check_bindings(at: At, collaborators: tuple[Collaborator, ...], raw: list[Any]) -> None:

@@ -1,5 +1,7 @@
 """load_config and the sections it checks (site, store, sync, collaborators, publish)."""
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from siren_sync.config import DEFAULT_PATH, load_config
 from siren_sync.errors import ConfigError
@@ -247,3 +249,33 @@ def test_an_error_in_a_one_line_list_names_its_key(tmp_path):
 def test_a_reference_in_the_list_is_put_in(tmp_path):
     cfg = load(tmp_path, LIST.replace("ALICE10", "\"${ALICE_CODE}\""), env={"ALICE_CODE": "SPRING"})
     assert cfg.collaborators[0].coupons == ("spring",)
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 5), st.sampled_from(
+    ["", " ", "alice", "Jose\u0301", "a@b.c", "not an email", "active", "pending", "gone", "CODE10"]),
+    st.lists(st.one_of(st.integers(-1, 3), st.sampled_from(["", "X", "x", "Caf\u00e9", " "])), max_size=3))
+
+
+_CODES = st.lists(st.sampled_from(["X", "x", "Caf\u00e9", "CAFE\u0301"]), max_size=3)
+_IDS = st.lists(st.integers(0, 3), max_size=3)
+_GOOD = {"name": st.sampled_from(["Alice", "", None]), "email": st.sampled_from(["a@b.c", ""]),
+         "status": st.sampled_from(["active", "pending", "inactive"]), "wp_user_id": st.integers(1, 3),
+         "coupons": st.one_of(_CODES, st.just("ONE")), "tracking_ids": _CODES, "products": st.one_of(_IDS, st.just(4)),
+         "posts": _IDS}
+_OPTIONAL = {key: st.one_of(good, good, good, good, _VALUES) for key, good in _GOOD.items()} | {"nick": _VALUES}
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.fixed_dictionaries({"id": st.sampled_from(["alice", "Jose\u0301", 7, "", " ", None, True, ["x"]])},
+                             optional=_OPTIONAL))
+def test_the_quick_collaborator_check_agrees_with_the_thorough_one(raw):
+    """What a large config's load takes without looking closely is exactly what the thorough check takes."""
+    from siren_sync.config.load import _collaborator, _plain_collaborator
+    from siren_sync.config.validate import At
+    quick = _plain_collaborator(raw)
+    try:
+        thorough = _collaborator(At("f")[0], raw)
+    except ConfigError:
+        assert quick is None, raw
+    else:
+        assert quick in (None, thorough), raw
