@@ -35,6 +35,10 @@ _BOUNDED = re.compile(r"\s*[+-]?0*\d{0,15}(?:\.(\d*?)0*)?\s*")
 _WHOLE = re.compile(r"[+-]?\d+")
 
 
+class OutOfBounds(ValueError):
+    """A number, but beyond what siren-sync takes (see MAX_INTEGER_DIGITS, MAX_DECIMALS, MAX_COUNT)."""
+
+
 def parse_decimal(value: Any, what: str = "value", *, floats: bool = False,
                   decimals: int = MAX_DECIMALS) -> Decimal:
     """A bounded `Decimal` from a plain decimal string or an integer (and a float when `floats`: YAML).
@@ -85,10 +89,10 @@ def bounded(amount: Decimal, what: str = "value", decimals: int = MAX_DECIMALS, 
     if not amount.is_finite():
         raise ValueError(f"{what} is {shown!r}, not a number")
     if amount and amount.adjusted() >= MAX_INTEGER_DIGITS:
-        raise ValueError(f"{what} is {shown!r}: more than {MAX_INTEGER_DIGITS} digits before the decimal point")
+        raise OutOfBounds(f"{what} is {shown!r}: more than {MAX_INTEGER_DIGITS} digits before the decimal point")
     exponent = amount.normalize().as_tuple().exponent
     if isinstance(exponent, int) and -exponent > decimals:
-        raise ValueError(f"{what} is {shown!r}: more than {decimals} decimals")
+        raise OutOfBounds(f"{what} is {shown!r}: more than {decimals} decimals")
     return amount
 
 

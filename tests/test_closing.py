@@ -22,18 +22,21 @@ def test_whole_minute_ends_keep_the_first_wave_ids_and_other_ends_add_seconds():
 
 def test_a_twenty_second_schedule_records_every_period_once(site):
     """Before: periods ending 14:08:00, 14:08:20, 14:08:40 shared one id, one of them vanished and the
-    worker said "closed" for it at every poll."""
-    site.config(collab_yaml(["alice"]), dist_yaml(pct=100, schedule="+20 sec", starts="2026-11-10T14:07:40+00:00"))
-    site.run("import", str(site.events([credit("alice", 1, at=f"2026-11-10T14:{m}+00:00") for m in
-                                         ("07:45", "08:05", "08:25", "08:45")]
-                                        + [sale(f"s{i}", "10.00", f"2026-11-10T14:{m}+00:00") for i, m in
-                                           enumerate(("07:45", "08:05", "08:25", "08:45"))])))
-    made = distribute_json(site, as_of="2026-11-10T14:09:00+00:00")
-    assert [d["id"] for d in made] == ["pool-20261110t1408", "pool-20261110t140820", "pool-20261110t140840",
-                                       "pool-20261110t1409"]
+    worker said "closed" for it at every poll. (Today's date: a 20-second schedule started weeks ago
+    would make more periods up to now than a calendar keeps, a config error of its own.)"""
+    from datetime import UTC, datetime
+    day = datetime.now(UTC).date().isoformat()
+    site.config(collab_yaml(["alice"]), dist_yaml(pct=100, schedule="+20 sec", starts=f"{day}T14:07:40+00:00"))
+    times = [f"{day}T14:{m}+00:00" for m in ("07:45", "08:05", "08:25", "08:45")]
+    site.run("import", str(site.events([credit("alice", 1, at=at) for at in times]
+                                        + [sale(f"s{i}", "10.00", at) for i, at in enumerate(times)])))
+    made = distribute_json(site, as_of=f"{day}T14:09:00+00:00")
+    compact = day.replace("-", "")
+    assert [d["id"] for d in made] == [f"pool-{compact}t1408", f"pool-{compact}t140820", f"pool-{compact}t140840",
+                                       f"pool-{compact}t1409"]
     assert [d["period_end"][11:19] for d in made] == ["14:08:00", "14:08:20", "14:08:40", "14:09:00"]
     assert [d["pool"] for d in made] == ["10.00"] * 4
-    assert distribute_json(site, as_of="2026-11-10T14:09:00+00:00") == []  # nothing closed twice
+    assert distribute_json(site, as_of=f"{day}T14:09:00+00:00") == []  # nothing closed twice
     history = json.loads(site.run("history", "--json")[1])["distributions"]
     assert [d["period_start"][11:19] for d in history] == ["14:07:40", "14:08:00", "14:08:20", "14:08:40"]
 

@@ -185,18 +185,18 @@ def _schedule(at: At, value: Any) -> tuple[str, ...]:
 
 def _check_periods(at: At, modifiers: tuple[str, ...], start: datetime) -> None:
     """The schedule's first periods from the first start (without `startsAt`, today): one that does
-    not advance time, or that would make more periods before a year from now than a calendar keeps,
-    fails here, naming its key, before anything runs (the worker would otherwise fail at its first
-    turn, and `check` half way through its report)."""
+    not advance time, or that makes more periods than a calendar keeps between the first start and
+    now (where `check`'s preview and the worker's first events lead it), fails here, naming its key,
+    before anything runs (the worker would otherwise fail at its first turn, and `check` half way
+    through its report)."""
     try:
         ends = Calendar(start, modifiers, start.tzinfo or UTC).next_triggers(start, 3)
     except ConfigError as exc:
         at.fail(str(exc))
     shortest = min(end - begin for begin, end in zip([start, *ends], ends, strict=False))
-    horizon = datetime.now(UTC) + timedelta(days=366) - start
-    if horizon / shortest > MAX_PERIODS:
+    if (datetime.now(UTC) - start) / shortest > MAX_PERIODS:
         at.fail(f"schedule {list(modifiers)!r} makes a period every {shortest}: more than {MAX_PERIODS:,} periods "
-                f"from {start.isoformat()} to a year from now (use a longer schedule, or a later startsAt)")
+                f"from {start.isoformat()} to now (use a longer schedule, or a later startsAt)")
 
 
 def _today(tz: tzinfo) -> datetime:

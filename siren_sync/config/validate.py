@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from siren_sync.errors import ConfigError
-from siren_sync.values import parse_decimal
+from siren_sync.values import OutOfBounds, parse_decimal
 
 
 class At:
@@ -156,6 +156,8 @@ def number(at: At, value: Any, *, low: Decimal | None = None, high: Decimal | No
     """
     try:
         amount = parse_decimal(value, what, floats=True)
+    except OutOfBounds as exc:
+        at.fail(str(exc))
     except ValueError:
         at.fail(f"expected a number, {got(value)}")
     if low is not None and amount < low:

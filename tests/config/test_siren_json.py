@@ -319,7 +319,7 @@ def test_bad_starts_at(tmp_path):
     (["last day of this month"], "schedule ['last day of this month'] does not advance time from "
                                  "2026-11-30T00:00:00+01:00"),
     (["+1 sec"], "schedule ['+1 sec'] makes a period every 0:00:01: more than 100,000 periods from "
-                 "2026-11-01T00:00:00+01:00 to a year from now (use a longer schedule, or a later startsAt)")])
+                 "2026-11-01T00:00:00+01:00 to now (use a longer schedule, or a later startsAt)")])
 def test_a_schedule_that_cannot_make_periods_names_file_and_key(tmp_path, schedule, why):
     message = error(tmp_path, config(**{"distributors.bonus.schedule": schedule,
                                         "distributors.bonus.startsAt": "2026-11-01"}))
