@@ -158,21 +158,21 @@ class Ledger:
 
     def _recomputed(self, key: str, period: tuple[datetime, datetime], carry: Mapping[str, str],
                     late_buckets: Iterable[str]) -> Distribution:
-        """The period from its events, leaving out those that cannot be computed; as a last resort
-        (what is left still cannot be), the period closes with nothing counted, and says why."""
+        """The period from its events, leaving out those that cannot be computed (each one bounded, what
+        is left always computes). Should the carry from the period before be what fails, it is set
+        aside too; anything else failing then is a bug, not data, and is raised, never hidden by
+        closing the period with less."""
         rows, set_aside = self._rebuilt(key, period, late_buckets)
         aggregate, totals = self.period_aggregate(key, *period, rows=rows)
-        reason = aggregate_problem(aggregate)
-        if reason is None:
-            try:
-                return self._projected(key, period, carry, aggregate, totals, set_aside)
-            except (ArithmeticError, ValueError, TypeError, KeyError) as exc:
-                reason = f"{exc.__class__.__name__}: {exc}"
-        where = f"period {iso(period[0])} of distributor {key}"
-        set_aside.append({"where": where, "reason": f"cannot be computed ({reason}); closed with nothing counted",
-                          "payload": {"carry": dict(carry)}})
-        empty, totals = self.period_aggregate(key, *period, rows={})
-        return self._projected(key, period, {}, empty, totals, set_aside)
+        try:
+            return self._projected(key, period, carry, aggregate, totals, set_aside)
+        except (ArithmeticError, ValueError, TypeError, KeyError) as exc:
+            if not carry:
+                raise
+            set_aside.append({"where": f"carry into period {iso(period[0])} of distributor {key}",
+                              "reason": f"cannot be computed ({exc.__class__.__name__}: {exc}); the period "
+                                        "closes without it", "payload": {"carry": dict(carry)}})
+        return self._projected(key, period, {}, aggregate, totals, set_aside)
 
     def _rebuilt(self, key: str, period: tuple[datetime, datetime],
                  late_buckets: Iterable[str]) -> tuple[dict[str, Record], list[Record]]:

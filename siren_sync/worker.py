@@ -112,6 +112,11 @@ class Worker:
                      extra={"fields": {"event": "distribution", "distribution": record.id,
                                        "pool": str(record.pool), "units": record.units,
                                        "obligations": len(record.obligations)}})
+            if record.set_aside:
+                log.warning("%s: %d records could not be computed, were left out and quarantined (see check)",
+                            record.id, len(record.set_aside),
+                            extra={"fields": {"event": "set_aside", "distribution": record.id,
+                                              "records": [item["where"] for item in record.set_aside]}})
         return made
 
     def publish(self) -> None:

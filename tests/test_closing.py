@@ -133,14 +133,15 @@ def test_the_worker_closes_such_a_period_instead_of_retrying_it_forever(site):
     assert (str(made.revenue), len(made.set_aside)) == ("100.00", 3)
 
 
-def test_a_period_that_still_cannot_be_computed_closes_empty_and_says_why(site):
-    """The last resort (every event within bounds, the carry broken): the period closes, nothing counted."""
+def test_a_broken_carry_is_set_aside_and_the_period_closes_with_its_events(site):
     site.config(collab_yaml(["alice"]), dist_yaml())
     site.run("import", str(site.events([credit("alice", 1), sale("s", "10.00")])))
     with Store(site.root / "store" / "siren.json") as store, store.transaction() as tx:
         tx.put("periods", "pool", {"first_start": "2026-11-01T00:00:00+00:00",
                                    "open_start": "2026-11-01T00:00:00+00:00", "carry": {"revenue": "garbage"}})
     [made] = distribute_json(site)
-    assert (made["revenue"], made["pool"], made["obligations"]) == ("0.00", "0.00", [])
+    assert (made["revenue"], made["pool"], made["obligations"]) == (
+        "10.00", "1.00", [{"collaborator": "alice", "score": "1", "amount": "1.00"}])
     out = site.run("check")[1]
-    assert "period 2026-11-01T00:00:00+00:00 of distributor pool: cannot be computed" in out
+    assert ("carry into period 2026-11-01T00:00:00+00:00 of distributor pool: cannot be computed (InvalidOperation: "
+            "[<class 'decimal.ConversionSyntax'>]); the period closes without it") in out
