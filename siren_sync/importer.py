@@ -21,7 +21,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from siren_sync.ledger import Ledger
+from siren_sync.ledger import Ledger, event_problem
 from siren_sync.model import ENGAGEMENT_TYPES, EVENT_TYPES, SALE, Collaborator, Event, Line, OrderValue, Record
 from siren_sync.values import nfc, parse_count, parse_decimal, parse_time
 
@@ -214,6 +214,8 @@ def import_lines(ledger: Ledger, raw_lines: Iterable[bytes]) -> ImportReport:
         elif event.key in first:
             earlier, seen = first[event.key]
             _sort_out(report, number, event.key, seen, record, f"is also on line {earlier}")
+        elif (problem := event_problem(event)) is not None:  # the ledger's own bounds (a sum of lines)
+            report.bad.append((number, problem))
         else:
             first[event.key] = (number, record)
             fresh.append(event)

@@ -107,6 +107,9 @@ BOUNDS = {
     "a positive correction": ({**credit("alice", 2), "correction": True}, "a correction takes away"),
     "a line quantity": ({**sale("s", "5.00"), "currency": "USD", "lines": [{"subtotal": "5.00", "quantity": 1e3}]},
                         "lines[0]: 'quantity' is 1000.0, not a whole number"),
+    "lines that add up beyond the bounds": ({**sale("s", "1.00"), "currency": "USD",
+                                            "lines": [{"subtotal": "900000000000000"}] * 2},
+                                           "discount_total 1799999999999999.00 is beyond 15 digits"),
 }
 
 
