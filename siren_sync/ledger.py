@@ -311,13 +311,15 @@ class Ledger:
 
 def aggregate_problem(aggregate: Mapping[str, Any]) -> str | None:
     """What in a period's aggregate is beyond the bounds a close computes (a revenue or a count of
-    more than `MAX_INTEGER_DIGITS` digits, or not a number), or None."""
+    more than `MAX_INTEGER_DIGITS` digits, or not a number), or None. Asked at every close: one
+    look per collaborator and type, in plain integers."""
     if not _within(_decimal(aggregate.get("revenue", "0"))):
         return f"revenue {aggregate.get('revenue')!r} is out of bounds"
+    limit = 10 ** MAX_INTEGER_DIGITS
     for collaborator, by_type in (aggregate.get("counts") or {}).items():
         for kind, slot in by_type.items():
-            qty = slot.get("qty") if isinstance(slot, dict) else None
-            if isinstance(qty, bool) or not isinstance(qty, int) or not -_LIMIT < qty < _LIMIT:
+            qty = slot.get("qty") if type(slot) is dict else None
+            if type(qty) is not int or not -limit < qty < limit:
                 return f"{collaborator}'s {kind} count {qty!r} is out of bounds"
     return None
 
