@@ -17,6 +17,7 @@ from siren_sync.model import Collaborator, Distributor
 from siren_sync.store import TinyDBStore
 from siren_sync.store.protocol import Store
 from siren_sync.tables import META, SITE_COLLABORATORS
+from siren_sync.values import coupon_code, nfc
 
 
 def utcnow() -> datetime:
@@ -70,9 +71,10 @@ def collaborators_of(config: Config, store: Store) -> dict[str, Collaborator]:
     """Collaborators from the config, plus those read from the site (the config wins on an id)."""
     merged: dict[str, Collaborator] = {}
     for row in (store.table(SITE_COLLABORATORS) or {}).values():
-        c = Collaborator(id=row["id"], name=row.get("name", ""), email=row.get("email", ""),
+        c = Collaborator(id=nfc(row["id"]), name=row.get("name", ""), email=row.get("email", ""),
                          status=row.get("status", "active"), wp_user_id=row.get("wp_user_id"),
-                         coupons=tuple(row.get("coupons", ())), tracking_ids=tuple(row.get("tracking_ids", ())),
+                         coupons=tuple(coupon_code(code) for code in row.get("coupons", ())),
+                         tracking_ids=tuple(nfc(t) for t in row.get("tracking_ids", ())),
                          products=tuple(row.get("products", ())), posts=tuple(row.get("posts", ())))
         merged[c.id] = c
     merged.update({c.id: c for c in config.collaborators})

@@ -7,12 +7,14 @@ upstream is reachable and accepts our credentials. Exit 1 when something needs a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from siren_sync.app import App, open_app, utcnow
 from siren_sync.config import Config
 from siren_sync.errors import SirenSyncError
+from siren_sync.first_hour import FirstHour
 from siren_sync.history import summaries
-from siren_sync.ledger import TOTALS
+from siren_sync.ledger import TOTALS, aggregate_problem
 from siren_sync.model import Distributor, OutboxEntry
 from siren_sync.sources.registry import build_sources
 from siren_sync.tables import OUTBOX, QUARANTINE, aggregate_table
@@ -58,7 +60,7 @@ def _other_currency(app: App, key: str) -> dict[str, int]:
     return counts
 
 
-def _print_distributor(app: App, key: str, d: Distributor) -> None:
+def _print_distributor(app: App, key: str, d: Distributor, first_hour: FirstHour) -> None:
     start, end = app.ledger.open_period(key)
     triggers = app.ledger.calendar(key).next_triggers(max(utcnow(), start), 3)
     status = "" if d.active else " [inactive: tracked, never triggered]"
@@ -68,6 +70,17 @@ def _print_distributor(app: App, key: str, d: Distributor) -> None:
     skipped = _other_currency(app, key)
     if skipped:
         print(f"  counted nothing (not {d.units}): " + ", ".join(f"{n} sales in {c}" for c, n in skipped.items()))
+    for line in first_hour.lines(key) + _uncomputable(app, key, start, end):
+        print(f"  note: {line}")
+
+
+def _uncomputable(app: App, key: str, start: datetime, end: datetime) -> list[str]:
+    """Records of the open period a close cannot compute (they are quarantined when it closes)."""
+    aggregate, _ = app.ledger.period_aggregate(key, start, end)
+    if aggregate_problem(aggregate) is None:
+        return []
+    projected = app.ledger.project(key, start, end, app.ledger.period_state(key).get("carry", {}))
+    return [f"{item['where']}: {item['reason']} (quarantined when the period closes)" for item in projected.set_aside]
 
 
 def _print_store(app: App) -> bool:
@@ -96,8 +109,9 @@ def run(config: Config, probe_sources: bool = True, fetch_timezone: Callable[[],
         print(f"  warning: {warning}")
     with open_app(config, readonly=True, fetch_timezone=fetch_timezone) as app:
         print(f"site {config.site.url} (timezone {getattr(app.tz, 'key', app.tz)})")
+        first_hour = FirstHour(app.ledger)
         for key, d in app.ledger.distributors.items():
-            _print_distributor(app, key, d)
+            _print_distributor(app, key, d, first_hour)
         healthy = _print_store(app)
         rows = source_rows(config, app) if probe_sources else []
     if rows:

@@ -1,8 +1,10 @@
 """Closing due periods: the one place a distribution, its obligations and its outbox entry are written.
 
 A due period is closed in one store transaction that writes the distribution, one obligation per
-allocation, the record to publish, and moves the distributor's open period to the next one. That
-move is what makes closing idempotent: run it twice and the second run finds nothing due. Periods
+allocation, the record to publish, and moves the distributor's open period to the next one. Records
+of the period that cannot be computed (`Ledger.project`'s `set_aside`) are quarantined in the same
+transaction: a close never fails on data already in the store, so the worker never retries forever.
+Moving the open period is what makes closing idempotent: run it twice and the second run finds nothing due. Periods
 missed while the worker was down close one by one, in order, each with the carry of the one before.
 
 In the store a distribution is a small summary (table `distributions`) plus two tables of its own,
@@ -12,17 +14,16 @@ written once, and later commits never rewrite it. `history.py` reads them back.
 from __future__ import annotations
 
 import dataclasses
-import gc
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from siren_sync.engine import closing as engine
 from siren_sync.errors import SirenSyncError
+from siren_sync.gcpause import without_gc_pauses
 from siren_sync.ledger import Ledger
 from siren_sync.model import Distribution, OutboxEntry, Record
-from siren_sync.tables import DISTRIBUTIONS, OUTBOX, PERIODS, obligations_table, scores_table
+from siren_sync.tables import DISTRIBUTIONS, OUTBOX, PERIODS, QUARANTINE, obligations_table, scores_table
 from siren_sync.values import iso
 
 Period = tuple[str, datetime, datetime]  # (distributor key, start, end)
@@ -43,23 +44,10 @@ def due_periods(ledger: Ledger, as_of: datetime, only: str | None = None) -> Ite
             start, end = end, ledger.calendar(key).end_of(end)
 
 
-@contextmanager
-def _without_gc_pauses() -> Iterator[None]:
-    """Closing builds a few objects per collaborator (100,000s of them, none in a reference cycle);
-    the cyclic collector would scan them over and over as they are made, a third of the close."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def close_due(ledger: Ledger, as_of: datetime, only: str | None = None,
               dry_run: bool = False) -> list[Distribution]:
     """Close every period whose trigger time is <= `as_of`; returns the distributions made."""
-    with _without_gc_pauses():
+    with without_gc_pauses():
         made: list[Distribution] = []
         carries: dict[str, Mapping[str, str]] = {}
         for key, start, end in list(due_periods(ledger, as_of, only)):
@@ -82,6 +70,8 @@ def _store(ledger: Ledger, made: Distribution) -> bool:
                                f"{iso(made.period_end)} would overwrite it (nothing was written)")
         if existing is None:
             _write(tx, made)
+            for item in made.set_aside:  # what could not be computed: kept aside, shown by `check`
+                tx.put(QUARANTINE, item["where"], dict(item, at=iso(made.closed_at)))
         tx.put(PERIODS, made.distributor, dict(state, open_start=iso(made.period_end), carry=made.carry_out))
     return existing is None
 

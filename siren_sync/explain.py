@@ -9,13 +9,14 @@ held it and what became of it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from siren_sync import history
 from siren_sync.app import App, utcnow
 from siren_sync.engine.balances import Claim, settle
 from siren_sync.errors import UsageError
+from siren_sync.ledger import period_records
 from siren_sync.model import Distribution, Fulfillment, Obligation, Record
 from siren_sync.payouts.records import holders
 from siren_sync.store.protocol import Store
@@ -23,24 +24,12 @@ from siren_sync.tables import DISTRIBUTIONS
 from siren_sync.values import iso
 
 
-def months_between(start: datetime, end: datetime) -> list[str]:
-    """UTC month buckets that `[start, end)` touches."""
-    start, end = start.astimezone(UTC), end.astimezone(UTC)
-    year, month, out = start.year, start.month, []
-    while (year, month) <= (end.year, end.month):
-        out.append(f"{year:04d}-{month:02d}")
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-    return out
-
-
 def period_events(store: Store, record: Distribution, collaborator: str) -> Iterator[Record]:
     """The ledger records of `collaborator` that counted in the period of `record`."""
-    start = iso(record.period_start)
-    buckets = set(months_between(record.period_start, record.period_end)) | set(record.late_buckets)
-    for bucket in sorted(buckets & set(store.buckets())):
-        for event in store.events(bucket):
-            if event.get("collaborator") == collaborator and event.get("periods", {}).get(record.distributor) == start:
-                yield event
+    period = (record.period_start, record.period_end)
+    for _, event in period_records(store, record.distributor, period, record.late_buckets):
+        if event.get("collaborator") == collaborator:
+            yield event
 
 
 def _records_for(app: App, collaborator: str, distribution_id: str | None) -> list[Distribution]:

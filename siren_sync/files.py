@@ -61,7 +61,7 @@ def write_new(path: Path, data: bytes, mode: int | None = None) -> None:
             os.fchmod(fd, mode)
         except BaseException:
             os.close(fd)
-            _remove(path)
+            discard(path)
             raise
     _fill(fd, path, data)
 
@@ -75,11 +75,12 @@ def _fill(fd: int, temp: Path, data: bytes) -> None:
         finally:
             os.close(fd)
     except BaseException:
-        _remove(temp)
+        discard(temp)
         raise
 
 
-def _remove(path: Path) -> None:
+def discard(path: Path) -> None:
+    """Remove `path` if it is there, whatever happens (cleaning up after a failure already raised)."""
     try:
         os.unlink(path)
     except OSError:
@@ -92,7 +93,7 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
     try:
         os.replace(temp, path)
     except BaseException:
-        _remove(temp)
+        discard(temp)
         raise
     if sync_dir:
         fsync_dir(path.parent)

@@ -9,10 +9,10 @@ small aggregate instead of re-reading its events, and a crash never leaves half 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta, tzinfo
+from decimal import Decimal, localcontext
 from typing import Any
 
 from siren_sync.engine import closing, pools
@@ -20,10 +20,16 @@ from siren_sync.engine.periods import Calendar
 from siren_sync.model import SALE, Collaborator, Distribution, Distributor, Event, Record
 from siren_sync.store.protocol import Store, Transaction
 from siren_sync.tables import CURSORS, PERIODS, QUARANTINE, aggregate_table
-from siren_sync.values import iso, parse_time
+from siren_sync.values import MAX_COUNT, MAX_INTEGER_DIGITS, WIDE, as_utc, iso, parse_time
 
 TOTALS = "*"  # the aggregate document holding a period's totals (collaborator ids never start with '*')
 FUTURE_LIMIT = timedelta(days=366)  # an event dated further ahead than this is bad data, not a plan
+
+
+def bucket_of(at_text: str) -> str:
+    """The ledger segment an event is appended to: the UTC month of its time ("YYYY-MM" of its `at`
+    as recorded, which is `iso` of a UTC time)."""
+    return at_text[:7]
 
 
 def midnight(moment: datetime, tz: tzinfo) -> datetime:
@@ -39,6 +45,41 @@ class Recorded:
     new: int = 0
     duplicate: int = 0
     late: int = 0
+    refused: int = 0  # new events out of bounds: quarantined instead of recorded
+
+
+_LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
+
+
+def event_problem(event: Event) -> str | None:
+    """Why `event` must not be recorded (an amount or a count beyond the bounds of `values`), or None.
+
+    Every edge validates its values; this is the ledger's own guard, so that no source, whatever it
+    forgot, can put a value in the store that a close cannot compute.
+    """
+    if event.type != SALE:
+        quantity = event.quantity
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or abs(quantity) > MAX_COUNT:
+            return f"quantity {quantity!r} is beyond {MAX_COUNT:,}"
+        return None
+    order = event.order
+    amounts = [("revenue", event.revenue)] if order is None else [
+        ("total", order.total), ("discount_total", order.discount_total), ("fees", order.fees),
+        ("shipping", order.shipping), ("taxes", order.taxes),
+        *((f"line {line.id} subtotal", line.subtotal) for line in order.lines)]
+    for what, amount in amounts:
+        if amount is not None and not _within(amount):
+            return f"{what} {amount} is beyond {MAX_INTEGER_DIGITS} digits before the decimal point"
+    if order is not None and any(abs(line.quantity) > MAX_COUNT for line in order.lines):
+        return f"a line quantity is beyond {MAX_COUNT:,}"
+    return None
+
+
+def _within(amount: Decimal) -> bool:
+    try:
+        return -_LIMIT < amount < _LIMIT
+    except ArithmeticError:  # NaN
+        return False
 
 
 class Ledger:
@@ -72,7 +113,8 @@ class Ledger:
     def calendar(self, key: str) -> Calendar:
         if key not in self._calendars:
             first = parse_time(self.period_state(key)["first_start"])
-            self._calendars[key] = Calendar(first, self.distributors[key].schedule, self.tz)
+            self._calendars[key] = Calendar(first, self.distributors[key].schedule, self.tz,
+                                            label=f"distributors.{key}.schedule")
         return self._calendars[key]
 
     def open_period(self, key: str, tx: Transaction | None = None) -> tuple[datetime, datetime]:
@@ -80,20 +122,82 @@ class Ledger:
         start = parse_time(self.period_state(key, tx)["open_start"]).astimezone(self.tz)
         return start, self.calendar(key).end_of(start)
 
-    def period_aggregate(self, key: str, start: datetime, end: datetime) -> tuple[Record, Record]:
-        """(the aggregate the engine closes, its totals) of one period of distributor `key`."""
-        rows = self.store.table(aggregate_table(key, start)) or {}
+    def period_aggregate(self, key: str, start: datetime, end: datetime,
+                         rows: Mapping[str, Record] | None = None) -> tuple[Record, Record]:
+        """(the aggregate the engine closes, its totals) of one period of distributor `key` (from
+        `rows`, an aggregate table's documents, when given)."""
+        rows = self.store.table(aggregate_table(key, start)) if rows is None else rows
         totals = rows.get(TOTALS, {"revenue": "0", "events": 0, "late": 0})
         counts = dict(rows)  # a copy without the totals document (a C-level copy, 100,000s of rows)
         counts.pop(TOTALS, None)
         return {"distributor": key, "start": iso(start), "end": iso(end), **totals, "counts": counts}, totals
 
     def project(self, key: str, start: datetime, end: datetime, carry: Mapping[str, str]) -> Distribution:
-        """The distribution one period of `key` would make if it closed now (nothing is written)."""
-        d = self.distributors[key]
+        """The distribution one period of `key` would make if it closed now (nothing is written).
+
+        It never raises on data already in the store: when the period's aggregate holds a value out
+        of bounds (recorded before edges bounded them) or cannot be computed, the period's events are
+        read again and those that cannot be computed are left out, each with its reason, in the
+        result's `set_aside`; closing quarantines them and the period still closes.
+        """
         aggregate, totals = self.period_aggregate(key, start, end)
-        outcome = closing.close(d, aggregate, carry, self.eligible())
-        return closing.distribution(d, outcome, (start, end), carry, totals, self.now)
+        if aggregate_problem(aggregate) is None:
+            try:
+                return self._projected(key, (start, end), carry, aggregate, totals)
+            except (ArithmeticError, ValueError, TypeError, KeyError):
+                pass  # computed again below, event by event
+        return self._recomputed(key, (start, end), carry, totals.get("late_buckets") or ())
+
+    def _projected(self, key: str, period: tuple[datetime, datetime], carry: Mapping[str, str], aggregate: Record,
+                   totals: Record, set_aside: list[Record] | None = None) -> Distribution:
+        d = self.distributors[key]
+        with localcontext(WIDE):
+            outcome = closing.close(d, aggregate, carry, self.eligible())
+            made = closing.distribution(d, outcome, period, carry, totals, self.now)
+        return replace(made, set_aside=tuple(set_aside)) if set_aside else made
+
+    def _recomputed(self, key: str, period: tuple[datetime, datetime], carry: Mapping[str, str],
+                    late_buckets: Iterable[str]) -> Distribution:
+        """The period from its events, leaving out those that cannot be computed (each one bounded, what
+        is left always computes). Should the carry from the period before be what fails, it is set
+        aside too; anything else failing then is a bug, not data, and is raised, never hidden by
+        closing the period with less."""
+        rows, set_aside = self._rebuilt(key, period, late_buckets)
+        aggregate, totals = self.period_aggregate(key, *period, rows=rows)
+        try:
+            return self._projected(key, period, carry, aggregate, totals, set_aside)
+        except (ArithmeticError, ValueError, TypeError, KeyError) as exc:
+            if not carry:
+                raise
+            set_aside.append({"where": f"carry into period {iso(period[0])} of distributor {key}",
+                              "reason": f"cannot be computed ({exc.__class__.__name__}: {exc}); the period "
+                                        "closes without it", "payload": {"carry": dict(carry)}})
+        return self._projected(key, period, {}, aggregate, totals, set_aside)
+
+    def _rebuilt(self, key: str, period: tuple[datetime, datetime],
+                 late_buckets: Iterable[str]) -> tuple[dict[str, Record], list[Record]]:
+        """The aggregate documents of one period made again from its events, and the events left out."""
+        d, start_text = self.distributors[key], iso(period[0])
+        scratch = _Scratch()
+        placing = _Placing(scratch, {key: period[0]})
+        table = placing.table(key, period[0])[0]
+        set_aside: list[Record] = []
+        for bucket, record in period_records(self.store, key, period, late_buckets):
+            try:
+                event = Event.from_record(record)
+                problem = event_problem(event)
+                with localcontext(WIDE):
+                    amount = None if problem else self._contribution(event, d)
+            except (ArithmeticError, ValueError, TypeError, KeyError) as exc:
+                problem = f"cannot be read ({exc.__class__.__name__}: {exc})"
+            if problem:
+                set_aside.append({"where": f"event {record.get('key')}", "payload": record,
+                                  "reason": f"{problem}: left out of the period {start_text} of distributor {key}"})
+            elif amount is not None:
+                placing.add(table, event, record["at"], amount, key in record.get("late", ()), bucket,
+                            pools.other_currency(event, d))
+        placing.save()
+        return scratch.docs.get(table, {}), set_aside
 
     def eligible(self) -> Callable[[str], bool]:
         """Only collaborators active at closing time qualify (one set lookup per collaborator)."""
@@ -103,11 +207,20 @@ class Ledger:
 
     def record(self, events: Iterable[Event], cursors: Mapping[str, Mapping[str, Any]] | None = None,
                quarantine: Iterable[Mapping[str, Any]] = ()) -> Recorded:
-        """Record new events (and source cursors, and quarantined records) in one transaction."""
+        """Record new events (and source cursors, and quarantined records) in one transaction.
+
+        Every event given is new, a duplicate (already stored, or a key earlier in the batch: the
+        first one wins) or refused (out of bounds, quarantined)."""
+        events = list(events)
         batch = unique_by_key(events)
         known = self.store.known(batch)
         fresh = [e for e in batch.values() if e.key not in known]
-        result = Recorded(new=len(fresh), duplicate=len(batch) - len(fresh))
+        refused = [(e, problem) for e in fresh if (problem := event_problem(e))]
+        if refused:
+            fresh = [e for e in fresh if not event_problem(e)]
+            quarantine = [*quarantine, *({"where": f"event {e.key}", "reason": f"{problem}: not recorded",
+                                          "payload": e.to_record()} for e, problem in refused)]
+        result = Recorded(new=len(fresh), duplicate=len(events) - len(fresh) - len(refused), refused=len(refused))
         recorded_at = iso(self.now)
         self._future = self.now + FUTURE_LIMIT  # events dated after this are ignored (`now` moves)
         with self.store.transaction() as tx:
@@ -116,7 +229,7 @@ class Ledger:
             for event in fresh:
                 record = event.to_record()
                 record["recorded_at"] = recorded_at
-                bucket = record["at"][:7]  # one segment per UTC month of occurrence: "YYYY-MM" of its UTC time
+                bucket = bucket_of(record["at"])
                 self._place(event, record, placing, bucket)
                 result.late += bool(record.get("late"))
                 buckets.setdefault(bucket, []).append(record)
@@ -129,6 +242,25 @@ class Ledger:
             for item in quarantine:
                 tx.put(QUARANTINE, f"{item['where']}", dict(item, at=recorded_at))
         return result
+
+    def recorded(self, events: Iterable[Event]) -> dict[str, Record | None]:
+        """The stored records of those `events` whose keys are already recorded, by key.
+
+        The store knows a key only by its digest; the record itself is in the segment of its UTC
+        month. Only the months of known keys are read, each once: a key whose record is not in its
+        event's month maps to None (it was recorded with another time).
+        """
+        by_key = unique_by_key(events)
+        known = self.store.known(by_key)
+        wanted: dict[str, set[str]] = {}
+        for key in known:
+            wanted.setdefault(bucket_of(iso(as_utc(by_key[key].at))), set()).add(key)
+        found: dict[str, Record | None] = dict.fromkeys(known)
+        for bucket, keys in wanted.items():
+            for record in self.store.events(bucket):
+                if record.get("key") in keys:
+                    found[record["key"]] = record
+        return found
 
     def _save_new_period_states(self, tx: Transaction) -> None:
         """A distributor seen for the first time keeps the first start it was given."""
@@ -179,6 +311,63 @@ class Ledger:
         return None
 
 
+def aggregate_problem(aggregate: Mapping[str, Any]) -> str | None:
+    """What in a period's aggregate is beyond the bounds a close computes (a revenue or a count of
+    more than `MAX_INTEGER_DIGITS` digits, or not a number), or None. Asked at every close: one
+    look per collaborator and type, in plain integers."""
+    if not _within(_decimal(aggregate.get("revenue", "0"))):
+        return f"revenue {aggregate.get('revenue')!r} is out of bounds"
+    limit = 10 ** MAX_INTEGER_DIGITS
+    for collaborator, by_type in (aggregate.get("counts") or {}).items():
+        for kind, slot in by_type.items():
+            qty = slot.get("qty") if type(slot) is dict else None
+            if type(qty) is not int or not -limit < qty < limit:
+                return f"{collaborator}'s {kind} count {qty!r} is out of bounds"
+    return None
+
+
+def _decimal(value: Any) -> Decimal:
+    try:
+        return Decimal(value)
+    except (ArithmeticError, ValueError, TypeError):
+        return Decimal("NaN")
+
+
+def months_between(start: datetime, end: datetime) -> list[str]:
+    """The ledger segments (UTC months) that `[start, end)` touches."""
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    year, month, out = start.year, start.month, []
+    while (year, month) <= (end.year, end.month):
+        out.append(f"{year:04d}-{month:02d}")
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def period_records(store: Store, key: str, period: tuple[datetime, datetime],
+                   late_buckets: Iterable[str]) -> Iterator[tuple[str, Record]]:
+    """(segment, record) of every event counted in one period of distributor `key`: those of the
+    months it covers and of the segments holding its late events, marked with its start."""
+    start = iso(period[0])
+    buckets = set(months_between(*period)) | set(late_buckets)
+    for bucket in sorted(buckets & set(store.buckets())):
+        for record in store.events(bucket):
+            if (record.get("periods") or {}).get(key) == start:
+                yield bucket, record
+
+
+class _Scratch:
+    """Where `_Placing` writes when an aggregate is made again in memory (a close's recomputation)."""
+
+    def __init__(self) -> None:
+        self.docs: dict[str, dict[str, Record]] = {}
+
+    def get(self, table: str, key: str) -> Record | None:
+        return None
+
+    def put(self, table: str, key: str, doc: Record) -> None:
+        self.docs.setdefault(table, {})[key] = doc
+
+
 class _Placing:
     """The aggregates one batch touches, copied on first touch and written back once.
 
@@ -186,7 +375,7 @@ class _Placing:
     is dictionary updates (this is the hot path of every sync).
     """
 
-    def __init__(self, tx: Transaction, open_starts: Mapping[str, datetime]):
+    def __init__(self, tx: Transaction | _Scratch, open_starts: Mapping[str, datetime]):
         self._tx = tx
         self.open_starts = open_starts
         self._docs: dict[tuple[str, str], dict] = {}

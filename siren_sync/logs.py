@@ -2,6 +2,10 @@
 
 Every log record passes a redaction filter first, so a secret that slipped into a message or an
 exception (a URL with `consumer_secret=`, an `Authorization` header) is masked before it is written.
+
+Lines meant for the person at the terminal (an error, a skipped import line, a warning about what a
+command did) go through `say`: as they are in text mode, and as JSON objects like every other line
+with `--log-format json`, so a platform reading stderr as JSON never meets a line it cannot parse.
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import logging
 import re
 import sys
 import time
+from typing import TextIO
 
 _SECRET_PATTERNS = [
     re.compile(r"((?:consumer_key|consumer_secret|oauth_[a-z_]+|password|"
@@ -54,14 +59,43 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(payload, default=str)
 
 
-def setup(level: str = "INFO", fmt: str = "text") -> None:
-    """Configure the root logger once for the process (stderr, so stdout stays for command output)."""
-    handler = logging.StreamHandler(sys.stderr)
+SAY = "siren_sync.say"  # the logger of `say`: lines for the user, whatever the log level
+
+
+class _Stderr(logging.StreamHandler):
+    """A handler writing to `sys.stderr` as it is when a line is written, not when it was set up:
+    an embedding process (the demo, the tests) may have swapped it meanwhile."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
+def _handler(formatter: logging.Formatter) -> logging.Handler:
+    handler = _Stderr()
     handler.addFilter(RedactingFilter())
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter)
+    return handler
+
+
+def setup(level: str = "INFO", fmt: str = "text") -> None:
+    """Configure the root logger once for the process (stderr, so stdout stays for command output),
+    and the `say` lines in the same format."""
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [_handler(JsonFormatter() if fmt == "json" else
+                                 logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))]
     root.setLevel(level.upper())
+    said = logging.getLogger(SAY)
+    said.handlers[:] = [_handler(JsonFormatter() if fmt == "json" else logging.Formatter("%(message)s"))]
+    said.propagate = False
+    said.setLevel(logging.DEBUG)
+
+
+def say(level: int, message: str, **fields: object) -> None:
+    """One line for the user on stderr, plain or JSON as set up (secrets masked either way); `fields`
+    go into the JSON object (`{"event": "import_line_skipped", "line": 3}`)."""
+    logging.getLogger(SAY).log(level, "%s", message, extra={"fields": fields} if fields else None)

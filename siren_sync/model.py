@@ -451,6 +451,9 @@ class Distribution:
     payable_at: datetime | None = None  # period end + the distributor's hold (None: at the period end)
     reviewed_at: datetime | None = None
     reason: str = ""  # why it was rejected
+    # Records of the period that could not be computed, left out with their reason (`{"where",
+    # "reason", "payload"}`): closing quarantines them, `check` shows them.
+    set_aside: tuple[Record, ...] = ()
 
     def summary_record(self) -> Record:
         """The stored summary: everything but the per-collaborator lists (those have tables of their own).
@@ -458,13 +461,14 @@ class Distribution:
         The review and the hold are written only when they differ from a first-wave distribution's
         (approved at once, payable at the period end), so those stores and these read alike.
         """
-        record = {"id": self.id, "distributor": self.distributor, "name": self.name, "resolver": self.resolver,
-                  "period_start": iso(self.period_start), "period_end": iso(self.period_end), "units": self.units,
-                  "revenue": str(self.revenue), "pool": str(self.pool), "carried_in": dict(self.carried_in),
-                  "carry_out": dict(self.carry_out), "unspent": str(self.unspent), "events": self.events,
-                  "late_events": self.late_events, "late_buckets": list(self.late_buckets),
-                  "other_currency": dict(self.other_currency), "closed_at": iso(self.closed_at),
-                  "obligation_count": len(self.obligations)}
+        record: Record = {
+            "id": self.id, "distributor": self.distributor, "name": self.name, "resolver": self.resolver,
+            "period_start": iso(self.period_start), "period_end": iso(self.period_end), "units": self.units,
+            "revenue": str(self.revenue), "pool": str(self.pool), "carried_in": dict(self.carried_in),
+            "carry_out": dict(self.carry_out), "unspent": str(self.unspent), "events": self.events,
+            "late_events": self.late_events, "late_buckets": list(self.late_buckets),
+            "other_currency": dict(self.other_currency), "closed_at": iso(self.closed_at),
+            "obligation_count": len(self.obligations)}
         if self.review != "approved":
             record["review"] = self.review
         if self.payable_at is not None and self.payable_at != self.period_end:
@@ -473,6 +477,8 @@ class Distribution:
             record["reviewed_at"] = iso(self.reviewed_at)
         if self.reason:
             record["reason"] = self.reason
+        if self.set_aside:
+            record["set_aside"] = len(self.set_aside)
         return record
 
     @classmethod

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -169,6 +169,24 @@ def run_source(app: App, source: Source, now: datetime, since: datetime | None =
                                "events": report.events, "quarantined": report.quarantined,
                                "duration": round(report.duration, 3)}})
     return report
+
+
+def sync_sources(app: App, sources: Iterable[Source], clock: Callable[[], datetime],
+                 should_stop: Callable[[], bool] | None = None) -> dict[str, str]:
+    """Each source once, up to the `clock`'s time as it starts; {source name: why} of those that
+    could not be read (the others are synced). The worker's poll, and `distribute`, which syncs
+    before it closes (DESIGN section 1)."""
+    failed: dict[str, str] = {}
+    for source in sources:
+        if should_stop is not None and should_stop():
+            raise StopRequested()
+        try:
+            run_source(app, source, clock(), should_stop=should_stop)
+        except (SirenSyncError, OSError) as exc:
+            failed[source.name] = str(exc)
+            log.error("poll %s failed, retried next turn: %s", source.name, exc,
+                      extra={"fields": {"event": "poll_failed", "source": source.name}})
+    return failed
 
 
 def sync_all(config: Config, app: App, now: datetime, only: str | None = None, since: datetime | None = None,

@@ -9,29 +9,121 @@ key, endpoint and record id, line number) and turns it into its own error (`Conf
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+# Bounds of every amount and count that enters (DESIGN: money is exact; issue 15). An amount has
+# at most 15 digits before the decimal point (a quadrillion: beyond any order, pool or points value
+# a site has, and still an exact double for tools that read JSON numbers as floats) and at most 8
+# after it (the most a reward unit has: `unitDecimals` <= 8; ISO 4217 currencies have 4 at most).
+# Such values and their sums stay exact in `WIDE` below. A count (a quantity of one event, a
+# `credit --count`) is a whole number of at most a million: one event is one engagement or one
+# order line, and a million of anything in one line is a typo.
+MAX_INTEGER_DIGITS = 15
+MAX_DECIMALS = 8
+MAX_COUNT = 1_000_000
+# Decimal arithmetic on bounded values (closing a period): wide enough that a billion of them, or
+# their products by points, are exact; the default context rounds past 28 digits without a word.
+WIDE = Context(prec=60)
 
-def parse_decimal(value: Any, what: str = "value", *, floats: bool = False) -> Decimal:
-    """A finite `Decimal` from a decimal string or an integer (and a float when `floats`: YAML).
+_PLAIN = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+# A plain decimal within MAX_INTEGER_DIGITS, its significant decimals (trailing zeros aside) captured.
+_BOUNDED = re.compile(r"\s*[+-]?0*\d{0,15}(?:\.(\d*?)0*)?\s*")
+_WHOLE = re.compile(r"[+-]?\d+")
+
+
+class OutOfBounds(ValueError):
+    """A number, but beyond what siren-sync takes (see MAX_INTEGER_DIGITS, MAX_DECIMALS, MAX_COUNT)."""
+
+
+def parse_decimal(value: Any, what: str = "value", *, floats: bool = False,
+                  decimals: int = MAX_DECIMALS) -> Decimal:
+    """A bounded `Decimal` from a plain decimal string or an integer (and a float when `floats`: YAML).
 
     Money travels as strings in every API siren-sync reads (WooCommerce's `"12.50"`), so a float or
     a bool is refused unless asked for: a float has already lost the cents it was meant to carry.
+    Text is a plain decimal (`-12.50`, `1000`): `"1e3"`, `"NaN"` or `"1_000"` are refused, since no
+    money field writes them and `Decimal` would take each for something else. See `bounded`.
     """
     if isinstance(value, bool) or value is None or (isinstance(value, float) and not floats):
         raise ValueError(f"{what} is {value!r}, not a decimal string")
-    if type(value) is not str and not isinstance(value, (int, float, Decimal, str)):
+    if isinstance(value, str):
+        fast = _BOUNDED.fullmatch(value)  # the usual case, "12.50": one match decides it all
+        if fast is not None and len(fast.group(1) or "") <= decimals:
+            try:
+                return Decimal(value)
+            except InvalidOperation:
+                pass  # "" or ".": said below
+        return _refused(value, what, decimals)
+    if not isinstance(value, (int, float, Decimal)):
         raise ValueError(f"{what} is {value!r}, not a number")
     try:
-        amount = Decimal(value.strip() if isinstance(value, str) else str(value))
+        amount = Decimal(value if isinstance(value, (int, Decimal)) else repr(value))
     except InvalidOperation:
         raise ValueError(f"{what} is {value!r}, not a number") from None
+    return bounded(amount, what, decimals, value)
+
+
+def _refused(value: str, what: str, decimals: int) -> Decimal:
+    """Why the text `value` is not a bounded plain decimal (the slow path: it raises)."""
+    text = value.strip()
+    if not _PLAIN.fullmatch(text):
+        hint = " (write it plainly, without an exponent)" if _looks_scientific(text) else ""
+        raise ValueError(f"{what} is {value!r}, not a number{hint}")
+    return bounded(Decimal(text), what, decimals, value)
+
+
+def _looks_scientific(text: str) -> bool:
+    try:
+        return "e" in text.lower() and Decimal(text).is_finite()
+    except InvalidOperation:
+        return False
+
+
+def bounded(amount: Decimal, what: str = "value", decimals: int = MAX_DECIMALS, shown: Any = None) -> Decimal:
+    """`amount` when it is within the bounds (`MAX_INTEGER_DIGITS`, `decimals`), else ValueError."""
+    shown = amount if shown is None else shown
     if not amount.is_finite():
-        raise ValueError(f"{what} is {value!r}, not a number")
+        raise ValueError(f"{what} is {shown!r}, not a number")
+    if amount and amount.adjusted() >= MAX_INTEGER_DIGITS:
+        raise OutOfBounds(f"{what} is {shown!r}: more than {MAX_INTEGER_DIGITS} digits before the decimal point")
+    exponent = amount.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > decimals:
+        raise OutOfBounds(f"{what} is {shown!r}: more than {decimals} decimals")
     return amount
+
+
+def parse_count(value: Any, what: str = "count", *, negative: bool = False) -> int:
+    """A count: a whole number from 1 to `MAX_COUNT` (from -MAX_COUNT with `negative`, never 0).
+
+    Taken from an int or from plain digits (a command-line argument); `5.0`, `"1e3"`, `true` are
+    refused, so a count is never a float that lost its last digits.
+    """
+    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{what} is {value!r}, not a whole number")
+    if value == 0 or abs(value) > MAX_COUNT or (value < 0 and not negative):
+        low = -MAX_COUNT if negative else 1
+        raise ValueError(f"{what} is {value}: expected a whole number from {low:,} to {MAX_COUNT:,}"
+                         + (" other than 0" if negative else ""))
+    return value
+
+
+def nfc(text: str) -> str:
+    """`text` in Unicode NFC: an id or a code typed with a combining accent (`e` + U+0301) is the
+    same as the one typed precomposed (`é`); every identifier is compared in this form."""
+    if text.isascii() or unicodedata.is_normalized("NFC", text):
+        return text
+    return unicodedata.normalize("NFC", text)
+
+
+def coupon_code(code: str) -> str:
+    """A coupon code as it is compared: Unicode NFC, lower case (WooCommerce lowercases codes)."""
+    return nfc(code).lower()
 
 
 def parse_time(value: Any, *, naive: tzinfo | None = None) -> datetime:

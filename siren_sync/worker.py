@@ -22,20 +22,32 @@ from typing import Any
 import schedule
 
 from siren_sync import closing
-from siren_sync.app import collaborators_of, open_app, utcnow
+from siren_sync.app import App, collaborators_of, open_app, utcnow
 from siren_sync.config import Config
 from siren_sync.errors import SirenSyncError
 from siren_sync.model import Distribution
 from siren_sync.publish import Publisher
 from siren_sync.sources.base import Source
 from siren_sync.sources.registry import build_sources, wp_upstream
-from siren_sync.sync import StopRequested, refresh_collaborators, run_source
+from siren_sync.sync import StopRequested, refresh_collaborators, sync_sources
 from siren_sync.values import iso
 
 log = logging.getLogger("siren_sync.worker")
 
 CHECK_EVERY = 60.0  # seconds between trigger-time checks, at most
 CLOSE_GRACE = timedelta(hours=1)  # how long closing waits for a source that cannot be synced
+
+
+def refresh_collaborators_of(app: App) -> dict[str, str]:
+    """Read the collaborators from the site when configured, and give the ledger the new list;
+    {"collaborators_from_site": why} if they could not be read (logged; the old list stays)."""
+    try:
+        if refresh_collaborators(app.config, app):
+            app.ledger.set_collaborators(collaborators_of(app.config, app.store))
+    except (SirenSyncError, OSError) as exc:
+        log.error("collaborators from the site could not be read, retried next turn: %s", exc)
+        return {"collaborators_from_site": str(exc)}
+    return {}
 
 
 class Worker:
@@ -65,21 +77,14 @@ class Worker:
 
     def poll(self, force: bool = False) -> list[str]:
         """Poll every source whose cadence has come (all of them with `force`); returns those that failed."""
-        failed: list[str] = []
+        due = []
         for source in self.sources():
             now = self.clock().timestamp()  # the worker's clock, so a simulated one drives cadence too
             last = self._last_poll.get(source.name)
-            if not force and last is not None and now - last < self._every(source.name):
-                continue
-            self._stop_point()
-            self._last_poll[source.name] = now
-            try:
-                run_source(self.app, source, self._now(), should_stop=lambda: self.stopping)
-            except (SirenSyncError, OSError) as exc:
-                failed.append(source.name)
-                log.error("poll %s failed, retried next turn: %s", source.name, exc,
-                          extra={"fields": {"event": "poll_failed", "source": source.name}})
-        return failed
+            if force or last is None or now - last >= self._every(source.name):
+                self._last_poll[source.name] = now
+                due.append(source)
+        return list(sync_sources(self.app, due, self._now, should_stop=lambda: self.stopping))
 
     def _every(self, name: str) -> float:
         section = self.config.sync.sources.get(name)
@@ -107,6 +112,11 @@ class Worker:
                      extra={"fields": {"event": "distribution", "distribution": record.id,
                                        "pool": str(record.pool), "units": record.units,
                                        "obligations": len(record.obligations)}})
+            if record.set_aside:
+                log.warning("%s: %d records could not be computed, were left out and quarantined (see check)",
+                            record.id, len(record.set_aside),
+                            extra={"fields": {"event": "set_aside", "distribution": record.id,
+                                              "records": [item["where"] for item in record.set_aside]}})
         return made
 
     def publish(self) -> None:
@@ -124,11 +134,7 @@ class Worker:
         self.publish()
 
     def refresh_collaborators(self) -> None:
-        try:
-            if refresh_collaborators(self.config, self.app):
-                self.app.ledger.set_collaborators(collaborators_of(self.config, self.app.store))
-        except (SirenSyncError, OSError) as exc:
-            log.error("collaborators from the site could not be read, retried next turn: %s", exc)
+        refresh_collaborators_of(self.app)
 
     # -- the loop -------------------------------------------------------------------------------
 
@@ -173,10 +179,6 @@ class Worker:
         self.refresh_collaborators()
         self.close_due()
         self.publish()
-
-    def _stop_point(self) -> None:
-        if self.stopping:
-            raise StopRequested()
 
     def _install_signals(self) -> dict[int, Any]:
         """Returns the handlers replaced, so an embedding process (tests, the demo) gets them back."""

@@ -92,3 +92,12 @@ def test_payouts_smoke():
     assert r["fulfill"]["payouts"] > 0 and r["fulfill"]["waiting"] > 0  # some balances stay under the minimum
     assert r["payouts_json"]["obligations"] == r["obligations"]
     assert set(r["targets"]) == {"fulfill_s<2", "fulfill_rss_mb<300", "payouts_json_s<2", "payouts_json_rss_mb<300"}
+
+
+def test_config_load_smoke():
+    import config_load
+
+    r = config_load.main(collaborators=300, repeat=1)
+    assert r["collaborators"] == 300 and r["bytes"] > 0 and r["wall_s"] > 0 and r["peak_rss_mb"] > 0
+    assert config_load.main(collaborators=50, style="block", repeat=1)["collaborators"] == 50
+    assert set(r["targets"]) == {"wall_s<2", "peak_rss_mb<150"}

@@ -16,7 +16,6 @@ from siren_sync.tables import OUTBOX, QUARANTINE
 from tests.support.cli import collab_yaml, dist_yaml
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
-NO_WOOCOMMERCE = "store: {path: store/siren.json}\nsync: {woocommerce: {enabled: false}}"
 
 
 @pytest.fixture
@@ -24,8 +23,7 @@ def config(site, monkeypatch) -> Config:
     """alice and bob, an active monthly pool and an inactive one, no source enabled; `check` runs at NOW."""
     monkeypatch.setattr(checks, "utcnow", lambda: NOW)
     inactive = dist_yaml("paused").replace("status: active", "status: inactive")
-    path = site.config(collab_yaml(["alice", "bob"]), dist_yaml() + inactive)
-    path.write_text(path.read_text().replace("store: {path: store/siren.json}", NO_WOOCOMMERCE))
+    path = site.config(collab_yaml(["alice", "bob"]), dist_yaml() + inactive)  # the CLI site syncs nothing
     return load_config(path)
 
 

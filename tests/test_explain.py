@@ -103,15 +103,6 @@ def test_a_collaborator_who_did_not_score_in_a_distribution_has_no_events_and_0(
     assert events_of(text) == [] and score_line(text) == (Decimal(0), Decimal(0), "0")
 
 
-@pytest.mark.parametrize("start, end, months", [
-    ("2026-11-01T00:00:00+00:00", "2026-12-01T00:00:00+00:00", ["2026-11", "2026-12"]),
-    ("2026-11-30T23:00:00-05:00", "2026-12-01T00:00:00-05:00", ["2026-12"]),  # in UTC: all December
-    ("2026-12-20T00:00:00+00:00", "2027-02-01T00:00:00+00:00", ["2026-12", "2027-01", "2027-02"]),
-])
-def test_months_between_are_the_utc_months_a_period_touches(start, end, months):
-    assert explain.months_between(datetime.fromisoformat(start), datetime.fromisoformat(end)) == months
-
-
 def explain_status(site, who="alice"):
     code, out, err = site.run("explain", who, "--distribution", JANUARY_ID)
     assert code == 0, err

@@ -10,7 +10,7 @@ from fractions import Fraction
 
 import pytest
 
-from siren_sync.importer import BadLine, manual_credit, parse_line, read_lines
+from siren_sync.importer import BadLine, manual_credit, parse_line, parse_lines
 from siren_sync.model import Line, OrderValue
 from tests.support.ledgers import people
 
@@ -39,9 +39,12 @@ def test_an_engagement_line_is_an_imported_event():
     assert event.at == datetime(2026, 11, 5, 10, tzinfo=UTC)
 
 
-def test_the_quantity_is_one_unless_given_and_may_be_negative():
+def test_the_quantity_is_one_unless_given_and_negative_only_as_a_correction():
     assert parse_line(line(key="k", type="manual", collaborator="alice", at=AT), WHO).quantity == 1
-    assert parse_line(line(key="k", type="manual", collaborator="alice", at=AT, quantity=-3), WHO).quantity == -3
+    with pytest.raises(BadLine, match=r"a correction says so: \"correction\": true"):
+        parse_line(line(key="k", type="manual", collaborator="alice", at=AT, quantity=-3), WHO)
+    fixed = line(key="k", type="manual", collaborator="alice", at=AT, quantity=-3, correction=True)
+    assert parse_line(fixed, WHO).quantity == -3
 
 
 def test_a_time_in_utc_with_z_or_a_space_is_read():
@@ -83,8 +86,8 @@ def test_a_product_id_written_as_text_is_read_as_a_number_like_the_categories():
 BAD = {
     "not JSON": ("{not json", "not JSON (Expecting property name enclosed in double quotes)"),
     "not an object": ("[1, 2]", "not a JSON object"),
-    "unknown field": (line(**COUPON, points=3), "unknown field 'points' (known: at, collaborator, currency, key, "
-                                                "lines, quantity, revenue, type)"),
+    "unknown field": (line(**COUPON, points=3), "unknown field 'points' (known: at, collaborator, correction, "
+                                                "currency, key, lines, quantity, revenue, type)"),
     "missing key": (line(type="manual", collaborator="alice", at=AT), "missing 'key'"),
     "empty type": (line(key="k", type="", collaborator="alice", at=AT), "missing 'type'"),
     "at not a string": (line(key="k", type="manual", collaborator="alice", at=20261105), "missing 'at'"),
@@ -97,15 +100,15 @@ BAD = {
                              "unknown collaborator 'nobody'"),
     "no collaborator": (line(key="k", type="manual", at=AT), "unknown collaborator None"),
     "fractional quantity": (line(key="k", type="manual", collaborator="alice", at=AT, quantity=1.5),
-                            "'quantity' must be a whole number"),
+                            "'quantity' is 1.5, not a whole number"),
     "boolean quantity": (line(key="k", type="manual", collaborator="alice", at=AT, quantity=True),
-                         "'quantity' must be a whole number"),
+                         "'quantity' is True, not a whole number"),
     "revenue as a float": (line(key="s", type="sale", at=AT, revenue=12.5),
                            "'revenue' must be a decimal string like \"120.00\""),
     "revenue missing": (line(key="s", type="sale", at=AT), "'revenue' must be a decimal string"),
-    "revenue not a number": (line(key="s", type="sale", at=AT, revenue="abc"), "'revenue' is not a number: 'abc'"),
+    "revenue not a number": (line(key="s", type="sale", at=AT, revenue="abc"), "'revenue' is 'abc', not a number"),
     "revenue infinite": (line(key="s", type="sale", at=AT, revenue="Infinity"),
-                         "'revenue' is not a number: 'Infinity'"),
+                         "'revenue' is 'Infinity', not a number"),
     "lines without currency": (line(key="s", type="sale", at=AT, revenue="5.00", lines=[]),
                                "'currency' is required with 'lines'"),
     "lines not a list": (line(key="s", type="sale", at=AT, revenue="5", currency="USD", lines={"id": 1}),
@@ -128,13 +131,15 @@ def test_a_bad_line_says_why(text, why):
 def test_bad_lines_are_reported_by_number_and_the_good_ones_kept():
     lines = [line(**COUPON) + "\n", "\n", "{not json\n", "   \n", line(key="s", type="sale", at=AT, revenue="1") + "\n",
              line(key="k", type="manual", collaborator="nobody", at=AT) + "\n"]
-    events, errors = read_lines(lines, WHO)
-    assert [e.key for e in events] == ["crm:deal:981", "s"]
-    assert [(n, why.split(" (")[0]) for n, why in errors] == [(3, "not JSON"), (6, "unknown collaborator 'nobody'")]
+    report, parsed = parse_lines([text.encode() for text in lines], WHO)
+    assert [(n, e.key) for n, e in parsed] == [(1, "crm:deal:981"), (5, "s")]
+    assert [(n, why.split(" (")[0]) for n, why in report.bad] == [(3, "not JSON"), (6, "unknown collaborator 'nobody'")]
+    assert (report.lines, report.blank) == (6, 2)
 
 
 def test_an_empty_file_imports_nothing():
-    assert read_lines([], WHO) == ([], [])
+    report, parsed = parse_lines([], WHO)
+    assert parsed == [] and (report.lines, report.bad) == (0, [])
 
 
 # -- manual credits --------------------------------------------------------------------------

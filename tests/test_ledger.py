@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from siren_sync.ledger import FUTURE_LIMIT, TOTALS, midnight, unique_by_key
+from siren_sync.ledger import FUTURE_LIMIT, TOTALS, event_problem, midnight, months_between, unique_by_key
+from siren_sync.model import Collaborator, Event, Line, OrderValue
 from siren_sync.store import BufferedTransaction as Transaction
 from siren_sync.tables import CURSORS, PERIODS, QUARANTINE, aggregate_table
+from tests.support.apps import open_test_app
 from tests.support.ledgers import AT, DECEMBER, NOVEMBER, NOW, close, credit, distributor, make_ledger, people, sale
 
 NOVEMBER_POOL = aggregate_table("pool", NOVEMBER)
@@ -40,9 +42,6 @@ def test_two_events_with_one_key_in_a_batch_count_the_first(store):
     assert store.get(NOVEMBER_POOL, "alice")["manual"]["qty"] == 3 and len(stored(store)) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="Recorded.duplicate counts only keys already in the store: a key repeated "
-                                       "within one batch is neither new nor duplicate, so `import` reports "
-                                       "'imported 1 new events (0 already recorded ...)' for two good lines")
 def test_every_event_of_a_batch_is_new_or_a_duplicate(store):
     ledger = make_ledger(store)
     result = ledger.record([credit("alice", 3, key="k"), credit("alice", 5, key="k")])
@@ -202,3 +201,44 @@ def test_projecting_a_period_writes_nothing(store):
     assert {o.collaborator: o.amount for o in projected.obligations} == {"alice": Decimal("30.00"),
                                                                         "bruno": Decimal("10.00")}
     assert {name: store.table(name) for name in store.tables()} == before
+
+
+# -- the ledger's own guard (issue 15): no source records a value a close cannot compute --------
+
+AT_UTC = datetime(2026, 11, 10, 12, tzinfo=UTC)
+
+
+def test_amounts_and_counts_out_of_bounds_are_named():
+    assert event_problem(Event("a", "manual", AT_UTC, collaborator="x", quantity=5)) is None
+    assert event_problem(Event("a", "manual", AT_UTC, collaborator="x", quantity=-1_000_000)) is None
+    assert event_problem(Event("a", "manual", AT_UTC, collaborator="x", quantity=10 ** 7)) == \
+        "quantity 10000000 is beyond 1,000,000"
+    assert event_problem(Event("s", "sale", AT_UTC, revenue=Decimal("-999999999999999.99"))) is None
+    assert event_problem(Event("s", "sale", AT_UTC, revenue=Decimal("1E+15"))) == \
+        "revenue 1E+15 is beyond 15 digits before the decimal point"
+    order = OrderValue("USD", Decimal("10"), (Line("7", Decimal("1e20")),))
+    assert event_problem(Event("s", "sale", AT_UTC, order=order)) == \
+        "line 7 subtotal 1E+20 is beyond 15 digits before the decimal point"
+    assert event_problem(Event("s", "sale", AT_UTC, revenue=Decimal("NaN"))) is not None
+
+
+def test_a_source_event_out_of_bounds_is_quarantined_not_recorded(tmp_path):
+    app = open_test_app(tmp_path, [Collaborator("alice")])
+    try:
+        result = app.ledger.record([Event("woo:1", "collaboratorProductSold", AT_UTC, collaborator="alice",
+                                          quantity=10 ** 9), Event("woo:2", "manual", AT_UTC, collaborator="alice")])
+        assert (result.new, result.refused) == (1, 1)
+        assert app.store.known(["woo:1", "woo:2"]) == {"woo:2"}
+        assert app.store.get("quarantine", "event woo:1")["reason"] == \
+            "quantity 1000000000 is beyond 1,000,000: not recorded"
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("start, end, months", [
+    ("2026-11-01T00:00:00+00:00", "2026-12-01T00:00:00+00:00", ["2026-11", "2026-12"]),
+    ("2026-11-30T23:00:00-05:00", "2026-12-01T00:00:00-05:00", ["2026-12"]),  # in UTC: all December
+    ("2026-12-20T00:00:00+00:00", "2027-02-01T00:00:00+00:00", ["2026-12", "2027-01", "2027-02"]),
+])
+def test_months_between_are_the_utc_months_a_period_touches(start, end, months):
+    assert months_between(datetime.fromisoformat(start), datetime.fromisoformat(end)) == months

@@ -6,6 +6,7 @@ stderr and their exit code (2 for config or usage, 1 for failures); so do argpar
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -31,6 +32,8 @@ def build_parser() -> Parser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    logs.setup("WARNING", _log_format(argv))  # so even a usage error is in the asked format
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help (0) or a usage error, already printed in one line (2)
@@ -42,7 +45,26 @@ def main(argv: list[str] | None = None) -> int:
         logs.setup(level, args.log_format)
         return int(args.func(args) or 0)
     except SirenSyncError as exc:
-        print(f"siren-sync: {logs.redact(str(exc))}", file=sys.stderr)
+        logs.say(logging.ERROR, f"siren-sync: {exc}", event="error", exit=exc.exit_code)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches a user; it is kept for DEBUG
+        logging.getLogger("siren_sync").debug("unexpected error", exc_info=True)
+        logs.say(logging.ERROR, f"siren-sync: unexpected error: {exc.__class__.__name__}: {exc} "
+                 "(run with --log-level DEBUG for the details, and please report it)", event="error", exit=1)
+        return 1
+
+
+def _log_format(argv: list[str]) -> str:
+    """`--log-format` as given (before the whole command line is parsed), else the environment's."""
+    args = iter(argv)
+    for arg in args:
+        if arg.startswith("--log-format"):
+            value = arg.partition("=")[2] if "=" in arg else next(args, "")
+            return "json" if value == "json" else "text"
+        if arg in ("--config", "--log-level"):
+            next(args, None)
+        elif not arg.startswith("-") or arg == "--":
+            break  # the command: what follows is its own
+    return "json" if os.environ.get("SIREN_SYNC_LOG_FORMAT") == "json" else "text"

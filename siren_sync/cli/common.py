@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, NoReturn
 
+from siren_sync import logs
 from siren_sync.app import App, open_app
 from siren_sync.config import Config, load_config
 from siren_sync.errors import UsageError
@@ -23,7 +25,7 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (DESIGN section 6) and exits 2, like every other."""
 
     def error(self, message: str) -> NoReturn:
-        print(f"{self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        logs.say(logging.ERROR, f"{self.prog}: {message} (see {self.prog} --help)", event="error", exit=2)
         raise SystemExit(2)
 
 

@@ -12,6 +12,7 @@ from siren_sync.errors import UsageError
 from siren_sync.model import OBLIGATION_STATUSES
 from siren_sync.output import check_target, write_files
 from siren_sync.payouts import formats, fulfillments, overview, review
+from siren_sync.values import nfc
 
 # `--mark-paid` pays what is payable; `pending` is how the first wave spelled "not paid yet".
 MARK_PAID_STATUSES = (None, "payable", "pending")
@@ -20,7 +21,7 @@ MARK_PAID_STATUSES = (None, "payable", "pending")
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("payouts", help="obligations by status, balances, next payable; --csv, --mark-paid")
     p.add_argument("--as-of", type=time_arg, help="statuses at this time (default now)")
-    p.add_argument("--collaborator")
+    p.add_argument("--collaborator", type=nfc)
     p.add_argument("--status", choices=OBLIGATION_STATUSES)
     p.add_argument("--json", action="store_true")
     p.add_argument("--csv", metavar="FILE", help="write the obligations in Siren's payout CSV columns (- for stdout)")

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
+from datetime import datetime
 
-from siren_sync import closing, history
-from siren_sync.app import utcnow
+from siren_sync import closing, history, logs
+from siren_sync.app import App, utcnow
 from siren_sync.cli.common import check_collaborator, check_distributor, dump, open_for, time_arg
+from siren_sync.errors import SyncError
 from siren_sync.model import Distribution
-from siren_sync.values import iso
+from siren_sync.values import iso, nfc
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,10 +19,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_standings)
 
-    p = sub.add_parser("distribute", help="close every period whose trigger time is <= --as-of")
+    p = sub.add_parser("distribute", help="close every period whose trigger time is <= --as-of",
+                       description="Close every period whose trigger time is <= --as-of (default now). Like "
+                       "the worker, it first syncs every enabled source up to now, and refuses to close (exit 1, "
+                       "nothing written) when one cannot be read or a trigger is still ahead of now.")
     p.add_argument("--distributor")
     p.add_argument("--as-of", type=time_arg)
-    p.add_argument("--dry-run", action="store_true")
+    p.add_argument("--dry-run", action="store_true", help="show what would close; sources are still synced")
+    p.add_argument("--no-sync", action="store_true",
+                   help="close with what the store holds (offline); what was not synced counts late, next period")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_distribute)
 
@@ -29,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_history)
 
     p = sub.add_parser("explain", help="the events and points behind a score and an amount")
-    p.add_argument("collaborator")
+    p.add_argument("collaborator", type=nfc)
     p.add_argument("--distribution")
     p.set_defaults(func=cmd_explain)
 
@@ -38,6 +46,7 @@ def cmd_standings(args: argparse.Namespace) -> int:
     with open_for(args, readonly=True) as app:
         check_distributor(app, args.distributor)
         rows = history.standings(app.ledger, args.distributor)
+    _warn_set_aside(rows, "quarantined when the period closes")
     if args.json:
         dump({"standings": [_standing_json(r) for r in rows]})
         return 0
@@ -88,11 +97,48 @@ def _review(r: Distribution) -> str:
     return f" [rejected: {r.reason}]" if r.review == "rejected" else ""
 
 
+def _warn_set_aside(records: list[Distribution], what: str) -> None:
+    """Records a period could not compute, one line each on stderr (the output stays as asked)."""
+    for r in records:
+        for item in r.set_aside:
+            logs.say(logging.WARNING, f"warning: {r.id}: {item['where']}: {item['reason']} ({what})",
+                     event="set_aside", distribution=r.id, where=item["where"])
+
+
 def cmd_distribute(args: argparse.Namespace) -> int:
     with open_for(args, check=lambda view: check_distributor(view, args.distributor)) as app:
-        made = closing.close_due(app.ledger, args.as_of or utcnow(), args.distributor, args.dry_run)
+        as_of = args.as_of or utcnow()
+        due = list(closing.due_periods(app.ledger, as_of, args.distributor))
+        if due and args.no_sync:
+            logs.say(logging.WARNING, "warning: --no-sync: closing with what the store holds; what the sources "
+                     "have not synced before a trigger time will count late, in the next period", event="no_sync")
+        elif due:
+            _sync_up_to(app, max(end for _, _, end in due))
+        made = closing.close_due(app.ledger, as_of, args.distributor, args.dry_run)
     _print_distributions(made, args.json, args.dry_run)
+    _warn_set_aside(made, "not counted" if args.dry_run else "quarantined, see check")
     return 0
+
+
+def _sync_up_to(app: App, trigger: datetime) -> None:
+    """Sync every enabled source up to now, as the worker does before closing (DESIGN section 1), or
+    refuse naming the sources that are behind `trigger` (the last trigger time to close). The
+    collaborators read from the site are refreshed first, as the worker does."""
+    from siren_sync.sources.registry import build_sources
+    from siren_sync.sync import sync_sources
+    from siren_sync.worker import refresh_collaborators_of
+
+    sources = build_sources(app.config, app)
+    now = utcnow()
+    if sources and trigger > now:
+        behind = {s.name: f"can only be synced up to now, {iso(now)}" for s in sources}
+    else:
+        behind = refresh_collaborators_of(app) | sync_sources(app, sources, utcnow)
+    if behind:
+        reasons = "; ".join(f"{name}: {why}" for name, why in behind.items())
+        raise SyncError(f"distribute: nothing was closed: {', '.join(behind)} could not be synced up to the "
+                        f"trigger time {iso(trigger)} ({reasons}); try again when it can, or add --no-sync to "
+                        "close with what the store holds")
 
 
 def cmd_history(args: argparse.Namespace) -> int:

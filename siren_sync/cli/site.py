@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from datetime import datetime
 
 from siren_sync.app import utcnow
 from siren_sync.cli.common import config_of, fetch_timezone, open_for, time_arg
 from siren_sync.errors import UsageError
+from siren_sync.first_hour import FirstHour
 from siren_sync.values import parse_time
 
 
@@ -55,12 +57,17 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from siren_sync.sources.registry import check_source
     with open_for(args, check=lambda view: check_source(view.config, args.source) if args.source else None) as app:
         sync.refresh_collaborators(app.config, app)
-        reports = sync.sync_all(app.config, app, utcnow(), args.source, args.since)
-    for r in reports:
-        print(f"{r.source}: {r.records} records, {r.events} new events, {r.quarantined} quarantined, "
-              f"{r.duration:.1f}s")
-    if not reports:
-        print("no source is enabled (see sync: in the config)")
+        progress = None if args.log_format == "json" else sys.stderr  # a terminal line is not JSON
+        reports = sync.sync_all(app.config, app, utcnow(), args.source, args.since, stream=progress)
+        for r in reports:
+            print(f"{r.source}: {r.records} records, {r.events} new events, {r.quarantined} quarantined, "
+                  f"{r.duration:.1f}s")
+        if not reports:
+            print("no source is enabled (see sync: in the config)")
+        first_hour = FirstHour(app.ledger)
+        for key in app.ledger.distributors:
+            for line in first_hour.lines(key):
+                print(f"distributor {key}: {line}")
     return 0
 
 

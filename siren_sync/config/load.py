@@ -10,14 +10,14 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from siren_sync.config.read import interpolate, parse_yaml, read_text
+from siren_sync.config.read import parse_config, read_text
 from siren_sync.config.siren_json import Parsed, distributor_json, merge, notes, parse_distributor, read_recipe
 from siren_sync.config.types import Config, PayoutsConfig, PublishConfig, Secret, SiteConfig, SourceConfig, SyncConfig
 from siren_sync.config.validate import (
@@ -39,12 +39,13 @@ from siren_sync.config.validate import (
     whole,
     wholes,
 )
-from siren_sync.engine.units import CURRENCY_EXPONENTS, decimals_of, looks_like_currency
+from siren_sync.engine.units import CURRENCY_EXPONENTS, decimals_of, near_currency
 from siren_sync.errors import ConfigError
+from siren_sync.gcpause import without_gc_pauses
 from siren_sync.model import COLLABORATOR_STATUSES, Collaborator, Distributor
 from siren_sync.sources.http import is_loopback
 from siren_sync.sources.registry import SOURCES
-from siren_sync.values import tzinfo_of
+from siren_sync.values import coupon_code, nfc, tzinfo_of
 
 DEFAULT_PATH = "config/siren.yaml"
 _TOP_KEYS = ("site", "store", "sync", "collaborators", "distributors", "recipes", "publish", "payouts")
@@ -56,7 +57,12 @@ _COLLABORATOR_KEYS = ("id", "name", "email", "status", "wp_user_id", "coupons", 
 
 def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
     """The validated configuration: `path`, else $SIREN_SYNC_CONFIG, else config/siren.yaml."""
-    env = os.environ if env is None else env
+    with without_gc_pauses():  # a large config is a million small values, none in a cycle
+        return _load(path, os.environ if env is None else env)
+
+
+def _load(path: str | Path | None, env: Mapping[str, str]) -> Config:
+    """`load_config`'s work: the file's sections, each checked, into one Config."""
     path = Path(path or env.get("SIREN_SYNC_CONFIG") or DEFAULT_PATH)
     at = At(str(path))
     top = _top(at, path, env)
@@ -83,10 +89,10 @@ def _top(at: At, path: Path, env: Mapping[str, str]) -> dict[str, Any]:
     where = str(path)
     if path.is_dir():
         raise ConfigError(f"{where}: is a folder, not a config file")
-    raw = parse_yaml(read_text(None, path, where), where)
+    raw = parse_config(read_text(None, path, where), where, at, env)
     if raw is None:
         raise ConfigError(f"{where}: the file is empty (see config/siren.example.yaml)")
-    top = mapping(at, interpolate(at, raw, env), required=True)
+    top = mapping(at, raw, required=True)
     check_keys(at, top, _TOP_KEYS)
     return top
 
@@ -128,7 +134,8 @@ def _payouts(at: At, raw: Any, distributors: list[Distributor]) -> PayoutsConfig
 def _minimum(at: At, unit: Any, amount: Any, exponents: Mapping[str, int], distributors: list[Distributor]) -> Decimal:
     if unit not in exponents:
         paid_in = sorted({d.units for d in distributors})
-        hint = f"; did you mean {looks_like_currency(str(unit))!r}?" if looks_like_currency(str(unit)) else ""
+        near = near_currency(str(unit))
+        hint = f"; did you mean {near!r}?" if near else ""
         at.fail(f"unknown unit {show(unit)}{hint} (a currency code, or a unit a distributor pays in: "
                 f"{', '.join(paid_in) or 'none'})")
     value = number(at, amount, low=Decimal(0), what="minimum")
@@ -251,7 +258,7 @@ def _option(at: At, key: str, value: Any, base: Path) -> Any:
     if key == "extra_statuses":
         return texts(at, value)
     if key == "collaborator_ids":
-        return {str(k): text(at / str(k), v, empty=False) for k, v in mapping(at, value).items()}
+        return {str(k): nfc(text(at / str(k), v, empty=False)) for k, v in mapping(at, value).items()}
     if key == "per_page":
         return whole(at, value, 1, 100)
     if key == "refunds":
@@ -296,12 +303,19 @@ def _missing_credentials(at: At, name: str, source: SourceConfig, site: SiteConf
 
 
 def _collaborators(at: At, raw: Any) -> tuple[Collaborator, ...]:
-    collaborators = tuple(_collaborator(at[i], item) for i, item in enumerate(as_list(at, raw)))
-    _check_bindings(at, collaborators)
+    items = as_list(at, raw)
+    collaborators = tuple(_plain_collaborator(item) or _collaborator(at[i], item) for i, item in enumerate(items))
+    _check_bindings(at, collaborators, items)
     return collaborators
 
 
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+_KEYS = frozenset(_COLLABORATOR_KEYS)
+
+
 def _collaborator(at: At, raw: Any) -> Collaborator:
+    """One collaborator, every value checked where it sits; its id, coupon codes and tracking ids in
+    Unicode NFC (coupons lower case), so that what prints the same is the same however typed."""
     data = mapping(at, raw, required=True)
     check_keys(at, data, _COLLABORATOR_KEYS)
     ident = required(at, data, "id")
@@ -309,32 +323,99 @@ def _collaborator(at: At, raw: Any) -> Collaborator:
         ident = str(ident)
     ident = text(at / "id", ident, empty=False)
     email = text(at / "email", data.get("email") or "")
-    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+", email):
+    if email and not _EMAIL.fullmatch(email):
         (at / "email").fail(f"not an email address: {show(email)}")
     wp_user = data.get("wp_user_id")
-    return Collaborator(
-        id=ident, name=text(at / "name", data.get("name") or ""), email=email,
-        status=choice(at / "status", data.get("status", "active"), COLLABORATOR_STATUSES),
-        wp_user_id=None if wp_user is None else whole(at / "wp_user_id", wp_user, 1),
-        coupons=tuple(dict.fromkeys(c.lower() for c in texts(at / "coupons", data.get("coupons")))),
-        tracking_ids=texts(at / "tracking_ids", data.get("tracking_ids")),
-        products=wholes(at / "products", data.get("products")),
-        posts=wholes(at / "posts", data.get("posts")))
+    return _made(ident, text(at / "name", data.get("name") or ""), email,
+                 choice(at / "status", data.get("status", "active"), COLLABORATOR_STATUSES),
+                 None if wp_user is None else whole(at / "wp_user_id", wp_user, 1),
+                 texts(at / "coupons", data.get("coupons")), texts(at / "tracking_ids", data.get("tracking_ids")),
+                 wholes(at / "products", data.get("products")), wholes(at / "posts", data.get("posts")))
 
 
-def _check_bindings(at: At, collaborators: tuple[Collaborator, ...]) -> None:
+def _plain_collaborator(raw: Any) -> Collaborator | None:
+    """The collaborator `raw` is when every value is plainly right, as most of 50,000 are; None
+    when anything needs `_collaborator`'s look (which finds the same, or says what is wrong where).
+
+    Built without an `At` per value: a large config's load is mostly this (tests/config pins that
+    both agree)."""
+    if type(raw) is not dict or not _KEYS.issuperset(raw):
+        return None
+    ident, name, email = raw.get("id"), raw.get("name") or "", raw.get("email") or ""
+    ident = str(ident) if type(ident) is int else ident
+    status, wp_user = raw.get("status", "active"), raw.get("wp_user_id")
+    if (type(ident) is not str or not ident.strip() or type(name) is not str or type(email) is not str
+            or (email and not _EMAIL.fullmatch(email)) or type(status) is not str
+            or status not in COLLABORATOR_STATUSES or (wp_user is not None and (type(wp_user) is not int
+                                                                              or wp_user < 1))):
+        return None
+    lists = (_plain_texts(raw.get("coupons")), _plain_texts(raw.get("tracking_ids")),
+             _plain_ids(raw.get("products")), _plain_ids(raw.get("posts")))
+    if None in lists:
+        return None
+    return _made(ident, name, email, status, wp_user, *lists)  # type: ignore[arg-type]
+
+
+def _plain_texts(value: Any) -> tuple[str, ...] | None:
+    if type(value) is list and len(value) == 1:
+        value = value[0]  # the usual list, of one code: no loop
+    if type(value) is str:
+        return (value,) if value.strip() else None
+    if value is None:
+        return ()
+    if type(value) is not list or not all(type(v) is str and v.strip() for v in value):
+        return None
+    return tuple(dict.fromkeys(value))
+
+
+def _plain_ids(value: Any) -> tuple[int, ...] | None:
+    if type(value) is list and len(value) == 1:
+        value = value[0]
+    if type(value) is int:
+        return (value,) if value >= 0 else None
+    if value is None:
+        return ()
+    if type(value) is not list or not all(type(v) is int and v >= 0 for v in value):
+        return None
+    return tuple(dict.fromkeys(value))
+
+
+def _made(ident: str, name: str, email: str, status: str, wp_user: int | None, coupons: tuple[str, ...],
+          tracking_ids: tuple[str, ...], products: tuple[int, ...], posts: tuple[int, ...]) -> Collaborator:
+    return Collaborator(id=nfc(ident), name=name, email=email, status=status, wp_user_id=wp_user,
+                        coupons=_folded(coupons, coupon_code), tracking_ids=_folded(tracking_ids, nfc),
+                        products=products, posts=posts)
+
+
+def _folded(texts: tuple[str, ...], fold: Callable[[str], str]) -> tuple[str, ...]:
+    """`texts` in the form they are compared in, duplicates (once folded) dropped."""
+    if len(texts) == 1:
+        return (fold(texts[0]),)
+    return tuple(dict.fromkeys(fold(t) for t in texts))
+
+
+def _check_bindings(at: At, collaborators: tuple[Collaborator, ...], raw: list[Any]) -> None:
     """Each id, coupon, tracking id, product, post and WordPress user belongs to one collaborator."""
     ids: dict[str, int] = {}
-    owners: dict[tuple[str, Any], str] = {}
     for i, c in enumerate(collaborators):
-        if c.id in ids:
-            (at[i] / "id").fail(f"duplicate collaborator id {c.id!r} (also collaborators[{ids[c.id]}])")
-        ids[c.id] = i
-        bindings = (("coupons", "coupon", c.coupons), ("tracking_ids", "tracking id", c.tracking_ids),
-                    ("products", "product", c.products), ("posts", "post", c.posts),
-                    ("wp_user_id", "WordPress user", () if c.wp_user_id is None else (c.wp_user_id,)))
-        for key, label, values in bindings:
-            for value in values:
-                owner = owners.setdefault((key, value.lower() if isinstance(value, str) else value), c.id)
+        first = ids.setdefault(c.id, i)
+        if first != i:
+            _duplicate_id(at, i, first, c.id, raw)
+    for key, label in (("coupons", "coupon"), ("tracking_ids", "tracking id"), ("products", "product"),
+                       ("posts", "post"), ("wp_user_id", "WordPress user")):
+        owners: dict[Any, str] = {}
+        for i, c in enumerate(collaborators):
+            values = getattr(c, key)
+            for value in (values if type(values) is tuple else () if values is None else (values,)):
+                owner = owners.setdefault(value.lower() if type(value) is str else value, c.id)
                 if owner != c.id:
                     (at[i] / key).fail(f"{label} {show(value)} is already bound to collaborator {owner!r}")
+
+
+def _duplicate_id(at: At, i: int, first: int, ident: str, raw: list[Any]) -> NoReturn:
+    written = [item.get("id") if isinstance(item, dict) else None for item in (raw[i], raw[first])]
+    if written[0] == written[1]:
+        (at[i] / "id").fail(f"duplicate collaborator id {ident!r} (also collaborators[{first}])")
+    (at[i] / "id").fail(f"{ascii(written[0])} and collaborators[{first}].id {ascii(written[1])} are the same id "
+                        f"{ident!r} once Unicode-normalised (NFC): they print alike, so they must be one "
+                        "collaborator")

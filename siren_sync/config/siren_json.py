@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
@@ -36,7 +36,8 @@ from siren_sync.config.validate import (
     wholes,
 )
 from siren_sync.engine import schedules
-from siren_sync.engine.units import looks_like_currency, minor_unit
+from siren_sync.engine.periods import MAX_PERIODS, Calendar
+from siren_sync.engine.units import is_currency, minor_unit, near_currency
 from siren_sync.errors import ConfigError
 from siren_sync.model import (
     COMPILERS,
@@ -52,7 +53,8 @@ from siren_sync.values import localize, parse_time, tzinfo_of
 
 _DISTRIBUTOR_KEYS = ("name", "description", "distributionResolver", "distributionPoolResolver", "status", "units",
                      "unitDecimals", "schedule", "startsAt", "engagementTypes", "revenuePercentage",
-                     "transactionCompilers", "lineItemFilters", "minimumScore", "carryUnspentPool", "payouts")
+                     "transactionCompilers", "lineItemFilters", "minimumScore", "carryUnspentPool", "payouts",
+                     "customUnit", "custom_unit")
 # A distributor's own `payouts:` (its value wins over the top-level section's); `minimum` and `note`
 # belong to a payout, which gathers a collaborator's obligations from every distributor.
 _DISTRIBUTOR_PAYOUT_KEYS = ("review", "hold")
@@ -92,12 +94,14 @@ def parse_distributor(at: At, key: str, raw: Any, tz: tzinfo | None) -> Parsed:
     check_keys(at, data, _DISTRIBUTOR_KEYS, _SIREN_ONLY_KEYS)
     units, exponent, is_currency = _units(at, data)
     starts_at, local = _starts_at(at / "startsAt", data.get("startsAt"), tz)
+    schedule = _schedule(at / "schedule", required(at, data, "schedule", _EXTENDED))
+    _check_periods(at / "schedule", schedule, starts_at or localize(local or _today(tz or UTC), tz or UTC))
     minimum = data.get("minimumScore")
     payouts = _payout_settings(at / "payouts", data.get("payouts"))
     distributor = Distributor(
         key=key, name=text(at / "name", data.get("name") or key), resolver=_resolver(at, data),
         units=units, exponent=exponent, is_currency=is_currency,
-        schedule=_schedule(at / "schedule", required(at, data, "schedule", _EXTENDED)),
+        schedule=schedule,
         points=_points(at / "engagementTypes", data.get("engagementTypes")),
         revenue_percentage=number(at / "revenuePercentage", data.get("revenuePercentage", 0), low=Decimal(0),
                                   high=Decimal(100), what="revenuePercentage"),
@@ -149,15 +153,24 @@ def _pool_resolver_notes(at: At, data: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _units(at: At, data: Mapping[str, Any]) -> tuple[str, int, bool]:
+    """(units, decimals, is a currency). A custom unit one typo away from a currency (`EURO`, `usd`)
+    is refused with the code it probably means, unless `customUnit: true` says it is meant."""
     units = text(at / "units", required(at, data, "units"), empty=False).strip()
-    if looks_like_currency(units):
-        (at / "units").fail(f"currency codes are upper case: did you mean {looks_like_currency(units)!r}?")
+    named = "customUnit" if "customUnit" in data else "custom_unit"  # the issue's spelling is taken too
+    custom = flag(at / named, data.get(named, False))
+    near = near_currency(units)
+    if custom and is_currency(units):
+        (at / named).fail(f"{units} is an ISO 4217 currency, not a custom unit (drop {named})")
+    if near and not custom:
+        (at / "units").fail(f"currency codes are upper case: did you mean {near!r}?" if near == units.upper() else
+                            f"unknown currency {units!r}: did you mean {near!r}? (a reward unit one letter away "
+                            f"from a currency code is taken for a typo: add customUnit: true to keep {units!r})")
     decimals = data.get("unitDecimals")
     try:
-        exponent, is_currency = minor_unit(units, decimals)
+        exponent, currency = minor_unit(units, decimals)
     except ValueError as exc:
         (at / "unitDecimals").fail(str(exc))
-    return units, exponent, is_currency
+    return units, exponent, currency
 
 
 def _starts_at(at: At, value: Any, tz: tzinfo | None) -> tuple[datetime | None, datetime | None]:
@@ -192,6 +205,27 @@ def _schedule(at: At, value: Any) -> tuple[str, ...]:
             detail = " ".join(str(exc).split())
             at[i].fail(detail if repr(modifier) in detail else f"cannot parse schedule {modifier!r}: {detail}")
     return modifiers
+
+
+def _check_periods(at: At, modifiers: tuple[str, ...], start: datetime) -> None:
+    """The schedule's first periods from the first start (without `startsAt`, today): one that does
+    not advance time, or that makes more periods than a calendar keeps between the first start and
+    now (where `check`'s preview and the worker's first events lead it), fails here, naming its key,
+    before anything runs (the worker would otherwise fail at its first turn, and `check` half way
+    through its report)."""
+    try:
+        ends = Calendar(start, modifiers, start.tzinfo or UTC).next_triggers(start, 3)
+    except ConfigError as exc:
+        at.fail(str(exc))
+    shortest = min(end - begin for begin, end in zip([start, *ends], ends, strict=False))
+    if (datetime.now(UTC) - start) / shortest > MAX_PERIODS:
+        at.fail(f"schedule {list(modifiers)!r} makes a period every {shortest}: more than {MAX_PERIODS:,} periods "
+                f"from {start.isoformat()} to now (use a longer schedule, or a later startsAt)")
+
+
+def _today(tz: tzinfo) -> datetime:
+    """Midnight today in `tz`, naive: the first start of a distributor without `startsAt`."""
+    return datetime.combine(datetime.now(tz).date(), time())
 
 
 def _points(at: At, value: Any) -> dict[str, Decimal]:

@@ -13,28 +13,47 @@ import math
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
 from siren_sync.errors import ConfigError
-from siren_sync.values import parse_decimal
+from siren_sync.values import OutOfBounds, parse_decimal
 
 
-@dataclass(frozen=True)
 class At:
-    """Where a value sits: the file label and the key path, for the one-line error message."""
+    """Where a value sits: the file label and the key path, for the one-line error message.
 
-    where: str
-    path: str = ""
+    The path is spelled only when a message needs it: `at / "id"` just remembers its parent and
+    the step, as a config of 50,000 collaborators makes a million of these and fails at none.
+    """
+
+    __slots__ = ("where", "_parent", "_step")
+
+    def __init__(self, where: str, path: str = "", *, _parent: At | None = None, _step: str | int = ""):
+        self.where = where
+        self._parent = _parent
+        self._step: str | int = _step if _parent is not None else path  # a key, or a list index
+
+    @property
+    def path(self) -> str:
+        """The key path (`collaborators[2].id`), spelled now."""
+        if self._parent is None:
+            return str(self._step)
+        base = self._parent.path
+        if isinstance(self._step, int):
+            return f"{base}[{self._step}]"
+        return f"{base}.{self._step}" if base else self._step
 
     def __truediv__(self, key: Any) -> At:
-        return At(self.where, f"{self.path}.{key}" if self.path else str(key))
+        return At(self.where, _parent=self, _step=str(key))
 
     def __getitem__(self, index: int) -> At:
-        return At(self.where, f"{self.path}[{index}]")
+        return At(self.where, _parent=self, _step=index)
+
+    def __repr__(self) -> str:
+        return f"At({self.where!r}, {self.path!r})"
 
     def fail(self, problem: str) -> NoReturn:
         """Stop loading: the configuration is wrong here."""
@@ -138,6 +157,8 @@ def number(at: At, value: Any, *, low: Decimal | None = None, high: Decimal | No
     """
     try:
         amount = parse_decimal(value, what, floats=True)
+    except OutOfBounds as exc:
+        at.fail(str(exc))
     except ValueError:
         at.fail(f"expected a number, {got(value)}")
     if low is not None and amount < low:

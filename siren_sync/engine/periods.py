@@ -22,9 +22,10 @@ MAX_PERIODS = 100_000
 class Calendar:
     """The period boundaries of one distributor, extended forward on demand."""
 
-    def __init__(self, first_start: datetime, modifiers: Sequence[str], tz: tzinfo):
+    def __init__(self, first_start: datetime, modifiers: Sequence[str], tz: tzinfo, label: str = ""):
         if first_start.tzinfo is None:
             raise ValueError("first_start must be timezone-aware")
+        self._label = f"{label}: " if label else ""  # where the schedule is written, for its errors
         self._modifiers = tuple(modifiers)
         self._tz = tz
         self._bounds = [first_start.astimezone(tz)]
@@ -42,13 +43,14 @@ class Calendar:
         end = schedules.modify(start.astimezone(self._tz), self._modifiers)
         if end <= start:
             raise ScheduleError(
-                f"schedule {list(self._modifiers)!r} does not advance time from {start.isoformat()}")
+                f"{self._label}schedule {list(self._modifiers)!r} does not advance time from {start.isoformat()}")
         return end
 
     def _extend_past(self, moment: datetime) -> None:
         while self._utc[-1] <= moment:
             if len(self._bounds) > MAX_PERIODS:
-                raise ScheduleError(f"more than {MAX_PERIODS} periods before {moment.isoformat()}")
+                raise ScheduleError(f"{self._label}schedule {list(self._modifiers)!r} makes more than "
+                                    f"{MAX_PERIODS:,} periods before {moment.isoformat()}")
             end = self.end_of(self._bounds[-1])
             self._bounds.append(end)
             self._utc.append(end.astimezone(UTC))

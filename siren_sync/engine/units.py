@@ -61,10 +61,29 @@ def minor_unit(units: str, unit_decimals: int | None) -> tuple[int, bool]:
     return (unit_decimals or 0), False
 
 
-def looks_like_currency(units: str) -> str | None:
-    """The ISO code `units` probably means when only its case differs ('usd' -> 'USD'), else None."""
+def near_currency(units: str) -> str | None:
+    """The ISO code `units` is one typo away from (`EURO`, `EUR0`, `ERU`, `US` -> a code), else None.
+
+    One typo is one letter added, dropped, changed, or two neighbours swapped, whatever the case; a
+    custom unit that close to a currency is far more often a misspelt currency than a reward unit.
+    When several codes are that close, the first in alphabetical order is named.
+    """
     upper = units.upper()
-    return upper if upper != units and upper in CURRENCY_EXPONENTS else None
+    if upper in CURRENCY_EXPONENTS:
+        return upper if upper != units else None
+    return next((code for code in sorted(CURRENCY_EXPONENTS) if _one_typo(upper, code)), None)
+
+
+def _one_typo(a: str, b: str) -> bool:
+    """True when `a` and `b` differ by one insertion, deletion, substitution or adjacent swap."""
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]]
+                                  and a[diff[1]] == b[diff[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return any(long[:i] + long[i + 1:] == short for i in range(len(long)))
 
 
 def decimals_of(value: Decimal) -> int:

@@ -9,20 +9,48 @@ last committed cursor and re-reads at most one page, whose events are already kn
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
 from siren_sync.model import Collaborator, Event
+from siren_sync.values import coupon_code, nfc
+
+
+class TextIndex(dict[str, str]):
+    """A lookup by a typed text (a coupon code, a tracking id) that compares texts as people read
+    them: each key is folded (`nfc`, or `coupon_code`) when stored and when looked up, so a code
+    typed with a combining accent finds the one configured precomposed, whatever the caller passes."""
+
+    def __init__(self, fold: Callable[[str], str] = nfc):
+        super().__init__()
+        self._fold = fold
+
+    def __setitem__(self, key: str, value: str) -> None:
+        super().__setitem__(self._fold(key), value)
+
+    def update(self, other: Mapping[str, str]) -> None:  # type: ignore[override]  # one mapping, folded
+        for key, value in other.items():
+            self[key] = value
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(self._fold(key))
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(self._fold(key))
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(self._fold(key), default) if isinstance(key, str) else default
 
 
 @dataclass
 class Attribution:
-    """Who owns what: lookups from upstream ids to collaborator ids (active or not)."""
+    """Who owns what: lookups from upstream ids to collaborator ids (active or not). Coupon codes and
+    tracking ids are compared in Unicode NFC (coupon codes case-insensitively too), on both sides."""
 
-    by_coupon: dict[str, str] = field(default_factory=dict)  # lower-case coupon code -> id
-    by_tracking_id: dict[str, str] = field(default_factory=dict)
+    by_coupon: TextIndex = field(default_factory=lambda: TextIndex(coupon_code))
+    by_tracking_id: TextIndex = field(default_factory=TextIndex)
     by_product: dict[int, str] = field(default_factory=dict)
     by_wp_user: dict[int, str] = field(default_factory=dict)
     by_post: dict[int, str] = field(default_factory=dict)
@@ -32,7 +60,7 @@ class Attribution:
         """The lookups of these collaborators (a later one wins a shared code or id)."""
         index = cls()
         for c in collaborators:
-            index.by_coupon.update({code.lower(): c.id for code in c.coupons})
+            index.by_coupon.update({code: c.id for code in c.coupons})
             index.by_tracking_id.update({t: c.id for t in c.tracking_ids})
             index.by_product.update({p: c.id for p in c.products})
             index.by_post.update({p: c.id for p in c.posts})

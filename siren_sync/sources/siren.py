@@ -29,7 +29,7 @@ from siren_sync.model import Event
 from siren_sync.sources import wordpress as wp
 from siren_sync.sources.base import Attribution, SyncContext, SyncReport
 from siren_sync.sources.http import Upstream
-from siren_sync.values import parse_time
+from siren_sync.values import nfc, parse_time
 
 REFERRED = "referredSiteVisit"
 SIREN_COUNTED_STATUSES = ("active", "complete")
@@ -209,7 +209,7 @@ class SirenEngagementsSource:
                      source=self.name)
 
     def _owner(self, siren_id: Any) -> str | None:
-        key = str(siren_id)
+        key = nfc(str(siren_id))
         if key in self.collaborator_ids:
             return self.collaborator_ids[key]
         return key if key in self._known_now else None

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 from siren_sync.errors import SyncError
 from siren_sync.model import Collaborator
 from siren_sync.sources.http import Upstream
-from siren_sync.values import parse_time
+from siren_sync.values import coupon_code, nfc, parse_time
 
 log = logging.getLogger(__name__)
 
@@ -130,13 +130,13 @@ def fetch_collaborators(upstream: Upstream, role: str = "siren_collaborator",
         return []
     who = _user_names(users)
     wc = wc_upstream or upstream
-    coupons = _owned(wc, "wc/v3/coupons", coupon_meta_key, who, lambda c: str(c["code"]).lower())
+    coupons = _owned(wc, "wc/v3/coupons", coupon_meta_key, who, lambda c: coupon_code(str(c["code"])))
     products = _owned(wc, "wc/v3/products", product_meta_key, who, lambda p: int(p["id"]))
     result = []
     for u in users:
         uid = int(u["id"])
         result.append(Collaborator(
-            id=str(u.get("slug") or u.get("username") or f"wp-{uid}"),
+            id=nfc(str(u.get("slug") or u.get("username") or f"wp-{uid}")),
             name=str(u.get("name") or u.get("username") or ""),
             email=str(u.get("email") or ""), status="active", wp_user_id=uid,
             coupons=tuple(sorted(set(coupons.get(uid, ())))),

@@ -4,16 +4,29 @@ view first, so a command refused for its arguments leaves nothing behind, not ev
 from __future__ import annotations
 
 import argparse
+import logging
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from siren_sync import logs
 from siren_sync.cli.common import Parser, check_collaborator, check_distributor, open_for, time_arg
 from siren_sync.errors import UsageError
 from tests.support.cli import collab_yaml, dist_yaml
 
 
-def test_a_usage_error_is_one_line_naming_the_help_and_exits_2(capsys):
+@pytest.fixture
+def user_lines():
+    """Logging set up as `main` sets it up before parsing (the `say` lines on stderr); undone after."""
+    said, root = logging.getLogger(logs.SAY), logging.getLogger()
+    kept = (said.handlers[:], said.propagate, root.handlers[:], root.level)
+    logs.setup("WARNING", "text")
+    yield
+    said.handlers[:], said.propagate, root.handlers[:] = kept[0], kept[1], kept[2]
+    root.setLevel(kept[3])
+
+
+def test_a_usage_error_is_one_line_naming_the_help_and_exits_2(capsys, user_lines):
     parser = Parser(prog="siren-sync")
     parser.add_argument("--weeks", type=int)
     with pytest.raises(SystemExit) as info:

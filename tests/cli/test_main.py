@@ -2,6 +2,8 @@
 0 success, 2 bad config or usage, 1 failure)."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.support.cli import collab_yaml, dist_yaml
@@ -61,3 +63,66 @@ def test_usage_errors_exit_2_with_one_line(site, argv):
     code, _, err = site.run(*argv)
     assert code == 2, err
     assert err.count("\n") == 1 and err.startswith("siren-sync"), err
+
+
+STORE_COMMANDS = [["sync"], ["standings"], ["distribute"], ["credit", "alice"], ["history"], ["check"], ["run"]]
+
+
+@pytest.mark.parametrize("argv", STORE_COMMANDS, ids=lambda argv: argv[0])
+@pytest.mark.parametrize("where,problem", [("file/siren.json", "is a file, not a folder"),
+                                           ("folder", "is a folder, not a store file")])
+def test_a_store_path_that_cannot_be_a_store_is_one_line(site, argv, where, problem):
+    site.config(collab_yaml(["alice"]), dist_yaml())
+    (site.root / "file").write_text("")
+    (site.root / "folder").mkdir()
+    config = site.root / "siren.yaml"
+    config.write_text(config.read_text().replace("path: store/siren.json", f"path: {where}"))
+    code, _, err = site.run(*argv)
+    assert code == 1 and err.count("\n") == 1 and problem in err and "Traceback" not in err, err
+
+
+def _json_lines(err):
+    lines = err.splitlines()
+    assert lines, "nothing on stderr"
+    return [json.loads(line) for line in lines]  # every line is JSON, or this fails
+
+
+def test_with_json_logs_every_stderr_line_is_json(site):
+    site.config(collab_yaml(["alice"]), dist_yaml())
+    path = site.root / "bad.jsonl"
+    path.write_bytes(b"{not json\n\xff\n")
+    code, out, err = site.run("--log-format", "json", "import", str(path))
+    assert code == 1 and out.startswith("imported 0 new events from 2 lines")
+    skipped = [line for line in _json_lines(err) if line.get("event") == "import_line_skipped"]
+    assert [(s["line"], s["level"]) for s in skipped] == [(1, "warning"), (2, "warning")]
+    assert skipped[1]["message"] == f"{path}:2: not UTF-8 text (byte 0xff at column 1) (skipped)"
+
+
+@pytest.mark.parametrize("argv", [["--log-level", "LOUD", "check"], ["credit"], ["frobnicate"],
+                                  ["credit", "alice", "--count", "-3"], ["import", "missing.jsonl"]],
+                         ids=["log level", "missing argument", "unknown command", "negative count", "missing file"])
+def test_with_json_logs_an_error_is_one_json_line(site, argv):
+    site.config(collab_yaml(["alice"]), dist_yaml())
+    code, _, err = site.run("--log-format", "json", *argv)
+    [line] = _json_lines(err)
+    assert code == 2 and line["level"] == "error" and line["exit"] == 2 and line["message"].startswith("siren-sync")
+
+
+def test_log_level_loud_is_a_usage_error(site):
+    site.config(collab_yaml(["alice"]), dist_yaml())
+    code, _, err = site.run("--log-level", "LOUD", "check")
+    assert (code, err) == (2, "siren-sync: --log-level 'LOUD': expected one of DEBUG, INFO, WARNING, ERROR\n")
+
+
+def test_an_unexpected_error_is_one_line_without_a_traceback(site, monkeypatch):
+    from siren_sync import history
+    site.config(collab_yaml(["alice"]), dist_yaml())
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("something nobody planned for")
+
+    monkeypatch.setattr(history, "history", broken)
+    code, _, err = site.run("history")
+    assert code == 1 and "Traceback" not in err
+    assert err == ("siren-sync: unexpected error: RuntimeError: something nobody planned for (run with "
+                   "--log-level DEBUG for the details, and please report it)\n")

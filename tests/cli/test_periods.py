@@ -186,3 +186,87 @@ def test_an_event_dated_years_ahead_counts_nothing(site):
     assert code == 0 and "imported 2 new events" in out
     [dist] = distribute_json(site)
     assert dist["revenue"] == "0.00"
+
+
+# -- distribute syncs first, as the worker does (issue 15) ---------------------------------------
+
+class _Shop:
+    """A source whose site holds one sale of the closed period; `down` makes it unreachable."""
+
+    name = "woocommerce"
+
+    def __init__(self, down: bool = False):
+        self.down = down
+        self.synced = 0
+
+    def sync(self, ctx, since=None):
+        from datetime import UTC, datetime
+        from decimal import Decimal
+
+        from siren_sync.errors import RetriableSyncError
+        from siren_sync.model import Event
+        from siren_sync.sources.base import SyncReport
+        if self.down:
+            raise RetriableSyncError("connection refused (after 5 tries)", endpoint="wc/v3/orders", code="connection")
+        self.synced += 1
+        ctx.commit(self.name, [Event("woo:sale:1", "sale", datetime(2026, 11, 20, tzinfo=UTC),
+                                     revenue=Decimal("500.00"), source=self.name)], {"at": "now"})
+        return SyncReport(self.name, records=1, events=1)
+
+    def check(self):
+        return []
+
+
+def _with_shop(monkeypatch, shop):
+    from siren_sync.sources import registry
+    monkeypatch.setattr(registry, "build_sources", lambda config, app, only=None: [shop])
+
+
+def test_distribute_syncs_every_source_before_closing(site, monkeypatch):
+    """Before: run before `sync`, it closed the period with revenue 0.00; its sales landed in the next one."""
+    site.config(collab_yaml(["alice"]), dist_yaml())
+    site.run("import", str(site.events([credit("alice", 1)])))
+    shop = _Shop()
+    _with_shop(monkeypatch, shop)
+    [dist] = distribute_json(site)
+    assert (dist["revenue"], dist["pool"], shop.synced) == ("500.00", "50.00", 1)
+
+
+def test_distribute_refuses_when_a_source_is_behind_and_closes_nothing(site, monkeypatch):
+    site.config(collab_yaml(["alice"]), dist_yaml())
+    site.run("import", str(site.events([credit("alice", 1)])))
+    _with_shop(monkeypatch, _Shop(down=True))
+    code, out, err = site.run("distribute", "--as-of", "2026-12-01T00:00:00+00:00")
+    assert code == 1 and out == ""
+    assert err.splitlines()[-1] == (
+        "siren-sync: distribute: nothing was closed: woocommerce could not be synced up to the trigger time "
+        "2026-12-01T00:00:00+00:00 (woocommerce: wc/v3/orders: connection refused (after 5 tries)); try again when "
+        "it can, or add --no-sync to close with what the store holds")
+    assert json.loads(site.run("history", "--json")[1]) == {"distributions": []}
+
+
+def test_distribute_no_sync_closes_offline_and_warns(site, monkeypatch):
+    site.config(collab_yaml(["alice"]), dist_yaml())
+    site.run("import", str(site.events([credit("alice", 1), sale("s", "10.00")])))
+    _with_shop(monkeypatch, _Shop(down=True))
+    code, out, err = site.run("distribute", "--as-of", "2026-12-01T00:00:00+00:00", "--no-sync", "--json")
+    assert code == 0 and json.loads(out)["distributions"][0]["revenue"] == "10.00"
+    assert err == ("warning: --no-sync: closing with what the store holds; what the sources have not synced "
+                   "before a trigger time will count late, in the next period\n")
+
+
+def test_distribute_refuses_a_trigger_still_ahead_of_now_while_sources_are_enabled(site, monkeypatch):
+    site.config(collab_yaml(["alice"]), dist_yaml())
+    shop = _Shop()
+    _with_shop(monkeypatch, shop)
+    code, _, err = site.run("distribute", "--as-of", "2099-01-01T00:00:00+00:00")
+    assert code == 1 and "woocommerce could not be synced up to the trigger time" in err
+    assert "can only be synced up to now" in err and shop.synced == 0
+
+
+def test_distribute_with_nothing_due_syncs_nothing(site, monkeypatch):
+    site.config(collab_yaml(["alice"]), dist_yaml())
+    shop = _Shop(down=True)
+    _with_shop(monkeypatch, shop)
+    code, out, _ = site.run("distribute", "--as-of", "2026-11-15T00:00:00+00:00")
+    assert (code, out) == (0, "nothing to distribute\n")

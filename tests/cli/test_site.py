@@ -22,3 +22,12 @@ def test_sales_in_another_currency_count_nothing_and_check_says_so(site):
     assert dist["revenue"] == "20.00"
     code, out, _ = site.run("check")
     assert "counted nothing (not USD): 1 sales in EUR" in out
+
+
+def test_a_schedule_error_names_file_and_key_before_check_prints_anything(site):
+    """Before: `check` printed its header, then failed with a message naming neither file nor key."""
+    path = site.config(collab_yaml(["alice"]), dist_yaml(schedule="midnight"))
+    code, out, err = site.run("check")
+    assert (code, out) == (2, "")
+    assert err == (f"siren-sync: {path}: distributors.pool.schedule: schedule ['midnight'] does not advance time "
+                   "from 2026-11-01T00:00:00+00:00\n")

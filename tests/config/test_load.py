@@ -3,6 +3,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from siren_sync.config import DEFAULT_PATH, load_config
 from siren_sync.errors import ConfigError
@@ -228,8 +230,8 @@ def test_a_distributors_own_review_and_hold_win(tmp_path):
     ({"payouts": {"hold": "soon"}}, "payouts.hold: expected a duration"),
     ({"payouts": {"hold": "1 month"}}, "payouts.hold: expected a duration"),
     ({"payouts": {"hold": "99999 days"}}, "payouts.hold: must be at most 3660 days"),
-    ({"payouts": {"minimum": {"EURO": "5.00"}}}, "payouts.minimum.EURO: unknown unit 'EURO' (a currency code, or a "
-                                                  "unit a distributor pays in: USD)"),
+    ({"payouts": {"minimum": {"EURO": "5.00"}}}, "payouts.minimum.EURO: unknown unit 'EURO'; did you mean 'EUR'? (a "
+                                                  "currency code, or a unit a distributor pays in: USD)"),
     ({"payouts": {"minimum": {"usd": "5.00"}}}, "payouts.minimum.usd: unknown unit 'usd'; did you mean 'USD'?"),
     ({"payouts": {"minimum": {"USD": "5.001"}}}, "payouts.minimum.USD: USD has 2 decimals, got '5.001'"),
     ({"payouts": {"minimum": {"JPY": 10.5}}}, "payouts.minimum.JPY: JPY has 0 decimals, got 10.5"),
@@ -255,3 +257,92 @@ def test_a_custom_unit_minimum_takes_the_distributors_decimals(tmp_path):
     assert "payouts.minimum.credits: credits has 1 decimal, got '2.55'" in error(tmp_path, config(**{
         "distributors.bonus.units": "credits", "distributors.bonus.unitDecimals": 1,
         "payouts": {"minimum": {"credits": "2.55"}}}))
+
+
+# -- identifiers that look the same are the same (issue 15) ---------------------------------------
+
+def test_ids_coupons_and_tracking_ids_are_unicode_normalised(tmp_path):
+    cfg = load(tmp_path, config(collaborators=[{"id": "jose\u0301", "coupons": ["CAFE\u0301"],
+                                                "tracking_ids": ["re\u0301mi"]}]))
+    [c] = cfg.collaborators
+    assert (c.id, c.coupons, c.tracking_ids) == ("jos\u00e9", ("caf\u00e9",), ("r\u00e9mi",))
+
+
+@pytest.mark.parametrize("style", ["mapping", "one line each"])
+def test_two_ids_equal_once_normalised_are_a_config_error(tmp_path, style):
+    if style == "mapping":
+        data = config(collaborators=[{"id": "jos\u00e9"}, {"id": "jose\u0301"}])
+    else:
+        data = 'site: {url: "https://x.example"}\ncollaborators:\n  - {id: jos\u00e9}\n  - {id: jose\u0301}\n'
+    message = error(tmp_path, data)
+    assert message.endswith("collaborators[1].id: 'jose\\u0301' and collaborators[0].id 'jos\\xe9' are the same "
+                            "id 'jos\u00e9' once Unicode-normalised (NFC): they print alike, so they must be one "
+                            "collaborator")
+
+
+def test_the_same_coupon_typed_two_ways_is_bound_twice(tmp_path):
+    message = error(tmp_path, config(collaborators=[{"id": "a", "coupons": ["caf\u00e9"]},
+                                                    {"id": "b", "coupons": ["CAFE\u0301"]}]))
+    assert message.endswith("collaborators[1].coupons: coupon 'caf\u00e9' is already bound to collaborator 'a'")
+
+
+# -- a long collaborator list (issue 15): the one-line shortcut and YAML agree ---------------------
+
+LIST = """\
+site: {url: "https://x.example"}
+collaborators:
+  - {id: alice, name: Alice Martin, email: alice@example.com, status: active, wp_user_id: 12, coupons: [ALICE10]}
+  - {id: bruno, name: "Bruno: B", status: pending, products: [93, 94], tracking_ids: [bruno]}
+"""
+
+
+def test_a_one_line_list_loads_as_the_same_list_in_block_style(tmp_path):
+    import yaml
+    fast = load(tmp_path, LIST).collaborators
+    block = yaml.safe_dump(yaml.safe_load(LIST), sort_keys=False, default_flow_style=False)
+    assert "- id: alice" in block and load(tmp_path, block).collaborators == fast
+    assert [c.id for c in fast] == ["alice", "bruno"] and fast[1].name == "Bruno: B"
+
+
+def test_an_error_in_a_one_line_list_names_its_key(tmp_path):
+    assert error(tmp_path, LIST.replace("status: pending", "status: pendng")).endswith(
+        "collaborators[1].status: expected one of active, pending, inactive, got 'pendng'")
+    assert error(tmp_path, LIST.replace("wp_user_id: 12", "wp_user_id: 0")).endswith(
+        "collaborators[0].wp_user_id: must be at least 1, got 0")
+    assert ": line 4: YAML syntax error: duplicate key 'status'" in error(
+        tmp_path, LIST.replace("tracking_ids: [bruno]", "status: active"))
+
+
+def test_a_reference_in_the_list_is_put_in(tmp_path):
+    cfg = load(tmp_path, LIST.replace("ALICE10", "\"${ALICE_CODE}\""), env={"ALICE_CODE": "SPRING"})
+    assert cfg.collaborators[0].coupons == ("spring",)
+
+
+_VALUES = st.one_of(st.none(), st.booleans(), st.integers(-3, 5), st.sampled_from(
+    ["", " ", "alice", "Jose\u0301", "a@b.c", "not an email", "active", "pending", "gone", "CODE10"]),
+    st.lists(st.one_of(st.integers(-1, 3), st.sampled_from(["", "X", "x", "Caf\u00e9", " "])), max_size=3))
+
+
+_CODES = st.lists(st.sampled_from(["X", "x", "Caf\u00e9", "CAFE\u0301"]), max_size=3)
+_IDS = st.lists(st.integers(0, 3), max_size=3)
+_GOOD = {"name": st.sampled_from(["Alice", "", None]), "email": st.sampled_from(["a@b.c", ""]),
+         "status": st.sampled_from(["active", "pending", "inactive"]), "wp_user_id": st.integers(1, 3),
+         "coupons": st.one_of(_CODES, st.just("ONE")), "tracking_ids": _CODES, "products": st.one_of(_IDS, st.just(4)),
+         "posts": _IDS}
+_OPTIONAL = {key: st.one_of(good, good, good, good, _VALUES) for key, good in _GOOD.items()} | {"nick": _VALUES}
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.fixed_dictionaries({"id": st.sampled_from(["alice", "Jose\u0301", 7, "", " ", None, True, ["x"]])},
+                             optional=_OPTIONAL))
+def test_the_quick_collaborator_check_agrees_with_the_thorough_one(raw):
+    """What a large config's load takes without looking closely is exactly what the thorough check takes."""
+    from siren_sync.config.load import _collaborator, _plain_collaborator
+    from siren_sync.config.validate import At
+    quick = _plain_collaborator(raw)
+    try:
+        thorough = _collaborator(At("f")[0], raw)
+    except ConfigError:
+        assert quick is None, raw
+    else:
+        assert quick in (None, thorough), raw

@@ -70,7 +70,7 @@ def test_missing_recipe_file(tmp_path):
 
 def test_recipe_errors_name_the_recipe_file(tmp_path):
     bad = {"version": 1, "name": "x", "distributors": {"k": {"distributionResolver": "topScoreWins", "units": "USD",
-                                                              "schedule": ["monday"], "revenuePercentage": 101}}}
+                                                              "schedule": ["next monday"], "revenuePercentage": 101}}}
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     with pytest.raises(ConfigError) as info:
         load(tmp_path, config(recipes=["bad.json"]))
@@ -205,12 +205,16 @@ def test_unparseable_schedule_names_distributor_and_string(tmp_path):
 def test_a_schedule_utf8_cannot_encode_is_a_config_error(tmp_path):
     message = error(tmp_path, 'site: {url: "https://x.example"}\ndistributors:\n  b: {distributionResolver: '
                               'topScoreWins, units: USD, schedule: ["\\ud800"]}\n')
-    assert "distributors.b.schedule[0]: " in message and "'\\ud800'" in message
+    assert message.endswith("siren.yaml: line 3: YAML syntax error: found invalid Unicode character escape code")
+    (tmp_path / "r.json").write_text('{"distributors": {"b": {"distributionResolver": "topScoreWins", '
+                                     '"units": "USD", "schedule": ["\\ud800"]}}}')  # JSON takes the lone surrogate
+    with pytest.raises(ConfigError, match=r"r\.json: distributors\.b\.schedule\[0\]: .*can't encode"):
+        load(tmp_path, 'site: {url: "https://x.example"}\nrecipes: [r.json]\n')
 
 
 def test_schedule_may_be_a_single_string(tmp_path):
-    data = config(**{"distributors.bonus.schedule": "last day of this month"})
-    assert load(tmp_path, data).distributors["bonus"].schedule == ("last day of this month",)
+    data = config(**{"distributors.bonus.schedule": "last day of next month"})
+    assert load(tmp_path, data).distributors["bonus"].schedule == ("last day of next month",)
 
 
 def test_missing_schedule_is_required(tmp_path):
@@ -306,3 +310,35 @@ def test_a_naive_starts_at_is_a_wall_time_in_the_site_timezone(tmp_path):
 def test_bad_starts_at(tmp_path):
     message = error(tmp_path, config(**{"distributors.bonus.startsAt": "next tuesday"}))
     assert "distributors.bonus.startsAt: expected a date" in message
+
+
+# -- where a schedule or a unit is wrong, said before anything runs (issue 15) --------------------
+
+@pytest.mark.parametrize("schedule,why", [
+    (["midnight"], "schedule ['midnight'] does not advance time from 2026-11-01T00:00:00+01:00"),
+    (["last day of this month"], "schedule ['last day of this month'] does not advance time from "
+                                 "2026-11-30T00:00:00+01:00"),
+    (["+1 sec"], "schedule ['+1 sec'] makes a period every 0:00:01: more than 100,000 periods from "
+                 "2026-11-01T00:00:00+01:00 to now (use a longer schedule, or a later startsAt)")])
+def test_a_schedule_that_cannot_make_periods_names_file_and_key(tmp_path, schedule, why):
+    message = error(tmp_path, config(**{"distributors.bonus.schedule": schedule,
+                                        "distributors.bonus.startsAt": "2026-11-01"}))
+    assert message.endswith(f"siren.yaml: distributors.bonus.schedule: {why}")
+
+
+@pytest.mark.parametrize("units,meant", [("EURO", "EUR"), ("Euro", "EUR"), ("GPB", "GBP"), ("US", "USD")])
+def test_a_unit_one_typo_from_a_currency_suggests_it(tmp_path, units, meant):
+    message = error(tmp_path, config(**{"distributors.bonus.units": units}))
+    assert message.endswith(f"distributors.bonus.units: unknown currency {units!r}: did you mean {meant!r}? (a "
+                            "reward unit one letter away from a currency code is taken for a typo: add customUnit: "
+                            f"true to keep {units!r})")
+
+
+@pytest.mark.parametrize("key", ["customUnit", "custom_unit"])
+def test_custom_unit_true_keeps_such_a_unit(tmp_path, key):
+    d = load(tmp_path, config(**{"distributors.bonus.units": "XP", f"distributors.bonus.{key}": True})
+             ).distributors["bonus"]
+    assert (d.units, d.is_currency, d.exponent) == ("XP", False, 0)
+    assert "points" == load(tmp_path, config(**{"distributors.bonus.units": "points"})).distributors["bonus"].units
+    message = error(tmp_path, config(**{"distributors.bonus.units": "USD", f"distributors.bonus.{key}": True}))
+    assert message.endswith(f"distributors.bonus.{key}: USD is an ISO 4217 currency, not a custom unit (drop {key})")

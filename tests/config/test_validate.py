@@ -108,3 +108,12 @@ def test_a_zero_duration_where_zero_is_allowed():
     assert duration(At("f", "overlap"), "0", zero=True) == 0
     with pytest.raises(ConfigError, match=r"^f: every: must be more than zero, got 0$"):
         duration(At("f", "every"), 0)
+
+
+@pytest.mark.parametrize("value,why", [
+    ("1e3", "expected a number, got '1e3'"),
+    (10 ** 16, "points is 10000000000000000: more than 15 digits before the decimal point"),
+    ("0.123456789", "points is '0.123456789': more than 8 decimals")])
+def test_config_numbers_are_plain_and_bounded(value, why):
+    with pytest.raises(ConfigError, match=f"^f: n: {why}$"):
+        number(At("f", "n"), value, what="points")

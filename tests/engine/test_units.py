@@ -3,7 +3,7 @@ import re
 
 import pytest
 
-from siren_sync.engine.units import CURRENCY_EXPONENTS, is_currency, looks_like_currency, minor_unit
+from siren_sync.engine.units import CURRENCY_EXPONENTS, is_currency, minor_unit, near_currency
 
 
 @pytest.mark.parametrize("code,exponent", [
@@ -53,6 +53,13 @@ def test_unit_decimals_must_be_a_small_whole_number(bad):
 def test_codes_are_upper_case():
     assert not is_currency("usd")
     assert minor_unit("usd", None) == (0, False)
-    assert looks_like_currency("usd") == "USD"
-    assert looks_like_currency("points") is None
-    assert looks_like_currency("USD") is None
+    assert near_currency("usd") == "USD"
+    assert near_currency("points") is None
+    assert near_currency("USD") is None
+
+
+@pytest.mark.parametrize("units,meant", [("EURO", "EUR"), ("Euro", "EUR"), ("EUR0", "EUR"), ("GPB", "GBP"),
+                                         ("US", "USD"), ("USDD", "USD"), ("credits", None), ("Points", None),
+                                         ("kudos", None)])
+def test_a_unit_one_typo_from_a_currency_names_it(units, meant):
+    assert near_currency(units) == meant

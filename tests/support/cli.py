@@ -6,6 +6,7 @@ import json
 BASE = """
 site: {{url: "http://127.0.0.1:9", timezone: UTC}}
 store: {{path: store/siren.json}}
+sync: {{woocommerce: {{enabled: false}}}}
 collaborators:
 {collaborators}
 distributors:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from siren_sync.errors import StoreError
-from siren_sync.files import append_file, fsync_dir, truncate_file, write_temp
+from siren_sync.files import append_file, discard, fsync_dir, truncate_file, write_temp
 from siren_sync.store.codec import copy_json, dumps
 from siren_sync.store.names import is_partition
 from siren_sync.store.protocol import Changes
@@ -162,10 +162,7 @@ class Commit:
     def _roll_back(self) -> None:
         self.root.data = self.snapshot
         for path in [self.temp, *self.written] if self.temp else self.written:
-            try:
-                path.unlink(missing_ok=True)
-            except OSError:
-                pass
+            discard(path)
         for path, length in self.appended:
             try:
                 truncate_file(path, length)

@@ -40,6 +40,20 @@ def unreadable(root: Path, reason: str) -> StoreError:
                       "(restore a backup or move it away)")
 
 
+def misplaced(root: Path) -> StoreError | None:
+    """The error of a store path that cannot be a store file (it is a folder, or a part of the path
+    before it is a file), or None: a mistake in `store.path`, not damage, so nothing to restore."""
+    if root.is_dir():
+        return StoreError(f"store {root} is a folder, not a store file (store.path in the config names the "
+                          "file, such as data/siren-sync.json)")
+    for folder in root.parents:
+        if folder.exists():
+            if not folder.is_dir():
+                return StoreError(f"store {root}: {folder} is a file, not a folder (store.path in the config)")
+            break
+    return None
+
+
 def new_root() -> Tables:
     """The root of an empty store, created now."""
     created = datetime.now(UTC).isoformat(timespec="seconds")
@@ -78,7 +92,7 @@ def read_root(path: Path) -> Tables | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise unreadable(path, exc.strerror or str(exc)) from None
+        raise misplaced(path) or unreadable(path, exc.strerror or str(exc)) from None
     data = _parse_root(path, raw)
     problem = root_problem(data)
     if problem:

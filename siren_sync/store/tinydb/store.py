@@ -46,6 +46,7 @@ from siren_sync.store.tinydb.manifest import (
     KEYS_FILE,
     PARTITIONS,
     SEGMENTS,
+    misplaced,
     new_root,
     parse_partition,
     read_root,
@@ -94,14 +95,33 @@ class TinyDBStore:
             data = read_root(self.path)  # a store not created yet reads as an empty one
             self._db = Database(JSONFileStorage(self.path, data if data is not None else new_root()))
             return self
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock.acquire()
+        try:
+            self._folder_for_writing()
+            self._lock.acquire()
+        except OSError as exc:
+            raise self._cannot("write in its folder", exc) from None
         try:
             self._db = self._open_writer()
+        except OSError as exc:
+            self._lock.release()
+            raise self._cannot("be opened for writing", exc) from None
         except BaseException:
             self._lock.release()
             raise
         return self
+
+    def _folder_for_writing(self) -> None:
+        """The root's folder, created if needed; a StoreError when the path cannot be a store file."""
+        problem = misplaced(self.path)
+        if problem is not None:
+            raise problem
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _cannot(self, what: str, exc: OSError) -> StoreError:
+        """The one-line error of a store the system will not let us write (no traceback, no temp file)."""
+        where = f" ({exc.filename})" if exc.filename else ""
+        return StoreError(f"store {self.path} cannot {what}: {exc.strerror or exc}{where}; check store.path in the "
+                          "config and that this user may write there")
 
     def _open_writer(self) -> Database:
         data = read_root(self.path)

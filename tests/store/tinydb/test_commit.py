@@ -1,6 +1,7 @@
 """A TinyDB commit: what it writes, what it costs, and what a failure leaves (the files as they were)."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -176,3 +177,46 @@ def test_put_many_writes_every_document_and_a_bad_one_fails_the_whole_commit(tmp
         assert store.get("meta", "x") is None and store.table("obligations/d2") == {}
     with Store(tmp_path / "s.json").open() as store:
         assert store.get("obligations/d1", "c999") == {"amount": "999"}
+
+
+# -- a full disk ----------------------------------------------------------------------------
+
+def _full_disk_after(monkeypatch: pytest.MonkeyPatch, writes: int) -> None:
+    """`os.write` succeeds `writes` times, then fails as a full disk does (ENOSPC)."""
+    real_write, left = os.write, [writes]
+
+    def write(fd: int, data: bytes) -> int:
+        if left[0] <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        left[0] -= 1
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", write)
+
+
+@pytest.mark.parametrize("writes", range(6))  # `change_everything` writes 2 partitions, 2 segments, keys, root
+def test_a_full_disk_at_any_write_leaves_no_temp_file_and_the_store_as_it_was(tmp_path: Path, writes: int):
+    backend = TinyDBBackend(tmp_path)
+    with backend.store() as store:
+        seed(store)
+        before = files_under(backend.path.parent)
+        with pytest.MonkeyPatch.context() as patch:
+            _full_disk_after(patch, writes)
+            with pytest.raises(StoreError, match="No space left on device.*the last committed state is intact"):
+                with store.transaction() as tx:
+                    change_everything(tx)
+        after = files_under(backend.path.parent)
+        assert not [name for name in after if name.endswith(".tmp")]
+        assert {name: data for name, data in after.items() if name != "siren-sync.d/events/2027-01.jsonl"} == before
+        with store.transaction() as tx:  # the disk has room again: it goes on
+            change_everything(tx)
+    assert backend.store().open().event_count() == 57
+
+
+def test_a_full_disk_when_a_store_is_created_is_one_line_and_leaves_nothing(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch):
+    path = tmp_path / "data" / "siren-sync.json"
+    _full_disk_after(monkeypatch, 0)  # the new root is the first file written
+    with pytest.raises(StoreError, match=r"cannot be opened for writing: No space left on device"):
+        Store(path).open()
+    assert sorted(p.name for p in path.parent.iterdir()) == ["siren-sync.json.lock"]

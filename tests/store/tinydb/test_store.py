@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,48 @@ def test_readonly_on_a_missing_store_is_empty_and_creates_nothing(tmp_path: Path
     with Store(tmp_path / "none" / "x.json", readonly=True) as reader:
         assert reader.tables() == [] and reader.known(["a"]) == set()
     assert not (tmp_path / "none").exists()
+
+
+# -- a store path that cannot be a store: one line, never a traceback ---------------------------
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_store_path_under_a_file_is_one_clear_error(tmp_path: Path, readonly: bool):
+    (tmp_path / "data").write_text("not a folder")
+    path = tmp_path / "data" / "sub" / "siren-sync.json"
+    with pytest.raises(StoreError, match=f"^store {path}: {tmp_path / 'data'} is a file, not a folder "
+                                         r"\(store.path in the config\)$"):
+        Store(path, readonly=readonly).open()
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_store_path_that_is_a_folder_is_one_clear_error(tmp_path: Path, readonly: bool):
+    with pytest.raises(StoreError, match=f"^store {tmp_path} is a folder, not a store file"):
+        Store(tmp_path, readonly=readonly).open()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_this_user_cannot_write_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    path = tmp_path / "data" / "siren-sync.json"
+    path.parent.mkdir()
+    real_open = os.open
+
+    def refused(file: object, *args: object, **kwargs: object) -> int:
+        if str(file).startswith(str(path.parent)):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", refused)  # as root, chmod would not refuse anything
+    with pytest.raises(StoreError, match=f"^store {path} cannot write in its folder: Permission denied "
+                                         rf"\({path}.lock\); check store.path"):
+        Store(path).open()
+
+
+def test_a_folder_that_cannot_be_created_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    path = tmp_path / "new" / "siren-sync.json"
+
+    def refused(self: Path, *args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "mkdir", refused)
+    with pytest.raises(StoreError, match=f"cannot write in its folder: Permission denied \\({path.parent}\\)"):
+        Store(path).open()
