@@ -14,7 +14,7 @@ OUTBOX = "outbox"  # distribution id -> OutboxEntry
 PERIODS = "periods"  # distributor key -> {first_start, open_start, carry}
 CURSORS = "cursors"  # source name -> the source's own cursor
 QUARANTINE = "quarantine"  # where -> {where, reason, payload, at}
-META = "meta"  # "site" -> {timezone}
+META = "meta"  # "site" -> {timezone}; "secrets" -> {visitor_key} (hex, made once: `sync.visitor_key`)
 SITE_COLLABORATORS = "site_collaborators"  # id -> collaborator read from the site
 
 

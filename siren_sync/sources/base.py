@@ -8,6 +8,8 @@ last committed cursor and re-reads at most one page, whose events are already kn
 """
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +41,36 @@ class Attribution:
             if c.wp_user_id is not None:
                 index.by_wp_user[c.wp_user_id] = c.id
         return index
+
+
+VISITOR_DIGEST_BYTES = 16  # a visitor digest is 32 hex characters
+
+
+def visitor_digest(key: bytes, address: str, agent: str) -> str:
+    """The keyed digest (BLAKE2b) that stands for one visitor: a client address and a user agent.
+
+    Sales and referred visits are matched on it, and only it is kept: the raw address and agent never
+    reach the store. The address is normalised (`::ffff:1.2.3.4` is `1.2.3.4`, IPv6 in its short
+    lower-case form) and the agent's whitespace collapsed as WordPress does when it stores an
+    order's `customer_user_agent`, so an access log line and an order by the same visitor agree.
+    Without the store's key the digest cannot be tried against guessed addresses.
+    """
+    text = f"{normal_address(address)}\n{' '.join(agent.split())}"
+    # "surrogatepass": a lone surrogate escaped in JSON must not stop a sync.
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), key=key,
+                           digest_size=VISITOR_DIGEST_BYTES).hexdigest()
+
+
+def normal_address(address: str) -> str:
+    """An IP address in one spelling (IPv4-mapped IPv6 as IPv4); anything else trimmed, lower case."""
+    text = address.strip()
+    try:
+        ip = ipaddress.ip_address(text[1:-1] if text.startswith("[") and text.endswith("]") else text)
+    except ValueError:
+        return text.lower()
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
 
 
 @dataclass
@@ -82,6 +114,12 @@ class SyncContext(Protocol):
 
     def progress(self, source: str, page: int, total_pages: int | None, records: int) -> None:
         """Report a page read, for the terminal progress line or the log."""
+
+    def visitor(self, address: str, agent: str) -> str:
+        """The visitor digest of a client address and user agent (`visitor_digest` with the store's key).
+
+        A source passes the raw values here and keeps only what comes back.
+        """
 
 
 class Source(Protocol):
