@@ -8,8 +8,10 @@ last committed cursor and re-reads at most one page, whose events are already kn
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -44,8 +46,12 @@ class Attribution:
 
 
 VISITOR_DIGEST_BYTES = 16  # a visitor digest is 32 hex characters
+VISITORS_CACHED = 1 << 16  # digests (and addresses) remembered in memory: returning customers, busy visitors
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")  # dotted IPv4 as `ipaddress` writes it (no leading zeros)
 
 
+@functools.lru_cache(maxsize=VISITORS_CACHED)
 def visitor_digest(key: bytes, address: str, agent: str) -> str:
     """The keyed digest (BLAKE2b) that stands for one visitor: a client address and a user agent.
 
@@ -53,7 +59,8 @@ def visitor_digest(key: bytes, address: str, agent: str) -> str:
     reach the store. The address is normalised (`::ffff:1.2.3.4` is `1.2.3.4`, IPv6 in its short
     lower-case form) and the agent's whitespace collapsed as WordPress does when it stores an
     order's `customer_user_agent`, so an access log line and an order by the same visitor agree.
-    Without the store's key the digest cannot be tried against guessed addresses.
+    Without the store's key the digest cannot be tried against guessed addresses. Remembered in
+    memory (never stored) for the visitors seen most recently: a sync meets the same ones again.
     """
     text = f"{normal_address(address)}\n{' '.join(agent.split())}"
     # "surrogatepass": a lone surrogate escaped in JSON must not stop a sync.
@@ -61,9 +68,16 @@ def visitor_digest(key: bytes, address: str, agent: str) -> str:
                            digest_size=VISITOR_DIGEST_BYTES).hexdigest()
 
 
+@functools.lru_cache(maxsize=VISITORS_CACHED)
 def normal_address(address: str) -> str:
-    """An IP address in one spelling (IPv4-mapped IPv6 as IPv4); anything else trimmed, lower case."""
+    """An IP address in one spelling (IPv4-mapped IPv6 as IPv4); anything else trimmed, lower case.
+
+    A plain dotted IPv4 address is its own spelling already (parsing it would cost more than the
+    digest); the rest goes through `ipaddress`.
+    """
     text = address.strip()
+    if _IPV4.fullmatch(text):
+        return text
     try:
         ip = ipaddress.ip_address(text[1:-1] if text.startswith("[") and text.endswith("]") else text)
     except ValueError:

@@ -26,6 +26,7 @@ so the parser takes that time instead of parsing it twice. This is the ingest's 
 """
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -157,13 +158,12 @@ def parse_order(raw: Any, paid_statuses: Iterable[str], modified: datetime | Non
     """
     oid = raw.get("id") if isinstance(raw, dict) else None
     try:
-        order = _order(raw, oid, paid_statuses, modified)
+        return _order(raw, oid, paid_statuses, modified, refs or _DEFAULT_REFS)
     except (ValueError, TypeError, AttributeError) as exc:
         raise RecordError(f"{ORDERS} #{oid if oid is not None else '?'}", str(exc)) from None
-    return _with_touch(order, raw, refs or _DEFAULT_REFS)
 
 
-def _order(raw: Any, oid: Any, paid_statuses: Iterable[str], modified: datetime | None) -> Order:
+def _order(raw: Any, oid: Any, paid_statuses: Iterable[str], modified: datetime | None, refs: Refs) -> Order:
     """The checks of `parse_order`, in the order their reasons are reported."""
     if not isinstance(raw, dict):
         raise ValueError("not a JSON object")
@@ -183,8 +183,7 @@ def _order(raw: Any, oid: Any, paid_statuses: Iterable[str], modified: datetime 
                        discount_total=parse_decimal(raw.get("discount_total", "0"), "discount_total"),
                        fees=fees, shipping=parse_decimal(raw.get("shipping_total", "0"), "shipping_total"),
                        taxes=parse_decimal(raw.get("total_tax", "0"), "total_tax"))
-    return Order(id=order_id, status=status, modified=modified, paid_at=paid_at, value=value, coupons=coupons,
-                 refunds=refunds)
+    return Order(order_id, status, modified, paid_at, value, coupons, refunds, *_touch_parts(raw, refs, paid_at))
 
 
 def _refunds(raw: Mapping[str, Any]) -> tuple[Refund, ...]:
@@ -242,24 +241,26 @@ def _coupons(raw: Mapping[str, Any]) -> tuple[str, ...]:
 # -- who may have brought it (never a reason to refuse an order) -----------------------------------
 
 _DEFAULT_REFS = Refs()
+_NO_TOUCH: tuple[None, None, None, None] = (None, None, None, None)
+TouchParts = tuple[datetime | None, tuple[str, str] | None, str | None, int | None]
 
 
-def _with_touch(order: Order, raw: Mapping[str, Any], refs: Refs) -> Order:
-    """`order` with what it says about who brought it: its creation time, its customer's address and
-    agent, the tracking id it names, the subscription it renews. A value that is not usable is left
-    out; the order still counts."""
-    created_raw = raw.get("date_created_gmt")
-    created = None
-    if isinstance(created_raw, str) and created_raw:
-        created = order.paid_at if created_raw == raw.get("date_paid_gmt") else _time_or_none(created_raw)
-    address, agent = raw.get("customer_ip_address"), raw.get("customer_user_agent")
-    client = (address, agent) if isinstance(address, str) and isinstance(agent, str) and \
-        address.strip() and agent.strip() else None
-    ref, subscription = _meta_touch(raw.get("meta_data"), refs)
-    if created is None and client is None and ref is None and subscription is None:
-        return order
-    return Order(order.id, order.status, order.modified, order.paid_at, order.value, order.coupons, order.refunds,
-                 created, client, ref, subscription)
+def _touch_parts(raw: Mapping[str, Any], refs: Refs, paid_at: datetime | None) -> TouchParts:
+    """(creation time, (address, agent), tracking id, subscription renewed) of an order as sent. A
+    value that is not usable is left out, and so is all of it for a shape no site sends: these count
+    no money, so they are never a reason to refuse an order."""
+    try:
+        created_raw = raw.get("date_created_gmt")
+        created = None
+        if isinstance(created_raw, str) and created_raw:
+            created = paid_at if created_raw == raw.get("date_paid_gmt") else _time_or_none(created_raw)
+        address, agent = raw.get("customer_ip_address"), raw.get("customer_user_agent")
+        client = (address, agent) if isinstance(address, str) and isinstance(agent, str) and \
+            address.strip() and agent.strip() else None
+        ref, subscription = _meta_touch(raw.get("meta_data"), refs)
+    except (ValueError, TypeError, AttributeError):
+        return _NO_TOUCH
+    return created, client, ref, subscription
 
 
 def _time_or_none(value: str) -> datetime | None:
@@ -302,12 +303,13 @@ def _landing_ref(url: Any, param: str) -> str | None:
 
 
 def _ref_text(value: Any) -> str | None:
-    """A tracking id as an order may name it: non-empty text (or a number) of at most `MAX_REF` characters."""
+    """A tracking id as an order may name it: non-empty text (or a number) of at most `MAX_REF`
+    characters, in Unicode's composed form (NFC: `é` typed or pasted is one id)."""
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
         return None
-    value = value.strip()
+    value = unicodedata.normalize("NFC", value.strip())
     return value if 0 < len(value) <= MAX_REF else None
 
 

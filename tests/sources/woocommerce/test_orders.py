@@ -298,6 +298,8 @@ def test_the_configured_meta_key_names_the_ref_before_order_attribution():
     assert parse_order(raw, ("completed",), refs=Refs(param="aff")).ref is None  # another parameter name
     numeric = with_meta(order(33), ("_affiliate_ref", 42))
     assert parse_order(numeric, ("completed",), refs=Refs(meta_key="_affiliate_ref")).ref == "42"
+    decomposed = with_meta(order(33), ("_wc_order_attribution_session_entry", "https://shop.example/?ref=re%CC%81mi"))
+    assert parse_order(decomposed, ("completed",)).ref == "r\u00e9mi"  # NFC, as collaborators' ids are
 
 
 @pytest.mark.parametrize("change", [
