@@ -232,7 +232,8 @@ TEST_VISITOR_KEY = b"siren-sync-test-visitor-key-0001"  # FakeContext's key for 
 
 @dataclass
 class FakeContext:
-    """An in-memory SyncContext: monthly periods by default, commits recorded, cursors JSON-checked."""
+    """An in-memory SyncContext: monthly periods by default, commits recorded, cursors JSON-checked,
+    visitor digests with a fixed test key (`visitor_key`)."""
 
     now: datetime = NOW
     attribution: Attribution = field(default_factory=Attribution)
