@@ -47,7 +47,7 @@ class Attribution:
 
 
 VISITOR_DIGEST_BYTES = 16  # a visitor digest is 32 hex characters
-VISITORS_CACHED = 1 << 16  # digests (and addresses) remembered in memory: returning customers, busy visitors
+VISITORS_CACHED = 4096  # digests remembered in memory (a few hundred kB): returning customers, busy visitors
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")  # dotted IPv4 as `ipaddress` writes it (no leading zeros)
 _MAPPED = bytes(10) + b"\xff\xff"  # the first 12 bytes of an IPv4-mapped IPv6 address
@@ -70,7 +70,6 @@ def visitor_digest(key: bytes, address: str, agent: str) -> str:
                            digest_size=VISITOR_DIGEST_BYTES).hexdigest()
 
 
-@functools.lru_cache(maxsize=VISITORS_CACHED)
 def normal_address(address: str) -> str:
     """An IP address in one spelling (IPv4-mapped IPv6 as IPv4); anything else trimmed, lower case.
 
