@@ -128,9 +128,11 @@ class SandboxProcess:
     """
 
     def __init__(self, *, orders: int, refunds: int = 0, full_refunds: int = 0, seed: int = 1,
-                 timeout: float = 600.0):
+                 timeout: float = 600.0, visitors: bool = False):
         argv = [PYTHON, "-m", "siren_sync.sandbox", "--port", "0", "--seed", str(seed), "--json",
                 "--orders", str(orders), "--refunds", str(refunds), "--full-refunds", str(full_refunds)]
+        if visitors:  # orders carry their customer's address and agent, some order attribution
+            argv.append("--visitors")
         self.started = time.monotonic()
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
         line = self.proc.stdout.readline()  # blocks until the site is generated and serving

@@ -6,7 +6,10 @@ source's own query and client, so the floor's memory does not count in the inges
 second read is timed too: "reading alone" is what the worker's HTTP client costs for the pages with
 no order processed, the share of the ingest's CPU that belongs to the transport.
 
-    python bench/ingest_orders.py [--orders 100000] [--refunds 0] [--profile FILE]
+    python bench/ingest_orders.py [--orders 100000] [--refunds 0] [--visitors] [--profile FILE]
+
+`--visitors`: the sandbox's orders carry their customer's address and user agent (each sale then
+computes a visitor digest) and some WooCommerce order attribution meta, as a real shop's do.
 
 Targets: worker CPU <= 3x the json.loads floor; <= 0.2 ms of client CPU per order end to end (the
 issue compares with connectors' 0.4 ms of client CPU per order; wall time, which on a 2-core machine
@@ -39,6 +42,7 @@ def _reads(source, per_page: int) -> tuple[float, list[bytes]]:
     from siren_sync.sources.woocommerce.walk import order_params
 
     params = order_params(source.statuses.current, None)
+    params["include_meta"] = ",".join(source.refs.meta_keys)  # as the walk asks (`WooCommerceSource._query`)
     raw_pages: list[bytes] = []
     number = 1
     c0 = time.process_time()
@@ -64,12 +68,12 @@ def _floor(raw_pages: list[bytes]) -> tuple[float, int]:
 
 
 def main(orders: int = 100_000, refunds: int = 0, full_refunds: int = 0, profile: str | None = None,
-         trace: bool = False) -> dict:
+         trace: bool = False, visitors: bool = False) -> dict:
     from siren_sync.app import open_app
     from siren_sync.sources.woocommerce import WooCommerceSource
     from siren_sync.sync import run_source
 
-    with _common.SandboxProcess(orders=orders, refunds=refunds, full_refunds=full_refunds) as sb, \
+    with _common.SandboxProcess(orders=orders, refunds=refunds, full_refunds=full_refunds, visitors=visitors) as sb, \
             tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         config = _common.load(_common.write_config(Path(tmp), url=sb.url, creds=sb.credentials, woocommerce=True))
         app = open_app(config, now=sb.now)
@@ -102,7 +106,7 @@ def main(orders: int = 100_000, refunds: int = 0, full_refunds: int = 0, profile
         source.close()
     n = rep.records
     result = {
-        "bench": "ingest_orders", "orders": orders, "orders_read": n, "events": events,
+        "bench": "ingest_orders", "orders": orders, "visitors": visitors, "orders_read": n, "events": events,
         "requests": sum(v for k, v in stats["requests"].items() if "/sandbox/" not in k),
         "requests_by_route": {k: v for k, v in stats["requests"].items() if "/sandbox/" not in k},
         "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "orders_per_s": round(n / wall, 1),
@@ -127,8 +131,9 @@ def cli(argv: list[str] | None = None) -> dict:
     p.add_argument("--full-refunds", type=int, default=0)
     p.add_argument("--profile", help="write a cProfile of the ingest to this file")
     p.add_argument("--trace", action="store_true", help="also measure the tracemalloc peak (slower)")
+    p.add_argument("--visitors", action="store_true", help="orders with customer addresses, agents, attribution")
     a = p.parse_args(argv)
-    r = main(a.orders, a.refunds, a.full_refunds, a.profile, a.trace)
+    r = main(a.orders, a.refunds, a.full_refunds, a.profile, a.trace, a.visitors)
     t = r["targets"]
     _common.report("order ingest end to end", [
         ("orders read / events", f"{r['orders_read']} / {r['events']}"),

@@ -107,6 +107,44 @@ class OrderValue:
 
 
 @dataclass(frozen=True, slots=True)
+class Touch:
+    """What an order or a visit says about who may have brought a sale (programs, DESIGN section 8).
+
+    A visit and an order by the same visitor share its `visitor`: a keyed digest of the client address
+    and user agent (`SyncContext.visitor`), never the raw values. Every field is optional: a sale
+    names what its order showed, a visit only its visitor.
+    """
+
+    visitor: str | None = None  # keyed digest of client address + user agent: never the raw values
+    ref: str | None = None  # a tracking id the order itself names (order attribution, ref_meta_key)
+    created_at: datetime | None = None  # an order's creation time (visit windows count back from it)
+    renewal_of: int | None = None  # a renewal order: the first order of its subscription
+
+    def __post_init__(self) -> None:
+        if self.created_at is not None and self.created_at.tzinfo is None:
+            raise ValueError("touch: created_at has no timezone")
+
+    def to_record(self) -> Record:
+        """Only the fields that are set (a visit's touch is its visitor alone)."""
+        record: Record = {}
+        if self.visitor is not None:
+            record["visitor"] = self.visitor
+        if self.ref is not None:
+            record["ref"] = self.ref
+        if self.created_at is not None:
+            record["created_at"] = iso(as_utc(self.created_at))
+        if self.renewal_of is not None:
+            record["renewal_of"] = self.renewal_of
+        return record
+
+    @classmethod
+    def from_record(cls, r: Mapping[str, Any]) -> Touch:
+        created = r.get("created_at")
+        return cls(visitor=r.get("visitor"), ref=r.get("ref"), created_at=parse_time(created) if created else None,
+                   renewal_of=r.get("renewal_of"))
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """Something that happened on the site, normalized. Recording the same `key` twice changes nothing.
 
@@ -115,6 +153,10 @@ class Event:
     (imports), or an `order` plus the signed `share` of its counted value this event moves (`1` when
     paid, `-amount/total` for a refund, `-rest/total` for a cancellation), so every distributor can
     apply its own transaction compilers and filters to the same event.
+
+    `order_id` names the order an event comes from (its sale, refunds, cancellation and engagement
+    events); `touch` what an order's payment (`sale`) or a referred visit says about who brought the
+    sale (programs). Both are left out of the record when unset, like every default.
     """
 
     key: str
@@ -126,6 +168,8 @@ class Event:
     order: OrderValue | None = None
     share: Fraction = WHOLE
     source: str = "manual"
+    order_id: int | None = None
+    touch: Touch | None = None
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:
@@ -144,15 +188,21 @@ class Event:
             record["order"] = self.order.to_record()
         if self.share is not WHOLE and self.share != 1:
             record["share"] = str(self.share)
+        if self.order_id is not None:
+            record["order_id"] = self.order_id
+        if self.touch is not None:
+            record["touch"] = self.touch.to_record()
         return record
 
     @classmethod
     def from_record(cls, r: Mapping[str, Any]) -> Event:
+        touch = r.get("touch")
         return cls(key=r["key"], type=r["type"], at=parse_time(r["at"]), collaborator=r.get("collaborator"),
                    quantity=int(r.get("quantity", 1)),
                    revenue=Decimal(r["revenue"]) if r.get("revenue") is not None else None,
                    order=OrderValue.from_record(r["order"]) if r.get("order") else None,
-                   share=Fraction(r["share"]) if "share" in r else WHOLE, source=r.get("source", "manual"))
+                   share=Fraction(r["share"]) if "share" in r else WHOLE, source=r.get("source", "manual"),
+                   order_id=r.get("order_id"), touch=Touch.from_record(touch) if touch is not None else None)
 
 
 @dataclass(frozen=True, slots=True)

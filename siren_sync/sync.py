@@ -9,17 +9,20 @@ shows its progress on a terminal, and a log line per page otherwise.
 from __future__ import annotations
 
 import logging
+import secrets
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from siren_sync.errors import ConfigError, SirenSyncError, UsageError
+from siren_sync.errors import ConfigError, SirenSyncError, StoreError, UsageError
 from siren_sync.ledger import unique_by_key
 from siren_sync.model import Event
-from siren_sync.sources.base import Attribution, Source, SyncReport
+from siren_sync.sources.base import Attribution, Source, SyncReport, visitor_digest
 from siren_sync.sources.registry import build_sources, wp_upstream
+from siren_sync.store.protocol import Store
+from siren_sync.tables import META
 
 if TYPE_CHECKING:
     from siren_sync.app import App
@@ -58,6 +61,7 @@ class LedgerContext:
         self._cursors: dict[str, Mapping[str, Any]] = {}
         self._set_aside: list[dict[str, Any]] = []  # quarantined records not yet stored
         self._since_flush = time.monotonic()
+        self._visitor_key: bytes | None = None
 
     def cursor(self, name: str) -> Mapping[str, Any] | None:
         """The cursor committed last under `name`, buffered or stored."""
@@ -102,6 +106,12 @@ class LedgerContext:
         self._set_aside.append({"where": where, "reason": reason, "payload": _jsonable(payload)})
         self.quarantined += 1
 
+    def visitor(self, address: str, agent: str) -> str:
+        """The visitor digest of a client address and user agent, keyed with the store's key."""
+        if self._visitor_key is None:
+            self._visitor_key = visitor_key(self.app.store)
+        return visitor_digest(self._visitor_key, address, agent)
+
     def progress(self, source: str, page: int, total_pages: int | None, records: int) -> None:
         """One page read: a progress line on a terminal, else a log line."""
         elapsed = max(time.monotonic() - self._started, 1e-3)
@@ -117,6 +127,30 @@ class LedgerContext:
         else:
             log.info(text, extra={"fields": {"event": "page", "source": source, "page": page,
                                               "total_pages": total_pages, "records": records}})
+
+
+def visitor_key(store: Store) -> bytes:
+    """The store's key for visitor digests: made once (32 random bytes) and kept in the `meta` table.
+
+    Made at the first visitor a sync meets and committed at once, on its own, so every digest in the
+    store was made with the key the store holds. A store copied elsewhere keeps its key, and so its
+    visits and orders still match. Keyed, a digest cannot be reversed by hashing every IPv4 address
+    with the common user agents.
+    """
+    kept = store.get(META, "secrets")
+    if not (kept and kept.get("visitor_key")):
+        with store.transaction() as tx:
+            kept = tx.get(META, "secrets") or {}
+            if not kept.get("visitor_key"):
+                kept["visitor_key"] = secrets.token_hex(32)
+                tx.put(META, "secrets", kept)
+    try:
+        key = bytes.fromhex(kept["visitor_key"])
+    except (TypeError, ValueError):
+        key = b""
+    if not 16 <= len(key) <= 64:
+        raise StoreError(f"{store.path}: meta: secrets: visitor_key is not a key of 16 to 64 bytes in hex")
+    return key
 
 
 def _jsonable(payload: Any) -> Any:

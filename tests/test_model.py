@@ -11,7 +11,17 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from siren_sync.model import WHOLE, Distribution, Event, Line, Obligation, OrderValue, OutboxEntry, Standing
+from siren_sync.model import (
+    WHOLE,
+    Distribution,
+    Event,
+    Line,
+    Obligation,
+    OrderValue,
+    OutboxEntry,
+    Standing,
+    Touch,
+)
 
 NY = ZoneInfo("America/New_York")
 AT = datetime(2026, 11, 10, 12, 30, tzinfo=UTC)
@@ -79,6 +89,29 @@ def test_an_event_is_stored_in_utc_and_reads_back_as_the_same_instant():
 def test_an_event_without_a_timezone_is_refused():
     with pytest.raises(ValueError, match="no timezone"):
         Event(key="k", type="manual", at=datetime(2026, 11, 10, 12))
+
+
+def test_a_sale_keeps_its_order_id_and_touch_and_a_visit_its_visitor():
+    created = datetime(2026, 11, 10, 7, 30, tzinfo=ZoneInfo("America/New_York"))
+    sale = Event(key="woocommerce:sale:1042", type="sale", at=AT, order=ORDER, source="woocommerce",
+                 order_id=1042, touch=Touch(visitor="9f" * 16, ref="alice", created_at=created, renewal_of=1001))
+    record = sale.to_record()
+    assert record["order_id"] == 1042
+    assert record["touch"] == {"visitor": "9f" * 16, "ref": "alice", "created_at": "2026-11-10T12:30:00+00:00",
+                               "renewal_of": 1001}
+    assert round_trip(sale, Event) == sale
+    visit = Event(key="access_log:referredSiteVisit:1-ab:0", type="referredSiteVisit", at=AT, collaborator="alice",
+                  source="access_log", touch=Touch(visitor="0a" * 16))
+    assert visit.to_record()["touch"] == {"visitor": "0a" * 16}
+    assert round_trip(visit, Event) == visit
+
+
+def test_an_event_without_order_id_or_touch_stores_neither():
+    record = Event(key="k", type="sale", at=AT, order=ORDER, touch=None).to_record()
+    assert "order_id" not in record and "touch" not in record
+    assert Touch().to_record() == {}
+    with pytest.raises(ValueError, match="no timezone"):
+        Touch(created_at=datetime(2026, 11, 10, 12))
 
 
 # -- obligations -----------------------------------------------------------------------------

@@ -2,15 +2,19 @@
 (sync_all) and the `sync` command's summary, on a real store."""
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
 import responses
 
+from siren_sync.app import open_app
 from siren_sync.cli import main
-from siren_sync.errors import SirenSyncError
+from siren_sync.config import load_config
+from siren_sync.demo import THREE_POOLS, sandbox_config_text, sandbox_env
+from siren_sync.errors import SirenSyncError, StoreError
 from siren_sync.model import Collaborator, Event
-from siren_sync.sources.base import SyncContext, SyncReport
+from siren_sync.sources.base import SyncContext, SyncReport, visitor_digest
 from siren_sync.sync import LedgerContext, StopRequested, run_source, sync_all
 from tests.support.apps import NOW, open_test_app, write_config
 from tests.support.payloads import SITE_ROOT
@@ -113,3 +117,70 @@ def test_the_sync_command_prints_the_quarantined_count(tmp_path, capsys):
                           wordpress=False)
     assert main(["--config", str(config), "sync"]) == 0
     assert capsys.readouterr().out.startswith("access_log: 2 records, 1 new events, 1 quarantined, ")
+
+
+# -- visitors: one keyed digest, the key made once and kept; no raw address or agent anywhere ---------------
+
+def test_the_visitor_key_is_made_once_kept_in_the_store_and_used_by_every_context(app):
+    first = LedgerContext(app, NOW).visitor("203.0.113.5", "Mozilla/5.0")
+    kept = app.store.get("meta", "secrets")["visitor_key"]
+    assert len(bytes.fromhex(kept)) == 32
+    assert LedgerContext(app, NOW).visitor("::ffff:203.0.113.5", "Mozilla/5.0") == first
+    assert app.store.get("meta", "secrets")["visitor_key"] == kept
+    assert first == visitor_digest(bytes.fromhex(kept), "203.0.113.5", "Mozilla/5.0")
+
+
+def test_another_store_has_another_key_and_so_other_digests(tmp_path):
+    digests = []
+    for name in ("one", "two"):
+        with open_test_app(tmp_path / name, [ALICE]) as opened:
+            digests.append(LedgerContext(opened, NOW).visitor("203.0.113.5", "Mozilla/5.0"))
+    assert digests[0] != digests[1]
+
+
+def test_a_damaged_visitor_key_stops_the_sync_with_one_line(app):
+    with app.store.transaction() as tx:
+        tx.put("meta", "secrets", {"visitor_key": "not hex"})
+    with pytest.raises(StoreError, match="meta: secrets: visitor_key is not a key"):
+        LedgerContext(app, NOW).visitor("203.0.113.5", "Mozilla/5.0")
+
+
+def _sandbox_app(sb, folder, log):
+    folder.mkdir()
+    path = folder / "siren.yaml"
+    sync = (f"sync:\n  woocommerce: {{enabled: true}}\n"
+            f"  access_log: {{enabled: true, path: {log}, ref_param: ref}}\n")
+    path.write_text(sandbox_config_text(sb.url, sync + THREE_POOLS.format(schedule="+1 week", start="2026-11-01")))
+    config = load_config(path, env=sandbox_env(sb.credentials))
+    return config, open_app(config, now=sb.now, fetch_timezone=lambda: sb.site.timezone_name)
+
+
+def test_orders_and_visits_of_one_visitor_share_a_digest_and_nothing_raw_is_stored_or_logged(
+        make_sandbox, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    log = tmp_path / "access.log"
+    sb = make_sandbox(seed=5, days=6, orders_per_day=30, lms=False, access_log=log)
+    sb.advance(6 * 86400)
+    config, opened = _sandbox_app(sb, tmp_path / "worker", log)
+    with opened:
+        reports = sync_all(config, opened, sb.now, stream=None)
+        assert {r.source: r.quarantined for r in reports} == {"woocommerce": 0, "access_log": 0}
+        events = [e for bucket in opened.store.buckets() for e in opened.store.events(bucket)]
+    sales = {e["order_id"]: e["touch"] for e in events if e["key"].startswith("woocommerce:sale:")}
+    visits = {e["touch"]["visitor"] for e in events if e["type"] == "referredSiteVisit"}
+    orders = {o.id: o for o in sb.site.orders.values()}
+    assert sales and all(t["visitor"] and t["created_at"] for t in sales.values())
+    matched = [oid for oid, t in sales.items() if t["visitor"] in visits]
+    assert len(matched) > len(sales) // 10  # a third of the orders follow a visit (some of it before the log)
+    by_device = {}
+    for oid, touch in sales.items():  # one device, one digest: whatever spelling the order recorded
+        o = orders[oid]
+        by_device.setdefault((o.customer_ip.removeprefix("::ffff:"), o.customer_agent), set()).add(touch["visitor"])
+    assert all(len(digests) == 1 for digests in by_device.values())
+    assert any(o.customer_ip.startswith("::ffff:") for o in orders.values())
+    assert any(t.get("ref") for t in sales.values())
+    raw = {o.customer_ip for o in orders.values()} | {o.customer_agent for o in orders.values()}
+    raw |= {o.customer_ip.removeprefix("::ffff:") for o in orders.values()}
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "worker").rglob("*") if p.is_file())
+    leaks = [value for value in raw if value.encode() in stored or value in caplog.text]
+    assert leaks == []

@@ -7,16 +7,20 @@
         sb.advance(86400) # move the simulated clock: activity up to the new now appears
         sb.faults.update({"rate_429": 0.1})
 
+    Sandbox(visitors=True, subscriptions=True, access_log="access.log")   # what programs need (below)
+
 The modules: `site` (data model and simulated clock), `generate` (seeded activity), `payloads`
 (orders given as REST bodies, for tests), `order_query` (orders listed like WooCommerce), `shapes`
 (REST JSON), `auth` (OAuth 1.0a, consumer keys and application passwords), `faults` (fault
 switches), `rest` (requests, responses, paging), `routes/` (one module per REST namespace), `server`
-(the one dispatcher, `Api.handle`, and the HTTP server). Tests serve the same `Api` in process
-(`tests/support/in_process.py`). Run one from a shell with `python -m siren_sync.sandbox --port 0 --seed 1`.
+(the one dispatcher, `Api.handle`, and the HTTP server), `programs` (visitors, the access log,
+subscriptions). Tests serve the same `Api` in process (`tests/support/in_process.py`). Run one from
+a shell with `python -m siren_sync.sandbox --port 0 --seed 1`.
 """
 from __future__ import annotations
 
 import gc
+import os
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -40,6 +44,12 @@ class Sandbox:
     (visible at once) and `days` after it (revealed by `advance`). Exact-count mode (benchmarks):
     `orders=N` orders with exactly `refunds` partial and `full_refunds` full refunds over the
     `history_days` (default 365) before `start`, all visible at once (`days` defaults to 0).
+
+    What programs need, off by default (the shop is then the same as ever): `visitors` (orders carry
+    their customer's address and user agent, some WooCommerce order attribution), `access_log` (a path:
+    the web server's combined log, with referral visits by the same visitors, written as the clock
+    moves; implies `visitors`), `subscriptions` (WooCommerce Subscriptions: weekly subscriptions,
+    their renewal orders and `wc/v3/subscriptions`). See `sandbox.programs`.
     """
 
     def __init__(self, *, seed: int = 1, start: datetime | None = None, days: int | None = None,
@@ -48,7 +58,8 @@ class Sandbox:
                  customers: int | None = None, lms: bool = True, timezone_name: str = "America/New_York",
                  currency: str = "USD", host: str = "127.0.0.1", port: int = 0,
                  faults: dict[str, Any] | None = None, name: str = "Siren Sandbox Shop",
-                 prerender: bool | None = None):
+                 prerender: bool | None = None, visitors: bool = False, subscriptions: bool = False,
+                 access_log: str | os.PathLike[str] | None = None):
         start = start or DEFAULT_START
         exact = orders is not None
         if days is None:
@@ -57,8 +68,14 @@ class Sandbox:
             history_days = 365 if exact else 0
         self.spec = GenerationSpec(seed=seed, start=to_ts(start), days=days, history_days=history_days,
                                    orders_per_day=orders_per_day, eur_share=eur_share, customers=customers,
-                                   orders=orders, refunds=refunds, full_refunds=full_refunds, lms=lms)
+                                   orders=orders, refunds=refunds, full_refunds=full_refunds, lms=lms,
+                                   visitors=visitors or access_log is not None, subscriptions=subscriptions,
+                                   access_log=access_log is not None)
         self.site = Site(name=name, timezone_name=timezone_name, currency=currency, now=to_ts(start))
+        self.site.has_subscriptions = subscriptions
+        if access_log is not None:
+            self.site.access_log = os.fspath(access_log)
+            open(self.site.access_log, "w").close()  # a new log: the lines up to now are written below
         self.prerender = exact if prerender is None else prerender
         was_enabled = gc.isenabled()
         gc.disable()  # millions of long-lived objects: collections would only cost time here

@@ -26,11 +26,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--orders", type=int, default=None, help="exact number of orders (benchmarks)")
     p.add_argument("--refunds", type=int, default=None)
     p.add_argument("--full-refunds", type=int, default=None)
+    p.add_argument("--visitors", action="store_true", help="orders carry customer addresses and agents")
+    p.add_argument("--subscriptions", action="store_true", help="WooCommerce Subscriptions and renewal orders")
+    p.add_argument("--access-log", help="write the web server's access log here, as the clock moves")
     p.add_argument("--json", action="store_true", help="print one JSON line instead of KEY=value lines")
     args = p.parse_args(argv)
     sb = Sandbox(seed=args.seed, start=args.start, days=args.days, history_days=args.history_days,
                  orders_per_day=args.orders_per_day, orders=args.orders, refunds=args.refunds,
-                 full_refunds=args.full_refunds, host=args.host, port=args.port)
+                 full_refunds=args.full_refunds, host=args.host, port=args.port, visitors=args.visitors,
+                 subscriptions=args.subscriptions, access_log=args.access_log)
     sb.start()
     env = sb.env()
     if args.json:

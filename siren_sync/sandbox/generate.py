@@ -23,6 +23,9 @@ orders and refunds share one sequence and get their ids in order of creation tim
 
 Exact-count mode (`orders=N`, for benchmarks): exactly N orders spread over the window, with exactly
 `refunds` partial refunds and `full_refunds` full refunds, every follow-up kept inside the window.
+
+What the programs need (visitors and their referral visits, the access log, subscriptions) is drawn
+afterwards, from a generator of its own (`sandbox.programs`), only when the spec asks for it.
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from siren_sync.sandbox.programs import add_programs
 from siren_sync.sandbox.site import (
     Activity,
     Coupon,
@@ -76,6 +80,9 @@ class GenerationSpec:
     refunds: int | None = None  # exact number of partial refunds (exact-count mode)
     full_refunds: int | None = None  # exact number of full refunds (exact-count mode)
     lms: bool = True
+    visitors: bool = False  # orders carry their customer's address, user agent, order attribution
+    subscriptions: bool = False  # WooCommerce Subscriptions: sign-ups, subscriptions, weekly renewals
+    access_log: bool = False  # the web server's access log lines (visitors implied)
 
 
 FIRST = ["Emma", "Liam", "Olivia", "Noah", "Ava", "Ethan", "Sophia", "Mason", "Mia", "Lucas", "Amelia",
@@ -191,6 +198,12 @@ class _Timeline:
         self.items: list[Activity] = []
         self.seq = 0
 
+    def fork(self, rng: random.Random) -> _Timeline:
+        """A timeline adding to this one's activity (which is then done) with its own random draws."""
+        other = _Timeline(rng, self.window)
+        other.items, other.seq = self.items, self.seq
+        return other
+
     def add(self, at: int, kind: str, ref: int = 0, data: Any = None, target: Any = None) -> Activity:
         self.seq += 1
         a = Activity(at, self.seq, kind, ref, data, target)
@@ -240,6 +253,9 @@ def populate(site: Site, spec: GenerationSpec) -> list[Activity]:
     if spec.lms:
         _learning(site, timeline, plans, refund_acts)
     _visits(site, timeline, spec, len(arrivals))
+    if spec.visitors or spec.subscriptions or spec.access_log:
+        add_programs(site, timeline.fork(random.Random(f"{spec.seed}:programs")), [p.order for p in plans],
+                     visitors=spec.visitors, subscriptions=spec.subscriptions, log=spec.access_log)
     return _with_ids(site, timeline.items)
 
 
@@ -553,23 +569,26 @@ def _with_ids(site: Site, timeline: list[Activity]) -> list[Activity]:
     for a in timeline:
         if a.kind == "order-create":
             o: Order = a.data
-            o.id = post_ids.take()
-            for li in o.line_items:
-                li.id = item_ids.take()
-            for cl in o.coupon_lines:
-                cl.id = item_ids.take()
-            for sl in o.shipping_lines:
-                sl.id = item_ids.take()
+            _number(post_ids, item_ids, o, o.line_items, o.coupon_lines, o.shipping_lines)
         elif a.kind == "refund":
             r: Refund = a.data
-            r.id = post_ids.take()
-            for rl in r.lines:
-                rl.id = item_ids.take()
+            _number(post_ids, item_ids, r, r.lines)
+        elif a.kind == "subscription-create":
+            record = a.data.record
+            _number(post_ids, item_ids, record, record.line_items)
     site.next_post_id = post_ids.next + 1000  # room between generated ids and posts made over REST
     for a in timeline:
         if a.target is not None:
             _point(a)
     return timeline
+
+
+def _number(post_ids: _Ids, item_ids: _Ids, record: Any, *items: list[Any]) -> None:
+    """`record` takes the next post id, its items (lines, in the order given) the next item ids."""
+    record.id = post_ids.take()
+    for group in items:
+        for item in group:
+            item.id = item_ids.take()
 
 
 def _point(a: Activity) -> None:

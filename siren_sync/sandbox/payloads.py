@@ -8,7 +8,9 @@ says: `id`, `status`, `date_created_gmt`, `date_modified_gmt`, `customer_id` (a 
 read counts as 0, the epoch for a time). It has no line items of its own for the `product` filter,
 and only these functions change it (never the simulated activity). A refund given as its body
 (`GET orders/<id>/refunds` shape) is listed under its order and in `wc/v3/refunds`, with
-`parent_id` there, as WooCommerce does; the order's own `refunds[]` is whatever its body says.
+`parent_id` there, as WooCommerce does; the order's own `refunds[]` is whatever its body says. A
+subscription given as its body is served as it is by `wc/v3/subscriptions` (which a site has from
+then on), listed by its `id` and the `parent_id` its body names.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from siren_sync.sandbox.site import Order, Refund, Site, to_ts
+from siren_sync.sandbox.site import Order, Refund, Site, Subscription, to_ts
 
 
 def add_order(site: Site, payload: dict[str, Any]) -> Order:
@@ -65,6 +67,22 @@ def add_refund(site: Site, detail: dict[str, Any], order_id: int) -> Refund:
         site.refunds[r.id] = r
         site.version += 1
         return r
+
+
+def add_subscription(site: Site, payload: dict[str, Any]) -> Subscription:
+    """Add a subscription given as its REST body (with `id` and `parent_id`); the site has WooCommerce
+    Subscriptions from now on."""
+    with site.lock:
+        record = Order(int(payload["id"]), "", "", 0, 0, 0, {}, "", "", "", [], payload=payload)
+        _read(record)
+        parent_id = payload.get("parent_id")
+        parent = site.orders.get(parent_id) if type(parent_id) is int else None
+        sub = Subscription(record, parent or Order(parent_id if type(parent_id) is int else 0, "", "", 0, 0, 0, {},
+                                                   "", "", "", []))
+        site.subscriptions[sub.id] = sub
+        site.has_subscriptions = True
+        site.version += 1
+        return sub
 
 
 def _read(o: Order) -> None:

@@ -13,6 +13,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from siren_sync.sandbox.programs import device_type
 from siren_sync.sandbox.site import (
     WC_VERSION,
     Coupon,
@@ -26,6 +27,7 @@ from siren_sync.sandbox.site import (
     Refund,
     Section,
     Site,
+    Subscription,
     User,
 )
 
@@ -140,10 +142,10 @@ def order(site: Site, o: Order) -> dict[str, Any]:
         "total": money(o.total), "total_tax": "0.00", "customer_id": o.customer_id,
         "order_key": o.order_key, "billing": o.billing, "shipping": shipping,
         "payment_method": o.payment_method, "payment_method_title": o.payment_method_title,
-        "transaction_id": o.transaction_id, "customer_ip_address": "127.0.0.1",
-        "customer_user_agent": "", "created_via": "checkout", "customer_note": o.customer_note,
+        "transaction_id": o.transaction_id, "customer_ip_address": o.customer_ip,
+        "customer_user_agent": o.customer_agent, "created_via": o.created_via, "customer_note": o.customer_note,
         "date_completed": local(site, o.completed), "date_paid": local(site, o.paid), "cart_hash": "",
-        "number": str(o.id), "meta_data": [dict(m) for m in o.meta_data], "line_items": line_items,
+        "number": str(o.id), "meta_data": _order_meta(site, o), "line_items": line_items,
         "tax_lines": [], "shipping_lines": shipping_lines, "fee_lines": [], "coupon_lines": coupon_lines,
         "refunds": [{"id": r.id, "reason": r.reason, "total": money(-r.amount)} for r in o.refunds],
         "payment_url": f"{site.url}/checkout/order-pay/{o.id}/?pay_for_order=true&key={o.order_key}",
@@ -156,6 +158,57 @@ def order(site: Site, o: Order) -> dict[str, Any]:
         "_links": links(site, self=f"wc/v3/orders/{o.id}", collection="wc/v3/orders",
                         **({"customer": f"wc/v3/customers/{o.customer_id}"} if o.customer_id else {})),
     }
+
+
+def _order_meta(site: Site, o: Order) -> list[dict[str, Any]]:
+    """An order's meta as wc/v3 shows it: `_`-prefixed keys included (only WooCommerce's internal keys
+    are left out): WooCommerce Subscriptions' `_subscription_renewal`, order attribution (8.5+)."""
+    meta = [dict(m) for m in o.meta_data]
+    if o.renews is None and o.attribution is None:
+        return meta
+    made: list[tuple[str, str]] = []
+    if o.renews is not None:
+        made.append(("_subscription_renewal", str(o.renews.id)))
+    a = o.attribution
+    if a is not None:
+        prefix = "_wc_order_attribution_"
+        made += [(prefix + "source_type", a.source_type), (prefix + "referrer", a.referrer),
+                 (prefix + "utm_source", a.utm_source), (prefix + "session_entry", site.url + a.entry),
+                 (prefix + "session_start_time", local(site, a.session_start, " ") or ""),
+                 (prefix + "session_pages", str(a.pages)), (prefix + "session_count", str(a.count)),
+                 (prefix + "user_agent", o.customer_agent), (prefix + "device_type", device_type(o.customer_agent))]
+        made = [(k, v) for k, v in made if v != ""]  # order attribution stores no empty field
+    return [{"id": o.id * 100 + n, "key": k, "value": v} for n, (k, v) in enumerate(made, 1)] + meta
+
+
+def subscription(site: Site, s: Subscription) -> dict[str, Any]:
+    """A subscription as `GET wc/v3/subscriptions/<id>` sends it (WooCommerce Subscriptions 3.1+: the
+    order shape, less refunds, transaction id and cart hash, with its parent and schedule). One given
+    as its REST body (tests) is served as it is."""
+    if s.record.payload is not None:
+        return dict(s.record.payload)
+    body = order(site, s.record)
+    for gone in ("refunds", "transaction_id", "cart_hash", "payment_url", "is_editable", "needs_payment",
+                 "needs_processing"):
+        body.pop(gone, None)
+    now = site.now
+    cancelled = s.cancelled is not None and s.cancelled <= now
+    made = [r.created for r in s.renewals if r.created <= now]
+    next_payment = s.start + s.interval * 7 * 86_400 * (len(made) + 1) if not cancelled else None
+    last = max(made, default=s.parent.created)
+    modified = max(last, s.cancelled) if cancelled and s.cancelled is not None else last
+    body.update({
+        "parent_id": s.parent.id, "status": "cancelled" if cancelled else s.record.status,
+        "date_modified": local(site, modified), "date_modified_gmt": gmt(modified),
+        "billing_period": s.period, "billing_interval": s.interval,
+        "start_date_gmt": gmt(s.start), "trial_end_date_gmt": "", "next_payment_date_gmt": gmt(next_payment) or "",
+        "last_order_date_created_gmt": gmt(last), "cancelled_date_gmt": gmt(s.cancelled) if cancelled else "",
+        "end_date_gmt": gmt(s.cancelled) if cancelled else "", "resubscribed_from": "",
+        "resubscribed_subscription": "", "removed_line_items": [],
+        "_links": links(site, self=f"wc/v3/subscriptions/{s.id}", collection="wc/v3/subscriptions",
+                        customer=f"wc/v3/customers/{s.record.customer_id}", up=f"wc/v3/orders/{s.parent.id}"),
+    })
+    return body
 
 
 def order_bytes(site: Site, o: Order) -> bytes:

@@ -7,6 +7,11 @@ completed, refunded, a student completes a lesson, a visitor is referred...), an
 that timeline up to its clock. Only what happened at or before `site.now` exists, so moving the clock
 forward makes new orders appear and old ones change, each change stamped with its simulated time.
 
+With the programs' options (`Sandbox(visitors=True, subscriptions=True, access_log=path)`) orders carry
+their customer's address and user agent and sometimes WooCommerce's order attribution, the site has
+WooCommerce Subscriptions (subscriptions and their renewal orders, `wc/v3/subscriptions`), and the
+web server's access log is written as the clock moves (`log-line` activities, appended at each `play`).
+
 Times are integers (UTC epoch seconds); money is integer minor units (cents). Everything is guarded
 by one re-entrant lock (`site.lock`), which the HTTP server holds while it reads or writes.
 Every write bumps `site.version`, which invalidates the sorted order indexes; an order's own cached
@@ -167,6 +172,19 @@ class Refund:
 
 
 @dataclass(slots=True, eq=False)
+class OrderAttribution:
+    """What WooCommerce 8.5+ order attribution keeps of the session that led to an order (its meta)."""
+
+    source_type: str  # referral | organic | typein | utm
+    referrer: str  # the referring page ("" for typein)
+    utm_source: str
+    entry: str  # the landing page's path and query (`/?ref=alice`): the site's URL is put in front
+    session_start: int
+    pages: int
+    count: int = 1
+
+
+@dataclass(slots=True, eq=False)
 class Order:
     id: int
     status: str
@@ -189,6 +207,11 @@ class Order:
     refunds: list[Refund] = field(default_factory=list)
     json: bytes | None = None  # the cached REST representation; None when stale
     payload: dict[str, Any] | None = None  # given as its REST body (tests): served as it is
+    customer_ip: str = "127.0.0.1"  # what WooCommerce recorded at checkout (the defaults: a site without visitors)
+    customer_agent: str = ""
+    created_via: str = "checkout"
+    attribution: OrderAttribution | None = None
+    renews: Subscription | None = None  # a renewal order: the subscription it renews
 
     @property
     def discount_total(self) -> int:
@@ -205,6 +228,24 @@ class Order:
     @property
     def refunded(self) -> int:
         return sum(r.amount for r in self.refunds)
+
+
+@dataclass(slots=True, eq=False)
+class Subscription:
+    """A WooCommerce Subscriptions subscription: an order-shaped `record` (its id, status, customer,
+    lines), the `parent` order that started it, and the renewal orders it made (one per period)."""
+
+    record: Order
+    parent: Order
+    period: str = "week"
+    interval: int = 1
+    start: int = 0  # the parent's payment
+    cancelled: int | None = None  # when the customer cancelled it (no renewal after)
+    renewals: list[Order] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        return self.record.id
 
 
 @dataclass(slots=True, eq=False)
@@ -322,6 +363,10 @@ class Site:
         self.course_done: dict[tuple[int, int], int] = {}  # (student, course) -> completed at
         self.siren_collaborators: dict[int, SirenCollaborator] = {}
         self.engagements: dict[int, Engagement] = {}
+        self.has_subscriptions = False  # WooCommerce Subscriptions is active: `wc/v3/subscriptions` exists
+        self.subscriptions: dict[int, Subscription] = {}
+        self.access_log: str | None = None  # where the web server's log is written (None: no log)
+        self._log_lines: list[str] = []  # played, not yet appended to the file
         self.registered_meta = {"siren_sync"}  # post meta keys registered with show_in_rest
         self.next_post_id = 1
         self.status_counts: dict[str, int] = {}
@@ -414,7 +459,16 @@ class Site:
             self.played = i
             if n:
                 self.version += 1
+            if self._log_lines:
+                self._write_log()
         return n
+
+    def _write_log(self) -> None:
+        """Append the log lines played so far to the access log (as the web server would have)."""
+        lines, self._log_lines = self._log_lines, []
+        if self.access_log is not None:
+            with open(self.access_log, "a", encoding="utf-8") as fh:
+                fh.writelines(lines)
 
     # -- applying activity ----------------------------------------------------------------------
 
@@ -516,6 +570,19 @@ class Site:
         course = self.courses[lesson.course_id]
         if all((student, lid) in self.lesson_done for lid in course.lessons):
             self.course_done.setdefault((student, course.id), a.at)
+
+    def _apply_subscription_create(self, a: Activity) -> None:
+        sub: Subscription = a.data
+        self.subscriptions[sub.id] = sub
+
+    def _apply_subscription_renew(self, a: Activity) -> None:
+        """A renewal order made by its subscription (the order itself is created by `order-create`)."""
+        o = self.orders[a.ref]
+        if o.renews is not None:
+            o.renews.renewals.append(o)
+
+    def _apply_log_line(self, a: Activity) -> None:
+        self._log_lines.append(a.data)
 
     def _apply_engagement(self, a: Activity) -> None:
         e: Engagement = a.data

@@ -10,16 +10,20 @@
 - only GET/HEAD answered 2xx/3xx count; bots (user agents naming a bot, crawler, spider, curl, wget,
   python-requests, headless browsers...) and assets (`.css`, `.js`, images, fonts, `/wp-content/`,
   `/wp-includes/`, `/wp-json/`, `/wp-admin/`, `xmlrpc.php`) never count;
-- the same visitor (ip + user agent) is counted once per collaborator and type per `visitor_window`:
-  the window opens at the counted visit, repeats inside it are dropped, the first one after it counts
-  again;
+- the same visitor (client address + user agent) is counted once per collaborator and type per
+  `visitor_window`: the window opens at the counted visit, repeats inside it are dropped, the first
+  one after it counts again;
+- a `referredSiteVisit` carries its visitor (`Touch.visitor`, the context's keyed digest of the
+  address and agent, the agent's `\\xHH` escapes undone as WooCommerce stores it unescaped), so a
+  program can match it to the order the same visitor placed; the raw values are never kept;
 - key `access_log:<type>:<file id>:<byte offset of the line>`, time = the log line's time (its
   offset). The file id is `<inode>-<hash of the file's first line>`: the inode alone is not enough,
   because copytruncate keeps the inode while offsets start over, and file systems reuse the inode of
   a deleted old log for a new one; either would give a new line the key of an old one.
 
 The cursor is `{inode, file, offset, window}`: the file's inode and id, the byte offset after the last
-line read and the open visitor windows (`{visitor hash: epoch seconds}`, pruned to `visitor_window`).
+line read and the open visitor windows (`{<visitor digest, 16 hex>:<owner>:<r|p>: epoch seconds}`,
+pruned to `visitor_window`).
 A file whose inode changed (logrotate's rename) was rotated: the rest of the old file is read from
 `<path>.1` when that file still has the old inode, then the new file from 0. A file with the same
 inode that shrank or whose first line changed was truncated in place (copytruncate): read from 0.
@@ -28,7 +32,9 @@ An incomplete last line (the server is writing it) is left for the next sync.
 Speed: lines are read as bytes and most are rejected by a cheap test (no `<ref_param>=` in the line
 and a request path that is not a bound post) before any regex or decoding; only those candidates are
 parsed. A candidate that does not parse is quarantined (`where` = `<path>:<offset>`); unparseable lines
-that mention nothing tracked are skipped without a word (they could not have counted anyway).
+that mention nothing tracked are skipped without a word (they could not have counted anyway). A
+quarantined line is not kept: it holds a client address and user agent. Its payload is its length in
+bytes (and, for a bad time, the time text), and `where` says where the log has it.
 
 Quarantine is capped: at most `MAX_QUARANTINE_PER_SYNC` bad lines are kept aside per sync (a log
 that is not in the combined format would otherwise fill the store with copies of itself); past the
@@ -47,7 +53,7 @@ from datetime import datetime, timedelta, timezone
 from typing import BinaryIO
 from urllib.parse import parse_qsl, quote, unquote
 
-from siren_sync.model import Event
+from siren_sync.model import Event, Touch
 from siren_sync.sources.base import Attribution, SyncContext, SyncReport
 
 log = logging.getLogger(__name__)
@@ -76,6 +82,8 @@ MAX_QUARANTINE_PER_SYNC = 100  # bad lines kept aside per sync (see the module d
 CHUNK = 1 << 20  # bytes read at a time
 MAX_FIND_TOKENS = 64  # more bound paths than this: look every request path up instead
 MAX_OPEN_WINDOWS = 50_000  # open visitor windows kept before pruning them mid-read
+WINDOW_DIGEST = 16  # hex characters of the visitor digest in a window's key (keyed: short is enough)
+_ESCAPE = re.compile(rb'\\(x[0-9a-fA-F]{2}|.)')  # nginx `\xHH`, Apache `\"` and `\\` in a logged field
 _ZONES: dict[str, timezone] = {}  # log time offset ("-0700") -> its timezone, built once each
 _BOTS_SEEN: dict[str, bool] = {}  # user agent -> is a bot (kept under 20,000 entries)
 
@@ -102,6 +110,18 @@ def file_id(path: str, inode: int, final: bool = False) -> str | None:
     if not first or (not first.endswith(b"\n") and not final and len(first) < 65536):
         return None
     return f"{inode}-{hashlib.blake2b(first, digest_size=4).hexdigest()}"
+
+
+def unescape(field: bytes) -> str:
+    """A logged field as the client sent it: nginx's `\\xHH` and Apache's `\\"` escapes undone, UTF-8."""
+    if b"\\" in field:
+        field = _ESCAPE.sub(_unescaped, field)
+    return field.decode("utf-8", "replace")
+
+
+def _unescaped(m: re.Match[bytes]) -> bytes:
+    escaped = m.group(1)
+    return bytes([int(escaped[1:], 16)]) if len(escaped) == 3 else escaped
 
 
 def _norm_path(path: str) -> str:
@@ -363,12 +383,13 @@ class AccessLogSource:
         0 when it does not parse (then it is quarantined)."""
         m = _LINE.match(line)
         if m is None:
-            self._quarantine(run, f"{path}:{start}", "not a combined log line", line)
+            self._quarantine(run, f"{path}:{start}", "not a combined log line", {"bytes": len(line)})
             return 0
         try:
             at = parse_log_time(m.group("time").decode("ascii"))
         except (ValueError, KeyError, UnicodeDecodeError):
-            self._quarantine(run, f"{path}:{start}", "bad time in log line", line)
+            self._quarantine(run, f"{path}:{start}", "bad time in log line",
+                             {"bytes": len(line), "time": m.group("time")[:100].decode("utf-8", "replace")})
             return 0
         stamp = int(at.timestamp())
         target = self._counted_target(m, run.report)
@@ -418,21 +439,22 @@ class AccessLogSource:
                 detail["unattributed"] += 1
                 continue
             if visitor is None:
-                visitor = hashlib.blake2b(m.group("ip") + b"\0" + (m.group("ua") or b""), digest_size=8).hexdigest()
-            wkey = f"{visitor}:{owner}:{'r' if kind == REFERRED else 'p'}"
+                visitor = run.ctx.visitor(m.group("ip").decode("utf-8", "replace"), unescape(m.group("ua") or b""))
+            wkey = f"{visitor[:WINDOW_DIGEST]}:{owner}:{'r' if kind == REFERRED else 'p'}"
             opened = run.window.get(wkey)
             if opened is not None and stamp - opened < self.visitor_window:
                 detail["duplicates"] += 1
                 continue
             run.window[wkey] = stamp
             run.events.append(Event(key=f"access_log:{kind}:{where}", type=kind, at=at, collaborator=owner,
-                                    source=self.name))
+                                    source=self.name, touch=Touch(visitor=visitor) if kind == REFERRED else None))
 
-    def _quarantine(self, run: _Run, where: str, reason: str, line: bytes) -> None:
-        """Keep a bad line aside, up to `MAX_QUARANTINE_PER_SYNC` a sync (the context counts them)."""
+    def _quarantine(self, run: _Run, where: str, reason: str, payload: dict[str, int | str]) -> None:
+        """Keep a bad line's place aside (not the line: it names a visitor), up to
+        `MAX_QUARANTINE_PER_SYNC` a sync (the context counts them)."""
         run.bad_lines += 1
         if run.bad_lines <= MAX_QUARANTINE_PER_SYNC:
-            run.ctx.quarantine(where, reason, line[:2000].decode("utf-8", "replace"))
+            run.ctx.quarantine(where, reason, payload)
         elif run.bad_lines == MAX_QUARANTINE_PER_SYNC + 1:
             log.warning("%s: more than %d unparseable lines in this sync; not quarantining the rest",
                         self.name, MAX_QUARANTINE_PER_SYNC)

@@ -8,6 +8,11 @@ last committed cursor and re-reads at most one page, whose events are already kn
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import ipaddress
+import re
+import socket
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -69,6 +74,58 @@ class Attribution:
         return index
 
 
+VISITOR_DIGEST_BYTES = 16  # a visitor digest is 32 hex characters
+VISITORS_CACHED = 4096  # digests remembered in memory (a few hundred kB): returning customers, busy visitors
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")  # dotted IPv4 as `ipaddress` writes it (no leading zeros)
+_MAPPED = bytes(10) + b"\xff\xff"  # the first 12 bytes of an IPv4-mapped IPv6 address
+
+
+@functools.lru_cache(maxsize=VISITORS_CACHED)
+def visitor_digest(key: bytes, address: str, agent: str) -> str:
+    """The keyed digest (BLAKE2b) that stands for one visitor: a client address and a user agent.
+
+    Sales and referred visits are matched on it, and only it is kept: the raw address and agent never
+    reach the store. The address is normalised (`::ffff:1.2.3.4` is `1.2.3.4`, IPv6 in its short
+    lower-case form) and the agent's whitespace collapsed as WordPress does when it stores an
+    order's `customer_user_agent`, so an access log line and an order by the same visitor agree.
+    Without the store's key the digest cannot be tried against guessed addresses. Remembered in
+    memory (never stored) for the visitors seen most recently: a sync meets the same ones again.
+    """
+    text = f"{normal_address(address)}\n{' '.join(agent.split())}"
+    # "surrogatepass": a lone surrogate escaped in JSON must not stop a sync.
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), key=key,
+                           digest_size=VISITOR_DIGEST_BYTES).hexdigest()
+
+
+def normal_address(address: str) -> str:
+    """An IP address in one spelling (IPv4-mapped IPv6 as IPv4); anything else trimmed, lower case.
+
+    A plain dotted IPv4 address is its own spelling already; an IPv6 address is read and written
+    back by the C library (`ipaddress` takes 30 µs for one, more than the digest), what it cannot
+    read (a zone index, `fe80::1%eth0`) by `ipaddress`.
+    """
+    text = address.strip()
+    if _IPV4.fullmatch(text):
+        return text
+    bare = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+    try:
+        packed = socket.inet_pton(socket.AF_INET6, bare)
+    except (OSError, ValueError):
+        packed = None
+    if packed is not None:
+        if packed[:12] == _MAPPED:
+            return socket.inet_ntop(socket.AF_INET, packed[12:])
+        return socket.inet_ntop(socket.AF_INET6, packed)
+    try:
+        ip = ipaddress.ip_address(bare)
+    except ValueError:
+        return text.lower()
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
+
+
 @dataclass
 class SyncReport:
     """One poll of one source: what the log line and `check` show."""
@@ -110,6 +167,12 @@ class SyncContext(Protocol):
 
     def progress(self, source: str, page: int, total_pages: int | None, records: int) -> None:
         """Report a page read, for the terminal progress line or the log."""
+
+    def visitor(self, address: str, agent: str) -> str:
+        """The visitor digest of a client address and user agent (`visitor_digest` with the store's key).
+
+        A source passes the raw values here and keeps only what comes back.
+        """
 
 
 class Source(Protocol):

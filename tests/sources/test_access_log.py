@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from siren_sync.model import Collaborator
+from siren_sync.model import Collaborator, Touch
 from siren_sync.sources.access_log import MAX_QUARANTINE_PER_SYNC, AccessLogSource, file_id, parse_log_time
 from siren_sync.sync import run_source
 from tests.support.apps import open_test_app, run_once
@@ -237,3 +237,49 @@ def test_percent_encoded_and_many_bound_paths(log_path):
         ctx = context()
         AccessLogSource(log_path, post_paths=post_paths, visitor_window=0).sync(ctx)
         assert types(ctx) == [("boundPostUsed", "alice")] * 2
+
+
+# -- visitors (programs): a keyed digest of address and agent, never the raw values -----------------------
+
+def test_a_referred_visit_carries_its_visitors_digest_and_a_post_view_none(log_path):
+    write(log_path, line("/?ref=alice"), line("/2026/11/my-post/", at=T0 + timedelta(seconds=5)))
+    ctx = context()
+    AccessLogSource(log_path, post_paths={"/2026/11/my-post/": 12}).sync(ctx)
+    visits = {e.type: e for e in ctx.events.values()}
+    assert visits["referredSiteVisit"].touch == Touch(visitor=ctx.visitor("203.0.113.5", FIREFOX))
+    assert visits["boundPostUsed"].touch is None
+    assert "203.0.113.5" not in repr(ctx.commits) and FIREFOX not in repr(ctx.commits)
+
+
+def test_the_visitor_is_the_agent_as_sent_not_as_logged(log_path):
+    """nginx writes `"` and non-ASCII bytes of a user agent as `\\xHH`; WooCommerce keeps the agent as sent."""
+    sent = 'Mozilla/5.0 (Linux; "Café" build) Firefox/120.0'
+    logged = 'Mozilla/5.0 (Linux; \\x22Caf\\xC3\\xA9\\x22 build) Firefox/120.0'
+    write(log_path, line("/?ref=alice", ip="::ffff:203.0.113.5", ua=logged))
+    ctx = context()
+    AccessLogSource(log_path).sync(ctx)
+    [visit] = ctx.events.values()
+    assert visit.touch.visitor == ctx.visitor("203.0.113.5", sent)
+
+
+def test_visitor_windows_are_keyed_with_the_visitors_digest(log_path):
+    write(log_path, line("/?ref=alice"))
+    ctx = context()
+    AccessLogSource(log_path).sync(ctx)
+    visitor = ctx.visitor("203.0.113.5", FIREFOX)
+    assert list(ctx.cursor("access_log")["window"]) == [f"{visitor[:16]}:alice:r"]
+    other = FakeContext.of([ALICE, BOB], visitor_key=b"another-key-of-thirty-two-bytes!")
+    AccessLogSource(log_path).sync(other)
+    assert list(other.cursor("access_log")["window"]) != list(ctx.cursor("access_log")["window"])
+
+
+def test_a_quarantined_line_keeps_its_place_not_the_visitor(log_path):
+    bad_time = line("/?ref=alice", ip="198.51.100.77").replace("Nov", "Foo")
+    garbage = f"198.51.100.77 garbage ?ref=alice {FIREFOX}\n"
+    write(log_path, bad_time, garbage)
+    ctx = context()
+    AccessLogSource(log_path).sync(ctx)
+    assert ctx.quarantined == [
+        (f"{log_path}:0", "bad time in log line", {"bytes": len(bad_time), "time": stamp(T0).replace("Nov", "Foo")}),
+        (f"{log_path}:{len(bad_time)}", "not a combined log line", {"bytes": len(garbage)})]
+    assert "198.51.100.77" not in repr(ctx.quarantined) and "Firefox" not in repr(ctx.quarantined)

@@ -81,3 +81,34 @@ def test_a_coupon_or_tracking_id_typed_another_way_finds_its_owner():
     assert index.by_coupon["caf\u00e910"] == "jos\u00e9"
     assert index.by_tracking_id.get("jose\u0301") == "jos\u00e9" and index.by_tracking_id.get("other") is None
     assert index.by_coupon.get(None) is None  # a lookup of nothing finds nothing
+
+
+# -- visitors -------------------------------------------------------------------------------------------
+
+KEY = b"k" * 32
+AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/131.0"
+
+
+def test_a_visitor_is_one_digest_however_its_address_and_agent_are_spelled():
+    digest = base.visitor_digest(KEY, "203.0.113.7", AGENT)
+    assert len(digest) == 32 and int(digest, 16) >= 0
+    for address, agent in (("::ffff:203.0.113.7", AGENT), (" 203.0.113.7 ", AGENT),
+                           ("203.0.113.7", f"  {AGENT.replace(' ', '   ')}\n")):
+        assert base.visitor_digest(KEY, address, agent) == digest
+    v6 = base.visitor_digest(KEY, "2001:db8::1", AGENT)
+    assert base.visitor_digest(KEY, "2001:DB8:0:0:0:0:0:1", AGENT) == v6
+    assert base.visitor_digest(KEY, "[2001:db8::1]", AGENT) == v6
+
+
+def test_visitors_differ_by_address_agent_and_key():
+    digest = base.visitor_digest(KEY, "203.0.113.7", AGENT)
+    assert base.visitor_digest(KEY, "203.0.113.8", AGENT) != digest
+    assert base.visitor_digest(KEY, "203.0.113.7", AGENT + " ") == digest  # whitespace only
+    assert base.visitor_digest(KEY, "203.0.113.7", AGENT.replace("131", "132")) != digest
+    assert base.visitor_digest(b"j" * 32, "203.0.113.7", AGENT) != digest
+
+
+def test_an_address_that_is_not_an_ip_is_kept_as_text_and_odd_text_never_fails():
+    assert base.normal_address(" Unknown ") == "unknown"
+    assert base.normal_address("::FFFF:192.0.2.1") == "192.0.2.1"
+    assert len(base.visitor_digest(KEY, "\ud800", "\udfff agent")) == 32  # a lone surrogate from JSON

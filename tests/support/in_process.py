@@ -85,6 +85,11 @@ class InProcessSite:
         """A refund as `GET wc/v3/orders/<id>/refunds` sends it (`refund_detail`)."""
         payloads.add_refund(self.site, detail, order_id)
 
+    def add_subscription(self, body: dict[str, Any]) -> None:
+        """A subscription as `GET wc/v3/subscriptions/<id>` sends it (`tests.support.payloads.subscription`):
+        the site has WooCommerce Subscriptions from then on."""
+        payloads.add_subscription(self.site, body)
+
     def modify(self, order_id: int, when: str, **changes: Any) -> Order:
         """Change an order, modified at `when` (a `*_gmt` time)."""
         return payloads.change_order(self.site, order_id, changes, modified=when)

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import responses
 
 from siren_sync.model import Collaborator, Event
-from siren_sync.sources.base import Attribution
+from siren_sync.sources.base import Attribution, visitor_digest
 from siren_sync.sources.http import RetryPolicy, Upstream
 
 KEY = "ck_0123456789abcdef0123456789abcdef01234567"
@@ -121,6 +121,33 @@ def order(order_id: int, status: str = "completed", total: str = "383.12", *,
     return body
 
 
+def subscription(sub_id: int, parent_id: int, status: str = "active", *, start: str = "2026-09-13T10:51:33",
+                 total: str = "19.00", url: str = "https://shop.example") -> dict:
+    """A subscription as GET /wc/v3/subscriptions/<id> sends it (WooCommerce Subscriptions 3.1+: an
+    order's shape without refunds, transaction id and cart hash, with its parent order and schedule)."""
+    body = order(sub_id, "completed", total, created=start, paid=start, url=url)
+    for gone in ("refunds", "transaction_id", "cart_hash", "payment_url", "is_editable", "needs_payment",
+                 "needs_processing"):
+        body.pop(gone)
+    body.update({"parent_id": parent_id, "status": status, "billing_period": "month", "billing_interval": 1,
+                 "start_date_gmt": start, "trial_end_date_gmt": "", "next_payment_date_gmt": "2026-10-13T10:51:33",
+                 "last_order_date_created_gmt": start, "cancelled_date_gmt": "", "end_date_gmt": "",
+                 "resubscribed_from": "", "resubscribed_subscription": "", "removed_line_items": [],
+                 "_links": {"self": [{"href": f"{url}/wp-json/wc/v3/subscriptions/{sub_id}"}],
+                            "collection": [{"href": f"{url}/wp-json/wc/v3/subscriptions"}],
+                            "up": [{"href": f"{url}/wp-json/wc/v3/orders/{parent_id}"}]}})
+    return body
+
+
+def renewal(order_id: int, sub_id: int, **kw) -> dict:
+    """A renewal order (WooCommerce Subscriptions): `created_via: subscription`, its subscription named in
+    `meta_data` `_subscription_renewal` (a string, as post meta comes back)."""
+    body = order(order_id, **kw)
+    body["created_via"] = "subscription"
+    body["meta_data"] = [{"id": order_id * 10 + 1, "key": "_subscription_renewal", "value": str(sub_id)}]
+    return body
+
+
 def refund_detail(refund_id: int, order_id: int, amount: str, created: str, reason: str = "Partial refund",
                   url: str = "https://shop.example") -> dict:
     """A refund as GET /wc/v3/orders/<id>/refunds sends it (`amount` positive, with its date)."""
@@ -200,11 +227,13 @@ def same_month(a: datetime, b: datetime) -> bool:
 
 
 NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)  # FakeContext's default sync start
+TEST_VISITOR_KEY = b"siren-sync-test-visitor-key-0001"  # FakeContext's key for visitor digests
 
 
 @dataclass
 class FakeContext:
-    """An in-memory SyncContext: monthly periods by default, commits recorded, cursors JSON-checked."""
+    """An in-memory SyncContext: monthly periods by default, commits recorded, cursors JSON-checked,
+    visitor digests with a fixed test key (`visitor_key`)."""
 
     now: datetime = NOW
     attribution: Attribution = field(default_factory=Attribution)
@@ -216,6 +245,7 @@ class FakeContext:
     progress_calls: list = field(default_factory=list)
     same_period_calls: int = 0
     interrupt_after: int | None = None
+    visitor_key: bytes = TEST_VISITOR_KEY
 
     @classmethod
     def of(cls, collaborators: Iterable[Collaborator], **kw) -> FakeContext:
@@ -250,6 +280,9 @@ class FakeContext:
 
     def progress(self, source: str, page: int, total_pages: int | None, records: int) -> None:
         self.progress_calls.append((source, page, total_pages, records))
+
+    def visitor(self, address: str, agent: str) -> str:
+        return visitor_digest(self.visitor_key, address, agent)
 
     def keys(self, prefix: str = "") -> list[str]:
         return sorted(k for k in self.events if k.startswith(prefix))

@@ -1,5 +1,6 @@
 """`wc/v3`: orders (listing, one, OPTIONS), refunds (per order; `refunds` from WooCommerce 9), coupons,
-products, system status, as WooCommerce answers them.
+products, system status, and WooCommerce Subscriptions' subscriptions (on a site that has the
+plugin: elsewhere `404 rest_no_route`), as WooCommerce answers them.
 
 The orders listing filters and sorts like WooCommerce (`modified_after` and the other date filters
 exclusive, at one-second granularity; naive dates UTC with `dates_are_gmt`, else site-local; `any`
@@ -35,7 +36,8 @@ route = ROUTES.route
 
 ORDER_ARGS = ("context", "page", "per_page", "search", "after", "before", "modified_after",
               "modified_before", "dates_are_gmt", "exclude", "include", "offset", "order", "orderby",
-              "parent", "parent_exclude", "status", "customer", "product", "dp", "_fields")
+              "parent", "parent_exclude", "status", "customer", "product", "dp", "include_meta", "exclude_meta",
+              "_fields")
 ORDERBY = ("date", "id", "include", "title", "slug", "modified")
 CANNOT_LIST = "Sorry, you cannot list resources."
 CANNOT_VIEW = "Sorry, you cannot view this resource."
@@ -114,8 +116,8 @@ def get_orders(env: Env, req: Request, m: re.Match[str]) -> Response:
     site = env.site
     query, page, per_page = _order_query(env, req)
     total, orders = query_orders(site, query)
-    if req.has("_fields"):
-        body = shapes.dumps([fields(req, shapes.order(site, o)) for o in orders])
+    if req.has("_fields") or req.has("include_meta"):
+        body = shapes.dumps([fields(req, _meta_kept(req, shapes.order(site, o))) for o in orders])
     else:
         body = b"[" + b",".join(shapes.order_bytes(site, o) for o in orders) + b"]"
     resp = paged(site, req, body, total, page, per_page)
@@ -125,6 +127,14 @@ def get_orders(env: Env, req: Request, m: re.Match[str]) -> Response:
         with env.stats.lock:
             env.stats.orders_modified.append(victim.id)
     return resp
+
+
+def _meta_kept(req: Request, body: dict[str, Any]) -> dict[str, Any]:
+    """An order's `meta_data` cut to the keys `include_meta` names (WooCommerce since late 2022)."""
+    keep = req.list("include_meta")
+    if keep and isinstance(body.get("meta_data"), list):
+        body["meta_data"] = [m for m in body["meta_data"] if m.get("key") in keep]
+    return body
 
 
 def _order(site: Site, oid: int) -> Order:
@@ -185,6 +195,37 @@ def get_refunds(env: Env, req: Request, m: re.Match[str]) -> Response:
     items = [r for r in items if (lo is None or r.created > lo) and (hi is None or r.created < hi)]
     items.sort(key=(lambda r: r.id) if orderby == "id" else (lambda r: (r.created, r.id)), reverse=order == "desc")
     return listing(site, req, items, lambda r: shapes.refund(site, r, with_parent=True), page, per_page)
+
+
+# -- subscriptions (WooCommerce Subscriptions 3.1+) ---------------------------------------------------
+
+def _has_subscriptions(site: Site) -> bool:
+    return site.has_subscriptions
+
+
+@route("GET", r"/wc/v3/subscriptions", available=_has_subscriptions)
+def get_subscriptions(env: Env, req: Request, m: re.Match[str]) -> Response:
+    """The subscriptions listing (newest first by default), filtered by `include`, `parent` and `status`."""
+    site = env.site
+    page, per_page = page_args(req)
+    include, parents, statuses = req.ints("include"), req.ints("parent"), req.list("status")
+    order = req.enum("order", ("asc", "desc"), "desc")
+    req.check()
+    require(req, "woocommerce_rest_cannot_view", CANNOT_LIST)
+    items = [s for s in site.subscriptions.values() if (not include or s.id in include)
+             and (not parents or s.parent.id in parents)]
+    rendered = {s.id: shapes.subscription(site, s) for s in items}
+    if statuses and "any" not in statuses:
+        items = [s for s in items if rendered[s.id]["status"] in statuses]
+    items.sort(key=lambda s: (s.record.created, s.id), reverse=order == "desc")
+    return listing(site, req, items, lambda s: rendered[s.id], page, per_page)
+
+
+@route("GET", r"/wc/v3/subscriptions/(?P<id>\d+)", available=_has_subscriptions)
+def get_subscription(env: Env, req: Request, m: re.Match[str]) -> Response:
+    require(req, "woocommerce_rest_cannot_view", CANNOT_VIEW)
+    s = one(env.site.subscriptions, m, ApiError(404, "woocommerce_rest_shop_subscription_invalid_id", "Invalid ID."))
+    return Response(200, fields(req, shapes.subscription(env.site, s)))
 
 
 # -- coupons, products, system status -----------------------------------------------------------------

@@ -15,26 +15,55 @@ events of DESIGN section 3, "The pool", keyed so that reading an order again rec
   at payment, and the same keys with `:reversal` (negated quantity) when the order is fully refunded
   or cancelled. Partial refunds reverse no points.
 
+Every event names its `order_id`. The sale also carries the order's `Touch` (programs): who may
+have brought it. The parser reads what it needs without ever refusing an order for it (these
+fields count no money): the creation time, the customer's address and user agent (turned into a
+visitor digest by the source, never kept), the tracking id the order names (WooCommerce's order
+attribution landing page, or a site plugin's meta key) and the subscription a renewal order renews.
+
 The walk reads `version(raw)` of every order first (its dedupe key and parsed modification time),
 so the parser takes that time instead of parsing it twice. This is the ingest's hot path.
 """
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from siren_sync.errors import RecordError
-from siren_sync.model import SALE, Event, Line, OrderValue
+from siren_sync.model import SALE, Event, Line, OrderValue, Touch
 from siren_sync.values import as_utc, parse_decimal, parse_time
 
 ORDERS = "wc/v3/orders"
 SOURCE = "woocommerce"
 CANCEL_STATUSES = frozenset({"cancelled", "failed", "trash"})
 _ZERO = Decimal(0)
+# WooCommerce 8.5+ order attribution: the session's landing page (`?ref=` and all), and the raw user
+# agent it keeps beside it (left out of a quarantined order, like the customer's address and agent).
+SESSION_ENTRY = "_wc_order_attribution_session_entry"
+ATTRIBUTION_AGENT = "_wc_order_attribution_user_agent"
+RENEWAL = "_subscription_renewal"  # WooCommerce Subscriptions: the subscription a renewal order renews
+PRIVATE_FIELDS = ("customer_ip_address", "customer_user_agent")
+MAX_REF = 200  # characters of a tracking id an order names; a longer value is not one
+
+
+@dataclass(frozen=True)
+class Refs:
+    """Where an order names the tracking id of its referral: the landing page's `?<param>=` (order
+    attribution) and, when configured, a meta key of the site's own plugin (which wins)."""
+
+    param: str = "ref"
+    meta_key: str | None = None
+
+    @property
+    def meta_keys(self) -> tuple[str, ...]:
+        """The order meta keys an order's touch is read from (the listing asks for these alone)."""
+        return (RENEWAL, SESSION_ENTRY) + ((self.meta_key,) if self.meta_key else ())
 
 
 @dataclass(frozen=True)
@@ -54,6 +83,10 @@ class Order:
     value: OrderValue
     coupons: tuple[str, ...]
     refunds: tuple[Refund, ...]
+    created: datetime | None = None  # date_created_gmt (None when missing or unreadable)
+    client: tuple[str, str] | None = None  # (customer_ip_address, customer_user_agent), both given
+    ref: str | None = None  # the tracking id the order names
+    subscription: int | None = None  # the subscription a renewal order renews
 
     @property
     def refunded(self) -> Decimal:
@@ -116,19 +149,21 @@ def version(raw: Any) -> tuple[int, str, datetime] | None:
 
 # -- parsing -----------------------------------------------------------------------------------------
 
-def parse_order(raw: Any, paid_statuses: Iterable[str], modified: datetime | None = None) -> Order:
+def parse_order(raw: Any, paid_statuses: Iterable[str], modified: datetime | None = None,
+                refs: Refs | None = None) -> Order:
     """Validate one order; raises RecordError (where, reason) for anything that cannot be counted.
 
-    `modified` is the order's `date_modified_gmt` already parsed (by `version`), if it was.
+    `modified` is the order's `date_modified_gmt` already parsed (by `version`), if it was; `refs`
+    where the order may name a tracking id (default: order attribution's `?ref=`).
     """
     oid = raw.get("id") if isinstance(raw, dict) else None
     try:
-        return _order(raw, oid, paid_statuses, modified)
+        return _order(raw, oid, paid_statuses, modified, refs or _DEFAULT_REFS)
     except (ValueError, TypeError, AttributeError) as exc:
         raise RecordError(f"{ORDERS} #{oid if oid is not None else '?'}", str(exc)) from None
 
 
-def _order(raw: Any, oid: Any, paid_statuses: Iterable[str], modified: datetime | None) -> Order:
+def _order(raw: Any, oid: Any, paid_statuses: Iterable[str], modified: datetime | None, refs: Refs) -> Order:
     """The checks of `parse_order`, in the order their reasons are reported."""
     if not isinstance(raw, dict):
         raise ValueError("not a JSON object")
@@ -148,8 +183,7 @@ def _order(raw: Any, oid: Any, paid_statuses: Iterable[str], modified: datetime 
                        discount_total=parse_decimal(raw.get("discount_total", "0"), "discount_total"),
                        fees=fees, shipping=parse_decimal(raw.get("shipping_total", "0"), "shipping_total"),
                        taxes=parse_decimal(raw.get("total_tax", "0"), "total_tax"))
-    return Order(id=order_id, status=status, modified=modified, paid_at=paid_at, value=value, coupons=coupons,
-                 refunds=refunds)
+    return Order(order_id, status, modified, paid_at, value, coupons, refunds, *_touch_parts(raw, refs, paid_at))
 
 
 def _refunds(raw: Mapping[str, Any]) -> tuple[Refund, ...]:
@@ -204,25 +238,121 @@ def _coupons(raw: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(coupons)) if len(coupons) > 1 else tuple(coupons)
 
 
+# -- who may have brought it (never a reason to refuse an order) -----------------------------------
+
+_DEFAULT_REFS = Refs()
+_NO_TOUCH: tuple[None, None, None, None] = (None, None, None, None)
+TouchParts = tuple[datetime | None, tuple[str, str] | None, str | None, int | None]
+
+
+def _touch_parts(raw: Mapping[str, Any], refs: Refs, paid_at: datetime | None) -> TouchParts:
+    """(creation time, (address, agent), tracking id, subscription renewed) of an order as sent. A
+    value that is not usable is left out, and so is all of it for a shape no site sends: these count
+    no money, so they are never a reason to refuse an order."""
+    try:
+        created_raw = raw.get("date_created_gmt")
+        created = None
+        if isinstance(created_raw, str) and created_raw:
+            created = paid_at if created_raw == raw.get("date_paid_gmt") else _time_or_none(created_raw)
+        address, agent = raw.get("customer_ip_address"), raw.get("customer_user_agent")
+        client = (address, agent) if isinstance(address, str) and isinstance(agent, str) and \
+            address.strip() and agent.strip() else None
+        ref, subscription = _meta_touch(raw.get("meta_data"), refs)
+    except (ValueError, TypeError, AttributeError):
+        return _NO_TOUCH
+    return created, client, ref, subscription
+
+
+def _time_or_none(value: str) -> datetime | None:
+    try:
+        return gmt_time(value)
+    except ValueError:
+        return None
+
+
+def _meta_touch(meta: Any, refs: Refs) -> tuple[str | None, int | None]:
+    """(the tracking id named, the subscription renewed) from an order's `meta_data`; the configured
+    meta key wins over order attribution's landing page, the first renewal entry over later ones."""
+    if not meta or not isinstance(meta, list):
+        return None, None
+    named = landing = None
+    subscription: int | None = None
+    for entry in meta:
+        key = entry.get("key") if isinstance(entry, dict) else None
+        if key == RENEWAL and subscription is None:
+            subscription = _positive_id(entry.get("value"))
+        elif key == SESSION_ENTRY and landing is None:
+            landing = _landing_ref(entry.get("value"), refs.param)
+        elif key is not None and key == refs.meta_key and named is None:
+            named = _ref_text(entry.get("value"))
+    return named or landing, subscription
+
+
+def _landing_ref(url: Any, param: str) -> str | None:
+    """The `?<param>=` value of a landing page URL, if it has one."""
+    if not isinstance(url, str) or f"{param}=" not in url:
+        return None
+    try:
+        query = urlsplit(url).query
+    except ValueError:  # not a URL (an unclosed IPv6 host): no tracking id, the order still counts
+        return None
+    for name, value in parse_qsl(query):
+        if name == param:
+            return _ref_text(value)
+    return None
+
+
+def _ref_text(value: Any) -> str | None:
+    """A tracking id as an order may name it: non-empty text (or a number) of at most `MAX_REF`
+    characters, in Unicode's composed form (NFC: `é` typed or pasted is one id)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    value = unicodedata.normalize("NFC", value.strip())
+    return value if 0 < len(value) <= MAX_REF else None
+
+
+def _positive_id(value: Any) -> int | None:
+    try:
+        number = as_int(value, "id")
+    except ValueError:
+        return None
+    return number if number > 0 else None
+
+
+def without_private_fields(raw: Any) -> Any:
+    """An order as it may be kept in quarantine: without the customer's address and user agent (nor
+    the agent order attribution keeps in its meta); anything that is not an order as it is."""
+    if not isinstance(raw, dict):
+        return raw
+    kept = {k: v for k, v in raw.items() if k not in PRIVATE_FIELDS}
+    meta = raw.get("meta_data")
+    if isinstance(meta, list):
+        kept["meta_data"] = [m for m in meta if not (isinstance(m, dict) and m.get("key") == ATTRIBUTION_AGENT)]
+    return kept
+
+
 # -- events ------------------------------------------------------------------------------------------
 
-def order_events(order: Order, refund_times: Mapping[int, datetime], attribution: Any) -> list[Event]:
-    """Every event one order implies as it stands (DESIGN section 3, "The pool").
+def order_events(order: Order, refund_times: Mapping[int, datetime], attribution: Any,
+                 touch: Touch | None = None) -> list[Event]:
+    """Every event one order implies as it stands (DESIGN section 3, "The pool"), each naming the order.
 
     `refund_times` gives the time of each of the order's refunds (their creation time, or the
     order's `date_modified` when that falls in the same period); a refund missing there is placed
-    at the order's `date_modified`.
+    at the order's `date_modified`. `touch` goes on the sale (the payment).
     """
     if order.paid_at is None:
         return []
     engagements = _engagements(order, order.paid_at, attribution)
     events = [Event(key=f"woocommerce:sale:{order.id}", type=SALE, at=order.paid_at, order=order.value,
-                    source=SOURCE), *engagements]
+                    source=SOURCE, order_id=order.id, touch=touch), *engagements]
     refund_at = {r.id: refund_times.get(r.id, order.modified) for r in order.refunds}
     reversal_at = _take_backs(order, refund_at, events)
     if reversal_at is not None:
         events += [Event(key=f"{e.key}:reversal", type=e.type, at=reversal_at, collaborator=e.collaborator,
-                         quantity=-e.quantity, source=SOURCE) for e in engagements]
+                         quantity=-e.quantity, source=SOURCE, order_id=order.id) for e in engagements]
     return events
 
 
@@ -233,13 +363,13 @@ def _engagements(order: Order, paid_at: datetime, attribution: Any) -> list[Even
         owner = attribution.by_coupon.get(code)
         if owner:
             engagements.append(Event(key=f"woocommerce:boundCouponUsed:{oid}:{code}", type="boundCouponUsed",
-                                     at=paid_at, collaborator=owner, quantity=1, source=SOURCE))
+                                     at=paid_at, collaborator=owner, quantity=1, source=SOURCE, order_id=oid))
     for line in order.value.lines:
         owner = attribution.by_product.get(line.product_id) if line.product_id is not None else None
         if owner and line.quantity:
             engagements.append(Event(key=f"woocommerce:collaboratorProductSold:{oid}:{line.id}",
                                      type="collaboratorProductSold", at=paid_at, collaborator=owner,
-                                     quantity=line.quantity, source=SOURCE))
+                                     quantity=line.quantity, source=SOURCE, order_id=oid))
     return engagements
 
 
@@ -250,13 +380,14 @@ def _take_backs(order: Order, refund_at: Mapping[int, datetime], events: list[Ev
     if total > 0:
         for refund in order.refunds:
             events.append(Event(key=f"woocommerce:refund:{oid}:{refund.id}", type=SALE, at=refund_at[refund.id],
-                                order=order.value, share=-Fraction(refund.amount) / Fraction(total), source=SOURCE))
+                                order=order.value, share=-Fraction(refund.amount) / Fraction(total), source=SOURCE,
+                                order_id=oid))
     refunded = order.refunded
     if order.refunds and refunded >= total:
         return max(refund_at.values())  # fully refunded: points go when the last refund was made
     if order.status in CANCEL_STATUSES or (order.status == "refunded" and refunded < total):
         if total > 0:
             events.append(Event(key=f"woocommerce:cancel:{oid}", type=SALE, at=order.modified, order=order.value,
-                                share=-Fraction(total - refunded) / Fraction(total), source=SOURCE))
+                                share=-Fraction(total - refunded) / Fraction(total), source=SOURCE, order_id=oid))
         return order.modified
     return None

@@ -5,6 +5,11 @@ committed together with the cursor the walk may move to (`walk`); the statuses a
 site's own (`statuses`). A page is read ahead on a thread while the one before is counted and
 committed (`read_ahead`, on by default): that changes nothing but timing.
 
+Each paid order's sale carries its `Touch` (programs): its creation time, a digest of its customer's
+address and user agent (`ctx.visitor`), the tracking id it names (`orders.Refs`: order attribution's
+landing page `?<sync.access_log.ref_param>=`, or `sync.woocommerce.ref_meta_key`), and for a renewal
+order the first order of its subscription (`subscriptions`, kept in the cursor).
+
 Order line items carry no product categories in the REST API: when a distributor filters on
 categories (`lineItemFilters.inCategories`), the categories of the products sold are read from
 `/wc/v3/products` (100 products a request, each product once per process) and set on the lines.
@@ -30,13 +35,22 @@ from requests.auth import AuthBase
 from woocommerce.oauth import OAuth
 
 from siren_sync.errors import ConfigError, RecordError
-from siren_sync.model import Event
+from siren_sync.model import Event, Touch
 from siren_sync.sources.base import SyncContext, SyncReport
 from siren_sync.sources.http import MAX_PER_PAGE, Page, RetryPolicy, Upstream
 from siren_sync.sources.woocommerce import statuses as site_statuses
 from siren_sync.sources.woocommerce.check import Row, check_rows
-from siren_sync.sources.woocommerce.orders import ORDERS, Order, order_events, parse_order, version
+from siren_sync.sources.woocommerce.orders import (
+    ORDERS,
+    Order,
+    Refs,
+    order_events,
+    parse_order,
+    version,
+    without_private_fields,
+)
 from siren_sync.sources.woocommerce.refunds import PREFETCH_REFUNDS_ABOVE, RefundDates, RefundRun
+from siren_sync.sources.woocommerce.subscriptions import Subscriptions
 from siren_sync.sources.woocommerce.walk import (
     ORDER_FIELDS,
     CatchUp,
@@ -129,7 +143,7 @@ class WooCommerceSource:
                  timeout: float | tuple[float, float] = (10.0, 30.0), retry: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
                  session: requests.Session | None = None, read_ahead: bool | None = None,
-                 site_tz: tzinfo = UTC):
+                 site_tz: tzinfo = UTC, ref_param: str = "ref"):
         if not consumer_key or not consumer_secret:
             raise ConfigError("site.woocommerce: consumer_key and consumer_secret are required")
         options = dict(options or {})
@@ -149,14 +163,23 @@ class WooCommerceSource:
                              retry=retry, secrets=(consumer_key, consumer_secret), sleep=sleep, clock=clock,
                              session=session)
         self.refunds = RefundDates(self.http, options.get("refunds") or "auto")
+        self.refs = Refs(param=ref_param, meta_key=options.get("ref_meta_key") or None)
+        self.subscriptions = Subscriptions(self.http)
         self.needs_categories = False
         self._categories: dict[int, tuple[int, ...]] = {}
 
     @classmethod
     def from_config(cls, config: Any, **kwargs: Any) -> WooCommerceSource:
-        """The source of a loaded config (`kwargs`: `site_tz`, and what tests and benchmarks set)."""
+        """The source of a loaded config (`kwargs`: `site_tz`, and what tests and benchmarks set).
+
+        The referral parameter order attribution's landing pages are read with is the access log's
+        (`sync.access_log.ref_param`): one site, one name for it.
+        """
         site = config.site
         section = config.sync.sources.get("woocommerce") if config.sync.sources else None
+        visits = config.sync.sources.get("access_log") if config.sync.sources else None
+        if visits is not None:
+            kwargs.setdefault("ref_param", visits.options.get("ref_param") or "ref")
         key = site.wc_key.value if site.wc_key is not None else None
         secret = site.wc_secret.value if site.wc_secret is not None else None
         source = cls(site.url, key, secret, verify=site.verify_tls,
@@ -181,6 +204,7 @@ class WooCommerceSource:
         cursor, start, skip = Cursor.resume(state, since, self.overlap)
         s = _Sync(ctx, SyncReport(self.name), RefundRun(window_start=start), Walk(after=start), cursor, skip,
                   ctx.now.astimezone(UTC).replace(microsecond=0), Latest())
+        self.subscriptions.load(state.get("subscriptions"))
         covered = tuple(state.get("statuses") or self.statuses.configured)  # the statuses the cursor's walk read
         # Without the site's answer: those, and any the configuration gained since (caught up below).
         self.statuses.refresh(self.http, tuple(dict.fromkeys(covered + self.statuses.configured)))
@@ -188,7 +212,7 @@ class WooCommerceSource:
             self._catch_up(s, covered, state)
         pages = _Pages(self.http, self.per_page, self.read_ahead)
         try:
-            while self._step(s, pages, pages.get(s.walk.params(self.statuses.current), s.walk.number)):
+            while self._step(s, pages, pages.get(self._query(s.walk), s.walk.number)):
                 pass
         finally:
             pages.close()
@@ -198,6 +222,13 @@ class WooCommerceSource:
         log.info("woocommerce: %d orders read, %d new events, %d pages", report.records, report.events,
                  report.pages)
         return report
+
+    def _query(self, walk: Walk) -> dict[str, str]:
+        """The walk's next orders query, asking for the order meta the sales' touches read and no more
+        (`include_meta`, since late 2022, woocommerce#34478; an older site ignores it and sends all of it)."""
+        params = walk.params(self.statuses.current)
+        params["include_meta"] = ",".join(self.refs.meta_keys)
+        return params
 
     def _step(self, s: _Sync, pages: _Pages, page: Page) -> bool:
         """Count one page of the walk and commit its events with the cursor; False after the last page."""
@@ -210,11 +241,12 @@ class WooCommerceSource:
         bound = next_after(page.items, s.latest.at, s.walk.after, self.site_tz) if last else None
         more = s.walk.advance(page, bound, s.latest.at)
         if more:  # the next query is known now: read it while this page is counted and committed
-            pages.ahead(s.walk.params(self.statuses.current), s.walk.number)
+            pages.ahead(self._query(s.walk), s.walk.number)
         events = self._events(s.ctx, s.run, fresh)
         moved = s.cursor.move(s.latest, s.walk.start, more, s.now, server_time(page.response))
         if events or moved:
-            report.events += s.ctx.commit(self.name, events, s.cursor.state(self.statuses.current))
+            report.events += s.ctx.commit(self.name, events,
+                                          self._with_subscriptions(s.cursor.state(self.statuses.current)))
         remaining = (page.total_pages - page.number) if page.total_pages else 0
         s.ctx.progress(self.name, report.pages, report.pages + max(0, remaining), report.records)
         return more
@@ -228,38 +260,57 @@ class WooCommerceSource:
         if not new:
             return
         log.info("woocommerce: reading every order in the statuses %s once", ", ".join(new))
-        params = {"orderby": "date", "order": "asc", "status": ",".join(new), "_fields": ",".join(ORDER_FIELDS)}
+        params = {"orderby": "date", "order": "asc", "status": ",".join(new), "_fields": ",".join(ORDER_FIELDS),
+                  "include_meta": ",".join(self.refs.meta_keys)}
         paging = CatchUp(new)
         more = True
         while more:
             page = self.http.page(ORDERS, params, paging.number, self.per_page)
             s.report.records += len(page.items)
             raws = [(raw, found[2] if (found := version(raw)) else None) for raw in page.items]
-            s.report.events += s.ctx.commit(self.name, self._events(s.ctx, s.run, raws), cursor)
+            events = self._events(s.ctx, s.run, raws)
+            s.report.events += s.ctx.commit(self.name, events, self._with_subscriptions(cursor))
             more = paging.advance(page)
-        s.ctx.commit(self.name, [], {**cursor, "statuses": list(self.statuses.current)})
+        s.ctx.commit(self.name, [], self._with_subscriptions({**cursor, "statuses": list(self.statuses.current)}))
+
+    def _with_subscriptions(self, state: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A cursor `state` with what is known of subscriptions (left out while nothing is)."""
+        known = self.subscriptions.state()
+        return {**state, "subscriptions": known} if known is not None else state
 
     def _events(self, ctx: SyncContext, run: RefundRun, raws: Fresh) -> list[Event]:
         """The events of `raws`: (order as sent, its date_modified_gmt parsed or None) pairs; a record
         that cannot be counted is quarantined."""
         orders: list[Order] = []
-        paid_statuses = self.paid_statuses
+        paid_statuses, refs = self.paid_statuses, self.refs
         for raw, modified in raws:
             try:
-                orders.append(parse_order(raw, paid_statuses, modified))
+                orders.append(parse_order(raw, paid_statuses, modified, refs))
             except RecordError as exc:
-                ctx.quarantine(exc.where, exc.reason, raw)
+                ctx.quarantine(exc.where, exc.reason, without_private_fields(raw))
         if self.needs_categories:
             orders = self._with_categories(orders)
         need = self.refunds.needed(ctx, run, orders)
         if need:
             self.refunds.fetch(run, need)
+        renewed = [o.subscription for o in orders if o.subscription is not None and o.paid_at is not None]
+        if renewed:
+            self.subscriptions.resolve(renewed, ctx.now)
         events: list[Event] = []
         attribution = ctx.attribution
         for order in orders:
+            if order.paid_at is None:
+                continue  # never paid: no event, whatever its status
             times = self.refunds.times(ctx, run, order) if order.refunds else _NO_REFUNDS
-            events += order_events(order, times, attribution)
+            events += order_events(order, times, attribution, self._touch(ctx, order))
         return events
+
+    def _touch(self, ctx: SyncContext, order: Order) -> Touch:
+        """What a paid order says about who brought it: only the visitor's digest leaves this method."""
+        return Touch(visitor=ctx.visitor(*order.client) if order.client is not None else None, ref=order.ref,
+                     created_at=order.created,
+                     renewal_of=self.subscriptions.first_order(order.subscription)
+                     if order.subscription is not None else None)
 
     def _with_categories(self, orders: list[Order]) -> list[Order]:
         """The orders with their lines' product categories filled in (for category filters)."""

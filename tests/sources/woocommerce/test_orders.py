@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from siren_sync.errors import RecordError
+from siren_sync.model import Touch
 from siren_sync.sources.woocommerce import order_events, parse_order
-from siren_sync.sources.woocommerce.orders import gmt_time, version, wc_time
+from siren_sync.sources.woocommerce.orders import Refs, gmt_time, version, wc_time, without_private_fields
 from tests.support.apps import run_once
 from tests.support.payloads import (
     coupon_line,
@@ -265,3 +266,93 @@ def test_a_record_error_names_the_order_and_the_field():
     with pytest.raises(RecordError) as info:
         parse_order("not an order", ("completed",))
     assert (info.value.where, info.value.reason) == ("wc/v3/orders #?", "not a JSON object")
+
+
+# -- who may have brought it: read from the REST order, never a reason to refuse one -----------------------
+
+AGENT = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_6 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
+
+
+def with_meta(raw: dict, *entries: tuple[str, object]) -> dict:
+    """`raw` with order meta entries as wc/v3 shows them (`_`-prefixed keys included)."""
+    raw["meta_data"] = [{"id": 900 + n, "key": k, "value": v} for n, (k, v) in enumerate(entries)]
+    return raw
+
+
+def test_an_order_names_its_creation_customer_ref_and_subscription():
+    raw = with_meta(order(31, created="2026-09-13T10:41:33", paid="2026-09-13T10:51:33"),
+                    ("_wc_order_attribution_source_type", "referral"),
+                    ("_wc_order_attribution_session_entry", "https://shop.example/?utm_source=x&ref=bruno"),
+                    ("_wc_order_attribution_user_agent", AGENT), ("_subscription_renewal", "77"))
+    raw.update(customer_ip_address="203.0.113.9", customer_user_agent=AGENT)
+    parsed = parse_order(raw, ("completed",))
+    assert (parsed.created, parsed.client, parsed.ref, parsed.subscription) == (
+        utc("2026-09-13T10:41:33"), ("203.0.113.9", AGENT), "bruno", 77)
+
+
+def test_the_configured_meta_key_names_the_ref_before_order_attribution():
+    raw = with_meta(order(32), ("_wc_order_attribution_session_entry", "https://shop.example/?ref=bruno"),
+                    ("_affiliate_ref", " alice "))
+    assert parse_order(raw, ("completed",), refs=Refs(meta_key="_affiliate_ref")).ref == "alice"
+    assert parse_order(raw, ("completed",)).ref == "bruno"  # no meta key configured
+    assert parse_order(raw, ("completed",), refs=Refs(param="aff")).ref is None  # another parameter name
+    numeric = with_meta(order(33), ("_affiliate_ref", 42))
+    assert parse_order(numeric, ("completed",), refs=Refs(meta_key="_affiliate_ref")).ref == "42"
+    decomposed = with_meta(order(33), ("_wc_order_attribution_session_entry", "https://shop.example/?ref=re%CC%81mi"))
+    assert parse_order(decomposed, ("completed",)).ref == "r\u00e9mi"  # NFC, as collaborators' ids are
+
+
+@pytest.mark.parametrize("change", [
+    {"customer_ip_address": "203.0.113.9", "customer_user_agent": ""},  # WooCommerce's default: no agent
+    {"customer_ip_address": "", "customer_user_agent": AGENT},
+    {"customer_ip_address": None, "customer_user_agent": AGENT},
+    {"customer_ip_address": ["203.0.113.9"], "customer_user_agent": AGENT},
+])
+def test_a_customer_without_both_address_and_agent_is_no_visitor(change):
+    assert parse_order({**order(34), **change}, ("completed",)).client is None
+
+
+@pytest.mark.parametrize("meta", [
+    [("_subscription_renewal", "not a number")], [("_subscription_renewal", 0)], [("_subscription_renewal", True)],
+    [("_wc_order_attribution_session_entry", "http://[::1/?ref=alice")],  # not a URL
+    [("_wc_order_attribution_session_entry", {"url": "?ref=alice"})],
+    [("_wc_order_attribution_session_entry", "https://shop.example/?ref=" + "x" * 201)],
+    [("_wc_order_attribution_session_entry", "https://shop.example/?ref=")],
+])
+def test_unusable_touch_values_are_left_out_and_the_order_still_counts(meta):
+    raw = with_meta(order(35, "completed", "20.00", line_items=[line_item(350, 11, "20.00")]), *meta)
+    parsed = parse_order(raw, ("completed",))
+    assert (parsed.ref, parsed.subscription) == (None, None) and parsed.value.total == Decimal("20.00")
+    raw["meta_data"] = "not a list"
+    assert parse_order(raw, ("completed",)).ref is None
+    del raw["date_created_gmt"]
+    assert parse_order(raw, ("completed",)).created is None  # paid at date_paid_gmt: still counted
+
+
+def test_the_first_renewal_entry_is_the_subscription():
+    raw = with_meta(order(36), ("_subscription_renewal", 70), ("_subscription_renewal", "71"))
+    assert parse_order(raw, ("completed",)).subscription == 70
+
+
+def test_every_event_of_an_order_names_it_and_only_the_sale_carries_the_touch():
+    raw = sample_refunded_order()  # order 47: paid, fully refunded (its coupon use reversed)
+    touch = Touch(visitor="ab" * 16, created_at=utc("2026-08-30T12:49:07"))
+    events = order_events(parse_order(raw, ("completed",)), {85: utc("2026-09-04T12:49:07")}, ATTRIBUTION, touch)
+    assert {e.key: e.order_id for e in events} == {
+        "woocommerce:sale:47": 47, "woocommerce:boundCouponUsed:47:david20": 47,
+        "woocommerce:collaboratorProductSold:47:64": 47, "woocommerce:refund:47:85": 47,
+        "woocommerce:boundCouponUsed:47:david20:reversal": 47,
+        "woocommerce:collaboratorProductSold:47:64:reversal": 47}
+    assert {e.key for e in events if e.touch is not None} == {"woocommerce:sale:47"}
+    assert events[0].touch is touch
+
+
+def test_a_quarantined_order_keeps_no_address_or_agent():
+    raw = with_meta(order(37), ("_wc_order_attribution_user_agent", AGENT), ("_wc_order_attribution_source_type",
+                                                                              "typein"))
+    raw.update(customer_ip_address="203.0.113.9", customer_user_agent=AGENT)
+    kept = without_private_fields(raw)
+    assert "customer_ip_address" not in kept and "customer_user_agent" not in kept and AGENT not in repr(kept)
+    assert kept["meta_data"] == [{"id": 901, "key": "_wc_order_attribution_source_type", "value": "typein"}]
+    assert kept["total"] == raw["total"] and raw["customer_ip_address"] == "203.0.113.9"  # the original is kept
+    assert without_private_fields(["not", "an", "order"]) == ["not", "an", "order"]

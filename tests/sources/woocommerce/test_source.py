@@ -12,6 +12,7 @@ import pytest
 import responses
 
 from siren_sync.errors import ConfigError, SyncError
+from siren_sync.model import Touch
 from siren_sync.sandbox.site import Product
 from siren_sync.sources.woocommerce import WooCommerceOAuth1, WooCommerceSource
 from tests.support.payloads import (
@@ -278,3 +279,54 @@ def test_failing_read_ahead_page_fails_after_the_current_page_is_committed(rsps)
     assert ctx.keys("woocommerce:sale:") == ["woocommerce:sale:400", "woocommerce:sale:401"]
     assert ctx.cursors["woocommerce"]["modified_gmt"] == "2026-09-02T10:00:00+00:00"
     assert shop.count("wc/v3/orders") == 4  # page 1, then 3 attempts at page 2: nothing after the failure
+
+
+# -- who may have brought a sale (programs) ---------------------------------------------------------------
+
+AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Version/17.6 Safari/605.1.15"
+
+
+def test_a_sale_carries_its_touch_and_only_the_visitors_digest_leaves_the_source(rsps):
+    shop = make_shop(rsps)
+    raw = order(61, "processing", "50.00", created="2026-09-02T16:18:02", paid="2026-09-02T16:28:02")
+    raw.update(customer_ip_address="::ffff:203.0.113.40", customer_user_agent=AGENT,
+               meta_data=[{"id": 1, "key": "_wc_order_attribution_session_entry",
+                           "value": "https://shop.example/product/x/?ref=chloe"},
+                          {"id": 2, "key": "_wc_order_attribution_user_agent", "value": AGENT},
+                          {"id": 3, "key": "_affiliate", "value": "bruno"}])
+    shop.add(raw, sample_refunded_order())
+    ctx = context()
+    source(ref_meta_key="_affiliate").sync(ctx)
+    sale = ctx.events["woocommerce:sale:61"]
+    assert sale.touch == Touch(visitor=ctx.visitor("203.0.113.40", AGENT), ref="bruno",
+                               created_at=utc("2026-09-02T16:18:02"))
+    assert ctx.events["woocommerce:sale:47"].touch == Touch(created_at=utc("2026-08-30T12:49:07"))
+    stored = repr(ctx.commits) + repr([e.to_record() for e in ctx.events.values()])
+    assert "203.0.113.40" not in stored and AGENT not in stored
+    asked = orders_params(shop)[0]
+    assert asked["include_meta"] == "_subscription_renewal,_wc_order_attribution_session_entry,_affiliate"
+    assert {"customer_ip_address", "customer_user_agent", "meta_data"} <= set(asked["_fields"].split(","))
+
+
+def test_the_ref_parameter_is_the_access_logs(tmp_path):
+    config = SimpleNamespace(
+        site=SimpleNamespace(url=HTTPS_URL, wc_key=SimpleNamespace(value=KEY), wc_secret=SimpleNamespace(value=SECRET),
+                             verify_tls=True),
+        sync=SimpleNamespace(overlap=300, sources={
+            "woocommerce": SimpleNamespace(options={"ref_meta_key": "_aff"}),
+            "access_log": SimpleNamespace(options={"ref_param": "partner"})}),
+        distributors={})
+    src = WooCommerceSource.from_config(config)
+    assert (src.refs.param, src.refs.meta_key) == ("partner", "_aff")
+
+
+def test_a_quarantined_order_is_kept_without_its_customers_address_and_agent(rsps):
+    shop = make_shop(rsps)
+    bad = order(62, "processing", "10.00")
+    bad.update(total="abc", customer_ip_address="203.0.113.41", customer_user_agent=AGENT)
+    shop.add(bad)
+    ctx = context()
+    source().sync(ctx)
+    [(where, reason, payload)] = ctx.quarantined
+    assert where == "wc/v3/orders #62" and payload["total"] == "abc"
+    assert "203.0.113.41" not in repr(payload) and AGENT not in repr(payload)
