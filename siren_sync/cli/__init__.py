@@ -10,7 +10,7 @@ import os
 import sys
 
 from siren_sync import logs
-from siren_sync.cli import events, payouts, periods, site
+from siren_sync.cli import events, payouts, periods, site, store
 from siren_sync.cli.common import Parser
 from siren_sync.errors import SirenSyncError, UsageError
 
@@ -25,7 +25,7 @@ def build_parser() -> Parser:
     parser.add_argument("--log-format", choices=("text", "json"),
                         default=os.environ.get("SIREN_SYNC_LOG_FORMAT", "text"))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
-    for group in (site, periods, events, payouts):
+    for group in (site, periods, events, payouts, store):
         group.register(sub)
     return parser
 

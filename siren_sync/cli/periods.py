@@ -4,8 +4,9 @@ from __future__ import annotations
 import argparse
 
 from siren_sync import closing, history
-from siren_sync.app import utcnow
-from siren_sync.cli.common import check_collaborator, check_distributor, dump, open_for, time_arg
+from siren_sync.app import App, utcnow
+from siren_sync.cli.common import check_collaborator, check_distributor, dump, leading, open_for, time_arg
+from siren_sync.errors import StoreError
 from siren_sync.model import Distribution
 from siren_sync.values import iso
 
@@ -82,10 +83,23 @@ def _print_distributions(records: list[Distribution], as_json: bool, dry_run: bo
 
 
 def cmd_distribute(args: argparse.Namespace) -> int:
-    with open_for(args, check=lambda view: check_distributor(view, args.distributor)) as app:
-        made = closing.close_due(app.ledger, args.as_of or utcnow(), args.distributor, args.dry_run)
+    with open_for(args, readonly=args.dry_run, check=lambda view: check_distributor(view, args.distributor)) as app:
+        if args.dry_run:
+            made = closing.close_due(app.ledger, args.as_of or utcnow(), args.distributor, dry_run=True)
+        else:
+            with leading(app.store, "it closes due periods itself; stop it to close them by hand"):
+                refuse_a_lost_store(app)
+                made = closing.close_due(app.ledger, args.as_of or utcnow(), args.distributor)
     _print_distributions(made, args.json, args.dry_run)
     return 0
+
+
+def refuse_a_lost_store(app: App) -> None:
+    """The lost-store guard, for a command about to close: StoreError with its one line."""
+    from siren_sync import lost_store
+    stop = lost_store.guard(app.config, app.store)
+    if stop is not None:
+        raise StoreError(stop)
 
 
 def cmd_history(args: argparse.Namespace) -> int:

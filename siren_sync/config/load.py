@@ -103,7 +103,7 @@ def _store(at: At, raw: Any, base: Path, site_url: str) -> StoreConfig:
         for key in ("namespace", "leader_timeout"):
             if key in data:
                 (at / key).fail("applies to a PostgreSQL store only (store.url)")
-        return StoreConfig(path=path)
+        return StoreConfig(path=path, namespace=_host(site_url))  # the namespace a `store copy` would use
     if "path" in data:
         at.fail("give store.path (TinyDB) or store.url (PostgreSQL), not both")
     url = text(at / "url", data["url"], empty=False, secret=True).strip()

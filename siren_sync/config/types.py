@@ -74,7 +74,7 @@ class StoreConfig:
 
     path: Path  # the TinyDB root file, relative paths resolved against the config file's folder
     url: Secret | None = None  # postgres:// or postgresql://; a Secret, so its password never shows
-    namespace: str = ""  # the site's rows in a shared database (default: the site's host)
+    namespace: str = ""  # the site's rows in a shared database (default: the site's host[:port])
     leader_timeout: float = 30.0  # seconds in which a standby worker takes over from a dead leader
 
     def describe(self) -> str:

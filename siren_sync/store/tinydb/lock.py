@@ -36,6 +36,7 @@ class ProcessLock:
         self.path = path
         self.store = store
         self.busy = busy
+        self.refused_by = "unknown"  # the holder's pid, as the last refusal read it
         self._fd: int | None = None
 
     @property
@@ -76,6 +77,7 @@ class ProcessLock:
                     raise
             if time.monotonic() >= deadline:
                 owner = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+                self.refused_by = owner
                 raise StoreLockedError(f"store {self.store} "
                                        + self.busy.format(pid=owner, lock=self.path, waited=round(wait)))
             time.sleep(pause)
@@ -104,20 +106,14 @@ class Leader:
 
     def __init__(self, lock: ProcessLock):
         self._lock = lock
-        self._refusal = ""
 
     def acquire(self) -> bool:
-        if self._lock.held:
-            return True
-        try:
-            self._lock.acquire()
-        except StoreLockedError as exc:
-            self._refusal = str(exc)  # names the holder
-            return False
-        return True
+        return self._lock.held or self._lock.try_acquire()
 
     def holder(self) -> str:
-        return self._refusal if not self._lock.held else f"this process (pid {os.getpid()})"
+        """`pid <n>, lock <file>` of the process that refused this one (or this process)."""
+        pid = os.getpid() if self._lock.held else self._lock.refused_by
+        return f"pid {pid}, lock {self._lock.path}"
 
     def held(self) -> bool:
         return self._lock.held
