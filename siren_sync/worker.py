@@ -171,6 +171,8 @@ class Worker:
                 return []
             log.error("closing anyway, %s past the trigger: %s could not be synced; what it missed will count "
                       "late, in the next period", CLOSE_GRACE, ", ".join(failed))
+        log.info("closing %d due period(s), the first ending %s", len(due), iso(min(end for _, _, end in due)),
+                 extra={"fields": {"event": "closing", "due": len(due)}})
         made = closing.close_due(self.app.ledger, now)  # only what the sync above reached
         for record in made:
             log.info("closed %s: %s to %s, revenue %s, pool %s %s, %d obligations", record.id,
