@@ -99,9 +99,11 @@ class PostgresBackend(ChildProcesses):
     name = "postgres"
     # The commit's steps, in order (`store/postgres/commit.py`); a crash at each comes before COMMIT.
     crash_points: ClassVar[tuple[str, ...]] = (
-        "writing documents", "appending events", "growing the key index", "counting the generation",
+        "writing documents", "deleting documents", "appending events", "growing the key index",
+        "counting the generation",
         "before COMMIT")
-    _STEPS: ClassVar[dict[str, str]] = {"writing documents": "_documents", "appending events": "_events",
+    _STEPS: ClassVar[dict[str, str]] = {"writing documents": "_documents", "deleting documents": "_deletes",
+                                        "appending events": "_events",
                                         "growing the key index": "_keys", "counting the generation": "_bump",
                                         "before COMMIT": "write"}
 

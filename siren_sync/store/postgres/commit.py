@@ -1,9 +1,11 @@
 """One commit of a PostgreSQL store: the rows a transaction changed, in one database transaction.
 
 Everything is serialized first (a document that is not plain JSON fails here, before a row is
-written), then written in order: documents (COPY into a session's staging table, then one upsert
-and one delete), events (COPY), the key index (COPY: its primary key refuses a key recorded twice),
-bucket counts, and last the namespace's generation, whose update also checks the leader's fence.
+written), then written in order: documents put (COPY into a session's staging table, then one
+upsert), documents deleted (by primary key), events (COPY), the key index (COPY: its primary key
+refuses a key recorded twice), bucket counts, and last the namespace's generation, whose update
+also checks the leader's fence. No statement joins a big table: none can become a scan of it when
+the planner's statistics lag behind a table that grew.
 The caller commits the database transaction after `write` returns, or rolls it back if anything
 raised: PostgreSQL makes the whole of it atomic, and a process killed anywhere leaves nothing.
 A commit costs the rows it changes: no statement reads or rewrites a whole table.
@@ -20,7 +22,7 @@ from siren_sync.store.names import KEY_BYTES
 from siren_sync.store.protocol import Changes
 
 STAGING = """CREATE TEMPORARY TABLE IF NOT EXISTS siren_sync_staging (
-                 tbl text NOT NULL, key text NOT NULL, doc text) ON COMMIT DELETE ROWS"""
+                 tbl text NOT NULL, key text NOT NULL, doc text NOT NULL) ON COMMIT DELETE ROWS"""
 
 
 @dataclass(frozen=True)
@@ -39,38 +41,54 @@ def write(conn: Any, namespace: str, changes: Changes, fence: Fence | None) -> i
 
     Raises LeadershipLost (after writing, before the caller commits) when `fence` fails.
     """
-    rows = serialized(changes)
-    _documents(conn, namespace, rows, list(changes.documents))
+    puts, deletes = serialized(changes)
+    _documents(conn, namespace, puts)
+    _deletes(conn, namespace, deletes)
     _events(conn, namespace, changes)
     _keys(conn, namespace, changes.keys)
     return _bump(conn, namespace, fence)
 
 
-def serialized(changes: Changes) -> list[tuple[str, str, str | None]]:
-    """(table, key, JSON text or None to delete) of every changed document; raises TypeError or
-    ValueError for a document that is not plain JSON."""
-    return [(table, key, None if doc is None else dumps_text(doc))
-            for table, docs in changes.documents.items() for key, doc in docs.items()]
+def serialized(changes: Changes) -> tuple[list[tuple[str, str, str]], dict[str, list[str]]]:
+    """(table, key, JSON text) of every document put, and the keys deleted per table; raises
+    TypeError or ValueError for a document that is not plain JSON."""
+    puts: list[tuple[str, str, str]] = []
+    deletes: dict[str, list[str]] = {}
+    for table, docs in changes.documents.items():
+        for key, doc in docs.items():
+            if doc is None:
+                deletes.setdefault(table, []).append(key)
+            else:
+                puts.append((table, key, dumps_text(doc)))
+    return puts, deletes
 
 
-def _documents(conn: Any, namespace: str, rows: list[tuple[str, str, str | None]], tables: list[str]) -> None:
-    if not rows:
+def _documents(conn: Any, namespace: str, puts: list[tuple[str, str, str]]) -> None:
+    """Every document put: COPY into the staging table, then one upsert (any number of rows)."""
+    if not puts:
         return
     with conn.cursor() as cur, cur.copy("COPY siren_sync_staging (tbl, key, doc) FROM STDIN") as copy:
-        for row in rows:
+        for row in puts:
             copy.write_row(row)
     conn.execute("""INSERT INTO siren_sync_documents (namespace, tbl, key, doc)
-                    SELECT %s, tbl, key, doc FROM siren_sync_staging WHERE doc IS NOT NULL
+                    SELECT %s, tbl, key, doc FROM siren_sync_staging
                     ON CONFLICT (namespace, tbl, key) DO UPDATE SET doc = EXCLUDED.doc""", (namespace,))
-    conn.execute("""DELETE FROM siren_sync_documents d USING siren_sync_staging s
-                    WHERE s.doc IS NULL AND d.namespace = %s AND d.tbl = s.tbl AND d.key = s.key""", (namespace,))
-    conn.execute("""INSERT INTO siren_sync_tables (namespace, tbl)
-                    SELECT DISTINCT %s, tbl FROM siren_sync_staging WHERE doc IS NOT NULL
+    conn.execute("""INSERT INTO siren_sync_tables (namespace, tbl) SELECT DISTINCT %s, tbl FROM siren_sync_staging
                     ON CONFLICT DO NOTHING""", (namespace,))
-    conn.execute("""DELETE FROM siren_sync_tables t WHERE t.namespace = %s AND t.tbl = ANY(%s)
-                    AND NOT EXISTS (SELECT 1 FROM siren_sync_documents d
-                                    WHERE d.namespace = t.namespace AND d.tbl = t.tbl)""", (namespace, tables))
     conn.execute("DELETE FROM siren_sync_staging")
+
+
+def _deletes(conn: Any, namespace: str, deletes: dict[str, list[str]]) -> None:
+    """Documents deleted, one primary key lookup each (whatever the planner thinks of the table's
+    size), and a table left empty off the list of tables."""
+    if not deletes:
+        return
+    with conn.cursor() as cur:
+        cur.executemany("DELETE FROM siren_sync_documents WHERE namespace = %s AND tbl = %s AND key = %s",
+                        [(namespace, table, key) for table, keys in deletes.items() for key in keys])
+        cur.executemany("""DELETE FROM siren_sync_tables WHERE namespace = %s AND tbl = %s AND NOT EXISTS (
+                               SELECT 1 FROM siren_sync_documents WHERE namespace = %s AND tbl = %s)""",
+                        [(namespace, table, namespace, table) for table in deletes])
 
 
 def _events(conn: Any, namespace: str, changes: Changes) -> None:

@@ -50,7 +50,11 @@ class Connection:
         self._url = url
         self.where = where
         self._secrets = tuple(s for s in (password(url),) if s)
-        self._options = {"autocommit": autocommit, "application_name": session_name(role), **options}
+        # No server-side prepared statements: a generic plan made while a table was small would
+        # keep scanning it whole once it is big (the key index lookup did, at 1 s a batch), and
+        # poolers in transaction mode refuse them anyway.
+        self._options = {"autocommit": autocommit, "application_name": session_name(role),
+                         "prepare_threshold": None, **options}
         self._prepare = prepare
         self._conn: psycopg.Connection[Any] | None = None
         self._delay = FIRST_DELAY

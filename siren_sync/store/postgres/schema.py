@@ -14,7 +14,9 @@ Every site's rows carry its namespace, so many sites share one database:
 - `siren_sync_events (namespace, bucket, seq, record)`: the append-only ledger, in recording order
   per bucket; `siren_sync_buckets` counts each bucket's events.
 - `siren_sync_keys (namespace, digest)`: the key index, the 12-byte digests of every recorded
-  event key, its primary key a unique index (never a table scan).
+  event key, its primary key a unique index (never a table scan). The digest leads the index: a
+  batch's "already recorded?" is one `digest = ANY(...)` the index answers key by key, however
+  stale the planner's idea of the table's size.
 
 Documents and events are kept as the JSON text the TinyDB store writes (`codec.dumps`).
 """
@@ -49,7 +51,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
                namespace text NOT NULL, bucket text NOT NULL, count bigint NOT NULL,
                PRIMARY KEY (namespace, bucket))""",
         """CREATE TABLE siren_sync_keys (
-               namespace text NOT NULL, digest bytea NOT NULL, PRIMARY KEY (namespace, digest))""",
+               namespace text NOT NULL, digest bytea NOT NULL, PRIMARY KEY (digest, namespace))""",
     ),
 }
 

@@ -39,7 +39,7 @@ def test_the_first_writer_creates_the_schema_at_the_current_version():
             assert conn.execute("SELECT version FROM siren_sync_schema").fetchall() == [(SCHEMA_VERSION,)]
             keys = conn.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'siren_sync_keys'").fetchall()
         assert keys == [("CREATE UNIQUE INDEX siren_sync_keys_pkey ON public.siren_sync_keys "
-                         "USING btree (namespace, digest)",)]  # the key index: a unique index
+                         "USING btree (digest, namespace)",)]  # the key index: a unique index
 
 
 def test_writers_starting_together_create_the_schema_once():
