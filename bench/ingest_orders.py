@@ -106,7 +106,8 @@ def main(orders: int = 100_000, refunds: int = 0, full_refunds: int = 0, profile
         source.close()
     n = rep.records
     result = {
-        "bench": "ingest_orders", "store": _common.backend(config), "orders": orders, "orders_read": n, "events": events,
+        "bench": "ingest_orders", "store": _common.backend(config), "orders": orders, "orders_read": n,
+        "events": events,
         "requests": sum(v for k, v in stats["requests"].items() if "/sandbox/" not in k),
         "requests_by_route": {k: v for k, v in stats["requests"].items() if "/sandbox/" not in k},
         "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "orders_per_s": round(n / wall, 1),

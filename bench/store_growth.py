@@ -92,7 +92,8 @@ def main(size: int = 1_000_000, batch: int = 1000, fill_batch: int = 50_000, rep
         _common.drop_namespace(config)
     first, last = rows[0]["batch_ms"], rows[-1]["batch_ms"]
     ratio = last / first if first else float("inf")
-    result = {"bench": "store_growth", "store": _common.backend(config), "size": size, "batch": batch, "levels": rows, "events": events,
+    result = {"bench": "store_growth", "store": _common.backend(config),
+              "size": size, "batch": batch, "levels": rows, "events": events,
               "last_over_first": round(ratio, 2), "store_bytes": store_bytes,
               "bytes_per_event": round(store_bytes / max(events, 1), 1),
               "fill_events_per_s": round((events - len(levels) * repeat * batch) / fill_s, 0) if fill_s else None,
