@@ -99,10 +99,11 @@ class PostgresBackend(ChildProcesses):
     name = "postgres"
     # The commit's steps, in order (`store/postgres/commit.py`); a crash at each comes before COMMIT.
     crash_points: ClassVar[tuple[str, ...]] = (
-        "writing documents", "deleting documents", "appending events", "growing the key index",
-        "counting the generation",
+        "writing documents", "deleting documents", "writing partition chunks", "listing tables",
+        "appending events", "growing the key index", "counting the generation",
         "before COMMIT")
     _STEPS: ClassVar[dict[str, str]] = {"writing documents": "_documents", "deleting documents": "_deletes",
+                                        "writing partition chunks": "_chunks", "listing tables": "_tables",
                                         "appending events": "_events",
                                         "growing the key index": "_keys", "counting the generation": "_bump",
                                         "before COMMIT": "write"}

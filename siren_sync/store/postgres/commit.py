@@ -1,11 +1,12 @@
 """One commit of a PostgreSQL store: the rows a transaction changed, in one database transaction.
 
 Everything is serialized first (a document that is not plain JSON fails here, before a row is
-written), then written in order: documents put (COPY into a session's staging table, then one
-upsert), documents deleted (by primary key), events (COPY), the key index (COPY: its primary key
-refuses a key recorded twice), bucket counts, and last the namespace's generation, whose update
-also checks the leader's fence. No statement joins a big table: none can become a scan of it when
-the planner's statistics lag behind a table that grew.
+written; a partition's touched chunks are read to be merged, `partitions.py`), then written in
+order: root documents put (COPY into a session's staging table, then one upsert) and deleted (by
+primary key), partition chunks (the same way), the list of tables, events (COPY), the key index
+(COPY: its primary key refuses a key recorded twice), bucket counts, and last the namespace's
+generation, whose update also checks the leader's fence. No statement joins a big table: none
+can become a scan of it when the planner's statistics lag behind a table that grew.
 The caller commits the database transaction after `write` returns, or rolls it back if anything
 raised: PostgreSQL makes the whole of it atomic, and a process killed anywhere leaves nothing.
 A commit costs the rows it changes: no statement reads or rewrites a whole table.
@@ -13,16 +14,21 @@ A commit costs the rows it changes: no statement reads or rewrites a whole table
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from siren_sync.errors import LeadershipLost
 from siren_sync.store.codec import dumps_text
-from siren_sync.store.names import KEY_BYTES
+from siren_sync.store.names import KEY_BYTES, is_partition
+from siren_sync.store.postgres import partitions
 from siren_sync.store.protocol import Changes
 
 STAGING = """CREATE TEMPORARY TABLE IF NOT EXISTS siren_sync_staging (
-                 tbl text NOT NULL, key text NOT NULL, doc text NOT NULL) ON COMMIT DELETE ROWS"""
+                 tbl text NOT NULL, key text NOT NULL, doc text NOT NULL) ON COMMIT DELETE ROWS;
+             CREATE TEMPORARY TABLE IF NOT EXISTS siren_sync_chunk_staging (
+                 tbl text NOT NULL, chunk integer NOT NULL, docs text NOT NULL) ON COMMIT DELETE ROWS"""
+
+Puts = list[tuple[str, str, str]]  # (table, key, JSON) of a document, or (table, chunk, JSON) of a chunk
 
 
 @dataclass(frozen=True)
@@ -36,35 +42,53 @@ class Fence:
     objid: int
 
 
+@dataclass
+class Rows:
+    """A commit's documents as rows: root documents put and deleted, partition chunks rewritten
+    and emptied (everything serialized: a document that is not plain JSON failed already)."""
+
+    puts: list[tuple[str, str, str]] = field(default_factory=list)
+    deletes: dict[str, list[str]] = field(default_factory=dict)
+    chunks: list[tuple[str, int, str]] = field(default_factory=list)
+    emptied: dict[str, list[int]] = field(default_factory=dict)
+
+
 def write(conn: Any, namespace: str, changes: Changes, fence: Fence | None) -> int:
     """Write `changes` inside the open database transaction; returns the new generation.
 
     Raises LeadershipLost (after writing, before the caller commits) when `fence` fails.
     """
-    puts, deletes = serialized(changes)
-    _documents(conn, namespace, puts)
-    _deletes(conn, namespace, deletes)
+    rows = serialized(conn, namespace, changes)
+    _documents(conn, namespace, rows.puts)
+    _deletes(conn, namespace, rows.deletes)
+    _chunks(conn, namespace, rows.chunks, rows.emptied)
+    _tables(conn, namespace, rows)
     _events(conn, namespace, changes)
     _keys(conn, namespace, changes.keys)
     return _bump(conn, namespace, fence)
 
 
-def serialized(changes: Changes) -> tuple[list[tuple[str, str, str]], dict[str, list[str]]]:
-    """(table, key, JSON text) of every document put, and the keys deleted per table; raises
-    TypeError or ValueError for a document that is not plain JSON."""
-    puts: list[tuple[str, str, str]] = []
-    deletes: dict[str, list[str]] = {}
+def serialized(conn: Any, namespace: str, changes: Changes) -> Rows:
+    """Every changed document as rows, before anything is written (partitions' chunks are read to
+    be rewritten); raises TypeError or ValueError for a document that is not plain JSON."""
+    rows = Rows()
     for table, docs in changes.documents.items():
+        if is_partition(table):
+            chunks, emptied = partitions.rewritten(conn, namespace, table, docs)
+            rows.chunks += chunks
+            if emptied:
+                rows.emptied[table] = emptied
+            continue
         for key, doc in docs.items():
             if doc is None:
-                deletes.setdefault(table, []).append(key)
+                rows.deletes.setdefault(table, []).append(key)
             else:
-                puts.append((table, key, dumps_text(doc)))
-    return puts, deletes
+                rows.puts.append((table, key, dumps_text(doc)))
+    return rows
 
 
 def _documents(conn: Any, namespace: str, puts: list[tuple[str, str, str]]) -> None:
-    """Every document put: COPY into the staging table, then one upsert (any number of rows)."""
+    """Root documents put: COPY into the staging table, then one upsert (any number of rows)."""
     if not puts:
         return
     with conn.cursor() as cur, cur.copy("COPY siren_sync_staging (tbl, key, doc) FROM STDIN") as copy:
@@ -73,22 +97,44 @@ def _documents(conn: Any, namespace: str, puts: list[tuple[str, str, str]]) -> N
     conn.execute("""INSERT INTO siren_sync_documents (namespace, tbl, key, doc)
                     SELECT %s, tbl, key, doc FROM siren_sync_staging
                     ON CONFLICT (namespace, tbl, key) DO UPDATE SET doc = EXCLUDED.doc""", (namespace,))
-    conn.execute("""INSERT INTO siren_sync_tables (namespace, tbl) SELECT DISTINCT %s, tbl FROM siren_sync_staging
-                    ON CONFLICT DO NOTHING""", (namespace,))
     conn.execute("DELETE FROM siren_sync_staging")
 
 
 def _deletes(conn: Any, namespace: str, deletes: dict[str, list[str]]) -> None:
-    """Documents deleted, one primary key lookup each (whatever the planner thinks of the table's
-    size), and a table left empty off the list of tables."""
-    if not deletes:
-        return
-    with conn.cursor() as cur:
-        cur.executemany("DELETE FROM siren_sync_documents WHERE namespace = %s AND tbl = %s AND key = %s",
-                        [(namespace, table, key) for table, keys in deletes.items() for key in keys])
-        cur.executemany("""DELETE FROM siren_sync_tables WHERE namespace = %s AND tbl = %s AND NOT EXISTS (
-                               SELECT 1 FROM siren_sync_documents WHERE namespace = %s AND tbl = %s)""",
-                        [(namespace, table, namespace, table) for table in deletes])
+    """Root documents deleted, one primary key lookup each (whatever the planner thinks of the
+    table's size)."""
+    if deletes:
+        with conn.cursor() as cur:
+            cur.executemany("DELETE FROM siren_sync_documents WHERE namespace = %s AND tbl = %s AND key = %s",
+                            [(namespace, table, key) for table, keys in deletes.items() for key in keys])
+
+
+def _chunks(conn: Any, namespace: str, chunks: list[tuple[str, int, str]], emptied: dict[str, list[int]]) -> None:
+    """Partition chunks rewritten (COPY into their staging table, one upsert) and emptied."""
+    if chunks:
+        with conn.cursor() as cur, cur.copy("COPY siren_sync_chunk_staging (tbl, chunk, docs) FROM STDIN") as copy:
+            for row in chunks:
+                copy.write_row(row)
+        conn.execute("""INSERT INTO siren_sync_chunks (namespace, tbl, chunk, docs)
+                        SELECT %s, tbl, chunk, docs FROM siren_sync_chunk_staging
+                        ON CONFLICT (namespace, tbl, chunk) DO UPDATE SET docs = EXCLUDED.docs""", (namespace,))
+        conn.execute("DELETE FROM siren_sync_chunk_staging")
+    for table, gone in emptied.items():
+        conn.execute("DELETE FROM siren_sync_chunks WHERE namespace = %s AND tbl = %s AND chunk = ANY(%s)",
+                     (namespace, table, gone))
+
+
+def _tables(conn: Any, namespace: str, rows: Rows) -> None:
+    """The list of tables holding documents: those written to, less those a deletion emptied."""
+    written = sorted({table for table, _, _ in rows.puts} | {table for table, _, _ in rows.chunks})
+    if written:
+        conn.execute("INSERT INTO siren_sync_tables (namespace, tbl) SELECT %s, unnest(%s::text[]) "
+                     "ON CONFLICT DO NOTHING", (namespace, written))
+    for table in sorted(set(rows.deletes) | set(rows.emptied)):
+        conn.execute("""DELETE FROM siren_sync_tables WHERE namespace = %s AND tbl = %s
+                        AND NOT EXISTS (SELECT 1 FROM siren_sync_documents WHERE namespace = %s AND tbl = %s)
+                        AND NOT EXISTS (SELECT 1 FROM siren_sync_chunks WHERE namespace = %s AND tbl = %s)""",
+                     (namespace, table, namespace, table, namespace, table))
 
 
 def _events(conn: Any, namespace: str, changes: Changes) -> None:

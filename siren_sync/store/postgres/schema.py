@@ -8,9 +8,11 @@ Every site's rows carry its namespace, so many sites share one database:
 - `siren_sync_namespaces`: one row per namespace: `generation` counts its commits (a writer whose
   cache is older reads again), `leader_epoch` counts its leaders (a commit of a leader whose epoch
   is not the current one is refused: the fence), `leader` names the current one.
-- `siren_sync_documents (namespace, tbl, key, doc)`: every document of every table, partitions
-  included, one row each, so a commit costs the rows it changes, never a whole table;
-  `siren_sync_tables` lists the tables holding documents.
+- `siren_sync_documents (namespace, tbl, key, doc)`: the documents of the small tables (cursors,
+  periods, distributions, outbox...), one row each, so a commit costs the rows it changes;
+- `siren_sync_chunks (namespace, tbl, chunk, docs)`: the documents of partitions (tables whose
+  name holds '/', up to 100,000s of documents), `partitions.CHUNKS` rows per table, so a commit
+  rewrites the chunks it touches; `siren_sync_tables` lists the tables holding documents.
 - `siren_sync_events (namespace, bucket, seq, record)`: the append-only ledger, in recording order
   per bucket; `siren_sync_buckets` counts each bucket's events.
 - `siren_sync_keys (namespace, digest)`: the key index, the 12-byte digests of every recorded
@@ -41,6 +43,9 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         """CREATE TABLE siren_sync_documents (
                namespace text NOT NULL, tbl text NOT NULL, key text NOT NULL, doc text NOT NULL,
                PRIMARY KEY (namespace, tbl, key))""",
+        """CREATE TABLE siren_sync_chunks (
+               namespace text NOT NULL, tbl text NOT NULL, chunk integer NOT NULL, docs text NOT NULL,
+               PRIMARY KEY (namespace, tbl, chunk))""",
         """CREATE TABLE siren_sync_tables (
                namespace text NOT NULL, tbl text NOT NULL, PRIMARY KEY (namespace, tbl))""",
         """CREATE TABLE siren_sync_events (

@@ -24,8 +24,8 @@ from typing import Any, Self, TypeVar, overload
 import psycopg
 
 from siren_sync.errors import StoreError, StoreLockedError
-from siren_sync.store.names import KEY_BYTES, check_table, key_digest
-from siren_sync.store.postgres import commit, schema
+from siren_sync.store.names import KEY_BYTES, check_table, is_partition, key_digest
+from siren_sync.store.postgres import commit, partitions, schema
 from siren_sync.store.postgres.connection import Connection, scalar
 from siren_sync.store.postgres.leader import PostgresLeader
 from siren_sync.store.postgres.locks import holders, lock_key
@@ -36,6 +36,8 @@ from siren_sync.store.transaction import BufferedTransaction
 T = TypeVar("T")
 
 EVENTS_PAGE = 5000  # event records read per statement
+READ = """SELECT '{' || coalesce(string_agg(to_json(key)::text || ':' || doc, ','), '') || '}'
+          FROM siren_sync_documents WHERE namespace = %s AND tbl = %s"""  # a small table, as one JSON text
 
 
 class PostgresStore:
@@ -146,9 +148,7 @@ class PostgresStore:
         docs = self._cache.get(table)
         if docs is None:
             docs = self._cache[table] = {} if self._empty else json.loads(self._one(
-                f"reading table {table}",
-                """SELECT '{' || coalesce(string_agg(to_json(key)::text || ':' || doc, ','), '') || '}'
-                   FROM siren_sync_documents WHERE namespace = %s AND tbl = %s""", (self.namespace, table)))
+                f"reading table {table}", partitions.READ if is_partition(table) else READ, (self.namespace, table)))
         return docs
 
     @overload

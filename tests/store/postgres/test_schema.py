@@ -13,13 +13,13 @@ from siren_sync.store.postgres.store import PostgresStore
 from tests.store.helpers import seed
 from tests.support.postgres import fresh_database
 
-TABLES = ["siren_sync_buckets", "siren_sync_documents", "siren_sync_events", "siren_sync_keys",
+TABLES = ["siren_sync_buckets", "siren_sync_chunks", "siren_sync_documents", "siren_sync_events", "siren_sync_keys",
           "siren_sync_namespaces", "siren_sync_schema", "siren_sync_tables"]
 
 
 def _tables(url: str) -> list[str]:
     with psycopg.connect(url) as conn:
-        return [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'siren_sync%' "
+        return [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'siren\\_sync%' "
                                            "ORDER BY tablename").fetchall()]
 
 
@@ -74,4 +74,5 @@ def test_a_newer_schema_stops_readers_and_writers_and_changes_nothing():
                                                  r"upgrade siren-sync \(nothing was changed\)"):
                 PostgresStore(url, "shop.example", readonly=readonly).open()
         with psycopg.connect(url) as conn:
-            assert conn.execute("SELECT count(*) FROM siren_sync_documents").fetchone() == (2,)
+            assert conn.execute("SELECT (SELECT count(*) FROM siren_sync_documents), "
+                                "(SELECT count(*) FROM siren_sync_chunks)").fetchone() == (1, 1)
