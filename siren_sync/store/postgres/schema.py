@@ -84,6 +84,8 @@ def check(conn: Any, where: str) -> int:
 def migrate(conn: Any, where: str) -> None:
     """Create the tables, or bring them up to `SCHEMA_VERSION`, in one transaction (`conn` in
     autocommit mode); refuse a newer schema."""
+    if check(conn, where) == SCHEMA_VERSION:
+        return  # the usual case: no lock, no DDL
     with conn.transaction():
         conn.execute(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK})")
         conn.execute("CREATE TABLE IF NOT EXISTS siren_sync_schema (version integer NOT NULL)")
