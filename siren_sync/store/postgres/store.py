@@ -66,14 +66,7 @@ class PostgresStore:
     # -- opening and closing --------------------------------------------------------------
 
     def _prepare(self, conn: psycopg.Connection[Any]) -> None:
-        # Every statement of this store selects by a primary key's prefix (namespace, ...). Until
-        # autovacuum has analysed a table that grew fast, the planner takes it for small and scans
-        # it whole, comparing each row with every key of a batch: 1 s a batch at 30,000 events.
-        # Without sequential scans it always takes the index.
-        conn.autocommit = True  # a session setting, outside any transaction (a reader's rolls back)
-        conn.execute("SET enable_seqscan = off")
         if self.readonly:
-            conn.autocommit = False
             conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             conn.read_only = True
         else:
