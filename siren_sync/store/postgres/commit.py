@@ -88,16 +88,24 @@ def serialized(conn: Any, namespace: str, changes: Changes) -> Rows:
 
 
 def _documents(conn: Any, namespace: str, puts: list[tuple[str, str, str]]) -> None:
-    """Root documents put: COPY into the staging table, then one upsert (any number of rows)."""
-    if not puts:
-        return
-    with conn.cursor() as cur, cur.copy("COPY siren_sync_staging (tbl, key, doc) FROM STDIN") as copy:
-        for row in puts:
+    """Root documents put (any number of rows: one COPY, one upsert)."""
+    if puts:
+        _upsert(conn, namespace, "siren_sync_documents", puts)
+
+
+_STAGED = {"siren_sync_documents": ("siren_sync_staging", "key", "doc"),
+           "siren_sync_chunks": ("siren_sync_chunk_staging", "chunk", "docs")}
+
+
+def _upsert(conn: Any, namespace: str, target: str, rows: list[Any]) -> None:
+    """(table, key, JSON) rows into `target`: COPY into its staging table, then one upsert."""
+    staging, key, value = _STAGED[target]
+    with conn.cursor() as cur, cur.copy(f"COPY {staging} (tbl, {key}, {value}) FROM STDIN") as copy:
+        for row in rows:
             copy.write_row(row)
-    conn.execute("""INSERT INTO siren_sync_documents (namespace, tbl, key, doc)
-                    SELECT %s, tbl, key, doc FROM siren_sync_staging
-                    ON CONFLICT (namespace, tbl, key) DO UPDATE SET doc = EXCLUDED.doc""", (namespace,))
-    conn.execute("DELETE FROM siren_sync_staging")
+    conn.execute(f"""INSERT INTO {target} (namespace, tbl, {key}, {value}) SELECT %s, tbl, {key}, {value} FROM {staging}
+                     ON CONFLICT (namespace, tbl, {key}) DO UPDATE SET {value} = EXCLUDED.{value}""", (namespace,))
+    conn.execute(f"DELETE FROM {staging}")
 
 
 def _deletes(conn: Any, namespace: str, deletes: dict[str, list[str]]) -> None:
@@ -110,15 +118,9 @@ def _deletes(conn: Any, namespace: str, deletes: dict[str, list[str]]) -> None:
 
 
 def _chunks(conn: Any, namespace: str, chunks: list[tuple[str, int, str]], emptied: dict[str, list[int]]) -> None:
-    """Partition chunks rewritten (COPY into their staging table, one upsert) and emptied."""
+    """Partition chunks rewritten (one COPY, one upsert) and emptied."""
     if chunks:
-        with conn.cursor() as cur, cur.copy("COPY siren_sync_chunk_staging (tbl, chunk, docs) FROM STDIN") as copy:
-            for row in chunks:
-                copy.write_row(row)
-        conn.execute("""INSERT INTO siren_sync_chunks (namespace, tbl, chunk, docs)
-                        SELECT %s, tbl, chunk, docs FROM siren_sync_chunk_staging
-                        ON CONFLICT (namespace, tbl, chunk) DO UPDATE SET docs = EXCLUDED.docs""", (namespace,))
-        conn.execute("DELETE FROM siren_sync_chunk_staging")
+        _upsert(conn, namespace, "siren_sync_chunks", chunks)
     for table, gone in emptied.items():
         conn.execute("DELETE FROM siren_sync_chunks WHERE namespace = %s AND tbl = %s AND chunk = ANY(%s)",
                      (namespace, table, gone))
