@@ -82,3 +82,20 @@ def test_requests_backfill_smoke():
     assert r["refund_events"] == r["refunds"] == 60
     assert r["requests"] >= 10
     assert r["targets"]["refunds_exact"]
+
+
+def test_the_store_benchmarks_run_on_postgresql_too():
+    import close_period
+    import ingest_orders
+    import store_growth
+
+    from tests.support.postgres import database_url
+
+    url = database_url()
+    r = store_growth.main(size=3000, batch=200, fill_batch=1000, repeat=1, store_url=url)
+    assert r["store"] == "postgres" and r["levels"][-1]["held"] >= 3000 and r["bytes_per_event"] > 0
+    r = close_period.main(collaborators=300, events=3000, fill_batch=1000, store_url=url)
+    assert r["store"] == "postgres" and r["targets"]["shares_add_up"] and set(r["targets"]) == {
+        "close_s<3", "peak_rss_mb<300", "shares_add_up"}
+    r = ingest_orders.main(orders=500, store_url=url)
+    assert r["store"] == "postgres" and r["orders_read"] >= 500 and r["events"] > 500

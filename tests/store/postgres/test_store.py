@@ -82,8 +82,10 @@ def test_a_lost_connection_fails_the_commit_then_the_store_connects_again(pg, ur
 
 
 def test_a_database_that_cannot_be_reached_is_asked_again_only_after_a_backoff(url, namespace):
-    store = PostgresStore("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", namespace)
-    with pytest.raises(StoreError, match=r"connecting failed \(.*127\.0\.0\.1"):
+    store = PostgresStore("postgresql://nobody:s3cret@127.0.0.1:1/none?connect_timeout=2", namespace)
+    with pytest.raises(StoreError, match=r"^store postgresql://nobody@127\.0\.0\.1:1/none\?connect_timeout=2 "
+                                         r"\(namespace .*\): connecting failed \(.*127\.0\.0\.1") as info:
         store.open()
+    assert "s3cret" not in str(info.value)
     with pytest.raises(StoreError, match=r"the database cannot be reached; trying again in [12] s"):
         store.open()
