@@ -71,7 +71,7 @@ class Leadership:
         self._next = now + self.interval
         if self.leading and not self.leader.held():
             self.lost("its lock was lost with its database connection, or another worker took over")
-        if not self.leading:
+        elif not self.leading:
             self._try()
         return self.leading
 
@@ -95,12 +95,13 @@ class Leadership:
                      extra={"fields": {"event": "standby", "leader": self._standby_holder}})
 
     def lost(self, why: str) -> None:
-        """Stop leading (the fence refused a commit, or the lock is gone) and stand by."""
+        """Stop leading (the fence refused a commit, or the lock is gone) and stand by; ask again
+        only after a third of the timeout, so a standby with a sound connection goes first."""
         if self.leading:
             log.error("no longer leading store %s: %s; standing by", self.where, why,
                       extra={"fields": {"event": "leadership_lost"}})
         self.leading = False
-        self._next = 0.0
+        self._next = time.monotonic() + self.interval
         self.leader.release()
 
     def release(self) -> None:

@@ -127,10 +127,10 @@ def test_a_leader_whose_connection_is_cut_stops_committing_and_the_standby_takes
     steps = Choreography(site, TOTAL_STEPS)
     for _ in range(5):
         steps.step()
-    assert _terminate_sessions(leader.proc.pid) >= 2  # its leader session and its working one
     cut = leader.mark()
+    assert _terminate_sessions(leader.proc.pid) >= 2  # its leader session and its working one
     leader.wait_for_log("no longer leading store", since=cut, timeout=LEADER_TIMEOUT + 10)
-    standby.wait_for_log("leading store", timeout=LEADER_TIMEOUT + 10)
+    standby.wait_for_log("leading store", timeout=LEADER_TIMEOUT + 10)  # it asks first: the old one waits a turn
     _finish(site, steps, reference)
     assert not _closed_lines(leader, after=cut), "the old leader closed something after its lock was cut"
     assert leader.alive(), "a worker that lost the lead stands by; it does not exit"
