@@ -12,6 +12,7 @@ import resource
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -61,8 +62,9 @@ WEEKLY = """\
 def write_config(folder: Path, *, url: str = "http://127.0.0.1:9", timezone: str = "America/New_York",
                  creds: dict | None = None, woocommerce: bool = False, access_log: str | None = None,
                  starts: str = "2025-10-01", weekly: bool = False, collaborators: str = SANDBOX_COLLABORATORS,
-                 every: str = "5m", extra_sync: str = "") -> Path:
-    """A config YAML in `folder` (store under `folder/store/`); returns its path."""
+                 every: str = "5m", extra_sync: str = "", store_url: str | None = None) -> Path:
+    """A config YAML in `folder` (store under `folder/store/`, or in a new namespace of the
+    PostgreSQL database at `store_url`); returns its path."""
     folder.mkdir(parents=True, exist_ok=True)
     site = f'site:\n  url: "{url}"\n  timezone: {timezone}\n'
     if creds:
@@ -72,7 +74,10 @@ def write_config(folder: Path, *, url: str = "http://127.0.0.1:9", timezone: str
         sync += f'  access_log: {{enabled: true, path: "{access_log}", ref_param: ref}}\n'
     sync += extra_sync
     distributors = MONTHLY.format(starts=starts) + (WEEKLY.format(starts=starts) if weekly else "")
-    text = (site + "store: {path: store/siren.json}\n" + sync + "collaborators:\n" + collaborators
+    store = "store: {path: store/siren.json}\n"
+    if store_url:
+        store = f'store: {{url: "{store_url}", namespace: "bench-{uuid.uuid4().hex[:12]}"}}\n'
+    text = (site + store + sync + "collaborators:\n" + collaborators
             + "distributors:\n" + distributors)
     path = folder / "siren.yaml"
     path.write_text(text)
@@ -188,3 +193,34 @@ def report(title: str, rows: list[tuple[str, Any]], result: dict) -> None:
 
 def dir_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
+
+
+POSTGRES_TABLES = ("siren_sync_documents", "siren_sync_events", "siren_sync_keys", "siren_sync_buckets",
+                   "siren_sync_tables")
+
+
+def store_bytes(config: Any, folder: Path) -> int:
+    """What the config's store holds, in bytes: its files (TinyDB, under `folder`), or the size of
+    its namespace's rows (PostgreSQL: `pg_column_size` of each row, without indexes or page slack)."""
+    if config.store.url is None:
+        return dir_bytes(folder)
+    import psycopg
+
+    with psycopg.connect(config.store.url.value) as conn:
+        return sum(conn.execute(f"SELECT coalesce(sum(pg_column_size(t.*)), 0) FROM {table} t WHERE namespace = %s",
+                                (config.store.namespace,)).fetchone()[0] for table in POSTGRES_TABLES)
+
+
+def drop_namespace(config: Any) -> None:
+    """Delete a benchmark's PostgreSQL namespace (nothing for a TinyDB store: its folder goes)."""
+    if config.store.url is None:
+        return
+    import psycopg
+
+    with psycopg.connect(config.store.url.value, autocommit=True) as conn:
+        for table in (*POSTGRES_TABLES, "siren_sync_namespaces"):
+            conn.execute(f"DELETE FROM {table} WHERE namespace = %s", (config.store.namespace,))
+
+
+def backend(config: Any) -> str:
+    return "postgres" if config.store.url is not None else "tinydb"

@@ -7,7 +7,9 @@ The period is filled fast with `Ledger.record` in big batches (not timed), and a
 another process's time, not the store's; the median is shown beside it). Bytes per event = the
 store's files (root + folder) / events.
 
-    python bench/store_growth.py [--size 1000000] [--batch 1000] [--fill-batch 50000]
+    python bench/store_growth.py [--size 1000000] [--batch 1000] [--fill-batch 50000] [--store-url URL]
+
+`--store-url postgresql://...` measures a new namespace of that PostgreSQL database (deleted after).
 
 Target: the batch at the largest level costs <= 1.5x the batch at 0 (flat).
 """
@@ -53,7 +55,7 @@ class _Maker:
 
 
 def main(size: int = 1_000_000, batch: int = 1000, fill_batch: int = 50_000, repeat: int = 7,
-         levels: list[int] | None = None) -> dict:
+         levels: list[int] | None = None, store_url: str | None = None) -> dict:
     from siren_sync.app import open_app
 
     levels = sorted(set(levels or [0, size // 10, size // 2, size]))
@@ -62,7 +64,7 @@ def main(size: int = 1_000_000, batch: int = 1000, fill_batch: int = 50_000, rep
     with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
         folder = Path(tmp)
         config = _common.load(_common.write_config(folder, timezone="UTC", starts="2026-11-01",
-                                                   collaborators=_collaborators(COLLABORATORS)))
+                                                   collaborators=_collaborators(COLLABORATORS), store_url=store_url))
         app = open_app(config, now=START + timedelta(days=1))
         ledger = app.ledger
         fill_s = 0.0
@@ -85,11 +87,13 @@ def main(size: int = 1_000_000, batch: int = 1000, fill_batch: int = 50_000, rep
                          "batch_ms_all": [round(t * 1000, 2) for t in times]})
         events = app.store.event_count()
         app.close()
-        store_bytes = _common.dir_bytes(folder / "store")
+        store_bytes = _common.store_bytes(config, folder / "store")
         files = {p.name: p.stat().st_size for p in (folder / "store").rglob("*") if p.is_file()}
+        _common.drop_namespace(config)
     first, last = rows[0]["batch_ms"], rows[-1]["batch_ms"]
     ratio = last / first if first else float("inf")
-    result = {"bench": "store_growth", "size": size, "batch": batch, "levels": rows, "events": events,
+    result = {"bench": "store_growth", "store": _common.backend(config),
+              "size": size, "batch": batch, "levels": rows, "events": events,
               "last_over_first": round(ratio, 2), "store_bytes": store_bytes,
               "bytes_per_event": round(store_bytes / max(events, 1), 1),
               "fill_events_per_s": round((events - len(levels) * repeat * batch) / fill_s, 0) if fill_s else None,
@@ -105,8 +109,9 @@ def cli(argv: list[str] | None = None) -> dict:
     p.add_argument("--batch", type=int, default=1000)
     p.add_argument("--fill-batch", type=int, default=50_000)
     p.add_argument("--repeat", type=int, default=7)
+    p.add_argument("--store-url", help="a PostgreSQL URL: measure a new namespace there, not a TinyDB file")
     a = p.parse_args(argv)
-    r = main(a.size, a.batch, a.fill_batch, a.repeat)
+    r = main(a.size, a.batch, a.fill_batch, a.repeat, store_url=a.store_url)
     rows = [(f"batch of {r['batch']} at {row['held']:>9,} events",
              f"{row['batch_ms']:8.2f} ms wall, {row['batch_cpu_ms']:8.2f} ms CPU (fastest; median "
              f"{row['batch_median_ms']} ms; runs {row['batch_ms_all']})")
@@ -118,7 +123,7 @@ def cli(argv: list[str] | None = None) -> dict:
              ("largest files", r["largest_files"]),
              ("fill speed (big batches)", f"{r['fill_events_per_s']} events/s"),
              ("peak RSS", f"{r['peak_rss_mb']} MB")]
-    _common.report("store growth", rows, r)
+    _common.report(f"store growth ({r['store']} store)", rows, r)
     return r
 
 

@@ -14,7 +14,7 @@ from siren_sync.config import Config, tzinfo_of
 from siren_sync.errors import ConfigError
 from siren_sync.ledger import Ledger
 from siren_sync.model import Collaborator, Distributor
-from siren_sync.store import TinyDBStore
+from siren_sync.store import make_store
 from siren_sync.store.protocol import Store
 from siren_sync.tables import META, SITE_COLLABORATORS
 from siren_sync.values import coupon_code, nfc
@@ -81,10 +81,17 @@ def collaborators_of(config: Config, store: Store) -> dict[str, Collaborator]:
     return merged
 
 
+def store_of(config: Config, readonly: bool = False) -> Store:
+    """The config's store, not opened yet (TinyDB at `store.path`, or PostgreSQL at `store.url`)."""
+    settings = config.store
+    return make_store(settings.path, settings.url.value if settings.url else None, settings.namespace,
+                      readonly=readonly, leader_timeout=settings.leader_timeout)
+
+
 def open_app(config: Config, readonly: bool = False, now: datetime | None = None,
              fetch_timezone: Callable[[], str] | None = None) -> App:
-    """Open the store (locked unless read-only) and build the ledger for `config`."""
-    store: Store = TinyDBStore(config.store_path, readonly=readonly).open()
+    """Open the store and build the ledger for `config`."""
+    store = store_of(config, readonly=readonly).open()
     try:
         tz = zone(site_timezone(config, store, fetch_timezone))
         distributors: Mapping[str, Distributor] = config.with_timezone(tz).distributors

@@ -1,14 +1,17 @@
 """`siren-sync check`: what an admin needs to see before trusting the worker with money.
 
 The config summary, the next three trigger times of every distributor, the store's state, the
-records quarantined by syncs, the publish queue, and (when sources are enabled) whether each
-upstream is reachable and accepts our credentials. Exit 1 when something needs attention.
+records quarantined by syncs, the publish queue, the lost-store guard (a store with no
+distributions on a site that already holds siren-sync records), and (when sources are enabled)
+whether each upstream is reachable and accepts our credentials. Exit 1 when something needs
+attention.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
+from siren_sync import lost_store
 from siren_sync.app import App, open_app, utcnow
 from siren_sync.config import Config
 from siren_sync.errors import SirenSyncError
@@ -16,7 +19,7 @@ from siren_sync.first_hour import FirstHour
 from siren_sync.history import summaries
 from siren_sync.ledger import TOTALS, aggregate_problem
 from siren_sync.model import Distributor, OutboxEntry
-from siren_sync.sources.registry import build_sources
+from siren_sync.sources.registry import build_sources, wp_upstream
 from siren_sync.tables import OUTBOX, QUARANTINE, aggregate_table
 from siren_sync.values import iso
 
@@ -101,10 +104,27 @@ def _print_store(app: App) -> bool:
     return not refused
 
 
+def guard_rows(config: Config, app: App) -> list[Row]:
+    """The lost-store guard as the worker will see it (it asks the site while nothing is closed)."""
+    try:
+        stop = lost_store.guard(config, app.store)
+    except SirenSyncError as exc:
+        return [("lost-store guard", False, f"cannot ask the site whether it holds siren-sync records: {exc}")]
+    if stop is not None:
+        return [("lost-store guard", False, stop)]
+    if lost_store.has_distributions(app.store):
+        detail = "the store holds the distributions it closed"
+    elif wp_upstream(config, "publish") is None:
+        detail = "nothing to check: without site.wordpress credentials nothing is published"
+    else:
+        detail = "the site holds no siren-sync records yet"
+    return [("lost-store guard", True, detail)]
+
+
 def run(config: Config, probe_sources: bool = True, fetch_timezone: Callable[[], str] | None = None) -> int:
     """Print the report; exit status 1 when something needs attention."""
     print(f"config {config.path}: {len(config.collaborators)} collaborators, "
-          f"{len(config.distributors)} distributors, store {config.store_path}")
+          f"{len(config.distributors)} distributors, store {config.store.describe()}")
     for warning in config.warnings:
         print(f"  warning: {warning}")
     with open_app(config, readonly=True, fetch_timezone=fetch_timezone) as app:
@@ -113,7 +133,10 @@ def run(config: Config, probe_sources: bool = True, fetch_timezone: Callable[[],
         for key, d in app.ledger.distributors.items():
             _print_distributor(app, key, d, first_hour)
         healthy = _print_store(app)
+        guard = guard_rows(config, app) if probe_sources else []
         rows = source_rows(config, app) if probe_sources else []
+    if guard:
+        healthy &= _print_rows("store:", guard)
     if rows:
         healthy &= _print_rows("sources:", rows)
     return 0 if healthy else 1

@@ -1,11 +1,17 @@
 """Closing due periods: the one place a distribution, its obligations and its outbox entry are written.
 
-A due period is closed in one store transaction that writes the distribution, one obligation per
-allocation, the record to publish, and moves the distributor's open period to the next one. Records
-of the period that cannot be computed (`Ledger.project`'s `set_aside`) are quarantined in the same
+A due period is closed in one store transaction that reads the period's state and aggregate, then
+writes the distribution, one obligation per allocation, the record to publish, and moves the
+distributor's open period to the next one. The reading is done under the transaction's write lock,
+so an event a command (`credit`, `import`) committed a moment before counts in the period, and one
+committed after waits its turn and counts in the next. The move is what makes closing idempotent:
+run it twice, in one process or two, and the second run finds nothing due. Periods missed while the
+worker was down close one by one, in order, each with the carry of the one before. Records of the
+period that cannot be computed (`Ledger.project`'s `set_aside`) are quarantined in the same
 transaction: a close never fails on data already in the store, so the worker never retries forever.
-Moving the open period is what makes closing idempotent: run it twice and the second run finds nothing due. Periods
-missed while the worker was down close one by one, in order, each with the carry of the one before.
+
+`store adopt` writes here too (`adopt`): distributions read back from the site's records after the
+store was lost, already posted, their obligations paid.
 
 In the store a distribution is a small summary (table `distributions`) plus two tables of its own,
 `obligations/<id>` and `scores/<id>`, keyed by collaborator: a period with 100,000 collaborators is
@@ -13,8 +19,8 @@ written once, and later commits never rewrite it. `history.py` reads them back.
 """
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +30,7 @@ from siren_sync.gcpause import without_gc_pauses
 from siren_sync.ledger import Ledger
 from siren_sync.model import Distribution, OutboxEntry, Record
 from siren_sync.tables import DISTRIBUTIONS, OUTBOX, PERIODS, QUARANTINE, obligations_table, scores_table
-from siren_sync.values import iso
+from siren_sync.values import iso, parse_time
 
 Period = tuple[str, datetime, datetime]  # (distributor key, start, end)
 
@@ -48,21 +54,31 @@ def close_due(ledger: Ledger, as_of: datetime, only: str | None = None,
               dry_run: bool = False) -> list[Distribution]:
     """Close every period whose trigger time is <= `as_of`; returns the distributions made."""
     with without_gc_pauses():
-        made: list[Distribution] = []
-        carries: dict[str, Mapping[str, str]] = {}
-        for key, start, end in list(due_periods(ledger, as_of, only)):
-            carry = carries[key] if key in carries else ledger.period_state(key).get("carry", {})
-            made_one = ledger.project(key, start, end, carry)
-            carries[key] = made_one.carry_out
-            if dry_run or _store(ledger, made_one):
-                made.append(made_one)
-        return made
+        if dry_run:
+            return _project_due(ledger, as_of, only)
+        made = [_close(ledger, key, start, end) for key, start, end in list(due_periods(ledger, as_of, only))]
+        return [record for record in made if record is not None]
 
 
-def _store(ledger: Ledger, made: Distribution) -> bool:
-    """Write one closed period atomically; False when that very period was closed already."""
+def _project_due(ledger: Ledger, as_of: datetime, only: str | None) -> list[Distribution]:
+    """What closing would make, each period with the carry of the one before; nothing is written."""
+    made: list[Distribution] = []
+    carries: dict[str, Mapping[str, str]] = {}
+    for key, start, end in list(due_periods(ledger, as_of, only)):
+        carry = carries[key] if key in carries else ledger.period_state(key).get("carry", {})
+        made.append(ledger.project(key, start, end, carry))
+        carries[key] = made[-1].carry_out
+    return made
+
+
+def _close(ledger: Ledger, key: str, start: datetime, end: datetime) -> Distribution | None:
+    """Close one period atomically; None when another process moved the distributor past it, or
+    that very period was closed already (then only its open period is moved on)."""
     with ledger.store.transaction() as tx:
-        state = ledger.period_state(made.distributor, tx)
+        state = ledger.period_state(key, tx)
+        if parse_time(state["open_start"]) != start:
+            return None  # closed meanwhile, by another process
+        made = ledger.project(key, start, end, state.get("carry", {}))  # read under the write lock
         existing = tx.get(DISTRIBUTIONS, made.id)
         if existing is not None and not _same_period(existing, made):
             raise ClosingError(f"distribution id {made.id} already names the period {existing['period_start']} to "
@@ -73,7 +89,7 @@ def _store(ledger: Ledger, made: Distribution) -> bool:
             for item in made.set_aside:  # what could not be computed: kept aside, shown by `check`
                 tx.put(QUARANTINE, item["where"], dict(item, at=iso(made.closed_at)))
         tx.put(PERIODS, made.distributor, dict(state, open_start=iso(made.period_end), carry=made.carry_out))
-    return existing is None
+    return made if existing is None else None
 
 
 def _same_period(existing: Record, made: Distribution) -> bool:
@@ -81,18 +97,25 @@ def _same_period(existing: Record, made: Distribution) -> bool:
             and existing["period_end"] == iso(made.period_end))
 
 
-def _write(tx: Any, made: Distribution) -> None:
-    """The summary, one document per collaborator who scored, and the outbox entry (none for a draft).
+def _write(tx: Any, made: Distribution, posted: tuple[int, str] | None = None) -> None:
+    """The summary, one document per collaborator who scored, and the outbox entry (queued, or, for
+    a distribution adopted from the site, `posted` as that (post id, time)).
 
     An obligation's document holds its collaborator's score, so `scores/<id>` keeps only those who
     scored without being paid. Building and encoding these is most of a 100,000-collaborator close.
     """
-    tx.put(DISTRIBUTIONS, made.id, made.summary_record())
+    summary = made.summary_record()
+    if posted is not None:
+        summary["adopted"] = {"post": posted[0], "at": posted[1]}
+    tx.put(DISTRIBUTIONS, made.id, summary)
     paid = {o.collaborator: o.to_record() for o in made.obligations}
     tx.put_many(obligations_table(made.id), paid)
     tx.put_many(scores_table(made.id), {s.collaborator: {"score": str(s.score)}
                                         for s in made.scores if s.collaborator not in paid})
-    if made.review != "draft":  # a draft is published once `siren-sync approve` decides it
+    entry = OutboxEntry(made.id, engine.slug_of(made.id))
+    if posted is not None:
+        tx.put(OUTBOX, made.id, replace(entry, status="posted", post_id=posted[0], posted_at=posted[1]).to_record())
+    elif made.review != "draft":  # a draft is published once `siren-sync approve` decides it
         queue_record(tx, made.id)
 
 
@@ -107,4 +130,46 @@ def queue_revision(tx: Any, distribution_id: str) -> None:
     stored = tx.get(OUTBOX, distribution_id)
     if stored is not None:
         entry = OutboxEntry.from_record(stored)
-        tx.put(OUTBOX, distribution_id, dataclasses.replace(entry, revision=entry.revision + 1).to_record())
+        tx.put(OUTBOX, distribution_id, replace(entry, revision=entry.revision + 1).to_record())
+
+
+class AdoptRefused(SirenSyncError):
+    """`store adopt` into a store that is not a lost one (it closed something, or placed events in
+    other periods): nothing was written."""
+
+
+def adopt(ledger: Ledger, adopted: list[tuple[Distribution, int]], paid: bool, now: datetime) -> None:
+    """Write distributions read back from the site's records (with their post ids) as closed, in
+    one transaction: obligations `paid` (or `pending` when not `paid`), each record already posted,
+    and every distributor's open period moved to the end of its last one, where the ledger's
+    horizon (`adopted_until`) makes older events count nothing.
+
+    Refused (AdoptRefused) when the store holds distributions, or holds events placed in periods
+    that the adopted first period would move.
+    """
+    ends: dict[str, list[Distribution]] = {}
+    for closed, _ in adopted:
+        ends.setdefault(closed.distributor, []).append(closed)
+    with ledger.store.transaction() as tx:
+        if ledger.store.table(DISTRIBUTIONS):
+            raise AdoptRefused(f"store {ledger.store.location} already holds distributions: adopt only "
+                               "takes the site's records into the store that lost them (an empty one)")
+        for key, periods in ends.items():
+            tx.put(PERIODS, key, _adopted_state(ledger, tx, key, periods))
+        for made, post in adopted:
+            _write(tx, _with_status(made, "paid" if paid else "pending"), posted=(post, iso(now)))
+
+
+def _adopted_state(ledger: Ledger, tx: Any, key: str, made: list[Distribution]) -> dict[str, Any]:
+    first = min(d.period_start for d in made)
+    until = iso(max(d.period_end for d in made))
+    state = tx.get(PERIODS, key)
+    if state is not None and parse_time(state["first_start"]) != first and ledger.store.event_count():
+        raise AdoptRefused(f"the store already placed events of {key} in periods from {state['first_start']}, "
+                           f"not from {iso(first)} as the site's records do: adopt into an empty store")
+    return {"first_start": iso(first), "open_start": until, "carry": {}, "adopted_until": until}
+
+
+def _with_status(made: Distribution, status: str) -> Distribution:
+    obligations = tuple(o._replace(status=status) for o in made.obligations)
+    return replace(made, obligations=obligations)

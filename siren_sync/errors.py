@@ -37,7 +37,13 @@ class StoreError(SirenSyncError):
 
 
 class StoreLockedError(StoreError):
-    """Another process holds the store's lock file."""
+    """Another process holds the store's lock: it leads (a second worker on a TinyDB store, a
+    command that closes or publishes while a worker runs), or its transaction outlasted the wait."""
+
+
+class LeadershipLost(StoreError):
+    """A leader's commit was refused by its fence (PostgreSQL): another worker took over, or this
+    one lost its lock with its connection. Nothing was committed; the worker stands by."""
 
 
 class OutputError(SirenSyncError):

@@ -2,7 +2,9 @@
 
 Recording is idempotent by event key. Each new event is placed, for every distributor, in the
 period that contains its occurrence time; if that period is already closed the event counts in the
-period open now and is marked late (the past is never edited). The running aggregates of each
+period open now and is marked late (the past is never edited). An event of a period that `store
+adopt` took from the site's records counts nothing for that distributor: the lost store that
+closed the period counted it already, and it would be paid twice. The running aggregates of each
 period (net quantities per collaborator and type, counted revenue) are updated in the same store
 transaction that appends the events and saves the source's cursor, so closing a period reads one
 small aggregate instead of re-reading its events, and a crash never leaves half a batch.
@@ -110,6 +112,15 @@ class Ledger:
             state = {"first_start": iso(first), "open_start": iso(first), "carry": {}}
         return state
 
+    def adopted_until(self, key: str, tx: Transaction | None = None) -> datetime | None:
+        """The end of the last period `store adopt` took from the site's records, if any."""
+        until = self.period_state(key, tx).get("adopted_until")
+        return parse_time(until) if until else None
+
+    def forget_periods(self) -> None:
+        """Read each distributor's first period from the store again (`store adopt` set them)."""
+        self._calendars.clear()
+
     def calendar(self, key: str) -> Calendar:
         if key not in self._calendars:
             first = parse_time(self.period_state(key)["first_start"])
@@ -179,7 +190,7 @@ class Ledger:
         """The aggregate documents of one period made again from its events, and the events left out."""
         d, start_text = self.distributors[key], iso(period[0])
         scratch = _Scratch()
-        placing = _Placing(scratch, {key: period[0]})
+        placing = _Placing(scratch, {key: period[0]}, {key: self.adopted_until(key)})
         table = placing.table(key, period[0])[0]
         set_aside: list[Record] = []
         for bucket, record in period_records(self.store, key, period, late_buckets):
@@ -213,18 +224,20 @@ class Ledger:
         first one wins) or refused (out of bounds, quarantined)."""
         events = list(events)
         batch = unique_by_key(events)
-        known = self.store.known(batch)
-        fresh = [e for e in batch.values() if e.key not in known]
-        refused = [(e, problem) for e in fresh if (problem := event_problem(e))]
-        if refused:
-            fresh = [e for e in fresh if not event_problem(e)]
-            quarantine = [*quarantine, *({"where": f"event {e.key}", "reason": f"{problem}: not recorded",
-                                          "payload": e.to_record()} for e, problem in refused)]
-        result = Recorded(new=len(fresh), duplicate=len(events) - len(fresh) - len(refused), refused=len(refused))
         recorded_at = iso(self.now)
         self._future = self.now + FUTURE_LIMIT  # events dated after this are ignored (`now` moves)
-        with self.store.transaction() as tx:
-            placing = _Placing(tx, {key: self.open_period(key, tx)[0] for key in self.distributors})
+        with self.store.transaction() as tx:  # "already recorded?" is asked under the write lock
+            known = tx.known(batch)
+            fresh = [e for e in batch.values() if e.key not in known]
+            refused = [(e, problem) for e in fresh if (problem := event_problem(e))]
+            if refused:
+                fresh = [e for e in fresh if not event_problem(e)]
+                quarantine = [*quarantine, *({"where": f"event {e.key}", "reason": f"{problem}: not recorded",
+                                              "payload": e.to_record()} for e, problem in refused)]
+            result = Recorded(new=len(fresh), duplicate=len(events) - len(fresh) - len(refused),
+                              refused=len(refused))
+            placing = _Placing(tx, {key: self.open_period(key, tx)[0] for key in self.distributors},
+                               {key: self.adopted_until(key, tx) for key in self.distributors})
             buckets: dict[str, list[dict]] = {}
             for event in fresh:
                 record = event.to_record()
@@ -281,6 +294,10 @@ class Ledger:
             period = self.calendar(key).period_containing(event.at)
             if period is None:
                 continue  # occurred before this distributor's first period
+            horizon = placing.horizons[key]
+            if horizon is not None and period[0] < horizon:
+                record.setdefault("adopted", []).append(key)  # the lost store counted it already
+                continue
             start, late = period[0], period[0] < placing.open_starts[key]
             if late:
                 start = placing.open_starts[key]
@@ -375,9 +392,11 @@ class _Placing:
     is dictionary updates (this is the hot path of every sync).
     """
 
-    def __init__(self, tx: Transaction | _Scratch, open_starts: Mapping[str, datetime]):
+    def __init__(self, tx: Transaction | _Scratch, open_starts: Mapping[str, datetime],
+                 horizons: Mapping[str, datetime | None]):
         self._tx = tx
         self.open_starts = open_starts
+        self.horizons = horizons
         self._docs: dict[tuple[str, str], dict] = {}
         self._tables: dict[tuple[str, datetime], tuple[str, str]] = {}
         self._revenue: dict[str, Decimal] = {}

@@ -21,7 +21,7 @@ _SECRET_PATTERNS = [
                r"application_password|app_password)=)[^&\s#\"']+", re.I),
     re.compile(r"((?:Authorization|Proxy-Authorization)['\"]?\s*[:=]\s*['\"]?)"
                r"(?:Basic|Bearer|OAuth)?\s*[^\s'\"]+", re.I),
-    re.compile(r"(https?://)[^/\s:@]+:[^/\s@]+@", re.I),
+    re.compile(r"([a-z][a-z0-9+.-]*://[^/\s:@]*:)[^/\s@]+(?=@)", re.I),  # user:password@ in any URL (postgres://)
 ]
 
 

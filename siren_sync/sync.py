@@ -149,7 +149,7 @@ def visitor_key(store: Store) -> bytes:
     except (TypeError, ValueError):
         key = b""
     if not 16 <= len(key) <= 64:
-        raise StoreError(f"{store.path}: meta: secrets: visitor_key is not a key of 16 to 64 bytes in hex")
+        raise StoreError(f"store {store.location}: meta: secrets: visitor_key is not a key of 16 to 64 bytes in hex")
     return key
 
 

@@ -9,6 +9,12 @@ closing waits (up to `CLOSE_GRACE` past the trigger) rather than pushing what ha
 trigger into the next period as late events; past the grace it closes anyway and says so. A job
 that raises is logged and retried on its next turn (never in a hot loop). SIGTERM/SIGINT let the
 current step finish (a source stops after its current page is committed), save, and exit 0.
+
+One worker leads per store (DESIGN section 9, `Leadership` below): it alone syncs, closes and
+publishes. On TinyDB a second `run` is refused; on PostgreSQL it waits as a standby, says so, and
+takes over within `store.leader_timeout` when the leader dies or loses its connection. Every turn
+first passes the lost-store guard (`lost_store.py`): a store with no distributions on a site that
+already holds siren-sync records does nothing until `store adopt` runs.
 """
 from __future__ import annotations
 
@@ -21,14 +27,15 @@ from typing import Any
 
 import schedule
 
-from siren_sync import closing
+from siren_sync import closing, lost_store
 from siren_sync.app import App, collaborators_of, open_app, utcnow
 from siren_sync.config import Config
-from siren_sync.errors import SirenSyncError
+from siren_sync.errors import LeadershipLost, SirenSyncError, StoreError, StoreLockedError
 from siren_sync.model import Distribution
 from siren_sync.publish import Publisher
 from siren_sync.sources.base import Source
 from siren_sync.sources.registry import build_sources, wp_upstream
+from siren_sync.store.protocol import Leader
 from siren_sync.sync import StopRequested, refresh_collaborators, sync_sources
 from siren_sync.values import iso
 
@@ -50,8 +57,72 @@ def refresh_collaborators_of(app: App) -> dict[str, str]:
     return {}
 
 
+class Leadership:
+    """The worker's side of `store.leader()`: lead, or wait as a standby and say so in the log.
+
+    Asked at every turn of the loop, it asks the store only every third of `timeout` (a standby
+    trying to take over, a leader checking that it still leads), so a standby takes over within
+    `timeout` of the leader's lock being released.
+    """
+
+    def __init__(self, leader: Leader, timeout: float, where: str):
+        self.leader = leader
+        self.where = where
+        self.interval = max(1.0, timeout / 3)
+        self.leading = False
+        self.took_over = False  # leading since the last `check`: the worker takes a full turn at once
+        self._next = 0.0
+        self._standby_holder: str | None = None
+
+    def check(self) -> bool:
+        """Whether this worker leads now (a TinyDB store led by another raises StoreLockedError)."""
+        self.took_over = False
+        now = time.monotonic()
+        if now < self._next:
+            return self.leading
+        self._next = now + self.interval
+        if self.leading and not self.leader.held():
+            self.lost("its lock was lost with its database connection, or another worker took over")
+        elif not self.leading:
+            self._try()
+        return self.leading
+
+    def _try(self) -> None:
+        try:
+            self.leading = self.took_over = self.leader.acquire()
+        except StoreError as exc:
+            log.warning("cannot ask to lead store %s, asking again in %.0f s: %s", self.where, self.interval, exc)
+            return
+        if self.leading:
+            log.info("leading store %s: this worker syncs, closes and publishes", self.where,
+                     extra={"fields": {"event": "leader"}})
+            self._standby_holder = None
+        elif not self.leader.waits:
+            raise StoreLockedError(f"store {self.where} is in use by another siren-sync process "
+                                   f"({self.leader.holder()})")
+        elif self.leader.holder() != self._standby_holder:
+            self._standby_holder = self.leader.holder()
+            log.info("standby: store %s is led by %s; this worker waits and takes over within %.0f s of it "
+                     "stopping", self.where, self._standby_holder, self.interval * 3,
+                     extra={"fields": {"event": "standby", "leader": self._standby_holder}})
+
+    def lost(self, why: str) -> None:
+        """Stop leading (the fence refused a commit, or the lock is gone) and stand by; ask again
+        only after a third of the timeout, so a standby with a sound connection goes first."""
+        if self.leading:
+            log.error("no longer leading store %s: %s; standing by", self.where, why,
+                      extra={"fields": {"event": "leadership_lost"}})
+        self.leading = False
+        self._next = time.monotonic() + self.interval
+        self.leader.release()
+
+    def release(self) -> None:
+        self.leading = False
+        self.leader.release()
+
+
 class Worker:
-    """One worker per store (the store's lock keeps a second one out)."""
+    """One worker leads per store (`Leadership`); tests and the demo step it by hand."""
 
     def __init__(self, config: Config, clock: Callable[[], datetime] = utcnow,
                  fetch_timezone: Callable[[], str] | None = None):
@@ -62,6 +133,8 @@ class Worker:
         self._last_poll: dict[str, float] = {}
         self._sources: list[Source] | None = None
         self.publisher = self._publisher()
+        self._trusted = False  # the lost-store guard passed (the store closed something, or the site has nothing)
+        self._stopped_by_guard = False  # the guard stopped this worker (said once in the log)
 
     # -- the steps ------------------------------------------------------------------------------
 
@@ -104,6 +177,8 @@ class Worker:
                 return []
             log.error("closing anyway, %s past the trigger: %s could not be synced; what it missed will count "
                       "late, in the next period", CLOSE_GRACE, ", ".join(failed))
+        log.info("closing %d due period(s), the first ending %s", len(due), iso(min(end for _, _, end in due)),
+                 extra={"fields": {"event": "closing", "due": len(due)}})
         made = closing.close_due(self.app.ledger, now)  # only what the sync above reached
         for record in made:
             log.info("closed %s: %s to %s, revenue %s, pool %s %s, %d obligations", record.id,
@@ -128,54 +203,100 @@ class Worker:
 
     def step(self) -> None:
         """One full turn: poll what is due, close what is due, publish. Tests and the demo use it."""
+        if not self.turn_allowed():
+            return
         self.refresh_collaborators()
         self.poll()
         self.close_due()
         self.publish()
+
+    def turn_allowed(self) -> bool:
+        """Start of a turn: read what other processes committed, then pass the lost-store guard."""
+        self.app.store.refresh()
+        if self._trusted:
+            return True
+        try:
+            stop = lost_store.guard(self.config, self.app.store)
+        except SirenSyncError as exc:
+            log.warning("cannot ask the site whether it already holds siren-sync records (%s); nothing is "
+                        "synced or closed until it answers", exc)
+            return False
+        if stop is not None:
+            if not self._stopped_by_guard:
+                log.error("%s", stop, extra={"fields": {"event": "lost_store"}})
+            self._stopped_by_guard = True
+            return False
+        if self._stopped_by_guard:
+            log.info("the store now holds distributions (store adopt): going on after them")
+            self.app.ledger.forget_periods()
+        self._trusted, self._stopped_by_guard = True, False
+        return True
 
     def refresh_collaborators(self) -> None:
         refresh_collaborators_of(self.app)
 
     # -- the loop -------------------------------------------------------------------------------
 
-    def _guarded(self, job: Callable[[], object], name: str) -> Callable[[], None]:
-        """A job that logs its failure and is rescheduled normally (schedule would re-run it hot)."""
-        def run() -> None:
-            try:
-                job()
-            except StopRequested:
-                raise
-            except Exception as exc:  # noqa: BLE001 - the loop must never die from one failed job
-                log.exception("%s failed, retried next turn: %s", name, exc)
-        return run
-
     def run(self, max_seconds: float | None = None) -> int:
-        """Run until SIGTERM/SIGINT (or `max_seconds`); returns the exit status."""
+        """Run until SIGTERM/SIGINT (or `max_seconds`); returns the exit status.
+
+        Leads or stands by (`Leadership`); a TinyDB store led by another process raises
+        StoreLockedError naming it.
+        """
         previous = self._install_signals()
-        scheduler = schedule.Scheduler()
-        # schedule takes float seconds (its stubs say int)
-        scheduler.every(self.config.sync.every).seconds.do(  # type: ignore[arg-type]
-            self._guarded(self.poll, "poll"))
-        scheduler.every(min(CHECK_EVERY, self.config.sync.every)).seconds.do(  # type: ignore[arg-type]
-            self._guarded(self._close_and_publish, "distribution check"))
+        lead = Leadership(self.app.store.leader(), self.config.store.leader_timeout, self.app.store.location)
+        scheduler = self._scheduler(lead)
         deadline = None if max_seconds is None else time.monotonic() + max_seconds
         log.info("worker started: %d sources, %d distributors, store %s", len(self.sources()),
-                 len(self.app.ledger.distributors), self.config.store_path)
+                 len(self.app.ledger.distributors), self.app.store.location)
         try:
-            self._guarded(self.step, "first turn")()
             while not self.stopping and (deadline is None or time.monotonic() < deadline):
-                scheduler.run_pending()
-                idle = scheduler.idle_seconds
-                time.sleep(max(0.05, min(1.0, idle if idle is not None else 1.0)))
+                idle = 1.0
+                if lead.check():
+                    if lead.took_over:
+                        self._job(self.step, "first turn", lead)()
+                    scheduler.run_pending()
+                    idle = scheduler.idle_seconds if scheduler.idle_seconds is not None else 1.0
+                time.sleep(max(0.05, min(1.0, idle)))
         except StopRequested:
             pass
         finally:
+            lead.release()
             self.app.close()
             self._restore_signals(previous)
         log.info("worker stopped")
         return 0
 
+    def _scheduler(self, lead: Leadership) -> schedule.Scheduler:
+        scheduler = schedule.Scheduler()
+        # schedule takes float seconds (its stubs say int)
+        scheduler.every(self.config.sync.every).seconds.do(  # type: ignore[arg-type]
+            self._job(self._poll_turn, "poll", lead))
+        scheduler.every(min(CHECK_EVERY, self.config.sync.every)).seconds.do(  # type: ignore[arg-type]
+            self._job(self._close_and_publish, "distribution check", lead))
+        return scheduler
+
+    def _job(self, job: Callable[[], object], name: str, lead: Leadership) -> Callable[[], None]:
+        """A job that logs its failure and is rescheduled normally (schedule would re-run it hot); a
+        commit refused by the leader's fence makes this worker stand by."""
+        def run() -> None:
+            try:
+                job()
+            except StopRequested:
+                raise
+            except LeadershipLost as exc:
+                lead.lost(str(exc))
+            except Exception as exc:  # noqa: BLE001 - the loop must never die from one failed job
+                log.exception("%s failed, retried next turn: %s", name, exc)
+        return run
+
+    def _poll_turn(self) -> None:
+        if self.turn_allowed():
+            self.poll()
+
     def _close_and_publish(self) -> None:
+        if not self.turn_allowed():
+            return
         self.refresh_collaborators()
         self.close_due()
         self.publish()

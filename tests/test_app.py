@@ -10,7 +10,7 @@ import pytest
 
 from siren_sync.app import collaborators_of, open_app
 from siren_sync.config import Config, load_config
-from siren_sync.errors import ConfigError, StoreLockedError
+from siren_sync.errors import ConfigError
 from siren_sync.store import Store
 from siren_sync.tables import META, SITE_COLLABORATORS
 from tests.support.cli import collab_yaml, dist_yaml
@@ -112,10 +112,12 @@ def test_a_failing_open_releases_the_store(configure):
 
 def test_closing_the_app_releases_the_store(configure):
     config = configure("UTC")
-    with open_app(config):
-        with pytest.raises(StoreLockedError):
-            Store(config.store_path).open()
+    with open_app(config) as app:
+        assert app.store.leader().acquire()
+        with Store(config.store_path) as other:
+            assert not other.leader().acquire()  # a second worker on this TinyDB store is refused
     with Store(config.store_path) as writer:
+        assert writer.leader().acquire()  # the app's lead went with it
         assert writer.get(META, "site") is None
 
 

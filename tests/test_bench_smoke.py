@@ -101,3 +101,20 @@ def test_config_load_smoke():
     assert r["collaborators"] == 300 and r["bytes"] > 0 and r["wall_s"] > 0 and r["peak_rss_mb"] > 0
     assert config_load.main(collaborators=50, style="block", repeat=1)["collaborators"] == 50
     assert set(r["targets"]) == {"wall_s<2", "peak_rss_mb<150"}
+
+
+def test_the_store_benchmarks_run_on_postgresql_too():
+    import close_period
+    import ingest_orders
+    import store_growth
+
+    from tests.support.postgres import database_url
+
+    url = database_url()
+    r = store_growth.main(size=3000, batch=200, fill_batch=1000, repeat=1, store_url=url)
+    assert r["store"] == "postgres" and r["levels"][-1]["held"] >= 3000 and r["bytes_per_event"] > 0
+    r = close_period.main(collaborators=300, events=3000, fill_batch=1000, store_url=url)
+    assert r["store"] == "postgres" and r["targets"]["shares_add_up"] and set(r["targets"]) == {
+        "close_s<3", "peak_rss_mb<300", "shares_add_up"}
+    r = ingest_orders.main(orders=500, store_url=url)
+    assert r["store"] == "postgres" and r["orders_read"] >= 500 and r["events"] > 500

@@ -41,3 +41,11 @@ def test_json_lines_mask_secrets_in_tracebacks_too(capsys):
     line = json.loads(err.strip().splitlines()[-1])
     assert line["level"] == "error" and line["message"] == "sync failed"
     assert "p4ss" not in err and "abc" not in line["error"]
+
+
+def test_a_database_url_keeps_its_user_and_host_but_never_its_password(capsys):
+    err = _emit(capsys, "text", "store %s: %s", "postgres://app:s3cr%40t@db.example:5432/site?sslmode=require",
+                "postgresql://db.example/site?password=hunter2&sslmode=require")
+    assert "s3cr" not in err and "hunter2" not in err
+    assert "postgres://app:***@db.example:5432/site?sslmode=require" in err
+    assert "postgresql://db.example/site?password=***&sslmode=require" in err

@@ -136,7 +136,9 @@ def site(tmp_path, monkeypatch, capsys):
     events = tmp_path / "events.jsonl"
     events.write_text("".join(json.dumps(e) + "\n" for e in EVENTS))
     assert _main(["--config", str(config_path), "import", str(events)]) == 0
-    assert _main(["--config", str(config_path), "distribute", "--as-of", "2026-11-17T00:00:00+00:00"]) == 0
+    with responses.RequestsMock() as guard:  # before its first close, `distribute` asks for records (none yet)
+        guard.add(responses.GET, POSTS, json=[], headers={"X-WP-Total": "0", "X-WP-TotalPages": "0"})
+        assert _main(["--config", str(config_path), "distribute", "--as-of", "2026-11-17T00:00:00+00:00"]) == 0
     capsys.readouterr()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake = FakeSite(rsps)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import threading
 from datetime import timedelta
@@ -18,6 +19,7 @@ from siren_sync import history as closed_history
 from siren_sync.config import load_config
 from siren_sync.demo import SIREN_IDS, sandbox_config_text, sandbox_env
 from siren_sync.engine.closing import slug_of
+from siren_sync.errors import StoreLockedError
 from siren_sync.sandbox import DEFAULT_START, Sandbox
 from siren_sync.sources import http
 from siren_sync.store import Store
@@ -272,8 +274,9 @@ def _events(worker):
 
 
 def _store_is_free(worker) -> bool:
-    Store(worker.config.store_path).open().close()  # raises when the worker still holds the lock
-    return True
+    """Whether another worker could lead the store now (the worker let its lead go)."""
+    with Store(worker.config.store_path) as store:
+        return store.leader().acquire()
 
 
 def test_run_with_a_time_limit_exits_0_and_releases_the_store(worker, sandbox):
@@ -295,3 +298,65 @@ def test_sigterm_finishes_the_step_and_exits_0(worker):
     assert worker.stopping
     assert _store_is_free(worker)
     assert signal.getsignal(signal.SIGTERM) == before  # the process gets its own handler back
+
+
+# -- leadership -------------------------------------------------------------------------------------
+
+class FakeLeader:
+    """A PostgreSQL-like leader (others wait) whose answers the test sets."""
+
+    waits = True
+
+    def __init__(self):
+        self.free = False
+        self.alive = True
+        self.released = 0
+
+    def acquire(self) -> bool:
+        return self.free
+
+    def holder(self) -> str:
+        return "siren-sync leader pid 4242@web.1 since 2026-11-02T12:00:00+00:00"
+
+    def held(self) -> bool:
+        return self.alive
+
+    def release(self) -> None:
+        self.released += 1
+
+
+def test_a_standby_says_so_once_takes_over_when_free_and_stands_by_again_when_its_lock_is_lost(caplog, monkeypatch):
+    from siren_sync import worker as worker_module
+
+    now = [1000.0]
+    monkeypatch.setattr(worker_module.time, "monotonic", lambda: now[0])
+    leader = FakeLeader()
+    lead = worker_module.Leadership(leader, 30, "postgresql://app@db/site (namespace shop)")
+    with caplog.at_level(logging.INFO, logger="siren_sync.worker"):
+        assert not lead.check()
+        now[0] += 10
+        assert not lead.check()  # asked again after a third of the timeout, said once
+        standby = [r.getMessage() for r in caplog.records if "standby" in r.getMessage()]
+        assert standby == ["standby: store postgresql://app@db/site (namespace shop) is led by siren-sync leader "
+                           "pid 4242@web.1 since 2026-11-02T12:00:00+00:00; this worker waits and takes over "
+                           "within 30 s of it stopping"]
+        leader.free = True
+        now[0] += 5
+        assert not lead.check()  # not asked before its time
+        now[0] += 5
+        assert lead.check() and lead.took_over
+        assert not lead.check() or not lead.took_over  # a full turn only once, on taking over
+        leader.alive, leader.free = False, False
+        now[0] += 10
+        assert not lead.check()
+    assert any("no longer leading store postgresql://app@db/site (namespace shop)" in r.getMessage()
+               for r in caplog.records if r.levelno == logging.ERROR)
+    assert leader.released == 1
+
+
+def test_a_second_worker_on_a_tinydb_store_is_refused_naming_the_first(worker, sandbox):
+    with Store(worker.config.store_path) as other:
+        assert other.leader().acquire()
+        with pytest.raises(StoreLockedError, match=rf"store {re.escape(str(worker.config.store_path))} is in use by "
+                                                   rf"another siren-sync process \(pid {os.getpid()}, lock "):
+            worker.run(max_seconds=5)

@@ -11,7 +11,7 @@ import os
 import sys
 
 from siren_sync import logs
-from siren_sync.cli import events, fulfillments, payouts, periods, site
+from siren_sync.cli import events, fulfillments, payouts, periods, site, store
 from siren_sync.cli.common import Parser
 from siren_sync.errors import SirenSyncError, UsageError
 
@@ -26,7 +26,7 @@ def build_parser() -> Parser:
     parser.add_argument("--log-format", choices=("text", "json"),
                         default=os.environ.get("SIREN_SYNC_LOG_FORMAT", "text"))
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
-    for group in (site, periods, events, payouts, fulfillments):
+    for group in (site, periods, events, payouts, fulfillments, store):
         group.register(sub)
     return parser
 

@@ -6,15 +6,17 @@ import argparse
 import json
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, NoReturn
 
 from siren_sync import logs
 from siren_sync.app import App, open_app
 from siren_sync.config import Config, load_config
-from siren_sync.errors import UsageError
+from siren_sync.errors import StoreLockedError, UsageError
 from siren_sync.output import STDOUT
+from siren_sync.store.protocol import Store
 from siren_sync.tables import DISTRIBUTIONS
 from siren_sync.values import parse_time
 
@@ -64,6 +66,24 @@ def open_for(args: argparse.Namespace, readonly: bool = False,
         with open_app(config, readonly=True, fetch_timezone=fetch_timezone(config)) as view:
             check(view)
     return open_app(config, readonly=readonly, fetch_timezone=fetch_timezone(config))
+
+
+@contextmanager
+def leading(store: Store, why: str) -> Iterator[None]:
+    """For a command that does the worker's own job (syncing, closing, publishing) or needs the
+    store to itself (copying): lead `store` while it runs, or refuse while a worker leads it,
+    saying `why` (what to do about it).
+
+    Commands that only record or mark (`credit`, `import`, `payouts --mark-paid`, ...) never
+    lead: they wait their turn at the write lock, whatever runs beside them.
+    """
+    leader = store.leader()
+    if not leader.acquire():
+        raise StoreLockedError(f"a siren-sync worker leads store {store.location} ({leader.holder()}): {why}")
+    try:
+        yield
+    finally:
+        leader.release()
 
 
 def dump(payload: Any) -> None:

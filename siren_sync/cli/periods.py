@@ -7,8 +7,8 @@ from datetime import datetime
 
 from siren_sync import closing, history, logs
 from siren_sync.app import App, utcnow
-from siren_sync.cli.common import check_collaborator, check_distributor, dump, open_for, time_arg
-from siren_sync.errors import SyncError
+from siren_sync.cli.common import check_collaborator, check_distributor, dump, leading, open_for, time_arg
+from siren_sync.errors import StoreError, SyncError
 from siren_sync.model import Distribution
 from siren_sync.values import iso, nfc
 
@@ -108,16 +108,40 @@ def _warn_set_aside(records: list[Distribution], what: str) -> None:
 def cmd_distribute(args: argparse.Namespace) -> int:
     with open_for(args, check=lambda view: check_distributor(view, args.distributor)) as app:
         as_of = args.as_of or utcnow()
-        due = list(closing.due_periods(app.ledger, as_of, args.distributor))
-        if due and args.no_sync:
-            logs.say(logging.WARNING, "warning: --no-sync: closing with what the store holds; what the sources "
-                     "have not synced before a trigger time will count late, in the next period", event="no_sync")
-        elif due:
-            _sync_up_to(app, max(end for _, _, end in due))
-        made = closing.close_due(app.ledger, as_of, args.distributor, args.dry_run)
+        if args.dry_run:
+            _sync_unless_a_worker_leads(app, as_of, args)
+            made = closing.close_due(app.ledger, as_of, args.distributor, dry_run=True)
+        else:
+            with leading(app.store, "it closes due periods itself; stop it to close them by hand"):
+                refuse_a_lost_store(app)
+                _sync_before_closing(app, as_of, args)
+                made = closing.close_due(app.ledger, as_of, args.distributor)
     _print_distributions(made, args.json, args.dry_run)
     _warn_set_aside(made, "not counted" if args.dry_run else "quarantined, see check")
     return 0
+
+
+def _sync_unless_a_worker_leads(app: App, as_of: datetime, args: argparse.Namespace) -> None:
+    """A dry run syncs first like a close, so what it shows is what a close would make; while a
+    worker leads, the worker keeps the store synced and the dry run shows what the store holds."""
+    leader = app.store.leader()
+    if not leader.acquire():
+        return
+    try:
+        _sync_before_closing(app, as_of, args)
+    finally:
+        leader.release()
+
+
+def _sync_before_closing(app: App, as_of: datetime, args: argparse.Namespace) -> None:
+    """What the worker does before a close: sync up to the last trigger time to close, unless
+    `--no-sync` (which warns: what the sources have not given yet counts late)."""
+    due = list(closing.due_periods(app.ledger, as_of, args.distributor))
+    if due and args.no_sync:
+        logs.say(logging.WARNING, "warning: --no-sync: closing with what the store holds; what the sources "
+                 "have not synced before a trigger time will count late, in the next period", event="no_sync")
+    elif due:
+        _sync_up_to(app, max(end for _, _, end in due))
 
 
 def _sync_up_to(app: App, trigger: datetime) -> None:
@@ -139,6 +163,14 @@ def _sync_up_to(app: App, trigger: datetime) -> None:
         raise SyncError(f"distribute: nothing was closed: {', '.join(behind)} could not be synced up to the "
                         f"trigger time {iso(trigger)} ({reasons}); try again when it can, or add --no-sync to "
                         "close with what the store holds")
+
+
+def refuse_a_lost_store(app: App) -> None:
+    """The lost-store guard, for a command about to close: StoreError with its one line."""
+    from siren_sync import lost_store
+    stop = lost_store.guard(app.config, app.store)
+    if stop is not None:
+        raise StoreError(stop)
 
 
 def cmd_history(args: argparse.Namespace) -> int:

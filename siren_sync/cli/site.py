@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from siren_sync.app import utcnow
-from siren_sync.cli.common import config_of, fetch_timezone, open_for, time_arg
+from siren_sync.cli.common import config_of, fetch_timezone, leading, open_for, time_arg
 from siren_sync.errors import UsageError
 from siren_sync.first_hour import FirstHour
 from siren_sync.values import parse_time
@@ -55,7 +55,8 @@ def _sandbox_clock(url: str) -> Callable[[], datetime]:
 def cmd_sync(args: argparse.Namespace) -> int:
     from siren_sync import sync
     from siren_sync.sources.registry import check_source
-    with open_for(args, check=lambda view: check_source(view.config, args.source) if args.source else None) as app:
+    with open_for(args, check=lambda view: check_source(view.config, args.source) if args.source else None) as app, \
+            leading(app.store, "it syncs the site itself; stop it to sync by hand"):
         sync.refresh_collaborators(app.config, app)
         progress = None if args.log_format == "json" else sys.stderr  # a terminal line is not JSON
         reports = sync.sync_all(app.config, app, utcnow(), args.source, args.since, stream=progress)
@@ -78,7 +79,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     try:
         if worker.publisher is None:
             raise UsageError("publishing needs site.wordpress.user and application_password (and publish.enabled)")
-        report = worker.publisher.publish(worker.app.store)
+        with leading(worker.app.store, "it publishes the records itself; stop it to publish by hand"):
+            report = worker.publisher.publish(worker.app.store)
     finally:
         worker.app.close()
     print(f"posted {len(report.posted)}, already on the site {len(report.found)}, failed {len(report.failed)}")

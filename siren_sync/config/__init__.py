@@ -8,8 +8,17 @@ here; the modules are the package's own business.
 """
 from siren_sync.config.load import DEFAULT_PATH, load_config
 from siren_sync.config.siren_json import builtin_recipes, load_distributor_json
-from siren_sync.config.types import Config, PayoutsConfig, PublishConfig, Secret, SiteConfig, SourceConfig, SyncConfig
+from siren_sync.config.types import (
+    Config,
+    PayoutsConfig,
+    PublishConfig,
+    Secret,
+    SiteConfig,
+    SourceConfig,
+    StoreConfig,
+    SyncConfig,
+)
 from siren_sync.values import tzinfo_of
 
 __all__ = ["DEFAULT_PATH", "Config", "PayoutsConfig", "PublishConfig", "Secret", "SiteConfig", "SourceConfig",
-           "SyncConfig", "builtin_recipes", "load_config", "load_distributor_json", "tzinfo_of"]
+           "StoreConfig", "SyncConfig", "builtin_recipes", "load_config", "load_distributor_json", "tzinfo_of"]

@@ -19,7 +19,16 @@ from urllib.parse import urlsplit
 
 from siren_sync.config.read import parse_config, read_text
 from siren_sync.config.siren_json import Parsed, distributor_json, merge, notes, parse_distributor, read_recipe
-from siren_sync.config.types import Config, PayoutsConfig, PublishConfig, Secret, SiteConfig, SourceConfig, SyncConfig
+from siren_sync.config.types import (
+    Config,
+    PayoutsConfig,
+    PublishConfig,
+    Secret,
+    SiteConfig,
+    SourceConfig,
+    StoreConfig,
+    SyncConfig,
+)
 from siren_sync.config.validate import (
     At,
     as_list,
@@ -45,6 +54,7 @@ from siren_sync.gcpause import without_gc_pauses
 from siren_sync.model import COLLABORATOR_STATUSES, Collaborator, Distributor
 from siren_sync.sources.http import is_loopback
 from siren_sync.sources.registry import SOURCES
+from siren_sync.store.postgres import url as postgres_url
 from siren_sync.values import coupon_code, nfc, tzinfo_of
 
 DEFAULT_PATH = "config/siren.yaml"
@@ -69,7 +79,7 @@ def _load(path: str | Path | None, env: Mapping[str, str]) -> Config:
     base = Path(os.path.abspath(path)).parent
     warnings: list[str] = []
     site = _site(at / "site", top.get("site"), base)
-    store_path = _store(at / "store", top.get("store"), base)
+    store = _store(at / "store", top.get("store"), base, site.url)
     sync = _sync(at / "sync", top.get("sync"), base, site, warnings)
     collaborators = _collaborators(at / "collaborators", top.get("collaborators"))
     parsed = _all_distributors(at, top, base, site, warnings)
@@ -78,7 +88,7 @@ def _load(path: str | Path | None, env: Mapping[str, str]) -> Config:
     publish = _publish(at / "publish", top.get("publish"))
     if publish.enabled and site.wp_user is None:
         warnings.append((at / "publish").note("no site.wordpress credentials: records stay queued until given"))
-    return Config(path=base / path.name, site=site, store_path=store_path, sync=sync, collaborators=collaborators,
+    return Config(path=base / path.name, site=site, store=store, sync=sync, collaborators=collaborators,
                   distributors=merge([_with_payouts(p, payouts) for p in parsed]), publish=publish,
                   local_starts={p.distributor.key: p.local_start for p in parsed if p.local_start is not None},
                   warnings=tuple(warnings + [note for p in parsed for note in notes(p)]), payouts=payouts)
@@ -109,10 +119,36 @@ def _all_distributors(at: At, top: Mapping[str, Any], base: Path, site: SiteConf
     return parsed
 
 
-def _store(at: At, raw: Any, base: Path) -> Path:
+def _store(at: At, raw: Any, base: Path, site_url: str) -> StoreConfig:
+    """`store: {path}` (TinyDB) or `store: {url, namespace, leader_timeout}` (PostgreSQL)."""
     data = mapping(at, raw)
-    check_keys(at, data, ("path",))
-    return resolve_path(base, text(at / "path", data.get("path", "data/siren-sync.json"), empty=False))
+    check_keys(at, data, ("path", "url", "namespace", "leader_timeout"))
+    path = resolve_path(base, text(at / "path", data.get("path", "data/siren-sync.json"), empty=False))
+    if "url" not in data:
+        for key in ("namespace", "leader_timeout"):
+            if key in data:
+                (at / key).fail("applies to a PostgreSQL store only (store.url)")
+        return StoreConfig(path=path, namespace=_host(site_url))  # the namespace a `store copy` would use
+    if "path" in data:
+        at.fail("give store.path (TinyDB) or store.url (PostgreSQL), not both")
+    url = text(at / "url", data["url"], empty=False, secret=True).strip()
+    problem = postgres_url.problem(url)
+    if problem:
+        (at / "url").fail(problem)
+    namespace = text(at / "namespace", data.get("namespace", _host(site_url)), empty=False).strip()
+    if len(namespace) > 200 or not namespace.isprintable():
+        (at / "namespace").fail(f"expected printable text of at most 200 characters, {got(namespace)}")
+    timeout = duration(at / "leader_timeout", data.get("leader_timeout", 30))
+    if timeout < 3:
+        (at / "leader_timeout").fail(f"must be at least 3s, {got(data['leader_timeout'])}")
+    return StoreConfig(path=path, url=Secret(url), namespace=namespace, leader_timeout=timeout)
+
+
+def _host(site_url: str) -> str:
+    """The default namespace: the site's host, with its port when it has one (`shop.example.com`)."""
+    parts = urlsplit(site_url)
+    host = (parts.hostname or "").lower()
+    return f"{host}:{parts.port}" if parts.port else host
 
 
 def _payouts(at: At, raw: Any, distributors: list[Distributor]) -> PayoutsConfig:

@@ -82,10 +82,27 @@ class PayoutsConfig:
 
 
 @dataclass(frozen=True)
+class StoreConfig:
+    """`store:`: a TinyDB file (`path`), or a PostgreSQL database (`url`) shared under `namespace`."""
+
+    path: Path  # the TinyDB root file, relative paths resolved against the config file's folder
+    url: Secret | None = None  # postgres:// or postgresql://; a Secret, so its password never shows
+    namespace: str = ""  # the site's rows in a shared database (default: the site's host[:port])
+    leader_timeout: float = 30.0  # seconds in which a standby worker takes over from a dead leader
+
+    def describe(self) -> str:
+        """Where the store is, for messages: the file, or the URL without its password."""
+        if self.url is None:
+            return str(self.path)
+        from siren_sync.store.postgres.url import shown
+        return f"{shown(self.url.value)} (namespace {self.namespace})"
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     site: SiteConfig
-    store_path: Path  # relative paths resolved against the config file's folder
+    store: StoreConfig
     sync: SyncConfig
     collaborators: tuple[Collaborator, ...]
     distributors: Mapping[str, Distributor]  # key -> Distributor (recipes merged)
@@ -94,6 +111,11 @@ class Config:
     local_starts: Mapping[str, datetime] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()  # not fatal, shown by `check`: "<file>: <key>: <note>"
     payouts: PayoutsConfig = field(default_factory=PayoutsConfig)
+
+    @property
+    def store_path(self) -> Path:
+        """The TinyDB store's root file (`store.path`, or its default when a `store.url` is set)."""
+        return self.store.path
 
     def with_timezone(self, zone: str | tzinfo) -> Config:
         """This config once the site timezone is known: every pending `startsAt` made aware.

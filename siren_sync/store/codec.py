@@ -19,9 +19,14 @@ _C_ENCODE = json.encoder.c_make_encoder and json.encoder.c_make_encoder(  # type
 
 def dumps(data: Any) -> bytes:
     """Compact, strict JSON (no NaN), UTF-8: the one serialization of every store file."""
+    return dumps_text(data).encode()
+
+
+def dumps_text(data: Any) -> str:
+    """`dumps` as text (what a database's text column takes)."""
     if _C_ENCODE is None:  # a Python built without the _json accelerator
-        return _ENCODER.encode(data).encode()
-    return "".join(_C_ENCODE(data, 0)).encode()
+        return _ENCODER.encode(data)
+    return "".join(_C_ENCODE(data, 0))
 
 
 def copy_json(doc: Mapping[str, Any]) -> dict[str, Any]:

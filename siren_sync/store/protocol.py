@@ -13,9 +13,16 @@ same contract, checked by the same tests (`tests/store/test_contract.py`):
   that wants to change one takes a copy from `Transaction.get` and `put`s it back.
 - Idempotent events: each event record has a unique string "key"; `known` answers "already
   recorded?" from the key index, never by reading the ledger, and appending a recorded key raises.
-- One writer at a time: a writer store is exclusive (a second writer is refused with
-  `StoreLockedError` naming the holder); read-only stores take no lock and see only committed
-  state, never a transaction in progress, so `standings` works while the worker runs.
+- Writers take turns: a transaction holds the store's write lock from `transaction()` until it is
+  committed or discarded, and a writer in another process waits for it (up to `WRITE_WAIT`
+  seconds, then `StoreLockedError` naming the holder). At the start of its transaction a writer
+  reads what others committed since, so a read-modify-write inside a transaction never loses
+  another process's commit; reads outside a transaction see the state as of the last
+  transaction or `refresh()`. Read-only stores take no lock and see only committed state, never a
+  transaction in progress, so `standings` works while the worker runs.
+- One leader: `leader()` is the lock of the process that closes and publishes (the worker). The
+  TinyDB store refuses a second leader; the PostgreSQL store lets it wait as a standby, and fences
+  every commit of a leader, so one that lost its lock cannot commit.
 
 A transaction is backend-independent (`store.transaction.BufferedTransaction`): it buffers changes
 and hands them to the backend once, as `Changes`, through `Store.apply`. A backend implements
@@ -25,10 +32,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol, Self, TypeVar, overload
 
 T = TypeVar("T")
+
+WRITE_WAIT = 60.0  # seconds a writer waits for another process's transaction before giving up
 
 Document = dict[str, Any]
 
@@ -116,17 +124,45 @@ class Transaction(Protocol):
         ...
 
 
-class Store(Protocol):
-    """A store (see the module docstring): `open()` before use, or use `with`.
+class Leader(Protocol):
+    """The lock of the one process that closes and publishes on a store (the worker's, DESIGN 9).
 
-    A writer (`readonly` false) is the only one of its store; a read-only store sees committed
-    state only and refuses `transaction()` and `apply()` with StoreError. A store that cannot be
-    read raises StoreError and is never written to.
+    `waits` says what a second worker does: wait as a standby (PostgreSQL) or stop (TinyDB).
     """
 
     @property
-    def path(self) -> Path:
-        """Where the store lives, as messages name it."""
+    def waits(self) -> bool:
+        """True when a second worker waits its turn as a standby instead of being refused."""
+        ...
+
+    def acquire(self) -> bool:
+        """Try to lead, without waiting; False when another process leads (see `holder`)."""
+        ...
+
+    def holder(self) -> str:
+        """Who leads, or last led, as a message says it (a refusal, a standby's log line)."""
+        ...
+
+    def held(self) -> bool:
+        """Whether this process still leads (PostgreSQL asks the server: a cut connection loses it)."""
+        ...
+
+    def release(self) -> None:
+        """Stop leading (nothing happens when not leading)."""
+        ...
+
+
+class Store(Protocol):
+    """A store (see the module docstring): `open()` before use, or use `with`.
+
+    A writer (`readonly` false) takes the write lock for each transaction; a read-only store sees
+    committed state only and refuses `transaction()` and `apply()` with StoreError. A store that
+    cannot be read raises StoreError and is never written to.
+    """
+
+    @property
+    def location(self) -> str:
+        """Where the store lives, as messages name it (never with a password)."""
         ...
 
     @property
@@ -183,17 +219,28 @@ class Store(Protocol):
         """The committed event records of `bucket`, in the order they were recorded."""
         ...
 
+    def refresh(self) -> None:
+        """See what other processes committed since this store last looked (a transaction does
+        this itself, under the write lock)."""
+        ...
+
+    def leader(self) -> Leader:
+        """The leadership lock of this store (one object per store; not taken until `acquire`)."""
+        ...
+
     def transaction(self) -> Transaction:
-        """A new transaction (one open at a time); `with` commits it on a clean exit."""
+        """A new transaction holding the write lock (one open at a time); `with` commits it on a
+        clean exit. Waits for another process's transaction (StoreLockedError after WRITE_WAIT)."""
         ...
 
     def apply(self, changes: Changes) -> None:
         """Apply a finished transaction's `changes` atomically: all of them, or, if anything fails
         (an exception, an I/O error, the process killed), none, leaving the last committed state.
 
-        The transaction calls this once, at commit, with non-empty changes; the backend's own side
-        of a transaction. On success the changes are committed and read back by `get`, `table`,
-        `known` and `events`. An OSError is raised as StoreError saying the last committed state is
-        intact; any other exception is raised as it is.
+        The transaction calls this once, at commit, with non-empty changes, under the write lock
+        it holds; called without a transaction, it takes the write lock for its own duration. On
+        success the changes are committed and read back by `get`, `table`, `known` and `events`.
+        An I/O or database error is raised as StoreError saying the last committed state is intact;
+        any other exception is raised as it is.
         """
         ...

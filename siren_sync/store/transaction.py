@@ -8,7 +8,7 @@ protocol only (`get`, `known`): a PostgreSQL store reuses it unchanged.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Self, TypeVar, overload
 
 from siren_sync.store.codec import copy_json, dumps
@@ -21,13 +21,16 @@ T = TypeVar("T")
 class BufferedTransaction:
     """Changes to `store`, applied all at once by `commit()` or not at all (see `protocol.Transaction`).
 
-    Made by `Store.transaction()`, which hands out one at a time and discards it when it closes.
+    Made by `Store.transaction()`, which hands out one at a time and discards it when it closes;
+    `on_finish` is called once the transaction is committed or discarded, whatever happened (the
+    store releases its write lock there).
     """
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, on_finish: Callable[[], None] | None = None):
         self._store = store
         self._changes = Changes()
         self._finished = False
+        self._on_finish = on_finish
 
     def __repr__(self) -> str:
         state = "finished" if self._finished else "open"
@@ -152,9 +155,16 @@ class BufferedTransaction:
             if self._changes:
                 self._store.apply(self._changes)
         finally:
-            self._finished = True
+            self._finish()
 
     def discard(self) -> None:
         """Drop every change; the store stays as it was."""
+        if not self._finished:
+            self._finish()
+
+    def _finish(self) -> None:
         self._finished = True
+        if self._on_finish is not None:
+            on_finish, self._on_finish = self._on_finish, None
+            on_finish()
 

@@ -1,4 +1,5 @@
 """load_config and the sections it checks (site, store, sync, collaborators, publish, payouts)."""
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -346,3 +347,41 @@ def test_the_quick_collaborator_check_agrees_with_the_thorough_one(raw):
         assert quick is None, raw
     else:
         assert quick in (None, thorough), raw
+
+
+# ------------------------------------------------------------------------------ store
+
+
+def test_store_url_takes_postgres_and_postgresql_and_the_site_host_as_namespace(tmp_path):
+    for scheme in ("postgres", "postgresql"):
+        cfg = load(tmp_path, config(store={"url": "${DATABASE_URL}"}),
+                   env={"DATABASE_URL": f"{scheme}://app:s3cret@db.example:5432/site?sslmode=require"})
+        store = cfg.store
+        assert store.url is not None and store.url.value.startswith(f"{scheme}://app:s3cret@")
+        assert store.namespace == "shop.example.com" and store.leader_timeout == 30
+        assert store.describe() == f"{scheme}://app@db.example:5432/site?sslmode=require (namespace shop.example.com)"
+        assert "s3cret" not in repr(cfg) and "s3cret" not in store.describe()
+
+
+def test_store_namespace_and_leader_timeout_can_be_set_and_a_port_is_part_of_the_host(tmp_path):
+    cfg = load(tmp_path, config(**{"site.url": "http://127.0.0.1:8080",
+                                   "store": {"url": "postgresql:///siren?host=/run/pg", "leader_timeout": "1m"}}))
+    assert cfg.store.namespace == "127.0.0.1:8080" and cfg.store.leader_timeout == 60
+    cfg = load(tmp_path, config(store={"url": "postgresql://h/db", "namespace": "shop-eu"}))
+    assert cfg.store.namespace == "shop-eu"
+
+
+@pytest.mark.parametrize("store, message", [
+    ({"url": "mysql://app:s3cret@db/site"}, r"store\.url: expected a postgres:// or postgresql:// URL, got mysql://$"),
+    ({"url": ""}, r"store\.url: must not be empty$"),
+    ({"url": "postgres://h/db", "path": "x.json"}, r"store: give store\.path \(TinyDB\) or store\.url \(PostgreSQL\)"),
+    ({"path": "x.json", "namespace": "a"}, r"store\.namespace: applies to a PostgreSQL store only"),
+    ({"leader_timeout": "30s"}, r"store\.leader_timeout: applies to a PostgreSQL store only"),
+    ({"url": "postgres://h/db", "leader_timeout": "2s"}, r"store\.leader_timeout: must be at least 3s"),
+    ({"url": "postgres://h/db", "namespace": "a\nb"}, r"store\.namespace: expected printable text"),
+    ({"url": "postgres://h/db", "bogus": 1}, r"store\.bogus: unknown key; valid keys: path, url, namespace"),
+])
+def test_store_mistakes_are_one_line_and_never_show_the_password(tmp_path, store, message):
+    text = error(tmp_path, config(store=store))
+    assert "s3cret" not in text
+    assert re.search(message, text), text

@@ -17,106 +17,22 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections import Counter
 from decimal import Decimal
 
 import pytest
 
 from tests.support.e2e import (
     DISTRIBUTORS,
+    TOTAL_STEPS,
     Choreography,
-    SandboxProcess,
-    Site,
+    check_amounts,
+    check_once,
+    diff,
     true_revenue,
     wait_until,
 )
 
 pytestmark = pytest.mark.e2e
-
-SEED = 11
-DAYS = 8  # activity in the sandbox after its start (the crash runs stop before it runs out)
-ORDERS_PER_DAY = 30
-DAILY = "+1 day"
-TOTAL_STEPS = 22  # 6-hour clock steps: five and a half days, five daily triggers crossed
-
-
-@pytest.fixture
-def make_site(tmp_path):
-    """Starts sandbox processes and config folders; kills every child process at the end."""
-    sandboxes: list[SandboxProcess] = []
-    sites: list[Site] = []
-
-    def make(name: str, seed: int = SEED, schedule: str = DAILY, days: int = DAYS,
-             orders_per_day: float = ORDERS_PER_DAY) -> Site:
-        folder = tmp_path / name
-        folder.mkdir()
-        sb = SandboxProcess(seed, days, orders_per_day, folder)
-        sandboxes.append(sb)
-        site = Site(sb, folder, schedule)
-        sites.append(site)
-        return site
-
-    yield make
-    for site in sites:
-        site.stop_all()
-    for sb in sandboxes:
-        sb.stop()
-
-
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """The history of an undisturbed run: same seed, same clock steps, no faults, no kills."""
-    folder = tmp_path_factory.mktemp("reference")
-    sb = SandboxProcess(SEED, DAYS, ORDERS_PER_DAY, folder)
-    site = Site(sb, folder / "site", DAILY)
-    try:
-        w = site.worker("reference")
-        w.wait_for_log("worker started", timeout=60)
-        history = Choreography(site, TOTAL_STEPS).finish()
-        assert w.sigterm() == 0
-        posted = sb.posted_slugs()
-        assert len(posted) == len(set(posted)) == len(history)
-        return {"history": site.history(), "slugs": posted}
-    finally:
-        site.stop_all()
-        sb.stop()
-
-
-def _check_once(site: Site, history: list[dict], clock) -> None:
-    """One distribution per period per distributor, contiguous periods, each record posted once."""
-    ids = [d["id"] for d in history]
-    assert len(ids) == len(set(ids)), f"a distribution recorded twice: {Counter(ids).most_common(3)}"
-    assert set(ids) == site.expected_ids(clock)
-    for key in DISTRIBUTORS:
-        periods = sorted((d["period_start"], d["period_end"]) for d in history if d["distributor"] == key)
-        assert len(periods) == len(site.period_ends(clock))
-        for (_, end), (start, _) in zip(periods, periods[1:], strict=False):
-            assert end == start, f"{key}: a gap or overlap between periods at {end} / {start}"
-    slugs = site.sandbox.posted_slugs()
-    dupes = [s for s, n in Counter(slugs).items() if n > 1]
-    assert not dupes, f"records posted more than once: {dupes}"
-    assert sorted(slugs) == sorted("siren-sync-" + i for i in ids)
-
-
-def _check_amounts(history: list[dict]) -> None:
-    for d in history:
-        resolver, pct = DISTRIBUTORS[d["distributor"]]
-        revenue, pool = Decimal(d["revenue"]), Decimal(d["pool"])
-        want = (revenue * pct / 100).quantize(Decimal("0.01"), "ROUND_HALF_UP") if revenue > 0 else Decimal("0.00")
-        assert pool == want, d
-        amounts = [Decimal(o["amount"]) for o in d["obligations"]]
-        if amounts:
-            assert sum(amounts) == pool, f"{d['id']}: shares {amounts} do not add up to the pool {pool}"
-        scores = {o["collaborator"]: Decimal(o["score"]) for o in d["obligations"]}
-        if resolver == "topScoreWins" and amounts:
-            assert len(amounts) == 1 and scores[d["obligations"][0]["collaborator"]] > 0
-        elif resolver == "sharedEngagementPool" and amounts:
-            assert max(amounts) - min(amounts) <= Decimal("0.01")
-        elif resolver == "performanceSharedPool" and amounts:
-            total = sum(scores.values())
-            for o in d["obligations"]:
-                exact = pool * Decimal(o["score"]) / total
-                assert abs(Decimal(o["amount"]) - exact) < Decimal("0.01"), (d["id"], o, exact)
 
 
 # -- 1. a full weekly period with the three resolvers ---------------------------------------------
@@ -134,8 +50,8 @@ def test_full_weekly_period_three_resolvers(make_site):
     assert {d["distributor"] for d in history} == set(DISTRIBUTORS)
     assert all(d["period_end"] == "2026-11-08T00:00:00-05:00" for d in history), history
     assert all(d["obligations"] for d in history), "every resolver should pay someone in a busy week"
-    _check_amounts(history)
-    _check_once(site, history, clock)
+    check_amounts(history)
+    check_once(site, history, clock)
     # the pool's revenue is the truth from the sandbox's own orders (no filter: every USD order)
     truth = true_revenue(5, 9, 25, clock, site.period_ends(clock))
     by_key = {d["distributor"]: d for d in history}
@@ -202,20 +118,10 @@ def test_sigkill_ten_times_then_history_equals_reference(make_site, reference):
     time.sleep(2)  # a few more turns: nothing is posted twice
     assert final.sigterm() == 0
     history = site.history()
-    _check_once(site, history, steps.clock)
-    _check_amounts(history)
-    assert history == reference["history"], _diff(history, reference["history"])
+    check_once(site, history, steps.clock)
+    check_amounts(history)
+    assert history == reference["history"], diff(history, reference["history"])
     assert sorted(sb.posted_slugs()) == sorted(reference["slugs"])
-
-
-def _diff(got: list[dict], want: list[dict]) -> str:
-    w = {d["id"]: d for d in want}
-    lines = []
-    for d in got:
-        if d != w.get(d["id"]):
-            lines.append(f"{d['id']}: got revenue {d['revenue']} pool {d['pool']} {d['obligations']}, "
-                         f"reference {w.get(d['id'])}")
-    return "history differs from the reference run:\n" + "\n".join(lines[:10])
 
 
 # -- 3. SIGTERM ----------------------------------------------------------------------------------
@@ -246,8 +152,8 @@ def test_sigterm_exits_zero_and_loses_nothing(make_site, reference):
     w = site.worker("term-3")
     history = steps.finish()
     assert w.sigterm(timeout=30) == 0
-    _check_once(site, history, steps.clock)
-    assert site.history() == reference["history"], _diff(site.history(), reference["history"])
+    check_once(site, history, steps.clock)
+    assert site.history() == reference["history"], diff(site.history(), reference["history"])
 
 
 # -- 4. one worker per store ---------------------------------------------------------------------
@@ -255,7 +161,7 @@ def test_sigterm_exits_zero_and_loses_nothing(make_site, reference):
 def test_second_worker_is_refused_naming_the_lock(make_site):
     site = make_site("lock", days=2)
     first = site.worker("first")
-    first.wait_for_log("worker started", timeout=60)
+    first.wait_for_log("leading store", timeout=60)
     second = site.worker("second")
     code = second.wait(30)
     assert code not in (0, None)

@@ -1,16 +1,19 @@
 """The store contract (`siren_sync/store/protocol.py`), run on every backend of `backends.BACKENDS`.
 
 Atomic commit under a crash point, idempotent event keys, readers that see only committed state,
-one writer at a time, and recovery after a process killed in the middle of a commit.
+writers that take turns (waiting for each other, never losing each other's commits), one leader
+at a time, and recovery after a process killed in the middle of a commit.
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
+import time
 
 import pytest
 
-from siren_sync.errors import StoreError, StoreLockedError
+from siren_sync.errors import StoreError
 from siren_sync.store.protocol import Changes
 from tests.store.backends import Backend, kill_mid_commit
 from tests.store.helpers import AGG, CURSOR, change_everything, events, seed, state
@@ -36,8 +39,7 @@ def test_seeded_state_is_what_was_committed(backend: Backend, seeded_state: dict
 
 @pytest.mark.parametrize("error, raised, message", [
     (RuntimeError("power cut"), RuntimeError, "power cut"),
-    (OSError(28, "No space left on device"), StoreError, "could not be written .*No space left.*; "
-                                                         "the last committed state is intact"),
+    (OSError(28, "No space left on device"), StoreError, "No space left.*; the last committed state is intact"),
 ])
 def test_a_commit_failing_at_any_point_leaves_the_last_committed_state(
         backend: Backend, seeded_state: dict, error: BaseException, raised: type, message: str):
@@ -135,28 +137,102 @@ def test_a_reader_of_a_store_not_created_yet_reads_it_empty(backend: Backend):
         assert reader.known(["woo:sale:0"]) == set() and reader.get("cursors", "woocommerce") is None
 
 
-# -- one writer -----------------------------------------------------------------------------
+# -- writers take turns ---------------------------------------------------------------------
 
-def test_one_writer_at_a_time(backend: Backend, seeded_state: dict):
+def test_a_writer_waits_for_another_process_s_transaction_and_reads_its_commit(backend: Backend, seeded_state: dict):
     with backend.store() as writer:
+        tx = writer.transaction()
+        tx.put("cursors", "woocommerce", {"by": "the first writer"})
+        child = backend.start_child("""
+            import json, time
+            store = backend.store().open()
+            print("waiting", flush=True)
+            started = time.monotonic()
+            with store.transaction() as tx:
+                seen = tx.get("cursors", "woocommerce")
+                tx.put("cursors", "other", {"n": 1})
+            print(json.dumps({"waited": time.monotonic() - started, "seen": seen}))
+        """)
+        assert child.stdout.readline().strip() == "waiting", child.stderr.read()
+        time.sleep(1.0)
+        tx.commit()
+        out, err = child.communicate(timeout=60)
+    result = json.loads(out)
+    assert result["seen"] == {"by": "the first writer"}, err  # read under the lock: never a lost update
+    assert result["waited"] >= 0.5
+    with backend.store(readonly=True) as reader:
+        assert reader.get("cursors", "other") == {"n": 1}
+
+
+def test_two_writers_racing_lose_nothing(backend: Backend, seeded_state: dict):
+    racer = """
+        import sys
+        store = backend.store().open()
+        for i in range(25):
+            with store.transaction() as tx:
+                count = tx.get("counters", "n", {"n": 0})["n"]
+                tx.put("counters", "n", {"n": count + 1})
+                tx.append_events("race", [{"key": f"{sys.argv[0]}:{i}:%s"}])
+        store.close()
+    """
+    children = [backend.start_child(racer % name) for name in ("a", "b")]
+    for child in children:
+        _, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+    with backend.store(readonly=True) as reader:
+        assert reader.get("counters", "n") == {"n": 50}
+        assert reader.event_count("race") == 50 and len({e["key"] for e in reader.events("race")}) == 50
+
+
+def test_a_writer_kept_waiting_too_long_is_told_who_writes(backend: Backend, seeded_state: dict):
+    with backend.store() as writer, writer.transaction():
         other = backend.run_child("""
             from siren_sync.errors import StoreLockedError
+            store = backend.store().open()
+            store.write_wait = 0.5
             try:
-                backend.store().open()
+                store.transaction()
             except StoreLockedError as exc:
                 print(exc)
         """)
-        assert "in use by another siren-sync process" in other.stdout, other.stderr
-        assert f"pid {os.getpid()}" in other.stdout  # the message names the holder
-        with pytest.raises(StoreLockedError, match=f"pid {os.getpid()}"):
-            backend.store().open()
-        with backend.store(readonly=True) as reader:  # readers are welcome
-            assert state(reader) == seeded_state
-        with writer.transaction():
-            with pytest.raises(RuntimeError, match="already open"):
-                writer.transaction()
-    with backend.store():  # released on close
-        pass
+    assert "is being written by another siren-sync process" in other.stdout, other.stderr
+    assert f"pid {os.getpid()}" in other.stdout and "still busy after" in other.stdout
+    with backend.store(readonly=True) as reader:  # readers are welcome all along
+        assert state(reader) == seeded_state
+
+
+def test_one_transaction_at_a_time_per_store(backend: Backend, seeded_state: dict):
+    with backend.store() as writer, writer.transaction():
+        with pytest.raises(RuntimeError, match="already open"):
+            writer.transaction()
+
+
+# -- one leader -----------------------------------------------------------------------------
+
+def test_one_leader_at_a_time_and_writers_beside_it(backend: Backend, seeded_state: dict):
+    ask = """
+        store = backend.store().open()
+        leader = store.leader()
+        print(leader.acquire(), leader.waits)
+        print(leader.holder())
+        with store.transaction() as tx:
+            tx.put("cursors", "credit", {"by": "a command beside the leader"})
+        store.close()
+    """
+    with backend.store() as first:
+        leader = first.leader()
+        assert leader.acquire() and leader.held() and leader.acquire()  # acquiring again is harmless
+        other = backend.run_child(ask)
+        refused, waits = other.stdout.splitlines()[0].split()
+        assert refused == "False" and waits == str(leader.waits), other.stderr
+        assert f"pid {os.getpid()}" in other.stdout.splitlines()[1]  # names the leader
+        first.refresh()
+        assert first.get("cursors", "credit") == {"by": "a command beside the leader"}
+        leader.release()
+        assert not leader.held()
+        assert backend.run_child(ask).stdout.startswith("True")
+    with backend.store() as again:  # and a leader that closed its store let go too
+        assert again.leader().acquire()
 
 
 def test_closing_the_store_finishes_its_transaction(backend: Backend, seeded_state: dict):

@@ -17,10 +17,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -45,6 +47,13 @@ sync:
 DISTRIBUTORS = {"salesBonus": ("topScoreWins", 5), "instructorRevenueShare": ("performanceSharedPool", 20),
                 "referralPool": ("sharedEngagementPool", 2)}
 SCHEDULE_DAYS = {"+1 week": 7, "+1 day": 1}
+
+# The runs compared with the reference run (tests/e2e/conftest.py): its seed, site and clock steps.
+SEED = 11
+DAYS = 8  # activity in the sandbox after its start (the crash runs stop before it runs out)
+ORDERS_PER_DAY = 30
+DAILY = "+1 day"
+TOTAL_STEPS = 22  # 6-hour clock steps: five and a half days, five daily triggers crossed
 
 
 def wait_until(condition: Callable[[], object], timeout: float, interval: float = 0.2,
@@ -144,17 +153,28 @@ def _end(proc: subprocess.Popen) -> None:
 
 # -- config and the command line ---------------------------------------------------------------
 
-class Site:
-    """A sandbox plus a config folder for it: what the commands need."""
+TINYDB = "store: {path: store/siren-sync.json}"
 
-    def __init__(self, sandbox: SandboxProcess, folder: Path, schedule: str):
+
+def postgres_store(url: str, namespace: str, leader_timeout: str = "3s") -> str:
+    """The `store:` line of a config on a PostgreSQL namespace."""
+    return f'store: {{url: "{url}", namespace: "{namespace}", leader_timeout: {leader_timeout}}}'
+
+
+class Site:
+    """A sandbox plus a config folder for it: what the commands need (`store`: the config's
+    `store:` line, TinyDB in the folder by default)."""
+
+    def __init__(self, sandbox: SandboxProcess, folder: Path, schedule: str, store: str = TINYDB):
         self.sandbox = sandbox
         self.folder = folder
         self.schedule = schedule
         folder.mkdir(parents=True, exist_ok=True)
         self.config = folder / "siren.yaml"
         rest = SYNC.format(siren_ids=SIREN_IDS) + THREE_POOLS.format(schedule=schedule, start=START.isoformat())
-        self.config.write_text(sandbox_config_text(sandbox.url, rest))
+        text = sandbox_config_text(sandbox.url, rest)
+        assert TINYDB in text
+        self.config.write_text(text.replace(TINYDB, store))
         self.env = {**os.environ, **sandbox.env(), "SIREN_SYNC_LOG_LEVEL": "INFO"}
         self.env.pop("SIREN_SYNC_CONFIG", None)
         self.workers: list[WorkerProcess] = []
@@ -369,3 +389,52 @@ def _order_moves(o, paid_at: int) -> list[tuple[int, Decimal]]:
     if cancelled and refunded < total:
         moves.append((o.modified, -_half_up(counted * (total - refunded) / total)))
     return moves
+
+
+# -- what every run must show -------------------------------------------------------------------
+
+def check_once(site: Site, history: list[dict], clock) -> None:
+    """One distribution per period per distributor, contiguous periods, each record posted once."""
+    ids = [d["id"] for d in history]
+    assert len(ids) == len(set(ids)), f"a distribution recorded twice: {Counter(ids).most_common(3)}"
+    assert set(ids) == site.expected_ids(clock)
+    for key in DISTRIBUTORS:
+        periods = sorted((d["period_start"], d["period_end"]) for d in history if d["distributor"] == key)
+        assert len(periods) == len(site.period_ends(clock))
+        for (_, end), (start, _) in pairwise(periods):
+            assert end == start, f"{key}: a gap or overlap between periods at {end} / {start}"
+    slugs = site.sandbox.posted_slugs()
+    dupes = [s for s, n in Counter(slugs).items() if n > 1]
+    assert not dupes, f"records posted more than once: {dupes}"
+    assert sorted(slugs) == sorted("siren-sync-" + i for i in ids)
+
+
+def check_amounts(history: list[dict]) -> None:
+    for d in history:
+        resolver, pct = DISTRIBUTORS[d["distributor"]]
+        revenue, pool = Decimal(d["revenue"]), Decimal(d["pool"])
+        want = (revenue * pct / 100).quantize(Decimal("0.01"), "ROUND_HALF_UP") if revenue > 0 else Decimal("0.00")
+        assert pool == want, d
+        amounts = [Decimal(o["amount"]) for o in d["obligations"]]
+        if amounts:
+            assert sum(amounts) == pool, f"{d['id']}: shares {amounts} do not add up to the pool {pool}"
+        scores = {o["collaborator"]: Decimal(o["score"]) for o in d["obligations"]}
+        if resolver == "topScoreWins" and amounts:
+            assert len(amounts) == 1 and scores[d["obligations"][0]["collaborator"]] > 0
+        elif resolver == "sharedEngagementPool" and amounts:
+            assert max(amounts) - min(amounts) <= Decimal("0.01")
+        elif resolver == "performanceSharedPool" and amounts:
+            total = sum(scores.values())
+            for o in d["obligations"]:
+                exact = pool * Decimal(o["score"]) / total
+                assert abs(Decimal(o["amount"]) - exact) < Decimal("0.01"), (d["id"], o, exact)
+
+
+def diff(got: list[dict], want: list[dict]) -> str:
+    w = {d["id"]: d for d in want}
+    lines = []
+    for d in got:
+        if d != w.get(d["id"]):
+            lines.append(f"{d['id']}: got revenue {d['revenue']} pool {d['pool']} {d['obligations']}, "
+                         f"reference {w.get(d['id'])}")
+    return "history differs from the reference run:\n" + "\n".join(lines[:10])

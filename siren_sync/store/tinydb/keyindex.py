@@ -13,15 +13,17 @@ from siren_sync.store.names import KEY_BYTES
 from siren_sync.store.tinydb.manifest import unreadable
 
 
-def read_key_index(root: Path, path: Path, length: int) -> set[int]:
-    """The digests in the first `length` bytes (the committed ones) of the key index at `path`."""
+def read_key_index(root: Path, path: Path, length: int, start: int = 0) -> set[int]:
+    """The digests in bytes `start` to `length` (the committed ones) of the key index at `path`
+    (from `start`: what another writer appended since this store read up to there)."""
     blob = b""
-    if length:
+    if length > start:
         with open(path, "rb") as file:
-            blob = file.read(length)
-        if len(blob) != length:
+            file.seek(start)
+            blob = file.read(length - start)
+        if len(blob) != length - start:
             raise unreadable(root, f"{path} is shorter than recorded")
-    return {int.from_bytes(blob[i:i + KEY_BYTES], "little") for i in range(0, length, KEY_BYTES)}
+    return {int.from_bytes(blob[i:i + KEY_BYTES], "little") for i in range(0, len(blob), KEY_BYTES)}
 
 
 def encode_keys(digests: Iterable[int]) -> bytes:

@@ -20,7 +20,11 @@ is cut back or removed (`recovery.py`); after it, the superseded files are delet
 therefore costs the size of what changed plus the root, never the size of the ledger: a period with
 a million events records its next batch as fast as its first.
 
-One writer per store: `open()` takes an exclusive `flock` on `<path>.lock` (`lock.py`).
+Writers take turns (`lock.py`): a transaction holds `<path>.write.lock` from its start to its end,
+and first re-reads the root if another process replaced it since (the writer keeps its root file
+open: while it is, no other file can take its inode, so "the path names another inode" is an exact
+test). The worker leads with `<path>.lock` for its whole run, so a second worker is refused.
+Recovery of an unfinished commit runs when a writer opens the store, under the write lock.
 `TinyDBStore(path, readonly=True)` takes no lock and reads only committed state, so `standings` or
 `history` work while the worker runs. A store that cannot be read raises `StoreError` and is never
 written to. Back up the root file and its folder together.
@@ -37,11 +41,11 @@ from tinydb.table import Table
 
 from siren_sync.errors import StoreError
 from siren_sync.store.names import check_table, is_partition, key_digest
-from siren_sync.store.protocol import Changes, Document
+from siren_sync.store.protocol import WRITE_WAIT, Changes, Document
 from siren_sync.store.tinydb.commit import Commit
 from siren_sync.store.tinydb.database import Database, JSONFileStorage, Tables, document
 from siren_sync.store.tinydb.keyindex import read_key_index
-from siren_sync.store.tinydb.lock import ProcessLock
+from siren_sync.store.tinydb.lock import Leader, ProcessLock
 from siren_sync.store.tinydb.manifest import (
     KEYS_FILE,
     PARTITIONS,
@@ -70,13 +74,20 @@ class TinyDBStore:
     (use `Transaction.get` for a copy to change and `put` back).
     """
 
+    WRITE_BUSY = ("is being written by another siren-sync process (pid {pid}, lock {lock}), "
+                  "still busy after {waited} s; try again")
+
     def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False):
         self.path = Path(path)
         self.readonly = readonly
         self.folder = self.path.with_name(self.path.stem + ".d")
         self.lock_path = self.path.with_name(self.path.name + ".lock")
-        self._lock = ProcessLock(self.lock_path, self.path)
+        self._leader = Leader(ProcessLock(self.lock_path, self.path))
+        self._write_lock = ProcessLock(self.path.with_name(self.path.name + ".write.lock"), self.path,
+                                       self.WRITE_BUSY)
+        self.write_wait = WRITE_WAIT  # seconds a transaction waits for another process's
         self._db: Database | None = None
+        self._root_fd: int | None = None  # the root file this store read last (writers)
         self._partitions: dict[str, Database] = {}
         self._keys: set[int] | None = None
         self._tx: BufferedTransaction | None = None
@@ -85,10 +96,15 @@ class TinyDBStore:
         mode = "readonly" if self.readonly else "writer"
         return f"Store({str(self.path)!r}, {mode}, {'closed' if self._db is None else 'open'})"
 
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
     # -- opening and closing --------------------------------------------------------------
 
     def open(self) -> Self:
-        """Lock (unless read-only), read the root and recover from an unfinished commit."""
+        """Read the root; a writer first creates the store, or recovers an unfinished commit when no
+        other process is writing (leftovers past the committed lengths are never read meanwhile)."""
         if self._db is not None:
             return self
         if self.readonly:
@@ -97,18 +113,25 @@ class TinyDBStore:
             return self
         try:
             self._folder_for_writing()
-            self._lock.acquire()
+            locked = self._write_lock.try_acquire()
         except OSError as exc:
             raise self._cannot("write in its folder", exc) from None
         try:
-            self._db = self._open_writer()
+            self._open_writer(locked)
         except OSError as exc:
-            self._lock.release()
             raise self._cannot("be opened for writing", exc) from None
-        except BaseException:
-            self._lock.release()
-            raise
+        finally:
+            self._write_lock.release()
         return self
+
+    def _open_writer(self, locked: bool) -> None:
+        """Create or recover the store under the write lock (`locked`: already held), unless another
+        process is writing: what its unfinished commit left is undone by a later open."""
+        if locked or not self.path.exists():
+            if not locked:  # being created by another process: wait for it
+                self._write_lock.acquire(self.write_wait)
+            self._create_or_recover()
+        self._use_root(*self._read_root_file())
 
     def _folder_for_writing(self) -> None:
         """The root's folder, created if needed; a StoreError when the path cannot be a store file."""
@@ -123,33 +146,93 @@ class TinyDBStore:
         return StoreError(f"store {self.path} cannot {what}: {exc.strerror or exc}{where}; check store.path in the "
                           "config and that this user may write there")
 
-    def _open_writer(self) -> Database:
+    def _create_or_recover(self) -> None:
+        """Under the write lock: create a missing store, or undo what an unfinished commit left."""
         data = read_root(self.path)
         if data is None:
             if self.folder.exists() and any(self.folder.iterdir()):
                 raise unreadable(self.path, f"the file is missing but {self.folder} holds store data")
-            data = new_root()
-            JSONFileStorage(self.path, data).flush()
+            JSONFileStorage(self.path, new_root()).flush()
             log.info("created store %s", self.path)
+            return
         recover(self.path, self.folder, data)
-        return Database(JSONFileStorage(self.path, data))
 
     def close(self) -> None:
-        """Release the lock and forget the cached state; an open transaction is discarded."""
+        """Stop leading, forget the cached state; an open transaction is discarded."""
         if self._tx is not None:
             self._tx.discard()
             self._tx = None
         self._db = None
         self._partitions.clear()
         self._keys = None
-        if not self.readonly:
-            self._lock.release()
+        self._forget_root_file()
+        self._leader.release()
 
     def __enter__(self) -> Self:
         return self.open()
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+    def leader(self) -> Leader:
+        """`<path>.lock`: the worker's, for its whole run (a second worker is refused)."""
+        return self._leader
+
+    # -- following other writers ----------------------------------------------------------
+
+    def _use_root(self, data: Tables, fd: int | None) -> None:
+        """Take `data` (just read from the root file open as `fd`) as the committed state, keeping
+        the cached partitions the new root still names and the key index plus what was appended."""
+        old = self._root if self._db is not None else None
+        self._db = Database(JSONFileStorage(self.path, data))
+        self._forget_root_file()
+        self._root_fd = fd
+        if old is None:
+            return
+        self._partitions = {name: db for name, db in self._partitions.items()
+                            if old[PARTITIONS].get(name) == data[PARTITIONS].get(name)}
+        old_length, new_length = store_meta(old)["keys"]["length"], store_meta(data)["keys"]["length"]
+        if self._keys is not None and new_length >= old_length:
+            self._keys |= read_key_index(self.path, self.folder / KEYS_FILE, new_length, old_length)
+        else:
+            self._keys = None  # read again when asked
+
+    def _read_root_file(self) -> tuple[Tables, int]:
+        """The root's data and the root file held open: the very file the data was read from (the
+        path still names its inode after the read, and an inode held open is never reused)."""
+        for _ in range(10):
+            try:
+                fd = os.open(self.path, os.O_RDONLY)
+            except FileNotFoundError:
+                raise unreadable(self.path, "the file disappeared") from None
+            try:
+                data = read_root(self.path)
+                if data is not None and not self._names_another_file(fd):
+                    return data, fd
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)
+        raise unreadable(self.path, "the file keeps changing while it is read")
+
+    def _names_another_file(self, fd: int) -> bool:
+        try:
+            now = os.stat(self.path)
+        except FileNotFoundError:
+            return True
+        held = os.fstat(fd)
+        return (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino)
+
+    def _forget_root_file(self) -> None:
+        if self._root_fd is not None:
+            os.close(self._root_fd)
+            self._root_fd = None
+
+    def refresh(self) -> None:
+        """Read what other processes committed since this store last looked."""
+        self._opened()
+        if self._root_fd is None or self._names_another_file(self._root_fd):
+            self._use_root(*self._read_root_file())
 
     # -- reading --------------------------------------------------------------------------
 
@@ -161,15 +244,6 @@ class TinyDBStore:
     @property
     def _root(self) -> Tables:
         return self._opened().file.data
-
-    def _refresh(self) -> None:
-        """Read-only mode: re-read the root after the writer replaced a file we wanted."""
-        data = read_root(self.path)
-        if data is None:
-            raise unreadable(self.path, "the file disappeared")
-        self._db = Database(JSONFileStorage(self.path, data))
-        self._partitions.clear()
-        self._keys = None
 
     def _partition(self, table: str) -> Database | None:
         db = self._partitions.get(table)
@@ -186,8 +260,8 @@ class TinyDBStore:
     def _read_partition(self, table: str) -> tuple[Path, bytes] | None:
         """The file of partition `table` and its bytes (None if the root names no such partition).
 
-        A reader whose writer committed a newer generation meanwhile finds the file it knew
-        removed: it re-reads the root and tries again.
+        Outside a transaction, a store whose file was replaced by another writer's commit
+        meanwhile finds the file it knew removed: it re-reads the root and tries again.
         """
         attempts = 3
         while True:
@@ -199,9 +273,9 @@ class TinyDBStore:
                 return path, path.read_bytes()
             except FileNotFoundError:
                 attempts -= 1
-                if not self.readonly or not attempts:
+                if self._write_lock.held or not attempts:
                     raise unreadable(self.path, f"{path} is missing") from None
-                self._refresh()
+                self.refresh()
             except OSError as exc:
                 raise unreadable(self.path, f"{path}: {exc.strerror or exc}") from None
 
@@ -284,17 +358,41 @@ class TinyDBStore:
         return self._opened()
 
     def transaction(self) -> BufferedTransaction:
-        """A new transaction; `with` commits it on a clean exit and discards it on an exception."""
+        """A new transaction holding the write lock (waiting for another process's, up to
+        `write_wait` seconds); `with` commits it on a clean exit and discards it on an exception."""
         self._writer()
         if self._tx is not None and not self._tx.finished:
             raise RuntimeError("a store transaction is already open (one writer at a time)")
-        self._tx = BufferedTransaction(self)
+        self._lock_for_writing()
+        self._tx = BufferedTransaction(self, on_finish=self._write_lock.release)
         return self._tx
+
+    def _lock_for_writing(self) -> None:
+        """Take the write lock and catch up with what other processes committed."""
+        self._write_lock.acquire(self.write_wait)
+        try:
+            self.refresh()
+        except BaseException:
+            self._write_lock.release()
+            raise
 
     def apply(self, changes: Changes) -> None:
         """Commit `changes` atomically (see `commit.py`): all of them or, if anything fails, none."""
-        commit = Commit(self._writer(), self.folder, changes, self._partition)
+        self._writer()
+        if self._write_lock.held:
+            self._commit(changes)
+            return
+        self._lock_for_writing()
+        try:
+            self._commit(changes)
+        finally:
+            self._write_lock.release()
+
+    def _commit(self, changes: Changes) -> None:
+        commit = Commit(self._opened(), self.folder, changes, self._partition)
         commit.run()
+        self._forget_root_file()
+        self._root_fd = os.open(self.path, os.O_RDONLY)  # the root just written: the lock is held
         for table, db in commit.loaded.items():
             if db is None:
                 self._partitions.pop(table, None)

@@ -219,4 +219,4 @@ def test_a_full_disk_when_a_store_is_created_is_one_line_and_leaves_nothing(tmp_
     _full_disk_after(monkeypatch, 0)  # the new root is the first file written
     with pytest.raises(StoreError, match=r"cannot be opened for writing: No space left on device"):
         Store(path).open()
-    assert sorted(p.name for p in path.parent.iterdir()) == ["siren-sync.json.lock"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["siren-sync.json.write.lock"]

@@ -155,7 +155,7 @@ def test_a_folder_this_user_cannot_write_is_one_clear_error(tmp_path: Path, monk
 
     monkeypatch.setattr(os, "open", refused)  # as root, chmod would not refuse anything
     with pytest.raises(StoreError, match=f"^store {path} cannot write in its folder: Permission denied "
-                                         rf"\({path}.lock\); check store.path"):
+                                         rf"\({path}.write.lock\); check store.path"):
         Store(path).open()
 
 
@@ -168,3 +168,44 @@ def test_a_folder_that_cannot_be_created_is_one_clear_error(tmp_path: Path, monk
     monkeypatch.setattr(Path, "mkdir", refused)
     with pytest.raises(StoreError, match=f"cannot write in its folder: Permission denied \\({path.parent}\\)"):
         Store(path).open()
+
+
+# -- following another writer -----------------------------------------------------------------
+
+def test_a_writer_reads_what_another_committed_when_its_transaction_starts(seeded: Path):
+    with Store(seeded) as first, Store(seeded) as second:
+        assert first.known(["woo:sale:0"]) == {"woo:sale:0"} and first.table(AGG)  # cached
+        with second.transaction() as tx:
+            tx.put(AGG, "aggregate", {"revenue": "36.00", "events": 3})
+            tx.put("cursors", "woocommerce", {"by": "second"})
+            tx.append_events("2026-11", events(2, 1))
+        with first.transaction() as tx:
+            assert tx.get(AGG, "aggregate") == {"revenue": "36.00", "events": 3}
+            assert tx.known(["woo:sale:2"]) == {"woo:sale:2"}  # the key index grew by what was appended
+            tx.put("cursors", "lifterlms", {"by": "first"})
+        assert first.get("cursors", "woocommerce") == {"by": "second"} and first.event_count() == 3
+    with Store(seeded, readonly=True) as reader:
+        assert reader.get("cursors", "woocommerce") == {"by": "second"}
+        assert reader.get("cursors", "lifterlms") == {"by": "first"}
+        assert [e["key"] for e in reader.events("2026-11")] == ["woo:sale:0", "woo:sale:1", "woo:sale:2"]
+
+
+def test_refresh_outside_a_transaction_follows_another_writer(seeded: Path):
+    with Store(seeded) as first, Store(seeded) as second:
+        assert first.get(AGG, "aggregate") == {"revenue": "24.00", "events": 2}
+        with second.transaction() as tx:  # replaces the partition file `first` read
+            tx.put(AGG, "aggregate", {"events": 3})
+        assert first.get(AGG, "aggregate") == {"revenue": "24.00", "events": 2}  # as of its last look
+        first.refresh()
+        assert first.get(AGG, "aggregate") == {"events": 3}
+
+
+def test_opening_while_another_process_writes_skips_recovery_and_waits_for_nothing(seeded: Path):
+    with Store(seeded) as writer, writer.transaction() as tx:
+        tx.put("cursors", "x", {"n": 1})
+        segment = writer.folder / "events" / "2026-11.jsonl"
+        with segment.open("ab") as f:  # the writer is mid-commit: bytes past the committed length
+            f.write(b'{"key":"half')
+        with Store(seeded) as other:  # does not wait, and does not cut the writer's bytes
+            assert other.event_count() == 2
+        assert segment.read_bytes().endswith(b'{"key":"half')

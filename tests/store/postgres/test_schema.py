@@ -1,0 +1,78 @@
+"""The PostgreSQL schema: made by the first writer, versioned, never touched by a reader, and a newer
+one than this code knows stops everything with one clear line."""
+from __future__ import annotations
+
+import threading
+
+import psycopg
+import pytest
+
+from siren_sync.errors import StoreError
+from siren_sync.store.postgres.schema import SCHEMA_VERSION
+from siren_sync.store.postgres.store import PostgresStore
+from tests.store.helpers import seed
+from tests.support.postgres import fresh_database
+
+TABLES = ["siren_sync_buckets", "siren_sync_chunks", "siren_sync_documents", "siren_sync_events", "siren_sync_keys",
+          "siren_sync_namespaces", "siren_sync_schema", "siren_sync_tables"]
+
+
+def _tables(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        return [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'siren\\_sync%' "
+                                           "ORDER BY tablename").fetchall()]
+
+
+def test_a_reader_of_an_empty_database_reads_an_empty_store_and_creates_nothing():
+    with fresh_database() as url:
+        with PostgresStore(url, "shop.example", readonly=True) as reader:
+            assert reader.tables() == [] and reader.event_count() == 0 and reader.get("cursors", "x") is None
+        assert _tables(url) == []
+
+
+def test_the_first_writer_creates_the_schema_at_the_current_version():
+    with fresh_database() as url:
+        with PostgresStore(url, "shop.example") as store:
+            seed(store)
+        assert _tables(url) == TABLES
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT version FROM siren_sync_schema").fetchall() == [(SCHEMA_VERSION,)]
+            keys = conn.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'siren_sync_keys'").fetchall()
+        assert keys == [("CREATE UNIQUE INDEX siren_sync_keys_pkey ON public.siren_sync_keys "
+                         "USING btree (digest, namespace)",)]  # the key index: a unique index
+
+
+def test_writers_starting_together_create_the_schema_once():
+    with fresh_database() as url:
+        failures: list[BaseException] = []
+
+        def start() -> None:
+            try:
+                PostgresStore(url, "shop.example").open().close()
+            except BaseException as exc:  # noqa: BLE001 - reported below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=start) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert failures == []
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT count(*) FROM siren_sync_schema").fetchone() == (1,)
+
+
+def test_a_newer_schema_stops_readers_and_writers_and_changes_nothing():
+    with fresh_database() as url:
+        with PostgresStore(url, "shop.example") as store:
+            seed(store)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE siren_sync_schema SET version = %s", (SCHEMA_VERSION + 1,))
+        for readonly in (True, False):
+            with pytest.raises(StoreError, match=rf"the database's siren-sync schema is version {SCHEMA_VERSION + 1}, "
+                                                 rf"newer than this siren-sync supports \({SCHEMA_VERSION}\); "
+                                                 r"upgrade siren-sync \(nothing was changed\)"):
+                PostgresStore(url, "shop.example", readonly=readonly).open()
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT (SELECT count(*) FROM siren_sync_documents), "
+                                "(SELECT count(*) FROM siren_sync_chunks)").fetchone() == (1, 1)

@@ -1,0 +1,126 @@
+"""`siren-sync store adopt` after a lost store: the worker on an empty store closes nothing (the
+lost-store guard), adopt takes the site's records as closed distributions, and the worker goes on
+after them: the next period is exactly what a worker that never lost its store closes, and no
+record is posted twice. With the records' `meta.siren_sync`, and from the posts' own tables."""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from decimal import Decimal
+
+import pytest
+
+from siren_sync.cli import main
+from siren_sync.demo import sandbox_env
+from siren_sync.sandbox import Sandbox
+from siren_sync.tables import DISTRIBUTIONS, PERIODS, obligations_table
+from tests.test_worker import DAY, history, make_worker
+
+
+@pytest.fixture
+def sandboxes():
+    """Two identical sites: one whose worker loses its store, one whose worker never does."""
+    with Sandbox(seed=3, days=24, orders_per_day=10, lms=False) as lost, \
+            Sandbox(seed=3, days=24, orders_per_day=10, lms=False) as reference:
+        yield lost, reference
+
+
+def _worker(sandbox, folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    return make_worker(sandbox, folder)
+
+
+def _days(worker, sandbox, days: int) -> None:
+    for _ in range(days):
+        worker.step()
+        sandbox.advance(DAY)
+    worker.step()
+
+
+def _adopt(monkeypatch, sandbox, folder, *extra: str) -> tuple[int, str]:
+    for name, value in sandbox_env(sandbox.credentials).items():
+        monkeypatch.setenv(name, value)
+    code = main(["--config", str(folder / "siren.yaml"), "store", "adopt", *extra])
+    return code
+
+
+def _public(records):
+    return [{k: r[k] for k in ("id", "distributor", "period_start", "period_end", "revenue", "pool", "obligations")}
+            for r in records]
+
+
+@pytest.mark.parametrize("meta", [True, False], ids=["meta.siren_sync", "the post's table"])
+def test_a_lost_store_closes_nothing_until_adopt_then_goes_on_as_if_never_lost(
+        sandboxes, tmp_path, monkeypatch, capsys, caplog, meta):
+    site, twin = sandboxes
+    if not meta:
+        site.site.registered_meta.clear()  # WordPress without register_post_meta: only title and content
+    worker, reference = _worker(site, tmp_path / "site"), _worker(twin, tmp_path / "twin")
+    _days(worker, site, 15)  # two weekly periods closed and posted
+    _days(reference, twin, 15)
+    before = history(worker)
+    assert len(before) == 6 and len(site.stats.posts_created) == 6
+    worker.app.close()
+
+    shutil.rmtree(tmp_path / "site" / "store")  # the disk is lost
+    lost = _worker(site, tmp_path / "site")
+    with caplog.at_level(logging.ERROR, logger="siren_sync.worker"):
+        for _ in range(3):
+            lost.step()
+            site.advance(3600)
+    guard = [r.getMessage() for r in caplog.records if "holds no distributions" in r.getMessage()]
+    assert len(guard) == 1, "one clear error, not one per turn"
+    assert "the site already holds 6 siren-sync record(s) of productShare, referralPool, salesBonus" in guard[0]
+    assert "siren-sync store adopt" in guard[0]
+    assert history(lost) == [] and lost.app.store.event_count() == 0  # nothing synced, nothing closed
+
+    assert _adopt(monkeypatch, site, tmp_path / "site") == 0
+    out = capsys.readouterr().out
+    assert "adopted 2 distributions of salesBonus" in out and "obligations paid" in out
+    assert ("read from the post's table" in out) is (not meta)
+    lost.app.store.refresh()  # adopt ran beside the worker (the worker refreshes at each turn)
+    adopted = history(lost)
+    assert _public(adopted) == _public(before)  # the site's records, read back whole
+    store = lost.app.store
+    assert {o.get("status") for d in adopted for o in store.table(obligations_table(d["id"])).values()} == {"paid"}
+
+    twin.advance(3 * 3600)
+    _days(lost, site, 7)  # the worker goes on after the adopted periods
+    _days(reference, twin, 7)
+    assert _public(history(lost))[6:] == _public(history(reference))[6:]  # the third week, as never lost
+    assert len(history(lost)) == 9
+    slugs = [p["slug"] for p in site.stats.posts_created]
+    assert len(slugs) == len(set(slugs)) == 9  # nothing posted twice
+    assert {store.get(PERIODS, key)["adopted_until"] for key in ("salesBonus", "productShare", "referralPool")} \
+        == {"2026-11-15T00:00:00-05:00"}
+
+
+def test_adopt_unpaid_leaves_the_obligations_to_pay(sandboxes, tmp_path, monkeypatch, capsys):
+    site, _ = sandboxes
+    worker = _worker(site, tmp_path / "site")
+    _days(worker, site, 8)
+    worker.app.close()
+    shutil.rmtree(tmp_path / "site" / "store")
+    assert _adopt(monkeypatch, site, tmp_path / "site", "--unpaid") == 0
+    assert "obligations pending (to pay)" in capsys.readouterr().out
+    code = main(["--config", str(tmp_path / "site" / "siren.yaml"), "payouts", "--status", "payable", "--json"])
+    obligations = json.loads(capsys.readouterr().out)["obligations"]
+    assert code == 0 and {o["status"] for o in obligations} == {"payable"}
+    adopted = [o for o in obligations if o["origin"] == "salesbonus-20261108t0500"]
+    assert adopted and all(Decimal(o["amount"]) > 0 for o in adopted)
+
+
+def test_adopt_refuses_a_store_that_closed_something_and_says_when_there_is_nothing(
+        sandboxes, tmp_path, monkeypatch, capsys):
+    site, _ = sandboxes
+    worker = _worker(site, tmp_path / "site")
+    worker.step()
+    assert _adopt(monkeypatch, site, tmp_path / "site") == 0
+    assert "the site holds no siren-sync records of salesBonus, productShare, referralPool: nothing to adopt" \
+        in capsys.readouterr().out
+    _days(worker, site, 8)
+    assert worker.app.store.table(DISTRIBUTIONS)
+    assert _adopt(monkeypatch, site, tmp_path / "site") == 1
+    assert "already holds distributions: adopt only takes the site's records into the store that lost them" \
+        in capsys.readouterr().err
