@@ -4,12 +4,12 @@ at the write lock; the worker's own jobs are refused)."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 
 import pytest
 
+from tests.support.beside import hold, on_backend
 from tests.support.cli import collab_yaml, credit, dist_yaml, distribute_json, sale
 
 
@@ -89,7 +89,6 @@ def test_a_byte_order_mark_and_crlf_import_as_they_are(site):
 
 def test_imported_lines_from_stdin_are_counted_too(site, monkeypatch):
     import io
-    import sys
     site.config(collab_yaml(["alice"]), dist_yaml())
     data = (json.dumps(credit("alice", 1, key="a")) + "\n{bad\n").encode()
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
@@ -172,48 +171,17 @@ def test_a_positive_correction_is_refused(site):
 
 # -- beside a running worker ---------------------------------------------------------------------
 
-HOLD = """
-import sys, time
-from siren_sync.app import open_app
-from siren_sync.config import load_config
-app = open_app(load_config(sys.argv[1]))
-what = sys.argv[2]
-if what == "write":
-    tx = app.store.transaction()
-    tx.put("cursors", "held", {{"by": "another process"}})
-else:
-    assert app.store.leader().acquire()
-print("holding", flush=True)
-time.sleep(float(sys.argv[3]))
-if what == "write":
-    tx.commit()
-app.close()
-"""
-
-
 @pytest.fixture(params=["tinydb", "postgres"])
 def either_site(request, site):
     """The `site` fixture on a TinyDB store, and again on a PostgreSQL namespace of its own."""
     site.config(collab_yaml(["alice"]), dist_yaml())
-    if request.param == "postgres":
-        from tests.support.postgres import database_url, namespace_for
-
-        path = site.root / "siren.yaml"
-        store = f'store: {{url: "{database_url()}", namespace: "{namespace_for(site.root)}"}}'
-        path.write_text(path.read_text().replace("store: {path: store/siren.json}", store))
+    on_backend(site, request.param)
     return site
-
-
-def _hold(site, what: str, seconds: float) -> subprocess.Popen:
-    child = subprocess.Popen([sys.executable, "-c", HOLD.format(), str(site.root / "siren.yaml"), what, str(seconds)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert child.stdout.readline().strip() == "holding", child.stderr.read()
-    return child
 
 
 def test_credit_waits_its_turn_while_another_process_writes(either_site):
     site = either_site
-    holder = _hold(site, "write", 1.5)
+    holder = hold(site, "write", 1.5)
     started = time.monotonic()
     code, out, err = site.run("credit", "alice", "--at", "2026-11-05T12:00:00+00:00")
     assert code == 0 and out.startswith("credited 1 x manual to alice"), err
@@ -225,7 +193,7 @@ def test_credit_waits_its_turn_while_another_process_writes(either_site):
 
 def test_a_worker_leading_lets_commands_record_but_not_do_its_own_jobs(either_site):
     site = either_site
-    worker = _hold(site, "lead", 30)
+    worker = hold(site, "lead", 30)
     try:
         code, out, err = site.run("credit", "alice", "--at", "2026-11-05T12:00:00+00:00")
         assert code == 0 and out.startswith("credited 1 x manual to alice"), err
