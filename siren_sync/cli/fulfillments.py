@@ -87,13 +87,11 @@ def cmd_fulfill(args: argparse.Namespace) -> int:
     with open_for(args, readonly=args.dry_run, check=lambda view: _check_fulfill(view, args)) as app:
         selection = fulfillments.Selection(args.as_of or now, args.format, tuple(dict.fromkeys(args.collaborator)),
                                            args.units)
-        made = fulfillments.plan(app.store, selection, args.out, app.ledger.collaborators,
-                                 app.config.payouts.minimum, app.config.payouts.note, now)
+        made = fulfillments.fulfill(app.store, selection, args.out, app.ledger.collaborators,
+                                    app.config.payouts.minimum, app.config.payouts.note, now, args.dry_run)
         for d in made.left_out:
             log.warning("%s has no email address PayPal can pay: left out of this fulfillment, their %s %s "
                         "stays payable", d.collaborator, d.amount, d.units)
-        if made.payouts and not args.dry_run:
-            fulfillments.create(app.store, made)
         minimum = app.config.payouts.minimum
     if args.json:
         dump(_fulfill_json(made, args.dry_run))

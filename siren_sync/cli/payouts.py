@@ -87,12 +87,12 @@ def _mark_paid(app: App, args: argparse.Namespace) -> int:
     """`fulfill --format siren` then `fulfillment complete`, in one commit, with fulfill's selection."""
     now = utcnow()
     selection = fulfillments.Selection(args.as_of or now, "siren", (args.collaborator,) if args.collaborator else ())
-    made = fulfillments.plan(app.store, selection, args.csv, app.ledger.collaborators, app.config.payouts.minimum,
-                             app.config.payouts.note, now)
+    made = fulfillments.fulfill(app.store, selection, args.csv, app.ledger.collaborators, app.config.payouts.minimum,
+                                app.config.payouts.note, now, paid_at=now)
     if not made.payouts:
         say(args.csv, "nothing is payable: no file was written and nothing was marked")
         return 0
-    record = fulfillments.create(app.store, made, paid_at=now)
+    record = made.fulfillment
     say(args.csv, f"wrote {record.payouts} payouts to {args.csv} (fulfillment {record.id})")
     say(args.csv, f"marked {record.obligations} paid")
     return 0

@@ -118,6 +118,32 @@ def create(store: Store, made: Plan, paid_at: datetime | None = None) -> Fulfill
     return record
 
 
+ATTEMPTS = 5  # plans made again when another command changed the fulfillments meanwhile
+
+
+def fulfill(store: Store, selection: Selection, out: str, collaborators: Mapping[str, Collaborator],
+            minimum: Mapping[str, Decimal], note: str, now: datetime, dry_run: bool = False,
+            paid_at: datetime | None = None) -> Plan:
+    """Plan and (unless `dry_run`) create a fulfillment (completed at once with `paid_at`).
+
+    Commands write beside each other (writers take turns), so another `fulfill` may commit between
+    this plan and its commit: the commit then refuses (nothing written) and the plan is made again
+    from what is payable now, so two runs at once make one fulfillment and the second finds nothing
+    left, rather than failing."""
+    for attempt in range(ATTEMPTS):
+        made = plan(store, selection, out, collaborators, minimum, note, now)
+        if dry_run or not made.payouts:
+            return made
+        try:
+            create(store, made, paid_at)
+            return made
+        except records.FulfillmentsChanged:
+            if attempt == ATTEMPTS - 1:
+                raise
+            store.refresh()
+    raise AssertionError("unreachable")
+
+
 def _revise_records(tx: Any, payouts: Sequence[Payout], excepted: Collection[str]) -> None:
     """Queue an update of each paid distribution's record on the site (through the outbox)."""
     for distribution in sorted({d for p in payouts if p.collaborator not in excepted for d in p.distributions}):

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -432,10 +433,37 @@ def test_two_fulfill_processes_at_once_never_put_an_obligation_in_two_fulfillmen
                               cwd=site.root, env={**os.environ, "PYTHONPATH": str(ROOT)},
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for n in range(2)]
     results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in procs]
-    for code, out, err in results:
-        assert code == 0 or (code == 1 and "in use" in err), (code, out, err)
+    assert [code for code, _, _ in results] == [0, 0], results  # the second one waits its turn, then finds
+    outs = sorted(out.split(":")[0] for _, out, _ in results)  # nothing left to pay
+    assert outs == ["fulfillment F20250601-1 (open)", "nothing is payable for this selection"], results
     found = fulfillments(site)
     assert len(found) == 1 and sum(f["obligations"] for f in found) == 3
     assert set(statuses(site).values()) == {"processing"}
     written = [n for n in range(2) if (site.root / f"p{n}.csv").exists()]
     assert len(written) == 1
+
+
+def test_a_fulfillment_committed_between_the_plan_and_its_commit_is_planned_again(site, monkeypatch):
+    """The run that loses the race writes no file and makes no fulfillment: it finds nothing left."""
+    from siren_sync.app import open_app
+    from siren_sync.config import load_config
+    from siren_sync.payouts import fulfillments as module
+
+    january(site)
+    planned = module.plan
+    calls = []
+
+    def plan_then_let_another_commit(*args, **kwargs):
+        made = planned(*args, **kwargs)
+        calls.append(len(made.payouts))
+        if len(calls) == 1:  # another command fulfils everything meanwhile
+            assert site.run("fulfill", "--out", str(site.root / "other.csv"), "--as-of", LATER)[0] == 0
+        return made
+
+    with open_app(load_config(site.root / "siren.yaml")) as app:
+        monkeypatch.setattr(module, "plan", plan_then_let_another_commit)
+        made = module.fulfill(app.store, module.Selection(datetime.fromisoformat(LATER)), str(site.root / "mine.csv"),
+                              app.ledger.collaborators, {}, "", datetime.fromisoformat(LATER))
+    assert calls == [3, 3, 0]  # this run, the other run, this run again
+    assert made.payouts == [] and not (site.root / "mine.csv").exists()
+    assert [f["id"] for f in fulfillments(site)] == ["F20250601-1"] and (site.root / "other.csv").exists()
