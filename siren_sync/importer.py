@@ -3,7 +3,8 @@
 An imported line is `{"key", "type", "collaborator", "at", "quantity"}`, or a `sale` with a signed
 `"revenue"` (negative for a refund) and optionally `"currency"` and `"lines"` so line item filters
 can apply, and `"collaborator"` for a sale closed by one (a `manual` engagement of programs), or a
-`lead` (`{"type": "lead", "collaborator", "at", "key"}`, the conversion of `conversion: lead` programs). A negative `quantity` is a correction and says so (`"correction": true`), as `credit
+`lead` (`{"type": "lead", "collaborator", "at", "key"}`, the conversion of `conversion: lead`
+programs). A negative `quantity` is a correction and says so (`"correction": true`), as `credit
 --correction` does. Amounts and counts are bounded (`values.parse_decimal`, `values.parse_count`).
 
 Every line of the file is accounted for, once: new, already recorded (the same event is stored, or
