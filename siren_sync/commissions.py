@@ -24,10 +24,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from fractions import Fraction
 from itertools import islice
+from typing import NamedTuple
 
 from siren_sync.engine import commissions as engine
 from siren_sync.engine.balances import Claim, Settling, payable_at, status_of
@@ -273,7 +274,12 @@ class _Work:
         change = engine.adjustment(Decimal(doc["reward"]), left, refunded, Decimal(doc["value"]), exponent,
                                    full=share >= 1, flat=program is not None and program.flat is not None)
         refunds[rid] = str(change)
-        doc = dict(doc, refunded_share=str(share), refunds=refunds)
+        how = (f"the {left} left (full refund or cancellation)" if share >= 1 else "nothing (a flat reward goes back "
+               "only with a full refund)" if program is not None and program.flat is not None else
+               f"{doc['reward']} x {-refunded} / {doc['value']}, rounded half-up")
+        notes = [*doc.get("notes", []), f"{'cancellation' if rid == 'cancel' else 'refund ' + rid} at {iso(event.at)}: "
+                                        f"{change} = {how}"]
+        doc = dict(doc, refunded_share=str(share), refunds=refunds, notes=notes)
         if change:
             doc = self.apply(ident, doc, change, event, program)
         self.tx.put(PROGRAM_OBLIGATIONS, ident, doc)
@@ -293,19 +299,31 @@ class _Work:
         if claim is None or claim.state == "returned":
             amount = Decimal(doc["amount"]) + change
             self.done.adjusted += 1
-            doc = dict(doc, amount=str(amount))
+            doc = _noted(doc, "the reward is reduced" + (", to zero: rejected" if amount == 0 else ""),
+                         amount=str(amount))
             return dict(doc, status="rejected") if amount == 0 else doc
         taken = str(Decimal(doc.get("taken", "0")) - change)
+        where = "paid" if claim.state == "paid" else f"in fulfillment {claim.fulfillment}"
         if program is not None and not program.clawback:
             self.done.left_alone -= change
-            return dict(doc, taken=taken, left_alone=str(Decimal(doc.get("left_alone", "0")) - change))
-        self.tx.put(PROGRAM_OBLIGATIONS, f"{ident}:refund:{refund_id(event)}", {
+            return _noted(doc, f"the reward was {where}; clawback: false leaves it", taken=taken,
+                          left_alone=str(Decimal(doc.get("left_alone", "0")) - change))
+        claw = f"{ident}:refund:{refund_id(event)}"
+        self.tx.put(PROGRAM_OBLIGATIONS, claw, {
             "program": doc["program"], "order": doc["order"], "collaborator": doc["collaborator"],
             "amount": str(change), "units": doc["units"], "score": "0", "earned_at": iso(event.at), "of": ident,
-            "why": f"clawback: refund {refund_id(event)} of order {doc['order']} after the reward was "
-                   f"{'paid' if claim.state == 'paid' else 'in fulfillment ' + claim.fulfillment}"})
+            "why": f"clawback of {ident}: refund {refund_id(event)} of order {doc['order']} after the reward was "
+                   f"{where}"})
         self.done.clawbacks += 1
-        return dict(doc, taken=taken)
+        return _noted(doc, f"the reward was {where}: clawback {claw}", taken=taken)
+
+
+def _noted(doc: Record, outcome: str, **changes: str) -> Record:
+    """`doc` with `changes`, its last note ending with what became of the adjustment."""
+    notes = list(doc.get("notes", []))
+    if notes:
+        notes[-1] = f"{notes[-1]}; {outcome}"
+    return dict(doc, notes=notes, **changes)
 
 
 # -- reading them back --------------------------------------------------------------------------------
@@ -345,3 +363,34 @@ def left_alone(store: Store) -> dict[str, Decimal]:
         if doc.get("left_alone"):
             sums[doc["units"]] = sums.get(doc["units"], Decimal(0)) + Decimal(doc["left_alone"])
     return sums
+
+
+class MonthEarnings(NamedTuple):
+    """What one program's rewards (less clawbacks) earned in a month, per collaborator."""
+
+    program: str
+    units: str
+    start: datetime
+    end: datetime
+    earned: Mapping[str, Decimal]  # collaborator -> amount, largest first
+    rewards: int
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.earned.values(), Decimal(0))
+
+
+def month_earnings(store: Store, programs: Mapping[str, Program], tz: tzinfo, now: datetime) -> list[MonthEarnings]:
+    """Each program's earnings in the month of `now` (the site's calendar month): `standings`."""
+    local = now.astimezone(tz)
+    start = datetime(local.year, local.month, 1, tzinfo=tz)
+    end = datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=tz)
+    sums: dict[str, dict[str, Decimal]] = {key: {} for key in programs}
+    counts = dict.fromkeys(programs, 0)
+    for o in obligations(store):
+        if o.origin in sums and start <= o.earned_at < end and o.status != "rejected":
+            row = sums[o.origin]
+            row[o.collaborator] = row.get(o.collaborator, Decimal(0)) + o.amount
+            counts[o.origin] += o.amount > 0
+    return [MonthEarnings(key, p.units, start, end, dict(sorted(sums[key].items(), key=lambda i: (-i[1], i[0]))),
+                          counts[key]) for key, p in programs.items()]

@@ -132,6 +132,13 @@ def _plain(number: Decimal) -> str:
     return format(number.normalize(), "f")
 
 
+def reward_text(program: Program) -> str:
+    """The reward in words (`check`): `25% of each sale`, `flat 50.00 USD`."""
+    if program.percentage is not None:
+        return f"{_plain(program.percentage)}% of each sale"
+    return f"flat {program.flat} {program.units}"
+
+
 def resolve(program: Program, engaged: list[Engaged], amount: Decimal) -> tuple[list[Allocation], str, datetime]:
     """(allocations, which won and why, the winning engagement's time) of `amount` among `engaged`."""
     structure = program.structure
