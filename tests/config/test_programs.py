@@ -117,3 +117,16 @@ def test_the_program_recipes_are_what_design_describes(tmp_path):
     assert {p.group for p in combo.values()} == {"affiliateAndLeads"}
     assert {p.group_structure for p in combo.values()} == {"oldestEngagementWins"}
     assert combo["leadBounty"].conversion == "lead" and combo["leadBounty"].flat == Decimal("10.00")
+
+
+def test_the_example_s_commented_programs_load_once_uncommented(tmp_path):
+    from siren_sync.config import load_config
+    from tests.config.helpers import EXAMPLE_ENV, ROOT
+
+    text = (ROOT / "config" / "siren.example.yaml").read_text()
+    head, tail = text.split("# programs:\n")
+    uncommented = "programs:\n" + "".join(line[2:] + "\n" for line in tail.splitlines())
+    path = tmp_path / "siren.yaml"
+    path.write_text(head.replace("    # tags: [ambassador]", "    tags: [ambassador]") + uncommented)
+    cfg = load_config(path, env=EXAMPLE_ENV)
+    assert set(cfg.programs) == {"affiliates", "leads"} and cfg.programs["affiliates"].group == "partners"
