@@ -76,11 +76,15 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
     if not fresh:
         return Rewarded()
     events = [Event.from_record(r) for r in fresh]
+    engaging: dict[int, list[Event]] = {}  # order -> its coupon and product events (recorded with its sale)
+    for e in events:
+        if e.order_id is not None and e.type != SALE and e.quantity > 0:
+            engaging.setdefault(e.order_id, []).append(e)
     with store.transaction() as tx:
         work = _Work(tx, store, programs, collaborators)
         work.remember_visits(events)
         for event in sorted(events, key=lambda e: (e.at, e.key)):
-            work.take(event, events)
+            work.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])
         tx.put(CURSORS, PROGRAMS_CURSOR, {"counts": counts, "at": iso(now)})
     done = work.done
     if done.rewards or done.adjusted or done.clawbacks:
@@ -119,6 +123,7 @@ class _Work:
         self.admits = {key: engine.admitted(p, collaborators) for key, p in programs.items()}
         self.done = Rewarded()
         self._orders: dict[str, list[str]] | None = None  # order -> obligation ids (built when needed)
+        self._renewals: dict[tuple[str, str], set[str]] = {}  # (program, first order) -> its renewal orders
         self._claims: dict[str, Claim] | None = None
 
     # -- the index of what is already written ----------------------------------------------------
@@ -127,8 +132,16 @@ class _Work:
         if self._orders is None:
             self._orders = {}
             for ident, doc in self.store.table(PROGRAM_OBLIGATIONS).items():
-                self._orders.setdefault(doc["order"], []).append(ident)
+                self._index(ident, doc)
         return self._orders
+
+    def _index(self, ident: str, doc: Record) -> None:
+        assert self._orders is not None
+        ids = self._orders.setdefault(doc["order"], [])
+        if ident not in ids:
+            ids.append(ident)
+        if doc.get("renewal_of") is not None:
+            self._renewals.setdefault((doc["program"], doc["renewal_of"]), set()).add(doc["order"])
 
     def claims(self) -> dict[str, Claim]:
         if self._claims is None:
@@ -136,10 +149,8 @@ class _Work:
         return self._claims
 
     def put(self, ident: str, doc: Record) -> None:
-        if self.tx.get(PROGRAM_OBLIGATIONS, ident) is None:
-            ids = self.orders().setdefault(doc["order"], [])
-            if ident not in ids:
-                ids.append(ident)
+        self.orders()
+        self._index(ident, doc)
         self.tx.put(PROGRAM_OBLIGATIONS, ident, doc)
 
     # -- events ----------------------------------------------------------------------------------
@@ -155,21 +166,19 @@ class _Work:
             merged = sorted({tuple(v) for v in kept + visits})[-VISITS_KEPT:]
             self.tx.put(PROGRAM_VISITS, visitor, {"visits": [list(v) for v in merged]})
 
-    def take(self, event: Event, batch: list[Event]) -> None:
+    def take(self, event: Event, engaging: list[Event]) -> None:
         if is_payment(event):
-            self.sale(self.sale_of(event, batch))
+            self.sale(self.sale_of(event, engaging))
         elif is_take_back(event):
             self.take_back(event)
         elif event.type == LEAD and event.collaborator:
             self.lead(event)
 
-    def sale_of(self, event: Event, batch: list[Event]) -> engine.Sale:
-        """What programs see of a paid sale: its order's coupon owners and product owners (events of
-        the same batch), the visits of its visitor, the ref it names."""
+    def sale_of(self, event: Event, mine: list[Event]) -> engine.Sale:
+        """What programs see of a paid sale: its order's coupon owners and product owners (`mine`,
+        recorded with it), the visits of its visitor, the ref it names."""
         touch = event.touch or Touch()
         order = str(event.order_id) if event.order_id is not None else event.key
-        mine = [e for e in batch if e.order_id is not None and e.order_id == event.order_id and e.quantity > 0
-                and not e.key.endswith(":reversal")]
         visits: tuple[tuple[datetime, str], ...] = ()
         if touch.visitor:
             stored = (self.tx.get(PROGRAM_VISITS, touch.visitor) or {}).get("visits", [])
@@ -205,15 +214,12 @@ class _Work:
     def renewal(self, program: Program, sale: engine.Sale) -> engine.Award | None:
         """The program's renewal award, while its `renewals` allows (None: every renewal pays)."""
         first = {}
-        renewals = set()
         for ident in self.orders().get(sale.renewal_of or "", []):
             doc = self.tx.get(PROGRAM_OBLIGATIONS, ident)
             if doc and doc["program"] == program.key and "of" not in doc:
                 first[doc["collaborator"]] = Decimal(doc["reward"])
-        for docs in self.orders().values():
-            renewals |= {d["order"] for i in docs if (d := self.tx.get(PROGRAM_OBLIGATIONS, i))
-                         and d["program"] == program.key and d.get("renewal_of") == sale.renewal_of}
-        if program.renewals is not None and len(renewals - {sale.id}) >= program.renewals:
+        paid = self._renewals.get((program.key, sale.renewal_of or ""), set()) - {sale.id}
+        if program.renewals is not None and len(paid) >= program.renewals:
             return None
         return engine.renewal_award(program, sale, first, self.owned)
 
