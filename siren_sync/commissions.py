@@ -75,7 +75,7 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
     fresh, counts = new_events(store)
     if not fresh:
         return Rewarded()
-    events = [Event.from_record(r) for r in fresh]
+    events = [Event.from_record(r) for r in fresh if not r.get("ignored")]  # the ledger's: dated far ahead...
     engaging: dict[int, list[Event]] = {}  # order -> its coupon and product events (recorded with its sale)
     for e in events:
         if e.order_id is not None and e.type != SALE and e.quantity > 0:

@@ -247,3 +247,10 @@ def test_against_the_sandbox_visits_match_orders_and_nothing_raw_is_stored_or_lo
 def test_refund_ids(key, expected):
     event = Event(key=key, type="sale", at=CREATED, order_id=7, share=Fraction(-1))
     assert commissions.refund_id(event) == expected
+
+
+def test_a_sale_the_ledger_ignores_earns_nothing(store):
+    shop = Shop(store, program())
+    far = PAID + timedelta(days=800)  # more than a year after the ledger's now: a typo'd date
+    shop.record(*order(coupon="alice", at=far))
+    assert shop.docs() == {}
