@@ -254,3 +254,25 @@ def test_a_sale_the_ledger_ignores_earns_nothing(store):
     far = PAID + timedelta(days=800)  # more than a year after the ledger's now: a typo'd date
     shop.record(*order(coupon="alice", at=far))
     assert shop.docs() == {}
+
+
+def test_against_the_sandbox_subscription_renewals_pay_the_first_order_s_owner(make_sandbox, tmp_path):
+    sb = make_sandbox(seed=11, days=10, orders_per_day=30, lms=False, visitors=True, subscriptions=True)
+    sb.advance(10 * 86400)
+    folder = tmp_path / "worker"
+    folder.mkdir()
+    path = folder / "siren.yaml"
+    royalties = ("sync:\n  woocommerce: {enabled: true}\nprograms:\n  royalties: {units: USD, "
+                 "reward: {percentage: 50}, engagements: [collaboratorProductSold], renewals: true}\n")
+    text = sandbox_config_text(sb.url, royalties + THREE_POOLS.format(schedule="+1 week", start="2026-11-01"))
+    path.write_text(text.replace("products: [10, 18]", "products: [10, 18, 25]"))  # alice's subscription product
+    config = load_config(path, env=sandbox_env(sb.credentials))
+    with open_app(config, now=sb.now, fetch_timezone=lambda: sb.site.timezone_name) as opened:
+        sync_all(config, opened, sb.now, stream=None)
+        docs = opened.store.table("programs/obligations")
+    firsts = {str(s.id - 1) for s in sb.site.subscriptions.values()}  # a subscription's id follows its first order's
+    renewals = [d for d in docs.values() if d.get("renewal_of")]
+    assert renewals and {d["renewal_of"] for d in renewals} <= firsts
+    for d in renewals:
+        first = [f for f in docs.values() if f["order"] == d["renewal_of"]]
+        assert [f["collaborator"] for f in first] == [d["collaborator"]]
