@@ -241,12 +241,20 @@ class _Work:
             doc["status"] = "draft"
         if sale.renewal_of is not None:
             doc["renewal_of"] = sale.renewal_of
-        products = sale.owners.get(allocation.collaborator) if engine.ROYALTY in program.engagements else None
-        if products and any(e.type == engine.ROYALTY and e.collaborator == allocation.collaborator
-                            for e in a.engagements):
+        if self._royalty_only(program, sale, a, allocation.collaborator):
+            # refunds take back the same share of the owner's lines: v is their lines' value
+            products = sale.owners[allocation.collaborator]
             doc["products"] = sorted(products)
+            doc["value"] = str(counted_value(sale.event, engine.royalty_scope(program), products))
         self.put(ident, doc)
         self.done.rewards += 1
+
+    @staticmethod
+    def _royalty_only(program: Program, sale: engine.Sale, a: engine.Award, who: str) -> bool:
+        """Whether `who`'s reward is a royalty alone (not also a share of the whole order as engaged)."""
+        if engine.ROYALTY not in program.engagements or who not in sale.owners or sale.renewal_of is not None:
+            return False
+        return all(e.type == engine.ROYALTY for e in a.engagements if e.collaborator == who)
 
     def lead(self, event: Event) -> None:
         """A lead pays the flat bounty of every `conversion: lead` program that admits its collaborator."""

@@ -276,3 +276,20 @@ def test_against_the_sandbox_subscription_renewals_pay_the_first_order_s_owner(m
     for d in renewals:
         first = [f for f in docs.values() if f["order"] == d["renewal_of"]]
         assert [f["collaborator"] for f in first] == [d["collaborator"]]
+
+
+def test_a_partial_refund_takes_the_same_share_back_from_each_owner_s_royalty(store):
+    shop = Shop(store, program("royalties", engagements=("collaboratorProductSold",), percentage=Decimal(50)))
+    shop.record(*order())  # alice's line 60.00 -> 30.00, bruno's 40.00 -> 20.00
+    shop.record(refund(55, "25.00"))  # a quarter of the order: a quarter of each line
+    assert shop.owed() == {"royalties:7:alice": (Decimal("22.50"), "payable"),
+                           "royalties:7:bruno": (Decimal("15.00"), "payable")}
+    assert shop.docs()["royalties:7:alice"]["value"] == "60.00"
+
+
+def test_an_owner_also_engaged_gets_both_rewards_as_one(store):
+    stacked = program("stack", engagements=("boundCouponUsed", "collaboratorProductSold"), percentage=Decimal(10))
+    shop = Shop(store, stacked)
+    shop.record(*order(coupon="alice"))  # 10% of 100.00 as engaged, and 10% of her 60.00 line as owner
+    assert shop.owed() == {"stack:7:alice": (Decimal("16.00"), "payable"),
+                           "stack:7:bruno": (Decimal("4.00"), "payable")}

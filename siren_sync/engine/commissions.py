@@ -188,10 +188,21 @@ def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits) 
         won_at = sale.created_at if won_at is None else min(won_at, sale.created_at)
         why.append("royalties: each owner on their own lines")
         arithmetic += [a.note for a in royalties]
-    kept = tuple(a for a in allocations if a.amount > 0)
+    kept = tuple(a for a in _merged_allocations(allocations) if a.amount > 0)
     if not kept:
         return None
     return Award(program.key, kept, value, tuple(found), won_at, "; ".join(why), "; ".join(arithmetic))
+
+
+def _merged_allocations(allocations: list[Allocation]) -> list[Allocation]:
+    """One allocation per collaborator: one engaged with the order who also owns a product of it
+    gets both rewards as one (a reward's id names the program, the order and the collaborator)."""
+    by_who: dict[str, Allocation] = {}
+    for a in allocations:
+        seen = by_who.get(a.collaborator)
+        by_who[a.collaborator] = a if seen is None else Allocation(
+            a.collaborator, seen.score + a.score, seen.amount + a.amount, f"{seen.note}; {a.note}".strip("; "))
+    return list(by_who.values())
 
 
 def royalty_scope(program: Program) -> Program:
