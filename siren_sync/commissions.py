@@ -16,7 +16,9 @@ in one store transaction with that count:
   earned at the refund's time, or, with `clawback: false`, is left alone and the sum is noted.
 
 An order's engagements are decided once, when its payment is first seen: visits recorded after
-that do not change a reward already written. Writing is idempotent by obligation id and by refund
+that do not change a reward already written. `begin`, before each sync and import, starts the
+count of a store that never ran programs at the events it holds: programs reward what is recorded
+from when they are configured, never a store's history. Writing is idempotent by obligation id and by refund
 id, and the event count moves in the same commit, so a re-run never pays twice.
 """
 from __future__ import annotations
@@ -53,6 +55,16 @@ class Rewarded:
     adjusted: int = 0  # rewards reduced by a refund or cancellation
     clawbacks: int = 0
     left_alone: Decimal = Decimal(0)  # refunded after payment, not clawed back (`clawback: false`)
+
+
+def begin(store: Store, programs: Mapping[str, Program]) -> None:
+    """Before a sync or an import: a store that has never run programs starts them at the events it
+    holds now, so programs added to a store with history reward the sales recorded from then on,
+    never the past (a first sync, on an empty store, is rewarded whole). Writes once."""
+    if not programs or store.get(CURSORS, PROGRAMS_CURSOR) is not None:
+        return
+    with store.transaction() as tx:
+        tx.put(CURSORS, PROGRAMS_CURSOR, {"counts": {b: store.event_count(b) for b in store.buckets()}})
 
 
 def new_events(store: Store) -> tuple[list[Record], dict[str, int]]:

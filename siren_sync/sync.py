@@ -212,6 +212,7 @@ def sync_sources(app: App, sources: Iterable[Source], clock: Callable[[], dateti
     could not be read (the others are synced). The worker's poll, and `distribute`, which syncs
     before it closes (DESIGN section 1)."""
     failed: dict[str, str] = {}
+    commissions.begin(app.store, app.config.programs)
     for source in sources:
         if should_stop is not None and should_stop():
             raise StopRequested()
@@ -236,6 +237,7 @@ def sync_all(config: Config, app: App, now: datetime, only: str | None = None, s
     """Every enabled source (or one) once; a failing source is reported and the others still run."""
     reports: list[SyncReport] = []
     failures: list[str] = []
+    commissions.begin(app.store, app.config.programs)
     for source in build_sources(config, app, only):
         try:
             reports.append(run_source(app, source, now, since, stream))

@@ -293,3 +293,19 @@ def test_an_owner_also_engaged_gets_both_rewards_as_one(store):
     shop.record(*order(coupon="alice"))  # 10% of 100.00 as engaged, and 10% of her 60.00 line as owner
     assert shop.owed() == {"stack:7:alice": (Decimal("16.00"), "payable"),
                            "stack:7:bruno": (Decimal("4.00"), "payable")}
+
+
+def test_programs_added_to_a_store_with_history_reward_from_then_on(store):
+    shop = Shop(store, program())
+    shop.ledger.record(order(oid=6, coupon="alice"))  # recorded before the store ran programs
+    commissions.begin(store, shop.programs)
+    commissions.begin(store, shop.programs)  # once only
+    shop.record(*order(oid=7, coupon="alice"))
+    assert list(shop.docs()) == ["affiliates:7:alice"]
+
+
+def test_on_an_empty_store_the_first_sync_is_rewarded_whole(store):
+    shop = Shop(store, program())
+    commissions.begin(store, shop.programs)
+    shop.record(*order(coupon="alice"))
+    assert list(shop.docs()) == ["affiliates:7:alice"]

@@ -7,7 +7,7 @@ import sys
 import uuid
 from typing import BinaryIO
 
-from siren_sync import importer, logs
+from siren_sync import commissions, importer, logs
 from siren_sync.app import utcnow
 from siren_sync.cli.common import check_collaborator, open_for, time_arg
 from siren_sync.errors import UsageError
@@ -41,6 +41,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     path = args.file
     stream = sys.stdin.buffer if path == "-" else _open_binary(path)
     with stream, open_for(args) as app:
+        commissions.begin(app.store, app.config.programs)
         report = importer.import_lines(app.ledger, stream)
         reward_programs(app)
     for number, reason in report.skipped:

@@ -96,3 +96,11 @@ def test_a_fulfillment_pays_program_rewards_in_the_siren_file(site, tmp_path):
     code, _, err = site.run("fulfill", "--out", str(out), "--as-of", "2025-06-01T00:00:00+00:00")
     assert code == 0, err
     assert out.read_text().splitlines()[1] == "F20250601-1:alice,alice@example.com,Alice,alice,USD,30.00"
+
+
+def test_a_program_added_later_rewards_the_sales_imported_from_then_on(site):
+    shop(site)
+    deal(site, "crm:deal:1", "alice", "100.00", PAID)
+    shop(site, DEALS)
+    deal(site, "crm:deal:2", "alice", "100.00", PAID)
+    assert [r["id"] for r in json_of(site, "history")["rewards"]] == ["deals:crm:deal:2:alice"]
