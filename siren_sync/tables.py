@@ -18,6 +18,12 @@ META = "meta"  # "site" -> {timezone}; "secrets" -> {visitor_key} (hex, made onc
 SITE_COLLABORATORS = "site_collaborators"  # id -> collaborator read from the site
 FULFILLMENTS = "fulfillments"  # fulfillment id -> Fulfillment.to_record (its payouts: payouts_table)
 FULFILLMENT_SERIAL = "fulfillments"  # the META document counting changes to fulfillments
+# Programs (DESIGN section 8): every reward and clawback by obligation id (`commissions.py`), and the
+# `?ref=` visits by visitor digest that orders are matched to; `CURSORS["programs"]` counts the ledger
+# events already rewarded, per segment.
+PROGRAM_OBLIGATIONS = "programs/obligations"
+PROGRAM_VISITS = "programs/visits"
+PROGRAMS_CURSOR = "programs"
 
 
 def obligations_table(distribution_id: str) -> str:

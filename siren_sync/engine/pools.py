@@ -10,9 +10,26 @@ from collections.abc import Collection, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from math import floor
+from typing import Protocol
 
 from siren_sync.engine.units import minor_unit
-from siren_sync.model import SALE, WHOLE, Distributor, Event, Line, LineItemFilters, OrderValue
+from siren_sync.model import SALE, WHOLE, Event, Line, LineItemFilters, OrderValue
+
+
+class Counting(Protocol):
+    """What decides a sale's counted value: a distributor's or a program's unit, compilers and filters."""
+
+    @property
+    def units(self) -> str: ...
+
+    @property
+    def is_currency(self) -> bool: ...
+
+    @property
+    def compilers(self) -> tuple[str, ...]: ...
+
+    @property
+    def filters(self) -> LineItemFilters: ...
 
 
 def compile_order(order: OrderValue, compilers: Sequence[str], filters: LineItemFilters,
@@ -60,7 +77,7 @@ def _discount_share(order: OrderValue, kept: Fraction, filters: LineItemFilters)
 _QUANTA = tuple(Decimal(1).scaleb(-e) for e in range(5))  # 1, 0.1, ... 0.0001: every ISO 4217 minor unit
 
 
-def other_currency(event: Event, distributor: Distributor) -> str | None:
+def other_currency(event: Event, distributor: Counting) -> str | None:
     """The order's currency when it cannot count for `distributor` (a multi-currency shop)."""
     order = event.order
     if event.type != SALE or order is None or not distributor.is_currency:
@@ -68,7 +85,7 @@ def other_currency(event: Event, distributor: Distributor) -> str | None:
     return order.currency.upper() if order.currency.upper() != distributor.units.upper() else None
 
 
-def counted_value(event: Event, distributor: Distributor, owned_products: Collection[int]) -> Decimal:
+def counted_value(event: Event, distributor: Counting, owned_products: Collection[int]) -> Decimal:
     """The signed revenue a `sale` event adds to `distributor`'s period (0 for anything else).
 
     Imported sales carry a plain `revenue` (no order, so no compilers or filters). Order sales count

@@ -1,0 +1,422 @@
+"""Program rewards as obligations: the one place they are written (DESIGN sections 7 and 8).
+
+`reward` runs after every sync (the worker's poll, `sync`, `distribute`'s sync, `import`). It reads
+the ledger events recorded since it last ran (a count per ledger segment, kept in `cursors`) and,
+in one store transaction with that count:
+
+- remembers the `?ref=` visits by visitor digest (`programs/visits`), so a later order by the same
+  visitor is matched to them (only the keyed digest is ever stored, never an address or an agent);
+- for each new paid sale, asks `engine.commissions` what each program pays (engagements, structure,
+  group) and writes each reward as an obligation `<program>:<order>:<collaborator>` earned at the
+  payment time (`programs/obligations`), `draft` when the program says `review: true`; a renewal
+  pays the first order's collaborators while the program's `renewals` allows;
+- pays each new lead the flat bounty of the `conversion: lead` programs;
+- for each new refund or cancellation, adjusts the order's rewards: one in no fulfillment is
+  reduced (`rejected` at zero); one processing or paid gets a clawback `<id>:refund:<refund id>`
+  earned at the refund's time, or, with `clawback: false`, is left alone and the sum is noted.
+
+An order's engagements are decided once, when its payment is first seen: visits recorded after
+that do not change a reward already written. `begin`, before each sync and import, starts the
+count of a store that never ran programs at the events it holds: programs reward what is recorded
+from when they are configured, never a store's history. Writing is idempotent by obligation id and by refund
+id, and the event count moves in the same commit, so a re-run never pays twice.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from decimal import Decimal
+from fractions import Fraction
+from itertools import islice
+from typing import NamedTuple
+
+from siren_sync.engine import commissions as engine
+from siren_sync.engine.balances import Claim, Settling, payable_at, status_of
+from siren_sync.engine.pools import counted_value
+from siren_sync.engine.units import decimals_of
+from siren_sync.model import LEAD, SALE, Allocation, Collaborator, Event, Obligation, Program, Record, Touch
+from siren_sync.payouts.records import claims
+from siren_sync.store.protocol import Store, Transaction
+from siren_sync.tables import CURSORS, PROGRAM_OBLIGATIONS, PROGRAM_VISITS, PROGRAMS_CURSOR
+from siren_sync.values import iso, parse_time
+
+log = logging.getLogger("siren_sync.commissions")
+
+VISITS_KEPT = 50  # the newest `?ref=` visits remembered per visitor
+
+
+@dataclass
+class Rewarded:
+    """What one `reward` run did."""
+
+    rewards: int = 0  # obligations written for sales, renewals and leads
+    adjusted: int = 0  # rewards reduced by a refund or cancellation
+    clawbacks: int = 0
+    left_alone: Decimal = Decimal(0)  # refunded after payment, not clawed back (`clawback: false`)
+
+
+def begin(store: Store, programs: Mapping[str, Program]) -> None:
+    """Before a sync or an import: a store that has never run programs starts them at the events it
+    holds now, so programs added to a store with history reward the sales recorded from then on,
+    never the past (a first sync, on an empty store, is rewarded whole). Writes once."""
+    if not programs or store.get(CURSORS, PROGRAMS_CURSOR) is not None:
+        return
+    with store.transaction() as tx:
+        tx.put(CURSORS, PROGRAMS_CURSOR, {"counts": {b: store.event_count(b) for b in store.buckets()}})
+
+
+def new_events(store: Store) -> tuple[list[Record], dict[str, int]]:
+    """The ledger records not yet seen by programs, and the counts once they are."""
+    done = dict((store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("counts", {}))
+    fresh: list[Record] = []
+    for bucket in store.buckets():
+        total = store.event_count(bucket)
+        if total > done.get(bucket, 0):
+            fresh.extend(islice(store.events(bucket), done.get(bucket, 0), None))
+            done[bucket] = total
+    return fresh, done
+
+
+def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping[str, Collaborator],
+           now: datetime) -> Rewarded:
+    """Reward what the ledger recorded since the last run (see the module docstring)."""
+    if not programs:
+        return Rewarded()
+    fresh, counts = new_events(store)
+    if not fresh:
+        return Rewarded()
+    events = [Event.from_record(r) for r in fresh if not r.get("ignored")]  # the ledger's: dated far ahead...
+    engaging: dict[int, list[Event]] = {}  # order -> its coupon and product events (recorded with its sale)
+    for e in events:
+        if e.order_id is not None and e.type != SALE and e.quantity > 0:
+            engaging.setdefault(e.order_id, []).append(e)
+    with store.transaction() as tx:
+        work = _Work(tx, store, programs, collaborators)
+        work.remember_visits(events)
+        for event in sorted(events, key=lambda e: (e.at, e.key)):
+            work.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])
+        tx.put(CURSORS, PROGRAMS_CURSOR, {"counts": counts, "at": iso(now)})
+    done = work.done
+    if done.rewards or done.adjusted or done.clawbacks:
+        log.info("programs: %d rewards, %d adjusted, %d clawbacks", done.rewards, done.adjusted, done.clawbacks,
+                 extra={"fields": {"event": "programs", "rewards": done.rewards, "adjusted": done.adjusted,
+                                   "clawbacks": done.clawbacks}})
+    return done
+
+
+def is_payment(event: Event) -> bool:
+    """A paid sale a program can reward: an order's payment, or an imported sale naming a collaborator."""
+    if event.type != SALE or event.share < 0 or (event.revenue is not None and event.revenue < 0):
+        return False
+    return event.order_id is not None or event.collaborator is not None
+
+
+def is_take_back(event: Event) -> bool:
+    """An order's refund or cancellation."""
+    return event.type == SALE and event.order_id is not None and event.share < 0
+
+
+def refund_id(event: Event) -> str:
+    """The refund's own id (`woocommerce:refund:<order>:<refund>`), or `cancel` for a cancellation."""
+    parts = event.key.split(":")
+    return parts[-1] if len(parts) > 3 and parts[1] == "refund" else parts[1] if len(parts) > 1 else event.key
+
+
+class _Work:
+    """One run's transaction, the order index it builds, and what it did."""
+
+    def __init__(self, tx: Transaction, store: Store, programs: Mapping[str, Program],
+                 collaborators: Mapping[str, Collaborator]):
+        self.tx, self.store, self.programs, self.collaborators = tx, store, programs, collaborators
+        self.owned = frozenset(p for c in collaborators.values() for p in c.products)
+        self.by_ref = {t: c.id for c in collaborators.values() for t in c.tracking_ids}
+        self.admits = {key: engine.admitted(p, collaborators) for key, p in programs.items()}
+        self.done = Rewarded()
+        self._orders: dict[str, list[str]] | None = None  # order -> obligation ids (built when needed)
+        self._renewals: dict[tuple[str, str], set[str]] = {}  # (program, first order) -> its renewal orders
+        self._claims: dict[str, Claim] | None = None
+
+    # -- the index of what is already written ----------------------------------------------------
+
+    def orders(self) -> dict[str, list[str]]:
+        if self._orders is None:
+            self._orders = {}
+            for ident, doc in self.store.table(PROGRAM_OBLIGATIONS).items():
+                self._index(ident, doc)
+        return self._orders
+
+    def _index(self, ident: str, doc: Record) -> None:
+        assert self._orders is not None
+        ids = self._orders.setdefault(doc["order"], [])
+        if ident not in ids:
+            ids.append(ident)
+        if doc.get("renewal_of") is not None:
+            self._renewals.setdefault((doc["program"], doc["renewal_of"]), set()).add(doc["order"])
+
+    def claims(self) -> dict[str, Claim]:
+        if self._claims is None:
+            self._claims = claims(self.store)
+        return self._claims
+
+    def put(self, ident: str, doc: Record) -> None:
+        self.orders()
+        self._index(ident, doc)
+        self.tx.put(PROGRAM_OBLIGATIONS, ident, doc)
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def remember_visits(self, events: Iterable[Event]) -> None:
+        """Each visitor's `?ref=` visits (time, tracking id owner), the newest `VISITS_KEPT`."""
+        found: dict[str, list[list[str]]] = {}
+        for e in events:
+            if e.type == "referredSiteVisit" and e.touch is not None and e.touch.visitor and e.collaborator:
+                found.setdefault(e.touch.visitor, []).append([iso(e.at), e.collaborator])
+        for visitor, visits in found.items():
+            kept = (self.tx.get(PROGRAM_VISITS, visitor) or {}).get("visits", [])
+            merged = sorted({tuple(v) for v in kept + visits})[-VISITS_KEPT:]
+            self.tx.put(PROGRAM_VISITS, visitor, {"visits": [list(v) for v in merged]})
+
+    def take(self, event: Event, engaging: list[Event]) -> None:
+        if is_payment(event):
+            self.sale(self.sale_of(event, engaging))
+        elif is_take_back(event):
+            self.take_back(event)
+        elif event.type == LEAD and event.collaborator:
+            self.lead(event)
+
+    def sale_of(self, event: Event, mine: list[Event]) -> engine.Sale:
+        """What programs see of a paid sale: its order's coupon owners and product owners (`mine`,
+        recorded with it), the visits of its visitor, the ref it names."""
+        touch = event.touch or Touch()
+        order = str(event.order_id) if event.order_id is not None else event.key
+        visits: tuple[tuple[datetime, str], ...] = ()
+        if touch.visitor:
+            stored = (self.tx.get(PROGRAM_VISITS, touch.visitor) or {}).get("visits", [])
+            visits = tuple((parse_time(at), who) for at, who in stored)
+        return engine.Sale(
+            id=order, event=event, created_at=touch.created_at or event.at,
+            coupons=tuple(sorted({e.collaborator for e in mine if e.type == "boundCouponUsed" and e.collaborator})),
+            visits=visits, named=self.by_ref.get(touch.ref) if touch.ref else None,
+            owners=self._owners(event, mine), manual=event.collaborator if event.order_id is None else None,
+            renewal_of=None if touch.renewal_of is None else str(touch.renewal_of))
+
+    def _owners(self, sale: Event, mine: list[Event]) -> dict[str, frozenset[int]]:
+        """Each owner of a product line of the order -> the products of theirs in it."""
+        lines = {line.id: line.product_id for line in (sale.order.lines if sale.order else ())}
+        owners: dict[str, set[int]] = {}
+        for e in mine:
+            product = lines.get(e.key.rsplit(":", 1)[-1])
+            if e.type == engine.ROYALTY and e.collaborator and product is not None:
+                owners.setdefault(e.collaborator, set()).add(product)
+        return {who: frozenset(products) for who, products in owners.items()}
+
+    def sale(self, sale: engine.Sale) -> None:
+        if sale.renewal_of is not None:
+            awards = [a for p in self.programs.values() if (a := self.renewal(p, sale)) is not None]
+        else:
+            awards = engine.in_groups([a for key, p in self.programs.items()
+                                       if (a := engine.award(p, sale, self.owned, self.admits[key])) is not None],
+                                      self.programs)
+        for a in awards:
+            for allocation in a.allocations:
+                self.write_reward(self.programs[a.program], sale, a, allocation)
+
+    def renewal(self, program: Program, sale: engine.Sale) -> engine.Award | None:
+        """The program's renewal award, while its `renewals` allows (None: every renewal pays)."""
+        first = {}
+        for ident in self.orders().get(sale.renewal_of or "", []):
+            doc = self.tx.get(PROGRAM_OBLIGATIONS, ident)
+            if doc and doc["program"] == program.key and "of" not in doc:
+                first[doc["collaborator"]] = Decimal(doc["reward"])
+        paid = self._renewals.get((program.key, sale.renewal_of or ""), set()) - {sale.id}
+        if program.renewals is not None and len(paid) >= program.renewals:
+            return None
+        return engine.renewal_award(program, sale, first, self.owned)
+
+    def write_reward(self, program: Program, sale: engine.Sale, a: engine.Award, allocation: Allocation) -> None:
+        ident = f"{program.key}:{sale.id}:{allocation.collaborator}"
+        if self.tx.get(PROGRAM_OBLIGATIONS, ident) is not None:
+            return  # written by an earlier run: never twice
+        earned = sale.paid_at
+        doc: Record = {
+            "program": program.key, "order": sale.id, "collaborator": allocation.collaborator,
+            "amount": str(allocation.amount), "reward": str(allocation.amount), "units": program.units,
+            "score": str(allocation.score), "earned_at": iso(earned), "value": str(a.value),
+            "why": allocation.note or a.why, "arithmetic": a.arithmetic,
+            "engagements": [[e.type, e.collaborator, iso(e.at)] for e in a.engagements]}
+        held = payable_at(earned, program.hold)
+        if held is not None:
+            doc["payable_at"] = iso(held)
+        if program.review:
+            doc["status"] = "draft"
+        if sale.renewal_of is not None:
+            doc["renewal_of"] = sale.renewal_of
+        if self._royalty_only(program, sale, a, allocation.collaborator):
+            # refunds take back the same share of the owner's lines: v is their lines' value
+            products = sale.owners[allocation.collaborator]
+            doc["products"] = sorted(products)
+            doc["value"] = str(counted_value(sale.event, engine.royalty_scope(program), products))
+        self.put(ident, doc)
+        self.done.rewards += 1
+
+    @staticmethod
+    def _royalty_only(program: Program, sale: engine.Sale, a: engine.Award, who: str) -> bool:
+        """Whether `who`'s reward is a royalty alone (not also a share of the whole order as engaged)."""
+        if engine.ROYALTY not in program.engagements or who not in sale.owners or sale.renewal_of is not None:
+            return False
+        return all(e.type == engine.ROYALTY for e in a.engagements if e.collaborator == who)
+
+    def lead(self, event: Event) -> None:
+        """A lead pays the flat bounty of every `conversion: lead` program that admits its collaborator."""
+        for key, program in self.programs.items():
+            if program.conversion != LEAD or not program.active or not self.admits[key](event.collaborator or ""):
+                continue
+            assert program.flat is not None and event.collaborator is not None
+            allocation = Allocation(event.collaborator, Decimal(1), program.flat, "a lead")
+            a = engine.Award(key, (allocation,), Decimal(0), (engine.Engagement(LEAD, event.collaborator, event.at),),
+                             event.at, "conversion: lead", f"flat {program.flat} {program.units} per lead")
+            sale = engine.Sale(id=event.key, event=event, created_at=event.at)
+            self.write_reward(program, sale, a, allocation)
+
+    # -- refunds and cancellations ---------------------------------------------------------------
+
+    def take_back(self, event: Event) -> None:
+        for ident in list(self.orders().get(str(event.order_id), [])):
+            doc = self.tx.get(PROGRAM_OBLIGATIONS, ident)
+            if doc is not None and "of" not in doc and refund_id(event) not in doc.get("refunds", {}):
+                self.adjust(ident, doc, event)
+
+    def adjust(self, ident: str, doc: Record, event: Event) -> None:
+        """Take a refund's share back from one reward (see the module docstring)."""
+        program = self.programs.get(doc["program"])
+        rid = refund_id(event)
+        share = Fraction(doc.get("refunded_share", "0")) - event.share
+        refunds = dict(doc.get("refunds", {}))
+        left = Decimal(doc["amount"]) - Decimal(doc.get("taken", "0"))
+        exponent = program.exponent if program is not None else decimals_of(Decimal(doc["reward"]))
+        refunded = self.refunded(program, doc, event)
+        change = engine.adjustment(Decimal(doc["reward"]), left, refunded, Decimal(doc["value"]), exponent,
+                                   full=share >= 1, flat=program is not None and program.flat is not None)
+        refunds[rid] = str(change)
+        how = (f"the {left} left (full refund or cancellation)" if share >= 1 else "nothing (a flat reward goes back "
+               "only with a full refund)" if program is not None and program.flat is not None else
+               f"{doc['reward']} x {-refunded} / {doc['value']}, rounded half-up")
+        notes = [*doc.get("notes", []), f"{'cancellation' if rid == 'cancel' else 'refund ' + rid} at {iso(event.at)}: "
+                                        f"{change} = {how}"]
+        doc = dict(doc, refunded_share=str(share), refunds=refunds, notes=notes)
+        if change:
+            doc = self.apply(ident, doc, change, event, program)
+        self.tx.put(PROGRAM_OBLIGATIONS, ident, doc)
+
+    def refunded(self, program: Program | None, doc: Record, event: Event) -> Decimal:
+        """The refund's counted value for this reward: the program's, on the owner's lines for a royalty."""
+        if program is None:  # a program no longer configured: its share of the stored value
+            return Decimal(doc["value"]) * Decimal(event.share.numerator) / Decimal(event.share.denominator)
+        products = doc.get("products")
+        if products is None:
+            return counted_value(event, program, self.owned)
+        return counted_value(event, engine.royalty_scope(program), frozenset(products))
+
+    def apply(self, ident: str, doc: Record, change: Decimal, event: Event, program: Program | None) -> Record:
+        """A reward in no fulfillment is reduced; a paid or processing one is clawed back, or left."""
+        claim = self.claims().get(ident)
+        if claim is None or claim.state == "returned":
+            amount = Decimal(doc["amount"]) + change
+            self.done.adjusted += 1
+            doc = _noted(doc, "the reward is reduced" + (", to zero: rejected" if amount == 0 else ""),
+                         amount=str(amount))
+            return dict(doc, status="rejected") if amount == 0 else doc
+        taken = str(Decimal(doc.get("taken", "0")) - change)
+        where = "paid" if claim.state == "paid" else f"in fulfillment {claim.fulfillment}"
+        if program is not None and not program.clawback:
+            self.done.left_alone -= change
+            return _noted(doc, f"the reward was {where}; clawback: false leaves it", taken=taken,
+                          left_alone=str(Decimal(doc.get("left_alone", "0")) - change))
+        claw = f"{ident}:refund:{refund_id(event)}"
+        self.tx.put(PROGRAM_OBLIGATIONS, claw, {
+            "program": doc["program"], "order": doc["order"], "collaborator": doc["collaborator"],
+            "amount": str(change), "units": doc["units"], "score": "0", "earned_at": iso(event.at), "of": ident,
+            "why": f"clawback of {ident}: refund {refund_id(event)} of order {doc['order']} after the reward was "
+                   f"{where}"})
+        self.done.clawbacks += 1
+        return _noted(doc, f"the reward was {where}: clawback {claw}", taken=taken)
+
+
+def _noted(doc: Record, outcome: str, **changes: str) -> Record:
+    """`doc` with `changes`, its last note ending with what became of the adjustment."""
+    notes = list(doc.get("notes", []))
+    if notes:
+        notes[-1] = f"{notes[-1]}; {outcome}"
+    return dict(doc, notes=notes, **changes)
+
+
+# -- reading them back --------------------------------------------------------------------------------
+
+
+def obligation_of(ident: str, doc: Record, settling: Settling | None = None) -> Obligation:
+    """A stored reward or clawback as an obligation (its status at `settling.as_of` when given)."""
+    earned = parse_time(doc["earned_at"])
+    due = parse_time(doc["payable_at"]) if doc.get("payable_at") else None
+    stored, fulfillment, paid = doc.get("status", "pending"), None, None
+    if settling is not None:
+        stored, fulfillment, paid = status_of(stored, settling.claims.get(ident), (due or earned) <= settling.as_of)
+    return Obligation(doc["program"], doc["collaborator"], Decimal(doc["amount"]), doc["units"],
+                      Decimal(doc.get("score", "0")), earned, doc.get("why", ""), stored, paid, due, fulfillment,
+                      "program", ident)
+
+
+def obligations(store: Store, collaborators: Iterable[str] | None = None,
+                settling: Settling | None = None) -> list[Obligation]:
+    """Every program obligation (of `collaborators`, or everyone's), oldest first; with `settling`,
+    those earned by then, with their status then."""
+    wanted = None if collaborators is None else set(collaborators)
+    found = []
+    for ident, doc in store.table(PROGRAM_OBLIGATIONS).items():
+        if wanted is not None and doc["collaborator"] not in wanted:
+            continue
+        if settling is not None and parse_time(doc["earned_at"]) > settling.as_of:
+            continue
+        found.append(obligation_of(ident, doc, settling))
+    return sorted(found, key=lambda o: (o.earned_at, o.id))
+
+
+def left_alone(store: Store) -> dict[str, Decimal]:
+    """Per unit, what refunds after payment left with collaborators (`clawback: false`): `check` says it."""
+    sums: dict[str, Decimal] = {}
+    for doc in store.table(PROGRAM_OBLIGATIONS).values():
+        if doc.get("left_alone"):
+            sums[doc["units"]] = sums.get(doc["units"], Decimal(0)) + Decimal(doc["left_alone"])
+    return sums
+
+
+class MonthEarnings(NamedTuple):
+    """What one program's rewards (less clawbacks) earned in a month, per collaborator."""
+
+    program: str
+    units: str
+    start: datetime
+    end: datetime
+    earned: Mapping[str, Decimal]  # collaborator -> amount, largest first
+    rewards: int
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.earned.values(), Decimal(0))
+
+
+def month_earnings(store: Store, programs: Mapping[str, Program], tz: tzinfo, now: datetime) -> list[MonthEarnings]:
+    """Each program's earnings in the month of `now` (the site's calendar month): `standings`."""
+    local = now.astimezone(tz)
+    start = datetime(local.year, local.month, 1, tzinfo=tz)
+    end = datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=tz)
+    sums: dict[str, dict[str, Decimal]] = {key: {} for key in programs}
+    counts = dict.fromkeys(programs, 0)
+    for o in obligations(store):
+        if o.origin in sums and start <= o.earned_at < end and o.status != "rejected":
+            row = sums[o.origin]
+            row[o.collaborator] = row.get(o.collaborator, Decimal(0)) + o.amount
+            counts[o.origin] += o.amount > 0
+    return [MonthEarnings(key, p.units, start, end, dict(sorted(sums[key].items(), key=lambda i: (-i[1], i[0]))),
+                          counts[key]) for key, p in programs.items()]
