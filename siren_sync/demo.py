@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 STEP = 12 * 3600  # simulated seconds per worker step
 
-# The sandbox site and its four collaborators (their ids, coupons and products are the sandbox's);
-# the demo, the worker tests and the end-to-end tests add their own `sync:` and `distributors:`.
+# The sandbox site and its four collaborators (their ids, coupons and products are the sandbox's;
+# product 25 is alice's subscription, sold when the sandbox runs with `subscriptions`); the demo, the
+# worker tests and the end-to-end tests add their own `sync:`, `distributors:` and `programs:`.
 SANDBOX_SITE = """\
 site:
   url: {url}
@@ -40,7 +41,7 @@ site:
 store: {{path: store/siren-sync.json}}
 collaborators:
   - {{id: alice, name: Alice Martin, email: alice.martin@example.test, wp_user_id: 2,
-      coupons: [ALICE10], tracking_ids: [alice], products: [10, 18]}}
+      coupons: [ALICE10], tracking_ids: [alice], products: [10, 18, 25]}}
   - {{id: bruno, name: Bruno Costa, email: bruno.costa@example.test, wp_user_id: 3,
       coupons: [BRUNO15], tracking_ids: [bruno], products: [11]}}
   - {{id: chloe, name: Chloe Dubois, email: chloe.dubois@example.test, wp_user_id: 4,

@@ -1,0 +1,106 @@
+"""End to end: the real worker process against the sandbox with visitors, its access log and
+WooCommerce Subscriptions, running two programs beside the distributors (DESIGN section 8).
+
+What the worker recorded is compared, to the cent and reward by reward, with an oracle computing the
+rewards from the sandbox's own ground truth (`tests.support.program_truth`); the rewards reach
+`history --json` and `payouts --json` as program obligations; renewals pay the first order's
+collaborator; refunds reduce rewards; and no client address or user agent is anywhere in the store
+or the worker's log.
+"""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from tests.support.e2e import Choreography, Site, wait_until
+from tests.support.program_truth import COUPON, ROYALTY, VISIT, Reward, Rule, device, expected_rewards
+
+SEED, DAYS, ORDERS_PER_DAY = 11, 10, 30
+STEPS = 40  # six-hour steps: ten days
+PROGRAMS = """\
+programs:
+  affiliates:
+    name: Affiliate commission
+    units: USD
+    reward: {percentage: 25}
+    engagements: [boundCouponUsed, referredSiteVisit]
+    structure: newestEngagementWins
+    window: 30 days
+    renewals: true
+  royalties:
+    name: Product royalties
+    units: USD
+    reward: {percentage: 50}
+    engagements: [collaboratorProductSold]
+    renewals: true
+"""
+RULES = (Rule("affiliates", 25, frozenset({COUPON, VISIT})), Rule("royalties", 50, frozenset({ROYALTY})))
+
+
+def _programs_site(make_site, tmp_path) -> tuple[Site, object]:
+    log = tmp_path / "access.log"
+    site = make_site("programs", seed=SEED, schedule="+1 week", days=DAYS, orders_per_day=ORDERS_PER_DAY,
+                     options=("--visitors", "--subscriptions", "--access-log", str(log)),
+                     sources=f"  access_log: {{enabled: true, path: {log}}}\n", extra=PROGRAMS)
+    return site, log
+
+
+def _recorded(site: Site) -> dict[str, dict]:
+    done = site.cli("history", "--json")
+    assert done.returncode == 0, done.stderr
+    return {r["id"]: r for r in json.loads(done.stdout).get("rewards", [])}
+
+
+def _mismatch(got: dict[str, dict], want: dict[str, Reward]) -> list[str]:
+    ids = sorted(set(got) | set(want))
+    return [f"{i}: worker {got[i]['amount'] if i in got else None}, oracle {want[i].amount if i in want else None}"
+            for i in ids if i not in got or i not in want or Decimal(got[i]["amount"]) != want[i].amount]
+
+
+def test_the_worker_s_program_rewards_equal_the_sandbox_s_truth_to_the_cent(make_site, tmp_path):
+    site, log = _programs_site(make_site, tmp_path)
+    worker = site.worker("programs")
+    worker.wait_for_log("worker started", timeout=60)
+    Choreography(site, STEPS).finish()
+    want = expected_rewards(SEED, DAYS, ORDERS_PER_DAY, site.sandbox.now(), log, RULES)
+    try:
+        wait_until(lambda: not _mismatch(_recorded(site), want), 60, 0.5, "the worker's last poll")
+    except AssertionError:
+        pass  # the differences are shown below
+    got = _recorded(site)
+    assert not _mismatch(got, want), "\n".join(_mismatch(got, want)[:20])
+    assert all(r["program"] == i.split(":")[0] and i.count(":") == 2 for i, r in got.items())
+
+    # every kind of reward is there: coupons, visits, royalties, renewals, partial and full refunds
+    renewals = [r for r in want.values() if r.renewal_of is not None]
+    assert {r.id.split(":")[0] for r in renewals} == {"affiliates", "royalties"}
+    for r in renewals:  # a renewal pays the collaborator its first order paid in the same program
+        program = r.id.split(":")[0]
+        assert got[r.id]["collaborator"] == want[f"{program}:{r.renewal_of}:{r.collaborator}"].collaborator
+    reduced = [r for r in want.values() if Decimal(0) < r.amount < r.reward]
+    assert reduced and all(got[r.id]["status"] != "rejected" for r in reduced)
+    zeroed = [r for r in want.values() if r.amount == 0]
+    assert zeroed and all(got[r.id]["status"] == "rejected" for r in zeroed)
+
+    done = site.cli("payouts", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = {o["id"]: o for o in json.loads(done.stdout)["obligations"] if o["source"] == "program"}
+    assert rows.keys() == got.keys()
+    assert all(Decimal(o["amount"]) == want[i].amount and o["origin"] == i.split(":")[0] for i, o in rows.items())
+
+    assert worker.sigterm() == 0
+    _nothing_raw(site, tmp_path / "access.log")
+
+
+def _nothing_raw(site: Site, log) -> None:
+    """No client address or user agent of the shop's visitors in the store files or the worker's log."""
+    raw: set[str] = set()
+    for line in log.read_text().splitlines():
+        address, agent = line.split(" ", 1)[0], line.rsplit('"', 2)[-2]
+        raw |= {address, device(address, agent)[0], agent}
+    assert len(raw) > 100
+    stored = b"".join(p.read_bytes() for p in (site.folder / "store").rglob("*") if p.is_file())
+    logged = "".join(w.text() for w in site.workers)
+    assert b"programs/visits" in stored or b"visits" in stored
+    found = sorted(v for v in raw if v.encode() in stored or v in logged)
+    assert found == [], f"raw visitor values stored or logged: {found[:5]}"
