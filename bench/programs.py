@@ -1,0 +1,123 @@
+"""Benchmark 9 (issue 13): what two active programs add to the ingest, per order.
+
+The sandbox (its own process, `--visitors`: each order carries its customer's address and agent, so
+each sale computes a visitor digest, and some order attribution naming a ref) serves the same orders
+to two ingests, each into a new store: one with no programs, one with two active programs (an
+affiliate commission on coupons and referral visits, newest engagement wins, and 50% royalties to
+product owners; both renewals). Each run is what a worker's sync does: `commissions.begin`, the
+WooCommerce source into the ledger, then `commissions.reward` (the programs' own part, timed apart).
+The two configurations alternate `--repeat` times and each keeps its fastest run (another process's
+time on a shared machine only ever adds).
+
+    python bench/programs.py [--orders 20000] [--refunds 600] [--repeat 3] [--profile FILE]
+
+Target (issue 13): CPU per order with the two programs <= 1.3x without. `--profile` writes a
+cProfile of one run with programs.
+"""
+from __future__ import annotations
+
+import argparse
+import cProfile
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+
+PROGRAMS = """\
+programs:
+  affiliates:
+    name: Affiliate commission
+    units: USD
+    reward: {percentage: 25}
+    engagements: [boundCouponUsed, referredSiteVisit]
+    structure: newestEngagementWins
+    window: 30 days
+    renewals: true
+  royalties:
+    name: Product royalties
+    units: USD
+    reward: {percentage: 50}
+    engagements: [collaboratorProductSold]
+    renewals: true
+"""
+
+
+def _ingest(sb: _common.SandboxProcess, folder: Path, programs: bool, profile: str | None) -> dict:
+    """One ingest of every order into a new store; CPU seconds of the whole and of the rewards."""
+    from siren_sync import commissions
+    from siren_sync.app import open_app
+    from siren_sync.sources.woocommerce import WooCommerceSource
+    from siren_sync.sync import reward_programs, run_source
+
+    path = _common.write_config(folder, url=sb.url, creds=sb.credentials, woocommerce=True)
+    if programs:
+        path.write_text(path.read_text() + PROGRAMS)
+    config = _common.load(path)
+    app = open_app(config, now=sb.now)
+    source = WooCommerceSource.from_config(config)
+    prof = cProfile.Profile() if profile else None
+    c0 = time.process_time()
+    if prof:
+        prof.enable()
+    commissions.begin(app.store, config.programs)
+    report = run_source(app, source, sb.now, since=None)
+    c1 = time.process_time()
+    done = reward_programs(app)
+    c2 = time.process_time()
+    if prof:
+        prof.disable()
+        prof.dump_stats(profile)
+    rewards = len(commissions.obligations(app.store))
+    app.close()
+    source.close()
+    return {"orders": report.records, "cpu_s": c2 - c0, "rewards_cpu_s": c2 - c1, "rewards": rewards,
+            "adjusted": done.adjusted}
+
+
+def main(orders: int = 20_000, refunds: int = 600, repeat: int = 3, profile: str | None = None) -> dict:
+    best: dict[bool, dict] = {}
+    with _common.SandboxProcess(orders=orders, refunds=refunds, full_refunds=refunds // 3, visitors=True) as sb, \
+            tempfile.TemporaryDirectory(prefix="bench-programs-") as tmp:
+        for i in range(repeat):
+            for programs in (False, True):
+                run = _ingest(sb, Path(tmp) / f"{i}-{programs}", programs, profile if programs and i == 0 else None)
+                if programs not in best or run["cpu_s"] < best[programs]["cpu_s"]:
+                    best[programs] = run
+    plain, with_programs = best[False], best[True]
+    n = plain["orders"]
+    ratio = with_programs["cpu_s"] / plain["cpu_s"]
+    return {
+        "bench": "programs", "orders": orders, "refunds": refunds, "orders_read": n, "repeat": repeat,
+        "rewards": with_programs["rewards"], "adjusted": with_programs["adjusted"],
+        "cpu_ms_per_order": {"no programs": round(plain["cpu_s"] / n * 1000, 4),
+                             "two programs": round(with_programs["cpu_s"] / n * 1000, 4)},
+        "rewards_ms_per_order": round(with_programs["rewards_cpu_s"] / n * 1000, 4),
+        "ratio": round(ratio, 3),
+        "targets": {"ratio<=1.3": ratio <= 1.3},
+    }
+
+
+def cli(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--orders", "--size", type=int, default=20_000)
+    p.add_argument("--refunds", type=int, default=600)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--profile", help="write a cProfile of the first run with programs to this file")
+    a = p.parse_args(argv)
+    r = main(a.orders, a.refunds, a.repeat, a.profile)
+    ms = r["cpu_ms_per_order"]
+    _common.report("two active programs vs none, order ingest (TinyDB store, --visitors)", [
+        ("orders read", f"{r['orders_read']} ({r['refunds']} refunded), fastest of {r['repeat']} runs each"),
+        ("CPU, no programs", f"{ms['no programs']} ms/order"),
+        ("CPU, two programs", f"{ms['two programs']} ms/order, of which the rewards {r['rewards_ms_per_order']} "
+                              f"ms/order ({r['rewards']} rewards, {r['adjusted']} reduced by refunds)"),
+        ("ratio", f"{r['ratio']}x [target <= 1.3x: {_common.verdict(r['targets']['ratio<=1.3'])}]"),
+    ], r)
+    return r
+
+
+if __name__ == "__main__":
+    cli()
