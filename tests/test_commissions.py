@@ -75,7 +75,7 @@ class Shop:
         return commissions.reward(self.store, self.programs, PEOPLE, LATER)
 
     def docs(self):
-        return self.store.table("programs/obligations")
+        return commissions.documents(self.store)
 
     def owed(self, as_of=LATER):
         return {o.id: (o.amount, o.status) for o in settled(self.store, as_of)}
@@ -269,7 +269,7 @@ def test_against_the_sandbox_subscription_renewals_pay_the_first_order_s_owner(m
     config = load_config(path, env=sandbox_env(sb.credentials))
     with open_app(config, now=sb.now, fetch_timezone=lambda: sb.site.timezone_name) as opened:
         sync_all(config, opened, sb.now, stream=None)
-        docs = opened.store.table("programs/obligations")
+        docs = commissions.documents(opened.store)
     firsts = {str(s.id - 1) for s in sb.site.subscriptions.values()}  # a subscription's id follows its first order's
     renewals = [d for d in docs.values() if d.get("renewal_of")]
     assert renewals and {d["renewal_of"] for d in renewals} <= firsts
