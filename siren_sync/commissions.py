@@ -26,10 +26,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from fractions import Fraction
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from siren_sync.engine import commissions as engine
 from siren_sync.engine.balances import Claim, Settling, payable_at, status_of
@@ -72,6 +72,19 @@ def begin(store: Store, programs: Mapping[str, Program]) -> None:
         tx.put(CURSORS, PROGRAMS_CURSOR, {"counts": {b: store.event_count(b) for b in store.buckets()}})
 
 
+def _recent(store: Store, recent: list[tuple[str, Event, bool]]) -> tuple[list[Event] | None, dict[str, int]]:
+    """(the events of `recent` not ignored, the counts once they are rewarded) when `recent` is all
+    the store recorded since the last run; (None, {}) when it is not (a crash, a backfill, a writer
+    that kept nothing)."""
+    done = dict((store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("counts", {}))
+    added: dict[str, int] = {}
+    for bucket, _, _ in recent:
+        added[bucket] = added.get(bucket, 0) + 1
+    if any(done.get(b, 0) + added.get(b, 0) != store.event_count(b) for b in store.buckets()):
+        return None, {}
+    return [e for _, e, ignored in recent if not ignored], {**done, **{b: store.event_count(b) for b in added}}
+
+
 def new_events(store: Store) -> tuple[list[Record], dict[str, int]]:
     """The ledger records not yet seen by programs, and the counts once they are."""
     done = dict((store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("counts", {}))
@@ -85,14 +98,18 @@ def new_events(store: Store) -> tuple[list[Record], dict[str, int]]:
 
 
 def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping[str, Collaborator],
-           now: datetime) -> Rewarded:
-    """Reward what the ledger recorded since the last run (see the module docstring)."""
+           now: datetime, recent: list[tuple[str, Event, bool]] | None = None) -> Rewarded:
+    """Reward what the ledger recorded since the last run (see the module docstring). `recent` is
+    what the ledger kept in memory of it (`Ledger.take_recent`): used when it is exactly what the
+    store holds beyond the count, else the events are read back from the store."""
     if not programs:
         return Rewarded()
-    fresh, counts = new_events(store)
-    if not fresh:
+    events, counts = _recent(store, recent or [])
+    if events is None:
+        fresh, counts = new_events(store)
+        events = [Event.from_record(r) for r in fresh if not r.get("ignored")]  # the ledger's: dated far ahead...
+    if not events and counts == (store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("counts"):
         return Rewarded()
-    events = [Event.from_record(r) for r in fresh if not r.get("ignored")]  # the ledger's: dated far ahead...
     engaging: dict[int, list[Event]] = {}  # order -> its coupon and product events (recorded with its sale)
     for e in events:
         if e.order_id is not None and e.type != SALE and e.quantity > 0:
@@ -199,11 +216,12 @@ class _Work:
     # -- events ----------------------------------------------------------------------------------
 
     def remember_visits(self, events: Iterable[Event]) -> None:
-        """Each visitor's `?ref=` visits (time, tracking id owner), the newest `VISITS_KEPT`."""
-        found: dict[str, list[list[str]]] = {}
+        """Each visitor's `?ref=` visits (Unix seconds: log times are whole seconds; tracking id owner),
+        the newest `VISITS_KEPT`."""
+        found: dict[str, list[list[Any]]] = {}
         for e in events:
             if e.type == "referredSiteVisit" and e.touch is not None and e.touch.visitor and e.collaborator:
-                found.setdefault(e.touch.visitor, []).append([iso(e.at), e.collaborator])
+                found.setdefault(e.touch.visitor, []).append([int(e.at.timestamp()), e.collaborator])
         for visitor, visits in found.items():
             kept = (self.store.get(PROGRAM_VISITS, visitor) or {}).get("visits", [])
             merged = sorted({tuple(v) for v in kept + visits})[-VISITS_KEPT:]
@@ -226,7 +244,7 @@ class _Work:
         if touch.visitor:
             stored = (self.visits.get(touch.visitor) or self.store.get(PROGRAM_VISITS, touch.visitor) or {}).get(
                 "visits", [])
-            visits = tuple((parse_time(at), who) for at, who in stored)
+            visits = tuple((datetime.fromtimestamp(at, UTC), who) for at, who in stored)
         return engine.Sale(
             id=order, event=event, created_at=touch.created_at or event.at,
             coupons=tuple(sorted({e.collaborator for e in mine if e.type == "boundCouponUsed" and e.collaborator})),

@@ -309,3 +309,18 @@ def test_on_an_empty_store_the_first_sync_is_rewarded_whole(store):
     commissions.begin(store, shop.programs)
     shop.record(*order(coupon="alice"))
     assert list(shop.docs()) == ["affiliates:7:alice"]
+
+
+def test_what_the_ledger_kept_in_memory_is_used_only_when_it_is_all_that_is_new(store):
+    shop = Shop(store, program())
+    commissions.begin(store, shop.programs)
+    shop.ledger.keep_recent()
+    shop.ledger.record(order(oid=7, coupon="alice"))
+    kept = shop.ledger.take_recent()
+    assert [e.key for _, e, _ in kept][:1] == ["woocommerce:sale:7"]
+    shop.ledger.record(order(oid=8, coupon="alice"))  # recorded, but not in what is handed over
+    done = commissions.reward(store, shop.programs, PEOPLE, LATER, kept)
+    assert done.rewards == 2 and sorted(shop.docs()) == ["affiliates:7:alice", "affiliates:8:alice"]
+    shop.ledger.record(order(oid=9, coupon="alice"))
+    assert commissions.reward(store, shop.programs, PEOPLE, LATER, shop.ledger.take_recent()).rewards == 1
+    assert commissions.reward(store, shop.programs, PEOPLE, LATER, shop.ledger.take_recent()).rewards == 0
