@@ -1,15 +1,16 @@
 """Program rewards as obligations: the one place they are written (DESIGN sections 7 and 8).
 
-`reward` runs after every sync (the worker's poll, `sync`, `distribute`'s sync, `import`). It reads
-the ledger events recorded since it last ran (a count per ledger segment, kept in `cursors`) and,
-in one store transaction with that count:
+`reward` runs after every sync (the worker's poll, `sync`, `distribute`'s sync, `import`). It takes
+the ledger events recorded since it last ran (a count per ledger segment, kept in `cursors`; the
+events themselves as the ledger kept them in memory, or read back from the store) and, in one
+store transaction with that count:
 
 - remembers the `?ref=` visits by visitor digest (`programs/visits`), so a later order by the same
   visitor is matched to them (only the keyed digest is ever stored, never an address or an agent);
 - for each new paid sale, asks `engine.commissions` what each program pays (engagements, structure,
   group) and writes each reward as an obligation `<program>:<order>:<collaborator>` earned at the
-  payment time (`programs/obligations`), `draft` when the program says `review: true`; a renewal
-  pays the first order's collaborators while the program's `renewals` allows;
+  payment time (in `programs/obligations/<the UTC day>`), `draft` when the program says `review:
+  true`; a renewal pays the first order's collaborators while the program's `renewals` allows;
 - pays each new lead the flat bounty of the `conversion: lead` programs;
 - for each new refund or cancellation, adjusts the order's rewards: one in no fulfillment is
   reduced (`rejected` at zero); one processing or paid gets a clawback `<id>:refund:<refund id>`
@@ -18,8 +19,8 @@ in one store transaction with that count:
 An order's engagements are decided once, when its payment is first seen: visits recorded after
 that do not change a reward already written. `begin`, before each sync and import, starts the
 count of a store that never ran programs at the events it holds: programs reward what is recorded
-from when they are configured, never a store's history. Writing is idempotent by obligation id and by refund
-id, and the event count moves in the same commit, so a re-run never pays twice.
+from when they are configured, never a store's history. Writing is idempotent by obligation id
+and by refund id, and the event count moves in the same commit, so a re-run never pays twice.
 """
 from __future__ import annotations
 
@@ -335,8 +336,9 @@ class _Work:
     def take_back(self, event: Event) -> None:
         for ident in list(self.orders().get(str(event.order_id), [])):
             doc = self.doc(ident)
-            if doc is not None and "of" not in doc and refund_id(event) not in doc.get("refunds", {}):
-                self.adjust(ident, doc, event)
+            if (doc is not None and "of" not in doc and doc.get("status") != "rejected"
+                    and refund_id(event) not in doc.get("refunds", {})):
+                self.adjust(ident, doc, event)  # a rejected reward pays nothing: nothing to take back
 
     def adjust(self, ident: str, doc: Record, event: Event) -> None:
         """Take a refund's share back from one reward (see the module docstring)."""
