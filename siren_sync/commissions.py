@@ -1,15 +1,16 @@
 """Program rewards as obligations: the one place they are written (DESIGN sections 7 and 8).
 
-`reward` runs after every sync (the worker's poll, `sync`, `distribute`'s sync, `import`). It reads
-the ledger events recorded since it last ran (a count per ledger segment, kept in `cursors`) and,
-in one store transaction with that count:
+`reward` runs after every sync (the worker's poll, `sync`, `distribute`'s sync, `import`). It takes
+the ledger events recorded since it last ran (a count per ledger segment, kept in `cursors`; the
+events themselves as the ledger kept them in memory, or read back from the store) and, in one
+store transaction with that count:
 
 - remembers the `?ref=` visits by visitor digest (`programs/visits`), so a later order by the same
   visitor is matched to them (only the keyed digest is ever stored, never an address or an agent);
 - for each new paid sale, asks `engine.commissions` what each program pays (engagements, structure,
   group) and writes each reward as an obligation `<program>:<order>:<collaborator>` earned at the
-  payment time (`programs/obligations`), `draft` when the program says `review: true`; a renewal
-  pays the first order's collaborators while the program's `renewals` allows;
+  payment time (in `programs/obligations/<the UTC day>`), `draft` when the program says `review:
+  true`; a renewal pays the first order's collaborators while the program's `renewals` allows;
 - pays each new lead the flat bounty of the `conversion: lead` programs;
 - for each new refund or cancellation, adjusts the order's rewards: one in no fulfillment is
   reduced (`rejected` at zero); one processing or paid gets a clawback `<id>:refund:<refund id>`
@@ -18,19 +19,18 @@ in one store transaction with that count:
 An order's engagements are decided once, when its payment is first seen: visits recorded after
 that do not change a reward already written. `begin`, before each sync and import, starts the
 count of a store that never ran programs at the events it holds: programs reward what is recorded
-from when they are configured, never a store's history. Writing is idempotent by obligation id and by refund
-id, and the event count moves in the same commit, so a re-run never pays twice.
+from when they are configured, never a store's history. Writing is idempotent by obligation id
+and by refund id, and the event count moves in the same commit, so a re-run never pays twice.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from fractions import Fraction
-from itertools import islice
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from siren_sync.engine import commissions as engine
 from siren_sync.engine.balances import Claim, Settling, payable_at, status_of
@@ -39,8 +39,14 @@ from siren_sync.engine.units import decimals_of
 from siren_sync.model import LEAD, SALE, Allocation, Collaborator, Event, Obligation, Program, Record, Touch
 from siren_sync.payouts.records import claims
 from siren_sync.store.protocol import Store, Transaction
-from siren_sync.tables import CURSORS, PROGRAM_OBLIGATIONS, PROGRAM_VISITS, PROGRAMS_CURSOR
-from siren_sync.values import iso, parse_time
+from siren_sync.tables import (
+    CURSORS,
+    PROGRAM_OBLIGATIONS,
+    PROGRAM_VISITS,
+    PROGRAMS_CURSOR,
+    program_obligations_table,
+)
+from siren_sync.values import as_utc, iso, parse_time
 
 log = logging.getLogger("siren_sync.commissions")
 
@@ -67,6 +73,19 @@ def begin(store: Store, programs: Mapping[str, Program]) -> None:
         tx.put(CURSORS, PROGRAMS_CURSOR, {"counts": {b: store.event_count(b) for b in store.buckets()}})
 
 
+def _recent(store: Store, recent: list[tuple[str, Event, bool]]) -> tuple[list[Event] | None, dict[str, int]]:
+    """(the events of `recent` not ignored, the counts once they are rewarded) when `recent` is all
+    the store recorded since the last run; (None, {}) when it is not (a crash, a backfill, a writer
+    that kept nothing)."""
+    done = dict((store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("counts", {}))
+    added: dict[str, int] = {}
+    for bucket, _, _ in recent:
+        added[bucket] = added.get(bucket, 0) + 1
+    if any(done.get(b, 0) + added.get(b, 0) != store.event_count(b) for b in store.buckets()):
+        return None, {}
+    return [e for _, e, ignored in recent if not ignored], {**done, **{b: store.event_count(b) for b in added}}
+
+
 def new_events(store: Store) -> tuple[list[Record], dict[str, int]]:
     """The ledger records not yet seen by programs, and the counts once they are."""
     done = dict((store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("counts", {}))
@@ -74,20 +93,24 @@ def new_events(store: Store) -> tuple[list[Record], dict[str, int]]:
     for bucket in store.buckets():
         total = store.event_count(bucket)
         if total > done.get(bucket, 0):
-            fresh.extend(islice(store.events(bucket), done.get(bucket, 0), None))
+            fresh.extend(store.events(bucket, done.get(bucket, 0)))
             done[bucket] = total
     return fresh, done
 
 
 def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping[str, Collaborator],
-           now: datetime) -> Rewarded:
-    """Reward what the ledger recorded since the last run (see the module docstring)."""
+           now: datetime, recent: list[tuple[str, Event, bool]] | None = None) -> Rewarded:
+    """Reward what the ledger recorded since the last run (see the module docstring). `recent` is
+    what the ledger kept in memory of it (`Ledger.take_recent`): used when it is exactly what the
+    store holds beyond the count, else the events are read back from the store."""
     if not programs:
         return Rewarded()
-    fresh, counts = new_events(store)
-    if not fresh:
+    events, counts = _recent(store, recent or [])
+    if events is None:
+        fresh, counts = new_events(store)
+        events = [Event.from_record(r) for r in fresh if not r.get("ignored")]  # the ledger's: dated far ahead...
+    if not events and counts == (store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("counts"):
         return Rewarded()
-    events = [Event.from_record(r) for r in fresh if not r.get("ignored")]  # the ledger's: dated far ahead...
     engaging: dict[int, list[Event]] = {}  # order -> its coupon and product events (recorded with its sale)
     for e in events:
         if e.order_id is not None and e.type != SALE and e.quantity > 0:
@@ -97,6 +120,7 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
         work.remember_visits(events)
         for event in sorted(events, key=lambda e: (e.at, e.key)):
             work.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])
+        work.save()
         tx.put(CURSORS, PROGRAMS_CURSOR, {"counts": counts, "at": iso(now)})
     done = work.done
     if done.rewards or done.adjusted or done.clawbacks:
@@ -136,6 +160,9 @@ class _Work:
         self.done = Rewarded()
         self._orders: dict[str, list[str]] | None = None  # order -> obligation ids (built when needed)
         self._renewals: dict[tuple[str, str], set[str]] = {}  # (program, first order) -> its renewal orders
+        self._earned: dict[str, str] = {}  # obligation id -> its earned_at as recorded (its month's table)
+        self.written: dict[str, Record] = {}  # this run's documents, put in the store once at its end
+        self.visits: dict[str, Record] = {}  # visitor -> the visits remembered, as this run leaves them
         self._claims: dict[str, Claim] | None = None
 
     # -- the index of what is already written ----------------------------------------------------
@@ -143,7 +170,7 @@ class _Work:
     def orders(self) -> dict[str, list[str]]:
         if self._orders is None:
             self._orders = {}
-            for ident, doc in self.store.table(PROGRAM_OBLIGATIONS).items():
+            for ident, doc in documents(self.store).items():
                 self._index(ident, doc)
         return self._orders
 
@@ -152,6 +179,7 @@ class _Work:
         ids = self._orders.setdefault(doc["order"], [])
         if ident not in ids:
             ids.append(ident)
+        self._earned[ident] = doc["earned_at"]
         if doc.get("renewal_of") is not None:
             self._renewals.setdefault((doc["program"], doc["renewal_of"]), set()).add(doc["order"])
 
@@ -163,20 +191,42 @@ class _Work:
     def put(self, ident: str, doc: Record) -> None:
         self.orders()
         self._index(ident, doc)
-        self.tx.put(PROGRAM_OBLIGATIONS, ident, doc)
+        self.written[ident] = doc
+
+    def doc(self, ident: str) -> Record | None:
+        """A reward as this run leaves it (a copy of the stored one, the first time it is read)."""
+        found = self.written.get(ident)
+        self.orders()
+        if found is None and ident in self._earned:
+            found = self.tx.get(program_obligations_table(self._earned[ident]), ident)
+            if found is not None:
+                self.written[ident] = found
+        return found
+
+    def known(self, ident: str, order: str) -> bool:
+        return ident in self.written or ident in self.orders().get(order, ())
+
+    def save(self) -> None:
+        tables: dict[str, dict[str, Record]] = {}
+        for ident, doc in self.written.items():
+            tables.setdefault(program_obligations_table(doc["earned_at"]), {})[ident] = doc
+        for table, docs in tables.items():
+            self.tx.put_many(table, docs)
+        self.tx.put_many(PROGRAM_VISITS, self.visits)
 
     # -- events ----------------------------------------------------------------------------------
 
     def remember_visits(self, events: Iterable[Event]) -> None:
-        """Each visitor's `?ref=` visits (time, tracking id owner), the newest `VISITS_KEPT`."""
-        found: dict[str, list[list[str]]] = {}
+        """Each visitor's `?ref=` visits (Unix seconds: log times are whole seconds; tracking id owner),
+        the newest `VISITS_KEPT`."""
+        found: dict[str, list[list[Any]]] = {}
         for e in events:
             if e.type == "referredSiteVisit" and e.touch is not None and e.touch.visitor and e.collaborator:
-                found.setdefault(e.touch.visitor, []).append([iso(e.at), e.collaborator])
+                found.setdefault(e.touch.visitor, []).append([int(e.at.timestamp()), e.collaborator])
         for visitor, visits in found.items():
-            kept = (self.tx.get(PROGRAM_VISITS, visitor) or {}).get("visits", [])
+            kept = (self.store.get(PROGRAM_VISITS, visitor) or {}).get("visits", [])
             merged = sorted({tuple(v) for v in kept + visits})[-VISITS_KEPT:]
-            self.tx.put(PROGRAM_VISITS, visitor, {"visits": [list(v) for v in merged]})
+            self.visits[visitor] = {"visits": [list(v) for v in merged]}
 
     def take(self, event: Event, engaging: list[Event]) -> None:
         if is_payment(event):
@@ -193,8 +243,9 @@ class _Work:
         order = str(event.order_id) if event.order_id is not None else event.key
         visits: tuple[tuple[datetime, str], ...] = ()
         if touch.visitor:
-            stored = (self.tx.get(PROGRAM_VISITS, touch.visitor) or {}).get("visits", [])
-            visits = tuple((parse_time(at), who) for at, who in stored)
+            stored = (self.visits.get(touch.visitor) or self.store.get(PROGRAM_VISITS, touch.visitor) or {}).get(
+                "visits", [])
+            visits = tuple((datetime.fromtimestamp(at, UTC), who) for at, who in stored)
         return engine.Sale(
             id=order, event=event, created_at=touch.created_at or event.at,
             coupons=tuple(sorted({e.collaborator for e in mine if e.type == "boundCouponUsed" and e.collaborator})),
@@ -227,7 +278,7 @@ class _Work:
         """The program's renewal award, while its `renewals` allows (None: every renewal pays)."""
         first = {}
         for ident in self.orders().get(sale.renewal_of or "", []):
-            doc = self.tx.get(PROGRAM_OBLIGATIONS, ident)
+            doc = self.doc(ident)
             if doc and doc["program"] == program.key and "of" not in doc:
                 first[doc["collaborator"]] = Decimal(doc["reward"])
         paid = self._renewals.get((program.key, sale.renewal_of or ""), set()) - {sale.id}
@@ -237,9 +288,9 @@ class _Work:
 
     def write_reward(self, program: Program, sale: engine.Sale, a: engine.Award, allocation: Allocation) -> None:
         ident = f"{program.key}:{sale.id}:{allocation.collaborator}"
-        if self.tx.get(PROGRAM_OBLIGATIONS, ident) is not None:
+        if self.known(ident, sale.id):
             return  # written by an earlier run: never twice
-        earned = sale.paid_at
+        earned = as_utc(sale.paid_at)
         doc: Record = {
             "program": program.key, "order": sale.id, "collaborator": allocation.collaborator,
             "amount": str(allocation.amount), "reward": str(allocation.amount), "units": program.units,
@@ -284,9 +335,10 @@ class _Work:
 
     def take_back(self, event: Event) -> None:
         for ident in list(self.orders().get(str(event.order_id), [])):
-            doc = self.tx.get(PROGRAM_OBLIGATIONS, ident)
-            if doc is not None and "of" not in doc and refund_id(event) not in doc.get("refunds", {}):
-                self.adjust(ident, doc, event)
+            doc = self.doc(ident)
+            if (doc is not None and "of" not in doc and doc.get("status") != "rejected"
+                    and refund_id(event) not in doc.get("refunds", {})):
+                self.adjust(ident, doc, event)  # a rejected reward pays nothing: nothing to take back
 
     def adjust(self, ident: str, doc: Record, event: Event) -> None:
         """Take a refund's share back from one reward (see the module docstring)."""
@@ -308,7 +360,7 @@ class _Work:
         doc = dict(doc, refunded_share=str(share), refunds=refunds, notes=notes)
         if change:
             doc = self.apply(ident, doc, change, event, program)
-        self.tx.put(PROGRAM_OBLIGATIONS, ident, doc)
+        self.put(ident, doc)
 
     def refunded(self, program: Program | None, doc: Record, event: Event) -> Decimal:
         """The refund's counted value for this reward: the program's, on the owner's lines for a royalty."""
@@ -335,9 +387,9 @@ class _Work:
             return _noted(doc, f"the reward was {where}; clawback: false leaves it", taken=taken,
                           left_alone=str(Decimal(doc.get("left_alone", "0")) - change))
         claw = f"{ident}:refund:{refund_id(event)}"
-        self.tx.put(PROGRAM_OBLIGATIONS, claw, {
+        self.put(claw, {
             "program": doc["program"], "order": doc["order"], "collaborator": doc["collaborator"],
-            "amount": str(change), "units": doc["units"], "score": "0", "earned_at": iso(event.at), "of": ident,
+            "amount": str(change), "units": doc["units"], "score": "0", "earned_at": iso(as_utc(event.at)), "of": ident,
             "why": f"clawback of {ident}: refund {refund_id(event)} of order {doc['order']} after the reward was "
                    f"{where}"})
         self.done.clawbacks += 1
@@ -367,13 +419,30 @@ def obligation_of(ident: str, doc: Record, settling: Settling | None = None) -> 
                       "program", ident)
 
 
+def documents(store: Store) -> dict[str, Record]:
+    """Every stored program reward and clawback, by obligation id (the store's own documents: read only)."""
+    found: dict[str, Record] = {}
+    for table in store.tables(PROGRAM_OBLIGATIONS):
+        found.update(store.table(table))
+    return found
+
+
+def find(store: Store, ident: str) -> tuple[str, Record] | None:
+    """(its table, the document) of one program reward or clawback, or None."""
+    for table in store.tables(PROGRAM_OBLIGATIONS):
+        doc = store.get(table, ident)
+        if doc is not None:
+            return table, doc
+    return None
+
+
 def obligations(store: Store, collaborators: Iterable[str] | None = None,
                 settling: Settling | None = None) -> list[Obligation]:
     """Every program obligation (of `collaborators`, or everyone's), oldest first; with `settling`,
     those earned by then, with their status then."""
     wanted = None if collaborators is None else set(collaborators)
     found = []
-    for ident, doc in store.table(PROGRAM_OBLIGATIONS).items():
+    for ident, doc in documents(store).items():
         if wanted is not None and doc["collaborator"] not in wanted:
             continue
         if settling is not None and parse_time(doc["earned_at"]) > settling.as_of:
@@ -385,7 +454,7 @@ def obligations(store: Store, collaborators: Iterable[str] | None = None,
 def left_alone(store: Store) -> dict[str, Decimal]:
     """Per unit, what refunds after payment left with collaborators (`clawback: false`): `check` says it."""
     sums: dict[str, Decimal] = {}
-    for doc in store.table(PROGRAM_OBLIGATIONS).values():
+    for doc in documents(store).values():
         if doc.get("left_alone"):
             sums[doc["units"]] = sums.get(doc["units"], Decimal(0)) + Decimal(doc["left_alone"])
     return sums

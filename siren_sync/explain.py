@@ -20,7 +20,7 @@ from siren_sync.ledger import period_records
 from siren_sync.model import Distribution, Fulfillment, Obligation, Record
 from siren_sync.payouts.records import holders
 from siren_sync.store.protocol import Store
-from siren_sync.tables import DISTRIBUTIONS, PROGRAM_OBLIGATIONS
+from siren_sync.tables import DISTRIBUTIONS
 from siren_sync.values import iso
 
 
@@ -106,7 +106,8 @@ def _outcome(f: Fulfillment, claim: Claim) -> str:
 def reward(app: App, collaborator: str, reward_id: str) -> str:
     """A program reward: the order's engagements, which won and why, the amount's arithmetic, what
     refunds took back, and where it stands now (DESIGN section 8)."""
-    doc = app.store.get(PROGRAM_OBLIGATIONS, reward_id)
+    found = commissions.find(app.store, reward_id)
+    doc = None if found is None else found[1]
     if doc is None or doc["collaborator"] != collaborator or "of" in doc:
         raise UsageError(f"{collaborator} has no program reward {reward_id!r} (see `siren-sync history`)")
     program = app.config.programs.get(doc["program"])
@@ -130,6 +131,6 @@ def reward(app: App, collaborator: str, reward_id: str) -> str:
     if doc.get("status") == "draft":
         lines.append(f"    draft: waits for `siren-sync approve {reward_id}`")
     lines += [f"    in fulfillment {f.id} as of {iso(f.as_of)}: {_outcome(f, claim)}" for f, claim in held]
-    claws = {i: d for i, d in app.store.table(PROGRAM_OBLIGATIONS).items() if d.get("of") == reward_id}
+    claws = {i: d for i, d in commissions.documents(app.store).items() if d.get("of") == reward_id}
     lines += [f"  clawback {i}: {d['amount']} {d['units']}, earned {d['earned_at']}" for i, d in sorted(claws.items())]
     return "\n".join(lines)

@@ -212,7 +212,7 @@ def sync_sources(app: App, sources: Iterable[Source], clock: Callable[[], dateti
     could not be read (the others are synced). The worker's poll, and `distribute`, which syncs
     before it closes (DESIGN section 1)."""
     failed: dict[str, str] = {}
-    commissions.begin(app.store, app.config.programs)
+    begin_programs(app)
     for source in sources:
         if should_stop is not None and should_stop():
             raise StopRequested()
@@ -229,7 +229,16 @@ def sync_sources(app: App, sources: Iterable[Source], clock: Callable[[], dateti
 def reward_programs(app: App) -> commissions.Rewarded:
     """The programs' rewards for what was recorded since they last ran (`commissions.reward`): after
     every sync, once all of its sources are read, so an order meets the visits of the same poll."""
-    return commissions.reward(app.store, app.config.programs, app.ledger.collaborators, app.ledger.now)
+    return commissions.reward(app.store, app.config.programs, app.ledger.collaborators, app.ledger.now,
+                              app.ledger.take_recent())
+
+
+def begin_programs(app: App) -> None:
+    """Before a sync or an import: start programs on a store that never ran them (`commissions.begin`)
+    and keep what is recorded in memory for them (`Ledger.keep_recent`)."""
+    if app.config.programs:
+        commissions.begin(app.store, app.config.programs)
+        app.ledger.keep_recent()
 
 
 def sync_all(config: Config, app: App, now: datetime, only: str | None = None, since: datetime | None = None,
@@ -237,7 +246,7 @@ def sync_all(config: Config, app: App, now: datetime, only: str | None = None, s
     """Every enabled source (or one) once; a failing source is reported and the others still run."""
     reports: list[SyncReport] = []
     failures: list[str] = []
-    commissions.begin(app.store, app.config.programs)
+    begin_programs(app)
     for source in build_sources(config, app, only):
         try:
             reports.append(run_source(app, source, now, since, stream))

@@ -75,7 +75,7 @@ class Shop:
         return commissions.reward(self.store, self.programs, PEOPLE, LATER)
 
     def docs(self):
-        return self.store.table("programs/obligations")
+        return commissions.documents(self.store)
 
     def owed(self, as_of=LATER):
         return {o.id: (o.amount, o.status) for o in settled(self.store, as_of)}
@@ -269,7 +269,7 @@ def test_against_the_sandbox_subscription_renewals_pay_the_first_order_s_owner(m
     config = load_config(path, env=sandbox_env(sb.credentials))
     with open_app(config, now=sb.now, fetch_timezone=lambda: sb.site.timezone_name) as opened:
         sync_all(config, opened, sb.now, stream=None)
-        docs = opened.store.table("programs/obligations")
+        docs = commissions.documents(opened.store)
     firsts = {str(s.id - 1) for s in sb.site.subscriptions.values()}  # a subscription's id follows its first order's
     renewals = [d for d in docs.values() if d.get("renewal_of")]
     assert renewals and {d["renewal_of"] for d in renewals} <= firsts
@@ -309,3 +309,18 @@ def test_on_an_empty_store_the_first_sync_is_rewarded_whole(store):
     commissions.begin(store, shop.programs)
     shop.record(*order(coupon="alice"))
     assert list(shop.docs()) == ["affiliates:7:alice"]
+
+
+def test_what_the_ledger_kept_in_memory_is_used_only_when_it_is_all_that_is_new(store):
+    shop = Shop(store, program())
+    commissions.begin(store, shop.programs)
+    shop.ledger.keep_recent()
+    shop.ledger.record(order(oid=7, coupon="alice"))
+    kept = shop.ledger.take_recent()
+    assert [e.key for _, e, _ in kept][:1] == ["woocommerce:sale:7"]
+    shop.ledger.record(order(oid=8, coupon="alice"))  # recorded, but not in what is handed over
+    done = commissions.reward(store, shop.programs, PEOPLE, LATER, kept)
+    assert done.rewards == 2 and sorted(shop.docs()) == ["affiliates:7:alice", "affiliates:8:alice"]
+    shop.ledger.record(order(oid=9, coupon="alice"))
+    assert commissions.reward(store, shop.programs, PEOPLE, LATER, shop.ledger.take_recent()).rewards == 1
+    assert commissions.reward(store, shop.programs, PEOPLE, LATER, shop.ledger.take_recent()).rewards == 0

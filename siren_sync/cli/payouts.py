@@ -6,13 +6,14 @@ import sys
 from collections.abc import Collection
 from datetime import datetime
 
+from siren_sync import commissions
 from siren_sync.app import App, utcnow
 from siren_sync.cli.common import check_distribution, open_for, say, time_arg
 from siren_sync.errors import UsageError
 from siren_sync.model import OBLIGATION_STATUSES
 from siren_sync.output import check_target, write_files
 from siren_sync.payouts import formats, fulfillments, overview, review
-from siren_sync.tables import DISTRIBUTIONS, PROGRAM_OBLIGATIONS
+from siren_sync.tables import DISTRIBUTIONS
 from siren_sync.values import nfc
 
 # `--mark-paid` pays what is payable; `pending` is how the first wave spelled "not paid yet".
@@ -101,7 +102,7 @@ def _mark_paid(app: App, args: argparse.Namespace) -> int:
 
 def _check_reviewable(app: App, ident: str) -> None:
     """A distribution, or a program reward (`programs: <key>: review: true`)."""
-    if app.store.get(PROGRAM_OBLIGATIONS, ident) is None:
+    if commissions.find(app.store, ident) is None:
         check_distribution(app, ident)
 
 

@@ -22,14 +22,15 @@ import dataclasses
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
+from functools import lru_cache
 from typing import NamedTuple
 
 from siren_sync.engine.pools import counted_value, other_currency, round_half_up
 from siren_sync.engine.resolvers import split
 from siren_sync.model import Allocation, Collaborator, Event, Program, Standing
-from siren_sync.values import iso
+from siren_sync.values import WIDE, iso
 
 ROYALTY = "collaboratorProductSold"
 
@@ -123,7 +124,9 @@ def reward_of(program: Program, value: Decimal) -> tuple[Decimal, str]:
     if program.flat is not None:
         return program.flat, f"flat {program.flat} {program.units} per conversion"
     assert program.percentage is not None
-    amount = round_half_up(Fraction(value) * Fraction(program.percentage) / 100, program.exponent)
+    with localcontext(WIDE):  # exact: a bounded value times a bounded percentage, then one rounding
+        amount = (value * program.percentage).scaleb(-2).quantize(Decimal(1).scaleb(-program.exponent),
+                                                                  ROUND_HALF_UP)
     return amount, (f"{_plain(program.percentage)}% of {value} = {amount} {program.units} "
                     f"(rounded half-up to {Decimal(1).scaleb(-program.exponent)})")
 
@@ -167,11 +170,14 @@ def resolve(program: Program, engaged: list[Engaged], amount: Decimal) -> tuple[
 
 def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits) -> Award | None:
     """What `program` pays for `sale` (a first sale, not a renewal), or None when it pays nothing."""
-    if not program.active or program.conversion != "sale" or other_currency(sale.event, program):
+    if not program.active or program.conversion != "sale":
         return None
-    value = counted_value(sale.event, program, owned)
     found = engagements(sale, program)
     engaged = merged(found, admits)
+    owners = ROYALTY in program.engagements and any(admits(who) for who in sale.owners)
+    if (not engaged and not owners) or other_currency(sale.event, program):
+        return None  # most orders: nobody engaged, nothing to count
+    value = counted_value(sale.event, program, owned)
     allocations: list[Allocation] = []
     why: list[str] = []
     arithmetic: list[str] = []
@@ -181,7 +187,7 @@ def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits) 
         allocations, reason, won_at = resolve(program, engaged, amount)
         why.append(reason)
         arithmetic.append(words)
-    royalties = _royalties(program, sale, admits) if ROYALTY in program.engagements else []
+    royalties = _royalties(program, sale, admits) if owners else []
     if royalties:
         found += [Engagement(ROYALTY, a.collaborator, sale.created_at) for a in royalties]
         allocations += royalties
@@ -205,6 +211,7 @@ def _merged_allocations(allocations: list[Allocation]) -> list[Allocation]:
     return list(by_who.values())
 
 
+@lru_cache(maxsize=256)
 def royalty_scope(program: Program) -> Program:
     """`program` counting only collaborator-owned lines: given one owner's products, their own lines."""
     return dataclasses.replace(program, filters=dataclasses.replace(program.filters, collaborator_owned=True))

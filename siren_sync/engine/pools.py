@@ -101,20 +101,28 @@ def counted_value(event: Event, distributor: Counting, owned_products: Collectio
     if other_currency(event, distributor):
         return Decimal(0)
     exponent = minor_unit(order.currency.upper(), None)[0]
-    if (event.share is WHOLE or event.share == 1) and not distributor.filters.restricts:
-        # The common case, a paid order with no line filter: a plain Decimal sum is already exact.
+    whole = event.share is WHOLE or event.share == 1
+    if whole and (not distributor.filters.restricts or not order.discount_total
+                  or "discounts" not in distributor.compilers):
+        # The common cases, a paid order with no line filter, or one whose filtered lines carry no
+        # discount to share out (a royalty on an undiscounted order): Decimal sums are already exact.
         quantum = _QUANTA[exponent] if exponent < len(_QUANTA) else Decimal(1).scaleb(-exponent)
-        return _compile_plain(order, distributor.compilers).quantize(quantum, ROUND_HALF_UP)
+        compiled = _compile_plain(order, distributor.compilers, distributor.filters, owned_products)
+        return compiled.quantize(quantum, ROUND_HALF_UP)
     value = compile_order(order, distributor.compilers, distributor.filters, owned_products) * event.share
     return round_half_up(value, exponent)
 
 
-def _compile_plain(order: OrderValue, compilers: Sequence[str]) -> Decimal:
-    """`compile_order` without filters, in Decimal: sums and one subtraction, no division."""
+def _compile_plain(order: OrderValue, compilers: Sequence[str], filters: LineItemFilters,
+                   owned_products: Collection[int]) -> Decimal:
+    """`compile_order` in Decimal where it needs no division: without filters, or with filters and
+    no discount to share out among the kept lines (the caller knows which). Sums and a subtraction."""
     value = Decimal(0)
     if "lineItems" in compilers:
-        value += sum((line.subtotal for line in order.lines), Decimal(0))
-    if "discounts" in compilers:
+        lines = order.lines if not filters.restricts else [
+            line for line in order.lines if _keeps(line, filters, owned_products)]
+        value += sum((line.subtotal for line in lines), Decimal(0))
+    if "discounts" in compilers and not filters.restricts:
         value -= order.discount_total
     for compiler, amount in (("fees", order.fees), ("shipping", order.shipping), ("taxes", order.taxes)):
         if compiler in compilers:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from siren_sync import commissions
 from siren_sync.closing import queue_record
 from siren_sync.errors import UsageError
 from siren_sync.store.protocol import Store
-from siren_sync.tables import DISTRIBUTIONS, PROGRAM_OBLIGATIONS
+from siren_sync.tables import DISTRIBUTIONS
 from siren_sync.values import iso
 
 
@@ -41,9 +42,10 @@ def decide(store: Store, distribution_id: str, reject: bool, reason: str, now: d
 def decide_reward(store: Store, reward_id: str, reject: bool, reason: str, now: datetime) -> tuple[str, bool]:
     """Approve (or reject) a program reward waiting for review (`draft`): `pending` (payable once its
     hold is over) or `rejected`; returns its decision and whether this call made it. Final, too."""
-    doc = store.get(PROGRAM_OBLIGATIONS, reward_id)
-    if doc is None:
+    found = commissions.find(store, reward_id)
+    if found is None or "of" in found[1]:
         raise UsageError(f"unknown distribution or program reward {reward_id!r} (see `siren-sync history`)")
+    table, doc = found
     current = {"draft": "draft", "rejected": "rejected"}.get(doc.get("status", "pending"), "approved")
     wanted = "rejected" if reject else "approved"
     if current == wanted:
@@ -54,5 +56,5 @@ def decide_reward(store: Store, reward_id: str, reject: bool, reason: str, now: 
     if reason:
         decided["reason"] = reason
     with store.transaction() as tx:
-        tx.put(PROGRAM_OBLIGATIONS, reward_id, decided)
+        tx.put(table, reward_id, decided)
     return wanted, True
