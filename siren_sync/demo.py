@@ -26,7 +26,6 @@ from siren_sync import commissions, history
 from siren_sync.config import Config, load_config
 from siren_sync.model import Record
 from siren_sync.payouts import fulfillments, overview
-from siren_sync.tables import PROGRAM_OBLIGATIONS
 from siren_sync.values import iso
 
 if TYPE_CHECKING:
@@ -206,7 +205,7 @@ def _rewards(worker: Worker, out: TextIO) -> None:
     """Each program's rewards: how many, the total, each collaborator's, and one reward with the
     engagements of its order and why it went where it did (what `explain --reward` shows in full)."""
     app = worker.app
-    docs = app.store.table(PROGRAM_OBLIGATIONS)
+    docs = commissions.documents(app.store)
     rewards = [o for o in commissions.obligations(app.store) if "of" not in docs[o.key]]  # not clawbacks
     print("\n== program rewards ==", file=out)
     for key, program in app.config.programs.items():
