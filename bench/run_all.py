@@ -33,7 +33,8 @@ SMALL = {
     "requests_backfill": ["--orders", "2000", "--refunds", "130", "--full", "100"],
     "payouts": ["--collaborators", "1000", "--obligations", "10000"],
     "config_load": ["--collaborators", "5000", "--repeat", "1"],
-    "programs": ["--orders", "3000", "--refunds", "90", "--repeat", "1"],
+    "programs": ["--orders", "3000", "--refunds", "90", "--repeat", "1", "--days", "1", "--orders-per-day", "500",
+                 "--polls", "24"],
 }
 
 

@@ -5,15 +5,21 @@ What the worker recorded is compared, to the cent and reward by reward, with an 
 rewards from the sandbox's own ground truth (`tests.support.program_truth`); the rewards reach
 `history --json` and `payouts --json` as program obligations; renewals pay the first order's
 collaborator; refunds reduce rewards; and no client address or user agent is anywhere in the store
-or the worker's log.
+(the TinyDB files, or the PostgreSQL namespace's rows) or the worker's log.
 """
 from __future__ import annotations
 
 import json
 from decimal import Decimal
 
-from tests.support.e2e import Choreography, Site, wait_until
+import psycopg
+import pytest
+
+from tests.support.e2e import TINYDB, Choreography, Site, postgres_store, wait_until
+from tests.support.postgres import database_url, namespace_for
 from tests.support.program_truth import COUPON, ROYALTY, VISIT, Reward, Rule, device, expected_rewards
+
+pytestmark = pytest.mark.e2e
 
 SEED, DAYS, ORDERS_PER_DAY = 11, 10, 30
 STEPS = 40  # six-hour steps: ten days
@@ -37,12 +43,20 @@ programs:
 RULES = (Rule("affiliates", 25, frozenset({COUPON, VISIT})), Rule("royalties", 50, frozenset({ROYALTY})))
 
 
-def _programs_site(make_site, tmp_path) -> tuple[Site, object]:
+def _programs_site(make_site, tmp_path, store: str) -> tuple[Site, object]:
     log = tmp_path / "access.log"
     site = make_site("programs", seed=SEED, schedule="+1 week", days=DAYS, orders_per_day=ORDERS_PER_DAY,
-                     options=("--visitors", "--subscriptions", "--access-log", str(log)),
+                     store=store, options=("--visitors", "--subscriptions", "--access-log", str(log)),
                      sources=f"  access_log: {{enabled: true, path: {log}}}\n", extra=PROGRAMS)
     return site, log
+
+
+def _store(kind: str, tmp_path) -> tuple[str, str | None]:
+    """(the config's `store:` line, the PostgreSQL namespace or None) of a test on `kind`."""
+    if kind == "tinydb":
+        return TINYDB, None
+    namespace = namespace_for(tmp_path)
+    return postgres_store(database_url(), namespace), namespace
 
 
 def _recorded(site: Site) -> dict[str, dict]:
@@ -57,8 +71,10 @@ def _mismatch(got: dict[str, dict], want: dict[str, Reward]) -> list[str]:
             for i in ids if i not in got or i not in want or Decimal(got[i]["amount"]) != want[i].amount]
 
 
-def test_the_worker_s_program_rewards_equal_the_sandbox_s_truth_to_the_cent(make_site, tmp_path):
-    site, log = _programs_site(make_site, tmp_path)
+@pytest.mark.parametrize("kind", ["tinydb", "postgresql"])
+def test_the_worker_s_program_rewards_equal_the_sandbox_s_truth_to_the_cent(make_site, tmp_path, kind):
+    store, namespace = _store(kind, tmp_path)
+    site, log = _programs_site(make_site, tmp_path, store)
     worker = site.worker("programs")
     worker.wait_for_log("worker started", timeout=60)
     Choreography(site, STEPS).finish()
@@ -89,18 +105,30 @@ def test_the_worker_s_program_rewards_equal_the_sandbox_s_truth_to_the_cent(make
     assert all(Decimal(o["amount"]) == want[i].amount and o["origin"] == i.split(":")[0] for i, o in rows.items())
 
     assert worker.sigterm() == 0
-    _nothing_raw(site, tmp_path / "access.log")
+    _nothing_raw(site, tmp_path / "access.log", namespace)
 
 
-def _nothing_raw(site: Site, log) -> None:
-    """No client address or user agent of the shop's visitors in the store files or the worker's log."""
+def _stored(site: Site, namespace: str | None) -> bytes:
+    """Everything the store holds: its files, or its namespace's rows as text."""
+    if namespace is None:
+        return b"".join(p.read_bytes() for p in (site.folder / "store").rglob("*") if p.is_file())
+    columns = {"siren_sync_documents": "tbl || ' ' || key || ' ' || doc", "siren_sync_chunks": "tbl || ' ' || docs",
+               "siren_sync_events": "record", "siren_sync_tables": "tbl", "siren_sync_buckets": "bucket"}
+    with psycopg.connect(database_url()) as conn:
+        rows = [conn.execute(f"SELECT {text} FROM {table} WHERE namespace = %s", (namespace,)).fetchall()
+                for table, text in columns.items()]
+    return "\n".join(row[0] for found in rows for row in found).encode()
+
+
+def _nothing_raw(site: Site, log, namespace: str | None) -> None:
+    """No client address or user agent of the shop's visitors in the store or the worker's log."""
     raw: set[str] = set()
     for line in log.read_text().splitlines():
         address, agent = line.split(" ", 1)[0], line.rsplit('"', 2)[-2]
         raw |= {address, device(address, agent)[0], agent}
     assert len(raw) > 100
-    stored = b"".join(p.read_bytes() for p in (site.folder / "store").rglob("*") if p.is_file())
+    stored = _stored(site, namespace)
     logged = "".join(w.text() for w in site.workers)
-    assert b"programs/visits" in stored or b"visits" in stored
+    assert b"programs/visits" in stored and b"referredSiteVisit" in stored
     found = sorted(v for v in raw if v.encode() in stored or v in logged)
     assert found == [], f"raw visitor values stored or logged: {found[:5]}"
