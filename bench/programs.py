@@ -93,14 +93,15 @@ def _polls(programs: bool, days: int, per_day: float, polls: int, folder: Path) 
         if programs:
             path.write_text(path.read_text() + PROGRAMS)
         worker = Worker(_common.load(path), clock=lambda: sb.now)
-        rewards_cpu, real = [0.0], sync.reward_programs
+        rewards_cpu: list[float] = []  # each poll's
+        real = sync.reward_programs
 
         def timed(app):  # the worker's poll calls `sync.reward_programs`: its CPU is counted apart
             t = time.process_time()
             try:
                 return real(app)
             finally:
-                rewards_cpu[0] += time.process_time() - t
+                rewards_cpu.append(time.process_time() - t)
 
         sync.reward_programs = timed
         try:
@@ -114,7 +115,10 @@ def _polls(programs: bool, days: int, per_day: float, polls: int, folder: Path) 
         store = worker.app.store
         orders = sum(1 for b in store.buckets() for r in store.events(b) if r["key"].startswith("woocommerce:sale:"))
         worker.app.close()
-    return {"orders": orders, "cpu_s": cpu, "rewards_cpu_s": rewards_cpu[0]}
+    day = max(1, len(rewards_cpu) // days)  # a day's polls: the first day's and the last day's cost
+    return {"orders": orders, "cpu_s": cpu, "rewards_cpu_s": sum(rewards_cpu),
+            "rewards_ms_per_poll": [round(sum(rewards_cpu[:day]) / day * 1000, 2),
+                                    round(sum(rewards_cpu[-day:]) / day * 1000, 2)]}
 
 
 def steady(days: int = 7, orders_per_day: float = 1000, polls: int = 168) -> dict:
@@ -127,6 +131,7 @@ def steady(days: int = 7, orders_per_day: float = 1000, polls: int = 168) -> dic
             "cpu_ms_per_order": {"no programs": round(plain["cpu_s"] / n * 1000, 4),
                                  "two programs": round(with_programs["cpu_s"] / n * 1000, 4)},
             "rewards_ms_per_order": round(with_programs["rewards_cpu_s"] / n * 1000, 4),
+            "rewards_ms_per_poll_first_and_last_day": with_programs["rewards_ms_per_poll"],
             "ratio": round(with_programs["cpu_s"] / plain["cpu_s"], 3)}
 
 
@@ -185,6 +190,8 @@ def cli(argv: list[str] | None = None) -> dict:
             ("  no programs", f"{st['cpu_ms_per_order']['no programs']} ms/order"),
             ("  two programs", f"{st['cpu_ms_per_order']['two programs']} ms/order, of which the rewards "
                                f"{st['rewards_ms_per_order']} ms/order"),
+            ("  rewards a poll", "{} ms the first day, {} ms the last".format(
+                *st["rewards_ms_per_poll_first_and_last_day"])),
             ("  ratio", f"{st['ratio']}x [target <= 1.3x: {_common.verdict(t['steady_ratio<=1.3'])}]"),
         ]
     _common.report("two active programs vs none, order ingest (TinyDB store, --visitors)", rows, r)
