@@ -31,23 +31,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
 
-PROGRAMS = """\
-programs:
-  affiliates:
-    name: Affiliate commission
-    units: USD
-    reward: {percentage: 25}
-    engagements: [boundCouponUsed, referredSiteVisit]
-    structure: newestEngagementWins
-    window: 30 days
-    renewals: true
-  royalties:
-    name: Product royalties
-    units: USD
-    reward: {percentage: 50}
-    engagements: [collaboratorProductSold]
-    renewals: true
-"""
+from siren_sync.demo import DEMO_PROGRAM, ROYALTIES  # noqa: E402
+
+PROGRAMS = DEMO_PROGRAM + ROYALTIES  # the demo's affiliate commission, and royalties
 
 
 def _ingest(sb: _common.SandboxProcess, folder: Path, programs: bool, profile: str | None) -> dict:

@@ -116,6 +116,16 @@ programs:
     clawback: true
     transactionCompilers: [lineItems, discounts]
 """
+# A second program, beside the demo's in the end-to-end tests and the programs benchmark: half of
+# each product owner's own lines, renewals included.
+ROYALTIES = """\
+  royalties:
+    name: Product royalties
+    units: USD
+    reward: {percentage: 50}
+    engagements: [collaboratorProductSold]
+    renewals: true
+"""
 
 
 def sandbox_config_text(url: str, rest: str) -> str:

@@ -15,6 +15,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
+from siren_sync.demo import DEMO_PROGRAM, ROYALTIES
 from tests.support.e2e import TINYDB, Choreography, Site, postgres_store, wait_until
 from tests.support.postgres import database_url, namespace_for
 from tests.support.program_truth import COUPON, ROYALTY, VISIT, Reward, Rule, device, expected_rewards
@@ -23,23 +24,7 @@ pytestmark = pytest.mark.e2e
 
 SEED, DAYS, ORDERS_PER_DAY = 11, 10, 30
 STEPS = 40  # six-hour steps: ten days
-PROGRAMS = """\
-programs:
-  affiliates:
-    name: Affiliate commission
-    units: USD
-    reward: {percentage: 25}
-    engagements: [boundCouponUsed, referredSiteVisit]
-    structure: newestEngagementWins
-    window: 30 days
-    renewals: true
-  royalties:
-    name: Product royalties
-    units: USD
-    reward: {percentage: 50}
-    engagements: [collaboratorProductSold]
-    renewals: true
-"""
+PROGRAMS = DEMO_PROGRAM + ROYALTIES  # the demo's affiliates, and royalties
 RULES = (Rule("affiliates", 25, frozenset({COUPON, VISIT})), Rule("royalties", 50, frozenset({ROYALTY})))
 
 
