@@ -306,9 +306,8 @@ class _Work:
             doc["renewal_of"] = sale.renewal_of
         if self._royalty_only(program, sale, a, allocation.collaborator):
             # refunds take back the same share of the owner's lines: v is their lines' value
-            products = sale.owners[allocation.collaborator]
-            doc["products"] = sorted(products)
-            doc["value"] = str(counted_value(sale.event, engine.royalty_scope(program), products))
+            doc["products"] = sorted(sale.owners[allocation.collaborator])
+            doc["value"] = str(a.owned_values[allocation.collaborator])
         self.put(ident, doc)
         self.done.rewards += 1
 

@@ -25,6 +25,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 from functools import lru_cache
+from types import MappingProxyType
 from typing import NamedTuple
 
 from siren_sync.engine.pools import counted_value, other_currency, round_half_up
@@ -84,6 +85,7 @@ class Award(NamedTuple):
     won_at: datetime | None  # its winning engagement's time (a group compares these)
     why: str
     arithmetic: str
+    owned_values: Mapping[str, Decimal] = MappingProxyType({})  # each rewarded owner -> their lines' value
 
 
 Admits = Callable[[str], bool]
@@ -177,7 +179,7 @@ def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits) 
     owners = ROYALTY in program.engagements and any(admits(who) for who in sale.owners)
     if (not engaged and not owners) or other_currency(sale.event, program):
         return None  # most orders: nobody engaged, nothing to count
-    value = counted_value(sale.event, program, owned)
+    value = counted_value(sale.event, program, owned) if engaged else Decimal(0)  # royalties alone: their own
     allocations: list[Allocation] = []
     why: list[str] = []
     arithmetic: list[str] = []
@@ -187,7 +189,7 @@ def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits) 
         allocations, reason, won_at = resolve(program, engaged, amount)
         why.append(reason)
         arithmetic.append(words)
-    royalties = _royalties(program, sale, admits) if owners else []
+    royalties, owned_values = _royalties(program, sale, admits) if owners else ([], {})
     if royalties:
         found += [Engagement(ROYALTY, a.collaborator, sale.created_at) for a in royalties]
         allocations += royalties
@@ -197,7 +199,7 @@ def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits) 
     kept = tuple(a for a in _merged_allocations(allocations) if a.amount > 0)
     if not kept:
         return None
-    return Award(program.key, kept, value, tuple(found), won_at, "; ".join(why), "; ".join(arithmetic))
+    return Award(program.key, kept, value, tuple(found), won_at, "; ".join(why), "; ".join(arithmetic), owned_values)
 
 
 def _merged_allocations(allocations: list[Allocation]) -> list[Allocation]:
@@ -217,17 +219,18 @@ def royalty_scope(program: Program) -> Program:
     return dataclasses.replace(program, filters=dataclasses.replace(program.filters, collaborator_owned=True))
 
 
-def _royalties(program: Program, sale: Sale, admits: Admits) -> list[Allocation]:
-    """Each admitted owner's reward on their own lines (`collaboratorOwned` with their products)."""
+def _royalties(program: Program, sale: Sale, admits: Admits) -> tuple[list[Allocation], dict[str, Decimal]]:
+    """Each admitted owner's reward on their own lines (`collaboratorOwned` with their products),
+    and the value of those lines (a royalty's refunds take back the same share of it)."""
     own = royalty_scope(program)
-    found = []
+    found, values = [], {}
     for who in sorted(sale.owners):
         if not admits(who):
             continue
-        value = counted_value(sale.event, own, sale.owners[who])
+        values[who] = value = counted_value(sale.event, own, sale.owners[who])
         amount, words = reward_of(program, value)
         found.append(Allocation(who, Decimal(len(sale.owners[who])), amount, f"{who}'s lines: {words}"))
-    return found
+    return found, values
 
 
 def renewal_award(program: Program, sale: Sale, first: Mapping[str, Decimal], owned: Collection[int]) -> Award | None:
