@@ -10,6 +10,7 @@ collaborator; refunds reduce rewards; and no client address or user agent is any
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 
 import psycopg
@@ -18,12 +19,13 @@ import pytest
 from siren_sync.demo import DEMO_PROGRAM, ROYALTIES
 from tests.support.e2e import TINYDB, Choreography, Site, postgres_store, wait_until
 from tests.support.postgres import database_url, namespace_for
-from tests.support.program_truth import COUPON, ROYALTY, VISIT, Reward, Rule, device, expected_rewards
+from tests.support.program_truth import COUPON, ROYALTY, VISIT, Rule, device, expected_rewards, obligations
 
 pytestmark = pytest.mark.e2e
 
 SEED, DAYS, ORDERS_PER_DAY = 11, 10, 30
 STEPS = 40  # six-hour steps: ten days
+PAY_AFTER = 16  # steps: the rewards of the first four days are paid, then refunds claw back
 PROGRAMS = DEMO_PROGRAM + ROYALTIES  # the demo's affiliates, and royalties
 RULES = (Rule("affiliates", 25, frozenset({COUPON, VISIT})), Rule("royalties", 50, frozenset({ROYALTY})))
 
@@ -50,10 +52,21 @@ def _recorded(site: Site) -> dict[str, dict]:
     return {r["id"]: r for r in json.loads(done.stdout).get("rewards", [])}
 
 
-def _mismatch(got: dict[str, dict], want: dict[str, Reward]) -> list[str]:
+def _mismatch(got: dict[str, dict], want: Mapping[str, Decimal]) -> list[str]:
     ids = sorted(set(got) | set(want))
-    return [f"{i}: worker {got[i]['amount'] if i in got else None}, oracle {want[i].amount if i in want else None}"
-            for i in ids if i not in got or i not in want or Decimal(got[i]["amount"]) != want[i].amount]
+    return [f"{i}: worker {got[i]['amount'] if i in got else None}, oracle {want.get(i)}"
+            for i in ids if i not in got or i not in want or Decimal(got[i]["amount"]) != want[i]]
+
+
+def _settled(site: Site, want: Mapping[str, Decimal]) -> dict[str, dict]:
+    """The rewards the worker recorded, once they are `want` (its next poll may be on its way)."""
+    try:
+        wait_until(lambda: not _mismatch(_recorded(site), want), 60, 0.5, "the worker's last poll")
+    except AssertionError:
+        pass  # the differences are shown below
+    got = _recorded(site)
+    assert not _mismatch(got, want), "\n".join(_mismatch(got, want)[:20])
+    return got
 
 
 @pytest.mark.parametrize("kind", ["tinydb", "postgresql"])
@@ -64,12 +77,7 @@ def test_the_worker_s_program_rewards_equal_the_sandbox_s_truth_to_the_cent(make
     worker.wait_for_log("worker started", timeout=60)
     Choreography(site, STEPS).finish()
     want = expected_rewards(SEED, DAYS, ORDERS_PER_DAY, site.sandbox.now(), log, RULES)
-    try:
-        wait_until(lambda: not _mismatch(_recorded(site), want), 60, 0.5, "the worker's last poll")
-    except AssertionError:
-        pass  # the differences are shown below
-    got = _recorded(site)
-    assert not _mismatch(got, want), "\n".join(_mismatch(got, want)[:20])
+    got = _settled(site, obligations(want))
     assert all(r["program"] == i.split(":")[0] and i.count(":") == 2 for i, r in got.items())
 
     # every kind of reward is there: coupons, visits, royalties, renewals, partial and full refunds
@@ -91,6 +99,43 @@ def test_the_worker_s_program_rewards_equal_the_sandbox_s_truth_to_the_cent(make
 
     assert worker.sigterm() == 0
     _nothing_raw(site, tmp_path / "access.log", namespace)
+
+
+def test_refunds_after_payment_are_clawbacks_netted_in_the_next_fulfillment(make_site, tmp_path):
+    site, log = _programs_site(make_site, tmp_path, TINYDB)
+    site.worker("clawbacks").wait_for_log("worker started", timeout=60)
+    steps = Choreography(site, STEPS)
+    for _ in range(PAY_AFTER):
+        steps.step()
+    paid_at = site.sandbox.now()
+    before = expected_rewards(SEED, DAYS, ORDERS_PER_DAY, paid_at, log, RULES)
+    _settled(site, obligations(before))
+    rows = {o["id"]: o for o in _pay(site, tmp_path / "first.csv", paid_at.isoformat())["obligations"]}
+    paid = {i for i, r in before.items() if r.amount > 0}
+    assert paid and {i for i, o in rows.items() if o["status"] == "paid"} == paid
+
+    steps.finish()
+    end = site.sandbox.now()
+    want = obligations(expected_rewards(SEED, DAYS, ORDERS_PER_DAY, end, log, RULES), int(paid_at.timestamp()), paid)
+    _settled(site, want)
+    clawbacks = {i for i in want if ":refund:" in i}
+    assert clawbacks and all(want[i] < 0 for i in clawbacks), clawbacks
+
+    second = _pay(site, tmp_path / "second.csv", end.isoformat())
+    rows = {o["id"]: o for o in second["obligations"]}
+    first, netted = {rows[i]["fulfillment"] for i in paid}, {rows[i]["fulfillment"] for i in clawbacks}
+    assert len(first) == len(netted) == 1 and first != netted  # netted in the next fulfillment
+    assert all(rows[i]["status"] == "paid" for i in clawbacks)
+    assert all(c["balance"] == "0.00" for c in second["collaborators"])
+
+
+def _pay(site: Site, csv, as_of: str) -> dict:
+    """`payouts --csv FILE --mark-paid --as-of ...` beside the worker; then `payouts --json`."""
+    done = site.cli("payouts", "--csv", str(csv), "--mark-paid", "--as-of", as_of)
+    assert done.returncode == 0, done.stderr
+    done = site.cli("payouts", "--json", "--as-of", as_of)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
 
 
 def _stored(site: Site, namespace: str | None) -> bytes:

@@ -19,10 +19,8 @@ DESIGN section 8 as written, for sale programs paying a percentage with `boundCo
 - a renewal order pays, in the programs the first order paid, the percentage of its own value to the
   first order's collaborators (in the proportion they were paid, largest remainder);
 - a refund of `r` (its share of the counted value, rounded to the cent) takes `reward x r / v` back,
-  rounded half-up, never more than is left; refunds reaching the total, or a cancellation, take it all.
-
-Everything here is what the worker should hold when no fulfillment has paid anything yet (refunds
-reduce rewards, no clawbacks).
+  rounded half-up, never more than is left; refunds reaching the total, or a cancellation, take it all;
+  from a reward not yet paid it is taken, from a paid one it is a clawback (`obligations`).
 """
 from __future__ import annotations
 
@@ -34,6 +32,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
 from siren_sync.sandbox.generate import COLLABORATORS
@@ -59,6 +58,14 @@ class Rule:
     window: int = 30 * DAY
 
 
+class Change(NamedTuple):
+    """What one refund or a cancellation takes from a reward (zero or negative), and when."""
+
+    at: int  # epoch seconds
+    refund: str  # the refund's id, or "cancel"
+    amount: Decimal
+
+
 @dataclass
 class Reward:
     """One expected obligation: its reward when earned, and what refunds left of it."""
@@ -70,7 +77,24 @@ class Reward:
     value: Decimal  # the counted value `v` its refunds are taken from
     lines: frozenset[int] | None = None  # a royalty: the owner's products (their lines' value is `v`)
     renewal_of: int | None = None
-    amount: Decimal = field(default=Decimal(0))
+    amount: Decimal = field(default=Decimal(0))  # what is left of it
+    changes: list[Change] = field(default_factory=list)
+
+
+def obligations(rewards: Mapping[str, Reward], paid_at: int | None = None, paid: Iterable[str] = ()) -> dict[
+        str, Decimal]:
+    """Every obligation the rewards make, by id: with the rewards `paid` at `paid_at`, what a refund
+    takes from one of them afterwards is a clawback `<id>:refund:<refund id>`, the reward staying as
+    it was paid; the others are reduced."""
+    paid = set(paid)
+    found = {}
+    for r in rewards.values():
+        if r.id not in paid or paid_at is None:
+            found[r.id] = r.amount
+            continue
+        found[r.id] = r.reward + sum(c.amount for c in r.changes if c.at <= paid_at)
+        found.update({f"{r.id}:refund:{c.refund}": c.amount for c in r.changes if c.at > paid_at and c.amount})
+    return found
 
 
 def cents(value: Fraction) -> Decimal:
@@ -144,7 +168,8 @@ class Oracle:
                     if reward.reward > 0:
                         self.rewards[reward.id] = reward
         for reward in self.rewards.values():
-            reward.amount = self._left(reward)
+            reward.changes = self._changes(reward)
+            reward.amount = reward.reward + sum(c.amount for c in reward.changes)
         return self.rewards
 
     @staticmethod
@@ -213,21 +238,23 @@ class Oracle:
         return [Reward(f"{rule.key}:{o.id}:{who}", o.id, who, amount, value, renewal_of=first)
                 for who, amount in amounts.items()]
 
-    def _left(self, r: Reward) -> Decimal:
-        """What refunds and a cancellation left of the reward."""
+    def _changes(self, r: Reward) -> list[Change]:
+        """What each refund, then a cancellation, of the reward's order takes back, in time order:
+        `reward x r / v` rounded half-up and never more than is left; all that is left once the
+        refunds reach the order's total, or at a cancellation."""
         o = self.site.orders[r.order]
-        total = o.total
-        refunded = sum(x.amount for x in o.refunds)
+        total, changes, left, share = o.total, [], r.reward, Fraction(0)
         if total <= 0:
-            return r.reward
-        if (o.refunds and refunded >= total) or o.status in CANCELLED or (o.status == "refunded" and refunded < total):
-            return Decimal("0.00")
-        left = r.reward
-        for x in o.refunds:
+            return []
+        for x in sorted(o.refunds, key=lambda x: (x.created, str(x.id))):
+            share += Fraction(x.amount, total)
             back = cents(_compiled(o, r.lines) * Fraction(x.amount, total))
-            taken = cents(Fraction(r.reward) * Fraction(back) / Fraction(r.value)) if r.value else Decimal(0)
-            left -= min(taken, left)
-        return left
+            taken = cents(Fraction(r.reward) * Fraction(back) / Fraction(r.value)) if r.value else Decimal("0.00")
+            changes.append(Change(x.created, str(x.id), -(left if share >= 1 else min(taken, left))))
+            left += changes[-1].amount
+        if o.status in CANCELLED or (o.status == "refunded" and sum(x.amount for x in o.refunds) < total):
+            changes.append(Change(o.modified, "cancel", -left))
+        return changes
 
 
 def split(amount: Decimal, weights: Mapping[str, Decimal]) -> dict[str, Decimal]:
