@@ -36,6 +36,7 @@ from siren_sync.engine import commissions as engine
 from siren_sync.engine.balances import Claim, Settling, payable_at, status_of
 from siren_sync.engine.pools import counted_value
 from siren_sync.engine.units import decimals_of
+from siren_sync.gcpause import without_gc_pauses
 from siren_sync.model import LEAD, SALE, Allocation, Collaborator, Event, Obligation, Program, Record, Touch
 from siren_sync.payouts.records import claims
 from siren_sync.store.protocol import Store, Transaction
@@ -115,7 +116,7 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
     for e in events:
         if e.order_id is not None and e.type != SALE and e.quantity > 0:
             engaging.setdefault(e.order_id, []).append(e)
-    with store.transaction() as tx:
+    with store.transaction() as tx, without_gc_pauses():  # objects per reward, none in a cycle
         work = _Work(tx, store, programs, collaborators)
         work.remember_visits(events)
         for event in sorted(events, key=lambda e: (e.at, e.key)):
@@ -163,6 +164,7 @@ class _Work:
         self._earned: dict[str, str] = {}  # obligation id -> its earned_at as recorded (its month's table)
         self.written: dict[str, Record] = {}  # this run's documents, put in the store once at its end
         self.visits: dict[str, Record] = {}  # visitor -> the visits remembered, as this run leaves them
+        self._visits: dict[str, tuple[tuple[datetime, str], ...]] = {}  # the same, as `engine.Sale` takes them
         self._claims: dict[str, Claim] | None = None
 
     # -- the index of what is already written ----------------------------------------------------
@@ -241,17 +243,21 @@ class _Work:
         recorded with it), the visits of its visitor, the ref it names."""
         touch = event.touch or Touch()
         order = str(event.order_id) if event.order_id is not None else event.key
-        visits: tuple[tuple[datetime, str], ...] = ()
-        if touch.visitor:
-            stored = (self.visits.get(touch.visitor) or self.store.get(PROGRAM_VISITS, touch.visitor) or {}).get(
-                "visits", [])
-            visits = tuple((datetime.fromtimestamp(at, UTC), who) for at, who in stored)
+        visits = self.visits_of(touch.visitor) if touch.visitor else ()
         return engine.Sale(
             id=order, event=event, created_at=touch.created_at or event.at,
             coupons=tuple(sorted({e.collaborator for e in mine if e.type == "boundCouponUsed" and e.collaborator})),
             visits=visits, named=self.by_ref.get(touch.ref) if touch.ref else None,
             owners=self._owners(event, mine), manual=event.collaborator if event.order_id is None else None,
             renewal_of=None if touch.renewal_of is None else str(touch.renewal_of))
+
+    def visits_of(self, visitor: str) -> tuple[tuple[datetime, str], ...]:
+        """A visitor's remembered visits as (time, tracking id owner), read and converted once a run."""
+        found = self._visits.get(visitor)
+        if found is None:
+            stored = (self.visits.get(visitor) or self.store.get(PROGRAM_VISITS, visitor) or {}).get("visits", [])
+            found = self._visits[visitor] = tuple((datetime.fromtimestamp(at, UTC), who) for at, who in stored)
+        return found
 
     def _owners(self, sale: Event, mine: list[Event]) -> dict[str, frozenset[int]]:
         """Each owner of a product line of the order -> the products of theirs in it."""
@@ -291,9 +297,10 @@ class _Work:
         if self.known(ident, sale.id):
             return  # written by an earlier run: never twice
         earned = as_utc(sale.paid_at)
+        amount = str(allocation.amount)
         doc: Record = {
             "program": program.key, "order": sale.id, "collaborator": allocation.collaborator,
-            "amount": str(allocation.amount), "reward": str(allocation.amount), "units": program.units,
+            "amount": amount, "reward": amount, "units": program.units,
             "score": str(allocation.score), "earned_at": iso(earned), "value": str(a.value),
             "why": allocation.note or a.why, "arithmetic": a.arithmetic,
             "engagements": [[e.type, e.collaborator, iso(e.at)] for e in a.engagements]}

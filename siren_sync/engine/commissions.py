@@ -18,11 +18,10 @@ half-up; a full refund or a cancellation takes back exactly what is left. Pure: 
 """
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import lru_cache
 from types import MappingProxyType
@@ -126,13 +125,18 @@ def reward_of(program: Program, value: Decimal) -> tuple[Decimal, str]:
     if program.flat is not None:
         return program.flat, f"flat {program.flat} {program.units} per conversion"
     assert program.percentage is not None
-    with localcontext(WIDE):  # exact: a bounded value times a bounded percentage, then one rounding
-        amount = (value * program.percentage).scaleb(-2).quantize(Decimal(1).scaleb(-program.exponent),
-                                                                  ROUND_HALF_UP)
-    return amount, (f"{_plain(program.percentage)}% of {value} = {amount} {program.units} "
-                    f"(rounded half-up to {Decimal(1).scaleb(-program.exponent)})")
+    quantum = _quantum(program.exponent)
+    # exact: a bounded value times a bounded percentage (its exponent moved by two), then one rounding
+    amount = WIDE.multiply(value, program.percentage.scaleb(-2)).quantize(quantum, ROUND_HALF_UP, WIDE)
+    return amount, f"{_plain(program.percentage)}% of {value} = {amount} {program.units} (rounded half-up to {quantum})"
 
 
+@lru_cache(maxsize=32)
+def _quantum(exponent: int) -> Decimal:
+    return Decimal(1).scaleb(-exponent)
+
+
+@lru_cache(maxsize=256)
 def _plain(number: Decimal) -> str:
     return format(number.normalize(), "f")
 
@@ -213,10 +217,9 @@ def _merged_allocations(allocations: list[Allocation]) -> list[Allocation]:
     return list(by_who.values())
 
 
-@lru_cache(maxsize=256)
 def royalty_scope(program: Program) -> Program:
     """`program` counting only collaborator-owned lines: given one owner's products, their own lines."""
-    return dataclasses.replace(program, filters=dataclasses.replace(program.filters, collaborator_owned=True))
+    return program.owned_lines_only
 
 
 def _royalties(program: Program, sale: Sale, admits: Admits) -> tuple[list[Allocation], dict[str, Decimal]]:
