@@ -276,9 +276,11 @@ class _Work:
             awards = engine.in_groups([a for key, p in self.programs.items()
                                        if (a := engine.award(p, sale, self.owned, self.admits[key])) is not None],
                                       self.programs)
+        earned = iso(as_utc(sale.paid_at))
         for a in awards:
+            engagements = [(e.type, e.collaborator, iso(e.at)) for e in a.engagements]  # the same in each reward
             for allocation in a.allocations:
-                self.write_reward(self.programs[a.program], sale, a, allocation)
+                self.write_reward(self.programs[a.program], sale, a, allocation, (earned, engagements))
 
     def renewal(self, program: Program, sale: engine.Sale) -> engine.Award | None:
         """The program's renewal award, while its `renewals` allows (None: every renewal pays)."""
@@ -292,19 +294,23 @@ class _Work:
             return None
         return engine.renewal_award(program, sale, first, self.owned)
 
-    def write_reward(self, program: Program, sale: engine.Sale, a: engine.Award, allocation: Allocation) -> None:
+    def write_reward(self, program: Program, sale: engine.Sale, a: engine.Award, allocation: Allocation,
+                     times: tuple[str, list[tuple[str, str, str]]] | None = None) -> None:
+        """Write one reward (once: never a second time); `times` is (`earned_at`, the engagements)
+        as written, when the caller already has them (a sale's rewards share them)."""
         ident = f"{program.key}:{sale.id}:{allocation.collaborator}"
         if self.known(ident, sale.id):
             return  # written by an earlier run: never twice
-        earned = as_utc(sale.paid_at)
+        earned, engagements = times or (iso(as_utc(sale.paid_at)), [(e.type, e.collaborator, iso(e.at))
+                                                                     for e in a.engagements])
         amount = str(allocation.amount)
         doc: Record = {
             "program": program.key, "order": sale.id, "collaborator": allocation.collaborator,
             "amount": amount, "reward": amount, "units": program.units,
-            "score": str(allocation.score), "earned_at": iso(earned), "value": str(a.value),
+            "score": str(allocation.score), "earned_at": earned, "value": str(a.value),
             "why": allocation.note or a.why, "arithmetic": a.arithmetic,
-            "engagements": [[e.type, e.collaborator, iso(e.at)] for e in a.engagements]}
-        held = payable_at(earned, program.hold)
+            "engagements": [list(e) for e in engagements]}
+        held = payable_at(as_utc(sale.paid_at), program.hold)
         if held is not None:
             doc["payable_at"] = iso(held)
         if program.review:

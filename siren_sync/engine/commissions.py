@@ -180,7 +180,7 @@ def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits) 
         return None
     found = engagements(sale, program)
     engaged = merged(found, admits)
-    owners = ROYALTY in program.engagements and any(admits(who) for who in sale.owners)
+    owners = bool(sale.owners) and ROYALTY in program.engagements and any(map(admits, sale.owners))
     if (not engaged and not owners) or other_currency(sale.event, program):
         return None  # most orders: nobody engaged, nothing to count
     value = counted_value(sale.event, program, owned) if engaged else Decimal(0)  # royalties alone: their own
@@ -200,7 +200,8 @@ def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits) 
         won_at = sale.created_at if won_at is None else min(won_at, sale.created_at)
         why.append("royalties: each owner on their own lines")
         arithmetic += [a.note for a in royalties]
-    kept = tuple(a for a in _merged_allocations(allocations) if a.amount > 0)
+    kept = tuple(a for a in (_merged_allocations(allocations) if len(allocations) > 1 else allocations)
+                 if a.amount > 0)
     if not kept:
         return None
     return Award(program.key, kept, value, tuple(found), won_at, "; ".join(why), "; ".join(arithmetic), owned_values)
@@ -289,4 +290,4 @@ def adjustment(reward: Decimal, left: Decimal, refunded: Decimal, value: Decimal
 
 def admitted(program: Program, collaborators: Mapping[str, Collaborator]) -> Admits:
     """Who can earn in `program`: known, active members."""
-    return lambda who: program.admits(collaborators.get(who))
+    return frozenset(who for who, c in collaborators.items() if program.admits(c)).__contains__
