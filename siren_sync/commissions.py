@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from fractions import Fraction
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from siren_sync.engine import commissions as engine
@@ -37,7 +38,7 @@ from siren_sync.engine.balances import Claim, Settling, payable_at, status_of
 from siren_sync.engine.pools import counted_value
 from siren_sync.engine.units import decimals_of
 from siren_sync.gcpause import without_gc_pauses
-from siren_sync.model import LEAD, SALE, Allocation, Collaborator, Event, Obligation, Program, Record, Touch
+from siren_sync.model import LEAD, SALE, WHOLE, Allocation, Collaborator, Event, Obligation, Program, Record, Touch
 from siren_sync.payouts.records import claims
 from siren_sync.store.protocol import Store, Transaction
 from siren_sync.tables import (
@@ -119,7 +120,7 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
     with store.transaction() as tx, without_gc_pauses():  # objects per reward, none in a cycle
         work = _Work(tx, store, programs, collaborators)
         work.remember_visits(events)
-        for event in sorted(events, key=lambda e: (e.at, e.key)):
+        for event in sorted(events, key=attrgetter("at", "key")):
             work.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])
         work.save()
         tx.put(CURSORS, PROGRAMS_CURSOR, {"counts": counts, "at": iso(now)})
@@ -133,14 +134,19 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
 
 def is_payment(event: Event) -> bool:
     """A paid sale a program can reward: an order's payment, or an imported sale naming a collaborator."""
-    if event.type != SALE or event.share < 0 or (event.revenue is not None and event.revenue < 0):
+    if event.type != SALE or _taken_back(event) or (event.revenue is not None and event.revenue < 0):
         return False
     return event.order_id is not None or event.collaborator is not None
 
 
 def is_take_back(event: Event) -> bool:
     """An order's refund or cancellation."""
-    return event.type == SALE and event.order_id is not None and event.share < 0
+    return event.type == SALE and event.order_id is not None and _taken_back(event)
+
+
+def _taken_back(event: Event) -> bool:
+    """A negative share (a refund or cancellation); the whole share, most events, is not compared."""
+    return event.share is not WHOLE and event.share < 0
 
 
 def refund_id(event: Event) -> str:
@@ -261,11 +267,15 @@ class _Work:
 
     def _owners(self, sale: Event, mine: list[Event]) -> dict[str, frozenset[int]]:
         """Each owner of a product line of the order -> the products of theirs in it."""
-        lines = {line.id: line.product_id for line in (sale.order.lines if sale.order else ())}
         owners: dict[str, set[int]] = {}
+        lines: dict[str, int | None] | None = None  # line id -> product, made at the first royalty event
         for e in mine:
+            if e.type != engine.ROYALTY or not e.collaborator:
+                continue
+            if lines is None:
+                lines = {line.id: line.product_id for line in (sale.order.lines if sale.order else ())}
             product = lines.get(e.key.rsplit(":", 1)[-1])
-            if e.type == engine.ROYALTY and e.collaborator and product is not None:
+            if product is not None:
                 owners.setdefault(e.collaborator, set()).add(product)
         return {who: frozenset(products) for who, products in owners.items()}
 
