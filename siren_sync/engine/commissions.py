@@ -255,6 +255,9 @@ def renewal_award(program: Program, sale: Sale, first: Mapping[str, Decimal], ow
 def in_groups(awards: Iterable[Award], programs: Mapping[str, Program]) -> list[Award]:
     """One award per group: the one whose winning engagement is the oldest (or newest, the group's
     rule), ties to the program key sorting first; ungrouped programs all pay."""
+    awards = list(awards)
+    if len(awards) < 2:
+        return awards  # most sales: nothing to choose between
     chosen: dict[str, Award] = {}
     out = []
     for a in sorted(awards, key=lambda a: a.program):
