@@ -30,13 +30,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from fractions import Fraction
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from siren_sync.engine import commissions as engine
 from siren_sync.engine.balances import Claim, Settling, payable_at, status_of
 from siren_sync.engine.pools import counted_value
 from siren_sync.engine.units import decimals_of
-from siren_sync.model import LEAD, SALE, Allocation, Collaborator, Event, Obligation, Program, Record, Touch
+from siren_sync.gcpause import without_gc_pauses
+from siren_sync.model import LEAD, SALE, WHOLE, Allocation, Collaborator, Event, Obligation, Program, Record, Touch
 from siren_sync.payouts.records import claims
 from siren_sync.store.protocol import Store, Transaction
 from siren_sync.tables import (
@@ -115,10 +117,10 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
     for e in events:
         if e.order_id is not None and e.type != SALE and e.quantity > 0:
             engaging.setdefault(e.order_id, []).append(e)
-    with store.transaction() as tx:
+    with store.transaction() as tx, without_gc_pauses():  # objects per reward, none in a cycle
         work = _Work(tx, store, programs, collaborators)
         work.remember_visits(events)
-        for event in sorted(events, key=lambda e: (e.at, e.key)):
+        for event in sorted(events, key=attrgetter("at", "key")):
             work.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])
         work.save()
         tx.put(CURSORS, PROGRAMS_CURSOR, {"counts": counts, "at": iso(now)})
@@ -132,14 +134,19 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
 
 def is_payment(event: Event) -> bool:
     """A paid sale a program can reward: an order's payment, or an imported sale naming a collaborator."""
-    if event.type != SALE or event.share < 0 or (event.revenue is not None and event.revenue < 0):
+    if event.type != SALE or _taken_back(event) or (event.revenue is not None and event.revenue < 0):
         return False
     return event.order_id is not None or event.collaborator is not None
 
 
 def is_take_back(event: Event) -> bool:
     """An order's refund or cancellation."""
-    return event.type == SALE and event.order_id is not None and event.share < 0
+    return event.type == SALE and event.order_id is not None and _taken_back(event)
+
+
+def _taken_back(event: Event) -> bool:
+    """A negative share (a refund or cancellation); the whole share, most events, is not compared."""
+    return event.share is not WHOLE and event.share < 0
 
 
 def refund_id(event: Event) -> str:
@@ -163,6 +170,7 @@ class _Work:
         self._earned: dict[str, str] = {}  # obligation id -> its earned_at as recorded (its month's table)
         self.written: dict[str, Record] = {}  # this run's documents, put in the store once at its end
         self.visits: dict[str, Record] = {}  # visitor -> the visits remembered, as this run leaves them
+        self._visits: dict[str, tuple[tuple[datetime, str], ...]] = {}  # the same, as `engine.Sale` takes them
         self._claims: dict[str, Claim] | None = None
 
     # -- the index of what is already written ----------------------------------------------------
@@ -241,11 +249,7 @@ class _Work:
         recorded with it), the visits of its visitor, the ref it names."""
         touch = event.touch or Touch()
         order = str(event.order_id) if event.order_id is not None else event.key
-        visits: tuple[tuple[datetime, str], ...] = ()
-        if touch.visitor:
-            stored = (self.visits.get(touch.visitor) or self.store.get(PROGRAM_VISITS, touch.visitor) or {}).get(
-                "visits", [])
-            visits = tuple((datetime.fromtimestamp(at, UTC), who) for at, who in stored)
+        visits = self.visits_of(touch.visitor) if touch.visitor else ()
         return engine.Sale(
             id=order, event=event, created_at=touch.created_at or event.at,
             coupons=tuple(sorted({e.collaborator for e in mine if e.type == "boundCouponUsed" and e.collaborator})),
@@ -253,13 +257,25 @@ class _Work:
             owners=self._owners(event, mine), manual=event.collaborator if event.order_id is None else None,
             renewal_of=None if touch.renewal_of is None else str(touch.renewal_of))
 
+    def visits_of(self, visitor: str) -> tuple[tuple[datetime, str], ...]:
+        """A visitor's remembered visits as (time, tracking id owner), read and converted once a run."""
+        found = self._visits.get(visitor)
+        if found is None:
+            stored = (self.visits.get(visitor) or self.store.get(PROGRAM_VISITS, visitor) or {}).get("visits", [])
+            found = self._visits[visitor] = tuple((datetime.fromtimestamp(at, UTC), who) for at, who in stored)
+        return found
+
     def _owners(self, sale: Event, mine: list[Event]) -> dict[str, frozenset[int]]:
         """Each owner of a product line of the order -> the products of theirs in it."""
-        lines = {line.id: line.product_id for line in (sale.order.lines if sale.order else ())}
         owners: dict[str, set[int]] = {}
+        lines: dict[str, int | None] | None = None  # line id -> product, made at the first royalty event
         for e in mine:
+            if e.type != engine.ROYALTY or not e.collaborator:
+                continue
+            if lines is None:
+                lines = {line.id: line.product_id for line in (sale.order.lines if sale.order else ())}
             product = lines.get(e.key.rsplit(":", 1)[-1])
-            if e.type == engine.ROYALTY and e.collaborator and product is not None:
+            if product is not None:
                 owners.setdefault(e.collaborator, set()).add(product)
         return {who: frozenset(products) for who, products in owners.items()}
 
@@ -270,9 +286,11 @@ class _Work:
             awards = engine.in_groups([a for key, p in self.programs.items()
                                        if (a := engine.award(p, sale, self.owned, self.admits[key])) is not None],
                                       self.programs)
+        earned = iso(as_utc(sale.paid_at))
         for a in awards:
+            engagements = [(e.type, e.collaborator, iso(e.at)) for e in a.engagements]  # the same in each reward
             for allocation in a.allocations:
-                self.write_reward(self.programs[a.program], sale, a, allocation)
+                self.write_reward(self.programs[a.program], sale, a, allocation, (earned, engagements))
 
     def renewal(self, program: Program, sale: engine.Sale) -> engine.Award | None:
         """The program's renewal award, while its `renewals` allows (None: every renewal pays)."""
@@ -286,18 +304,23 @@ class _Work:
             return None
         return engine.renewal_award(program, sale, first, self.owned)
 
-    def write_reward(self, program: Program, sale: engine.Sale, a: engine.Award, allocation: Allocation) -> None:
+    def write_reward(self, program: Program, sale: engine.Sale, a: engine.Award, allocation: Allocation,
+                     times: tuple[str, list[tuple[str, str, str]]] | None = None) -> None:
+        """Write one reward (once: never a second time); `times` is (`earned_at`, the engagements)
+        as written, when the caller already has them (a sale's rewards share them)."""
         ident = f"{program.key}:{sale.id}:{allocation.collaborator}"
         if self.known(ident, sale.id):
             return  # written by an earlier run: never twice
-        earned = as_utc(sale.paid_at)
+        earned, engagements = times or (iso(as_utc(sale.paid_at)), [(e.type, e.collaborator, iso(e.at))
+                                                                     for e in a.engagements])
+        amount = str(allocation.amount)
         doc: Record = {
             "program": program.key, "order": sale.id, "collaborator": allocation.collaborator,
-            "amount": str(allocation.amount), "reward": str(allocation.amount), "units": program.units,
-            "score": str(allocation.score), "earned_at": iso(earned), "value": str(a.value),
+            "amount": amount, "reward": amount, "units": program.units,
+            "score": str(allocation.score), "earned_at": earned, "value": str(a.value),
             "why": allocation.note or a.why, "arithmetic": a.arithmetic,
-            "engagements": [[e.type, e.collaborator, iso(e.at)] for e in a.engagements]}
-        held = payable_at(earned, program.hold)
+            "engagements": [list(e) for e in engagements]}
+        held = payable_at(as_utc(sale.paid_at), program.hold)
         if held is not None:
             doc["payable_at"] = iso(held)
         if program.review:

@@ -9,10 +9,11 @@ reads), so the store never needs to know a domain type and the rest of the code 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from siren_sync.values import as_utc, iso, parse_time
@@ -311,6 +312,12 @@ class Program:
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+    @cached_property
+    def owned_lines_only(self) -> Program:
+        """This program counting only collaborator-owned lines (royalties: given one owner's
+        products, their own lines). Made once per program: a sale asks for it per owner."""
+        return replace(self, filters=replace(self.filters, collaborator_owned=True))
 
     def admits(self, collaborator: Collaborator | None) -> bool:
         """Whether `collaborator` can earn in this program: known, active and a member."""

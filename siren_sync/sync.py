@@ -234,11 +234,10 @@ def reward_programs(app: App) -> commissions.Rewarded:
 
 
 def begin_programs(app: App) -> None:
-    """Before a sync or an import: start programs on a store that never ran them (`commissions.begin`)
-    and keep what is recorded in memory for them (`Ledger.keep_recent`)."""
+    """Before a sync or an import: start programs on a store that never ran them (`commissions.begin`).
+    What is recorded from then on is kept in memory for them (`open_app` has the ledger keep it)."""
     if app.config.programs:
         commissions.begin(app.store, app.config.programs)
-        app.ledger.keep_recent()
 
 
 def sync_all(config: Config, app: App, now: datetime, only: str | None = None, since: datetime | None = None,

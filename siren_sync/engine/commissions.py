@@ -18,11 +18,10 @@ half-up; a full refund or a cancellation takes back exactly what is left. Pure: 
 """
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import lru_cache
 from types import MappingProxyType
@@ -126,13 +125,18 @@ def reward_of(program: Program, value: Decimal) -> tuple[Decimal, str]:
     if program.flat is not None:
         return program.flat, f"flat {program.flat} {program.units} per conversion"
     assert program.percentage is not None
-    with localcontext(WIDE):  # exact: a bounded value times a bounded percentage, then one rounding
-        amount = (value * program.percentage).scaleb(-2).quantize(Decimal(1).scaleb(-program.exponent),
-                                                                  ROUND_HALF_UP)
-    return amount, (f"{_plain(program.percentage)}% of {value} = {amount} {program.units} "
-                    f"(rounded half-up to {Decimal(1).scaleb(-program.exponent)})")
+    quantum = _quantum(program.exponent)
+    # exact: a bounded value times a bounded percentage (its exponent moved by two), then one rounding
+    amount = WIDE.multiply(value, program.percentage.scaleb(-2)).quantize(quantum, ROUND_HALF_UP, WIDE)
+    return amount, f"{_plain(program.percentage)}% of {value} = {amount} {program.units} (rounded half-up to {quantum})"
 
 
+@lru_cache(maxsize=32)
+def _quantum(exponent: int) -> Decimal:
+    return Decimal(1).scaleb(-exponent)
+
+
+@lru_cache(maxsize=256)
 def _plain(number: Decimal) -> str:
     return format(number.normalize(), "f")
 
@@ -176,7 +180,7 @@ def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits) 
         return None
     found = engagements(sale, program)
     engaged = merged(found, admits)
-    owners = ROYALTY in program.engagements and any(admits(who) for who in sale.owners)
+    owners = bool(sale.owners) and ROYALTY in program.engagements and any(map(admits, sale.owners))
     if (not engaged and not owners) or other_currency(sale.event, program):
         return None  # most orders: nobody engaged, nothing to count
     value = counted_value(sale.event, program, owned) if engaged else Decimal(0)  # royalties alone: their own
@@ -196,7 +200,8 @@ def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits) 
         won_at = sale.created_at if won_at is None else min(won_at, sale.created_at)
         why.append("royalties: each owner on their own lines")
         arithmetic += [a.note for a in royalties]
-    kept = tuple(a for a in _merged_allocations(allocations) if a.amount > 0)
+    kept = tuple(a for a in (_merged_allocations(allocations) if len(allocations) > 1 else allocations)
+                 if a.amount > 0)
     if not kept:
         return None
     return Award(program.key, kept, value, tuple(found), won_at, "; ".join(why), "; ".join(arithmetic), owned_values)
@@ -213,10 +218,9 @@ def _merged_allocations(allocations: list[Allocation]) -> list[Allocation]:
     return list(by_who.values())
 
 
-@lru_cache(maxsize=256)
 def royalty_scope(program: Program) -> Program:
     """`program` counting only collaborator-owned lines: given one owner's products, their own lines."""
-    return dataclasses.replace(program, filters=dataclasses.replace(program.filters, collaborator_owned=True))
+    return program.owned_lines_only
 
 
 def _royalties(program: Program, sale: Sale, admits: Admits) -> tuple[list[Allocation], dict[str, Decimal]]:
@@ -251,6 +255,9 @@ def renewal_award(program: Program, sale: Sale, first: Mapping[str, Decimal], ow
 def in_groups(awards: Iterable[Award], programs: Mapping[str, Program]) -> list[Award]:
     """One award per group: the one whose winning engagement is the oldest (or newest, the group's
     rule), ties to the program key sorting first; ungrouped programs all pay."""
+    awards = list(awards)
+    if len(awards) < 2:
+        return awards  # most sales: nothing to choose between
     chosen: dict[str, Award] = {}
     out = []
     for a in sorted(awards, key=lambda a: a.program):
@@ -286,4 +293,4 @@ def adjustment(reward: Decimal, left: Decimal, refunded: Decimal, value: Decimal
 
 def admitted(program: Program, collaborators: Mapping[str, Collaborator]) -> Admits:
     """Who can earn in `program`: known, active members."""
-    return lambda who: program.admits(collaborators.get(who))
+    return frozenset(who for who, c in collaborators.items() if program.admits(c)).__contains__
