@@ -100,6 +100,7 @@ class Ledger:
         self.set_collaborators(collaborators)
         self._calendars: dict[str, Calendar] = {}
         self.recent: list[tuple[str, Event, bool]] | None = None  # see `keep_recent`
+        self._recent_full = False  # more than RECENT_LIMIT since the last take: none kept until the next
 
     def set_collaborators(self, collaborators: Mapping[str, Collaborator]) -> None:
         """Who can score, and which products count as collaborator-owned for line item filters."""
@@ -252,7 +253,7 @@ class Ledger:
                 self._place(event, record, placing, bucket)
                 result.late += bool(record.get("late"))
                 buckets.setdefault(bucket, []).append(record)
-                if self.recent is not None:
+                if self.recent is not None and not self._recent_full:
                     kept.append((bucket, event, "ignored" in record))
             for bucket, records in buckets.items():
                 tx.append_events(bucket, records)
@@ -262,10 +263,11 @@ class Ledger:
                 tx.put(CURSORS, name, dict(cursor))
             for item in quarantine:
                 tx.put(QUARANTINE, f"{item['where']}", dict(item, at=recorded_at))
-        if self.recent is not None and len(self.recent) + len(kept) <= RECENT_LIMIT:
-            self.recent.extend(kept)  # committed: programs may take them from here (`commissions.reward`)
-        elif self.recent is not None:
-            self.recent = []  # too many to hold: programs read them back from the store
+        if kept and self.recent is not None:
+            if len(self.recent) + len(kept) <= RECENT_LIMIT:
+                self.recent.extend(kept)  # committed: programs may take them from here (`commissions.reward`)
+            else:  # too many to hold: programs read them back from the store
+                self.recent, self._recent_full = [], True
         return result
 
     def keep_recent(self) -> None:
@@ -277,6 +279,7 @@ class Ledger:
         """(segment, event, ignored) of what was recorded since the last take, in order; empty once
         more than `RECENT_LIMIT` piled up (then only the store has them)."""
         taken, self.recent = self.recent or [], [] if self.recent is not None else None
+        self._recent_full = False
         return taken
 
     def recorded(self, events: Iterable[Event]) -> dict[str, Record | None]:

@@ -324,3 +324,19 @@ def test_what_the_ledger_kept_in_memory_is_used_only_when_it_is_all_that_is_new(
     shop.ledger.record(order(oid=9, coupon="alice"))
     assert commissions.reward(store, shop.programs, PEOPLE, LATER, shop.ledger.take_recent()).rewards == 1
     assert commissions.reward(store, shop.programs, PEOPLE, LATER, shop.ledger.take_recent()).rewards == 0
+
+
+def test_past_the_limit_the_ledger_keeps_nothing_until_taken_and_the_rewards_read_the_store(store, monkeypatch):
+    monkeypatch.setattr("siren_sync.ledger.RECENT_LIMIT", 5)
+    shop = Shop(store, program())
+    commissions.begin(store, shop.programs)
+    shop.ledger.keep_recent()
+    shop.ledger.record(order(oid=7, coupon="alice"))  # four events: kept
+    shop.ledger.record(order(oid=8, coupon="alice"))  # eight: too many, none kept
+    shop.ledger.record(order(oid=9, coupon="alice"))  # would fit again, but the run's events are not all held
+    assert shop.ledger.recent == []
+    done = commissions.reward(store, shop.programs, PEOPLE, LATER, shop.ledger.take_recent())
+    assert done.rewards == 3 and sorted(shop.docs()) == ["affiliates:7:alice", "affiliates:8:alice",
+                                                         "affiliates:9:alice"]
+    shop.ledger.record(order(oid=10, coupon="alice"))  # taken: kept again
+    assert [e.key for _, e, _ in shop.ledger.recent][:1] == ["woocommerce:sale:10"]
