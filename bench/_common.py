@@ -129,13 +129,18 @@ def machine() -> dict[str, Any]:
 class SandboxProcess:
     """`python -m siren_sync.sandbox --json` in a child process (its CPU is not ours).
 
-    `.url`, `.credentials`, `.now` (aware datetime), `.stats()` and `.reset_stats()` over HTTP.
+    `.url`, `.credentials`, `.now` (aware datetime), `.stats()`, `.reset_stats()` and `.advance()` (with
+    `days`: the simulated clock) over HTTP.
     """
 
-    def __init__(self, *, orders: int, refunds: int = 0, full_refunds: int = 0, seed: int = 1,
-                 timeout: float = 600.0, visitors: bool = False):
-        argv = [PYTHON, "-m", "siren_sync.sandbox", "--port", "0", "--seed", str(seed), "--json",
-                "--orders", str(orders), "--refunds", str(refunds), "--full-refunds", str(full_refunds)]
+    def __init__(self, *, orders: int | None = None, refunds: int = 0, full_refunds: int = 0, seed: int = 1,
+                 timeout: float = 600.0, visitors: bool = False, days: int | None = None,
+                 orders_per_day: float = 40.0):
+        argv = [PYTHON, "-m", "siren_sync.sandbox", "--port", "0", "--seed", str(seed), "--json"]
+        if orders is not None:  # an exact number of orders, all visible at once
+            argv += ["--orders", str(orders), "--refunds", str(refunds), "--full-refunds", str(full_refunds)]
+        else:  # `days` of activity revealed as the clock moves (`advance`)
+            argv += ["--days", str(days), "--orders-per-day", str(orders_per_day)]
         if visitors:  # orders carry their customer's address and agent, some order attribution
             argv.append("--visitors")
         self.started = time.monotonic()
@@ -156,6 +161,16 @@ class SandboxProcess:
         import requests
 
         return requests.get(self.url + "/wp-json/sandbox/v1/stats", timeout=30).json()
+
+    def advance(self, seconds: int):
+        """Move the sandbox's simulated clock; returns its new time."""
+        from datetime import datetime
+
+        import requests
+
+        body = requests.post(self.url + "/wp-json/sandbox/v1/clock", json={"advance": seconds}, timeout=30).json()
+        self.now = datetime.fromisoformat(body["now"])
+        return self.now
 
     def reset_stats(self) -> None:
         import requests

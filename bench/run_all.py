@@ -23,7 +23,7 @@ import _common  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 FULL = {name: [] for name in ("ingest_orders", "store_growth", "access_log", "close_period", "idle",
-                              "requests_backfill", "payouts", "config_load")}
+                              "requests_backfill", "payouts", "config_load", "programs")}
 SMALL = {
     "ingest_orders": ["--orders", "5000"],
     "store_growth": ["--size", "20000", "--fill-batch", "10000"],
@@ -33,6 +33,8 @@ SMALL = {
     "requests_backfill": ["--orders", "2000", "--refunds", "130", "--full", "100"],
     "payouts": ["--collaborators", "1000", "--obligations", "10000"],
     "config_load": ["--collaborators", "5000", "--repeat", "1"],
+    "programs": ["--orders", "3000", "--refunds", "90", "--repeat", "1", "--days", "1", "--orders-per-day", "500",
+                 "--polls", "24"],
 }
 
 

@@ -96,6 +96,8 @@ def open_app(config: Config, readonly: bool = False, now: datetime | None = None
         tz = zone(site_timezone(config, store, fetch_timezone))
         distributors: Mapping[str, Distributor] = config.with_timezone(tz).distributors
         ledger = Ledger(store, distributors, collaborators_of(config, store), tz, now or utcnow())
+        if config.programs and not readonly:
+            ledger.keep_recent()  # what a sync records goes to the programs in memory (`commissions.reward`)
     except BaseException:
         store.close()
         raise

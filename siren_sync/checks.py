@@ -9,16 +9,17 @@ attention.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from siren_sync import lost_store
+from siren_sync import commissions, lost_store
 from siren_sync.app import App, open_app, utcnow
 from siren_sync.config import Config
+from siren_sync.engine.commissions import reward_text
 from siren_sync.errors import SirenSyncError
 from siren_sync.first_hour import FirstHour
 from siren_sync.history import summaries
 from siren_sync.ledger import TOTALS, aggregate_problem
-from siren_sync.model import Distributor, OutboxEntry
+from siren_sync.model import Distributor, OutboxEntry, Program
 from siren_sync.sources.registry import build_sources, wp_upstream
 from siren_sync.tables import OUTBOX, QUARANTINE, aggregate_table
 from siren_sync.values import iso
@@ -77,6 +78,36 @@ def _print_distributor(app: App, key: str, d: Distributor, first_hour: FirstHour
         print(f"  note: {line}")
 
 
+def _print_program(p: Program) -> None:
+    reward = reward_text(p)
+    members = "all" if p.members is None else f"{len(p.members)} members"
+    status = "" if p.active else " [inactive: earns nothing]"
+    if p.conversion == "lead":
+        print(f"program {p.key}: {p.name} ({reward} per lead, {members}){status}")
+        return
+    renewals = {None: "every renewal", 0: "no renewals"}.get(p.renewals, f"{p.renewals} renewals")
+    group = f", group {p.group} ({p.group_structure})" if p.group else ""
+    print(f"program {p.key}: {p.name} ({reward} in {p.units}, {p.structure}, {', '.join(p.engagements)}, "
+          f"window {_span(p.window)}, {members}, {renewals}, clawback {'on' if p.clawback else 'off'}{group}){status}")
+
+
+def _span(span: timedelta) -> str:
+    """A window as the config spells it: `30 days`, or hours and less as `1:30:00`."""
+    if span.seconds or span.microseconds or not span.days:
+        return str(span)
+    return f"{span.days} day{'' if span.days == 1 else 's'}"
+
+
+def _print_rewards(app: App) -> None:
+    """What programs owe that needs a look: rewards waiting for review, and what refunds after
+    payment left with collaborators because their program says `clawback: false`."""
+    drafts = sorted(o.id for o in commissions.obligations(app.store) if o.status == "draft")
+    if drafts:
+        print(f"program rewards waiting for review: {len(drafts)} (siren-sync approve ID): {', '.join(drafts[:20])}")
+    for units, amount in sorted(commissions.left_alone(app.store).items()):
+        print(f"refunded after payment and left with collaborators (clawback: false): {amount} {units}")
+
+
 def _uncomputable(app: App, key: str, start: datetime, end: datetime) -> list[str]:
     """Records of the open period a close cannot compute (they are quarantined when it closes)."""
     aggregate, _ = app.ledger.period_aggregate(key, start, end)
@@ -123,8 +154,9 @@ def guard_rows(config: Config, app: App) -> list[Row]:
 
 def run(config: Config, probe_sources: bool = True, fetch_timezone: Callable[[], str] | None = None) -> int:
     """Print the report; exit status 1 when something needs attention."""
+    programs = f", {len(config.programs)} programs" if config.programs else ""
     print(f"config {config.path}: {len(config.collaborators)} collaborators, "
-          f"{len(config.distributors)} distributors, store {config.store.describe()}")
+          f"{len(config.distributors)} distributors{programs}, store {config.store.describe()}")
     for warning in config.warnings:
         print(f"  warning: {warning}")
     with open_app(config, readonly=True, fetch_timezone=fetch_timezone) as app:
@@ -132,6 +164,9 @@ def run(config: Config, probe_sources: bool = True, fetch_timezone: Callable[[],
         first_hour = FirstHour(app.ledger)
         for key, d in app.ledger.distributors.items():
             _print_distributor(app, key, d, first_hour)
+        for program in config.programs.values():
+            _print_program(program)
+        _print_rewards(app)
         healthy = _print_store(app)
         guard = guard_rows(config, app) if probe_sources else []
         rows = source_rows(config, app) if probe_sources else []

@@ -3,10 +3,13 @@
 Starts the sandbox WordPress + WooCommerce + LifterLMS + Siren site on a free loopback port, writes
 a temporary config for it (timezone read from the site, the sandbox's credentials), and steps the
 real worker through several weekly periods: each step moves the site's clock six hours ahead, then
-the worker polls, closes what is due and publishes. Finally it prints the open standings, every
-distribution with its obligations, and the records the site received; then it pays: the payable
-obligations go into a PayPal file in its temp folder, the fulfillment is completed (as after the
-upload), the records are updated on the site, and the payout overview is printed.
+the worker polls, closes what is due and publishes. The shop has visitors, a web server access log
+and WooCommerce Subscriptions, and beside the three distributors runs one program (DESIGN section 8:
+an affiliate commission per sale, for a collaborator's coupon or referral visit, renewals included).
+Finally it prints every distribution with its obligations, the program's rewards, the open
+standings, and the records the site received; then it pays: the payable obligations (distributions'
+and rewards alike) go into a PayPal file in its temp folder, the fulfillment is completed (as after
+the upload), the records are updated on the site, and the payout overview is printed.
 """
 from __future__ import annotations
 
@@ -14,12 +17,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
-from siren_sync import history
+from siren_sync import commissions, history
 from siren_sync.config import Config, load_config
+from siren_sync.model import Record
 from siren_sync.payouts import fulfillments, overview
 from siren_sync.values import iso
 
@@ -28,9 +33,11 @@ if TYPE_CHECKING:
     from siren_sync.worker import Worker
 
 STEP = 12 * 3600  # simulated seconds per worker step
+ACCESS_LOG = "access.log"  # the sandbox's web server log, in the demo's temp folder
 
-# The sandbox site and its four collaborators (their ids, coupons and products are the sandbox's);
-# the demo, the worker tests and the end-to-end tests add their own `sync:` and `distributors:`.
+# The sandbox site and its four collaborators (their ids, coupons and products are the sandbox's;
+# product 25 is alice's subscription, sold when the sandbox runs with `subscriptions`); the demo, the
+# worker tests and the end-to-end tests add their own `sync:`, `distributors:` and `programs:`.
 SANDBOX_SITE = """\
 site:
   url: {url}
@@ -40,7 +47,7 @@ site:
 store: {{path: store/siren-sync.json}}
 collaborators:
   - {{id: alice, name: Alice Martin, email: alice.martin@example.test, wp_user_id: 2,
-      coupons: [ALICE10], tracking_ids: [alice], products: [10, 18]}}
+      coupons: [ALICE10], tracking_ids: [alice], products: [10, 18, 25]}}
   - {{id: bruno, name: Bruno Costa, email: bruno.costa@example.test, wp_user_id: 3,
       coupons: [BRUNO15], tracking_ids: [bruno], products: [11]}}
   - {{id: chloe, name: Chloe Dubois, email: chloe.dubois@example.test, wp_user_id: 4,
@@ -57,6 +64,7 @@ sync:
   woocommerce: {{enabled: true}}
   lifterlms: {{enabled: true, every: 1d}}
   siren: {{enabled: true, every: 12h, collaborator_ids: {siren_ids}}}
+  access_log: {{enabled: true, path: {access_log}}}
 """
 
 # One distributor per resolver, on the sandbox's activity; the end-to-end tests use them too.
@@ -90,6 +98,36 @@ distributors:
 """
 
 
+# The demo's program, in the shape of DESIGN section 8: a quarter of each sale to the collaborator
+# who brought it (their coupon, or their `?ref=` link visited by the same visitor within 30 days; the
+# newest engagement wins), subscription renewals paying the first order's collaborator.
+DEMO_PROGRAM = """\
+programs:
+  affiliates:
+    name: Affiliate commission
+    status: active
+    units: USD
+    reward: {percentage: 25}
+    engagements: [boundCouponUsed, referredSiteVisit]
+    structure: newestEngagementWins
+    window: 30 days
+    members: all
+    renewals: true
+    clawback: true
+    transactionCompilers: [lineItems, discounts]
+"""
+# A second program, beside the demo's in the end-to-end tests and the programs benchmark: half of
+# each product owner's own lines, renewals included.
+ROYALTIES = """\
+  royalties:
+    name: Product royalties
+    units: USD
+    reward: {percentage: 50}
+    engagements: [collaboratorProductSold]
+    renewals: true
+"""
+
+
 def sandbox_config_text(url: str, rest: str) -> str:
     """A config for the sandbox site at `url`: its site and collaborators, then `rest` (sync, distributors)."""
     return SANDBOX_SITE.format(url=url) + rest
@@ -113,7 +151,8 @@ payouts:
 def _config(sandbox: Sandbox, folder: Path) -> Config:
     start = sandbox.now.astimezone(sandbox_tz(sandbox)).date().isoformat()
     path = folder / "siren.yaml"
-    rest = DEMO_SYNC.format(siren_ids=SIREN_IDS) + DEMO_PAYOUTS + THREE_POOLS.format(schedule="+1 week", start=start)
+    sync = DEMO_SYNC.format(siren_ids=SIREN_IDS, access_log=folder / ACCESS_LOG)
+    rest = sync + DEMO_PAYOUTS + THREE_POOLS.format(schedule="+1 week", start=start) + DEMO_PROGRAM
     path.write_text(sandbox_config_text(sandbox.url, rest))
     return load_config(path, env=sandbox_env(sandbox.credentials))
 
@@ -128,8 +167,9 @@ def run(weeks: int = 2, seed: int = 7, out: TextIO = sys.stdout) -> int:
     from siren_sync.worker import Worker
 
     started = time.monotonic()
-    with Sandbox(seed=seed, days=weeks * 7 + 2, orders_per_day=40) as sandbox, \
-            tempfile.TemporaryDirectory(prefix="siren-sync-demo-") as folder:
+    with tempfile.TemporaryDirectory(prefix="siren-sync-demo-") as folder, \
+            Sandbox(seed=seed, days=weeks * 7 + 2, orders_per_day=40, visitors=True, subscriptions=True,
+                    access_log=Path(folder) / ACCESS_LOG) as sandbox:
         print(f"sandbox site {sandbox.url} (timezone {sandbox.site.timezone_name}), "
               f"simulated time starts {sandbox.now.isoformat()}", file=out)
         config = _config(sandbox, Path(folder))
@@ -159,6 +199,7 @@ def _report(worker: Worker, sandbox: Sandbox, out: TextIO) -> None:
             print(f"  {o.collaborator:<8} score {str(o.score):>6}  -> {str(o.amount):>9} {r.units}{note}", file=out)
         if not r.obligations:
             print("  nobody qualified", file=out)
+    _rewards(worker, out)
     print("\n== open periods (standings) ==", file=out)
     for r in history.standings(ledger):
         scores = ", ".join(f"{s.collaborator} {s.score}" for s in r.scores) or "no scores yet"
@@ -168,6 +209,40 @@ def _report(worker: Worker, sandbox: Sandbox, out: TextIO) -> None:
     print(f"\n== records the site received ({len(posts)}) ==", file=out)
     for p in posts:
         print(f"  post {p['id']} [{p['status']}] {p['slug']}: {p['title']}", file=out)
+
+
+def _rewards(worker: Worker, out: TextIO) -> None:
+    """Each program's rewards: how many, the total, each collaborator's, and one reward with the
+    engagements of its order and why it went where it did (what `explain --reward` shows in full)."""
+    app = worker.app
+    docs = commissions.documents(app.store)
+    rewards = [o for o in commissions.obligations(app.store) if "of" not in docs[o.key]]  # not clawbacks
+    print("\n== program rewards ==", file=out)
+    for key, program in app.config.programs.items():
+        mine = [o for o in rewards if o.origin == key]
+        renewals = sum(1 for o in mine if docs[o.key].get("renewal_of"))
+        print(f"{program.name} ({key}): {len(mine)} rewards ({renewals} for renewals), "
+              f"{sum((o.amount for o in mine), Decimal(0))} {program.units}", file=out)
+        for who in sorted({o.collaborator for o in mine}):
+            theirs = [o for o in mine if o.collaborator == who]
+            print(f"  {who:<8} {len(theirs):>4} rewards -> {sum((o.amount for o in theirs), Decimal(0)):>9} "
+                  f"{program.units}", file=out)
+    example = _contested(docs)
+    if example is not None:
+        ident, doc = example
+        after = f", {doc['amount']} after refunds" if doc["amount"] != doc["reward"] else ""
+        print(f"reward {ident}: order {doc['order']}, {doc['reward']} {doc['units']}{after}", file=out)
+        for kind, who, at in sorted(doc["engagements"], key=lambda e: e[2]):
+            print(f"  {at}  {kind:<18} {who}", file=out)
+        print(f"  {doc['why']}; {doc['arithmetic']}", file=out)
+
+
+def _contested(docs: Mapping[str, Record]) -> tuple[str, Record] | None:
+    """A reward whose order more than one collaborator engaged (the structure chose), if any."""
+    for ident, doc in sorted(docs.items()):
+        if len({who for _, who, _ in doc.get("engagements", [])}) > 1:
+            return ident, doc
+    return None
 
 
 def _pay(worker: Worker, sandbox: Sandbox, folder: Path, out: TextIO) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 
-from siren_sync import history
+from siren_sync import commissions, history
 from siren_sync.app import App, utcnow
 from siren_sync.engine.balances import Claim, settle
 from siren_sync.errors import UsageError
@@ -101,3 +101,36 @@ def _outcome(f: Fulfillment, claim: Claim) -> str:
     if f.status == "cancelled":
         return f"cancelled {iso(f.cancelled_at)}" if f.cancelled_at else "cancelled"
     return f"excepted when it completed {iso(f.completed_at)}: payable again" if f.completed_at else "excepted"
+
+
+def reward(app: App, collaborator: str, reward_id: str) -> str:
+    """A program reward: the order's engagements, which won and why, the amount's arithmetic, what
+    refunds took back, and where it stands now (DESIGN section 8)."""
+    found = commissions.find(app.store, reward_id)
+    doc = None if found is None else found[1]
+    if doc is None or doc["collaborator"] != collaborator or "of" in doc:
+        raise UsageError(f"{collaborator} has no program reward {reward_id!r} (see `siren-sync history`)")
+    program = app.config.programs.get(doc["program"])
+    name = f": {program.name}" if program is not None else " (no longer configured)"
+    kind = "lead" if program is not None and program.conversion == "lead" else "order"
+    lines = [f"reward {reward_id} (program {doc['program']}{name}), {kind} {doc['order']}"
+             + (f", a renewal of order {doc['renewal_of']}" if doc.get("renewal_of") else ""),
+             f"  engagements of the {kind}:"]
+    lines += [f"    {at}  {kind_:<24} {who}" for kind_, who, at in sorted(doc.get("engagements", []),
+                                                                           key=lambda e: (e[2], e[0], e[1]))]
+    if not doc.get("engagements"):
+        lines.append("    none of its own (a renewal pays the first order's collaborators)")
+    lines += [f"  won: {doc.get('why', '')}", f"  counted value {doc['value']}; amount: {doc.get('arithmetic', '')}",
+              f"  reward {doc['reward']} {doc['units']}, earned {doc['earned_at']} (the payment)"]
+    lines += [f"  {note}" for note in doc.get("notes", [])]
+    owed = commissions.obligation_of(reward_id, doc)
+    held = holders(app.store, reward_id)
+    current = settle(owed, next((c for _, c in held if c.state != "returned"), None), utcnow())
+    lines.append(f"  now {current.amount} {current.units}, status {current.status}, payable from "
+                 f"{iso(current.payable_from)}")
+    if doc.get("status") == "draft":
+        lines.append(f"    draft: waits for `siren-sync approve {reward_id}`")
+    lines += [f"    in fulfillment {f.id} as of {iso(f.as_of)}: {_outcome(f, claim)}" for f, claim in held]
+    claws = {i: d for i, d in commissions.documents(app.store).items() if d.get("of") == reward_id}
+    lines += [f"  clawback {i}: {d['amount']} {d['units']}, earned {d['earned_at']}" for i, d in sorted(claws.items())]
+    return "\n".join(lines)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from decimal import Decimal
 
+from siren_sync import commissions
 from siren_sync.engine.balances import Settling, status_of
 from siren_sync.ledger import Ledger
 from siren_sync.model import Distribution, Obligation, Record, Standing, payable_at_of
@@ -82,12 +83,13 @@ def history(store: Store, only: str | None = None) -> list[Distribution]:
 def obligations(store: Store, collaborators: Collection[str] | None = None,
                 settling: Settling | None = None) -> list[Obligation]:
     """Every distribution's obligations (of `collaborators`, or everyone's), oldest period first,
-    then by collaborator, with their status at `settling.as_of` when given; only the selected
-    collaborators' documents are read into obligations, and (with `settling`) only the
-    distributions closed by then."""
+    then by collaborator, then the programs' rewards and clawbacks (`commissions.obligations`), with
+    their status at `settling.as_of` when given; only the selected collaborators' documents are
+    read into obligations, and (with `settling`) only those earned by then."""
     return [o for summary in summaries(store)
             if settling is None or parse_time(summary["period_end"]) <= settling.as_of
-            for o in _read(store, summary, collaborators, settling)]
+            for o in _read(store, summary, collaborators, settling)] + commissions.obligations(
+        store, collaborators, settling)
 
 
 def latest_with(store: Store, collaborator: str) -> Distribution | None:

@@ -2,7 +2,9 @@
 
 An imported line is `{"key", "type", "collaborator", "at", "quantity"}`, or a `sale` with a signed
 `"revenue"` (negative for a refund) and optionally `"currency"` and `"lines"` so line item filters
-can apply. A negative `quantity` is a correction and says so (`"correction": true`), as `credit
+can apply, and `"collaborator"` for a sale closed by one (a `manual` engagement of programs), or a
+`lead` (`{"type": "lead", "collaborator", "at", "key"}`, the conversion of `conversion: lead`
+programs). A negative `quantity` is a correction and says so (`"correction": true`), as `credit
 --correction` does. Amounts and counts are bounded (`values.parse_decimal`, `values.parse_count`).
 
 Every line of the file is accounted for, once: new, already recorded (the same event is stored, or
@@ -22,7 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 from siren_sync.ledger import Ledger, event_problem
-from siren_sync.model import ENGAGEMENT_TYPES, EVENT_TYPES, SALE, Collaborator, Event, Line, OrderValue, Record
+from siren_sync.model import ENGAGEMENT_TYPES, EVENT_TYPES, LEAD, SALE, Collaborator, Event, Line, OrderValue, Record
 from siren_sync.values import nfc, parse_count, parse_decimal, parse_time
 
 KNOWN_FIELDS = {"key", "type", "collaborator", "at", "quantity", "correction", "revenue", "currency", "lines"}
@@ -61,22 +63,27 @@ def parse_line(text: str, collaborators: Mapping[str, Collaborator]) -> Event:
     for name in ("key", "type", "at"):
         if not isinstance(raw.get(name), str) or not raw[name]:
             raise BadLine(f"missing {name!r}")
-    if raw["type"] not in EVENT_TYPES:
-        raise BadLine(f"unknown type {raw['type']!r} (valid: {', '.join(EVENT_TYPES)})")
+    if raw["type"] not in EVENT_TYPES and raw["type"] != LEAD:
+        raise BadLine(f"unknown type {raw['type']!r} (valid: {', '.join((*EVENT_TYPES, LEAD))})")
     try:
         at = parse_time(raw["at"])
     except ValueError as exc:
         raise BadLine(f"bad 'at': {exc}") from None
     if raw["type"] == SALE:
-        return _sale(raw, at)
+        return _sale(raw, at, collaborators)
     return _engagement(raw, at, collaborators)
 
 
-def _engagement(raw: dict[str, Any], at: datetime, collaborators: Mapping[str, Collaborator]) -> Event:
+def _collaborator(raw: dict[str, Any], collaborators: Mapping[str, Collaborator]) -> str:
     who = raw.get("collaborator")
     who = nfc(who) if isinstance(who, str) else who
     if who not in collaborators:
         raise BadLine(f"unknown collaborator {who!r}")
+    return str(who)
+
+
+def _engagement(raw: dict[str, Any], at: datetime, collaborators: Mapping[str, Collaborator]) -> Event:
+    who = _collaborator(raw, collaborators)
     correction = raw.get("correction", False)
     if not isinstance(correction, bool):
         raise BadLine("'correction' must be true or false")
@@ -104,13 +111,16 @@ def _money(raw: Mapping[str, Any], name: str) -> Decimal:
         raise BadLine(str(exc)) from None
 
 
-def _sale(raw: dict[str, Any], at: datetime) -> Event:
-    if "correction" in raw or "quantity" in raw or "collaborator" in raw:
-        field_name = next(f for f in ("collaborator", "quantity", "correction") if f in raw)
+def _sale(raw: dict[str, Any], at: datetime, collaborators: Mapping[str, Collaborator]) -> Event:
+    if "correction" in raw or "quantity" in raw:
+        field_name = next(f for f in ("quantity", "correction") if f in raw)
         raise BadLine(f"{field_name!r} is not a field of a sale (a refund is a negative 'revenue')")
+    who = _collaborator(raw, collaborators) if "collaborator" in raw else None
     revenue = _money(raw, "revenue")
+    if who is not None and revenue < 0:
+        raise BadLine("a sale naming a collaborator is a conversion: its 'revenue' is not negative")
     if "lines" not in raw:
-        return Event(key=raw["key"], type=SALE, at=at, revenue=revenue, source="import")
+        return Event(key=raw["key"], type=SALE, at=at, revenue=revenue, source="import", collaborator=who)
     currency = raw.get("currency")
     if not isinstance(currency, str) or not currency.strip():
         raise BadLine("'currency' is required with 'lines'")
@@ -119,7 +129,7 @@ def _sale(raw: dict[str, Any], at: datetime) -> Event:
     discount = max(sum((line.subtotal for line in lines), Decimal(0)) - total, Decimal(0))
     order = OrderValue(currency=currency.strip().upper(), total=total, lines=lines, discount_total=discount)
     return Event(key=raw["key"], type=SALE, at=at, order=order, share=Fraction(-1 if revenue < 0 else 1),
-                 source="import")
+                 source="import", collaborator=who)
 
 
 def _lines(raw_lines: Any) -> tuple[Line, ...]:

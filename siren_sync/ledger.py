@@ -26,6 +26,10 @@ from siren_sync.values import MAX_COUNT, MAX_INTEGER_DIGITS, WIDE, as_utc, iso, 
 
 TOTALS = "*"  # the aggregate document holding a period's totals (collaborator ids never start with '*')
 FUTURE_LIMIT = timedelta(days=366)  # an event dated further ahead than this is bad data, not a plan
+# Events kept in memory between a sync and the programs' run (`keep_recent`): about 0.7 KB each (an
+# order's sale and engagement events, 1.4 KB an order), so a backfill of some 25,000 orders, 35 MB.
+# Past that the programs read them back from the store.
+RECENT_LIMIT = 50_000
 
 
 def bucket_of(at_text: str) -> str:
@@ -95,6 +99,8 @@ class Ledger:
         self.now = now
         self.set_collaborators(collaborators)
         self._calendars: dict[str, Calendar] = {}
+        self.recent: list[tuple[str, Event, bool]] | None = None  # see `keep_recent`
+        self._recent_full = False  # more than RECENT_LIMIT since the last take: none kept until the next
 
     def set_collaborators(self, collaborators: Mapping[str, Collaborator]) -> None:
         """Who can score, and which products count as collaborator-owned for line item filters."""
@@ -226,6 +232,7 @@ class Ledger:
         batch = unique_by_key(events)
         recorded_at = iso(self.now)
         self._future = self.now + FUTURE_LIMIT  # events dated after this are ignored (`now` moves)
+        kept: list[tuple[str, Event, bool]] = []
         with self.store.transaction() as tx:  # "already recorded?" is asked under the write lock
             known = tx.known(batch)
             fresh = [e for e in batch.values() if e.key not in known]
@@ -246,6 +253,8 @@ class Ledger:
                 self._place(event, record, placing, bucket)
                 result.late += bool(record.get("late"))
                 buckets.setdefault(bucket, []).append(record)
+                if self.recent is not None and not self._recent_full:
+                    kept.append((bucket, event, "ignored" in record))
             for bucket, records in buckets.items():
                 tx.append_events(bucket, records)
             placing.save()
@@ -254,7 +263,24 @@ class Ledger:
                 tx.put(CURSORS, name, dict(cursor))
             for item in quarantine:
                 tx.put(QUARANTINE, f"{item['where']}", dict(item, at=recorded_at))
+        if kept and self.recent is not None:
+            if len(self.recent) + len(kept) <= RECENT_LIMIT:
+                self.recent.extend(kept)  # committed: programs may take them from here (`commissions.reward`)
+            else:  # too many to hold: programs read them back from the store
+                self.recent, self._recent_full = [], True
         return result
+
+    def keep_recent(self) -> None:
+        """Keep the events recorded from now on in memory for programs (up to `RECENT_LIMIT`)."""
+        if self.recent is None:
+            self.recent = []
+
+    def take_recent(self) -> list[tuple[str, Event, bool]]:
+        """(segment, event, ignored) of what was recorded since the last take, in order; empty once
+        more than `RECENT_LIMIT` piled up (then only the store has them)."""
+        taken, self.recent = self.recent or [], [] if self.recent is not None else None
+        self._recent_full = False
+        return taken
 
     def recorded(self, events: Iterable[Event]) -> dict[str, Record | None]:
         """The stored records of those `events` whose keys are already recorded, by key.

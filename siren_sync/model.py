@@ -9,10 +9,11 @@ reads), so the store never needs to know a domain type and the rest of the code 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 from typing import Any, NamedTuple
 
 from siren_sync.values import as_utc, iso, parse_time
@@ -29,6 +30,7 @@ ENGAGEMENT_TYPES = (
 )
 SALE = "sale"
 EVENT_TYPES = ENGAGEMENT_TYPES + (SALE,)
+LEAD = "lead"  # an imported lead (a program with `conversion: lead` pays a flat bounty for it)
 # The share of a paid order's value its sale moves. Events share this one object, so "is it all of
 # it" is an identity check first: `Fraction.__eq__` is Python code, asked for every event recorded.
 WHOLE = Fraction(1)
@@ -218,6 +220,7 @@ class Collaborator:
     tracking_ids: tuple[str, ...] = ()
     products: tuple[int, ...] = ()
     posts: tuple[int, ...] = ()
+    tags: tuple[str, ...] = ()  # what programs choose their members by (`members: {tag: ambassador}`)
 
     @property
     def active(self) -> bool:
@@ -264,6 +267,62 @@ class Distributor:
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+
+# Programs (DESIGN section 8): what engages a collaborator with an order, and how a reward is shared.
+PROGRAM_ENGAGEMENTS = ("boundCouponUsed", "referredSiteVisit", "collaboratorProductSold", "manual")
+STRUCTURES = ("oldestEngagementWins", "newestEngagementWins", "sharedEngagementPool", "performanceSharedPool",
+              "topScoreWins")
+GROUP_STRUCTURES = ("oldestEngagementWins", "newestEngagementWins")
+CONVERSIONS = ("sale", "lead")
+
+
+@dataclass(frozen=True)
+class Program:
+    """A reward per conversion (a sale, or an imported lead), as DESIGN section 8 configures it.
+
+    Exactly one of `percentage` (of the order's counted value) and `flat` (per conversion) is set.
+    `members` is None for everyone, else the ids that may earn (a tag is resolved at load);
+    `renewals` is None for every renewal, else how many renewals of a first order pay (0: none).
+    `group_structure` is the group's rule when the program is in one (`group`).
+    """
+
+    key: str
+    name: str
+    units: str
+    exponent: int
+    engagements: tuple[str, ...]
+    structure: str = "newestEngagementWins"
+    percentage: Decimal | None = None
+    flat: Decimal | None = None
+    status: str = "active"
+    is_currency: bool = True
+    window: timedelta = timedelta(days=30)
+    members: frozenset[str] | None = None
+    group: str | None = None
+    group_structure: str = "newestEngagementWins"
+    renewals: int | None = 0
+    clawback: bool = True
+    compilers: tuple[str, ...] = DEFAULT_COMPILERS
+    filters: LineItemFilters = field(default_factory=LineItemFilters)
+    conversion: str = "sale"
+    review: bool = False
+    hold: timedelta = timedelta(0)
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"
+
+    @cached_property
+    def owned_lines_only(self) -> Program:
+        """This program counting only collaborator-owned lines (royalties: given one owner's
+        products, their own lines). Made once per program: a sale asks for it per owner."""
+        return replace(self, filters=replace(self.filters, collaborator_owned=True))
+
+    def admits(self, collaborator: Collaborator | None) -> bool:
+        """Whether `collaborator` can earn in this program: known, active and a member."""
+        return (collaborator is not None and collaborator.active
+                and (self.members is None or collaborator.id in self.members))
 
 
 class Allocation(NamedTuple):

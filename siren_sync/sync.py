@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
+from siren_sync import commissions
 from siren_sync.errors import ConfigError, SirenSyncError, StoreError, UsageError
 from siren_sync.ledger import unique_by_key
 from siren_sync.model import Event
@@ -211,6 +212,7 @@ def sync_sources(app: App, sources: Iterable[Source], clock: Callable[[], dateti
     could not be read (the others are synced). The worker's poll, and `distribute`, which syncs
     before it closes (DESIGN section 1)."""
     failed: dict[str, str] = {}
+    begin_programs(app)
     for source in sources:
         if should_stop is not None and should_stop():
             raise StopRequested()
@@ -220,7 +222,22 @@ def sync_sources(app: App, sources: Iterable[Source], clock: Callable[[], dateti
             failed[source.name] = str(exc)
             log.error("poll %s failed, retried next turn: %s", source.name, exc,
                       extra={"fields": {"event": "poll_failed", "source": source.name}})
+    reward_programs(app)
     return failed
+
+
+def reward_programs(app: App) -> commissions.Rewarded:
+    """The programs' rewards for what was recorded since they last ran (`commissions.reward`): after
+    every sync, once all of its sources are read, so an order meets the visits of the same poll."""
+    return commissions.reward(app.store, app.config.programs, app.ledger.collaborators, app.ledger.now,
+                              app.ledger.take_recent())
+
+
+def begin_programs(app: App) -> None:
+    """Before a sync or an import: start programs on a store that never ran them (`commissions.begin`).
+    What is recorded from then on is kept in memory for them (`open_app` has the ledger keep it)."""
+    if app.config.programs:
+        commissions.begin(app.store, app.config.programs)
 
 
 def sync_all(config: Config, app: App, now: datetime, only: str | None = None, since: datetime | None = None,
@@ -228,6 +245,7 @@ def sync_all(config: Config, app: App, now: datetime, only: str | None = None, s
     """Every enabled source (or one) once; a failing source is reported and the others still run."""
     reports: list[SyncReport] = []
     failures: list[str] = []
+    begin_programs(app)
     for source in build_sources(config, app, only):
         try:
             reports.append(run_source(app, source, now, since, stream))
@@ -236,6 +254,7 @@ def sync_all(config: Config, app: App, now: datetime, only: str | None = None, s
         except SirenSyncError as exc:
             log.error("poll %s failed: %s", source.name, exc)
             failures.append(f"{source.name}: {exc}")
+    reward_programs(app)
     if failures:
         raise SirenSyncError("; ".join(failures))
     return reports

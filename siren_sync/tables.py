@@ -18,6 +18,11 @@ META = "meta"  # "site" -> {timezone}; "secrets" -> {visitor_key} (hex, made onc
 SITE_COLLABORATORS = "site_collaborators"  # id -> collaborator read from the site
 FULFILLMENTS = "fulfillments"  # fulfillment id -> Fulfillment.to_record (its payouts: payouts_table)
 FULFILLMENT_SERIAL = "fulfillments"  # the META document counting changes to fulfillments
+# Programs (DESIGN section 8): the `?ref=` visits by visitor digest that orders are matched to, and
+# `CURSORS["programs"]`, the count of ledger events already rewarded per segment (`commissions.py`).
+PROGRAM_VISITS = "programs/visits"
+PROGRAMS_CURSOR = "programs"
+PROGRAM_OBLIGATIONS = "programs/obligations/"  # the prefix of `program_obligations_table`
 
 
 def obligations_table(distribution_id: str) -> str:
@@ -42,3 +47,9 @@ def scores_table(distribution_id: str) -> str:
 def aggregate_table(distributor: str, start: datetime) -> str:
     """One period's running aggregate (its totals and each collaborator's counts)."""
     return f"aggregates/{distributor}/{iso(start.astimezone(UTC))}"
+
+
+def program_obligations_table(earned_at: str) -> str:
+    """The program rewards and clawbacks earned on one UTC day (`earned_at` as recorded, `iso` of a
+    UTC time), by obligation id: a sync rewrites the days it rewards, not everything before."""
+    return f"{PROGRAM_OBLIGATIONS}{earned_at[:10]}"

@@ -103,6 +103,18 @@ def test_config_load_smoke():
     assert set(r["targets"]) == {"wall_s<2", "peak_rss_mb<150"}
 
 
+def test_programs_smoke():
+    import programs
+
+    r = programs.main(orders=600, refunds=30, repeat=1, days=1, orders_per_day=200, polls=6)
+    assert r["orders_read"] >= 600 and r["rewards"] > 100 and r["adjusted"] > 0  # rewards written, refunds taken
+    for run in (r, r["steady"]):
+        ms = run["cpu_ms_per_order"]
+        assert ms["two programs"] > 0 and ms["no programs"] > 0 and 0 < run["rewards_ms_per_order"] < ms["two programs"]
+    assert r["steady"]["orders"] > 50 and r["steady"]["polls"] == 6
+    assert set(r["targets"]) == {"ratio<=1.3", "steady_ratio<=1.3"}
+
+
 def test_the_store_benchmarks_run_on_postgresql_too():
     import close_period
     import ingest_orders

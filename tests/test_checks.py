@@ -167,3 +167,41 @@ def test_a_refused_record_fails_the_check_even_when_every_source_is_fine(config,
     put(config, OUTBOX, {"d": OutboxEntry("d", "siren-sync-d", last_error="HTTP 400").to_record()})
     with_sources(monkeypatch, Probe("woocommerce", [("woocommerce", True, "reachable")]))
     assert report(config, capsys, probe_sources=True)[0] == 1
+
+
+def test_programs_are_listed_and_a_refund_left_alone_by_clawback_false_is_reported(site, monkeypatch, capsys, tmp_path):
+    from datetime import timedelta
+    from decimal import Decimal
+    from fractions import Fraction
+
+    from siren_sync import commissions
+    from siren_sync.app import open_app
+    from siren_sync.model import Event, Line, OrderValue
+    from siren_sync.payouts import fulfillments
+
+    monkeypatch.setattr(checks, "utcnow", lambda: NOW)
+    programs = ("programs:\n  deals: {units: USD, reward: {percentage: 25}, engagements: [boundCouponUsed], "
+                "clawback: false}\n  bounty: {units: USD, reward: {flat: \"5.00\"}, conversion: lead, "
+                "status: inactive}\n")
+    config = load_config(site.config(collab_yaml(["alice", "bob"]), dist_yaml() + programs))
+    value = OrderValue("USD", Decimal("80.00"), (Line("1", Decimal("80.00")),))
+    paid = NOW - timedelta(days=5)
+    with open_app(config, now=NOW) as app:
+        app.ledger.record([Event(key="woocommerce:sale:7", type="sale", at=paid, order=value, order_id=7,
+                                 source="test"),
+                           Event(key="woocommerce:boundCouponUsed:7:a", type="boundCouponUsed", at=paid,
+                                 collaborator="alice", order_id=7, source="test")])
+        commissions.reward(app.store, config.programs, app.ledger.collaborators, NOW)
+        made = fulfillments.plan(app.store, fulfillments.Selection(NOW), str(tmp_path / "f.csv"),
+                                 app.ledger.collaborators, {}, "", NOW)
+        fulfillments.create(app.store, made, paid_at=NOW)
+        app.ledger.record([Event(key="woocommerce:refund:7:3", type="sale", at=NOW, order=value, order_id=7,
+                                 share=-Fraction(1, 4), source="test")])
+        commissions.reward(app.store, config.programs, app.ledger.collaborators, NOW)
+    code, lines = report(config, capsys)
+    assert code == 0
+    assert lines[0].endswith("2 collaborators, 1 distributors, 2 programs, store " + str(config.store_path))
+    assert ("program deals: deals (25% of each sale in USD, newestEngagementWins, boundCouponUsed, window 30 days, "
+            "all, no renewals, clawback off)") in lines
+    assert "program bounty: bounty (flat 5.00 USD per lead, all) [inactive: earns nothing]" in lines
+    assert "refunded after payment and left with collaborators (clawback: false): 5.00 USD" in lines

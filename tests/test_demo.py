@@ -56,7 +56,7 @@ def test_the_demo_exits_0_and_prints_its_sections_in_order(run):
     assert re.fullmatch(r"sandbox site http://127\.0\.0\.1:\d+ \(timezone America/New_York\), simulated time starts "
                         r"\S+", lines[0])
     titles = [line for line in lines if line.startswith("== ")]
-    assert [t.split(" (")[0] for t in titles] == ["== distributions ==", "== open periods",
+    assert [t.split(" (")[0] for t in titles] == ["== distributions ==", "== program rewards ==", "== open periods",
                                                   "== records the site received", "== paying collaborators =="]
     assert re.fullmatch(r"demo finished in \d+\.\d+s", lines[-1])
 
@@ -87,6 +87,24 @@ def test_the_site_received_one_record_per_distribution(run):
     assert f"== records the site received ({len(received)}) ==" in text
     assert sorted(m["name"] for m in received) == sorted(PERCENT)
     assert {m["slug"].rsplit("-", 1)[1] for m in received} == {"20261108t0500"}  # the period's end in UTC
+
+
+def test_the_program_s_rewards_add_up_and_its_example_went_to_the_newest_engagement(run):
+    lines = section(run[1], "program rewards")
+    head = re.fullmatch(r"Affiliate commission \(affiliates\): (\d+) rewards \(\d+ for renewals\), ([\d.]+) USD",
+                        lines[0])
+    rows = [re.fullmatch(r"  (\w+) +(\d+) rewards -> +([\d.]+) USD", line) for line in lines[1:5]]
+    assert head and all(rows) and int(head[1]) > 50, lines[:5]
+    assert sum(int(m[2]) for m in rows) == int(head[1])
+    assert sum(Decimal(m[3]) for m in rows) == Decimal(head[2])
+    example = re.fullmatch(r"reward affiliates:(\d+):(\w+): order \1, ([\d.]+) USD(, [\d.]+ after refunds)?", lines[5])
+    engaged = [line.split() for line in lines[6:-1]]
+    assert example and len({who for _, _, who in engaged}) > 1, lines[5:]
+    newest = max(engaged, key=lambda e: (e[0], [-ord(c) for c in e[2]]))  # ties: the smaller id
+    why = re.fullmatch(r"  newestEngagementWins: (\w+)'s engagement at (\S+) is the newest.*; 25% of ([\d.]+) = "
+                       r"([\d.]+) USD \(rounded half-up to 0.01\)", lines[-1])
+    assert why and why[1] == example[2] == newest[2] and why[2] == newest[0], lines[-1]
+    assert Decimal(why[4]) == (Decimal(why[3]) / 4).quantize(Decimal("0.01"), ROUND_HALF_UP) == Decimal(example[3])
 
 
 def test_the_open_periods_start_where_the_closed_ones_ended(run):

@@ -148,3 +148,38 @@ def test_a_rejected_distribution(site):
     assert lines[0] == "  status rejected"
     assert lines[2].startswith("    rejected ") and lines[2].endswith(": test orders")
     assert len(lines) == 3  # never payable
+
+
+def test_explain_a_reward_shows_what_refunds_took_back_and_its_clawback(site, tmp_path):
+    from datetime import timedelta
+    from fractions import Fraction
+
+    from siren_sync import commissions
+    from siren_sync.model import Event, Line, OrderValue
+    from siren_sync.payouts import fulfillments
+
+    programs = "programs:\n  aff: {units: USD, reward: {percentage: 10}, engagements: [boundCouponUsed]}\n"
+    config = load_config(site.config(collab_yaml(["alice", "bob"]), dist_yaml() + programs))
+    paid, now = datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 20, tzinfo=UTC)
+    value = OrderValue("USD", Decimal("99.99"), (Line("1", Decimal("99.99")),))
+    with open_app(config, now=now) as app:
+        def record(*events):
+            app.ledger.record(events)
+            commissions.reward(app.store, config.programs, app.ledger.collaborators, now)
+        record(Event(key="woocommerce:sale:7", type="sale", at=paid, order=value, order_id=7),
+               Event(key="woocommerce:boundCouponUsed:7:a", type="boundCouponUsed", at=paid, collaborator="alice",
+                     order_id=7))
+        record(Event(key="woocommerce:refund:7:1", type="sale", at=paid + timedelta(days=1), order=value, order_id=7,
+                     share=-Fraction(Decimal("33.33")) / Fraction(Decimal("99.99"))))
+        made = fulfillments.plan(app.store, fulfillments.Selection(now), str(tmp_path / "f.csv"),
+                                 app.ledger.collaborators, {}, "", now)
+        fulfillments.create(app.store, made, paid_at=now)
+        record(Event(key="woocommerce:cancel:7", type="sale", at=now, order=value, order_id=7,
+                     share=-Fraction(Decimal("66.66")) / Fraction(Decimal("99.99"))))
+        lines = explain.reward(app, "alice", "aff:7:alice").splitlines()
+    assert "  counted value 99.99; amount: 10% of 99.99 = 10.00 USD (rounded half-up to 0.01)" in lines
+    assert ("  refund 1 at 2026-11-03T00:00:00+00:00: -3.33 = 10.00 x 33.33 / 99.99, rounded half-up; "
+            "the reward is reduced") in lines
+    assert ("  cancellation at 2026-11-20T00:00:00+00:00: -6.67 = the 6.67 left (full refund or cancellation); "
+            "the reward was paid: clawback aff:7:alice:refund:cancel") in lines
+    assert "  clawback aff:7:alice:refund:cancel: -6.67 USD, earned 2026-11-20T00:00:00+00:00" in lines

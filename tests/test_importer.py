@@ -93,7 +93,7 @@ BAD = {
     "at not a string": (line(key="k", type="manual", collaborator="alice", at=20261105), "missing 'at'"),
     "unknown type": (line(key="k", type="likedAPost", collaborator="alice", at=AT), "unknown type 'likedAPost' "
                      "(valid: referredSiteVisit, boundPostUsed, boundCouponUsed, collaboratorProductSold, "
-                     "courseCompleted, lessonCompleted, manual, sale)"),
+                     "courseCompleted, lessonCompleted, manual, sale, lead)"),
     "time without offset": (line(key="k", type="manual", collaborator="alice", at="2026-11-05T10:00:00"),
                             "bad 'at': "),
     "unknown collaborator": (line(key="k", type="manual", collaborator="nobody", at=AT),
@@ -160,3 +160,14 @@ def test_two_manual_credits_have_two_keys_so_both_count():
 def test_a_manual_credit_is_an_engagement_type(kind):
     with pytest.raises(BadLine, match=f"unknown type '{kind}'"):
         manual_credit("alice", kind, 1, datetime(2026, 11, 5, tzinfo=UTC), "n")
+
+
+def test_a_lead_and_a_sale_naming_a_collaborator_are_read_for_programs():
+    lead = parse_line(line(key="crm:lead:1", type="lead", collaborator="alice", at=AT), WHO)
+    assert (lead.type, lead.collaborator, lead.quantity) == ("lead", "alice", 1)
+    deal = parse_line(line(key="crm:deal:9", type="sale", collaborator="alice", at=AT, revenue="900.00"), WHO)
+    assert (deal.type, deal.collaborator, deal.revenue) == ("sale", "alice", Decimal("900.00"))
+    with pytest.raises(BadLine, match="unknown collaborator 'nobody'"):
+        parse_line(line(key="k", type="sale", collaborator="nobody", at=AT, revenue="1.00"), WHO)
+    with pytest.raises(BadLine, match="its 'revenue' is not negative"):
+        parse_line(line(key="k", type="sale", collaborator="alice", at=AT, revenue="-1.00"), WHO)

@@ -6,12 +6,14 @@ import sys
 from collections.abc import Collection
 from datetime import datetime
 
+from siren_sync import commissions
 from siren_sync.app import App, utcnow
 from siren_sync.cli.common import check_distribution, open_for, say, time_arg
 from siren_sync.errors import UsageError
 from siren_sync.model import OBLIGATION_STATUSES
 from siren_sync.output import check_target, write_files
 from siren_sync.payouts import formats, fulfillments, overview, review
+from siren_sync.tables import DISTRIBUTIONS
 from siren_sync.values import nfc
 
 # `--mark-paid` pays what is payable; `pending` is how the first wave spelled "not paid yet".
@@ -29,8 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --csv: fulfil what is payable in Siren's format and complete it at once")
     p.set_defaults(func=cmd_payouts)
 
-    p = sub.add_parser("approve", help="approve a distribution waiting for review (or --reject it)")
-    p.add_argument("distribution")
+    p = sub.add_parser("approve", help="approve a distribution or program reward waiting for review (or --reject it)")
+    p.add_argument("distribution", help="a distribution id, or a program reward's (<program>:<order>:<collaborator>)")
     p.add_argument("--reject", action="store_true")
     p.add_argument("--reason", help="why it is rejected (shown on the site's record)")
     p.set_defaults(func=cmd_approve)
@@ -98,16 +100,26 @@ def _mark_paid(app: App, args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_reviewable(app: App, ident: str) -> None:
+    """A distribution, or a program reward (`programs: <key>: review: true`)."""
+    if commissions.find(app.store, ident) is None:
+        check_distribution(app, ident)
+
+
 def cmd_approve(args: argparse.Namespace) -> int:
     if args.reason and not args.reject:
         raise UsageError("--reason explains a rejection: give --reject with it")
     if args.reject and not (args.reason or "").strip():
         raise UsageError("--reject needs --reason TEXT (it is shown on the site's record)")
-    with open_for(args, check=lambda view: check_distribution(view, args.distribution)) as app:
-        decision, changed = review.decide(app.store, args.distribution, args.reject, (args.reason or "").strip(),
-                                          utcnow())
+    with open_for(args, check=lambda view: _check_reviewable(view, args.distribution)) as app:
+        reward = app.store.get(DISTRIBUTIONS, args.distribution) is None
+        decide = review.decide_reward if reward else review.decide
+        decision, changed = decide(app.store, args.distribution, args.reject, (args.reason or "").strip(), utcnow())
     if not changed:
         print(f"{args.distribution} was already {decision}: nothing changed")
+    elif reward:
+        print(f"{decision} program reward {args.distribution}" + (": pending until its hold is over"
+                                                                   if decision == "approved" else ": never paid"))
     elif decision == "approved":
         print(f"approved {args.distribution}: its obligations are pending until their hold is over; "
               f"its record is queued for the site")

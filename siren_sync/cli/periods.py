@@ -5,11 +5,11 @@ import argparse
 import logging
 from datetime import datetime
 
-from siren_sync import closing, history, logs
+from siren_sync import closing, commissions, history, logs
 from siren_sync.app import App, utcnow
 from siren_sync.cli.common import check_collaborator, check_distributor, dump, leading, open_for, time_arg
-from siren_sync.errors import StoreError, SyncError
-from siren_sync.model import Distribution
+from siren_sync.errors import StoreError, SyncError, UsageError
+from siren_sync.model import Distribution, Obligation
 from siren_sync.values import iso, nfc
 
 
@@ -36,9 +36,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_history)
 
-    p = sub.add_parser("explain", help="the events and points behind a score and an amount")
+    p = sub.add_parser("explain", help="the events and points behind a score and an amount, or a program reward")
     p.add_argument("collaborator", type=nfc)
     p.add_argument("--distribution")
+    p.add_argument("--reward", help="a program reward's id (<program>:<order>:<collaborator>): its engagements, "
+                   "which won and why, the amount's arithmetic, refunds")
     p.set_defaults(func=cmd_explain)
 
 
@@ -46,10 +48,28 @@ def cmd_standings(args: argparse.Namespace) -> int:
     with open_for(args, readonly=True) as app:
         check_distributor(app, args.distributor)
         rows = history.standings(app.ledger, args.distributor)
+        months = [] if args.distributor else commissions.month_earnings(app.store, app.config.programs, app.tz,
+                                                                        utcnow())
     _warn_set_aside(rows, "quarantined when the period closes")
     if args.json:
-        dump({"standings": [_standing_json(r) for r in rows]})
+        dump({"standings": [_standing_json(r) for r in rows],
+              **({"programs": [_month_json(m) for m in months]} if months else {})})
         return 0
+    _print_standings(rows)
+    for m in months:
+        print(f"program {m.program}: {iso(m.start)} to {iso(m.end)}: {m.rewards} rewards, {m.total} {m.units}")
+        for who, amount in m.earned.items():
+            print(f"  {who:<20} {str(amount):>12} {m.units}")
+    return 0
+
+
+def _month_json(m: commissions.MonthEarnings) -> dict[str, object]:
+    return {"program": m.program, "month_start": iso(m.start), "month_end": iso(m.end), "units": m.units,
+            "rewards": m.rewards, "earned": str(m.total),
+            "collaborators": [{"collaborator": who, "amount": str(amount)} for who, amount in m.earned.items()]}
+
+
+def _print_standings(rows: list[Distribution]) -> None:
     for r in rows:
         print(f"{r.name} ({r.distributor}, {r.resolver}): {iso(r.period_start)} to {iso(r.period_end)}")
         print(f"  revenue {r.revenue} {r.units}, pool so far {r.pool} {r.units}")
@@ -57,7 +77,6 @@ def cmd_standings(args: argparse.Namespace) -> int:
             print(f"  {s.collaborator:<20} score {str(s.score):>10}  projected {_projected(r, s.collaborator)}")
         if not r.scores:
             print("  no scores yet")
-    return 0
 
 
 def _standing_json(r: Distribution) -> dict[str, object]:
@@ -177,13 +196,34 @@ def cmd_history(args: argparse.Namespace) -> int:
     with open_for(args, readonly=True) as app:
         check_distributor(app, args.distributor)
         records = history.history(app.store, args.distributor)
-    _print_distributions(records, args.json, None)
+        rewards = [] if args.distributor else commissions.obligations(app.store)
+    if args.json:
+        dump({"distributions": history.public_json(records),
+              **({"rewards": [_reward_json(o) for o in rewards]} if rewards else {})})
+        return 0
+    _print_distributions(records, False, None)
+    if rewards:
+        print("program rewards:")
+    for o in rewards:
+        state = "" if o.status == "pending" else f" [{o.status}]"
+        print(f"  {o.id:<40} {o.collaborator:<16} {str(o.amount):>12} {o.units:<4} earned {iso(o.earned_at)}{state}")
     return 0
+
+
+def _reward_json(o: Obligation) -> dict[str, object]:
+    """A program reward or clawback in `history --json` (`rewards`, beside the distributions)."""
+    return {"id": o.id, "program": o.origin, "collaborator": o.collaborator, "amount": str(o.amount),
+            "units": o.units, "earned_at": iso(o.earned_at), "status": o.status}
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
     from siren_sync import explain
+    if args.reward and args.distribution:
+        raise UsageError("--reward and --distribution explain different things: give one of them")
     with open_for(args, readonly=True) as app:
         check_collaborator(app, args.collaborator)
-        print(explain.render(app, args.collaborator, args.distribution))
+        if args.reward:
+            print(explain.reward(app, args.collaborator, args.reward))
+        else:
+            print(explain.render(app, args.collaborator, args.distribution))
     return 0

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
+from siren_sync.config.programs import parse_programs
 from siren_sync.config.read import parse_config, read_text
 from siren_sync.config.siren_json import Parsed, distributor_json, merge, notes, parse_distributor, read_recipe
 from siren_sync.config.types import (
@@ -58,11 +59,13 @@ from siren_sync.store.postgres import url as postgres_url
 from siren_sync.values import coupon_code, nfc, tzinfo_of
 
 DEFAULT_PATH = "config/siren.yaml"
-_TOP_KEYS = ("site", "store", "sync", "collaborators", "distributors", "recipes", "publish", "payouts")
+_TOP_KEYS = ("site", "store", "sync", "collaborators", "distributors", "recipes", "publish", "payouts", "programs",
+             "programGroups")
 _PAYOUTS_KEYS = ("review", "hold", "minimum", "note")
 PAYPAL_NOTE_LIMIT = 400  # characters PayPal takes in a payout's note to the recipient
 _POST_STATUSES = ("private", "draft", "pending", "publish")
-_COLLABORATOR_KEYS = ("id", "name", "email", "status", "wp_user_id", "coupons", "tracking_ids", "products", "posts")
+_COLLABORATOR_KEYS = ("id", "name", "email", "status", "wp_user_id", "coupons", "tracking_ids", "products", "posts",
+                      "tags")
 
 
 def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Config:
@@ -82,16 +85,19 @@ def _load(path: str | Path | None, env: Mapping[str, str]) -> Config:
     store = _store(at / "store", top.get("store"), base, site.url)
     sync = _sync(at / "sync", top.get("sync"), base, site, warnings)
     collaborators = _collaborators(at / "collaborators", top.get("collaborators"))
-    parsed = _all_distributors(at, top, base, site, warnings)
+    parsed, sections = _all_distributors(at, top, base, site)
     merge(parsed)
     payouts = _payouts(at / "payouts", top.get("payouts"), [p.distributor for p in parsed])
+    taken = {p.distributor.key.lower(): f"{p.at.where}: {p.at.path}" for p in parsed}
+    programs = parse_programs([(at, top), *sections], collaborators, taken, payouts.hold, warnings)
     publish = _publish(at / "publish", top.get("publish"))
     if publish.enabled and site.wp_user is None:
         warnings.append((at / "publish").note("no site.wordpress credentials: records stay queued until given"))
     return Config(path=base / path.name, site=site, store=store, sync=sync, collaborators=collaborators,
                   distributors=merge([_with_payouts(p, payouts) for p in parsed]), publish=publish,
                   local_starts={p.distributor.key: p.local_start for p in parsed if p.local_start is not None},
-                  warnings=tuple(warnings + [note for p in parsed for note in notes(p)]), payouts=payouts)
+                  warnings=tuple(warnings + [note for p in parsed for note in notes(p)]), payouts=payouts,
+                  programs=programs)
 
 
 def _top(at: At, path: Path, env: Mapping[str, str]) -> dict[str, Any]:
@@ -107,16 +113,20 @@ def _top(at: At, path: Path, env: Mapping[str, str]) -> dict[str, Any]:
     return top
 
 
-def _all_distributors(at: At, top: Mapping[str, Any], base: Path, site: SiteConfig,
-                      warnings: list[str]) -> list[Parsed]:
-    """The config's own distributors, then each recipe's, in order."""
+def _all_distributors(at: At, top: Mapping[str, Any], base: Path,
+                      site: SiteConfig) -> tuple[list[Parsed], list[tuple[At, Mapping[str, Any]]]]:
+    """The config's own distributors, then each recipe's, in order; and the recipes with programs
+    (read with the config's own once the collaborators are known)."""
     tz = None if site.timezone == "auto" else tzinfo_of(site.timezone)
     own = mapping(at / "distributors", top.get("distributors"))
     parsed = [parse_distributor(at / "distributors" / key, key, raw, tz) for key, raw in own.items()]
+    sections: list[tuple[At, Mapping[str, Any]]] = []
     for i, ref in enumerate(texts(at / "recipes", top.get("recipes"))):
         label, data = read_recipe((at / "recipes")[i], ref, base)
-        parsed.extend(distributor_json(At(label), data, tz, warnings))
-    return parsed
+        parsed.extend(distributor_json(At(label), data, tz))
+        if isinstance(data, Mapping) and ("programs" in data or "programGroups" in data):
+            sections.append((At(label), data))
+    return parsed, sections
 
 
 def _store(at: At, raw: Any, base: Path, site_url: str) -> StoreConfig:
@@ -366,7 +376,8 @@ def _collaborator(at: At, raw: Any) -> Collaborator:
                  choice(at / "status", data.get("status", "active"), COLLABORATOR_STATUSES),
                  None if wp_user is None else whole(at / "wp_user_id", wp_user, 1),
                  texts(at / "coupons", data.get("coupons")), texts(at / "tracking_ids", data.get("tracking_ids")),
-                 wholes(at / "products", data.get("products")), wholes(at / "posts", data.get("posts")))
+                 wholes(at / "products", data.get("products")), wholes(at / "posts", data.get("posts")),
+                 texts(at / "tags", data.get("tags")))
 
 
 def _plain_collaborator(raw: Any) -> Collaborator | None:
@@ -386,7 +397,7 @@ def _plain_collaborator(raw: Any) -> Collaborator | None:
                                                                               or wp_user < 1))):
         return None
     lists = (_plain_texts(raw.get("coupons")), _plain_texts(raw.get("tracking_ids")),
-             _plain_ids(raw.get("products")), _plain_ids(raw.get("posts")))
+             _plain_ids(raw.get("products")), _plain_ids(raw.get("posts")), _plain_texts(raw.get("tags")))
     if None in lists:
         return None
     return _made(ident, name, email, status, wp_user, *lists)  # type: ignore[arg-type]
@@ -417,10 +428,11 @@ def _plain_ids(value: Any) -> tuple[int, ...] | None:
 
 
 def _made(ident: str, name: str, email: str, status: str, wp_user: int | None, coupons: tuple[str, ...],
-          tracking_ids: tuple[str, ...], products: tuple[int, ...], posts: tuple[int, ...]) -> Collaborator:
+          tracking_ids: tuple[str, ...], products: tuple[int, ...], posts: tuple[int, ...],
+          tags: tuple[str, ...] = ()) -> Collaborator:
     return Collaborator(id=nfc(ident), name=name, email=email, status=status, wp_user_id=wp_user,
                         coupons=_folded(coupons, coupon_code), tracking_ids=_folded(tracking_ids, nfc),
-                        products=products, posts=posts)
+                        products=products, posts=posts, tags=tags)
 
 
 def _folded(texts: tuple[str, ...], fold: Callable[[str], str]) -> tuple[str, ...]:

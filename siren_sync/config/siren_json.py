@@ -65,8 +65,7 @@ _FILTER_KEYS = ("withSkus", "inCategories", "collaboratorOwned", "withTypes")
 # a key with '--' or a trailing '-' would be posted under another slug than the one looked up.
 _KEY_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
 _EXTENDED = " (Siren returns it with GET /siren/v1/distributors/<id>?include=extended)"
-_RECIPE_KEYS = ("version", "name", "description", "distributors")
-_RECIPE_IGNORED = ("programs", "programGroups")
+_RECIPE_KEYS = ("version", "name", "description", "distributors", "programs", "programGroups")
 # parse_time's zone for a startsAt written without offset: it marks a wall time, taken off again
 _WALL = timezone(timedelta(0), "wall time")
 
@@ -92,7 +91,7 @@ def parse_distributor(at: At, key: str, raw: Any, tz: tzinfo | None) -> Parsed:
                 "record slugs, where WordPress merges '--' and drops a trailing '-')")
     data = mapping(at, raw, required=True)
     check_keys(at, data, _DISTRIBUTOR_KEYS, _SIREN_ONLY_KEYS)
-    units, exponent, is_currency = _units(at, data)
+    units, exponent, is_currency = units_of(at, data)
     starts_at, local = _starts_at(at / "startsAt", data.get("startsAt"), tz)
     schedule = _schedule(at / "schedule", required(at, data, "schedule", _EXTENDED))
     _check_periods(at / "schedule", schedule, starts_at or localize(local or _today(tz or UTC), tz or UTC))
@@ -107,8 +106,8 @@ def parse_distributor(at: At, key: str, raw: Any, tz: tzinfo | None) -> Parsed:
                                   high=Decimal(100), what="revenuePercentage"),
         pool_resolver=POOL_RESOLVERS[0], description=text(at / "description", data.get("description") or ""),
         status=choice(at / "status", data.get("status", "active"), ("active", "inactive")), starts_at=starts_at,
-        compilers=_compilers(at / "transactionCompilers", data.get("transactionCompilers")),
-        filters=_filters(at / "lineItemFilters", data.get("lineItemFilters")),
+        compilers=compilers_of(at / "transactionCompilers", data.get("transactionCompilers")),
+        filters=filters_of(at / "lineItemFilters", data.get("lineItemFilters")),
         minimum_score=None if minimum is None else number(at / "minimumScore", minimum, low=Decimal(0),
                                                           what="minimumScore"),
         carry_unspent_pool=flag(at / "carryUnspentPool", data.get("carryUnspentPool", False)), **payouts)
@@ -152,7 +151,7 @@ def _pool_resolver_notes(at: At, data: Mapping[str, Any]) -> tuple[str, ...]:
                     f"revenuePercentage of the revenue since the last distribution)"),)
 
 
-def _units(at: At, data: Mapping[str, Any]) -> tuple[str, int, bool]:
+def units_of(at: At, data: Mapping[str, Any]) -> tuple[str, int, bool]:
     """(units, decimals, is a currency). A custom unit one typo away from a currency (`EURO`, `usd`)
     is refused with the code it probably means, unless `customUnit: true` says it is meant."""
     units = text(at / "units", required(at, data, "units"), empty=False).strip()
@@ -250,7 +249,7 @@ def _engagement(at: At, item: Any) -> tuple[At, Any, At, Any]:
     return at / "type", required(at, data, "type"), at / "value", required(at, data, "value")
 
 
-def _compilers(at: At, value: Any) -> tuple[str, ...]:
+def compilers_of(at: At, value: Any) -> tuple[str, ...]:
     """Transaction compilers; Siren's `standard` is the default pair [lineItems, discounts]."""
     if value is None:
         return DEFAULT_COMPILERS
@@ -263,7 +262,7 @@ def _compilers(at: At, value: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _filters(at: At, value: Any) -> LineItemFilters:
+def filters_of(at: At, value: Any) -> LineItemFilters:
     """Siren's lineItemFilters; `withTypes` is accepted and ignored (shop lines are all products)."""
     data = mapping(at, value)
     check_keys(at, data, _FILTER_KEYS)
@@ -307,7 +306,7 @@ def load_distributor_json(data: Any, where: str, *, site_timezone: str | tzinfo 
     A `startsAt` without offset needs `site_timezone`, else it is an error.
     """
     tz = tzinfo_of(site_timezone) if isinstance(site_timezone, str) else site_timezone
-    parsed = distributor_json(At(where), data, tz, [])
+    parsed = distributor_json(At(where), data, tz)
     merge(parsed)
     for p in parsed:
         if p.local_start is not None:
@@ -315,25 +314,23 @@ def load_distributor_json(data: Any, where: str, *, site_timezone: str | tzinfo 
     return [p.distributor for p in parsed]
 
 
-def distributor_json(at: At, data: Any, tz: tzinfo | None, warnings: list[str]) -> list[Parsed]:
-    """The distributors of a recipe, of one REST record or of a list of them (notes go to `warnings`)."""
+def distributor_json(at: At, data: Any, tz: tzinfo | None) -> list[Parsed]:
+    """The distributors of a recipe, of one REST record or of a list of them."""
     if isinstance(data, list):
         return [_rest_distributor(at[i], item, tz) for i, item in enumerate(data)]
-    if isinstance(data, Mapping) and "distributors" in data:
-        return _recipe(at, data, tz, warnings)
+    if isinstance(data, Mapping) and ("distributors" in data or "programs" in data):
+        return _recipe(at, data, tz)
     if isinstance(data, Mapping):
         return [_rest_distributor(at, data, tz)]
     at.fail(f"expected a Siren recipe or distributor (a JSON object), {got(data)}")
 
 
-def _recipe(at: At, data: Mapping[str, Any], tz: tzinfo | None, warnings: list[str]) -> list[Parsed]:
-    check_keys(at, data, _RECIPE_KEYS, _RECIPE_IGNORED)
+def _recipe(at: At, data: Mapping[str, Any], tz: tzinfo | None) -> list[Parsed]:
+    check_keys(at, data, _RECIPE_KEYS)
     if data.get("version", 1) != 1:
         (at / "version").fail(f"only recipe version 1 is known, {got(data['version'])}")
-    for key in _RECIPE_IGNORED:
-        if data.get(key):
-            warnings.append((at / key).note("siren-sync runs distributors only; this part is ignored"))
-    distributors = mapping(at / "distributors", data["distributors"], required=True)
+    # a recipe's programs are read with the config's (config/programs.py): they need its collaborators
+    distributors = mapping(at / "distributors", data.get("distributors"), required="programs" not in data)
     return [parse_distributor(at / "distributors" / key, key, raw, tz) for key, raw in distributors.items()]
 
 

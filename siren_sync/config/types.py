@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from siren_sync.model import Collaborator, Distributor
+from siren_sync.model import Collaborator, Distributor, Program
 from siren_sync.values import localize, tzinfo_of
 
 
@@ -111,6 +111,7 @@ class Config:
     local_starts: Mapping[str, datetime] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()  # not fatal, shown by `check`: "<file>: <key>: <note>"
     payouts: PayoutsConfig = field(default_factory=PayoutsConfig)
+    programs: Mapping[str, Program] = field(default_factory=dict)  # key -> Program (recipes' included)
 
     @property
     def store_path(self) -> Path:

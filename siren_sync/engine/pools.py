@@ -7,12 +7,29 @@ kept lines pro rata. Values stay exact (`Fraction`) until the one rounding to a 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
 from fractions import Fraction
 from math import floor
+from typing import Protocol
 
 from siren_sync.engine.units import minor_unit
-from siren_sync.model import SALE, WHOLE, Distributor, Event, Line, LineItemFilters, OrderValue
+from siren_sync.model import SALE, WHOLE, Event, Line, LineItemFilters, OrderValue
+
+
+class Counting(Protocol):
+    """What decides a sale's counted value: a distributor's or a program's unit, compilers and filters."""
+
+    @property
+    def units(self) -> str: ...
+
+    @property
+    def is_currency(self) -> bool: ...
+
+    @property
+    def compilers(self) -> tuple[str, ...]: ...
+
+    @property
+    def filters(self) -> LineItemFilters: ...
 
 
 def compile_order(order: OrderValue, compilers: Sequence[str], filters: LineItemFilters,
@@ -24,17 +41,31 @@ def compile_order(order: OrderValue, compilers: Sequence[str], filters: LineItem
     when their compiler is listed. `discounts` subtracts even without `lineItems` (Siren's compilers
     are independent switches).
     """
-    kept = sum((Fraction(line.subtotal) for line in order.lines if _keeps(line, filters, owned_products)),
-               Fraction(0))
-    value = Fraction(0)
-    if "lineItems" in compilers:
-        value += kept
-    if "discounts" in compilers:
-        value -= _discount_share(order, kept, filters)
+    numerator, denominator = _compiled(order, compilers, filters, owned_products)
+    return Fraction(numerator) / Fraction(denominator)
+
+
+def _compiled(order: OrderValue, compilers: Sequence[str], filters: LineItemFilters,
+              owned_products: Collection[int]) -> tuple[Decimal, Decimal]:
+    """`compile_order` as (numerator, denominator > 0), both exact Decimals: the denominator is 1
+    but when filtered lines take their share of a discount (the one division, kept for the rounding)."""
+    lines = order.lines if not filters.restricts else [
+        line for line in order.lines if _keeps(line, filters, owned_products)]
+    kept = sum((line.subtotal for line in lines), Decimal(0))
+    value = kept if "lineItems" in compilers else Decimal(0)
     for compiler, amount in (("fees", order.fees), ("shipping", order.shipping), ("taxes", order.taxes)):
         if compiler in compilers:
-            value += Fraction(amount)
-    return value
+            value += amount
+    if "discounts" not in compilers or not order.discount_total:
+        return value, _ONE
+    if not filters.restricts:
+        return value - order.discount_total, _ONE
+    everything = sum((line.subtotal for line in order.lines), Decimal(0))
+    if not everything:
+        return value, _ONE
+    with localcontext(_EXACT):  # value - discount x kept / everything, over `everything`
+        numerator = value * everything - order.discount_total * kept
+        return (numerator, everything) if everything > 0 else (-numerator, -everything)
 
 
 def _keeps(line: Line, filters: LineItemFilters, owned_products: Collection[int]) -> bool:
@@ -48,19 +79,24 @@ def _keeps(line: Line, filters: LineItemFilters, owned_products: Collection[int]
     return True
 
 
-def _discount_share(order: OrderValue, kept: Fraction, filters: LineItemFilters) -> Fraction:
-    """The part of the order's discount that falls on the kept lines (all of it when nothing filters)."""
-    discount = Fraction(order.discount_total)
-    if not filters.restricts:
-        return discount
-    everything = sum((Fraction(line.subtotal) for line in order.lines), Fraction(0))
-    return discount * kept / everything if everything else Fraction(0)
+def _rounded(numerator: Decimal, denominator: Decimal, exponent: int) -> Decimal:
+    """`numerator / denominator` (> 0) rounded to 10**-exponent, halves away from zero: what
+    `round_half_up` gives for the same Fraction, in integer arithmetic on the Decimals."""
+    with localcontext(_EXACT):
+        units, rest = divmod(numerator.scaleb(exponent), denominator)
+        if 2 * abs(rest) >= denominator:
+            units += 1 if numerator > 0 else -1
+    return Decimal(int(units)).scaleb(-exponent)
 
 
+_ONE = Decimal(1)
+# Products and integer quotients of bounded values (values.py: at most 23 digits each): exact, and
+# a result that could not be would raise rather than round.
+_EXACT = Context(prec=1000, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
 _QUANTA = tuple(Decimal(1).scaleb(-e) for e in range(5))  # 1, 0.1, ... 0.0001: every ISO 4217 minor unit
 
 
-def other_currency(event: Event, distributor: Distributor) -> str | None:
+def other_currency(event: Event, distributor: Counting) -> str | None:
     """The order's currency when it cannot count for `distributor` (a multi-currency shop)."""
     order = event.order
     if event.type != SALE or order is None or not distributor.is_currency:
@@ -68,7 +104,7 @@ def other_currency(event: Event, distributor: Distributor) -> str | None:
     return order.currency.upper() if order.currency.upper() != distributor.units.upper() else None
 
 
-def counted_value(event: Event, distributor: Distributor, owned_products: Collection[int]) -> Decimal:
+def counted_value(event: Event, distributor: Counting, owned_products: Collection[int]) -> Decimal:
     """The signed revenue a `sale` event adds to `distributor`'s period (0 for anything else).
 
     Imported sales carry a plain `revenue` (no order, so no compilers or filters). Order sales count
@@ -84,25 +120,17 @@ def counted_value(event: Event, distributor: Distributor, owned_products: Collec
     if other_currency(event, distributor):
         return Decimal(0)
     exponent = minor_unit(order.currency.upper(), None)[0]
-    if (event.share is WHOLE or event.share == 1) and not distributor.filters.restricts:
-        # The common case, a paid order with no line filter: a plain Decimal sum is already exact.
-        quantum = _QUANTA[exponent] if exponent < len(_QUANTA) else Decimal(1).scaleb(-exponent)
-        return _compile_plain(order, distributor.compilers).quantize(quantum, ROUND_HALF_UP)
-    value = compile_order(order, distributor.compilers, distributor.filters, owned_products) * event.share
-    return round_half_up(value, exponent)
-
-
-def _compile_plain(order: OrderValue, compilers: Sequence[str]) -> Decimal:
-    """`compile_order` without filters, in Decimal: sums and one subtraction, no division."""
-    value = Decimal(0)
-    if "lineItems" in compilers:
-        value += sum((line.subtotal for line in order.lines), Decimal(0))
-    if "discounts" in compilers:
-        value -= order.discount_total
-    for compiler, amount in (("fees", order.fees), ("shipping", order.shipping), ("taxes", order.taxes)):
-        if compiler in compilers:
-            value += amount
-    return value
+    numerator, denominator = _compiled(order, distributor.compilers, distributor.filters, owned_products)
+    if event.share is WHOLE or event.share == 1:
+        if denominator is _ONE:
+            # The common case, a paid order whose counted value needs no division: a Decimal sum,
+            # already exact.
+            quantum = _QUANTA[exponent] if exponent < len(_QUANTA) else Decimal(1).scaleb(-exponent)
+            return numerator.quantize(quantum, ROUND_HALF_UP)
+    else:
+        with localcontext(_EXACT):
+            numerator, denominator = numerator * event.share.numerator, denominator * event.share.denominator
+    return _rounded(numerator, denominator, exponent)
 
 
 def pool_amount(net_revenue: Decimal, percentage: Decimal, exponent: int) -> Decimal:

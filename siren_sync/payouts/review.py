@@ -1,4 +1,5 @@
-"""`siren-sync approve`: the review step of a distribution closed with `review: true`.
+"""`siren-sync approve`: the review step of a distribution closed with `review: true`, and of a
+program reward of a program with `review: true` (`decide_reward`).
 
 A draft distribution is not published and nothing of it is payable. Approving it makes its
 obligations `pending` (payable once their hold is over) and queues its record for the site;
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from siren_sync import commissions
 from siren_sync.closing import queue_record
 from siren_sync.errors import UsageError
 from siren_sync.store.protocol import Store
@@ -34,4 +36,25 @@ def decide(store: Store, distribution_id: str, reject: bool, reason: str, now: d
     with store.transaction() as tx:
         tx.put(DISTRIBUTIONS, distribution_id, decided)
         queue_record(tx, distribution_id)
+    return wanted, True
+
+
+def decide_reward(store: Store, reward_id: str, reject: bool, reason: str, now: datetime) -> tuple[str, bool]:
+    """Approve (or reject) a program reward waiting for review (`draft`): `pending` (payable once its
+    hold is over) or `rejected`; returns its decision and whether this call made it. Final, too."""
+    found = commissions.find(store, reward_id)
+    if found is None or "of" in found[1]:
+        raise UsageError(f"unknown distribution or program reward {reward_id!r} (see `siren-sync history`)")
+    table, doc = found
+    current = {"draft": "draft", "rejected": "rejected"}.get(doc.get("status", "pending"), "approved")
+    wanted = "rejected" if reject else "approved"
+    if current == wanted:
+        return current, False
+    if current != "draft":
+        raise UsageError(f"program reward {reward_id} is already {current}: a decision is final")
+    decided = dict(doc, status="rejected" if reject else "pending", reviewed_at=iso(now))
+    if reason:
+        decided["reason"] = reason
+    with store.transaction() as tx:
+        tx.put(table, reward_id, decided)
     return wanted, True

@@ -215,8 +215,9 @@ class Store(Protocol):
         """How many events are committed in `bucket` (or in all buckets)."""
         ...
 
-    def events(self, bucket: str) -> Iterator[Document]:
-        """The committed event records of `bucket`, in the order they were recorded."""
+    def events(self, bucket: str, start: int = 0) -> Iterator[Document]:
+        """The committed event records of `bucket`, in the order they were recorded, from the
+        `start`-th (0: all of them; those before it are not decoded: programs read only what is new)."""
         ...
 
     def refresh(self) -> None:

@@ -13,7 +13,9 @@ from siren_sync.config import Config, load_config
 from siren_sync.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
-RECIPES = sorted((ROOT / "siren_sync" / "recipes").glob("*.json"))
+ALL_RECIPES = sorted((ROOT / "siren_sync" / "recipes").glob("*.json"))
+RECIPES = [p for p in ALL_RECIPES if '"distributors"' in p.read_text()]  # the distributor recipes
+PROGRAM_RECIPES = [p for p in ALL_RECIPES if p not in RECIPES]
 EXAMPLE_ENV = {"SIREN_WP_USER": "admin", "SIREN_WP_APP_PASSWORD": "abcd efgh ijkl", "SIREN_WC_KEY": "ck_1",
                "SIREN_WC_SECRET": "cs_1"}
 BASE = {

@@ -24,8 +24,9 @@ def test_each_recipe_loads_and_ships_in_the_package(tmp_path, recipe):
     assert builtin == distributor
 
 
-def test_builtin_recipes_are_the_four_siren_recipes():
-    assert builtin_recipes() == ["content-creator-profit-share", "instructor-revenue-share",
+def test_builtin_recipes_are_the_four_siren_recipes_and_the_four_program_recipes():
+    assert builtin_recipes() == ["affiliate-and-lead-gen", "affiliate-and-royalty-stack", "ambassador-and-affiliate",
+                                 "b2b-referral", "content-creator-profit-share", "instructor-revenue-share",
                                  "milestone-rewards", "monthly-sales-bonus"]
 
 
@@ -83,13 +84,20 @@ def test_recipe_json_syntax_error_names_the_line(tmp_path):
         load(tmp_path, config(recipes=["broken.json"]))
 
 
-def test_recipe_programs_are_ignored_with_a_warning(tmp_path):
+def test_recipe_programs_are_read_beside_its_distributors(tmp_path):
     recipe = json.loads((ROOT / "siren_sync/recipes/milestone-rewards.json").read_text())
-    recipe["programs"] = {"affiliates": {"name": "Affiliates"}}
+    recipe["programs"] = {"affiliates": {"name": "Affiliates", "units": "USD", "reward": {"percentage": 10},
+                                         "engagements": ["boundCouponUsed"]}}
     (tmp_path / "combo.json").write_text(json.dumps(recipe))
     cfg = load(tmp_path, config(recipes=["combo.json"]))
     assert "milestoneRewards" in cfg.distributors
-    assert any(w.startswith(f"{tmp_path / 'combo.json'}: programs: ") for w in cfg.warnings)
+    assert cfg.programs["affiliates"].percentage == 10
+
+
+def test_a_recipe_program_error_names_the_recipe_file(tmp_path):
+    (tmp_path / "combo.json").write_text(json.dumps({"programs": {"a": {"units": "USD", "reward": {"flat": 5}}}}))
+    with pytest.raises(ConfigError, match=r"combo\.json: programs\.a\.engagements: is required"):
+        load(tmp_path, config(recipes=["combo.json"]))
 
 
 def test_a_recipe_version_other_than_1_is_refused():

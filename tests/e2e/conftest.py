@@ -25,12 +25,13 @@ def make_site(tmp_path):
     sites: list[Site] = []
 
     def make(name: str, seed: int = SEED, schedule: str = DAILY, days: int = DAYS,
-             orders_per_day: float = ORDERS_PER_DAY, store: str = TINYDB) -> Site:
+             orders_per_day: float = ORDERS_PER_DAY, store: str = TINYDB, options: tuple[str, ...] = (),
+             sources: str = "", extra: str = "") -> Site:
         folder = tmp_path / name
         folder.mkdir()
-        sb = SandboxProcess(seed, days, orders_per_day, folder)
+        sb = SandboxProcess(seed, days, orders_per_day, folder, options)
         sandboxes.append(sb)
-        site = Site(sb, folder, schedule, store)
+        site = Site(sb, folder, schedule, store, sources, extra)
         sites.append(site)
         return site
 

@@ -255,3 +255,41 @@ def test_an_order_read_back_from_its_record_counts_the_same(compiler):
         "discount_total": "15.00",
         "lines": [{"id": "1", "subtotal": "129.00"}],
     }
+
+
+def _oracle(order: OrderValue, compilers, owned, share: Fraction) -> Decimal:
+    """The counted value from its definition, in Fractions: owned lines, their share of the discount."""
+    kept = sum((Fraction(line.subtotal) for line in order.lines if line.product_id in owned), Fraction(0))
+    everything = sum((Fraction(line.subtotal) for line in order.lines), Fraction(0))
+    value = kept if "lineItems" in compilers else Fraction(0)
+    if "discounts" in compilers and everything:
+        value -= Fraction(order.discount_total) * kept / everything
+    value += sum((Fraction(getattr(order, c)) for c in ("fees", "shipping", "taxes") if c in compilers), Fraction(0))
+    value *= share
+    units = int(abs(value) * 100 + Fraction(1, 2))
+    return Decimal(-units if value < 0 else units).scaleb(-2)
+
+
+@given(
+    lines=st.lists(st.tuples(_cents, st.integers(1, 3)), min_size=1, max_size=6),
+    discount=_cents,
+    fees=_cents,
+    compilers=st.sets(st.sampled_from(["lineItems", "discounts", "fees", "shipping", "taxes"])),
+    owned=st.sets(st.integers(1, 3)),
+    share=st.one_of(st.just(Fraction(1)), st.fractions(min_value=-1, max_value=0, max_denominator=10**9)),
+)
+def test_filtered_lines_share_of_the_discount_rounds_exactly(lines, discount, fees, compilers, owned, share):
+    """Owned lines taking their share of a discount (a division), whole or refunded in part: the
+    integer rounding gives exactly the definition's value, halves away from zero."""
+    order = OrderValue(
+        currency="USD",
+        total=D(0),
+        lines=tuple(Line(id=str(i), subtotal=s, product_id=p) for i, (s, p) in enumerate(lines)),
+        discount_total=discount,
+        fees=fees,
+    )
+    d = distributor(units="USD", compilers=tuple(sorted(compilers)), filters=LineItemFilters(collaborator_owned=True))
+    event = Event(key="k", type="sale", at=NOW, order=order, share=share)
+    got = counted_value(event, d, owned)
+    assert got == _oracle(order, compilers, owned, share)
+    assert str(got) == str(_oracle(order, compilers, owned, share))

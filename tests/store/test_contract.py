@@ -262,3 +262,11 @@ def test_a_process_killed_in_the_middle_of_a_commit_leaves_the_last_committed_st
         changed = state(store)
     with backend.store(readonly=True) as reader:
         assert state(reader) == changed and changed["count"] == 57
+
+
+def test_events_read_from_a_start_skip_the_ones_before_it(backend: Backend, seeded_state: dict):
+    with backend.store() as store:
+        with store.transaction() as tx:
+            tx.append_events("2026-11", events(2, 3))
+        assert list(store.events("2026-11", 3)) == events(3, 2)
+        assert list(store.events("2026-11", 5)) == [] and list(store.events("2026-11")) == events(0, 5)

@@ -73,14 +73,15 @@ def wait_until(condition: Callable[[], object], timeout: float, interval: float 
 # -- the sandbox ---------------------------------------------------------------------------------
 
 class SandboxProcess:
-    """`python -m siren_sync.sandbox --port 0 --seed N --json` as a child process."""
+    """`python -m siren_sync.sandbox --port 0 --seed N --json` as a child process (`options`: more of
+    its flags, such as `--visitors`)."""
 
-    def __init__(self, seed: int, days: int, orders_per_day: float, folder: Path):
+    def __init__(self, seed: int, days: int, orders_per_day: float, folder: Path, options: tuple[str, ...] = ()):
         self.seed, self.days, self.orders_per_day = seed, days, orders_per_day
         self.log = open(folder / f"sandbox-{seed}.log", "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "siren_sync.sandbox", "--port", "0", "--seed", str(seed), "--json",
-             "--days", str(days), "--orders-per-day", str(orders_per_day)],
+             "--days", str(days), "--orders-per-day", str(orders_per_day), *options],
             stdout=subprocess.PIPE, stderr=self.log, text=True)
         try:
             line = _readline(self.proc, 60)
@@ -163,15 +164,18 @@ def postgres_store(url: str, namespace: str, leader_timeout: str = "3s") -> str:
 
 class Site:
     """A sandbox plus a config folder for it: what the commands need (`store`: the config's
-    `store:` line, TinyDB in the folder by default)."""
+    `store:` line, TinyDB in the folder by default; `sources`: more lines of `sync:`, indented;
+    `extra`: more of the config, such as `programs:`)."""
 
-    def __init__(self, sandbox: SandboxProcess, folder: Path, schedule: str, store: str = TINYDB):
+    def __init__(self, sandbox: SandboxProcess, folder: Path, schedule: str, store: str = TINYDB,
+                 sources: str = "", extra: str = ""):
         self.sandbox = sandbox
         self.folder = folder
         self.schedule = schedule
         folder.mkdir(parents=True, exist_ok=True)
         self.config = folder / "siren.yaml"
-        rest = SYNC.format(siren_ids=SIREN_IDS) + THREE_POOLS.format(schedule=schedule, start=START.isoformat())
+        pools = THREE_POOLS.format(schedule=schedule, start=START.isoformat())
+        rest = SYNC.format(siren_ids=SIREN_IDS) + sources + pools + extra
         text = sandbox_config_text(sandbox.url, rest)
         assert TINYDB in text
         self.config.write_text(text.replace(TINYDB, store))

@@ -201,22 +201,24 @@ class PostgresStore:
                                                    WHERE namespace = %s AND (%s::text IS NULL OR bucket = %s)""",
                              (self.namespace, bucket, bucket)))
 
-    def events(self, bucket: str) -> Iterator[Document]:
-        """The committed event records of `bucket`, in the order they were recorded."""
-        after = 0
+    def events(self, bucket: str, start: int = 0) -> Iterator[Document]:
+        """The committed event records of `bucket`, in the order they were recorded, from the
+        `start`-th (the database skips those before it: they are neither sent nor decoded)."""
+        after, skip = 0, start
         while not self._empty:
-            rows = self._read(f"reading event bucket {bucket}", self._events_after(bucket, after))
+            rows = self._read(f"reading event bucket {bucket}", self._events_after(bucket, after, skip))
+            skip = 0
             for seq, record in rows:
                 after = seq
                 yield json.loads(record)
             if len(rows) < EVENTS_PAGE:
                 return
 
-    def _events_after(self, bucket: str, after: int) -> Callable[[psycopg.Connection[Any]], list[Any]]:
+    def _events_after(self, bucket: str, after: int, skip: int) -> Callable[[psycopg.Connection[Any]], list[Any]]:
         def read(conn: psycopg.Connection[Any]) -> list[Any]:
             return conn.execute("""SELECT seq, record FROM siren_sync_events WHERE namespace = %s AND bucket = %s
-                                   AND seq > %s ORDER BY seq LIMIT %s""",
-                                (self.namespace, bucket, after, EVENTS_PAGE)).fetchall()
+                                   AND seq > %s ORDER BY seq OFFSET %s LIMIT %s""",
+                                (self.namespace, bucket, after, skip, EVENTS_PAGE)).fetchall()
         return read
 
     def refresh(self) -> None:

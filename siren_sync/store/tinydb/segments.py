@@ -13,8 +13,9 @@ from typing import Any
 from siren_sync.store.tinydb.manifest import unreadable
 
 
-def read_segment(root: Path, path: Path, length: int) -> Iterator[dict[str, Any]]:
-    """The event records in the first `length` bytes of the segment at `path`, in order."""
+def read_segment(root: Path, path: Path, length: int, skip: int = 0) -> Iterator[dict[str, Any]]:
+    """The event records in the first `length` bytes of the segment at `path`, in order, but the
+    first `skip` (their lines are checked, not parsed)."""
     remaining = length
     try:
         file = open(path, "rb")
@@ -27,6 +28,8 @@ def read_segment(root: Path, path: Path, length: int) -> Iterator[dict[str, Any]
             remaining -= len(line)
             if remaining < 0 or not line.endswith(b"\n"):
                 raise unreadable(root, f"{path}: line {number} crosses the committed length")
+            if number <= skip:
+                continue
             try:
                 yield json.loads(line)
             except ValueError as exc:

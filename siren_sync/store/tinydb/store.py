@@ -344,11 +344,11 @@ class TinyDBStore:
             return count
         return sum(entry["count"] for entry in segments.values())
 
-    def events(self, bucket: str) -> Iterator[Document]:
-        """The committed event records of `bucket`, in the order they were recorded."""
+    def events(self, bucket: str, start: int = 0) -> Iterator[Document]:
+        """The committed event records of `bucket`, in the order they were recorded, from the `start`-th."""
         entry = self._root[SEGMENTS].get(bucket)
         if entry is not None:
-            yield from read_segment(self.path, self.folder / entry["file"], entry["length"])
+            yield from read_segment(self.path, self.folder / entry["file"], entry["length"], start)
 
     # -- writing --------------------------------------------------------------------------
 

@@ -1,0 +1,513 @@
+"""Program rewards as obligations: the one place they are written (DESIGN sections 7 and 8).
+
+`reward` runs after every sync (the worker's poll, `sync`, `distribute`'s sync, `import`). It takes
+the ledger events recorded since it last ran (a count per ledger segment, kept in `cursors`; the
+events themselves as the ledger kept them in memory, or read back from the store) and, in one
+store transaction with that count:
+
+- remembers the `?ref=` visits by visitor digest (`programs/visits`), so a later order by the same
+  visitor is matched to them (only the keyed digest is ever stored, never an address or an agent);
+- for each new paid sale, asks `engine.commissions` what each program pays (engagements, structure,
+  group) and writes each reward as an obligation `<program>:<order>:<collaborator>` earned at the
+  payment time (in `programs/obligations/<the UTC day>`), `draft` when the program says `review:
+  true`; a renewal pays the first order's collaborators while the program's `renewals` allows;
+- pays each new lead the flat bounty of the `conversion: lead` programs;
+- for each new refund or cancellation, adjusts the order's rewards: one in no fulfillment is
+  reduced (`rejected` at zero); one processing or paid gets a clawback `<id>:refund:<refund id>`
+  earned at the refund's time, or, with `clawback: false`, is left alone and the sum is noted.
+
+An order's engagements are decided once, when its payment is first seen: visits recorded after
+that do not change a reward already written. `begin`, before each sync and import, starts the
+count of a store that never ran programs at the events it holds: programs reward what is recorded
+from when they are configured, never a store's history. Writing is idempotent by obligation id
+and by refund id, and the event count moves in the same commit, so a re-run never pays twice.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from decimal import Decimal
+from fractions import Fraction
+from operator import attrgetter
+from typing import Any, NamedTuple
+
+from siren_sync.engine import commissions as engine
+from siren_sync.engine.balances import Claim, Settling, payable_at, status_of
+from siren_sync.engine.pools import counted_value
+from siren_sync.engine.units import decimals_of
+from siren_sync.gcpause import without_gc_pauses
+from siren_sync.model import LEAD, SALE, WHOLE, Allocation, Collaborator, Event, Obligation, Program, Record, Touch
+from siren_sync.payouts.records import claims
+from siren_sync.store.protocol import Store, Transaction
+from siren_sync.tables import (
+    CURSORS,
+    PROGRAM_OBLIGATIONS,
+    PROGRAM_VISITS,
+    PROGRAMS_CURSOR,
+    program_obligations_table,
+)
+from siren_sync.values import as_utc, iso, parse_time
+
+log = logging.getLogger("siren_sync.commissions")
+
+VISITS_KEPT = 50  # the newest `?ref=` visits remembered per visitor
+
+
+@dataclass
+class Rewarded:
+    """What one `reward` run did."""
+
+    rewards: int = 0  # obligations written for sales, renewals and leads
+    adjusted: int = 0  # rewards reduced by a refund or cancellation
+    clawbacks: int = 0
+    left_alone: Decimal = Decimal(0)  # refunded after payment, not clawed back (`clawback: false`)
+
+
+def begin(store: Store, programs: Mapping[str, Program]) -> None:
+    """Before a sync or an import: a store that has never run programs starts them at the events it
+    holds now, so programs added to a store with history reward the sales recorded from then on,
+    never the past (a first sync, on an empty store, is rewarded whole). Writes once."""
+    if not programs or store.get(CURSORS, PROGRAMS_CURSOR) is not None:
+        return
+    with store.transaction() as tx:
+        tx.put(CURSORS, PROGRAMS_CURSOR, {"counts": {b: store.event_count(b) for b in store.buckets()}})
+
+
+def _recent(store: Store, recent: list[tuple[str, Event, bool]]) -> tuple[list[Event] | None, dict[str, int]]:
+    """(the events of `recent` not ignored, the counts once they are rewarded) when `recent` is all
+    the store recorded since the last run; (None, {}) when it is not (a crash, a backfill, a writer
+    that kept nothing)."""
+    done = dict((store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("counts", {}))
+    added: dict[str, int] = {}
+    for bucket, _, _ in recent:
+        added[bucket] = added.get(bucket, 0) + 1
+    if any(done.get(b, 0) + added.get(b, 0) != store.event_count(b) for b in store.buckets()):
+        return None, {}
+    return [e for _, e, ignored in recent if not ignored], {**done, **{b: store.event_count(b) for b in added}}
+
+
+def new_events(store: Store) -> tuple[list[Record], dict[str, int]]:
+    """The ledger records not yet seen by programs, and the counts once they are."""
+    done = dict((store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("counts", {}))
+    fresh: list[Record] = []
+    for bucket in store.buckets():
+        total = store.event_count(bucket)
+        if total > done.get(bucket, 0):
+            fresh.extend(store.events(bucket, done.get(bucket, 0)))
+            done[bucket] = total
+    return fresh, done
+
+
+def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping[str, Collaborator],
+           now: datetime, recent: list[tuple[str, Event, bool]] | None = None) -> Rewarded:
+    """Reward what the ledger recorded since the last run (see the module docstring). `recent` is
+    what the ledger kept in memory of it (`Ledger.take_recent`): used when it is exactly what the
+    store holds beyond the count, else the events are read back from the store."""
+    if not programs:
+        return Rewarded()
+    events, counts = _recent(store, recent or [])
+    if events is None:
+        fresh, counts = new_events(store)
+        events = [Event.from_record(r) for r in fresh if not r.get("ignored")]  # the ledger's: dated far ahead...
+    if not events and counts == (store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("counts"):
+        return Rewarded()
+    engaging: dict[int, list[Event]] = {}  # order -> its coupon and product events (recorded with its sale)
+    for e in events:
+        if e.order_id is not None and e.type != SALE and e.quantity > 0:
+            engaging.setdefault(e.order_id, []).append(e)
+    with store.transaction() as tx, without_gc_pauses():  # objects per reward, none in a cycle
+        work = _Work(tx, store, programs, collaborators)
+        work.remember_visits(events)
+        for event in sorted(events, key=attrgetter("at", "key")):
+            work.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])
+        work.save()
+        tx.put(CURSORS, PROGRAMS_CURSOR, {"counts": counts, "at": iso(now)})
+    done = work.done
+    if done.rewards or done.adjusted or done.clawbacks:
+        log.info("programs: %d rewards, %d adjusted, %d clawbacks", done.rewards, done.adjusted, done.clawbacks,
+                 extra={"fields": {"event": "programs", "rewards": done.rewards, "adjusted": done.adjusted,
+                                   "clawbacks": done.clawbacks}})
+    return done
+
+
+def is_payment(event: Event) -> bool:
+    """A paid sale a program can reward: an order's payment, or an imported sale naming a collaborator."""
+    if event.type != SALE or _taken_back(event) or (event.revenue is not None and event.revenue < 0):
+        return False
+    return event.order_id is not None or event.collaborator is not None
+
+
+def is_take_back(event: Event) -> bool:
+    """An order's refund or cancellation."""
+    return event.type == SALE and event.order_id is not None and _taken_back(event)
+
+
+def _taken_back(event: Event) -> bool:
+    """A negative share (a refund or cancellation); the whole share, most events, is not compared."""
+    return event.share is not WHOLE and event.share < 0
+
+
+def refund_id(event: Event) -> str:
+    """The refund's own id (`woocommerce:refund:<order>:<refund>`), or `cancel` for a cancellation."""
+    parts = event.key.split(":")
+    return parts[-1] if len(parts) > 3 and parts[1] == "refund" else parts[1] if len(parts) > 1 else event.key
+
+
+class _Work:
+    """One run's transaction, the order index it builds, and what it did."""
+
+    def __init__(self, tx: Transaction, store: Store, programs: Mapping[str, Program],
+                 collaborators: Mapping[str, Collaborator]):
+        self.tx, self.store, self.programs, self.collaborators = tx, store, programs, collaborators
+        self.owned = frozenset(p for c in collaborators.values() for p in c.products)
+        self.by_ref = {t: c.id for c in collaborators.values() for t in c.tracking_ids}
+        self.admits = {key: engine.admitted(p, collaborators) for key, p in programs.items()}
+        self.done = Rewarded()
+        self._orders: dict[str, list[str]] | None = None  # order -> obligation ids (built when needed)
+        self._renewals: dict[tuple[str, str], set[str]] = {}  # (program, first order) -> its renewal orders
+        self._earned: dict[str, str] = {}  # obligation id -> its earned_at as recorded (its month's table)
+        self.written: dict[str, Record] = {}  # this run's documents, put in the store once at its end
+        self.visits: dict[str, Record] = {}  # visitor -> the visits remembered, as this run leaves them
+        self._visits: dict[str, tuple[tuple[datetime, str], ...]] = {}  # the same, as `engine.Sale` takes them
+        self._claims: dict[str, Claim] | None = None
+
+    # -- the index of what is already written ----------------------------------------------------
+
+    def orders(self) -> dict[str, list[str]]:
+        if self._orders is None:
+            self._orders = {}
+            for ident, doc in documents(self.store).items():
+                self._index(ident, doc)
+        return self._orders
+
+    def _index(self, ident: str, doc: Record) -> None:
+        assert self._orders is not None
+        ids = self._orders.setdefault(doc["order"], [])
+        if ident not in ids:
+            ids.append(ident)
+        self._earned[ident] = doc["earned_at"]
+        if doc.get("renewal_of") is not None:
+            self._renewals.setdefault((doc["program"], doc["renewal_of"]), set()).add(doc["order"])
+
+    def claims(self) -> dict[str, Claim]:
+        if self._claims is None:
+            self._claims = claims(self.store)
+        return self._claims
+
+    def put(self, ident: str, doc: Record) -> None:
+        self.orders()
+        self._index(ident, doc)
+        self.written[ident] = doc
+
+    def doc(self, ident: str) -> Record | None:
+        """A reward as this run leaves it (a copy of the stored one, the first time it is read)."""
+        found = self.written.get(ident)
+        self.orders()
+        if found is None and ident in self._earned:
+            found = self.tx.get(program_obligations_table(self._earned[ident]), ident)
+            if found is not None:
+                self.written[ident] = found
+        return found
+
+    def known(self, ident: str, order: str) -> bool:
+        return ident in self.written or ident in self.orders().get(order, ())
+
+    def save(self) -> None:
+        tables: dict[str, dict[str, Record]] = {}
+        for ident, doc in self.written.items():
+            tables.setdefault(program_obligations_table(doc["earned_at"]), {})[ident] = doc
+        for table, docs in tables.items():
+            self.tx.put_many(table, docs)
+        self.tx.put_many(PROGRAM_VISITS, self.visits)
+
+    # -- events ----------------------------------------------------------------------------------
+
+    def remember_visits(self, events: Iterable[Event]) -> None:
+        """Each visitor's `?ref=` visits (Unix seconds: log times are whole seconds; tracking id owner),
+        the newest `VISITS_KEPT`."""
+        found: dict[str, list[list[Any]]] = {}
+        for e in events:
+            if e.type == "referredSiteVisit" and e.touch is not None and e.touch.visitor and e.collaborator:
+                found.setdefault(e.touch.visitor, []).append([int(e.at.timestamp()), e.collaborator])
+        for visitor, visits in found.items():
+            kept = (self.store.get(PROGRAM_VISITS, visitor) or {}).get("visits", [])
+            merged = sorted({tuple(v) for v in kept + visits})[-VISITS_KEPT:]
+            self.visits[visitor] = {"visits": [list(v) for v in merged]}
+
+    def take(self, event: Event, engaging: list[Event]) -> None:
+        if is_payment(event):
+            self.sale(self.sale_of(event, engaging))
+        elif is_take_back(event):
+            self.take_back(event)
+        elif event.type == LEAD and event.collaborator:
+            self.lead(event)
+
+    def sale_of(self, event: Event, mine: list[Event]) -> engine.Sale:
+        """What programs see of a paid sale: its order's coupon owners and product owners (`mine`,
+        recorded with it), the visits of its visitor, the ref it names."""
+        touch = event.touch or Touch()
+        order = str(event.order_id) if event.order_id is not None else event.key
+        visits = self.visits_of(touch.visitor) if touch.visitor else ()
+        return engine.Sale(
+            id=order, event=event, created_at=touch.created_at or event.at,
+            coupons=tuple(sorted({e.collaborator for e in mine if e.type == "boundCouponUsed" and e.collaborator})),
+            visits=visits, named=self.by_ref.get(touch.ref) if touch.ref else None,
+            owners=self._owners(event, mine), manual=event.collaborator if event.order_id is None else None,
+            renewal_of=None if touch.renewal_of is None else str(touch.renewal_of))
+
+    def visits_of(self, visitor: str) -> tuple[tuple[datetime, str], ...]:
+        """A visitor's remembered visits as (time, tracking id owner), read and converted once a run."""
+        found = self._visits.get(visitor)
+        if found is None:
+            stored = (self.visits.get(visitor) or self.store.get(PROGRAM_VISITS, visitor) or {}).get("visits", [])
+            found = self._visits[visitor] = tuple((datetime.fromtimestamp(at, UTC), who) for at, who in stored)
+        return found
+
+    def _owners(self, sale: Event, mine: list[Event]) -> dict[str, frozenset[int]]:
+        """Each owner of a product line of the order -> the products of theirs in it."""
+        owners: dict[str, set[int]] = {}
+        lines: dict[str, int | None] | None = None  # line id -> product, made at the first royalty event
+        for e in mine:
+            if e.type != engine.ROYALTY or not e.collaborator:
+                continue
+            if lines is None:
+                lines = {line.id: line.product_id for line in (sale.order.lines if sale.order else ())}
+            product = lines.get(e.key.rsplit(":", 1)[-1])
+            if product is not None:
+                owners.setdefault(e.collaborator, set()).add(product)
+        return {who: frozenset(products) for who, products in owners.items()}
+
+    def sale(self, sale: engine.Sale) -> None:
+        if sale.renewal_of is not None:
+            awards = [a for p in self.programs.values() if (a := self.renewal(p, sale)) is not None]
+        else:
+            awards = engine.in_groups([a for key, p in self.programs.items()
+                                       if (a := engine.award(p, sale, self.owned, self.admits[key])) is not None],
+                                      self.programs)
+        earned = iso(as_utc(sale.paid_at))
+        for a in awards:
+            engagements = [(e.type, e.collaborator, iso(e.at)) for e in a.engagements]  # the same in each reward
+            for allocation in a.allocations:
+                self.write_reward(self.programs[a.program], sale, a, allocation, (earned, engagements))
+
+    def renewal(self, program: Program, sale: engine.Sale) -> engine.Award | None:
+        """The program's renewal award, while its `renewals` allows (None: every renewal pays)."""
+        first = {}
+        for ident in self.orders().get(sale.renewal_of or "", []):
+            doc = self.doc(ident)
+            if doc and doc["program"] == program.key and "of" not in doc:
+                first[doc["collaborator"]] = Decimal(doc["reward"])
+        paid = self._renewals.get((program.key, sale.renewal_of or ""), set()) - {sale.id}
+        if program.renewals is not None and len(paid) >= program.renewals:
+            return None
+        return engine.renewal_award(program, sale, first, self.owned)
+
+    def write_reward(self, program: Program, sale: engine.Sale, a: engine.Award, allocation: Allocation,
+                     times: tuple[str, list[tuple[str, str, str]]] | None = None) -> None:
+        """Write one reward (once: never a second time); `times` is (`earned_at`, the engagements)
+        as written, when the caller already has them (a sale's rewards share them)."""
+        ident = f"{program.key}:{sale.id}:{allocation.collaborator}"
+        if self.known(ident, sale.id):
+            return  # written by an earlier run: never twice
+        earned, engagements = times or (iso(as_utc(sale.paid_at)), [(e.type, e.collaborator, iso(e.at))
+                                                                     for e in a.engagements])
+        amount = str(allocation.amount)
+        doc: Record = {
+            "program": program.key, "order": sale.id, "collaborator": allocation.collaborator,
+            "amount": amount, "reward": amount, "units": program.units,
+            "score": str(allocation.score), "earned_at": earned, "value": str(a.value),
+            "why": allocation.note or a.why, "arithmetic": a.arithmetic,
+            "engagements": [list(e) for e in engagements]}
+        held = payable_at(as_utc(sale.paid_at), program.hold)
+        if held is not None:
+            doc["payable_at"] = iso(held)
+        if program.review:
+            doc["status"] = "draft"
+        if sale.renewal_of is not None:
+            doc["renewal_of"] = sale.renewal_of
+        if self._royalty_only(program, sale, a, allocation.collaborator):
+            # refunds take back the same share of the owner's lines: v is their lines' value
+            doc["products"] = sorted(sale.owners[allocation.collaborator])
+            doc["value"] = str(a.owned_values[allocation.collaborator])
+        self.put(ident, doc)
+        self.done.rewards += 1
+
+    @staticmethod
+    def _royalty_only(program: Program, sale: engine.Sale, a: engine.Award, who: str) -> bool:
+        """Whether `who`'s reward is a royalty alone (not also a share of the whole order as engaged)."""
+        if engine.ROYALTY not in program.engagements or who not in sale.owners or sale.renewal_of is not None:
+            return False
+        return all(e.type == engine.ROYALTY for e in a.engagements if e.collaborator == who)
+
+    def lead(self, event: Event) -> None:
+        """A lead pays the flat bounty of every `conversion: lead` program that admits its collaborator."""
+        for key, program in self.programs.items():
+            if program.conversion != LEAD or not program.active or not self.admits[key](event.collaborator or ""):
+                continue
+            assert program.flat is not None and event.collaborator is not None
+            allocation = Allocation(event.collaborator, Decimal(1), program.flat, "a lead")
+            a = engine.Award(key, (allocation,), Decimal(0), (engine.Engagement(LEAD, event.collaborator, event.at),),
+                             event.at, "conversion: lead", f"flat {program.flat} {program.units} per lead")
+            sale = engine.Sale(id=event.key, event=event, created_at=event.at)
+            self.write_reward(program, sale, a, allocation)
+
+    # -- refunds and cancellations ---------------------------------------------------------------
+
+    def take_back(self, event: Event) -> None:
+        for ident in list(self.orders().get(str(event.order_id), [])):
+            doc = self.doc(ident)
+            if (doc is not None and "of" not in doc and doc.get("status") != "rejected"
+                    and refund_id(event) not in doc.get("refunds", {})):
+                self.adjust(ident, doc, event)  # a rejected reward pays nothing: nothing to take back
+
+    def adjust(self, ident: str, doc: Record, event: Event) -> None:
+        """Take a refund's share back from one reward (see the module docstring)."""
+        program = self.programs.get(doc["program"])
+        rid = refund_id(event)
+        share = Fraction(doc.get("refunded_share", "0")) - event.share
+        refunds = dict(doc.get("refunds", {}))
+        left = Decimal(doc["amount"]) - Decimal(doc.get("taken", "0"))
+        exponent = program.exponent if program is not None else decimals_of(Decimal(doc["reward"]))
+        refunded = self.refunded(program, doc, event)
+        change = engine.adjustment(Decimal(doc["reward"]), left, refunded, Decimal(doc["value"]), exponent,
+                                   full=share >= 1, flat=program is not None and program.flat is not None)
+        refunds[rid] = str(change)
+        how = (f"the {left} left (full refund or cancellation)" if share >= 1 else "nothing (a flat reward goes back "
+               "only with a full refund)" if program is not None and program.flat is not None else
+               f"{doc['reward']} x {-refunded} / {doc['value']}, rounded half-up")
+        notes = [*doc.get("notes", []), f"{'cancellation' if rid == 'cancel' else 'refund ' + rid} at {iso(event.at)}: "
+                                        f"{change} = {how}"]
+        doc = dict(doc, refunded_share=str(share), refunds=refunds, notes=notes)
+        if change:
+            doc = self.apply(ident, doc, change, event, program)
+        self.put(ident, doc)
+
+    def refunded(self, program: Program | None, doc: Record, event: Event) -> Decimal:
+        """The refund's counted value for this reward: the program's, on the owner's lines for a royalty."""
+        if program is None:  # a program no longer configured: its share of the stored value
+            return Decimal(doc["value"]) * Decimal(event.share.numerator) / Decimal(event.share.denominator)
+        products = doc.get("products")
+        if products is None:
+            return counted_value(event, program, self.owned)
+        return counted_value(event, engine.royalty_scope(program), frozenset(products))
+
+    def apply(self, ident: str, doc: Record, change: Decimal, event: Event, program: Program | None) -> Record:
+        """A reward in no fulfillment is reduced; a paid or processing one is clawed back, or left."""
+        claim = self.claims().get(ident)
+        if claim is None or claim.state == "returned":
+            amount = Decimal(doc["amount"]) + change
+            self.done.adjusted += 1
+            doc = _noted(doc, "the reward is reduced" + (", to zero: rejected" if amount == 0 else ""),
+                         amount=str(amount))
+            return dict(doc, status="rejected") if amount == 0 else doc
+        taken = str(Decimal(doc.get("taken", "0")) - change)
+        where = "paid" if claim.state == "paid" else f"in fulfillment {claim.fulfillment}"
+        if program is not None and not program.clawback:
+            self.done.left_alone -= change
+            return _noted(doc, f"the reward was {where}; clawback: false leaves it", taken=taken,
+                          left_alone=str(Decimal(doc.get("left_alone", "0")) - change))
+        claw = f"{ident}:refund:{refund_id(event)}"
+        self.put(claw, {
+            "program": doc["program"], "order": doc["order"], "collaborator": doc["collaborator"],
+            "amount": str(change), "units": doc["units"], "score": "0", "earned_at": iso(as_utc(event.at)), "of": ident,
+            "why": f"clawback of {ident}: refund {refund_id(event)} of order {doc['order']} after the reward was "
+                   f"{where}"})
+        self.done.clawbacks += 1
+        return _noted(doc, f"the reward was {where}: clawback {claw}", taken=taken)
+
+
+def _noted(doc: Record, outcome: str, **changes: str) -> Record:
+    """`doc` with `changes`, its last note ending with what became of the adjustment."""
+    notes = list(doc.get("notes", []))
+    if notes:
+        notes[-1] = f"{notes[-1]}; {outcome}"
+    return dict(doc, notes=notes, **changes)
+
+
+# -- reading them back --------------------------------------------------------------------------------
+
+
+def obligation_of(ident: str, doc: Record, settling: Settling | None = None) -> Obligation:
+    """A stored reward or clawback as an obligation (its status at `settling.as_of` when given)."""
+    earned = parse_time(doc["earned_at"])
+    due = parse_time(doc["payable_at"]) if doc.get("payable_at") else None
+    stored, fulfillment, paid = doc.get("status", "pending"), None, None
+    if settling is not None:
+        stored, fulfillment, paid = status_of(stored, settling.claims.get(ident), (due or earned) <= settling.as_of)
+    return Obligation(doc["program"], doc["collaborator"], Decimal(doc["amount"]), doc["units"],
+                      Decimal(doc.get("score", "0")), earned, doc.get("why", ""), stored, paid, due, fulfillment,
+                      "program", ident)
+
+
+def documents(store: Store) -> dict[str, Record]:
+    """Every stored program reward and clawback, by obligation id (the store's own documents: read only)."""
+    found: dict[str, Record] = {}
+    for table in store.tables(PROGRAM_OBLIGATIONS):
+        found.update(store.table(table))
+    return found
+
+
+def find(store: Store, ident: str) -> tuple[str, Record] | None:
+    """(its table, the document) of one program reward or clawback, or None."""
+    for table in store.tables(PROGRAM_OBLIGATIONS):
+        doc = store.get(table, ident)
+        if doc is not None:
+            return table, doc
+    return None
+
+
+def obligations(store: Store, collaborators: Iterable[str] | None = None,
+                settling: Settling | None = None) -> list[Obligation]:
+    """Every program obligation (of `collaborators`, or everyone's), oldest first; with `settling`,
+    those earned by then, with their status then."""
+    wanted = None if collaborators is None else set(collaborators)
+    found = []
+    for ident, doc in documents(store).items():
+        if wanted is not None and doc["collaborator"] not in wanted:
+            continue
+        if settling is not None and parse_time(doc["earned_at"]) > settling.as_of:
+            continue
+        found.append(obligation_of(ident, doc, settling))
+    return sorted(found, key=lambda o: (o.earned_at, o.id))
+
+
+def left_alone(store: Store) -> dict[str, Decimal]:
+    """Per unit, what refunds after payment left with collaborators (`clawback: false`): `check` says it."""
+    sums: dict[str, Decimal] = {}
+    for doc in documents(store).values():
+        if doc.get("left_alone"):
+            sums[doc["units"]] = sums.get(doc["units"], Decimal(0)) + Decimal(doc["left_alone"])
+    return sums
+
+
+class MonthEarnings(NamedTuple):
+    """What one program's rewards (less clawbacks) earned in a month, per collaborator."""
+
+    program: str
+    units: str
+    start: datetime
+    end: datetime
+    earned: Mapping[str, Decimal]  # collaborator -> amount, largest first
+    rewards: int
+
+    @property
+    def total(self) -> Decimal:
+        return sum(self.earned.values(), Decimal(0))
+
+
+def month_earnings(store: Store, programs: Mapping[str, Program], tz: tzinfo, now: datetime) -> list[MonthEarnings]:
+    """Each program's earnings in the month of `now` (the site's calendar month): `standings`."""
+    local = now.astimezone(tz)
+    start = datetime(local.year, local.month, 1, tzinfo=tz)
+    end = datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=tz)
+    sums: dict[str, dict[str, Decimal]] = {key: {} for key in programs}
+    counts = dict.fromkeys(programs, 0)
+    for o in obligations(store):
+        if o.origin in sums and start <= o.earned_at < end and o.status != "rejected":
+            row = sums[o.origin]
+            row[o.collaborator] = row.get(o.collaborator, Decimal(0)) + o.amount
+            counts[o.origin] += o.amount > 0
+    return [MonthEarnings(key, p.units, start, end, dict(sorted(sums[key].items(), key=lambda i: (-i[1], i[0]))),
+                          counts[key]) for key, p in programs.items()]

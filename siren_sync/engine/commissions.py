@@ -1,0 +1,296 @@
+"""Program rewards per sale (DESIGN section 8): who engaged an order, who wins, how much, and refunds.
+
+A program rewards one conversion when it happens. An order engages a collaborator through a bound
+coupon (at the order's creation), a `?ref=` visit by the same visitor within the program's
+`window` before the order was created (half-open: a visit exactly `window` before does not count)
+or a ref the order names itself (at its creation), a manual sale (at its time), or a product of
+theirs in it (royalties: each owner on their own lines, no structure among owners). Engagements of
+one collaborator merge, their count is their score. The structure then decides among the engaged:
+the oldest or newest engagement takes it all (ties: smaller id), or the reward is split equally, by
+number of engagements, or all to the top score, with the largest-remainder rule of the pools
+(`resolvers.split`). In a group, only the program whose winning engagement is the oldest (newest)
+pays, ties to the program key sorting first.
+
+The amount is the sale's counted value under the program's compilers and line filters (the pools'
+own `counted_value`) times the percentage, rounded half-up to the unit, or the flat amount once. A
+refund of counted value `r` on a sale of counted value `v` takes `reward x r / v` back, rounded
+half-up; a full refund or a cancellation takes back exactly what is left. Pure: no I/O.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from functools import lru_cache
+from types import MappingProxyType
+from typing import NamedTuple
+
+from siren_sync.engine.pools import counted_value, other_currency, round_half_up
+from siren_sync.engine.resolvers import split
+from siren_sync.model import Allocation, Collaborator, Event, Program, Standing
+from siren_sync.values import WIDE, iso
+
+ROYALTY = "collaboratorProductSold"
+
+
+class Engagement(NamedTuple):
+    type: str
+    collaborator: str
+    at: datetime
+
+
+class Engaged(NamedTuple):
+    """One collaborator's engagements with an order, merged: how many, the first and the last."""
+
+    collaborator: str
+    score: int  # how many engagements
+    first: datetime
+    last: datetime
+
+
+@dataclass(frozen=True)
+class Sale:
+    """One conversion as programs see it: the sale event and what may have brought it.
+
+    `visits` are the `?ref=` visits by the order's visitor (any time: each program keeps those in its
+    window), as (time, tracking id owner); `named` is the owner of the ref the order names itself;
+    `owners` maps each collaborator owning products of the order to those products.
+    """
+
+    id: str  # the order id, or an imported sale's key
+    event: Event
+    created_at: datetime
+    coupons: tuple[str, ...] = ()
+    visits: tuple[tuple[datetime, str], ...] = ()
+    named: str | None = None
+    owners: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    manual: str | None = None  # an imported sale's collaborator
+    renewal_of: str | None = None  # a renewal: its first order
+
+    @property
+    def paid_at(self) -> datetime:
+        return self.event.at
+
+
+class Award(NamedTuple):
+    """What one program pays for one sale, and why (shown by `explain`)."""
+
+    program: str
+    allocations: tuple[Allocation, ...]  # collaborator, score (engagements), amount, note
+    value: Decimal  # the sale's counted value for the program
+    engagements: tuple[Engagement, ...]
+    won_at: datetime | None  # its winning engagement's time (a group compares these)
+    why: str
+    arithmetic: str
+    owned_values: Mapping[str, Decimal] = MappingProxyType({})  # each rewarded owner -> their lines' value
+
+
+Admits = Callable[[str], bool]
+
+
+def engagements(sale: Sale, program: Program) -> list[Engagement]:
+    """The engagements of `sale` of the types `program` lists, visits within its window (royalties
+    apart). A ref the order names counts when no visit of the same collaborator already does."""
+    kinds, found = program.engagements, []
+    if "boundCouponUsed" in kinds:
+        found += [Engagement("boundCouponUsed", who, sale.created_at) for who in sale.coupons]
+    if "referredSiteVisit" in kinds:
+        earliest = sale.created_at - program.window
+        visits = [Engagement("referredSiteVisit", who, at) for at, who in sale.visits
+                  if earliest < at <= sale.created_at]
+        found += visits
+        if sale.named is not None and sale.named not in {v.collaborator for v in visits}:
+            found.append(Engagement("referredSiteVisit", sale.named, sale.created_at))
+    if "manual" in kinds and sale.manual is not None:
+        found.append(Engagement("manual", sale.manual, sale.paid_at))
+    return found
+
+
+def merged(found: Iterable[Engagement], admits: Admits) -> list[Engaged]:
+    """Each admitted collaborator's engagements merged (Siren: repeated engagements add), by id."""
+    by_who: dict[str, Engaged] = {}
+    for e in found:
+        if not admits(e.collaborator):
+            continue
+        seen = by_who.get(e.collaborator)
+        by_who[e.collaborator] = Engaged(e.collaborator, 1, e.at, e.at) if seen is None else Engaged(
+            e.collaborator, seen.score + 1, min(seen.first, e.at), max(seen.last, e.at))
+    return [by_who[who] for who in sorted(by_who)]
+
+
+def reward_of(program: Program, value: Decimal) -> tuple[Decimal, str]:
+    """(the reward for a sale of counted `value`, its arithmetic in words)."""
+    if program.flat is not None:
+        return program.flat, f"flat {program.flat} {program.units} per conversion"
+    assert program.percentage is not None
+    quantum = _quantum(program.exponent)
+    # exact: a bounded value times a bounded percentage (its exponent moved by two), then one rounding
+    amount = WIDE.multiply(value, program.percentage.scaleb(-2)).quantize(quantum, ROUND_HALF_UP, WIDE)
+    return amount, f"{_plain(program.percentage)}% of {value} = {amount} {program.units} (rounded half-up to {quantum})"
+
+
+@lru_cache(maxsize=32)
+def _quantum(exponent: int) -> Decimal:
+    return Decimal(1).scaleb(-exponent)
+
+
+@lru_cache(maxsize=256)
+def _plain(number: Decimal) -> str:
+    return format(number.normalize(), "f")
+
+
+def reward_text(program: Program) -> str:
+    """The reward in words (`check`): `25% of each sale`, `flat 50.00 USD`."""
+    if program.percentage is not None:
+        return f"{_plain(program.percentage)}% of each sale"
+    return f"flat {program.flat} {program.units}"
+
+
+def resolve(program: Program, engaged: list[Engaged], amount: Decimal) -> tuple[list[Allocation], str, datetime]:
+    """(allocations, which won and why, the winning engagement's time) of `amount` among `engaged`."""
+    structure = program.structure
+    if structure in ("oldestEngagementWins", "newestEngagementWins"):
+        oldest = structure == "oldestEngagementWins"
+        pick = (lambda e: (e.first, e.collaborator)) if oldest else (lambda e: (-e.last.timestamp(), e.collaborator))
+        winner = min(engaged, key=pick)
+        at = winner.first if oldest else winner.last
+        tied = [e.collaborator for e in engaged if e is not winner and (e.first if oldest else e.last) == at]
+        why = (f"{structure}: {winner.collaborator}'s engagement at {iso(at)} is the {'oldest' if oldest else 'newest'}"
+               + (f" (tied with {', '.join(tied)}: the smaller id wins)" if tied else ""))
+        return [Allocation(winner.collaborator, Decimal(winner.score), amount, why)], why, at
+    ranked = sorted(engaged, key=lambda e: (-e.score, e.collaborator))
+    standings = [Standing(e.collaborator, Decimal(e.score), iso(e.last)) for e in ranked]
+    allocations = split(structure, amount, standings, program.exponent)
+    counts = ", ".join(f"{e.collaborator} {e.score}" for e in ranked)
+    why = {"sharedEngagementPool": f"sharedEngagementPool: equal shares among {len(ranked)} engaged",
+           "performanceSharedPool": f"performanceSharedPool: shares by number of engagements ({counts})",
+           "topScoreWins": f"topScoreWins: the most engagements ({counts})"}[structure]
+    if program.group_structure == "oldestEngagementWins":
+        at = min(e.first for e in engaged)
+    else:
+        at = max(e.last for e in engaged)
+    return allocations, why, at
+
+
+def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits) -> Award | None:
+    """What `program` pays for `sale` (a first sale, not a renewal), or None when it pays nothing."""
+    if not program.active or program.conversion != "sale":
+        return None
+    found = engagements(sale, program)
+    engaged = merged(found, admits)
+    owners = bool(sale.owners) and ROYALTY in program.engagements and any(map(admits, sale.owners))
+    if (not engaged and not owners) or other_currency(sale.event, program):
+        return None  # most orders: nobody engaged, nothing to count
+    value = counted_value(sale.event, program, owned) if engaged else Decimal(0)  # royalties alone: their own
+    allocations: list[Allocation] = []
+    why: list[str] = []
+    arithmetic: list[str] = []
+    won_at = None
+    if engaged:
+        amount, words = reward_of(program, value)
+        allocations, reason, won_at = resolve(program, engaged, amount)
+        why.append(reason)
+        arithmetic.append(words)
+    royalties, owned_values = _royalties(program, sale, admits) if owners else ([], {})
+    if royalties:
+        found += [Engagement(ROYALTY, a.collaborator, sale.created_at) for a in royalties]
+        allocations += royalties
+        won_at = sale.created_at if won_at is None else min(won_at, sale.created_at)
+        why.append("royalties: each owner on their own lines")
+        arithmetic += [a.note for a in royalties]
+    kept = tuple(a for a in (_merged_allocations(allocations) if len(allocations) > 1 else allocations)
+                 if a.amount > 0)
+    if not kept:
+        return None
+    return Award(program.key, kept, value, tuple(found), won_at, "; ".join(why), "; ".join(arithmetic), owned_values)
+
+
+def _merged_allocations(allocations: list[Allocation]) -> list[Allocation]:
+    """One allocation per collaborator: one engaged with the order who also owns a product of it
+    gets both rewards as one (a reward's id names the program, the order and the collaborator)."""
+    by_who: dict[str, Allocation] = {}
+    for a in allocations:
+        seen = by_who.get(a.collaborator)
+        by_who[a.collaborator] = a if seen is None else Allocation(
+            a.collaborator, seen.score + a.score, seen.amount + a.amount, f"{seen.note}; {a.note}".strip("; "))
+    return list(by_who.values())
+
+
+def royalty_scope(program: Program) -> Program:
+    """`program` counting only collaborator-owned lines: given one owner's products, their own lines."""
+    return program.owned_lines_only
+
+
+def _royalties(program: Program, sale: Sale, admits: Admits) -> tuple[list[Allocation], dict[str, Decimal]]:
+    """Each admitted owner's reward on their own lines (`collaboratorOwned` with their products),
+    and the value of those lines (a royalty's refunds take back the same share of it)."""
+    own = royalty_scope(program)
+    found, values = [], {}
+    for who in sorted(sale.owners):
+        if not admits(who):
+            continue
+        values[who] = value = counted_value(sale.event, own, sale.owners[who])
+        amount, words = reward_of(program, value)
+        found.append(Allocation(who, Decimal(len(sale.owners[who])), amount, f"{who}'s lines: {words}"))
+    return found, values
+
+
+def renewal_award(program: Program, sale: Sale, first: Mapping[str, Decimal], owned: Collection[int]) -> Award | None:
+    """A renewal pays the collaborators the first order paid in `program` (`first`: id -> amount
+    then), its reward split in the same proportions (largest remainder)."""
+    if not program.active or not first or other_currency(sale.event, program):
+        return None
+    value = counted_value(sale.event, program, owned)
+    amount, words = reward_of(program, value)
+    ranked = sorted(first.items(), key=lambda p: (-p[1], p[0]))
+    allocations = split("performanceSharedPool", amount, [Standing(who, paid) for who, paid in ranked],
+                        program.exponent)
+    why = f"renewal of order {sale.renewal_of}: paid as the first order was ({', '.join(first)})"
+    kept = tuple(Allocation(a.collaborator, a.score, a.amount, why) for a in allocations)
+    return Award(program.key, kept, value, (), sale.created_at, why, words) if kept else None
+
+
+def in_groups(awards: Iterable[Award], programs: Mapping[str, Program]) -> list[Award]:
+    """One award per group: the one whose winning engagement is the oldest (or newest, the group's
+    rule), ties to the program key sorting first; ungrouped programs all pay."""
+    awards = list(awards)
+    if len(awards) < 2:
+        return awards  # most sales: nothing to choose between
+    chosen: dict[str, Award] = {}
+    out = []
+    for a in sorted(awards, key=lambda a: a.program):
+        p = programs[a.program]
+        if p.group is None:
+            out.append(a)
+            continue
+        held = chosen.get(p.group)
+        if held is None or _earlier(a, held, p.group_structure == "oldestEngagementWins"):
+            chosen[p.group] = a
+    return sorted(out + list(chosen.values()), key=lambda a: a.program)
+
+
+def _earlier(a: Award, held: Award, oldest: bool) -> bool:
+    """Whether `a` beats `held` (a sorts after held by key, so a tie keeps held)."""
+    if a.won_at is None or held.won_at is None:
+        return held.won_at is None and a.won_at is not None
+    return a.won_at < held.won_at if oldest else a.won_at > held.won_at
+
+
+def adjustment(reward: Decimal, left: Decimal, refunded: Decimal, value: Decimal, exponent: int, full: bool,
+               flat: bool) -> Decimal:
+    """What a refund takes back from a reward (zero or negative): `-reward x r / v` rounded half-up
+    (`refunded` is the refund's counted value `r`, negative), never more than is `left`; a full
+    refund or cancellation takes exactly what is left; a flat reward goes back only then."""
+    if full:
+        return -left
+    if flat or not value:
+        return Decimal(0).scaleb(-exponent)
+    taken = round_half_up(Fraction(reward) * Fraction(refunded) / Fraction(value), exponent)
+    return max(taken, -left)
+
+
+def admitted(program: Program, collaborators: Mapping[str, Collaborator]) -> Admits:
+    """Who can earn in `program`: known, active members."""
+    return frozenset(who for who, c in collaborators.items() if program.admits(c)).__contains__

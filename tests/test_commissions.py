@@ -1,0 +1,342 @@
+"""commissions.py: program rewards written as obligations after a sync, refunds, clawbacks, renewals,
+leads; on a real store, through the ledger, and (last) against the sandbox site."""
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+
+from siren_sync import commissions
+from siren_sync.app import open_app
+from siren_sync.config import load_config
+from siren_sync.demo import THREE_POOLS, sandbox_config_text, sandbox_env
+from siren_sync.model import Collaborator, Event, Line, OrderValue, Program, Touch
+from siren_sync.payouts import fulfillments
+from siren_sync.payouts.overview import settled
+from siren_sync.sync import sync_all
+from tests.support.ledgers import make_ledger
+
+CREATED = datetime(2026, 11, 10, 12, tzinfo=UTC)
+PAID = CREATED + timedelta(minutes=5)
+LATER = datetime(2026, 11, 20, tzinfo=UTC)
+PEOPLE = {c.id: c for c in (Collaborator("alice", email="alice@example.com", coupons=("alice10",),
+                                         tracking_ids=("alice",), products=(93,)),
+                            Collaborator("bruno", email="bruno@example.com", tracking_ids=("bruno",), products=(94,)),
+                            Collaborator("carol", email="carol@example.com", status="inactive"))}
+VISITOR = "d" * 64
+
+
+def program(key="affiliates", **changes):
+    fields = dict(key=key, name=key, units="USD", exponent=2, engagements=("boundCouponUsed", "referredSiteVisit"),
+                  percentage=Decimal(25))
+    return Program(**{**fields, **changes})
+
+
+def value(total="100.00"):
+    return OrderValue("USD", Decimal(total), (Line("1", Decimal("60.00"), product_id=93),
+                                              Line("2", Decimal(total) - Decimal("60.00"), product_id=94)))
+
+
+def order(oid=7, total="100.00", coupon=None, visitor=VISITOR, renewal_of=None, at=PAID):
+    """The events WooCommerce gives for a paid order (its sale, coupon and product owners)."""
+    touch = Touch(visitor=visitor, created_at=at - timedelta(minutes=5), renewal_of=renewal_of)
+    events = [Event(key=f"woocommerce:sale:{oid}", type="sale", at=at, order=value(total), order_id=oid,
+                    touch=touch, source="woocommerce")]
+    if coupon:
+        events.append(Event(key=f"woocommerce:boundCouponUsed:{oid}:{coupon}", type="boundCouponUsed", at=at,
+                            collaborator=coupon, order_id=oid, source="woocommerce"))
+    events += [Event(key=f"woocommerce:collaboratorProductSold:{oid}:{line}", type="collaboratorProductSold",
+                     at=at, collaborator=who, order_id=oid, source="woocommerce") for line, who in (("1", "alice"),
+                                                                                                     ("2", "bruno"))]
+    return events
+
+
+def refund(rid, amount, oid=7, total="100.00", at=CREATED + timedelta(days=2)):
+    return Event(key=f"woocommerce:refund:{oid}:{rid}", type="sale", at=at, order=value(total), order_id=oid,
+                 share=-Fraction(Decimal(amount)) / Fraction(Decimal(total)), source="woocommerce")
+
+
+def visit(who, at, n=1, visitor=VISITOR):
+    return Event(key=f"access_log:referredSiteVisit:{who}:{n}", type="referredSiteVisit", at=at, collaborator=who,
+                 touch=Touch(visitor=visitor), source="access_log")
+
+
+class Shop:
+    def __init__(self, store, *programs):
+        self.store = store
+        self.programs = {p.key: p for p in programs}
+        self.ledger = make_ledger(store, collaborators=PEOPLE)
+
+    def record(self, *events):
+        self.ledger.record(events)
+        return commissions.reward(self.store, self.programs, PEOPLE, LATER)
+
+    def docs(self):
+        return commissions.documents(self.store)
+
+    def owed(self, as_of=LATER):
+        return {o.id: (o.amount, o.status) for o in settled(self.store, as_of)}
+
+    def pay(self, tmp_path, as_of=LATER, name="f.csv"):
+        made = fulfillments.plan(self.store, fulfillments.Selection(as_of), str(tmp_path / name), PEOPLE, {}, "",
+                                 as_of)
+        done = fulfillments.create(self.store, made)
+        fulfillments.complete(self.store, done.id, as_of, (), as_of)
+        return made
+
+
+def test_a_reward_is_an_obligation_earned_at_payment_and_a_rerun_writes_nothing_more(store):
+    shop = Shop(store, program())
+    done = shop.record(visit("bruno", CREATED - timedelta(hours=3)), *order(coupon="alice"))
+    assert done.rewards == 1
+    (o,) = commissions.obligations(store)
+    assert (o.id, o.source, o.origin, o.collaborator, o.amount, o.units, o.earned_at) == (
+        "affiliates:7:alice", "program", "affiliates", "alice", Decimal("25.00"), "USD", PAID)
+    doc = shop.docs()["affiliates:7:alice"]
+    assert doc["engagements"] == [["boundCouponUsed", "alice", "2026-11-10T12:00:00+00:00"],
+                                  ["referredSiteVisit", "bruno", "2026-11-10T09:00:00+00:00"]]
+    assert "newestEngagementWins: alice's engagement" in doc["why"]
+    assert commissions.reward(store, shop.programs, PEOPLE, LATER).rewards == 0
+    shop.ledger.record(order(coupon="alice"))  # the same order read again: duplicates
+    assert commissions.reward(store, shop.programs, PEOPLE, LATER).rewards == 0
+    assert len(commissions.obligations(store)) == 1
+
+
+def test_a_visit_of_another_visitor_or_outside_the_window_engages_nothing(store):
+    shop = Shop(store, program(engagements=("referredSiteVisit",), window=timedelta(days=1)))
+    shop.record(visit("bruno", CREATED - timedelta(days=1)), visit("alice", CREATED - timedelta(hours=1), 2, "e" * 64))
+    shop.record(*order())
+    assert commissions.obligations(store) == []
+
+
+def test_a_visit_from_an_earlier_sync_engages_a_later_order(store):
+    shop = Shop(store, program(engagements=("referredSiteVisit",), structure="oldestEngagementWins"))
+    shop.record(visit("bruno", CREATED - timedelta(days=3)), visit("alice", CREATED - timedelta(days=2), 2))
+    shop.record(*order())
+    assert shop.owed() == {"affiliates:7:bruno": (Decimal("25.00"), "payable")}
+
+
+def test_royalties_to_the_two_owners_of_one_order(store):
+    shop = Shop(store, program("royalties", engagements=("collaboratorProductSold",), percentage=Decimal(50)))
+    shop.record(*order())
+    assert shop.owed() == {"royalties:7:alice": (Decimal("30.00"), "payable"),
+                           "royalties:7:bruno": (Decimal("20.00"), "payable")}
+
+
+def test_refunds_partial_then_full_reduce_an_unpaid_reward_to_zero_rejected(store):
+    shop = Shop(store, program(percentage=Decimal(10)))
+    shop.record(*order(total="99.99", coupon="alice"))  # 10% of 99.99 = 10.00
+    shop.record(refund(55, "33.33", total="99.99"))  # -10.00 x 33.33 / 99.99 = -3.3333 -> -3.33
+    assert shop.owed() == {"affiliates:7:alice": (Decimal("6.67"), "payable")}
+    done = shop.record(refund(56, "66.66", total="99.99"))
+    assert done.adjusted == 1 and shop.owed() == {"affiliates:7:alice": (Decimal("0.00"), "rejected")}
+    assert shop.docs()["affiliates:7:alice"]["refunds"] == {"55": "-3.33", "56": "-6.67"}
+
+
+def test_a_cancellation_reverses_exactly_what_is_left(store):
+    shop = Shop(store, program(percentage=Decimal("12.5")))
+    shop.record(*order(total="33.33", coupon="alice"))  # 4.16625 -> 4.17
+    shop.record(refund(1, "10.00", total="33.33"))  # 4.17 x 10 / 33.33 = 1.2511 -> 1.25
+    cancel = Event(key="woocommerce:cancel:7", type="sale", at=CREATED + timedelta(days=3), order=value("33.33"),
+                   order_id=7, share=-Fraction(Decimal("23.33")) / Fraction(Decimal("33.33")), source="woocommerce")
+    shop.record(cancel)
+    doc = shop.docs()["affiliates:7:alice"]
+    assert doc["refunds"] == {"1": "-1.25", "cancel": "-2.92"} and doc["amount"] == "0.00"
+
+
+def test_a_refund_after_payment_is_a_clawback_netted_in_the_next_fulfillment(store, tmp_path):
+    shop = Shop(store, program())
+    shop.record(*order(coupon="alice"))
+    shop.pay(tmp_path)
+    refunded_at = CREATED + timedelta(days=12)
+    shop.record(refund(55, "40.00", at=refunded_at))
+    (claw,) = [o for o in commissions.obligations(store) if o.amount < 0]
+    assert (claw.id, claw.amount, claw.earned_at, claw.source) == (
+        "affiliates:7:alice:refund:55", Decimal("-10.00"), refunded_at, "program")
+    assert shop.docs()["affiliates:7:alice"]["amount"] == "25.00"  # what was paid stays paid
+    shop.record(*order(oid=8, coupon="alice", at=CREATED + timedelta(days=13)))
+    later = LATER + timedelta(days=10)
+    made = shop.pay(tmp_path, later, "g.csv")
+    assert [(p.collaborator, p.amount, set(p.obligations)) for p in made.payouts] == [
+        ("alice", Decimal("15.00"), {"affiliates:7:alice:refund:55", "affiliates:8:alice"})]
+
+
+def test_clawback_false_leaves_a_paid_reward_alone_and_says_how_much(store, tmp_path):
+    shop = Shop(store, program(clawback=False))
+    shop.record(*order(coupon="alice"))
+    shop.pay(tmp_path)
+    done = shop.record(refund(55, "40.00"))
+    assert done.clawbacks == 0 and done.left_alone == Decimal("10.00")
+    assert all(o.amount > 0 for o in commissions.obligations(store))
+    assert commissions.left_alone(store) == {"USD": Decimal("10.00")}
+
+
+def test_a_renewal_pays_the_first_order_s_collaborator_while_renewals_allows(store):
+    shop = Shop(store, program(renewals=1))
+    shop.record(*order(coupon="alice"))
+    shop.record(*order(oid=20, total="80.00", visitor=None, renewal_of=7, at=PAID + timedelta(days=7)))
+    shop.record(*order(oid=21, total="80.00", visitor=None, renewal_of=7, at=PAID + timedelta(days=14)))
+    assert shop.owed(LATER + timedelta(days=30)) == {"affiliates:7:alice": (Decimal("25.00"), "payable"),
+                                                      "affiliates:20:alice": (Decimal("20.00"), "payable")}
+    assert shop.docs()["affiliates:20:alice"]["renewal_of"] == "7"
+
+
+def test_without_renewals_a_renewal_order_pays_nothing(store):
+    shop = Shop(store, program())
+    shop.record(*order(coupon="alice"))
+    shop.record(*order(oid=20, coupon="alice", renewal_of=7, at=PAID + timedelta(days=7)))
+    assert list(shop.docs()) == ["affiliates:7:alice"]
+
+
+def test_an_inactive_program_and_a_non_member_earn_nothing(store):
+    shop = Shop(store, program("off", status="inactive"), program("members", members=frozenset({"bruno"})))
+    shop.record(*order(coupon="alice"))
+    assert shop.docs() == {}
+
+
+def test_review_makes_a_draft_and_the_hold_a_payable_time(store):
+    shop = Shop(store, program(review=True, hold=timedelta(days=30)))
+    shop.record(*order(coupon="alice"))
+    (o,) = commissions.obligations(store)
+    assert (o.status, o.payable_at) == ("draft", PAID + timedelta(days=30))
+
+
+def test_a_lead_pays_the_flat_bounty_of_lead_programs(store):
+    leads = program("leads", conversion="lead", percentage=None, flat=Decimal("10.00"), engagements=())
+    shop = Shop(store, leads, program())
+    shop.record(Event(key="crm:lead:1", type="lead", at=CREATED, collaborator="bruno", source="import"))
+    assert shop.owed() == {"leads:crm:lead:1:bruno": (Decimal("10.00"), "payable")}
+
+
+def test_a_manual_sale_pays_its_collaborator(store):
+    shop = Shop(store, program(engagements=("manual",), percentage=None, flat=Decimal("50.00")))
+    shop.record(Event(key="crm:deal:9", type="sale", at=CREATED, revenue=Decimal("900"), collaborator="bruno",
+                      source="import"))
+    assert shop.owed() == {"affiliates:crm:deal:9:bruno": (Decimal("50.00"), "payable")}
+
+
+def test_against_the_sandbox_visits_match_orders_and_nothing_raw_is_stored_or_logged(make_sandbox, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    log = tmp_path / "access.log"
+    sb = make_sandbox(seed=5, days=6, orders_per_day=30, lms=False, access_log=log)
+    sb.advance(6 * 86400)
+    folder = tmp_path / "worker"
+    folder.mkdir()
+    path = folder / "siren.yaml"
+    sync = f"sync:\n  woocommerce: {{enabled: true}}\n  access_log: {{enabled: true, path: {log}}}\n"
+    programs = ("programs:\n  affiliates: {units: USD, reward: {percentage: 25}, engagements: [referredSiteVisit], "
+                "window: 30 days}\n")
+    path.write_text(sandbox_config_text(sb.url, sync + programs + THREE_POOLS.format(schedule="+1 week",
+                                                                                     start="2026-11-01")))
+    config = load_config(path, env=sandbox_env(sb.credentials))
+    with open_app(config, now=sb.now, fetch_timezone=lambda: sb.site.timezone_name) as opened:
+        sync_all(config, opened, sb.now, stream=None)
+        rewards = commissions.obligations(opened.store)
+    assert len(rewards) > 5 and all(o.id.startswith("affiliates:") and o.amount > 0 for o in rewards)
+    orders = sb.site.orders.values()
+    raw = {o.customer_ip for o in orders} | {o.customer_agent for o in orders}
+    raw |= {o.customer_ip.removeprefix("::ffff:") for o in orders}
+    stored = b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file())
+    assert b"programs" in stored and [v for v in raw if v.encode() in stored or v in caplog.text] == []
+
+
+@pytest.mark.parametrize("key, expected", [("woocommerce:refund:7:55", "55"), ("woocommerce:cancel:7", "cancel")])
+def test_refund_ids(key, expected):
+    event = Event(key=key, type="sale", at=CREATED, order_id=7, share=Fraction(-1))
+    assert commissions.refund_id(event) == expected
+
+
+def test_a_sale_the_ledger_ignores_earns_nothing(store):
+    shop = Shop(store, program())
+    far = PAID + timedelta(days=800)  # more than a year after the ledger's now: a typo'd date
+    shop.record(*order(coupon="alice", at=far))
+    assert shop.docs() == {}
+
+
+def test_against_the_sandbox_subscription_renewals_pay_the_first_order_s_owner(make_sandbox, tmp_path):
+    sb = make_sandbox(seed=11, days=10, orders_per_day=30, lms=False, visitors=True, subscriptions=True)
+    sb.advance(10 * 86400)
+    folder = tmp_path / "worker"
+    folder.mkdir()
+    path = folder / "siren.yaml"
+    royalties = ("sync:\n  woocommerce: {enabled: true}\nprograms:\n  royalties: {units: USD, "
+                 "reward: {percentage: 50}, engagements: [collaboratorProductSold], renewals: true}\n")
+    text = sandbox_config_text(sb.url, royalties + THREE_POOLS.format(schedule="+1 week", start="2026-11-01"))
+    path.write_text(text.replace("products: [10, 18]", "products: [10, 18, 25]"))  # alice's subscription product
+    config = load_config(path, env=sandbox_env(sb.credentials))
+    with open_app(config, now=sb.now, fetch_timezone=lambda: sb.site.timezone_name) as opened:
+        sync_all(config, opened, sb.now, stream=None)
+        docs = commissions.documents(opened.store)
+    firsts = {str(s.id - 1) for s in sb.site.subscriptions.values()}  # a subscription's id follows its first order's
+    renewals = [d for d in docs.values() if d.get("renewal_of")]
+    assert renewals and {d["renewal_of"] for d in renewals} <= firsts
+    for d in renewals:
+        first = [f for f in docs.values() if f["order"] == d["renewal_of"]]
+        assert [f["collaborator"] for f in first] == [d["collaborator"]]
+
+
+def test_a_partial_refund_takes_the_same_share_back_from_each_owner_s_royalty(store):
+    shop = Shop(store, program("royalties", engagements=("collaboratorProductSold",), percentage=Decimal(50)))
+    shop.record(*order())  # alice's line 60.00 -> 30.00, bruno's 40.00 -> 20.00
+    shop.record(refund(55, "25.00"))  # a quarter of the order: a quarter of each line
+    assert shop.owed() == {"royalties:7:alice": (Decimal("22.50"), "payable"),
+                           "royalties:7:bruno": (Decimal("15.00"), "payable")}
+    assert shop.docs()["royalties:7:alice"]["value"] == "60.00"
+
+
+def test_an_owner_also_engaged_gets_both_rewards_as_one(store):
+    stacked = program("stack", engagements=("boundCouponUsed", "collaboratorProductSold"), percentage=Decimal(10))
+    shop = Shop(store, stacked)
+    shop.record(*order(coupon="alice"))  # 10% of 100.00 as engaged, and 10% of her 60.00 line as owner
+    assert shop.owed() == {"stack:7:alice": (Decimal("16.00"), "payable"),
+                           "stack:7:bruno": (Decimal("4.00"), "payable")}
+
+
+def test_programs_added_to_a_store_with_history_reward_from_then_on(store):
+    shop = Shop(store, program())
+    shop.ledger.record(order(oid=6, coupon="alice"))  # recorded before the store ran programs
+    commissions.begin(store, shop.programs)
+    commissions.begin(store, shop.programs)  # once only
+    shop.record(*order(oid=7, coupon="alice"))
+    assert list(shop.docs()) == ["affiliates:7:alice"]
+
+
+def test_on_an_empty_store_the_first_sync_is_rewarded_whole(store):
+    shop = Shop(store, program())
+    commissions.begin(store, shop.programs)
+    shop.record(*order(coupon="alice"))
+    assert list(shop.docs()) == ["affiliates:7:alice"]
+
+
+def test_what_the_ledger_kept_in_memory_is_used_only_when_it_is_all_that_is_new(store):
+    shop = Shop(store, program())
+    commissions.begin(store, shop.programs)
+    shop.ledger.keep_recent()
+    shop.ledger.record(order(oid=7, coupon="alice"))
+    kept = shop.ledger.take_recent()
+    assert [e.key for _, e, _ in kept][:1] == ["woocommerce:sale:7"]
+    shop.ledger.record(order(oid=8, coupon="alice"))  # recorded, but not in what is handed over
+    done = commissions.reward(store, shop.programs, PEOPLE, LATER, kept)
+    assert done.rewards == 2 and sorted(shop.docs()) == ["affiliates:7:alice", "affiliates:8:alice"]
+    shop.ledger.record(order(oid=9, coupon="alice"))
+    assert commissions.reward(store, shop.programs, PEOPLE, LATER, shop.ledger.take_recent()).rewards == 1
+    assert commissions.reward(store, shop.programs, PEOPLE, LATER, shop.ledger.take_recent()).rewards == 0
+
+
+def test_past_the_limit_the_ledger_keeps_nothing_until_taken_and_the_rewards_read_the_store(store, monkeypatch):
+    monkeypatch.setattr("siren_sync.ledger.RECENT_LIMIT", 5)
+    shop = Shop(store, program())
+    commissions.begin(store, shop.programs)
+    shop.ledger.keep_recent()
+    shop.ledger.record(order(oid=7, coupon="alice"))  # four events: kept
+    shop.ledger.record(order(oid=8, coupon="alice"))  # eight: too many, none kept
+    shop.ledger.record(order(oid=9, coupon="alice"))  # would fit again, but the run's events are not all held
+    assert shop.ledger.recent == []
+    done = commissions.reward(store, shop.programs, PEOPLE, LATER, shop.ledger.take_recent())
+    assert done.rewards == 3 and sorted(shop.docs()) == ["affiliates:7:alice", "affiliates:8:alice",
+                                                         "affiliates:9:alice"]
+    shop.ledger.record(order(oid=10, coupon="alice"))  # taken: kept again
+    assert [e.key for _, e, _ in shop.ledger.recent][:1] == ["woocommerce:sale:10"]
