@@ -196,7 +196,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     with open_for(args, readonly=True) as app:
         check_distributor(app, args.distributor)
         records = history.history(app.store, args.distributor)
-        rewards = [] if args.distributor else commissions.obligations(app.store)
+        rewards = [] if args.distributor else _settled(app, commissions.obligations(app.store))
     if args.json:
         dump({"distributions": history.public_json(records),
               **({"rewards": [_reward_json(o) for o in rewards]} if rewards else {})})
@@ -205,9 +205,16 @@ def cmd_history(args: argparse.Namespace) -> int:
     if rewards:
         print("program rewards:")
     for o in rewards:
-        state = "" if o.status == "pending" else f" [{o.status}]"
+        state = f" [{o.status}]"
         print(f"  {o.id:<40} {o.collaborator:<16} {str(o.amount):>12} {o.units:<4} earned {iso(o.earned_at)}{state}")
     return 0
+
+
+def _settled(app: App, rewards: list[Obligation]) -> list[Obligation]:
+    """The rewards with their status now, as `payouts` shows them (paid, processing, payable ...)."""
+    from siren_sync.engine.balances import Settling, settle_all
+    from siren_sync.payouts.records import claims
+    return settle_all(rewards, Settling(claims(app.store), utcnow()))
 
 
 def _reward_json(o: Obligation) -> dict[str, object]:

@@ -33,11 +33,23 @@ def test_history_lists_rewards_beside_distributions(site):
     lead(site, "crm:lead:1", "bob", PAID)
     assert json_of(site, "history") == {"distributions": [], "rewards": [
         {"id": "deals:crm:deal:9:alice", "program": "deals", "collaborator": "alice", "amount": "30.00",
-         "units": "USD", "earned_at": "2025-03-10T12:00:00+00:00", "status": "pending"},
+         "units": "USD", "earned_at": "2025-03-10T12:00:00+00:00", "status": "payable"},
         {"id": "leads:crm:lead:1:bob", "program": "leads", "collaborator": "bob", "amount": "10.00",
-         "units": "USD", "earned_at": "2025-03-10T12:00:00+00:00", "status": "pending"}]}
+         "units": "USD", "earned_at": "2025-03-10T12:00:00+00:00", "status": "payable"}]}
     code, out, _ = site.run("history")
     assert code == 0 and "program rewards:" in out and "deals:crm:deal:9:alice" in out
+
+
+def test_history_shows_a_paid_reward_as_paid_like_payouts(site):
+    """Before: `history` showed the stored status, `pending`, for a reward `payouts` showed paid."""
+    shop(site, DEALS)
+    deal(site, "crm:deal:9", "alice", "120.00", PAID)
+    code, _, err = site.run("payouts", "--csv", str(site.root / "paid.csv"), "--mark-paid")
+    assert code == 0, err
+    [reward] = json_of(site, "history")["rewards"]
+    assert reward["status"] == "paid"
+    code, out, _ = site.run("history")
+    assert "deals:crm:deal:9:alice" in out and out.rstrip().endswith("[paid]")
 
 
 def test_a_store_without_programs_prints_history_and_standings_as_before(site):
