@@ -16,6 +16,12 @@ store transaction with that count:
   reduced (`rejected` at zero); one processing or paid gets a clawback `<id>:refund:<refund id>`
   earned at the refund's time, or, with `clawback: false`, is left alone and the sum is noted.
 
+Each reward and clawback is also in its order's entry of `programs/orders/<order // 1000>` (its id
+and earned day; for a first order, the renewals each program rewarded), written in the same commit:
+a run reads the entries of the orders its events touch and those rewards, never every reward stored,
+so a poll costs what its events touch, whatever the store's history (a lead's or a manual sale's
+reward, with no order number, is looked up in its one event's day table).
+
 An order's engagements are decided once, when its payment is first seen: visits recorded after
 that do not change a reward already written. `begin`, before each sync and import, starts the
 count of a store that never ran programs at the events it holds: programs reward what is recorded
@@ -47,6 +53,7 @@ from siren_sync.tables import (
     PROGRAM_VISITS,
     PROGRAMS_CURSOR,
     program_obligations_table,
+    program_orders_table,
 )
 from siren_sync.values import as_utc, iso, parse_time
 
@@ -156,7 +163,7 @@ def refund_id(event: Event) -> str:
 
 
 class _Work:
-    """One run's transaction, the order index it builds, and what it did."""
+    """One run's transaction, the index entries of the orders it touches, and what it did."""
 
     def __init__(self, tx: Transaction, store: Store, programs: Mapping[str, Program],
                  collaborators: Mapping[str, Collaborator]):
@@ -165,9 +172,9 @@ class _Work:
         self.by_ref = {t: c.id for c in collaborators.values() for t in c.tracking_ids}
         self.admits = {key: engine.admitted(p, collaborators) for key, p in programs.items()}
         self.done = Rewarded()
-        self._orders: dict[str, list[str]] | None = None  # order -> obligation ids (built when needed)
-        self._renewals: dict[tuple[str, str], set[str]] = {}  # (program, first order) -> its renewal orders
-        self._earned: dict[str, str] = {}  # obligation id -> its earned_at as recorded (its month's table)
+        self.entries: dict[str, Record] = {}  # order -> its index entry, as this run leaves it
+        self.changed: set[str] = set()  # the orders whose entries this run changed
+        self.read: dict[str, Record] = {}  # obligation id -> the stored reward, read once a run
         self.written: dict[str, Record] = {}  # this run's documents, put in the store once at its end
         self.visits: dict[str, Record] = {}  # visitor -> the visits remembered, as this run leaves them
         self._visits: dict[str, tuple[tuple[datetime, str], ...]] = {}  # the same, as `engine.Sale` takes them
@@ -175,21 +182,16 @@ class _Work:
 
     # -- the index of what is already written ----------------------------------------------------
 
-    def orders(self) -> dict[str, list[str]]:
-        if self._orders is None:
-            self._orders = {}
-            for ident, doc in documents(self.store).items():
-                self._index(ident, doc)
-        return self._orders
-
-    def _index(self, ident: str, doc: Record) -> None:
-        assert self._orders is not None
-        ids = self._orders.setdefault(doc["order"], [])
-        if ident not in ids:
-            ids.append(ident)
-        self._earned[ident] = doc["earned_at"]
-        if doc.get("renewal_of") is not None:
-            self._renewals.setdefault((doc["program"], doc["renewal_of"]), set()).add(doc["order"])
+    def entry(self, order: str) -> Record:
+        """The order's index entry as this run leaves it (read from its `program_orders_table` the
+        first time): its rewards and clawbacks (obligation id -> earned_at, which names their day's
+        table) and, for a first order, its renewals that a program rewarded (program -> orders)."""
+        found = self.entries.get(order)
+        if found is None:
+            table = _index_table(order)
+            stored = self.tx.get(table, order) if table is not None else None
+            found = self.entries[order] = stored or {"rewards": {}, "renewals": {}}
+        return found
 
     def claims(self) -> dict[str, Claim]:
         if self._claims is None:
@@ -197,27 +199,42 @@ class _Work:
         return self._claims
 
     def put(self, ident: str, doc: Record) -> None:
-        self.orders()
-        self._index(ident, doc)
+        rewards = self.entry(doc["order"])["rewards"]
+        if ident not in rewards:
+            rewards[ident] = doc["earned_at"]
+            self.changed.add(doc["order"])
+        if doc.get("renewal_of") is not None:
+            renewals = self.entry(doc["renewal_of"])["renewals"].setdefault(doc["program"], [])
+            if doc["order"] not in renewals:
+                renewals.append(doc["order"])
+                self.changed.add(doc["renewal_of"])
         self.written[ident] = doc
 
-    def doc(self, ident: str) -> Record | None:
-        """A reward as this run leaves it (a copy of the stored one, the first time it is read)."""
-        found = self.written.get(ident)
-        self.orders()
-        if found is None and ident in self._earned:
-            found = self.tx.get(program_obligations_table(self._earned[ident]), ident)
+    def doc(self, ident: str, earned: str) -> Record | None:
+        """A reward as this run leaves it (a copy of the stored one, from its day's table)."""
+        found = self.written.get(ident) or self.read.get(ident)
+        if found is None:
+            found = self.tx.get(program_obligations_table(earned), ident)
             if found is not None:
-                self.written[ident] = found
+                self.read[ident] = found
         return found
 
-    def known(self, ident: str, order: str) -> bool:
-        return ident in self.written or ident in self.orders().get(order, ())
+    def known(self, ident: str, order: str, earned: str) -> bool:
+        """Whether the reward is written: the order's entry says; a reward with no order number (a
+        lead's, a manual sale's) is earned at its one event's time: its day's table says."""
+        if ident in self.written:
+            return True
+        if _index_table(order) is None:
+            return self.store.get(program_obligations_table(earned), ident) is not None
+        return ident in self.entry(order)["rewards"]
 
     def save(self) -> None:
         tables: dict[str, dict[str, Record]] = {}
         for ident, doc in self.written.items():
             tables.setdefault(program_obligations_table(doc["earned_at"]), {})[ident] = doc
+        for order in self.changed:
+            if (table := _index_table(order)) is not None:
+                tables.setdefault(table, {})[order] = self.entries[order]
         for table, docs in tables.items():
             self.tx.put_many(table, docs)
         self.tx.put_many(PROGRAM_VISITS, self.visits)
@@ -295,11 +312,12 @@ class _Work:
     def renewal(self, program: Program, sale: engine.Sale) -> engine.Award | None:
         """The program's renewal award, while its `renewals` allows (None: every renewal pays)."""
         first = {}
-        for ident in self.orders().get(sale.renewal_of or "", []):
-            doc = self.doc(ident)
+        entry = self.entry(sale.renewal_of or "")
+        for ident, earned in entry["rewards"].items():
+            doc = self.doc(ident, earned)
             if doc and doc["program"] == program.key and "of" not in doc:
                 first[doc["collaborator"]] = Decimal(doc["reward"])
-        paid = self._renewals.get((program.key, sale.renewal_of or ""), set()) - {sale.id}
+        paid = set(entry["renewals"].get(program.key, ())) - {sale.id}
         if program.renewals is not None and len(paid) >= program.renewals:
             return None
         return engine.renewal_award(program, sale, first, self.owned)
@@ -309,10 +327,10 @@ class _Work:
         """Write one reward (once: never a second time); `times` is (`earned_at`, the engagements)
         as written, when the caller already has them (a sale's rewards share them)."""
         ident = f"{program.key}:{sale.id}:{allocation.collaborator}"
-        if self.known(ident, sale.id):
-            return  # written by an earlier run: never twice
         earned, engagements = times or (iso(as_utc(sale.paid_at)), [(e.type, e.collaborator, iso(e.at))
                                                                      for e in a.engagements])
+        if self.known(ident, sale.id, earned):
+            return  # written by an earlier run: never twice
         amount = str(allocation.amount)
         doc: Record = {
             "program": program.key, "order": sale.id, "collaborator": allocation.collaborator,
@@ -356,8 +374,8 @@ class _Work:
     # -- refunds and cancellations ---------------------------------------------------------------
 
     def take_back(self, event: Event) -> None:
-        for ident in list(self.orders().get(str(event.order_id), [])):
-            doc = self.doc(ident)
+        for ident, earned in list(self.entry(str(event.order_id))["rewards"].items()):
+            doc = self.doc(ident, earned)
             if (doc is not None and "of" not in doc and doc.get("status") != "rejected"
                     and refund_id(event) not in doc.get("refunds", {})):
                 self.adjust(ident, doc, event)  # a rejected reward pays nothing: nothing to take back
@@ -416,6 +434,12 @@ class _Work:
                    f"{where}"})
         self.done.clawbacks += 1
         return _noted(doc, f"the reward was {where}: clawback {claw}", taken=taken)
+
+
+def _index_table(order: str) -> str | None:
+    """The index table of an order's rewards; None for a sale with no order number (a lead, a
+    manual sale: never refunded nor renewed, it needs no index)."""
+    return program_orders_table(int(order)) if order.isascii() and order.isdigit() else None
 
 
 def _noted(doc: Record, outcome: str, **changes: str) -> Record:

@@ -23,6 +23,8 @@ FULFILLMENT_SERIAL = "fulfillments"  # the META document counting changes to ful
 PROGRAM_VISITS = "programs/visits"
 PROGRAMS_CURSOR = "programs"
 PROGRAM_OBLIGATIONS = "programs/obligations/"  # the prefix of `program_obligations_table`
+PROGRAM_ORDERS = "programs/orders/"  # the prefix of `program_orders_table`
+ORDERS_PER_INDEX = 1000  # orders per `program_orders_table`
 
 
 def obligations_table(distribution_id: str) -> str:
@@ -53,3 +55,11 @@ def program_obligations_table(earned_at: str) -> str:
     """The program rewards and clawbacks earned on one UTC day (`earned_at` as recorded, `iso` of a
     UTC time), by obligation id: a sync rewrites the days it rewards, not everything before."""
     return f"{PROGRAM_OBLIGATIONS}{earned_at[:10]}"
+
+
+def program_orders_table(order: int) -> str:
+    """The index of the program rewards of a thousand orders by number (`order // 1000`), keyed by
+    order: `{"rewards": {obligation id: earned_at}, "renewals": {program: [renewal orders]}}`. A
+    poll reads the entries of the orders its events touch, never the rewards of every order, and
+    rewrites the few tables of those orders (new orders share the newest)."""
+    return f"{PROGRAM_ORDERS}{order // ORDERS_PER_INDEX}"

@@ -340,3 +340,27 @@ def test_past_the_limit_the_ledger_keeps_nothing_until_taken_and_the_rewards_rea
                                                          "affiliates:9:alice"]
     shop.ledger.record(order(oid=10, coupon="alice"))  # taken: kept again
     assert [e.key for _, e, _ in shop.ledger.recent][:1] == ["woocommerce:sale:10"]
+
+
+def test_a_poll_reads_the_rewards_of_the_orders_it_touches_never_every_reward_stored(store, monkeypatch):
+    """A poll's cost follows its events, not the store's history: after 60 days of rewards, a poll
+    with a refund, a renewal and a new order reads the index entries and day tables of those orders
+    only (today's code read every reward table at every poll)."""
+    shop = Shop(store, program(renewals=2))
+    days = [PAID - timedelta(days=60 - d) for d in range(60)]
+    for d, at in enumerate(days):
+        shop.record(*[e for n in range(3) for e in order(oid=1000 * d + n + 1, coupon="alice", at=at)])
+    assert len(shop.docs()) == 180
+    read: set[str] = set()
+    for name in ("get", "table", "tables"):
+        real = getattr(store, name)
+        monkeypatch.setattr(store, name, lambda table="", *args, real=real: read.add(table) or real(table, *args))
+    done = shop.record(refund(9, "50.00", oid=3001, at=LATER), *order(oid=70001, coupon="alice", at=LATER),
+                       *order(oid=80001, at=LATER, renewal_of=5001))
+    monkeypatch.undo()
+    assert (done.rewards, done.adjusted) == (2, 1)
+    assert {t for t in read if t.startswith("programs/")} == {
+        "programs/obligations/2026-09-14", "programs/obligations/2026-09-16",  # the refunded and the first order's
+        "programs/orders/3", "programs/orders/5", "programs/orders/70", "programs/orders/80", "programs/visits"}
+    assert shop.owed()["affiliates:3001:alice"] == (Decimal("12.50"), "payable")
+    assert shop.owed()["affiliates:80001:alice"] == (Decimal("25.00"), "payable")
