@@ -19,8 +19,10 @@ TABLES = ["siren_sync_buckets", "siren_sync_chunks", "siren_sync_documents", "si
 
 def _tables(url: str) -> list[str]:
     with psycopg.connect(url) as conn:
+        # not the temporary staging tables of a session that has closed: its server process drops
+        # them as it exits, a moment after the client has gone
         return [r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE tablename LIKE 'siren\\_sync%' "
-                                           "ORDER BY tablename").fetchall()]
+                                           "AND schemaname NOT LIKE 'pg\\_temp\\_%' ORDER BY tablename").fetchall()]
 
 
 def test_a_reader_of_an_empty_database_reads_an_empty_store_and_creates_nothing():
