@@ -19,7 +19,7 @@ import psycopg
 
 from siren_sync.errors import StoreError
 from siren_sync.logs import redact
-from siren_sync.store.postgres.url import password
+from siren_sync.store.postgres.url import passwords
 
 FIRST_DELAY = 1.0
 MAX_DELAY = 60.0
@@ -49,7 +49,7 @@ class Connection:
                  prepare: Callable[[psycopg.Connection[Any]], None] | None = None, **options: Any):
         self._url = url
         self.where = where
-        self._secrets = tuple(s for s in (password(url),) if s)
+        self._secrets = passwords(url)
         # No server-side prepared statements: a generic plan made while a table was small would
         # keep scanning it whole once it is big (the key index lookup did, at 1 s a batch), and
         # poolers in transaction mode refuse them anyway.

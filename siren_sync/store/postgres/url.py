@@ -24,13 +24,15 @@ def problem(url: str) -> str | None:
     return None
 
 
-def password(url: str) -> str | None:
-    """The URL's password (to mask it in any message that might quote it), or None."""
+def passwords(url: str) -> tuple[str, ...]:
+    """The URL's password as written and as decoded (to mask either in any message that might
+    quote it: libpq quotes the raw token when its percent-encoding is bad), or ()."""
     parts = urlsplit(url)
     userinfo = parts.netloc.rpartition("@")[0]
-    if ":" in userinfo:
-        return unquote(userinfo.partition(":")[2]) or None
-    return dict(parse_qsl(parts.query)).get("password")
+    raw = [userinfo.partition(":")[2]] if ":" in userinfo else []
+    raw += [value for name, _, value in (pair.partition("=") for pair in parts.query.split("&"))
+            if name == "password"]
+    return tuple(dict.fromkeys(s for token in raw for s in (token, unquote(token)) if s))
 
 
 def shown(url: str) -> str:
