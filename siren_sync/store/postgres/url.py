@@ -6,7 +6,7 @@ user part (`user:secret@host`) or in the query (`?password=secret`); `shown` dro
 """
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 SCHEMES = ("postgres", "postgresql")
 
