@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from siren_sync.config import Config
+from siren_sync.errors import SyncError
 from siren_sync.sources.http import Upstream
 from siren_sync.sources.registry import wp_upstream
 from siren_sync.store.protocol import Store
@@ -61,24 +62,32 @@ def _slug_pattern(keys: Iterable[str]) -> re.Pattern[str]:
     return re.compile(rf"siren-sync-({alternatives})-(\d{{8}}t\d{{4}}(?:\d{{2}})?)")
 
 
-def site_records(upstream: Upstream, route: str, distributors: Iterable[str]) -> list[SiteRecord]:
+def site_records(upstream: Upstream, route: str, distributors: Iterable[str],
+                 complete: bool = False) -> list[SiteRecord]:
     """The site's siren-sync records of `distributors` (keys), oldest period first.
 
-    Raises SyncError when the site cannot be asked; the caller decides what that stops.
+    The search reads the newest posts first: a lost store's records are among the newest matches
+    (siren-sync posts one a period), so the guard finds them even on a blog with thousands of
+    posts saying "pool". Past `MAX_PAGES` it stops; with `complete` (adopting, which needs every
+    record) that is a SyncError rather than a partial answer. Raises SyncError when the site
+    cannot be asked; the caller decides what that stops.
     """
     keys = {key.lower(): key for key in distributors}
     if not keys:
         return []
     pattern = _slug_pattern(keys)
     found: dict[str, SiteRecord] = {}
-    params = {"search": SEARCH, "status": "any", "context": "edit", "orderby": "id", "order": "asc"}
+    params = {"search": SEARCH, "status": "any", "context": "edit", "orderby": "id", "order": "desc"}
     for page in upstream.pages(route.strip("/"), params):
         for item in page.items:
             record = _record(item, pattern, keys)
             if record is not None:
                 found.setdefault(record.slug, record)
         if page.number >= MAX_PAGES:
-            log.warning("looking for siren-sync records: stopped after %d pages of posts", MAX_PAGES)
+            if complete:
+                raise SyncError(f"{route}: more than {MAX_PAGES} pages of posts match {SEARCH!r}: cannot be sure "
+                                "to find every siren-sync record, nothing is adopted")
+            log.warning("looking for siren-sync records: stopped after %d pages of posts, the newest", MAX_PAGES)
             break
     return sorted(found.values(), key=lambda r: (r.end, r.distributor))
 

@@ -40,7 +40,8 @@ def cmd_adopt(args: argparse.Namespace) -> int:
         raise UsageError("store adopt reads the site's records: it needs site.wordpress.user and "
                          "application_password")
     with upstream, open_for(args) as app:
-        records = lost_store.site_records(upstream, config.publish.rest_route, config.distributors)
+        records = lost_store.site_records(upstream, config.publish.rest_route, config.distributors,
+                                          complete=True)
         if not records:
             print(f"the site holds no siren-sync records of {', '.join(config.distributors)}: nothing to adopt")
             return 0
