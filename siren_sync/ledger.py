@@ -235,10 +235,8 @@ class Ledger:
         kept: list[tuple[str, Event, bool]] = []
         with self.store.transaction() as tx:  # "already recorded?" is asked under the write lock
             known = tx.known(batch)
-            fresh = [e for e in batch.values() if e.key not in known]
-            refused = [(e, problem) for e in fresh if (problem := event_problem(e))]
+            fresh, refused = _within_bounds(e for e in batch.values() if e.key not in known)
             if refused:
-                fresh = [e for e in fresh if not event_problem(e)]
                 quarantine = [*quarantine, *({"where": f"event {e.key}", "reason": f"{problem}: not recorded",
                                               "payload": e.to_record()} for e, problem in refused)]
             result = Recorded(new=len(fresh), duplicate=len(events) - len(fresh) - len(refused),
@@ -396,6 +394,19 @@ def period_records(store: Store, key: str, period: tuple[datetime, datetime],
         for record in store.events(bucket):
             if (record.get("periods") or {}).get(key) == start:
                 yield bucket, record
+
+
+def _within_bounds(events: Iterable[Event]) -> tuple[list[Event], list[tuple[Event, str]]]:
+    """(the events within the ledger's bounds, the others with their problem), each checked once."""
+    kept: list[Event] = []
+    refused: list[tuple[Event, str]] = []
+    for e in events:
+        problem = event_problem(e)
+        if problem:
+            refused.append((e, problem))
+        else:
+            kept.append(e)
+    return kept, refused
 
 
 class _Scratch:

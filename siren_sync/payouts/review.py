@@ -21,40 +21,50 @@ from siren_sync.values import iso
 
 
 def decide(store: Store, distribution_id: str, reject: bool, reason: str, now: datetime) -> tuple[str, bool]:
-    """Approve (or reject) a draft distribution; returns its decision and whether this call made it."""
-    summary = store.get(DISTRIBUTIONS, distribution_id)
-    if summary is None:
-        raise UsageError(f"unknown distribution {distribution_id!r} (see `siren-sync history`)")
-    current, wanted = summary.get("review", "approved"), "rejected" if reject else "approved"
-    if current == wanted:
-        return current, False
-    if current != "draft":
-        raise UsageError(f"distribution {distribution_id} is already {current}: a decision is final")
-    decided = dict(summary, review=wanted, reviewed_at=iso(now))
-    if reason:
-        decided["reason"] = reason
+    """Approve (or reject) a draft distribution; returns its decision and whether this call made it.
+    Read under the write lock, so a decision made meanwhile by another command is seen."""
     with store.transaction() as tx:
-        tx.put(DISTRIBUTIONS, distribution_id, decided)
-        queue_record(tx, distribution_id)
-    return wanted, True
+        summary = tx.get(DISTRIBUTIONS, distribution_id)
+        if summary is None:
+            raise UsageError(f"unknown distribution {distribution_id!r} (see `siren-sync history`)")
+        decision, made = _decision(summary.get("review", "approved"), reject, f"distribution {distribution_id}")
+        if made:
+            tx.put(DISTRIBUTIONS, distribution_id, _stamped(summary, now, reason, review=decision))
+            queue_record(tx, distribution_id)
+    return decision, made
 
 
 def decide_reward(store: Store, reward_id: str, reject: bool, reason: str, now: datetime) -> tuple[str, bool]:
     """Approve (or reject) a program reward waiting for review (`draft`): `pending` (payable once its
-    hold is over) or `rejected`; returns its decision and whether this call made it. Final, too."""
+    hold is over) or `rejected`; returns its decision and whether this call made it. Final, too.
+    The reward is read again under the write lock: a refund the programs wrote meanwhile (which
+    may have taken it to zero, `rejected`) is decided on, never overwritten."""
     found = commissions.find(store, reward_id)
     if found is None or "of" in found[1]:
         raise UsageError(f"unknown distribution or program reward {reward_id!r} (see `siren-sync history`)")
-    table, doc = found
-    current = {"draft": "draft", "rejected": "rejected"}.get(doc.get("status", "pending"), "approved")
+    table = found[0]  # a reward's table is its earning day: it never moves
+    with store.transaction() as tx:
+        doc = tx.get(table, reward_id)
+        assert doc is not None  # rewards are never deleted
+        current = {"draft": "draft", "rejected": "rejected"}.get(doc.get("status", "pending"), "approved")
+        decision, made = _decision(current, reject, f"program reward {reward_id}")
+        if made:
+            tx.put(table, reward_id, _stamped(doc, now, reason, status="rejected" if reject else "pending"))
+    return decision, made
+
+
+def _decision(current: str, reject: bool, what: str) -> tuple[str, bool]:
+    """(the decision, whether this call makes it) for something now `current`: final once made."""
     wanted = "rejected" if reject else "approved"
     if current == wanted:
         return current, False
     if current != "draft":
-        raise UsageError(f"program reward {reward_id} is already {current}: a decision is final")
-    decided = dict(doc, status="rejected" if reject else "pending", reviewed_at=iso(now))
-    if reason:
-        decided["reason"] = reason
-    with store.transaction() as tx:
-        tx.put(table, reward_id, decided)
+        raise UsageError(f"{what} is already {current}: a decision is final")
     return wanted, True
+
+
+def _stamped(doc: dict, now: datetime, reason: str, **decided: str) -> dict:
+    stamped = dict(doc, reviewed_at=iso(now), **decided)
+    if reason:
+        stamped["reason"] = reason
+    return stamped

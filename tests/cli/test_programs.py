@@ -116,3 +116,28 @@ def test_a_program_added_later_rewards_the_sales_imported_from_then_on(site):
     shop(site, DEALS)
     deal(site, "crm:deal:2", "alice", "100.00", PAID)
     assert [r["id"] for r in json_of(site, "history")["rewards"]] == ["deals:crm:deal:2:alice"]
+
+
+def test_approve_decides_on_the_reward_as_stored_when_it_commits(site, monkeypatch):
+    """Before: approve wrote back the reward it had read before taking the write lock, so a refund
+    the worker committed in between (taking the reward to 0.00, `rejected`) was undone and paid."""
+    from siren_sync import commissions
+    from siren_sync.app import open_app
+    from siren_sync.config import load_config
+
+    shop(site, DEALS.replace("engagements: [manual]", "engagements: [manual], review: true"))
+    deal(site, "crm:deal:9", "alice", "120.00", PAID)
+    found = commissions.find
+
+    def found_then_refunded_by_another_writer(store, ident):
+        table, doc = found(store, ident)
+        with open_app(load_config(site.root / "siren.yaml")) as other, other.store.transaction() as tx:
+            tx.put(table, ident, dict(doc, amount="0.00", status="rejected"))
+        return table, doc
+
+    monkeypatch.setattr(commissions, "find", found_then_refunded_by_another_writer)
+    code, _, err = site.run("approve", "deals:crm:deal:9:alice")
+    assert code == 2 and "program reward deals:crm:deal:9:alice is already rejected" in err
+    monkeypatch.setattr(commissions, "find", found)
+    [reward] = json_of(site, "payouts", "--as-of", "2025-06-01T00:00:00+00:00")["obligations"]
+    assert (reward["amount"], reward["status"]) == ("0.00", "rejected")
