@@ -127,10 +127,13 @@ def test_approve_decides_on_the_reward_as_stored_when_it_commits(site, monkeypat
 
     shop(site, DEALS.replace("engagements: [manual]", "engagements: [manual], review: true"))
     deal(site, "crm:deal:9", "alice", "120.00", PAID)
-    found = commissions.find
+    found, calls = commissions.find, []
 
     def found_then_refunded_by_another_writer(store, ident):
         table, doc = found(store, ident)
+        calls.append(ident)
+        if len(calls) < 2:  # the command's usage check; the second look is approve's own
+            return table, doc
         with open_app(load_config(site.root / "siren.yaml")) as other, other.store.transaction() as tx:
             tx.put(table, ident, dict(doc, amount="0.00", status="rejected"))
         return table, doc
