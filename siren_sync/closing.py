@@ -142,7 +142,8 @@ def adopt(ledger: Ledger, adopted: list[tuple[Distribution, int]], paid: bool, n
     """Write distributions read back from the site's records (with their post ids) as closed, in
     one transaction: obligations `paid` (or `pending` when not `paid`), each record already posted,
     and every distributor's open period moved to the end of its last one, where the ledger's
-    horizon (`adopted_until`) makes older events count nothing.
+    horizon (`adopted_until`) makes older events count nothing; programs never reward again a sale
+    paid before `now` (the lost store rewarded it).
 
     Refused (AdoptRefused) when the store holds distributions, or holds events placed in periods
     that the adopted first period would move.
@@ -158,6 +159,8 @@ def adopt(ledger: Ledger, adopted: list[tuple[Distribution, int]], paid: bool, n
             tx.put(PERIODS, key, _adopted_state(ledger, tx, key, periods))
         for made, post in adopted:
             _write(tx, _with_status(made, "paid" if paid else "pending"), posted=(post, iso(now)))
+        from siren_sync import commissions  # (it reads payouts, which write through this module)
+        commissions.adopted(tx, now)
 
 
 def _adopted_state(ledger: Ledger, tx: Any, key: str, made: list[Distribution]) -> dict[str, Any]:

@@ -76,10 +76,28 @@ def begin(store: Store, programs: Mapping[str, Program]) -> None:
     """Before a sync or an import: a store that has never run programs starts them at the events it
     holds now, so programs added to a store with history reward the sales recorded from then on,
     never the past (a first sync, on an empty store, is rewarded whole). Writes once."""
-    if not programs or store.get(CURSORS, PROGRAMS_CURSOR) is not None:
+    cursor = store.get(CURSORS, PROGRAMS_CURSOR)
+    if not programs or (cursor is not None and "counts" in cursor):
         return
-    with store.transaction() as tx:
-        tx.put(CURSORS, PROGRAMS_CURSOR, {"counts": {b: store.event_count(b) for b in store.buckets()}})
+    with store.transaction() as tx:  # keeps what `store adopt` wrote (`adopted_until`)
+        tx.put(CURSORS, PROGRAMS_CURSOR, {**(cursor or {}), "counts": {b: store.event_count(b)
+                                                                      for b in store.buckets()}})
+
+
+def adopted(tx: Transaction, now: datetime) -> None:
+    """`store adopt`: the lost store rewarded the sales paid before `now` (and may have paid them),
+    so programs never reward those again (nor adjust rewards this store does not hold); sales paid
+    from `now` on are rewarded as usual."""
+    tx.put(CURSORS, PROGRAMS_CURSOR, {"adopted_until": iso(now)})
+
+
+def _after_adoption(events: list[Event], cursor: Record) -> list[Event]:
+    """The events programs may reward: none of a sale paid (or taken back) before an adoption."""
+    until = cursor.get("adopted_until")
+    if until is None:
+        return events
+    horizon = parse_time(until)
+    return [e for e in events if e.type != SALE or e.at >= horizon]
 
 
 def _recent(store: Store, recent: list[tuple[str, Event, bool]]) -> tuple[list[Event] | None, dict[str, int]]:
@@ -118,8 +136,10 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
     if events is None:
         fresh, counts = new_events(store)
         events = [Event.from_record(r) for r in fresh if not r.get("ignored")]  # the ledger's: dated far ahead...
-    if not events and counts == (store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("counts"):
+    cursor = store.get(CURSORS, PROGRAMS_CURSOR) or {}
+    if not events and counts == cursor.get("counts"):
         return Rewarded()
+    events = _after_adoption(events, cursor)
     engaging: dict[int, list[Event]] = {}  # order -> its coupon and product events (recorded with its sale)
     for e in events:
         if e.order_id is not None and e.type != SALE and e.quantity > 0:
@@ -130,7 +150,7 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
         for event in sorted(events, key=attrgetter("at", "key")):
             work.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])
         work.save()
-        tx.put(CURSORS, PROGRAMS_CURSOR, {"counts": counts, "at": iso(now)})
+        tx.put(CURSORS, PROGRAMS_CURSOR, {**cursor, "counts": counts, "at": iso(now)})
     done = work.done
     if done.rewards or done.adjusted or done.clawbacks:
         log.info("programs: %d rewards, %d adjusted, %d clawbacks", done.rewards, done.adjusted, done.clawbacks,

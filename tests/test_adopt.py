@@ -124,3 +124,40 @@ def test_adopt_refuses_a_store_that_closed_something_and_says_when_there_is_noth
     assert _adopt(monkeypatch, site, tmp_path / "site") == 1
     assert "already holds distributions: adopt only takes the site's records into the store that lost them" \
         in capsys.readouterr().err
+
+
+PROGRAM = ("programs:\n  aff: {units: USD, reward: {percentage: 25}, engagements: [boundCouponUsed], "
+           "structure: oldestEngagementWins}\n")
+
+
+def test_programs_never_reward_again_what_the_lost_store_rewarded(sandboxes, tmp_path, monkeypatch):
+    """Before: after `store adopt` the resync rewarded every sale again, all `pending`: the rewards
+    the lost store had written (and maybe paid) were paid a second time."""
+    from siren_sync import commissions
+    from siren_sync.config import load_config
+    from siren_sync.values import parse_time
+    from siren_sync.worker import Worker
+
+    site, _ = sandboxes
+    folder = tmp_path / "site"
+    _worker(site, folder).app.close()  # writes the config
+    (folder / "siren.yaml").write_text((folder / "siren.yaml").read_text() + PROGRAM)
+
+    def worker() -> Worker:
+        config = load_config(folder / "siren.yaml", env=sandbox_env(site.credentials))
+        return Worker(config, clock=lambda: site.now, fetch_timezone=lambda: site.site.timezone_name)
+
+    first = worker()
+    _days(first, site, 15)
+    before = set(commissions.documents(first.app.store))
+    assert len(before) > 10
+    first.app.close()
+    shutil.rmtree(folder / "store")
+    monkeypatch.setattr("siren_sync.cli.store.utcnow", lambda: site.now)  # the site's simulated clock
+    assert _adopt(monkeypatch, site, folder) == 0
+    adopted_at = site.now
+    again = worker()
+    _days(again, site, 3)
+    after = commissions.documents(again.app.store)
+    assert not set(after) & before  # nothing rewarded twice
+    assert after and all(parse_time(d["earned_at"]) >= adopted_at for d in after.values())  # new sales are
