@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 from siren_sync import logs
 from siren_sync.app import App, open_app
 from siren_sync.config import Config, load_config
-from siren_sync.errors import StoreLockedError, UsageError
+from siren_sync.errors import StoreError, StoreLockedError, UsageError
 from siren_sync.output import STDOUT
 from siren_sync.store.protocol import Store
 from siren_sync.tables import DISTRIBUTIONS
@@ -108,3 +108,12 @@ def say(out: str, line: str) -> None:
 def check_collaborator(app: App, who: str) -> None:
     if who not in app.ledger.collaborators:
         raise UsageError(f"unknown collaborator {who!r}")
+
+
+def refuse_a_lost_store(app: App) -> None:
+    """The lost-store guard, for a command about to close, sync or import (what it would record or
+    reward on a lost store would be paid again): StoreError with its one line."""
+    from siren_sync import lost_store
+    stop = lost_store.guard(app.config, app.store)
+    if stop is not None:
+        raise StoreError(stop)

@@ -7,8 +7,16 @@ from datetime import datetime
 
 from siren_sync import closing, commissions, history, logs
 from siren_sync.app import App, utcnow
-from siren_sync.cli.common import check_collaborator, check_distributor, dump, leading, open_for, time_arg
-from siren_sync.errors import StoreError, SyncError, UsageError
+from siren_sync.cli.common import (
+    check_collaborator,
+    check_distributor,
+    dump,
+    leading,
+    open_for,
+    refuse_a_lost_store,
+    time_arg,
+)
+from siren_sync.errors import SyncError, UsageError
 from siren_sync.model import Distribution, Obligation
 from siren_sync.values import iso, nfc
 
@@ -182,14 +190,6 @@ def _sync_up_to(app: App, trigger: datetime) -> None:
         raise SyncError(f"distribute: nothing was closed: {', '.join(behind)} could not be synced up to the "
                         f"trigger time {iso(trigger)} ({reasons}); try again when it can, or add --no-sync to "
                         "close with what the store holds")
-
-
-def refuse_a_lost_store(app: App) -> None:
-    """The lost-store guard, for a command about to close: StoreError with its one line."""
-    from siren_sync import lost_store
-    stop = lost_store.guard(app.config, app.store)
-    if stop is not None:
-        raise StoreError(stop)
 
 
 def cmd_history(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from siren_sync.app import utcnow
-from siren_sync.cli.common import config_of, fetch_timezone, leading, open_for, time_arg
+from siren_sync.cli.common import config_of, fetch_timezone, leading, open_for, refuse_a_lost_store, time_arg
 from siren_sync.errors import UsageError
 from siren_sync.first_hour import FirstHour
 from siren_sync.values import parse_time
@@ -57,6 +57,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from siren_sync.sources.registry import check_source
     with open_for(args, check=lambda view: check_source(view.config, args.source) if args.source else None) as app, \
             leading(app.store, "it syncs the site itself; stop it to sync by hand"):
+        refuse_a_lost_store(app)
         sync.refresh_collaborators(app.config, app)
         progress = None if args.log_format == "json" else sys.stderr  # a terminal line is not JSON
         reports = sync.sync_all(app.config, app, utcnow(), args.source, args.since, stream=progress)
