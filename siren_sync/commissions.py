@@ -245,7 +245,7 @@ class _Work:
         if ident in self.written:
             return True
         if _index_table(order) is None:
-            return self.store.get(program_obligations_table(earned), ident) is not None
+            return self.tx.get(program_obligations_table(earned), ident) is not None
         return ident in self.entry(order)["rewards"]
 
     def save(self) -> None:
@@ -269,7 +269,7 @@ class _Work:
             if e.type == "referredSiteVisit" and e.touch is not None and e.touch.visitor and e.collaborator:
                 found.setdefault(e.touch.visitor, []).append([int(e.at.timestamp()), e.collaborator])
         for visitor, visits in found.items():
-            kept = (self.store.get(PROGRAM_VISITS, visitor) or {}).get("visits", [])
+            kept = (self.tx.get(PROGRAM_VISITS, visitor) or {}).get("visits", [])
             merged = sorted({tuple(v) for v in kept + visits})[-VISITS_KEPT:]
             self.visits[visitor] = {"visits": [list(v) for v in merged]}
 
@@ -298,7 +298,7 @@ class _Work:
         """A visitor's remembered visits as (time, tracking id owner), read and converted once a run."""
         found = self._visits.get(visitor)
         if found is None:
-            stored = (self.visits.get(visitor) or self.store.get(PROGRAM_VISITS, visitor) or {}).get("visits", [])
+            stored = (self.visits.get(visitor) or self.tx.get(PROGRAM_VISITS, visitor) or {}).get("visits", [])
             found = self._visits[visitor] = tuple((datetime.fromtimestamp(at, UTC), who) for at, who in stored)
         return found
 
@@ -335,7 +335,7 @@ class _Work:
         entry = self.entry(sale.renewal_of or "")
         for ident, earned in entry["rewards"].items():
             doc = self.doc(ident, earned)
-            if doc and doc["program"] == program.key and "of" not in doc:
+            if doc and doc["program"] == program.key and "of" not in doc and doc.get("status") != "rejected":
                 first[doc["collaborator"]] = Decimal(doc["reward"])
         paid = set(entry["renewals"].get(program.key, ())) - {sale.id}
         if program.renewals is not None and len(paid) >= program.renewals:

@@ -364,3 +364,46 @@ def test_a_poll_reads_the_rewards_of_the_orders_it_touches_never_every_reward_st
         "programs/orders/3", "programs/orders/5", "programs/orders/70", "programs/orders/80", "programs/visits"}
     assert shop.owed()["affiliates:3001:alice"] == (Decimal("12.50"), "payable")
     assert shop.owed()["affiliates:80001:alice"] == (Decimal("25.00"), "payable")
+
+
+def test_a_renewal_pays_nobody_whose_first_order_reward_was_taken_back(store):
+    """Before: a first order cancelled (its reward `rejected`) still made its renewals pay the
+    collaborator in full: DESIGN pays the collaborators the first order paid."""
+    shop = Shop(store, program(renewals=True))
+    shop.record(*order(coupon="alice"))
+    shop.record(refund(1, "100.00", at=PAID + timedelta(days=1)))  # the whole order refunded
+    assert shop.owed() == {"affiliates:7:alice": (Decimal("0.00"), "rejected")}
+    shop.record(*order(oid=20, total="80.00", visitor=None, renewal_of=7, at=PAID + timedelta(days=7)))
+    assert list(shop.docs()) == ["affiliates:7:alice"]
+
+
+def _open_fulfillment(shop, tmp_path):
+    made = fulfillments.plan(shop.store, fulfillments.Selection(LATER), str(tmp_path / "open.csv"), PEOPLE, {}, "",
+                             LATER)
+    return fulfillments.create(shop.store, made)
+
+
+def test_a_refund_while_the_reward_is_in_an_open_fulfillment_is_a_clawback(store, tmp_path):
+    """The reward is `processing`: what is in the payout file may be paid any moment, so it is not
+    reduced; the refund is a clawback, netted in the next fulfillment."""
+    shop = Shop(store, program())
+    shop.record(*order(coupon="alice"))
+    opened = _open_fulfillment(shop, tmp_path)
+    shop.record(refund(55, "40.00"))
+    assert shop.docs()["affiliates:7:alice"]["amount"] == "25.00"
+    assert shop.owed()["affiliates:7:alice:refund:55"] == (Decimal("-10.00"), "payable")
+    fulfillments.complete(store, opened.id, LATER, (), LATER)
+    shop.record(*order(oid=8, coupon="alice", at=CREATED + timedelta(days=13)))
+    made = shop.pay(tmp_path, LATER + timedelta(days=10), "next.csv")
+    assert [(p.collaborator, p.amount) for p in made.payouts] == [("alice", Decimal("15.00"))]
+
+
+def test_a_refund_after_a_cancelled_fulfillment_reduces_the_reward(store, tmp_path):
+    """Cancelling the fulfillment put the reward back to payable (nothing was paid): a refund then
+    reduces it, as for any unpaid reward, and makes no clawback."""
+    shop = Shop(store, program())
+    shop.record(*order(coupon="alice"))
+    opened = _open_fulfillment(shop, tmp_path)
+    fulfillments.cancel(store, opened.id, LATER)
+    shop.record(refund(55, "40.00"))
+    assert shop.owed() == {"affiliates:7:alice": (Decimal("15.00"), "payable")}
