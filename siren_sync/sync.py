@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from siren_sync import commissions
-from siren_sync.errors import ConfigError, SirenSyncError, StoreError, UsageError
+from siren_sync.errors import ConfigError, LeadershipLost, SirenSyncError, StoreError, UsageError
 from siren_sync.ledger import unique_by_key
 from siren_sync.model import Event
 from siren_sync.sources.base import Attribution, Source, SyncReport, visitor_digest
@@ -218,6 +218,8 @@ def sync_sources(app: App, sources: Iterable[Source], clock: Callable[[], dateti
             raise StopRequested()
         try:
             run_source(app, source, clock(), should_stop=should_stop)
+        except LeadershipLost:
+            raise  # every other source's commit would be refused too: the worker stands by
         except (SirenSyncError, OSError) as exc:
             failed[source.name] = str(exc)
             log.error("poll %s failed, retried next turn: %s", source.name, exc,

@@ -51,6 +51,8 @@ def refresh_collaborators_of(app: App) -> dict[str, str]:
     try:
         if refresh_collaborators(app.config, app):
             app.ledger.set_collaborators(collaborators_of(app.config, app.store))
+    except LeadershipLost:
+        raise
     except (SirenSyncError, OSError) as exc:
         log.error("collaborators from the site could not be read, retried next turn: %s", exc)
         return {"collaborators_from_site": str(exc)}

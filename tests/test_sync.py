@@ -184,3 +184,25 @@ def test_orders_and_visits_of_one_visitor_share_a_digest_and_nothing_raw_is_stor
     stored = b"".join(p.read_bytes() for p in (tmp_path / "worker").rglob("*") if p.is_file())
     leaks = [value for value in raw if value.encode() in stored or value in caplog.text]
     assert leaks == []
+
+
+def test_a_refused_commit_stops_the_poll_rather_than_failing_each_source(monkeypatch):
+    """A leader whose commit the fence refused goes on to no other source (each would be refused
+    too, logged as a failed poll): the worker stands by at once."""
+    from types import SimpleNamespace
+
+    from siren_sync import sync
+    from siren_sync.errors import LeadershipLost
+
+    ran = []
+
+    def run_source(app, source, now, should_stop=None):
+        ran.append(source.name)
+        raise LeadershipLost("another worker took over")
+
+    monkeypatch.setattr(sync, "run_source", run_source)
+    monkeypatch.setattr(sync, "begin_programs", lambda app: None)
+    sources = [SimpleNamespace(name="woocommerce"), SimpleNamespace(name="access_log")]
+    with pytest.raises(LeadershipLost):
+        sync.sync_sources(SimpleNamespace(), sources, lambda: None)
+    assert ran == ["woocommerce"]
