@@ -16,6 +16,7 @@ those who were not paid are unknown. `closing.adopt` writes them all in one tran
 """
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -33,7 +34,9 @@ from siren_sync.values import localize, parse_time
 
 _TITLE = re.compile(r"(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) to (\d{4}-\d{2}-\d{2} \d{2}:\d{2})\s*$")
 _AMOUNTS = re.compile(r"Revenue (-?\d+(?:\.\d+)?) .*?, pool (-?\d+(?:\.\d+)?) ")
-_ROW = re.compile(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(-?\d+(?:\.\d+)?) [^<]*</td>(?:<td>[^<]*</td>)?</tr>")
+_ROW = re.compile(r"<tr><td>(.*?)</td><td>(.*?)</td><td>(-?\d+(?:\.\d+)?) [^<]*</td>(?:<td>([^<]*)</td>)?</tr>")
+_REJECTED = re.compile(r"^<p>Rejected: (.*?)\. Nothing of this distribution is paid\.</p>")
+Row = tuple[str, Decimal, Decimal, str]  # collaborator, score, amount, payment as the record shows it
 
 
 class AdoptError(SirenSyncError):
@@ -94,9 +97,11 @@ def _from_meta(record: SiteRecord, d: Distributor, end: datetime, closed_at: dat
         raise AdoptError(f"meta.siren_sync is not a distribution of {d.key}")
     if parse_time(data["period_end"]) != end:
         raise AdoptError(f"meta.siren_sync ends at {data['period_end']}, the slug at {end.isoformat()}")
-    rows = [(str(o["collaborator"]), Decimal(o["score"]), Decimal(o["amount"])) for o in data["obligations"]]
-    return _distribution(d, parse_time(data["period_start"]).astimezone(tz), end, Decimal(data["revenue"]),
+    rows = [(str(o["collaborator"]), Decimal(o["score"]), Decimal(o["amount"]),
+             _payment(o.get("status"), o.get("paid_at"))) for o in data["obligations"]]
+    made = _distribution(d, parse_time(data["period_start"]).astimezone(tz), end, Decimal(data["revenue"]),
                          Decimal(data["pool"]), rows, closed_at)
+    return _reviewed(made, str(data.get("status") or "approved"), str(data.get("reason") or ""))
 
 
 def _from_content(record: SiteRecord, d: Distributor, end: datetime, closed_at: datetime,
@@ -108,9 +113,28 @@ def _from_content(record: SiteRecord, d: Distributor, end: datetime, closed_at: 
     start = localize(datetime.strptime(title.group(1), "%Y-%m-%d %H:%M"), tz)
     if previous_end is not None and abs((previous_end - start).total_seconds()) < 60:
         start = previous_end  # the title shows minutes; the periods of a distributor follow each other
-    rows = [(_who(html.unescape(name), names), Decimal(html.unescape(score)), Decimal(amount))
-            for name, score, amount in _ROW.findall(record.content)]
-    return _distribution(d, start, end, Decimal(amounts.group(1)), Decimal(amounts.group(2)), rows, closed_at)
+    rows = [(_who(html.unescape(name), names), Decimal(html.unescape(score)), Decimal(amount),
+             _payment(*html.unescape(paid).partition(" ")[::2]))
+            for name, score, amount, paid in _ROW.findall(record.content)]
+    made = _distribution(d, start, end, Decimal(amounts.group(1)), Decimal(amounts.group(2)), rows, closed_at)
+    rejected = _REJECTED.match(record.content)
+    return _reviewed(made, "rejected", html.unescape(rejected.group(1))) if rejected else made
+
+
+def _payment(status: Any, paid_at: Any) -> str:
+    """What the record says of one obligation's payment: `paid <time>`, `rejected`, `unpaid`, or ""
+    (a record written before payments were shown)."""
+    if status == "paid":
+        return f"paid {paid_at}" if paid_at else "paid"
+    return str(status) if status in ("rejected", "unpaid") else ""
+
+
+def _reviewed(made: Distribution, review: str, reason: str) -> Distribution:
+    """A rejected record stays rejected: nothing of it is ever paid."""
+    if review != "rejected":
+        return made
+    return dataclasses.replace(made, review="rejected", reason=reason,
+                               obligations=tuple(o._replace(status="rejected") for o in made.obligations))
 
 
 def _who(name: str, names: dict[str, set[str]]) -> str:
@@ -123,17 +147,27 @@ def _who(name: str, names: dict[str, set[str]]) -> str:
 
 
 def _distribution(d: Distributor, start: datetime, end: datetime, revenue: Decimal, pool: Decimal,
-                  rows: list[tuple[str, Decimal, Decimal]], closed_at: datetime) -> Distribution:
+                  rows: list[Row], closed_at: datetime) -> Distribution:
     if not start < end:
         raise AdoptError(f"its period starts at {start.isoformat()}, not before its end {end.isoformat()}")
-    paid = sum((amount for _, _, amount in rows), Decimal(0))
+    paid = sum((amount for _, _, amount, _ in rows), Decimal(0))
     dist_id = distribution_id(d.key, end)
-    obligations = tuple(Obligation(dist_id, who, amount, d.units, score, end) for who, score, amount in rows)
+    obligations = tuple(_obligation(dist_id, d, end, row) for row in rows)
     return Distribution(
         id=dist_id, distributor=d.key, name=d.name, resolver=d.resolver, period_start=start, period_end=end,
         units=d.units, revenue=revenue, pool=pool, unspent=max(pool - paid, Decimal(0)), carried_in={},
         carry_out={}, events=0, late_events=0, late_buckets=(), other_currency={},
-        scores=tuple(Standing(who, score) for who, score, _ in rows), obligations=obligations, closed_at=closed_at)
+        scores=tuple(Standing(who, score) for who, score, _, _ in rows), obligations=obligations, closed_at=closed_at)
+
+
+def _obligation(dist_id: str, d: Distributor, end: datetime, row: Row) -> Obligation:
+    """One obligation as the record shows it: `paid` (with its time), `rejected`, or `pending`
+    (unpaid, or not said: `store adopt` decides, see `closing.adopt`)."""
+    who, score, amount, payment = row
+    status, _, paid_at = payment.partition(" ")
+    if status in ("paid", "rejected"):
+        return Obligation(dist_id, who, amount, d.units, score, end, status=status, paid_at=paid_at or None)
+    return Obligation(dist_id, who, amount, d.units, score, end)
 
 
 def summary(adopted: list[Adopted]) -> dict[str, Any]:

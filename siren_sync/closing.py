@@ -140,7 +140,8 @@ class AdoptRefused(SirenSyncError):
 
 def adopt(ledger: Ledger, adopted: list[tuple[Distribution, int]], paid: bool, now: datetime) -> None:
     """Write distributions read back from the site's records (with their post ids) as closed, in
-    one transaction: obligations `paid` (or `pending` when not `paid`), each record already posted,
+    one transaction: obligations as each record shows them (paid, rejected; the rest `paid`, or
+    `pending` when not `paid`), each record already posted,
     and every distributor's open period moved to the end of its last one, where the ledger's
     horizon (`adopted_until`) makes older events count nothing; programs never reward again a sale
     paid before `now` (the lost store rewarded it).
@@ -158,7 +159,7 @@ def adopt(ledger: Ledger, adopted: list[tuple[Distribution, int]], paid: bool, n
         for key, periods in ends.items():
             tx.put(PERIODS, key, _adopted_state(ledger, tx, key, periods))
         for made, post in adopted:
-            _write(tx, _with_status(made, "paid" if paid else "pending"), posted=(post, iso(now)))
+            _write(tx, _unpaid_as_paid(made) if paid else made, posted=(post, iso(now)))
         from siren_sync import commissions  # (it reads payouts, which write through this module)
         commissions.adopted(tx, now)
 
@@ -173,6 +174,10 @@ def _adopted_state(ledger: Ledger, tx: Any, key: str, made: list[Distribution]) 
     return {"first_start": iso(first), "open_start": until, "carry": {}, "adopted_until": until}
 
 
-def _with_status(made: Distribution, status: str) -> Distribution:
-    obligations = tuple(o._replace(status=status) for o in made.obligations)
+def _unpaid_as_paid(made: Distribution) -> Distribution:
+    """An adopted record's obligations not shown paid or rejected, taken as paid: the lost store may
+    have paid them after the record was last updated (an export, a payout file), and paying twice is
+    the error a payout system must never make. `--unpaid` keeps them to pay."""
+    obligations = tuple(o if o.status in ("paid", "rejected") else o._replace(status="paid")
+                        for o in made.obligations)
     return replace(made, obligations=obligations)

@@ -184,3 +184,49 @@ def test_sync_and_import_refuse_a_lost_store_until_adopt(sandboxes, tmp_path, mo
         assert "holds no distributions, but the site already holds" in err and "store adopt" in err
     assert _adopt(monkeypatch, site, folder) == 0
     assert main(["--config", str(folder / "siren.yaml"), "import", str(events)]) == 0
+
+
+@pytest.mark.parametrize("meta", [True, False], ids=["meta.siren_sync", "the post's table"])
+@pytest.mark.parametrize("unpaid", [False, True], ids=["adopt", "adopt --unpaid"])
+def test_adopt_keeps_what_each_record_says_of_payment_and_review(site, meta, unpaid):
+    """Before: every adopted obligation became `paid`, or with --unpaid `pending`: a rejected
+    distribution, and obligations the site showed paid, were paid (again) from the new store."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from siren_sync import adopt, closing
+    from siren_sync.app import open_app
+    from siren_sync.config import load_config
+    from siren_sync.engine.closing import slug_of
+    from siren_sync.lost_store import SiteRecord
+    from siren_sync.publish import body_of
+    from tests.support.cli import collab_yaml, dist_yaml
+
+    site.config(collab_yaml(["alice", "bob"]), dist_yaml(pct=100, schedule="+1 week"))
+    config = load_config(site.root / "siren.yaml")
+    d, end = config.distributors["pool"], datetime(2026, 11, 8, tzinfo=UTC)
+    start, names = datetime(2026, 11, 1, tzinfo=UTC), {"alice": "Alice", "bob": "Bob"}
+    rows = [("alice", Decimal(3), Decimal("6.00"), ""), ("bob", Decimal(2), Decimal("4.00"), "")]
+    week1 = adopt._distribution(d, start, end, Decimal("10.00"), Decimal("10.00"), rows, end)
+    alice_paid = week1.obligations[0]._replace(status="paid", paid_at="2026-11-09T00:00:00+00:00")
+    week1 = replace(week1, obligations=(alice_paid, week1.obligations[1]))  # alice paid, bob not yet
+    end2 = datetime(2026, 11, 15, tzinfo=UTC)
+    week2 = replace(adopt._distribution(d, end, end2, Decimal("5.00"), Decimal("5.00"), rows, end2),
+                    review="rejected", reason="test orders")
+
+    def record(n, made):
+        body = body_of(made, slug_of(made.id), "private", UTC, names)
+        return SiteRecord(post_id=n, slug=body["slug"], distributor="pool", end=made.id.split("-")[-1],
+                          title=body["title"], content=body["content"],
+                          meta=body["meta"]["siren_sync"] if meta else "", date_gmt="")
+
+    with open_app(config) as app:
+        read = adopt.read_records([record(1, week1), record(2, week2)], app.ledger.distributors,
+                                  app.ledger.collaborators, UTC)
+        closing.adopt(app.ledger, [(a.distribution, a.record.post_id) for a in read], paid=not unpaid,
+                      now=end2)
+    code, out, err = site.run("payouts", "--json", "--as-of", "2026-12-01T00:00:00+00:00")
+    assert code == 0, err
+    got = {o["id"]: o["status"] for o in json.loads(out)["obligations"]}
+    assert got == {"pool-20261108t0000:alice": "paid", "pool-20261108t0000:bob": "payable" if unpaid else "paid",
+                   "pool-20261115t0000:alice": "rejected", "pool-20261115t0000:bob": "rejected"}
