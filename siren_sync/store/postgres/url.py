@@ -21,6 +21,8 @@ def problem(url: str) -> str | None:
     scheme = urlsplit(url).scheme
     if scheme.lower() not in SCHEMES:
         return f"expected a postgres:// or postgresql:// URL, got {f'{scheme}://' if scheme else 'no scheme'}"
+    if urlsplit(url).netloc.count("@") > 1:  # libpq would take the password's tail for the host, and show it
+        return "more than one @ before the host: percent-encode an @ in the user or password as %40"
     return None
 
 

@@ -36,3 +36,10 @@ def test_a_badly_encoded_password_is_never_shown_in_a_connection_error():
     with pytest.raises(StoreError) as caught:
         Connection(url, "the test store", "test").get()
     assert "wordSecret" not in str(caught.value) and "Pa%2X" not in str(caught.value)
+
+
+def test_an_unencoded_at_sign_in_the_password_is_refused_without_quoting_it():
+    """libpq splits at the first @: `p@ssw0rd@host` would show `ssw0rd@host` as the host it could not find."""
+    said = problem("postgresql://u:p@ssw0rd@db.example/site")
+    assert said == "more than one @ before the host: percent-encode an @ in the user or password as %40"
+    assert problem("postgresql://u:p%40ssw0rd@db.example/site") is None
