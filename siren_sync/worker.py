@@ -43,6 +43,7 @@ log = logging.getLogger("siren_sync.worker")
 
 CHECK_EVERY = 60.0  # seconds between trigger-time checks, at most
 CLOSE_GRACE = timedelta(hours=1)  # how long closing waits for a source that cannot be synced
+GUARD_SEARCH_EVERY = 600.0  # seconds between searches of the site while the lost-store guard stops the worker
 
 
 def refresh_collaborators_of(app: App) -> dict[str, str]:
@@ -137,6 +138,7 @@ class Worker:
         self.publisher = self._publisher()
         self._trusted = False  # the lost-store guard passed (the store closed something, or the site has nothing)
         self._stopped_by_guard = False  # the guard stopped this worker (said once in the log)
+        self._search_again_at = 0.0  # while stopped, when the site is searched again (monotonic)
 
     # -- the steps ------------------------------------------------------------------------------
 
@@ -217,6 +219,10 @@ class Worker:
         self.app.store.refresh()
         if self._trusted:
             return True
+        if self._stopped_by_guard and time.monotonic() < self._search_again_at \
+                and not lost_store.has_distributions(self.app.store):
+            return False  # still lost: `store adopt` is what ends it; the site is asked again later
+        self._search_again_at = time.monotonic() + GUARD_SEARCH_EVERY
         try:
             stop = lost_store.guard(self.config, self.app.store)
         except SirenSyncError as exc:

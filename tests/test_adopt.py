@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 
+from siren_sync import lost_store
 from siren_sync.cli import main
 from siren_sync.demo import sandbox_env
 from siren_sync.sandbox import Sandbox
@@ -65,10 +66,14 @@ def test_a_lost_store_closes_nothing_until_adopt_then_goes_on_as_if_never_lost(
 
     shutil.rmtree(tmp_path / "site" / "store")  # the disk is lost
     lost = _worker(site, tmp_path / "site")
+    searches = []
+    search = lost_store.site_records
+    monkeypatch.setattr(lost_store, "site_records", lambda *a, **k: searches.append(1) or search(*a, **k))
     with caplog.at_level(logging.ERROR, logger="siren_sync.worker"):
         for _ in range(3):
             lost.step()
             site.advance(3600)
+    assert len(searches) == 1  # the site is searched once, not at every turn, while the store stays lost
     guard = [r.getMessage() for r in caplog.records if "holds no distributions" in r.getMessage()]
     assert len(guard) == 1, "one clear error, not one per turn"
     assert "the site already holds 6 siren-sync record(s) of productShare, referralPool, salesBonus" in guard[0]
