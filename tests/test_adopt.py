@@ -168,9 +168,9 @@ def test_programs_never_reward_again_what_the_lost_store_rewarded(sandboxes, tmp
     assert after and all(parse_time(d["earned_at"]) >= adopted_at for d in after.values())  # new sales are
 
 
-def test_sync_and_import_refuse_a_lost_store_until_adopt(sandboxes, tmp_path, monkeypatch, capsys):
-    """Before: only the worker and `distribute` asked; `sync` and `import` recorded (and rewarded)
-    everything again on a lost store."""
+def test_sync_refuses_a_lost_store_until_adopt(sandboxes, tmp_path, monkeypatch, capsys):
+    """Before: only the worker and `distribute` asked; `sync` recorded (and rewarded) everything
+    again on a lost store."""
     site, _ = sandboxes
     folder = tmp_path / "site"
     worker = _worker(site, folder)
@@ -179,16 +179,12 @@ def test_sync_and_import_refuse_a_lost_store_until_adopt(sandboxes, tmp_path, mo
     shutil.rmtree(folder / "store")
     for name, value in sandbox_env(site.credentials).items():
         monkeypatch.setenv(name, value)
-    events = folder / "crm.jsonl"
-    events.write_text(json.dumps({"key": "crm:1", "type": "sale", "at": "2026-11-02T12:00:00+00:00",
-                                  "revenue": "10.00"}) + "\n")
     capsys.readouterr()
-    for argv in (["sync"], ["import", str(events)]):
-        assert main(["--config", str(folder / "siren.yaml"), *argv]) == 1
-        err = capsys.readouterr().err
-        assert "holds no distributions, but the site already holds" in err and "store adopt" in err
+    assert main(["--config", str(folder / "siren.yaml"), "sync"]) == 1
+    err = capsys.readouterr().err
+    assert "holds no distributions, but the site already holds" in err and "store adopt" in err
     assert _adopt(monkeypatch, site, folder) == 0
-    assert main(["--config", str(folder / "siren.yaml"), "import", str(events)]) == 0
+    assert main(["--config", str(folder / "siren.yaml"), "sync"]) == 0
 
 
 @pytest.mark.parametrize("meta", [True, False], ids=["meta.siren_sync", "the post's table"])

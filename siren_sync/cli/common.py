@@ -111,8 +111,9 @@ def check_collaborator(app: App, who: str) -> None:
 
 
 def refuse_a_lost_store(app: App) -> None:
-    """The lost-store guard, for a command about to close, sync or import (what it would record or
-    reward on a lost store would be paid again): StoreError with its one line."""
+    """The lost-store guard, for a command about to close or sync (what it would record or reward
+    on a lost store would be paid again): StoreError with its one line. `import` does not ask: it
+    must work while the site is down, and what it records is the admin's own data."""
     from siren_sync import lost_store
     stop = lost_store.guard(app.config, app.store)
     if stop is not None:

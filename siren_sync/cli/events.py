@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from siren_sync import importer, logs
 from siren_sync.app import utcnow
-from siren_sync.cli.common import check_collaborator, open_for, refuse_a_lost_store, time_arg
+from siren_sync.cli.common import check_collaborator, open_for, time_arg
 from siren_sync.errors import UsageError
 from siren_sync.sync import begin_programs, reward_programs
 from siren_sync.values import MAX_COUNT, iso, nfc, parse_count
@@ -41,7 +41,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     path = args.file
     stream = sys.stdin.buffer if path == "-" else _open_binary(path)
     with stream, open_for(args) as app:
-        refuse_a_lost_store(app)
         begin_programs(app)
         report = importer.import_lines(app.ledger, stream)
         reward_programs(app)
