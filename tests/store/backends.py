@@ -65,7 +65,8 @@ class TinyDBBackend(ChildProcesses):
     name = "tinydb"
     # The commit's steps, in order; a crash at each one comes before the root's rename.
     crash_points: ClassVar[tuple[str, ...]] = (
-        "writing a partition", "appending to a segment", "appending to the key index", "replacing the root")
+        "writing a partition", "appending to a journal", "appending to a segment", "appending to the key index",
+        "replacing the root")
 
     def __init__(self, location: Path):
         self.location = location
@@ -79,6 +80,8 @@ class TinyDBBackend(ChildProcesses):
         """Make every commit call `crash()` at `point` (one of `crash_points`) until `patch` is undone."""
         call, hit = {
             "writing a partition": ("replace", lambda target: Path(target).parent.name == "tables"),
+            "appending to a journal": ("open", lambda target: Path(target).suffix == ".jsonl"
+                                       and Path(target).parent.name == "tables"),
             "appending to a segment": ("open", lambda target: Path(target).parent.name == "events"),
             "appending to the key index": ("open", lambda target: Path(target).name == "keys.bin"),
             "replacing the root": ("replace", lambda target: Path(target) == self.path),

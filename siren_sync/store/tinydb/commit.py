@@ -1,14 +1,17 @@
 """One commit of a TinyDB store: write what changed, then replace the root (the commit point).
 
-In order: each changed partition is written whole as a new generation file (the old one stays, as
-the current root names it); each bucket's new lines are appended to its segment and the new key
-digests to the key index, each fsynced; then the root, holding the small tables and the new
-manifest (files, lengths, generation), is written to a temp file and renamed over the old one.
+In order: each changed partition whose journal would grow past its base (`partitions.py`) is
+written whole as a new generation base file (the old files stay, as the current root names them);
+each other changed partition gets one line appended to its journal; each bucket's new lines are
+appended to its segment and the new key digests to the key index, each fsynced; then the root,
+holding the small tables and the new manifest (files, lengths, generation), is written to a temp
+file and renamed over the old one.
 
 Before the rename the old root still names the old files and lengths: if anything fails, what was
 written is removed and what was appended cut back here, and if the process dies, `recovery.py` does
-the same on the next open. After it, the superseded partition files are deleted. A commit costs the
-size of what changed plus the root, never the size of the ledger.
+the same on the next open. After it, the superseded partition files (bases and their journals) are
+deleted. A commit costs the size of what changed plus the root, never the size of the ledger, and
+(amortised) not the size of the partitions it changes.
 """
 from __future__ import annotations
 
@@ -33,6 +36,13 @@ from siren_sync.store.tinydb.manifest import (
     new_segment,
     partition_file,
     store_meta,
+)
+from siren_sync.store.tinydb.partitions import (
+    appendable,
+    journal_file,
+    journal_length,
+    journal_line,
+    partition_files,
 )
 
 log = logging.getLogger(__name__)
@@ -60,6 +70,7 @@ class Commit:
         self.written: list[Path] = []  # new files: removed if the commit fails
         self.appended: list[tuple[Path, int]] = []  # (file, committed length): cut back if it fails
         self.superseded: list[Path] = []  # old files: removed once the commit succeeded
+        self.journal_lines: list[tuple[Path, int, bytes]] = []  # (journal, committed length, line)
         self.loaded: dict[str, Database | None] = {}
         self.temp: Path | None = None
 
@@ -68,6 +79,7 @@ class Commit:
         StoreError saying the last committed state is intact)."""
         try:
             self._write_partitions()
+            self._append_journals()
             self._append_segments()
             self._append_keys()
             self._replace_root()
@@ -95,27 +107,55 @@ class Commit:
     def _write_partitions(self) -> None:
         for table, changes in self.changes.documents.items():
             if is_partition(table):
-                self._write_partition(table, changes)
+                self._change_partition(table, changes)
         if self.written:
             fsync_dir(self.folder / "tables")
 
-    def _write_partition(self, table: str, changes: Mapping[str, dict[str, Any] | None]) -> None:
+    def _change_partition(self, table: str, changes: Mapping[str, dict[str, Any] | None]) -> None:
+        """Write the partition's new base now, or plan its journal line (`_append_journals`)."""
         current = self._partition(table)
-        relative = partition_file(table, self.meta["generation"])
-        data = dict(current.file.data) if current is not None else {}
-        data[table] = changed(data.get(table, {}), changes)
-        if table in self.partitions:
-            self.superseded.append(self.folder / self.partitions[table]["file"])
-        if not data[table]:
+        docs = changed(current.file.data.get(table, {}) if current is not None else {}, changes)
+        entry = self.partitions.get(table)
+        if entry is not None and docs:
+            line = journal_line(changes)
+            if appendable(entry, line):
+                self._journal_partition(table, entry, docs, line)
+                return
+        if entry is not None:
+            self.superseded += [self.folder / name for name in partition_files(entry)]
+        if docs:
+            self._rewrite_partition(table, docs)
+        else:
             self.partitions.pop(table, None)
             self.loaded[table] = None
-            return
-        db = Database(JSONFileStorage(self.folder / relative, data))
+
+    def _journal_partition(self, table: str, entry: dict[str, Any], docs: dict[str, Any], line: bytes) -> None:
+        journal = entry.get("journal") or journal_file(entry["file"])
+        self.journal_lines.append((self.folder / journal, journal_length(entry), line))
+        self.partitions[table] = {**entry, "docs": len(docs), "journal": journal,
+                                  "length": journal_length(entry) + len(line)}
+        self.loaded[table] = Database(JSONFileStorage(self.folder / entry["file"], {table: docs}))
+
+    def _rewrite_partition(self, table: str, docs: dict[str, Any]) -> None:
+        relative = partition_file(table, self.meta["generation"])
+        db = Database(JSONFileStorage(self.folder / relative, {table: docs}))
         self._make_folder(self.folder / "tables")
         self.written.append(db.file.path)
-        db.file.flush(sync_dir=False)
-        self.partitions[table] = {"file": relative, "docs": len(data[table])}
+        size = db.file.flush(sync_dir=False)
+        self.partitions[table] = {"file": relative, "docs": len(docs), "size": size}
         self.loaded[table] = db
+
+    def _append_journals(self) -> None:
+        """Append each partition's line to its journal; a journal this commit starts is removed,
+        not cut back, if the commit fails."""
+        for path, at, line in self.journal_lines:
+            if at:
+                self._append(path, at, line)
+            else:
+                self.written.append(path)
+                append_file(path, 0, line)
+        if any(at == 0 for _, at, _ in self.journal_lines):
+            fsync_dir(self.folder / "tables")
 
     def _append_segments(self) -> None:
         for bucket, lines in self.changes.events.items():

@@ -39,9 +39,12 @@ class JSONFileStorage(Storage):
     def write(self, data: Tables) -> None:
         self.data = data
 
-    def flush(self, *, sync_dir: bool = True) -> None:
-        """Write the database to its file atomically (`sync_dir=False`: the caller fsyncs the folder)."""
-        write_atomic(self.path, dumps(self.data), sync_dir=sync_dir)
+    def flush(self, *, sync_dir: bool = True) -> int:
+        """Write the database to its file atomically (`sync_dir=False`: the caller fsyncs the folder);
+        the file's size in bytes."""
+        blob = dumps(self.data)
+        write_atomic(self.path, blob, sync_dir=sync_dir)
+        return len(blob)
 
 
 class KeyedTable(Table):
@@ -82,14 +85,17 @@ def apply_changes(table: Table, changes: Mapping[str, dict[str, Any] | None]) ->
                           for key, doc in changes.items() if doc is not None)
 
 
-def changed(docs: Mapping[str, dict[str, Any]], changes: Mapping[str, dict[str, Any] | None]) -> dict[str, Any]:
-    """A partition's documents with the changes applied, as TinyDB stores them (a new dict).
+def changed(docs: Mapping[str, dict[str, Any]], *changes: Mapping[str, dict[str, Any] | None]) -> dict[str, Any]:
+    """A partition's documents with `changes` applied in order, as TinyDB stores them (a new dict).
 
-    A partition file holds a single table written whole, so the new table is built directly
-    rather than through TinyDB's per-document remove and insert (a period's 100,000 obligations
-    would otherwise cost seconds in bookkeeping); TinyDB reads the file as its own.
+    A partition is a single table, so the new table is built directly rather than through TinyDB's
+    per-document remove and insert (a period's 100,000 obligations would otherwise cost seconds in
+    bookkeeping); TinyDB reads the result as its own. Several change sets are a partition's journal
+    replayed over its base (`partitions.py`).
     """
-    result = {**docs, **changes}
-    for key in [key for key, doc in changes.items() if doc is None]:
-        del result[key]
+    result: dict[str, Any] = dict(docs)
+    for change in changes:
+        result.update(change)
+        for key in [key for key, doc in change.items() if doc is None]:
+            del result[key]
     return result

@@ -5,13 +5,17 @@ caller's small tables it holds three of the store's own (callers' names cannot s
 
 - `_meta`: `{"store": {"schema", "created", "generation", "keys": {"file": "keys.bin", "length"}}}`;
   `generation` counts commits, `keys.length` is the committed length of the key index;
-- `_tables`: partition table name -> `{"file": "tables/<name>.<hash>.<generation>.json", "docs"}`;
+- `_tables`: partition table name -> `{"file": "tables/<name>.<hash>.<generation>.json", "docs",
+  "size", "journal": "tables/<name>.<hash>.<generation>.jsonl", "length"}`: the partition's base file,
+  its number of documents and the base's size in bytes, and, once a commit appended to it, its
+  journal and the journal's committed byte length (`partitions.py`). A store written before journals
+  has entries of `file` and `docs` only: they read as a base with no journal;
 - `_events`: bucket -> `{"file": "events/<bucket>.jsonl", "length", "count"}`, the committed byte
   length and number of events of each segment.
 
-Whatever the folder holds beyond what the root names (a longer segment, a newer partition file) was
-left by an unfinished commit. This module reads and validates a root and names files; it never
-writes one (see `commit.py` and `recovery.py`).
+Whatever the folder holds beyond what the root names (a longer segment or journal, a newer partition
+file) was left by an unfinished commit. This module reads and validates a root and names files; it
+never writes one (see `commit.py` and `recovery.py`).
 """
 from __future__ import annotations
 
@@ -152,9 +156,20 @@ def _meta_problem(meta: Any) -> str | None:
 
 def _partitions_problem(partitions: dict[str, dict[str, Any]]) -> str | None:
     for name, entry in partitions.items():
-        if not is_partition(name) or not _relative_file(entry.get("file"), "tables"):
+        if not is_partition(name) or not _partition_entry(entry):
             return f"the manifest entry of table {name!r} is damaged"
     return None
+
+
+def _partition_entry(entry: dict[str, Any]) -> bool:
+    """Whether a partition's manifest entry names its files well: a base (with its size, but in a
+    store written before journals), and a journal only with its length and the base's size."""
+    if not _relative_file(entry.get("file"), "tables") or ("size" in entry and not _count(entry["size"])):
+        return False
+    if "journal" not in entry and "length" not in entry:
+        return True
+    return ("size" in entry and _relative_file(entry.get("journal"), "tables")
+            and _count(entry.get("length")) and entry["journal"] != entry["file"])
 
 
 def _segments_problem(segments: dict[str, dict[str, Any]]) -> str | None:

@@ -1,7 +1,7 @@
 """Recovery on open: undo what an unfinished commit left in a TinyDB store's folder.
 
-A commit writes new files and appends to segments and the key index before it replaces the root
-(the commit point). A process killed before that point leaves the old root, which still names the
+A commit writes new files and appends to partitions' journals, segments and the key index before
+it replaces the root (the commit point). A process killed before that point leaves the old root, which still names the
 old files and committed lengths: the next writer to open the store cuts the appended files back to
 those lengths and removes the files the root does not name. Everything is checked before anything is
 changed, so a store whose files disagree with its root (a file missing or shorter than recorded) is
@@ -15,6 +15,7 @@ from pathlib import Path
 from siren_sync.files import TEMP_SUFFIX, truncate_file
 from siren_sync.store.tinydb.database import Tables
 from siren_sync.store.tinydb.manifest import KEYS_FILE, PARTITIONS, SEGMENTS, store_meta, unreadable
+from siren_sync.store.tinydb.partitions import partition_files
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,10 @@ def recover(root: Path, folder: Path, data: Tables) -> None:
 
 
 def committed_lengths(folder: Path, data: Tables) -> list[tuple[Path, int]]:
-    """Every append-only file of the store (segments, key index) with its committed length."""
+    """Every append-only file of the store (segments, journals, key index) with its committed length."""
     lengths = [(folder / entry["file"], entry["length"]) for entry in data[SEGMENTS].values()]
+    lengths += [(folder / entry["journal"], entry["length"]) for entry in data[PARTITIONS].values()
+                if "journal" in entry]
     keys = store_meta(data)["keys"]
     if keys["length"] or (folder / KEYS_FILE).exists():
         lengths.append((folder / KEYS_FILE, keys["length"]))
@@ -63,7 +66,7 @@ def _cut_back(lengths: list[tuple[Path, int]]) -> None:
 
 
 def _remove_unreferenced(folder: Path, data: Tables) -> None:
-    referenced = {entry["file"] for entry in data[PARTITIONS].values()}
+    referenced = {name for entry in data[PARTITIONS].values() for name in partition_files(entry)}
     referenced |= {entry["file"] for entry in data[SEGMENTS].values()}
     for name in FOLDERS:
         if not (folder / name).is_dir():

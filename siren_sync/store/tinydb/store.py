@@ -52,11 +52,11 @@ from siren_sync.store.tinydb.manifest import (
     SEGMENTS,
     misplaced,
     new_root,
-    parse_partition,
     read_root,
     store_meta,
     unreadable,
 )
+from siren_sync.store.tinydb.partitions import read_partition
 from siren_sync.store.tinydb.recovery import recover
 from siren_sync.store.tinydb.segments import read_segment
 from siren_sync.store.transaction import BufferedTransaction
@@ -249,35 +249,35 @@ class TinyDBStore:
         db = self._partitions.get(table)
         if db is not None:
             return db
-        read = self._read_partition(table)
-        if read is None:
+        entry = self._read_partition(table)
+        if entry is None:
             return None
-        path, raw = read
-        db = Database(JSONFileStorage(path, parse_partition(self.path, path, table, raw)))
+        path, data = entry
+        db = Database(JSONFileStorage(path, data))
         self._partitions[table] = db
         return db
 
-    def _read_partition(self, table: str) -> tuple[Path, bytes] | None:
-        """The file of partition `table` and its bytes (None if the root names no such partition).
+    def _read_partition(self, table: str) -> tuple[Path, Tables] | None:
+        """The base file of partition `table` and its data, the journal replayed (None if the root
+        names no such partition).
 
-        Outside a transaction, a store whose file was replaced by another writer's commit
-        meanwhile finds the file it knew removed: it re-reads the root and tries again.
+        Outside a transaction, a store whose files were replaced by another writer's commit
+        meanwhile finds a file it knew removed: it re-reads the root and tries again.
         """
         attempts = 3
         while True:
             entry = self._root[PARTITIONS].get(table)
             if entry is None:
                 return None
-            path = self.folder / entry["file"]
             try:
-                return path, path.read_bytes()
-            except FileNotFoundError:
+                return self.folder / entry["file"], read_partition(self.path, self.folder, table, entry)
+            except FileNotFoundError as exc:
                 attempts -= 1
                 if self._write_lock.held or not attempts:
-                    raise unreadable(self.path, f"{path} is missing") from None
+                    raise unreadable(self.path, f"{exc.filename} is missing") from None
                 self.refresh()
             except OSError as exc:
-                raise unreadable(self.path, f"{path}: {exc.strerror or exc}") from None
+                raise unreadable(self.path, f"{exc.filename}: {exc.strerror or exc}") from None
 
     def _table(self, table: str) -> Table | None:
         check_table(table)

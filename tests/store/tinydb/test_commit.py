@@ -47,7 +47,9 @@ def test_partition_rewrite_keeps_one_generation_file(seeded: Path):
 
 def test_a_commit_writes_the_format_the_first_wave_wrote(tmp_path: Path):
     """Byte for byte: a commit on the first wave's store changes exactly what the first wave's commit
-    would have (generation, the rewritten partition's file, the segment, the key index)."""
+    would have (generation, the rewritten partition's file, the segment, the key index), and records
+    the size of the partition's new base (the first wave did not: its partition is rewritten whole,
+    not journaled, by the first commit that changes it)."""
     shutil.copytree(FIRST_WAVE, tmp_path / "store")
     path = tmp_path / "store" / "siren-sync.json"
     root = json.loads(path.read_bytes())
@@ -63,6 +65,7 @@ def test_a_commit_writes_the_format_the_first_wave_wrote(tmp_path: Path):
     root["_meta"]["store"]["generation"] += 1
     root["_meta"]["store"]["keys"]["length"] += KEY_BYTES
     root["_tables"][table]["file"] = partition_file(table, root["_meta"]["store"]["generation"])
+    root["_tables"][table]["size"] = len(dumps(partition))
     line = json.dumps(record, separators=(",", ":")).encode() + b"\n"
     root["_events"]["2026-11"]["length"] += len(line)
     root["_events"]["2026-11"]["count"] += 1

@@ -105,9 +105,24 @@ def test_readonly_reads_committed_state_while_the_writer_holds_the_lock(seeded: 
 
 def test_readonly_follows_a_newer_generation(seeded: Path):
     with Store(seeded) as writer, Store(seeded, readonly=True) as reader:
-        with writer.transaction() as tx:  # replaces the partition file the reader's root names
-            tx.put(AGG, "aggregate", {"events": 3})
-        assert reader.get(AGG, "aggregate") == {"events": 3}
+        with writer.transaction() as tx:  # bigger than the base: replaces the partition file the reader's root names
+            tx.put(AGG, "aggregate", {"events": 3, "note": "x" * 200})
+        assert reader.get(AGG, "aggregate") == {"events": 3, "note": "x" * 200}
+
+
+def test_readonly_sees_another_writer_s_journal_commit_once_refreshed(seeded: Path):
+    with Store(seeded) as writer, Store(seeded, readonly=True) as reader, Store(seeded, readonly=True) as cached:
+        assert cached.get(AGG, "aggregate") == {"revenue": "24.00", "events": 2}
+        for n in (3, 4):
+            with writer.transaction() as tx:  # appended to the journal: the base stays
+                tx.put(AGG, "aggregate", {"events": n})
+            assert "journal" in json.loads(seeded.read_bytes())["_tables"][AGG]
+            # as of their last look: the base, and the journal up to the length their root names
+            assert reader.get(AGG, "aggregate") == cached.get(AGG, "aggregate") == (
+                {"revenue": "24.00", "events": 2} if n == 3 else {"events": 3})
+            reader.refresh()
+            cached.refresh()
+            assert reader.get(AGG, "aggregate") == cached.get(AGG, "aggregate") == {"events": n}
 
 
 def test_readonly_whose_root_disappeared_says_so(seeded: Path):
