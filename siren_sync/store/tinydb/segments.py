@@ -36,6 +36,8 @@ def read_lines(root: Path, path: Path, file: IO[bytes], length: int, skip: int =
         if remaining <= 0:
             break
         remaining -= len(line)
+        if remaining > 0 and not line.endswith(b"\n"):  # the file's last line, cut short
+            break
         if remaining < 0 or not line.endswith(b"\n"):
             raise unreadable(root, f"{path}: line {number} crosses the committed length")
         if number <= skip:

@@ -223,3 +223,35 @@ def test_a_full_disk_when_a_store_is_created_is_one_line_and_leaves_nothing(tmp_
     with pytest.raises(StoreError, match=r"cannot be opened for writing: No space left on device"):
         Store(path).open()
     assert sorted(p.name for p in path.parent.iterdir()) == ["siren-sync.json.write.lock"]
+
+
+# -- a failed commit of a journaled partition ---------------------------------------------------
+
+def test_a_commit_failing_after_its_journal_line_cuts_it_back_and_keeps_the_last_state(seeded: Path):
+    with Store(seeded) as store:
+        with store.transaction() as tx:
+            tx.put(AGG, "aggregate", {"events": 3})
+        journal = store.folder / json.loads(seeded.read_bytes())["_tables"][AGG]["journal"]
+        before = files_under(seeded.parent)
+        sizes = []
+        real_replace = os.replace
+
+        def replace(src, dst, *args, **kwargs):
+            if Path(dst) == seeded:
+                sizes.append(journal.stat().st_size)
+                raise OSError(28, "No space left on device")
+            return real_replace(src, dst, *args, **kwargs)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(os, "replace", replace)
+            with pytest.raises(StoreError, match="the last committed state is intact"):
+                with store.transaction() as tx:
+                    tx.put(AGG, "aggregate", {"events": 4})
+                    tx.put(AGG, "more", {"n": 1})
+        assert sizes[0] > len(before[f"siren-sync.d/tables/{journal.name}"])  # the line was appended
+        assert files_under(seeded.parent) == before  # and cut back
+        assert store.table(AGG) == {"aggregate": {"events": 3}}
+        with store.transaction() as tx:  # and it goes on
+            tx.put(AGG, "more", {"n": 2})
+    with Store(seeded, readonly=True) as reader:
+        assert reader.table(AGG) == {"aggregate": {"events": 3}, "more": {"n": 2}}

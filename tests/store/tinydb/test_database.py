@@ -27,3 +27,9 @@ def test_a_partition_is_changed_into_a_new_dict():
     result = changed(docs, {"a": None, "c": {"n": 3}, "never": None})
     assert result == {"b": {"n": 2}, "c": {"n": 3}} and docs == {"a": {"n": 1}, "b": {"n": 2}}
     assert result["b"] is docs["b"]  # the documents are not copied
+
+
+def test_a_partition_s_journal_is_replayed_in_order():
+    docs = {"a": {"n": 1}}
+    assert changed(docs, {"b": {"n": 2}}, {"a": None}, {"a": {"n": 3}, "b": None}) == {"a": {"n": 3}}
+    assert changed(docs) == docs and changed(docs) is not docs

@@ -65,6 +65,9 @@ def _damaged(change) -> dict:
     return root
 
 
+BASE = {"file": "tables/x.json", "docs": 1}
+
+
 def _meta(root: dict) -> dict:
     return root["_meta"]["store"]
 
@@ -89,6 +92,19 @@ def _meta(root: dict) -> dict:
     (lambda r: r["_tables"].update({"a/b": {"file": "events/x.json"}}), "the manifest entry of table 'a/b' is damaged"),
     (lambda r: r["_tables"].update({"a/b": {"file": "tables/.."}}), "the manifest entry of table 'a/b' is damaged"),
     (lambda r: r["_tables"].update({"a/b": {}}), "the manifest entry of table 'a/b' is damaged"),
+    (lambda r: r["_tables"].update({"a/b": BASE | {"size": -1}}), "the manifest entry of table 'a/b' is damaged"),
+    (lambda r: r["_tables"].update({"a/b": BASE | {"journal": "tables/x.jsonl", "length": 5}}),
+     "the manifest entry of table 'a/b' is damaged"),  # a journal, but no base size
+    (lambda r: r["_tables"].update({"a/b": BASE | {"size": 9, "journal": "events/x.jsonl", "length": 5}}),
+     "the manifest entry of table 'a/b' is damaged"),
+    (lambda r: r["_tables"].update({"a/b": BASE | {"size": 9, "journal": "tables/x.jsonl"}}),
+     "the manifest entry of table 'a/b' is damaged"),
+    (lambda r: r["_tables"].update({"a/b": BASE | {"size": 9, "length": 5}}),
+     "the manifest entry of table 'a/b' is damaged"),
+    (lambda r: r["_tables"].update({"a/b": BASE | {"size": 9, "journal": "tables/x.json", "length": 5}}),
+     "the manifest entry of table 'a/b' is damaged"),
+    (lambda r: r["_tables"].update({"a/b": BASE | {"size": 9, "journal": "tables/x.jsonl", "length": "5"}}),
+     "the manifest entry of table 'a/b' is damaged"),
     (lambda r: r["_events"].update({"../x": {"file": "events/x.jsonl", "length": 0, "count": 0}}),
      "the manifest entry of event bucket '../x' is damaged"),
     (lambda r: r["_events"]["2026-11"].update(file="tables/2026-11.jsonl"),
@@ -104,6 +120,9 @@ def test_the_first_wave_root_and_a_new_one_have_no_problem():
     assert root_problem(_damaged(lambda r: None)) is None
     assert root_problem(new_root()) is None
     assert root_problem(_damaged(lambda r: (r.pop("_tables"), r.pop("_events")))) is None  # both optional
+    assert root_problem(_damaged(lambda r: r["_tables"].update({"a/b": BASE | {"size": 9}}))) is None
+    assert root_problem(_damaged(lambda r: r["_tables"].update(
+        {"a/b": BASE | {"size": 9, "journal": "tables/x.jsonl", "length": 12}}))) is None
     assert _meta(new_root()) | {"created": "now"} == {"schema": SCHEMA_VERSION, "created": "now", "generation": 0,
                                                       "keys": {"file": "keys.bin", "length": 0}}
 

@@ -109,3 +109,34 @@ def test_a_store_with_no_key_index_yet_opens(store_path: Path):
     assert not (store_path.parent / "siren-sync.d" / "keys.bin").exists()
     with Store(store_path) as store:
         assert store.known(["a"]) == set()
+
+
+def test_a_journal_line_of_a_killed_commit_is_never_read_and_cut_back_on_open(seeded: Path,
+                                                                               caplog: pytest.LogCaptureFixture):
+    with Store(seeded) as store, store.transaction() as tx:
+        tx.put(AGG, "aggregate", {"events": 3})
+    before = files_under(seeded.parent)
+    crash = run_python(f"""
+        import os
+        from pathlib import Path
+        from siren_sync.store import Store
+        root = Path({str(seeded)!r})
+        store = Store(root).open()
+        real_replace = os.replace
+        def replace(src, dst):
+            if Path(dst) == root:
+                os._exit(9)  # killed after the journal line was appended, before the commit point
+            real_replace(src, dst)
+        os.replace = replace
+        with store.transaction() as tx:
+            tx.put({AGG!r}, "aggregate", {{"events": 4}})
+    """, seeded.parent)
+    assert crash.returncode == 9, crash.stderr
+    grown = [name for name, data in files_under(seeded.parent).items() if data != before.get(name)]
+    assert grown[0].endswith(".jsonl") and grown[1:] == ["siren-sync.json.tmp"]  # and the new root's temp
+    with Store(seeded, readonly=True) as reader:  # past the committed length: never read
+        assert reader.table(AGG) == {"aggregate": {"events": 3}}
+    with caplog.at_level(logging.WARNING), Store(seeded) as store:
+        assert files_under(seeded.parent) == before
+        assert store.table(AGG) == {"aggregate": {"events": 3}}
+    assert f"{grown[0].split('/')[-1]}: cutting an unfinished write back" in caplog.text

@@ -24,6 +24,7 @@ def test_only_the_committed_lines_are_read(tmp_path: Path):
     (b'{"key":"a"}', 11, "line 1 crosses the committed length"),
     (b'{"key":"a"}\nnot json\n', 21, "line 2 is not JSON"),
     (LINES, len(LINES) + 1, "is shorter than recorded"),
+    (LINES[:-3], len(LINES), "is shorter than recorded"),  # its last line cut short
     (None, 12, "No such file or directory"),
 ])
 def test_a_segment_that_disagrees_with_its_length_cannot_be_read(tmp_path: Path, content, length: int, problem: str):

@@ -1,0 +1,238 @@
+"""A partition's base and journal: what a commit appends, when it writes a new base instead, what
+reads back, and the journals a reader refuses (one line naming the file)."""
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from siren_sync.errors import StoreError
+from siren_sync.store import Store
+from siren_sync.store.codec import dumps
+from siren_sync.store.tinydb.manifest import partition_file
+from siren_sync.store.tinydb.partitions import journal_file
+from tests.store.helpers import files_under
+
+TABLE = "obligations/2026-11-05"
+
+
+def _entry(path: Path, table: str = TABLE) -> dict[str, Any]:
+    """The manifest entry of `table` in the root file at `path`."""
+    entry: dict[str, Any] = json.loads(path.read_bytes())["_tables"][table]
+    return entry
+
+
+def _tables(path: Path) -> list[str]:
+    return sorted(p.name for p in (path.parent / "siren-sync.d" / "tables").iterdir())
+
+
+def _commit(store: Store, changes: dict[str, dict | None], table: str = TABLE) -> None:
+    with store.transaction() as tx:
+        for key, doc in changes.items():
+            if doc is None:
+                tx.delete(table, key)
+            else:
+                tx.put(table, key, doc)
+
+
+def test_journal_files_are_named_after_their_base():
+    assert partition_file(TABLE, 12) == "tables/obligations_2026-11-05.7a5687b0c3.12.json"
+    assert journal_file(partition_file(TABLE, 12)) == "tables/obligations_2026-11-05.7a5687b0c3.12.jsonl"
+
+
+def test_a_commit_appends_its_changes_to_the_journal_until_it_would_outgrow_the_base(store_path: Path):
+    folder = store_path.parent / "siren-sync.d"
+    with Store(store_path) as store:
+        with store.transaction() as tx:
+            tx.put_many(TABLE, {f"c{i}": {"amount": "10.00"} for i in range(10)})
+        first = _entry(store_path)
+        base = folder / first["file"]
+        base_bytes = base.read_bytes()
+        assert first == {"file": partition_file(TABLE, 1), "docs": 10, "size": len(base_bytes)}
+        journal = folder / journal_file(first["file"])
+        lines: list[bytes] = []
+        for n in range(100):
+            change: dict[str, dict | None] = {f"c{n}": {"amount": "11.00"}, f"new{n}": {"amount": "1.00"}}
+            if n % 3 == 2:
+                change = {f"c{n}": None}
+            line = dumps(change) + b"\n"
+            if sum(map(len, lines)) + len(line) > first["size"]:
+                break
+            _commit(store, change)
+            lines.append(line)
+            assert base.read_bytes() == base_bytes  # the base is not rewritten
+            assert journal.read_bytes() == b"".join(lines)  # one line per commit: its changes
+            assert _entry(store_path) == {**first, "docs": len(store.table(TABLE)),
+                                          "journal": journal_file(first["file"]), "length": journal.stat().st_size}
+            assert _tables(store_path) == sorted([base.name, journal.name])
+        assert len(lines) >= 5
+        # this line would pass the base's size: the commit writes a new base, with no journal
+        expected = {**store.table(TABLE), **change}
+        _commit(store, change)
+        generation = json.loads(store_path.read_bytes())["_meta"]["store"]["generation"]
+        new = _entry(store_path)
+        assert new == {"file": partition_file(TABLE, generation), "docs": len(expected),
+                       "size": (folder / new["file"]).stat().st_size}
+        assert _tables(store_path) == [Path(new["file"]).name]  # the old base and its journal are gone
+        assert json.loads((folder / new["file"]).read_bytes()) == {TABLE: expected}
+        assert store.table(TABLE) == expected
+    with Store(store_path, readonly=True) as reader:
+        assert reader.table(TABLE) == expected
+
+
+def test_a_partition_changed_over_many_commits_reads_back_exactly(store_path: Path):
+    """Puts, deletions and re-adds over 150 commits: the writer's memory, a reopened store and a
+    reader all hold what a dict given the same changes holds, whether the last commit journaled or
+    wrote a new base (both happen)."""
+    rng = random.Random(13)
+    expected: dict[str, dict] = {}
+    seen = {"journal": 0, "bases": set()}
+    with Store(store_path) as store:
+        for n in range(150):
+            changes: dict[str, dict | None] = {}
+            for _ in range(rng.randint(1, 5)):
+                key = f"c{rng.randrange(40)}"
+                changes[key] = None if key in expected and rng.random() < 0.35 else {"n": n, "amount": f"{n}.00"}
+            _commit(store, changes)
+            for key, doc in changes.items():
+                if doc is None:
+                    expected.pop(key, None)
+                else:
+                    expected[key] = doc
+            assert store.table(TABLE) == expected
+            if expected:
+                entry = _entry(store_path)
+                seen["journal"] += "journal" in entry
+                seen["bases"].add(entry["file"])
+    assert seen["journal"] > 50 and len(seen["bases"]) > 3
+    with Store(store_path) as store:
+        assert store.table(TABLE) == expected
+    with Store(store_path, readonly=True) as reader:
+        assert reader.table(TABLE) == expected
+        assert [reader.get(TABLE, key) for key in sorted(expected)] == [expected[key] for key in sorted(expected)]
+
+
+def test_a_partition_emptied_leaves_neither_base_nor_journal(store_path: Path):
+    with Store(store_path) as store:
+        _commit(store, {f"c{i}": {"n": i} for i in range(5)})
+        _commit(store, {"c0": None})
+        assert "journal" in _entry(store_path)
+        _commit(store, {f"c{i}": None for i in range(1, 5)})
+        assert store.table(TABLE) == {} and store.tables() == []
+    assert _tables(store_path) == []
+
+
+def test_journal_commits_write_a_small_multiple_of_what_they_change(store_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch):
+    """A table growing by one document a commit, 600 times: its files are written about two and a
+    half times what changed (the journal lines, then the bases that absorb them), where rewriting it
+    whole at each commit would write over a hundred times as much again."""
+    written = [0]
+    real_write = os.write
+
+    def counting_write(fd: int, data: bytes) -> int:
+        n = real_write(fd, data)
+        written[0] += n
+        return n
+
+    changed = 0
+    with Store(store_path) as store:
+        monkeypatch.setattr(os, "write", counting_write)
+        for n in range(600):
+            change = {f"collaborator-{n}": {"amount": f"{n}.00", "order": n}}
+            _commit(store, change)
+            changed += len(dumps(change)) + 1
+            written[0] -= store_path.stat().st_size  # the root's own rewrite
+        monkeypatch.undo()
+        final = _entry(store_path)["size"] + _entry(store_path).get("length", 0)
+    assert written[0] <= 3 * changed
+    assert final * 600 / 2 > 100 * written[0]  # the sizes of 600 whole rewrites of a growing table
+
+
+# -- journals a reader refuses ------------------------------------------------------------
+
+@pytest.fixture
+def journaled(store_path: Path) -> Path:
+    """A store whose partition `TABLE` has a base and a journal of two lines."""
+    with Store(store_path) as store:
+        _commit(store, {f"c{i}": {"amount": "10.00"} for i in range(10)})
+        _commit(store, {"c1": {"amount": "11.00"}})
+        _commit(store, {"c2": None})
+    assert _entry(store_path)["length"] > 0
+    return store_path
+
+
+def _journal(store_path: Path) -> Path:
+    return store_path.parent / "siren-sync.d" / _entry(store_path)["journal"]
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_a_journal_shorter_than_recorded_is_one_line_naming_it(journaled: Path, readonly: bool):
+    journal = _journal(journaled)
+    journal.write_bytes(journal.read_bytes()[:-3])
+    before = files_under(journaled.parent)
+    with pytest.raises(StoreError) as info:
+        with Store(journaled, readonly=readonly) as store:
+            store.table(TABLE)
+    message = str(info.value)
+    assert f"{journal} is shorter than recorded" in message and "\n" not in message
+    assert message.startswith(f"store {journaled} cannot be read: ")
+    assert files_under(journaled.parent) == before  # left as it is
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda line: b"{" + b"x" * (len(line) - 2) + b"\n", "line 1 is not JSON"),
+    (lambda line: b"[" + b" " * (len(line) - 3) + b"]\n", f"line 1 is not a change of the table '{TABLE}'"),
+    (lambda line: b'{"c1":' + b" " * (len(line) - 9) + b"1}\n", f"line 1 is not a change of the table '{TABLE}'"),
+])
+def test_a_damaged_line_within_the_committed_length_is_one_line_naming_the_file(journaled: Path, damage,
+                                                                                 problem: str):
+    journal = _journal(journaled)
+    first, rest = journal.read_bytes().split(b"\n", 1)
+    damaged = damage(first + b"\n")
+    assert len(damaged) == len(first) + 1
+    journal.write_bytes(damaged + rest)
+    for readonly in (False, True):
+        with Store(journaled, readonly=readonly) as store:
+            with pytest.raises(StoreError) as info:
+                store.get(TABLE, "c0")
+        message = str(info.value)
+        assert f"{journal}: {problem}" in message and "\n" not in message
+    assert journal.read_bytes() == damaged + rest  # never skipped, never cut
+
+
+def test_a_missing_journal_is_refused(journaled: Path):
+    journal = _journal(journaled)
+    journal.unlink()
+    with pytest.raises(StoreError, match=f"{journal} is missing"):
+        Store(journaled).open()
+    with Store(journaled, readonly=True) as reader, pytest.raises(StoreError, match=f"{journal} is missing"):
+        reader.table(TABLE)
+
+
+# -- a store written before journals --------------------------------------------------------
+
+def test_a_store_written_before_journals_reads_and_writes(first_wave: Path):
+    path = first_wave.parent / "store" / "siren-sync.json"
+    old_root = json.loads(path.read_bytes())
+    table = "obligations/referralpool-20261107t0500"
+    assert all(set(entry) == {"file", "docs"} for entry in old_root["_tables"].values())
+    with Store(path, readonly=True) as reader:
+        before = {name: reader.table(name) for name in reader.tables()}
+    untouched = files_under(path.parent / "siren-sync.d" / "tables")
+    with Store(path) as store:
+        _commit(store, {"extra": {"amount": "1.00"}}, table)  # the first change rewrites it, with its size
+        assert set(_entry(path, table)) == {"file", "docs", "size"}
+        _commit(store, {"extra": None}, table)  # then it is journaled
+        assert set(_entry(path, table)) == {"file", "docs", "size", "journal", "length"}
+    with Store(path, readonly=True) as reader:
+        assert {name: reader.table(name) for name in reader.tables()} == before
+    root = json.loads(path.read_bytes())
+    for name, entry in old_root["_tables"].items():
+        if name != table:
+            assert root["_tables"][name] == entry  # the other partitions keep their old entries and files
+            assert (path.parent / "siren-sync.d" / entry["file"]).read_bytes() == untouched[Path(entry["file"]).name]
