@@ -2,9 +2,9 @@
 
 Split by question: `database.py` (TinyDB over files written whole and atomically), `manifest.py`
 (what the root holds and names, and whether it can be read), `keyindex.py` (the digests of recorded
-event keys), `segments.py` (reading the event ledger), `commit.py` (one commit, up to the root's
-rename), `recovery.py` (undoing an unfinished commit on open), `lock.py` (one writer), and
-`store.py` (the store itself).
+event keys), `segments.py` (reading the event ledger), `partitions.py` (a partition's base and
+journal), `commit.py` (one commit, up to the root's rename), `recovery.py` (undoing an unfinished
+commit on open), `lock.py` (one writer), and `store.py` (the store itself).
 """
 from __future__ import annotations
 

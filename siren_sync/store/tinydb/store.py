@@ -6,19 +6,20 @@ distributions, obligations, outbox, quarantine, ...) and the manifest of everyth
 (`manifest.py`):
 
 - partition tables: a table whose name contains '/' (`aggregates/<distributor>/<period start>`)
-  lives in its own TinyDB file `tables/<name>.<hash>.<generation>.json`, rewritten only when it
-  changes;
+  lives in its own TinyDB file `tables/<name>.<hash>.<generation>.json` (its base), and a commit
+  that changes it appends its changes to the base's journal `...<generation>.jsonl` until the
+  journal would outgrow the base, when it writes a new base instead (`partitions.py`);
 - the event ledger: append-only JSON Lines segments `events/<bucket>.jsonl` (the caller picks the
   bucket, e.g. the event's UTC month), whose committed byte lengths the manifest records;
 - the key index `keys.bin`: 12-byte blake2b digests of every recorded event key, append-only, so
   `known()` answers "already recorded?" without reading the ledger (`keyindex.py`).
 
-A commit (`commit.py`) writes changed partitions as new generation files, appends to segments and the
-key index (each fsynced), then replaces the root atomically: that rename is the commit point. Before
-it, the old root still names the old files and lengths, so on the next open anything longer or newer
-is cut back or removed (`recovery.py`); after it, the superseded files are deleted. A commit
-therefore costs the size of what changed plus the root, never the size of the ledger: a period with
-a million events records its next batch as fast as its first.
+A commit (`commit.py`) writes new partition bases, appends to journals, segments and the key index
+(each fsynced), then replaces the root atomically: that rename is the commit point. Before it, the
+old root still names the old files and lengths, so on the next open anything longer or newer is cut
+back or removed (`recovery.py`); after it, the superseded files are deleted. A commit therefore
+costs the size of what changed plus the root, never the size of the ledger: a period with a million
+events records its next batch as fast as its first.
 
 Writers take turns (`lock.py`): a transaction holds `<path>.write.lock` from its start to its end,
 and first re-reads the root if another process replaced it since (the writer keeps its root file
@@ -182,7 +183,9 @@ class TinyDBStore:
 
     def _use_root(self, data: Tables, fd: int | None) -> None:
         """Take `data` (just read from the root file open as `fd`) as the committed state, keeping
-        the cached partitions the new root still names and the key index plus what was appended."""
+        the cached partitions whose manifest entries did not change (a journal grown by another
+        writer's commit is an entry changed: the partition is read again) and the key index plus
+        what was appended."""
         old = self._root if self._db is not None else None
         self._db = Database(JSONFileStorage(self.path, data))
         self._forget_root_file()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import signal
+import subprocess
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,26 +16,33 @@ from tests.store.backends import TinyDBBackend, kill_mid_commit
 from tests.store.helpers import AGG, events, files_under, run_python, seed
 
 
-def test_crash_mid_commit_is_rolled_back_on_open(seeded: Path):
-    before = files_under(seeded.parent)
-    crash = run_python(f"""
+def _killed_at_the_commit_point(root: Path, changes: str) -> subprocess.CompletedProcess:
+    """Run a transaction `tx` making `changes` (code) on the store at `root` in a child process that
+    is killed (exit status 9) when it replaces the root: after every other write of its commit."""
+    return run_python(f"""
         import os
         from pathlib import Path
         from siren_sync.store import Store
-        root = Path({str(seeded)!r})
+        root = Path({str(root)!r})
         store = Store(root).open()
         real_replace = os.replace
         def replace(src, dst):
             if Path(dst) == root:
-                os._exit(9)  # killed after the new files were written, before the commit point
+                os._exit(9)
             real_replace(src, dst)
         os.replace = replace
         with store.transaction() as tx:
-            tx.put({AGG!r}, "aggregate", {{"revenue": "999.00"}})
-            tx.put("cursors", "woocommerce", {{"changed": True}})
-            tx.append_events("2026-11", [{{"key": f"late:{{i}}"}} for i in range(100)])
-            tx.append_events("2027-02", [{{"key": "new-bucket"}}])
-    """, seeded.parent)
+""" + textwrap.indent(textwrap.dedent(changes), " " * 12), root.parent)
+
+
+def test_crash_mid_commit_is_rolled_back_on_open(seeded: Path):
+    before = files_under(seeded.parent)
+    crash = _killed_at_the_commit_point(seeded, f"""
+        tx.put({AGG!r}, "aggregate", {{"revenue": "999.00"}})
+        tx.put("cursors", "woocommerce", {{"changed": True}})
+        tx.append_events("2026-11", [{{"key": f"late:{{i}}"}} for i in range(100)])
+        tx.append_events("2027-02", [{{"key": "new-bucket"}}])
+    """)
     assert crash.returncode == 9, crash.stderr
     folder = seeded.parent / "siren-sync.d"
     assert (folder / "events" / "2027-02.jsonl").exists()  # the crash left garbage behind
@@ -116,21 +125,9 @@ def test_a_journal_line_of_a_killed_commit_is_never_read_and_cut_back_on_open(se
     with Store(seeded) as store, store.transaction() as tx:
         tx.put(AGG, "aggregate", {"events": 3})
     before = files_under(seeded.parent)
-    crash = run_python(f"""
-        import os
-        from pathlib import Path
-        from siren_sync.store import Store
-        root = Path({str(seeded)!r})
-        store = Store(root).open()
-        real_replace = os.replace
-        def replace(src, dst):
-            if Path(dst) == root:
-                os._exit(9)  # killed after the journal line was appended, before the commit point
-            real_replace(src, dst)
-        os.replace = replace
-        with store.transaction() as tx:
-            tx.put({AGG!r}, "aggregate", {{"events": 4}})
-    """, seeded.parent)
+    crash = _killed_at_the_commit_point(seeded, f"""
+        tx.put({AGG!r}, "aggregate", {{"events": 4}})
+    """)
     assert crash.returncode == 9, crash.stderr
     grown = [name for name, data in files_under(seeded.parent).items() if data != before.get(name)]
     assert grown[0].endswith(".jsonl") and grown[1:] == ["siren-sync.json.tmp"]  # and the new root's temp
