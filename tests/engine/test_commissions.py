@@ -203,6 +203,31 @@ def test_a_group_tie_goes_to_the_program_key_sorting_first():
     assert [a.program for a in awards] == ["alpha"]
 
 
+@pytest.mark.parametrize("structure", ["sharedEngagementPool", "performanceSharedPool", "topScoreWins"])
+def test_a_group_compares_a_shared_program_by_its_oldest_or_newest_engagement_as_the_group_says(structure):
+    """A program that shares among its engaged has no single winning engagement: the group compares
+    its first engagement (oldest rule) or its last (newest rule) with the other program's."""
+    def group(rule):
+        shared = program("ambassadors", group="g", group_structure=rule, engagements=("referredSiteVisit",),
+                         structure=structure)
+        coupons = program("coupons", group="g", group_structure=rule, engagements=("boundCouponUsed",))
+        return {p.key: p for p in (shared, coupons)}
+
+    s = sale(coupons=("carol",), visits=(visit(5, "alice"), visit(1, "bruno")))  # the coupon: at creation
+    oldest = group("oldestEngagementWins")
+    awards = c.in_groups([c.award(p, s, (), admits) for p in oldest.values()], oldest)
+    assert [a.program for a in awards] == ["ambassadors"]  # alice's visit 5 h before the order
+    assert sum(paid(awards[0]).values()) == Decimal("25.00")
+    assert awards[0].won_at == CREATED - timedelta(hours=5)
+    newest = group("newestEngagementWins")
+    awards = c.in_groups([c.award(p, s, (), admits) for p in newest.values()], newest)
+    assert [(a.program, paid(a)) for a in awards] == [("coupons", {"carol": Decimal("25.00")})]
+    at_creation = sale(coupons=("carol",), visits=(visit(5, "alice"), visit(3, "bruno"), visit(0, "bruno")))
+    awards = c.in_groups([c.award(p, at_creation, (), admits) for p in newest.values()], newest)
+    # bruno's last visit (not his first) ties the coupon: the program key sorting first wins
+    assert [a.program for a in awards] == ["ambassadors"]
+
+
 def test_ungrouped_programs_all_pay():
     programs = {k: program(k) for k in ("a", "b")}
     s = sale(coupons=("alice",))
