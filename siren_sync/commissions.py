@@ -60,6 +60,7 @@ from siren_sync.values import as_utc, iso, parse_time
 log = logging.getLogger("siren_sync.commissions")
 
 VISITS_KEPT = 50  # the newest `?ref=` visits remembered per visitor
+_NO_TOUCH = Touch()
 
 
 @dataclass
@@ -140,16 +141,9 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
     if not events and counts == cursor.get("counts"):
         return Rewarded()
     events = _after_adoption(events, cursor)
-    engaging: dict[int, list[Event]] = {}  # order -> its coupon and product events (recorded with its sale)
-    for e in events:
-        if e.order_id is not None and e.type != SALE and e.quantity > 0:
-            engaging.setdefault(e.order_id, []).append(e)
     with store.transaction() as tx, without_gc_pauses():  # objects per reward, none in a cycle
         work = _Work(tx, store, programs, collaborators)
-        work.remember_visits(events)
-        for event in sorted(events, key=attrgetter("at", "key")):
-            work.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])
-        work.save()
+        work.run(events)
         tx.put(CURSORS, PROGRAMS_CURSOR, {**cursor, "counts": counts, "at": iso(now)})
     done = work.done
     if done.rewards or done.adjusted or done.clawbacks:
@@ -191,8 +185,10 @@ class _Work:
         self.owned = frozenset(p for c in collaborators.values() for p in c.products)
         self.by_ref = {t: c.id for c in collaborators.values() for t in c.tracking_ids}
         self.admits = {key: engine.admitted(p, collaborators) for key, p in programs.items()}
+        self.selling = [(key, p, self.admits[key]) for key, p in programs.items()]  # (key, program, admits)
         self.done = Rewarded()
         self.entries: dict[str, Record] = {}  # order -> its index entry, as this run leaves it
+        self.indexes: dict[str, Mapping[str, Record]] = {}  # index table -> its entries as stored
         self.changed: set[str] = set()  # the orders whose entries this run changed
         self.read: dict[str, Record] = {}  # obligation id -> the stored reward, read once a run
         self.written: dict[str, Record] = {}  # this run's documents, put in the store once at its end
@@ -209,8 +205,16 @@ class _Work:
         found = self.entries.get(order)
         if found is None:
             table = _index_table(order)
-            stored = self.tx.get(table, order) if table is not None else None
-            found = self.entries[order] = stored or {"rewards": {}, "renewals": {}}
+            stored = self.index(table).get(order) if table is not None else None
+            found = self.entries[order] = _copied(stored) if stored else {"rewards": {}, "renewals": {}}
+        return found
+
+    def index(self, table: str) -> Mapping[str, Record]:
+        """An index table as stored (do not change it), read whole the first time a run needs it:
+        the store reads a table whole anyway, and a backfill's new orders then cost no read each."""
+        found = self.indexes.get(table)
+        if found is None:
+            found = self.indexes[table] = self.store.table(table)
         return found
 
     def claims(self) -> dict[str, Claim]:
@@ -244,7 +248,7 @@ class _Work:
         lead's, a manual sale's) is earned at its one event's time: its day's table says."""
         if ident in self.written:
             return True
-        if _index_table(order) is None:
+        if not _numbered(order):
             return self.tx.get(program_obligations_table(earned), ident) is not None
         return ident in self.entry(order)["rewards"]
 
@@ -273,6 +277,23 @@ class _Work:
             merged = sorted({tuple(v) for v in kept + visits})[-VISITS_KEPT:]
             self.visits[visitor] = {"visits": [list(v) for v in merged]}
 
+    def run(self, events: list[Event]) -> None:
+        """Remember the visits, take the sales, refunds and leads oldest first (each sale with its
+        order's coupon and product events, recorded with it), and save. Only sales and leads are
+        sorted: half the events are an order's engagements, which the sale reads."""
+        engaging: dict[int, list[Event]] = {}  # order -> its coupon and product events
+        taken: list[Event] = []
+        for e in events:
+            if e.type == SALE or e.type == LEAD:
+                taken.append(e)
+            elif e.order_id is not None and e.quantity > 0:
+                engaging.setdefault(e.order_id, []).append(e)
+        self.remember_visits(events)
+        taken.sort(key=attrgetter("at", "key"))  # stable: as the events sorted whole would be
+        for event in taken:
+            self.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])
+        self.save()
+
     def take(self, event: Event, engaging: list[Event]) -> None:
         if is_payment(event):
             self.sale(self.sale_of(event, engaging))
@@ -284,15 +305,14 @@ class _Work:
     def sale_of(self, event: Event, mine: list[Event]) -> engine.Sale:
         """What programs see of a paid sale: its order's coupon owners and product owners (`mine`,
         recorded with it), the visits of its visitor, the ref it names."""
-        touch = event.touch or Touch()
-        order = str(event.order_id) if event.order_id is not None else event.key
-        visits = self.visits_of(touch.visitor) if touch.visitor else ()
+        touch = event.touch or _NO_TOUCH
+        coupons, owners = self._engaged_by(event, mine)
         return engine.Sale(
-            id=order, event=event, created_at=touch.created_at or event.at,
-            coupons=tuple(sorted({e.collaborator for e in mine if e.type == "boundCouponUsed" and e.collaborator})),
-            visits=visits, named=self.by_ref.get(touch.ref) if touch.ref else None,
-            owners=self._owners(event, mine), manual=event.collaborator if event.order_id is None else None,
-            renewal_of=None if touch.renewal_of is None else str(touch.renewal_of))
+            str(event.order_id) if event.order_id is not None else event.key, event, touch.created_at or event.at,
+            coupons, self.visits_of(touch.visitor) if touch.visitor else (),
+            self.by_ref.get(touch.ref) if touch.ref else None, owners,
+            event.collaborator if event.order_id is None else None,
+            None if touch.renewal_of is None else str(touch.renewal_of))
 
     def visits_of(self, visitor: str) -> tuple[tuple[datetime, str], ...]:
         """A visitor's remembered visits as (time, tracking id owner), read and converted once a run."""
@@ -302,32 +322,38 @@ class _Work:
             found = self._visits[visitor] = tuple((datetime.fromtimestamp(at, UTC), who) for at, who in stored)
         return found
 
-    def _owners(self, sale: Event, mine: list[Event]) -> dict[str, frozenset[int]]:
-        """Each owner of a product line of the order -> the products of theirs in it."""
+    @staticmethod
+    def _engaged_by(sale: Event, mine: list[Event]) -> tuple[tuple[str, ...], dict[str, frozenset[int]]]:
+        """(the owners of the order's bound coupons, sorted; each owner of a product line of the
+        order -> the products of theirs in it), from the order's engagement events, in one pass."""
+        coupons: set[str] = set()
         owners: dict[str, set[int]] = {}
         lines: dict[str, int | None] | None = None  # line id -> product, made at the first royalty event
         for e in mine:
-            if e.type != engine.ROYALTY or not e.collaborator:
+            if not e.collaborator:
                 continue
-            if lines is None:
-                lines = {line.id: line.product_id for line in (sale.order.lines if sale.order else ())}
-            product = lines.get(e.key.rsplit(":", 1)[-1])
-            if product is not None:
-                owners.setdefault(e.collaborator, set()).add(product)
-        return {who: frozenset(products) for who, products in owners.items()}
+            if e.type == "boundCouponUsed":
+                coupons.add(e.collaborator)
+            elif e.type == engine.ROYALTY:
+                if lines is None:
+                    lines = {line.id: line.product_id for line in (sale.order.lines if sale.order else ())}
+                product = lines.get(e.key.rsplit(":", 1)[-1])
+                if product is not None:
+                    owners.setdefault(e.collaborator, set()).add(product)
+        return (tuple(sorted(coupons)) if coupons else (),
+                {who: frozenset(products) for who, products in owners.items()})
 
     def sale(self, sale: engine.Sale) -> None:
         if sale.renewal_of is not None:
             awards = [a for p in self.programs.values() if (a := self.renewal(p, sale)) is not None]
         else:
-            awards = engine.in_groups([a for key, p in self.programs.items()
-                                       if (a := engine.award(p, sale, self.owned, self.admits[key])) is not None],
+            awards = engine.in_groups([a for key, p, admits in self.selling
+                                       if (a := engine.award(p, sale, self.owned, admits)) is not None],
                                       self.programs)
-        earned = iso(as_utc(sale.paid_at))
-        for a in awards:
-            engagements = [(e.type, e.collaborator, iso(e.at)) for e in a.engagements]  # the same in each reward
-            for allocation in a.allocations:
-                self.write_reward(self.programs[a.program], sale, a, allocation, (earned, engagements))
+        if awards:
+            earned = iso(as_utc(sale.paid_at))
+            for a in awards:
+                self.write_award(self.programs[a.program], sale, a, earned)
 
     def renewal(self, program: Program, sale: engine.Sale) -> engine.Award | None:
         """The program's renewal award, while its `renewals` allows (None: every renewal pays)."""
@@ -342,35 +368,35 @@ class _Work:
             return None
         return engine.renewal_award(program, sale, first, self.owned)
 
-    def write_reward(self, program: Program, sale: engine.Sale, a: engine.Award, allocation: Allocation,
-                     times: tuple[str, list[tuple[str, str, str]]] | None = None) -> None:
-        """Write one reward (once: never a second time); `times` is (`earned_at`, the engagements)
-        as written, when the caller already has them (a sale's rewards share them)."""
-        ident = f"{program.key}:{sale.id}:{allocation.collaborator}"
-        earned, engagements = times or (iso(as_utc(sale.paid_at)), [(e.type, e.collaborator, iso(e.at))
-                                                                     for e in a.engagements])
-        if self.known(ident, sale.id, earned):
-            return  # written by an earlier run: never twice
-        amount = str(allocation.amount)
-        doc: Record = {
-            "program": program.key, "order": sale.id, "collaborator": allocation.collaborator,
-            "amount": amount, "reward": amount, "units": program.units,
-            "score": str(allocation.score), "earned_at": earned, "value": str(a.value),
-            "why": allocation.note or a.why, "arithmetic": a.arithmetic,
-            "engagements": [list(e) for e in engagements]}
+    def write_award(self, program: Program, sale: engine.Sale, a: engine.Award, earned: str) -> None:
+        """Write each reward of an award (once: never a second time) earned at `earned` (`iso` of the
+        sale's payment time, in UTC). What the award's rewards share is formatted once for them all."""
+        engagements = [(e.type, e.collaborator, engine.iso_of(e.at)) for e in a.engagements]
+        value = str(a.value)
         held = payable_at(as_utc(sale.paid_at), program.hold)
-        if held is not None:
-            doc["payable_at"] = iso(held)
-        if program.review:
-            doc["status"] = "draft"
-        if sale.renewal_of is not None:
-            doc["renewal_of"] = sale.renewal_of
-        if self._royalty_only(program, sale, a, allocation.collaborator):
-            # refunds take back the same share of the owner's lines: v is their lines' value
-            doc["products"] = sorted(sale.owners[allocation.collaborator])
-            doc["value"] = str(a.owned_values[allocation.collaborator])
-        self.put(ident, doc)
-        self.done.rewards += 1
+        for allocation in a.allocations:
+            ident = f"{program.key}:{sale.id}:{allocation.collaborator}"
+            if self.known(ident, sale.id, earned):
+                continue  # written by an earlier run: never twice
+            amount = str(allocation.amount)
+            doc: Record = {
+                "program": program.key, "order": sale.id, "collaborator": allocation.collaborator,
+                "amount": amount, "reward": amount, "units": program.units,
+                "score": str(allocation.score), "earned_at": earned, "value": value,
+                "why": allocation.note or a.why, "arithmetic": a.arithmetic,
+                "engagements": [list(e) for e in engagements]}
+            if held is not None:
+                doc["payable_at"] = iso(held)
+            if program.review:
+                doc["status"] = "draft"
+            if sale.renewal_of is not None:
+                doc["renewal_of"] = sale.renewal_of
+            if self._royalty_only(program, sale, a, allocation.collaborator):
+                # refunds take back the same share of the owner's lines: v is their lines' value
+                doc["products"] = sorted(sale.owners[allocation.collaborator])
+                doc["value"] = str(a.owned_values[allocation.collaborator])
+            self.put(ident, doc)
+            self.done.rewards += 1
 
     @staticmethod
     def _royalty_only(program: Program, sale: engine.Sale, a: engine.Award, who: str) -> bool:
@@ -389,7 +415,7 @@ class _Work:
             a = engine.Award(key, (allocation,), Decimal(0), (engine.Engagement(LEAD, event.collaborator, event.at),),
                              event.at, "conversion: lead", f"flat {program.flat} {program.units} per lead")
             sale = engine.Sale(id=event.key, event=event, created_at=event.at)
-            self.write_reward(program, sale, a, allocation)
+            self.write_award(program, sale, a, iso(as_utc(event.at)))
 
     # -- refunds and cancellations ---------------------------------------------------------------
 
@@ -459,7 +485,18 @@ class _Work:
 def _index_table(order: str) -> str | None:
     """The index table of an order's rewards; None for a sale with no order number (a lead, a
     manual sale: never refunded nor renewed, it needs no index)."""
-    return program_orders_table(int(order)) if order.isascii() and order.isdigit() else None
+    return program_orders_table(int(order)) if _numbered(order) else None
+
+
+def _numbered(order: str) -> bool:
+    """Whether `order` is an order number (not a lead's or a manual sale's key)."""
+    return order.isascii() and order.isdigit()
+
+
+def _copied(entry: Record) -> Record:
+    """A stored index entry, as a copy this run may change (its rewards and renewals)."""
+    return {**entry, "rewards": dict(entry.get("rewards", {})),
+            "renewals": {program: list(orders) for program, orders in entry.get("renewals", {}).items()}}
 
 
 def _noted(doc: Record, outcome: str, **changes: str) -> Record:

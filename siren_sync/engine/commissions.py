@@ -19,8 +19,7 @@ half-up; a full refund or a cancellation takes back exactly what is left. Pure: 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -50,13 +49,13 @@ class Engaged(NamedTuple):
     last: datetime
 
 
-@dataclass(frozen=True)
-class Sale:
+class Sale(NamedTuple):
     """One conversion as programs see it: the sale event and what may have brought it.
 
     `visits` are the `?ref=` visits by the order's visitor (any time: each program keeps those in its
     window), as (time, tracking id owner); `named` is the owner of the ref the order names itself;
-    `owners` maps each collaborator owning products of the order to those products.
+    `owners` maps each collaborator owning products of the order to those products. A named tuple:
+    one is made per sale (a backfill makes 10,000s), three times faster than a frozen dataclass.
     """
 
     id: str  # the order id, or an imported sale's key
@@ -65,7 +64,7 @@ class Sale:
     coupons: tuple[str, ...] = ()
     visits: tuple[tuple[datetime, str], ...] = ()
     named: str | None = None
-    owners: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    owners: Mapping[str, frozenset[int]] = MappingProxyType({})
     manual: str | None = None  # an imported sale's collaborator
     renewal_of: str | None = None  # a renewal: its first order
 
@@ -131,6 +130,18 @@ def reward_of(program: Program, value: Decimal) -> tuple[Decimal, str]:
     return amount, f"{_plain(program.percentage)}% of {value} = {amount} {program.units} (rounded half-up to {quantum})"
 
 
+def iso_of(value: datetime) -> str:
+    """`iso(value)`, made once for the same UTC time: a sale's rewards and their reasons name the
+    same few times (its creation, a visit), each formatted once. Other zones are not cached (equal
+    times in two zones are equal keys, yet written apart)."""
+    return _iso_utc(value) if value.tzinfo is UTC else iso(value)
+
+
+@lru_cache(maxsize=256)
+def _iso_utc(value: datetime) -> str:
+    return iso(value)
+
+
 @lru_cache(maxsize=32)
 def _quantum(exponent: int) -> Decimal:
     return Decimal(1).scaleb(-exponent)
@@ -157,7 +168,8 @@ def resolve(program: Program, engaged: list[Engaged], amount: Decimal) -> tuple[
         winner = min(engaged, key=pick)
         at = winner.first if oldest else winner.last
         tied = [e.collaborator for e in engaged if e is not winner and (e.first if oldest else e.last) == at]
-        why = (f"{structure}: {winner.collaborator}'s engagement at {iso(at)} is the {'oldest' if oldest else 'newest'}"
+        why = (f"{structure}: {winner.collaborator}'s engagement at {iso_of(at)} is the "
+               f"{'oldest' if oldest else 'newest'}"
                + (f" (tied with {', '.join(tied)}: the smaller id wins)" if tied else ""))
         return [Allocation(winner.collaborator, Decimal(winner.score), amount, why)], why, at
     ranked = sorted(engaged, key=lambda e: (-e.score, e.collaborator))
