@@ -370,40 +370,43 @@ class _Work:
 
     def write_award(self, program: Program, sale: engine.Sale, a: engine.Award, earned: str) -> None:
         """Write each reward of an award (once: never a second time) earned at `earned` (`iso` of the
-        sale's payment time, in UTC). What the award's rewards share is formatted once for them all."""
+        sale's payment time, in UTC). What the award's rewards share is made once for them all."""
         engagements = [(e.type, e.collaborator, engine.iso_of(e.at)) for e in a.engagements]
         value = str(a.value)
+        shared: Record = {}  # the fields after the engagements, in the order they are written
         held = payable_at(as_utc(sale.paid_at), program.hold)
+        if held is not None:
+            shared["payable_at"] = iso(held)
+        if program.review:
+            shared["status"] = "draft"
+        if sale.renewal_of is not None:
+            shared["renewal_of"] = sale.renewal_of
+        royalties = self._royalty_only(program, sale, a)
         for allocation in a.allocations:
-            ident = f"{program.key}:{sale.id}:{allocation.collaborator}"
+            who = allocation.collaborator
+            ident = f"{program.key}:{sale.id}:{who}"
             if self.known(ident, sale.id, earned):
                 continue  # written by an earlier run: never twice
             amount = str(allocation.amount)
             doc: Record = {
-                "program": program.key, "order": sale.id, "collaborator": allocation.collaborator,
-                "amount": amount, "reward": amount, "units": program.units,
-                "score": str(allocation.score), "earned_at": earned, "value": value,
+                "program": program.key, "order": sale.id, "collaborator": who, "amount": amount, "reward": amount,
+                "units": program.units, "score": str(allocation.score), "earned_at": earned, "value": value,
                 "why": allocation.note or a.why, "arithmetic": a.arithmetic,
-                "engagements": [list(e) for e in engagements]}
-            if held is not None:
-                doc["payable_at"] = iso(held)
-            if program.review:
-                doc["status"] = "draft"
-            if sale.renewal_of is not None:
-                doc["renewal_of"] = sale.renewal_of
-            if self._royalty_only(program, sale, a, allocation.collaborator):
+                "engagements": [list(e) for e in engagements], **shared}
+            if who in royalties:
                 # refunds take back the same share of the owner's lines: v is their lines' value
-                doc["products"] = sorted(sale.owners[allocation.collaborator])
-                doc["value"] = str(a.owned_values[allocation.collaborator])
+                doc["products"] = sorted(sale.owners[who])
+                doc["value"] = str(a.owned_values[who])
             self.put(ident, doc)
             self.done.rewards += 1
 
     @staticmethod
-    def _royalty_only(program: Program, sale: engine.Sale, a: engine.Award, who: str) -> bool:
-        """Whether `who`'s reward is a royalty alone (not also a share of the whole order as engaged)."""
-        if engine.ROYALTY not in program.engagements or who not in sale.owners or sale.renewal_of is not None:
-            return False
-        return all(e.type == engine.ROYALTY for e in a.engagements if e.collaborator == who)
+    def _royalty_only(program: Program, sale: engine.Sale, a: engine.Award) -> set[str]:
+        """Those whose reward is a royalty alone (not also a share of the whole order as engaged)."""
+        if engine.ROYALTY not in program.engagements or not sale.owners or sale.renewal_of is not None:
+            return set()
+        return {who for who in sale.owners if all(e.type == engine.ROYALTY for e in a.engagements
+                                                  if e.collaborator == who)}
 
     def lead(self, event: Event) -> None:
         """A lead pays the flat bounty of every `conversion: lead` program that admits its collaborator."""

@@ -93,14 +93,16 @@ def engagements(sale: Sale, program: Program) -> list[Engagement]:
     """The engagements of `sale` of the types `program` lists, visits within its window (royalties
     apart). A ref the order names counts when no visit of the same collaborator already does."""
     kinds, found = program.engagements, []
-    if "boundCouponUsed" in kinds:
+    if sale.coupons and "boundCouponUsed" in kinds:
         found += [Engagement("boundCouponUsed", who, sale.created_at) for who in sale.coupons]
-    if "referredSiteVisit" in kinds:
-        earliest = sale.created_at - program.window
-        visits = [Engagement("referredSiteVisit", who, at) for at, who in sale.visits
-                  if earliest < at <= sale.created_at]
-        found += visits
-        if sale.named is not None and sale.named not in {v.collaborator for v in visits}:
+    if (sale.visits or sale.named is not None) and "referredSiteVisit" in kinds:
+        visits = []
+        if sale.visits:
+            earliest = sale.created_at - program.window
+            visits = [Engagement("referredSiteVisit", who, at) for at, who in sale.visits
+                      if earliest < at <= sale.created_at]
+            found += visits
+        if sale.named is not None and all(v.collaborator != sale.named for v in visits):
             found.append(Engagement("referredSiteVisit", sale.named, sale.created_at))
     if "manual" in kinds and sale.manual is not None:
         found.append(Engagement("manual", sale.manual, sale.paid_at))
@@ -124,10 +126,19 @@ def reward_of(program: Program, value: Decimal) -> tuple[Decimal, str]:
     if program.flat is not None:
         return program.flat, f"flat {program.flat} {program.units} per conversion"
     assert program.percentage is not None
-    quantum = _quantum(program.exponent)
+    rate, quantum, before, after = _percent(program.percentage, program.exponent, program.units)
     # exact: a bounded value times a bounded percentage (its exponent moved by two), then one rounding
-    amount = WIDE.multiply(value, program.percentage.scaleb(-2)).quantize(quantum, ROUND_HALF_UP, WIDE)
-    return amount, f"{_plain(program.percentage)}% of {value} = {amount} {program.units} (rounded half-up to {quantum})"
+    amount = WIDE.multiply(value, rate).quantize(quantum, ROUND_HALF_UP, WIDE)
+    return amount, f"{before}{value} = {amount}{after}"
+
+
+@lru_cache(maxsize=32)
+def _percent(percentage: Decimal, exponent: int, units: str) -> tuple[Decimal, Decimal, str, str]:
+    """What every reward of a percentage shares, made once: (the rate, the rounding quantum, the
+    words before the value and after the amount)."""
+    quantum = _quantum(exponent)
+    return (percentage.scaleb(-2), quantum, f"{_plain(percentage)}% of ",
+            f" {units} (rounded half-up to {quantum})")
 
 
 def iso_of(value: datetime) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
 from fractions import Fraction
+from functools import lru_cache
 from math import floor
 from typing import Protocol
 
@@ -63,9 +64,10 @@ def _compiled(order: OrderValue, compilers: Sequence[str], filters: LineItemFilt
     everything = sum((line.subtotal for line in order.lines), Decimal(0))
     if not everything:
         return value, _ONE
-    with localcontext(_EXACT):  # value - discount x kept / everything, over `everything`
-        numerator = value * everything - order.discount_total * kept
-        return (numerator, everything) if everything > 0 else (-numerator, -everything)
+    # value - discount x kept / everything, over `everything`: the exact context's own operations
+    # (a `localcontext` costs more than the arithmetic, once per owner of a royalty)
+    numerator = _EXACT.subtract(_EXACT.multiply(value, everything), _EXACT.multiply(order.discount_total, kept))
+    return (numerator, everything) if everything > 0 else (_EXACT.minus(numerator), _EXACT.minus(everything))
 
 
 def _keeps(line: Line, filters: LineItemFilters, owned_products: Collection[int]) -> bool:
@@ -82,11 +84,17 @@ def _keeps(line: Line, filters: LineItemFilters, owned_products: Collection[int]
 def _rounded(numerator: Decimal, denominator: Decimal, exponent: int) -> Decimal:
     """`numerator / denominator` (> 0) rounded to 10**-exponent, halves away from zero: what
     `round_half_up` gives for the same Fraction, in integer arithmetic on the Decimals."""
-    with localcontext(_EXACT):
-        units, rest = divmod(numerator.scaleb(exponent), denominator)
-        if 2 * abs(rest) >= denominator:
-            units += 1 if numerator > 0 else -1
-    return Decimal(int(units)).scaleb(-exponent)
+    units, rest = _EXACT.divmod(_EXACT.scaleb(numerator, exponent), denominator)
+    whole = int(units)
+    if _EXACT.multiply(rest.copy_abs(), 2) >= denominator:
+        whole += 1 if numerator > 0 else -1
+    return Decimal(whole).scaleb(-exponent)
+
+
+@lru_cache(maxsize=64)
+def _exponent_of(currency: str) -> int:
+    """The minor unit of an order's currency as the order spells it, looked up once per code."""
+    return minor_unit(currency.upper(), None)[0]
 
 
 _ONE = Decimal(1)
@@ -119,7 +127,7 @@ def counted_value(event: Event, distributor: Counting, owned_products: Collectio
     order = event.order
     if other_currency(event, distributor):
         return Decimal(0)
-    exponent = minor_unit(order.currency.upper(), None)[0]
+    exponent = _exponent_of(order.currency)
     numerator, denominator = _compiled(order, distributor.compilers, distributor.filters, owned_products)
     if event.share is WHOLE or event.share == 1:
         if denominator is _ONE:
