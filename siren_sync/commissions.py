@@ -31,7 +31,7 @@ and by refund id, and the event count moves in the same commit, so a re-run neve
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
@@ -243,14 +243,14 @@ class _Work:
                 self.read[ident] = found
         return found
 
-    def known(self, ident: str, order: str, earned: str) -> bool:
-        """Whether the reward is written: the order's entry says; a reward with no order number (a
-        lead's, a manual sale's) is earned at its one event's time: its day's table says."""
-        if ident in self.written:
-            return True
+    def known(self, order: str, earned: str) -> Callable[[str], bool]:
+        """Whether a reward of `order` is written: the order's entry says; a reward with no order
+        number (a lead's, a manual sale's) is earned at its one event's time: its day's table says."""
         if not _numbered(order):
-            return self.tx.get(program_obligations_table(earned), ident) is not None
-        return ident in self.entry(order)["rewards"]
+            return lambda ident: (ident in self.written
+                                  or self.tx.get(program_obligations_table(earned), ident) is not None)
+        rewards = self.entry(order)["rewards"]  # this run's rewards are in it too (`put`)
+        return rewards.__contains__
 
     def save(self) -> None:
         tables: dict[str, dict[str, Record]] = {}
@@ -306,7 +306,7 @@ class _Work:
         """What programs see of a paid sale: its order's coupon owners and product owners (`mine`,
         recorded with it), the visits of its visitor, the ref it names."""
         touch = event.touch or _NO_TOUCH
-        coupons, owners = self._engaged_by(event, mine)
+        coupons, owners = self._engaged_by(event, mine) if mine else ((), {})
         return engine.Sale(
             str(event.order_id) if event.order_id is not None else event.key, event, touch.created_at or event.at,
             coupons, self.visits_of(touch.visitor) if touch.visitor else (),
@@ -382,10 +382,11 @@ class _Work:
         if sale.renewal_of is not None:
             shared["renewal_of"] = sale.renewal_of
         royalties = self._royalty_only(program, sale, a)
+        known = self.known(sale.id, earned)
         for allocation in a.allocations:
             who = allocation.collaborator
             ident = f"{program.key}:{sale.id}:{who}"
-            if self.known(ident, sale.id, earned):
+            if known(ident):
                 continue  # written by an earlier run: never twice
             amount = str(allocation.amount)
             doc: Record = {

@@ -26,7 +26,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
 
-from siren_sync.engine.pools import counted_value, other_currency, round_half_up
+from siren_sync.engine.pools import counted_value, order_value, other_currency, round_half_up
 from siren_sync.engine.resolvers import split
 from siren_sync.model import Allocation, Collaborator, Event, Program, Standing
 from siren_sync.values import WIDE, iso
@@ -178,7 +178,8 @@ def resolve(program: Program, engaged: list[Engaged], amount: Decimal) -> tuple[
         pick = (lambda e: (e.first, e.collaborator)) if oldest else (lambda e: (-e.last.timestamp(), e.collaborator))
         winner = min(engaged, key=pick)
         at = winner.first if oldest else winner.last
-        tied = [e.collaborator for e in engaged if e is not winner and (e.first if oldest else e.last) == at]
+        tied = [e.collaborator for e in engaged if e is not winner and (e.first if oldest else e.last) == at
+                ] if len(engaged) > 1 else []
         why = (f"{structure}: {winner.collaborator}'s engagement at {iso_of(at)} is the "
                f"{'oldest' if oldest else 'newest'}"
                + (f" (tied with {', '.join(tied)}: the smaller id wins)" if tied else ""))
@@ -202,11 +203,11 @@ def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits) 
     if not program.active or program.conversion != "sale":
         return None
     found = engagements(sale, program)
-    engaged = merged(found, admits)
+    engaged = merged(found, admits) if found else []
     owners = bool(sale.owners) and ROYALTY in program.engagements and any(map(admits, sale.owners))
     if (not engaged and not owners) or other_currency(sale.event, program):
         return None  # most orders: nobody engaged, nothing to count
-    value = counted_value(sale.event, program, owned) if engaged else Decimal(0)  # royalties alone: their own
+    value = _value(sale.event, program, owned) if engaged else Decimal(0)  # royalties alone: their own
     allocations: list[Allocation] = []
     why: list[str] = []
     arithmetic: list[str] = []
@@ -254,10 +255,16 @@ def _royalties(program: Program, sale: Sale, admits: Admits) -> tuple[list[Alloc
     for who in sorted(sale.owners):
         if not admits(who):
             continue
-        values[who] = value = counted_value(sale.event, own, sale.owners[who])
+        values[who] = value = _value(sale.event, own, sale.owners[who])
         amount, words = reward_of(program, value)
         found.append(Allocation(who, Decimal(len(sale.owners[who])), amount, f"{who}'s lines: {words}"))
     return found, values
+
+
+def _value(event: Event, program: Program, owned: Collection[int]) -> Decimal:
+    """The sale's counted value for `program`, whose currency `award` has checked once for all."""
+    return order_value(event, event.order, program, owned) if event.order is not None else counted_value(
+        event, program, owned)
 
 
 def renewal_award(program: Program, sale: Sale, first: Mapping[str, Decimal], owned: Collection[int]) -> Award | None:
