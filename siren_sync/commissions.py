@@ -372,34 +372,42 @@ class _Work:
         """Write each reward of an award (once: never a second time) earned at `earned` (`iso` of the
         sale's payment time, in UTC). What the award's rewards share is made once for them all."""
         engagements = [(e.type, e.collaborator, engine.iso_of(e.at)) for e in a.engagements]
-        value = str(a.value)
-        shared: Record = {}  # the fields after the engagements, in the order they are written
-        held = payable_at(as_utc(sale.paid_at), program.hold)
-        if held is not None:
-            shared["payable_at"] = iso(held)
-        if program.review:
-            shared["status"] = "draft"
-        if sale.renewal_of is not None:
-            shared["renewal_of"] = sale.renewal_of
+        shared = self._shared(program, sale)
         royalties = self._royalty_only(program, sale, a)
         known = self.known(sale.id, earned)
+        value = str(a.value) if len(royalties) < len(a.allocations) else ""
         for allocation in a.allocations:
             who = allocation.collaborator
             ident = f"{program.key}:{sale.id}:{who}"
             if known(ident):
                 continue  # written by an earlier run: never twice
             amount = str(allocation.amount)
+            royalty = who in royalties  # refunds take back the same share of the owner's lines: v is their value
             doc: Record = {
                 "program": program.key, "order": sale.id, "collaborator": who, "amount": amount, "reward": amount,
-                "units": program.units, "score": str(allocation.score), "earned_at": earned, "value": value,
-                "why": allocation.note or a.why, "arithmetic": a.arithmetic,
-                "engagements": [list(e) for e in engagements], **shared}
-            if who in royalties:
-                # refunds take back the same share of the owner's lines: v is their lines' value
+                "units": program.units, "score": str(allocation.score), "earned_at": earned,
+                "value": str(a.owned_values[who]) if royalty else value, "why": allocation.note or a.why,
+                "arithmetic": a.arithmetic, "engagements": [list(e) for e in engagements]}
+            if shared:
+                doc.update(shared)
+            if royalty:
                 doc["products"] = sorted(sale.owners[who])
-                doc["value"] = str(a.owned_values[who])
             self.put(ident, doc)
             self.done.rewards += 1
+
+    @staticmethod
+    def _shared(program: Program, sale: engine.Sale) -> Record | None:
+        """The fields a sale's rewards in `program` share after their engagements, in the order they
+        are written (most programs: none)."""
+        shared: Record = {}
+        if program.hold:
+            held = payable_at(as_utc(sale.paid_at), program.hold)
+            shared["payable_at"] = iso(held) if held is not None else None
+        if program.review:
+            shared["status"] = "draft"
+        if sale.renewal_of is not None:
+            shared["renewal_of"] = sale.renewal_of
+        return shared or None
 
     @staticmethod
     def _royalty_only(program: Program, sale: engine.Sale, a: engine.Award) -> set[str]:
