@@ -371,11 +371,12 @@ class _Work:
     def write_award(self, program: Program, sale: engine.Sale, a: engine.Award, earned: str) -> None:
         """Write each reward of an award (once: never a second time) earned at `earned` (`iso` of the
         sale's payment time, in UTC). What the award's rewards share is made once for them all."""
-        engagements = [(e.type, e.collaborator, engine.iso_of(e.at)) for e in a.engagements]
-        shared = self._shared(program, sale)
+        engagements = [[e.type, e.collaborator, engine.iso_of(e.at)] for e in a.engagements]
+        shared = self._shared(program, sale) if program.hold or program.review or sale.renewal_of else None
         royalties = self._royalty_only(program, sale, a)
         known = self.known(sale.id, earned)
         value = str(a.value) if len(royalties) < len(a.allocations) else ""
+        fresh = True  # the first reward written takes `engagements`, the others a copy
         for allocation in a.allocations:
             who = allocation.collaborator
             ident = f"{program.key}:{sale.id}:{who}"
@@ -387,7 +388,8 @@ class _Work:
                 "program": program.key, "order": sale.id, "collaborator": who, "amount": amount, "reward": amount,
                 "units": program.units, "score": str(allocation.score), "earned_at": earned,
                 "value": str(a.owned_values[who]) if royalty else value, "why": allocation.note or a.why,
-                "arithmetic": a.arithmetic, "engagements": [list(e) for e in engagements]}
+                "arithmetic": a.arithmetic, "engagements": engagements if fresh else [list(e) for e in engagements]}
+            fresh = False
             if shared:
                 doc.update(shared)
             if royalty:
@@ -398,7 +400,7 @@ class _Work:
     @staticmethod
     def _shared(program: Program, sale: engine.Sale) -> Record | None:
         """The fields a sale's rewards in `program` share after their engagements, in the order they
-        are written (most programs: none)."""
+        are written: a hold's end, a review's draft, a renewal's first order (most sales: none)."""
         shared: Record = {}
         if program.hold:
             held = payable_at(as_utc(sale.paid_at), program.hold)
@@ -414,8 +416,7 @@ class _Work:
         """Those whose reward is a royalty alone (not also a share of the whole order as engaged)."""
         if engine.ROYALTY not in program.engagements or not sale.owners or sale.renewal_of is not None:
             return set()
-        return {who for who in sale.owners if all(e.type == engine.ROYALTY for e in a.engagements
-                                                  if e.collaborator == who)}
+        return sale.owners.keys() - {e.collaborator for e in a.engagements if e.type != engine.ROYALTY}
 
     def lead(self, event: Event) -> None:
         """A lead pays the flat bounty of every `conversion: lead` program that admits its collaborator."""
