@@ -372,7 +372,7 @@ class _Work:
         """Write each reward of an award (once: never a second time) earned at `earned` (`iso` of the
         sale's payment time, in UTC). What the award's rewards share is made once for them all."""
         engagements = [[e.type, e.collaborator, engine.iso_of(e.at)] for e in a.engagements]
-        shared = self._shared(program, sale) if program.hold or program.review or sale.renewal_of else None
+        shared = self._shared(program, sale) if program.hold or program.review or sale.renewal_of is not None else None
         royalties = self._royalty_only(program, sale, a)
         known = self.known(sale.id, earned)
         value = str(a.value) if len(royalties) < len(a.allocations) else ""
@@ -402,9 +402,9 @@ class _Work:
         """The fields a sale's rewards in `program` share after their engagements, in the order they
         are written: a hold's end, a review's draft, a renewal's first order (most sales: none)."""
         shared: Record = {}
-        if program.hold:
-            held = payable_at(as_utc(sale.paid_at), program.hold)
-            shared["payable_at"] = iso(held) if held is not None else None
+        held = payable_at(as_utc(sale.paid_at), program.hold)
+        if held is not None:
+            shared["payable_at"] = iso(held)
         if program.review:
             shared["status"] = "draft"
         if sale.renewal_of is not None:
