@@ -36,12 +36,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from fractions import Fraction
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from siren_sync.engine import commissions as engine
 from siren_sync.engine.balances import Claim, Settling, payable_at, status_of
-from siren_sync.engine.pools import counted_value
+from siren_sync.engine.pools import counted_value, other_currency
 from siren_sync.engine.units import decimals_of
 from siren_sync.gcpause import without_gc_pauses
 from siren_sync.model import LEAD, SALE, WHOLE, Allocation, Collaborator, Event, Obligation, Program, Record, Touch
@@ -60,6 +60,9 @@ from siren_sync.values import as_utc, iso, parse_time
 log = logging.getLogger("siren_sync.commissions")
 
 VISITS_KEPT = 50  # the newest `?ref=` visits remembered per visitor
+# A reward to write: (collaborator, amount, score, value, why, the products of a royalty alone or None)
+Reward = tuple[str, Decimal, str, str, str, frozenset[int] | None]
+Paid = tuple[str, "engine.Award | list[engine.Royalty]"]  # a program's key, what it pays for a sale
 _NO_TOUCH = Touch()
 
 
@@ -185,7 +188,8 @@ class _Work:
         self.owned = frozenset(p for c in collaborators.values() for p in c.products)
         self.by_ref = {t: c.id for c in collaborators.values() for t in c.tracking_ids}
         self.admits = {key: engine.admitted(p, collaborators) for key, p in programs.items()}
-        self.selling = [(key, p, self.admits[key]) for key, p in programs.items()]  # (key, program, admits)
+        # (key, program, admits, whether it pays royalties alone) of each program, in config order
+        self.selling = [(key, p, self.admits[key], engine.royalties_alone(p)) for key, p in programs.items()]
         self.done = Rewarded()
         self.entries: dict[str, Record] = {}  # order -> its index entry, as this run leaves it
         self.indexes: dict[str, Mapping[str, Record]] = {}  # index table -> its entries as stored
@@ -344,16 +348,36 @@ class _Work:
                 {who: frozenset(products) for who, products in owners.items()})
 
     def sale(self, sale: engine.Sale) -> None:
+        paid: list[Paid]
         if sale.renewal_of is not None:
-            awards = [a for p in self.programs.values() if (a := self.renewal(p, sale)) is not None]
+            paid = [(p.key, a) for p in self.programs.values() if (a := self.renewal(p, sale)) is not None]
         else:
-            awards = engine.in_groups([a for key, p, admits in self.selling
-                                       if (a := engine.award(p, sale, self.owned, admits)) is not None],
-                                      self.programs)
-        if awards:
-            earned = iso(as_utc(sale.paid_at))
-            for a in awards:
-                self.write_award(self.programs[a.program], sale, a, earned)
+            paid = self.first_sale(sale)
+        if not paid:
+            return
+        earned = iso(as_utc(sale.paid_at))
+        for key, what in paid:
+            if isinstance(what, engine.Award):
+                self.write_award(self.programs[key], sale, what, earned)
+            else:
+                self.write_royalties(self.programs[key], sale, what, earned)
+
+    def first_sale(self, sale: engine.Sale) -> list[Paid]:
+        """What each program pays for a first sale, in the order its rewards are written (several: by
+        program key): its award (one per group), or for a program of royalties alone its owners'
+        royalties, which make the same rewards without building the award."""
+        awards: list[engine.Award] = []
+        alone: list[Paid] = []
+        for key, program, admits, royalties_alone in self.selling:
+            if not royalties_alone:
+                if (a := engine.award(program, sale, self.owned, admits)) is not None:
+                    awards.append(a)
+            elif sale.owners and not other_currency(sale.event, program):
+                alone.append((key, engine.royalties(program, sale, admits)))
+        paid: list[Paid] = [(a.program, a) for a in engine.in_groups(awards, self.programs)]
+        if alone:
+            paid = sorted(paid + alone, key=itemgetter(0))  # as `in_groups` orders two awards or more
+        return paid
 
     def renewal(self, program: Program, sale: engine.Sale) -> engine.Award | None:
         """The program's renewal award, while its `renewals` allows (None: every renewal pays)."""
@@ -370,30 +394,48 @@ class _Work:
 
     def write_award(self, program: Program, sale: engine.Sale, a: engine.Award, earned: str) -> None:
         """Write each reward of an award (once: never a second time) earned at `earned` (`iso` of the
-        sale's payment time, in UTC). What the award's rewards share is made once for them all."""
-        engagements = [[e.type, e.collaborator, engine.iso_of(e.at)] for e in a.engagements]
-        shared = self._shared(program, sale) if program.hold or program.review or sale.renewal_of is not None else None
+        sale's payment time, in UTC)."""
         royalties = self._royalty_only(program, sale, a)
-        known = self.known(sale.id, earned)
         value = str(a.value) if len(royalties) < len(a.allocations) else ""
+        # a royalty alone: refunds take back the same share of the owner's lines, v is their value
+        self.write_rewards(program, sale, earned, a.arithmetic, [
+            [e.type, e.collaborator, engine.iso_of(e.at)] for e in a.engagements], (
+            (x.collaborator, x.amount, str(x.score), str(a.owned_values[x.collaborator]), x.note or a.why,
+             sale.owners[x.collaborator]) if x.collaborator in royalties else
+            (x.collaborator, x.amount, str(x.score), value, x.note or a.why, None) for x in a.allocations))
+
+    def write_royalties(self, program: Program, sale: engine.Sale, royalties: list[engine.Royalty],
+                        earned: str) -> None:
+        """Write the rewards of a program of royalties alone (`engine.royalties_alone`): those its
+        award would have, each owner's royalty above zero, engaged by each owner at the creation."""
+        at = engine.iso_of(sale.created_at)
+        self.write_rewards(program, sale, earned, "; ".join(r.note for r in royalties), [
+            [engine.ROYALTY, r.collaborator, at] for r in royalties], (
+            (r.collaborator, r.amount, str(len(r.products)), str(r.value), r.note, r.products)
+            for r in royalties if r.amount > 0))
+
+    def write_rewards(self, program: Program, sale: engine.Sale, earned: str, arithmetic: str,
+                      engagements: list[list[str]], rewards: Iterable[Reward]) -> None:
+        """Write each of a sale's rewards in `program` not already written (never a second time).
+        `rewards` are (collaborator, amount, score, value, why, the products of a royalty alone);
+        they share the arithmetic and the engagements, as written."""
+        shared = self._shared(program, sale) if program.hold or program.review or sale.renewal_of is not None else None
+        known = self.known(sale.id, earned)
         fresh = True  # the first reward written takes `engagements`, the others a copy
-        for allocation in a.allocations:
-            who = allocation.collaborator
+        for who, amount, score, value, why, products in rewards:
             ident = f"{program.key}:{sale.id}:{who}"
             if known(ident):
                 continue  # written by an earlier run: never twice
-            amount = str(allocation.amount)
-            royalty = who in royalties  # refunds take back the same share of the owner's lines: v is their value
+            text = str(amount)
             doc: Record = {
-                "program": program.key, "order": sale.id, "collaborator": who, "amount": amount, "reward": amount,
-                "units": program.units, "score": str(allocation.score), "earned_at": earned,
-                "value": str(a.owned_values[who]) if royalty else value, "why": allocation.note or a.why,
-                "arithmetic": a.arithmetic, "engagements": engagements if fresh else [list(e) for e in engagements]}
+                "program": program.key, "order": sale.id, "collaborator": who, "amount": text, "reward": text,
+                "units": program.units, "score": score, "earned_at": earned, "value": value, "why": why,
+                "arithmetic": arithmetic, "engagements": engagements if fresh else [list(e) for e in engagements]}
             fresh = False
             if shared:
                 doc.update(shared)
-            if royalty:
-                doc["products"] = sorted(sale.owners[who])
+            if products is not None:
+                doc["products"] = sorted(products)
             self.put(ident, doc)
             self.done.rewards += 1
 

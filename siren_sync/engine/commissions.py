@@ -247,18 +247,44 @@ def royalty_scope(program: Program) -> Program:
     return program.owned_lines_only
 
 
-def _royalties(program: Program, sale: Sale, admits: Admits) -> tuple[list[Allocation], dict[str, Decimal]]:
-    """Each admitted owner's reward on their own lines (`collaboratorOwned` with their products),
-    and the value of those lines (a royalty's refunds take back the same share of it)."""
+class Royalty(NamedTuple):
+    """One admitted owner's reward on their own lines: what `award` makes their royalty of, and what
+    a program of royalties alone writes as it is (`royalties_alone`)."""
+
+    collaborator: str
+    products: frozenset[int]  # theirs in the order
+    value: Decimal  # their lines' counted value (a refund takes back the same share of it)
+    amount: Decimal
+    note: str  # "<collaborator>'s lines: <the arithmetic>"
+
+
+def royalties(program: Program, sale: Sale, admits: Admits) -> list[Royalty]:
+    """Each admitted owner's reward on their own lines (`collaboratorOwned` with their products), by
+    id, whatever its amount (`award` keeps those above zero)."""
     own = royalty_scope(program)
-    found, values = [], {}
+    found = []
     for who in sorted(sale.owners):
-        if not admits(who):
-            continue
-        values[who] = value = _value(sale.event, own, sale.owners[who])
-        amount, words = reward_of(program, value)
-        found.append(Allocation(who, Decimal(len(sale.owners[who])), amount, f"{who}'s lines: {words}"))
-    return found, values
+        if admits(who):
+            products = sale.owners[who]
+            value = _value(sale.event, own, products)
+            amount, words = reward_of(program, value)
+            found.append(Royalty(who, products, value, amount, f"{who}'s lines: {words}"))
+    return found
+
+
+def royalties_alone(program: Program) -> bool:
+    """Whether `program`'s award for a first sale is its owners' `royalties` and nothing else: an
+    active sale program engaged by royalties only (nobody else to merge, no structure) in no group
+    (no choice among programs). Most sales of such a program need no `Award`: see `award`."""
+    return (program.active and program.conversion == "sale" and program.group is None
+            and set(program.engagements) == {ROYALTY})
+
+
+def _royalties(program: Program, sale: Sale, admits: Admits) -> tuple[list[Allocation], dict[str, Decimal]]:
+    """Each admitted owner's royalty as an allocation, and the value of their lines."""
+    found = royalties(program, sale, admits)
+    return ([Allocation(r.collaborator, Decimal(len(r.products)), r.amount, r.note) for r in found],
+            {r.collaborator: r.value for r in found})
 
 
 def _value(event: Event, program: Program, owned: Collection[int]) -> Decimal:
