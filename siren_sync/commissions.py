@@ -420,10 +420,11 @@ class _Work:
         `rewards` are (collaborator, amount, score, value, why, the products of a royalty alone);
         they share the arithmetic and the engagements, as written."""
         shared = self._shared(program, sale) if program.hold or program.review or sale.renewal_of is not None else None
-        known = self.known(sale.id, earned)
+        known: Callable[[str], bool] | None = None  # asked at the first reward: a sale may have none
         fresh = True  # the first reward written takes `engagements`, the others a copy
         for who, amount, score, value, why, products in rewards:
             ident = f"{program.key}:{sale.id}:{who}"
+            known = known or self.known(sale.id, earned)
             if known(ident):
                 continue  # written by an earlier run: never twice
             text = str(amount)
