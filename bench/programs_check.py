@@ -8,7 +8,8 @@ sorted keys) and the `cursors` entry of the programs (less its `at` time):
 
 - a backfill of `--orders` sandbox orders with refunds (`bench/programs.py`'s `_ingest`: the events
   handed to the programs in memory), and the same backfill with the events read back from the store;
-- `--polls` steady polls of the worker over `--days` of a small shop (`_polls`).
+- `--polls` steady polls of the worker over `--days` of a small shop (`_polls`);
+- the backfill and the polls again with four more programs (`WIDE`) that take the general paths.
 
 The visitor key, random per store, is fixed in both (a digest is the same only under the same key).
 
@@ -31,10 +32,44 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common  # noqa: E402
-
 import programs as bench  # noqa: E402
 
 KEY = "5e" * 32  # the visitor key of both sides
+# Beside the bench's two programs, programs that take the general paths: a structure among several
+# engaged, an owner also engaged (one reward of both) beside an owner who is not a member, a review,
+# a hold, custom units, members, a group of two, renewals limited, `clawback: false`.
+WIDE = bench.PROGRAMS + """\
+  mixed:
+    units: USD
+    reward: {percentage: 10}
+    engagements: [boundCouponUsed, referredSiteVisit, collaboratorProductSold]
+    structure: sharedEngagementPool
+    members: [alice, bruno, chloe]
+    review: true
+    renewals: 2
+  points:
+    units: points
+    reward: {flat: 3}
+    engagements: [collaboratorProductSold]
+    members: [alice, bruno]
+  firstTouch:
+    units: USD
+    reward: {percentage: 5}
+    engagements: [referredSiteVisit]
+    structure: oldestEngagementWins
+    group: picks
+    clawback: false
+  couponBounty:
+    units: USD
+    reward: {flat: "2.00"}
+    engagements: [boundCouponUsed]
+    structure: topScoreWins
+    group: picks
+programGroups:
+  picks: {structure: oldestEngagementWins}
+payouts:
+  hold: 7 days
+"""
 
 
 def _programs_state(store: Any) -> dict[str, Any]:
@@ -46,15 +81,15 @@ def _programs_state(store: Any) -> dict[str, Any]:
     return state
 
 
-def _backfill(sb: _common.SandboxProcess, folder: Path, in_memory: bool) -> dict[str, Any]:
-    """One backfill with the bench's two programs, the events in memory or read back."""
+def _backfill(sb: _common.SandboxProcess, folder: Path, in_memory: bool, programs: str) -> dict[str, Any]:
+    """One backfill with `programs`, the events in memory or read back."""
     from siren_sync import commissions
     from siren_sync.app import open_app
     from siren_sync.sources.woocommerce import WooCommerceSource
     from siren_sync.sync import begin_programs, run_source
 
     path = _common.write_config(folder, url=sb.url, creds=sb.credentials, woocommerce=True)
-    path.write_text(path.read_text() + bench.PROGRAMS)
+    path.write_text(path.read_text() + programs)
     config = _common.load(path)
     app = open_app(config, now=sb.now)
     source = WooCommerceSource.from_config(config)
@@ -69,14 +104,14 @@ def _backfill(sb: _common.SandboxProcess, folder: Path, in_memory: bool) -> dict
     return state
 
 
-def _steady(folder: Path, days: int, per_day: float, polls: int) -> dict[str, Any]:
-    """The worker's polls with the two programs; the state after each day's polls."""
+def _steady(folder: Path, days: int, per_day: float, polls: int, programs: str) -> dict[str, Any]:
+    """The worker's polls with `programs`; the state after each day's polls."""
     from siren_sync.worker import Worker
 
     states: dict[str, Any] = {}
     with _common.SandboxProcess(days=days, orders_per_day=per_day, visitors=True) as sb:
         path = _common.write_config(folder, url=sb.url, creds=sb.credentials, woocommerce=True, every="1m")
-        path.write_text(path.read_text() + bench.PROGRAMS)
+        path.write_text(path.read_text() + programs)
         worker = Worker(_common.load(path), clock=lambda: sb.now)
         for i in range(polls):
             sb.advance(days * 86_400 // polls)
@@ -96,9 +131,12 @@ def dump(args: argparse.Namespace, out: Path) -> None:
     result: dict[str, Any] = {}
     with _common.SandboxProcess(orders=args.orders, refunds=args.refunds, full_refunds=args.refunds // 3,
                                 visitors=True) as sb, tempfile.TemporaryDirectory(prefix="programs-check-") as tmp:
-        result["backfill, in memory"] = _backfill(sb, Path(tmp) / "memory", True)
-        result["backfill, read back"] = _backfill(sb, Path(tmp) / "read", False)
-        result["steady"] = _steady(Path(tmp) / "steady", args.days, args.orders_per_day, args.polls)
+        result["backfill, in memory"] = _backfill(sb, Path(tmp) / "memory", True, bench.PROGRAMS)
+        result["backfill, read back"] = _backfill(sb, Path(tmp) / "read", False, bench.PROGRAMS)
+        result["backfill, more programs"] = _backfill(sb, Path(tmp) / "wide", True, WIDE)
+        result["steady"] = _steady(Path(tmp) / "steady", args.days, args.orders_per_day, args.polls, bench.PROGRAMS)
+        result["steady, more programs"] = _steady(Path(tmp) / "steady-wide", args.days, args.orders_per_day,
+                                                  args.polls, WIDE)
     out.write_text(json.dumps(result, sort_keys=True, indent=0))
 
 
@@ -135,8 +173,9 @@ def compare(args: argparse.Namespace) -> int:
         _run_side(args, None, Path(tmp) / "mine.json")
         base, mine = (json.loads((Path(tmp) / f"{side}.json").read_text()) for side in ("base", "mine"))
     found = _differences(base, mine)
-    docs = sum(len(t) for state in (base["backfill, in memory"], base["backfill, read back"],
-                                    *base["steady"].values()) for t in state.values())
+    states = [state for name, state in base.items() if name.startswith("backfill")]
+    states += [state for name, state in base.items() if name.startswith("steady") for state in state.values()]
+    docs = sum(len(t) for state in states for t in state.values())
     print(f"programs check against {args.base}: {docs} documents compared, "
           + ("the same" if not found else f"{len(found)} differences"))
     for line in found[:20]:

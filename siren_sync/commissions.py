@@ -396,7 +396,7 @@ class _Work:
         """Write each reward of an award (once: never a second time) earned at `earned` (`iso` of the
         sale's payment time, in UTC)."""
         royalties = self._royalty_only(program, sale, a)
-        value = str(a.value) if len(royalties) < len(a.allocations) else ""
+        value = str(a.value)
         # a royalty alone: refunds take back the same share of the owner's lines, v is their value
         self.write_rewards(program, sale, earned, a.arithmetic, [
             [e.type, e.collaborator, engine.iso_of(e.at)] for e in a.engagements], (
