@@ -123,20 +123,23 @@ def _steady(folder: Path, days: int, per_day: float, polls: int, programs: str) 
 
 
 def dump(args: argparse.Namespace, out: Path) -> None:
-    """This process's package: every state, as one JSON file."""
+    """This process's package: every state, as one JSON file. The visitor key is the same on both
+    sides (`secrets.token_hex` answers `KEY` meanwhile: the store makes its key with it)."""
     import siren_sync
 
     print(f"programs check: the package of {Path(siren_sync.__file__).parent}", file=sys.stderr)
-    secrets.token_hex = lambda _n=None: KEY  # type: ignore[assignment]  # the visitor key of both sides
     result: dict[str, Any] = {}
-    with _common.SandboxProcess(orders=args.orders, refunds=args.refunds, full_refunds=args.refunds // 3,
-                                visitors=True) as sb, tempfile.TemporaryDirectory(prefix="programs-check-") as tmp:
-        result["backfill, in memory"] = _backfill(sb, Path(tmp) / "memory", True, bench.PROGRAMS)
-        result["backfill, read back"] = _backfill(sb, Path(tmp) / "read", False, bench.PROGRAMS)
-        result["backfill, more programs"] = _backfill(sb, Path(tmp) / "wide", True, WIDE)
-        result["steady"] = _steady(Path(tmp) / "steady", args.days, args.orders_per_day, args.polls, bench.PROGRAMS)
-        result["steady, more programs"] = _steady(Path(tmp) / "steady-wide", args.days, args.orders_per_day,
-                                                  args.polls, WIDE)
+    real, secrets.token_hex = secrets.token_hex, lambda _n=None: KEY  # type: ignore[assignment]
+    try:
+        with _common.SandboxProcess(orders=args.orders, refunds=args.refunds, full_refunds=args.refunds // 3,
+                                    visitors=True) as sb, tempfile.TemporaryDirectory(prefix="programs-check-") as tmp:
+            result["backfill, in memory"] = _backfill(sb, Path(tmp) / "memory", True, bench.PROGRAMS)
+            result["backfill, read back"] = _backfill(sb, Path(tmp) / "read", False, bench.PROGRAMS)
+            result["backfill, more programs"] = _backfill(sb, Path(tmp) / "wide", True, WIDE)
+            for name, programs in (("steady", bench.PROGRAMS), ("steady, more programs", WIDE)):
+                result[name] = _steady(Path(tmp) / name, args.days, args.orders_per_day, args.polls, programs)
+    finally:
+        secrets.token_hex = real  # type: ignore[assignment]
     out.write_text(json.dumps(result, sort_keys=True, indent=0))
 
 
