@@ -31,17 +31,17 @@ and by refund id, and the event count moves in the same commit, so a re-run neve
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from fractions import Fraction
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any, NamedTuple
 
 from siren_sync.engine import commissions as engine
 from siren_sync.engine.balances import Claim, Settling, payable_at, status_of
-from siren_sync.engine.pools import counted_value
+from siren_sync.engine.pools import counted_value, other_currency
 from siren_sync.engine.units import decimals_of
 from siren_sync.gcpause import without_gc_pauses
 from siren_sync.model import LEAD, SALE, WHOLE, Allocation, Collaborator, Event, Obligation, Program, Record, Touch
@@ -60,6 +60,10 @@ from siren_sync.values import as_utc, iso, parse_time
 log = logging.getLogger("siren_sync.commissions")
 
 VISITS_KEPT = 50  # the newest `?ref=` visits remembered per visitor
+# A reward to write: (collaborator, amount, score, value, why, the products of a royalty alone or None)
+Reward = tuple[str, Decimal, str, str, str, frozenset[int] | None]
+Paid = tuple[str, "engine.Award | list[engine.Royalty]"]  # a program's key, what it pays for a sale
+_NO_TOUCH = Touch()
 
 
 @dataclass
@@ -140,16 +144,9 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
     if not events and counts == cursor.get("counts"):
         return Rewarded()
     events = _after_adoption(events, cursor)
-    engaging: dict[int, list[Event]] = {}  # order -> its coupon and product events (recorded with its sale)
-    for e in events:
-        if e.order_id is not None and e.type != SALE and e.quantity > 0:
-            engaging.setdefault(e.order_id, []).append(e)
     with store.transaction() as tx, without_gc_pauses():  # objects per reward, none in a cycle
         work = _Work(tx, store, programs, collaborators)
-        work.remember_visits(events)
-        for event in sorted(events, key=attrgetter("at", "key")):
-            work.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])
-        work.save()
+        work.run(events)
         tx.put(CURSORS, PROGRAMS_CURSOR, {**cursor, "counts": counts, "at": iso(now)})
     done = work.done
     if done.rewards or done.adjusted or done.clawbacks:
@@ -191,8 +188,11 @@ class _Work:
         self.owned = frozenset(p for c in collaborators.values() for p in c.products)
         self.by_ref = {t: c.id for c in collaborators.values() for t in c.tracking_ids}
         self.admits = {key: engine.admitted(p, collaborators) for key, p in programs.items()}
+        # (key, program, admits, whether it pays royalties alone) of each program, in config order
+        self.selling = [(key, p, self.admits[key], engine.royalties_alone(p)) for key, p in programs.items()]
         self.done = Rewarded()
         self.entries: dict[str, Record] = {}  # order -> its index entry, as this run leaves it
+        self.indexes: dict[str, Mapping[str, Record]] = {}  # index table -> its entries as stored
         self.changed: set[str] = set()  # the orders whose entries this run changed
         self.read: dict[str, Record] = {}  # obligation id -> the stored reward, read once a run
         self.written: dict[str, Record] = {}  # this run's documents, put in the store once at its end
@@ -209,8 +209,16 @@ class _Work:
         found = self.entries.get(order)
         if found is None:
             table = _index_table(order)
-            stored = self.tx.get(table, order) if table is not None else None
-            found = self.entries[order] = stored or {"rewards": {}, "renewals": {}}
+            stored = self.index(table).get(order) if table is not None else None
+            found = self.entries[order] = _copied(stored) if stored else {"rewards": {}, "renewals": {}}
+        return found
+
+    def index(self, table: str) -> Mapping[str, Record]:
+        """An index table as stored (do not change it), read whole the first time a run needs it:
+        the store reads a table whole anyway, and a backfill's new orders then cost no read each."""
+        found = self.indexes.get(table)
+        if found is None:
+            found = self.indexes[table] = self.store.table(table)
         return found
 
     def claims(self) -> dict[str, Claim]:
@@ -239,14 +247,14 @@ class _Work:
                 self.read[ident] = found
         return found
 
-    def known(self, ident: str, order: str, earned: str) -> bool:
-        """Whether the reward is written: the order's entry says; a reward with no order number (a
-        lead's, a manual sale's) is earned at its one event's time: its day's table says."""
-        if ident in self.written:
-            return True
-        if _index_table(order) is None:
-            return self.tx.get(program_obligations_table(earned), ident) is not None
-        return ident in self.entry(order)["rewards"]
+    def known(self, order: str, earned: str) -> Callable[[str], bool]:
+        """Whether a reward of `order` is written: the order's entry says; a reward with no order
+        number (a lead's, a manual sale's) is earned at its one event's time: its day's table says."""
+        if not _numbered(order):
+            return lambda ident: (ident in self.written
+                                  or self.tx.get(program_obligations_table(earned), ident) is not None)
+        rewards = self.entry(order)["rewards"]  # this run's rewards are in it too (`put`)
+        return rewards.__contains__
 
     def save(self) -> None:
         tables: dict[str, dict[str, Record]] = {}
@@ -273,6 +281,23 @@ class _Work:
             merged = sorted({tuple(v) for v in kept + visits})[-VISITS_KEPT:]
             self.visits[visitor] = {"visits": [list(v) for v in merged]}
 
+    def run(self, events: list[Event]) -> None:
+        """Remember the visits, take the sales, refunds and leads oldest first (each sale with its
+        order's coupon and product events, recorded with it), and save. Only sales and leads are
+        sorted: half the events are an order's engagements, which the sale reads."""
+        engaging: dict[int, list[Event]] = {}  # order -> its coupon and product events
+        taken: list[Event] = []
+        for e in events:
+            if e.type == SALE or e.type == LEAD:
+                taken.append(e)
+            elif e.order_id is not None and e.quantity > 0:
+                engaging.setdefault(e.order_id, []).append(e)
+        self.remember_visits(events)
+        taken.sort(key=attrgetter("at", "key"))  # stable: as the events sorted whole would be
+        for event in taken:
+            self.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])
+        self.save()
+
     def take(self, event: Event, engaging: list[Event]) -> None:
         if is_payment(event):
             self.sale(self.sale_of(event, engaging))
@@ -284,15 +309,14 @@ class _Work:
     def sale_of(self, event: Event, mine: list[Event]) -> engine.Sale:
         """What programs see of a paid sale: its order's coupon owners and product owners (`mine`,
         recorded with it), the visits of its visitor, the ref it names."""
-        touch = event.touch or Touch()
-        order = str(event.order_id) if event.order_id is not None else event.key
-        visits = self.visits_of(touch.visitor) if touch.visitor else ()
+        touch = event.touch or _NO_TOUCH
+        coupons, owners = self._engaged_by(event, mine) if mine else ((), {})
         return engine.Sale(
-            id=order, event=event, created_at=touch.created_at or event.at,
-            coupons=tuple(sorted({e.collaborator for e in mine if e.type == "boundCouponUsed" and e.collaborator})),
-            visits=visits, named=self.by_ref.get(touch.ref) if touch.ref else None,
-            owners=self._owners(event, mine), manual=event.collaborator if event.order_id is None else None,
-            renewal_of=None if touch.renewal_of is None else str(touch.renewal_of))
+            str(event.order_id) if event.order_id is not None else event.key, event, touch.created_at or event.at,
+            coupons, self.visits_of(touch.visitor) if touch.visitor else (),
+            self.by_ref.get(touch.ref) if touch.ref else None, owners,
+            event.collaborator if event.order_id is None else None,
+            None if touch.renewal_of is None else str(touch.renewal_of))
 
     def visits_of(self, visitor: str) -> tuple[tuple[datetime, str], ...]:
         """A visitor's remembered visits as (time, tracking id owner), read and converted once a run."""
@@ -302,32 +326,58 @@ class _Work:
             found = self._visits[visitor] = tuple((datetime.fromtimestamp(at, UTC), who) for at, who in stored)
         return found
 
-    def _owners(self, sale: Event, mine: list[Event]) -> dict[str, frozenset[int]]:
-        """Each owner of a product line of the order -> the products of theirs in it."""
+    @staticmethod
+    def _engaged_by(sale: Event, mine: list[Event]) -> tuple[tuple[str, ...], dict[str, frozenset[int]]]:
+        """(the owners of the order's bound coupons, sorted; each owner of a product line of the
+        order -> the products of theirs in it), from the order's engagement events, in one pass."""
+        coupons: set[str] = set()
         owners: dict[str, set[int]] = {}
         lines: dict[str, int | None] | None = None  # line id -> product, made at the first royalty event
         for e in mine:
-            if e.type != engine.ROYALTY or not e.collaborator:
+            if not e.collaborator:
                 continue
-            if lines is None:
-                lines = {line.id: line.product_id for line in (sale.order.lines if sale.order else ())}
-            product = lines.get(e.key.rsplit(":", 1)[-1])
-            if product is not None:
-                owners.setdefault(e.collaborator, set()).add(product)
-        return {who: frozenset(products) for who, products in owners.items()}
+            if e.type == "boundCouponUsed":
+                coupons.add(e.collaborator)
+            elif e.type == engine.ROYALTY:
+                if lines is None:
+                    lines = {line.id: line.product_id for line in (sale.order.lines if sale.order else ())}
+                product = lines.get(e.key.rsplit(":", 1)[-1])
+                if product is not None:
+                    owners.setdefault(e.collaborator, set()).add(product)
+        return (tuple(sorted(coupons)) if coupons else (),
+                {who: frozenset(products) for who, products in owners.items()})
 
     def sale(self, sale: engine.Sale) -> None:
+        paid: list[Paid]
         if sale.renewal_of is not None:
-            awards = [a for p in self.programs.values() if (a := self.renewal(p, sale)) is not None]
+            paid = [(p.key, a) for p in self.programs.values() if (a := self.renewal(p, sale)) is not None]
         else:
-            awards = engine.in_groups([a for key, p in self.programs.items()
-                                       if (a := engine.award(p, sale, self.owned, self.admits[key])) is not None],
-                                      self.programs)
+            paid = self.first_sale(sale)
+        if not paid:
+            return
         earned = iso(as_utc(sale.paid_at))
-        for a in awards:
-            engagements = [(e.type, e.collaborator, iso(e.at)) for e in a.engagements]  # the same in each reward
-            for allocation in a.allocations:
-                self.write_reward(self.programs[a.program], sale, a, allocation, (earned, engagements))
+        for key, what in paid:
+            if isinstance(what, engine.Award):
+                self.write_award(self.programs[key], sale, what, earned)
+            else:
+                self.write_royalties(self.programs[key], sale, what, earned)
+
+    def first_sale(self, sale: engine.Sale) -> list[Paid]:
+        """What each program pays for a first sale, in the order its rewards are written (several: by
+        program key): its award (one per group), or for a program of royalties alone its owners'
+        royalties, which make the same rewards without building the award."""
+        awards: list[engine.Award] = []
+        alone: list[Paid] = []
+        for key, program, admits, royalties_alone in self.selling:
+            if not royalties_alone:
+                if (a := engine.award(program, sale, self.owned, admits)) is not None:
+                    awards.append(a)
+            elif sale.owners and not other_currency(sale.event, program):
+                alone.append((key, engine.royalties(program, sale, admits)))
+        paid: list[Paid] = [(a.program, a) for a in engine.in_groups(awards, self.programs)]
+        if alone:
+            paid = sorted(paid + alone, key=itemgetter(0))  # as `in_groups` orders two awards or more
+        return paid
 
     def renewal(self, program: Program, sale: engine.Sale) -> engine.Award | None:
         """The program's renewal award, while its `renewals` allows (None: every renewal pays)."""
@@ -342,42 +392,74 @@ class _Work:
             return None
         return engine.renewal_award(program, sale, first, self.owned)
 
-    def write_reward(self, program: Program, sale: engine.Sale, a: engine.Award, allocation: Allocation,
-                     times: tuple[str, list[tuple[str, str, str]]] | None = None) -> None:
-        """Write one reward (once: never a second time); `times` is (`earned_at`, the engagements)
-        as written, when the caller already has them (a sale's rewards share them)."""
-        ident = f"{program.key}:{sale.id}:{allocation.collaborator}"
-        earned, engagements = times or (iso(as_utc(sale.paid_at)), [(e.type, e.collaborator, iso(e.at))
-                                                                     for e in a.engagements])
-        if self.known(ident, sale.id, earned):
-            return  # written by an earlier run: never twice
-        amount = str(allocation.amount)
-        doc: Record = {
-            "program": program.key, "order": sale.id, "collaborator": allocation.collaborator,
-            "amount": amount, "reward": amount, "units": program.units,
-            "score": str(allocation.score), "earned_at": earned, "value": str(a.value),
-            "why": allocation.note or a.why, "arithmetic": a.arithmetic,
-            "engagements": [list(e) for e in engagements]}
-        held = payable_at(as_utc(sale.paid_at), program.hold)
-        if held is not None:
-            doc["payable_at"] = iso(held)
-        if program.review:
-            doc["status"] = "draft"
-        if sale.renewal_of is not None:
-            doc["renewal_of"] = sale.renewal_of
-        if self._royalty_only(program, sale, a, allocation.collaborator):
-            # refunds take back the same share of the owner's lines: v is their lines' value
-            doc["products"] = sorted(sale.owners[allocation.collaborator])
-            doc["value"] = str(a.owned_values[allocation.collaborator])
-        self.put(ident, doc)
-        self.done.rewards += 1
+    def write_award(self, program: Program, sale: engine.Sale, a: engine.Award, earned: str) -> None:
+        """Write each reward of an award (once: never a second time) earned at `earned` (`iso` of the
+        sale's payment time, in UTC)."""
+        royalties = self._royalty_only(program, sale, a)
+        value = str(a.value)
+        # a royalty alone: refunds take back the same share of the owner's lines, v is their value
+        self.write_rewards(program, sale, earned, a.arithmetic, [
+            [e.type, e.collaborator, engine.iso_of(e.at)] for e in a.engagements], (
+            (x.collaborator, x.amount, str(x.score), str(a.owned_values[x.collaborator]), x.note or a.why,
+             sale.owners[x.collaborator]) if x.collaborator in royalties else
+            (x.collaborator, x.amount, str(x.score), value, x.note or a.why, None) for x in a.allocations))
+
+    def write_royalties(self, program: Program, sale: engine.Sale, royalties: list[engine.Royalty],
+                        earned: str) -> None:
+        """Write the rewards of a program of royalties alone (`engine.royalties_alone`): those its
+        award would have, each owner's royalty above zero, engaged by each owner at the creation."""
+        at = engine.iso_of(sale.created_at)
+        self.write_rewards(program, sale, earned, "; ".join(r.note for r in royalties), [
+            [engine.ROYALTY, r.collaborator, at] for r in royalties], (
+            (r.collaborator, r.amount, str(len(r.products)), str(r.value), r.note, r.products)
+            for r in royalties if r.amount > 0))
+
+    def write_rewards(self, program: Program, sale: engine.Sale, earned: str, arithmetic: str,
+                      engagements: list[list[str]], rewards: Iterable[Reward]) -> None:
+        """Write each of a sale's rewards in `program` not already written (never a second time).
+        `rewards` are (collaborator, amount, score, value, why, the products of a royalty alone);
+        they share the arithmetic and the engagements, as written."""
+        shared = self._shared(program, sale) if program.hold or program.review or sale.renewal_of is not None else None
+        known: Callable[[str], bool] | None = None  # asked at the first reward: a sale may have none
+        fresh = True  # the first reward written takes `engagements`, the others a copy
+        for who, amount, score, value, why, products in rewards:
+            ident = f"{program.key}:{sale.id}:{who}"
+            known = known or self.known(sale.id, earned)
+            if known(ident):
+                continue  # written by an earlier run: never twice
+            text = str(amount)
+            doc: Record = {
+                "program": program.key, "order": sale.id, "collaborator": who, "amount": text, "reward": text,
+                "units": program.units, "score": score, "earned_at": earned, "value": value, "why": why,
+                "arithmetic": arithmetic, "engagements": engagements if fresh else [list(e) for e in engagements]}
+            fresh = False
+            if shared:
+                doc.update(shared)
+            if products is not None:
+                doc["products"] = sorted(products)
+            self.put(ident, doc)
+            self.done.rewards += 1
 
     @staticmethod
-    def _royalty_only(program: Program, sale: engine.Sale, a: engine.Award, who: str) -> bool:
-        """Whether `who`'s reward is a royalty alone (not also a share of the whole order as engaged)."""
-        if engine.ROYALTY not in program.engagements or who not in sale.owners or sale.renewal_of is not None:
-            return False
-        return all(e.type == engine.ROYALTY for e in a.engagements if e.collaborator == who)
+    def _shared(program: Program, sale: engine.Sale) -> Record | None:
+        """The fields a sale's rewards in `program` share after their engagements, in the order they
+        are written: a hold's end, a review's draft, a renewal's first order (most sales: none)."""
+        shared: Record = {}
+        held = payable_at(as_utc(sale.paid_at), program.hold)
+        if held is not None:
+            shared["payable_at"] = iso(held)
+        if program.review:
+            shared["status"] = "draft"
+        if sale.renewal_of is not None:
+            shared["renewal_of"] = sale.renewal_of
+        return shared or None
+
+    @staticmethod
+    def _royalty_only(program: Program, sale: engine.Sale, a: engine.Award) -> set[str]:
+        """Those whose reward is a royalty alone (not also a share of the whole order as engaged)."""
+        if engine.ROYALTY not in program.engagements or not sale.owners or sale.renewal_of is not None:
+            return set()
+        return sale.owners.keys() - {e.collaborator for e in a.engagements if e.type != engine.ROYALTY}
 
     def lead(self, event: Event) -> None:
         """A lead pays the flat bounty of every `conversion: lead` program that admits its collaborator."""
@@ -389,7 +471,7 @@ class _Work:
             a = engine.Award(key, (allocation,), Decimal(0), (engine.Engagement(LEAD, event.collaborator, event.at),),
                              event.at, "conversion: lead", f"flat {program.flat} {program.units} per lead")
             sale = engine.Sale(id=event.key, event=event, created_at=event.at)
-            self.write_reward(program, sale, a, allocation)
+            self.write_award(program, sale, a, iso(as_utc(event.at)))
 
     # -- refunds and cancellations ---------------------------------------------------------------
 
@@ -459,7 +541,18 @@ class _Work:
 def _index_table(order: str) -> str | None:
     """The index table of an order's rewards; None for a sale with no order number (a lead, a
     manual sale: never refunded nor renewed, it needs no index)."""
-    return program_orders_table(int(order)) if order.isascii() and order.isdigit() else None
+    return program_orders_table(int(order)) if _numbered(order) else None
+
+
+def _numbered(order: str) -> bool:
+    """Whether `order` is an order number (not a lead's or a manual sale's key)."""
+    return order.isascii() and order.isdigit()
+
+
+def _copied(entry: Record) -> Record:
+    """A stored index entry, as a copy this run may change (its rewards and renewals)."""
+    return {**entry, "rewards": dict(entry.get("rewards", {})),
+            "renewals": {program: list(orders) for program, orders in entry.get("renewals", {}).items()}}
 
 
 def _noted(doc: Record, outcome: str, **changes: str) -> Record:

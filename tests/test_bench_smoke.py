@@ -115,6 +115,29 @@ def test_programs_smoke():
     assert set(r["targets"]) == {"ratio<=1.3", "steady_ratio<=1.3"}
 
 
+def test_programs_check_smoke(tmp_path):
+    """One side of the checker (this tree's package, in this process) and its comparison: every
+    state holds rewards, and a changed field is named where it is."""
+    import argparse
+    import json
+
+    import programs_check
+
+    out = tmp_path / "state.json"
+    programs_check.dump(argparse.Namespace(orders=300, refunds=20, days=1, orders_per_day=60, polls=2), out)
+    state = json.loads(out.read_text())
+    assert set(state) == {"backfill, in memory", "backfill, read back", "backfill, more programs", "steady",
+                          "steady, more programs"}
+    assert state["backfill, in memory"] == state["backfill, read back"]
+    tables = [t for t in state["backfill, more programs"] if t.startswith("programs/obligations/")]
+    assert tables and state["backfill, more programs"]["cursors/programs"]["counts"]
+    changed = json.loads(out.read_text())
+    first = next(iter(changed["backfill, more programs"][tables[0]].values()))
+    first["amount"] += "0"
+    found = programs_check._differences(state, changed)
+    assert len(found) == 1 and found[0].startswith(f"/backfill, more programs/{tables[0]}/") and "/amount:" in found[0]
+
+
 def test_the_store_benchmarks_run_on_postgresql_too():
     import close_period
     import ingest_orders

@@ -2,17 +2,21 @@
 leads; on a real store, through the ledger, and (last) against the sandbox site."""
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from siren_sync import commissions
 from siren_sync.app import open_app
 from siren_sync.config import load_config
 from siren_sync.demo import THREE_POOLS, sandbox_config_text, sandbox_env
+from siren_sync.engine import commissions as engine
 from siren_sync.model import Collaborator, Event, Line, OrderValue, Program, Touch
 from siren_sync.payouts import fulfillments
 from siren_sync.payouts.overview import settled
@@ -407,3 +411,73 @@ def test_a_refund_after_a_cancelled_fulfillment_reduces_the_reward(store, tmp_pa
     fulfillments.cancel(store, opened.id, LATER)
     shop.record(refund(55, "40.00"))
     assert shop.owed() == {"affiliates:7:alice": (Decimal("15.00"), "payable")}
+
+
+# -- a program of royalties alone: the rewards its award would write, without the award -----------------
+
+class _NothingStored:
+    """A store and transaction holding no reward yet (what `_Work` reads of them)."""
+
+    def get(self, table, key, default=None):
+        return default
+
+    def table(self, table):
+        return {}
+
+
+OWNER_OF = {93: "alice", 94: "bruno", 95: "bruno", 96: "carol", 97: None}
+
+
+@st.composite
+def _sales(draw):
+    """A first sale of 1 to 4 lines (products of alice, bruno, carol the inactive, or nobody), a
+    discount up to its subtotal, maybe alice's coupon: the sale as `_Work.sale_of` makes it."""
+    products = draw(st.lists(st.sampled_from(sorted(OWNER_OF)), min_size=1, max_size=4))
+    cents = draw(st.lists(st.integers(0, 10 ** 6), min_size=len(products), max_size=len(products)))
+    lines = tuple(Line(str(n), Decimal(c).scaleb(-2), product_id=p)
+                  for n, (p, c) in enumerate(zip(products, cents, strict=True)))
+    subtotal = sum((line.subtotal for line in lines), Decimal(0))
+    discount = Decimal(draw(st.integers(0, int(subtotal * 100)))).scaleb(-2)
+    event = Event(key="woocommerce:sale:7", type="sale", at=PAID, order_id=7, source="woocommerce",
+                  order=OrderValue("USD", subtotal - discount, lines, discount_total=discount))
+    owners: dict[str, set[int]] = {}
+    for p in products:
+        if OWNER_OF[p]:
+            owners.setdefault(OWNER_OF[p], set()).add(p)
+    coupons = ("alice",) if draw(st.booleans()) else ()
+    return engine.Sale("7", event, CREATED, coupons=coupons,
+                       owners={who: frozenset(mine) for who, mine in owners.items()})
+
+
+@st.composite
+def _royalty_programs(draw):
+    """A program of royalties alone: a percentage or a flat reward, maybe members, a hold, a review,
+    in USD or whole points, and a key sorting before or after `affiliates`."""
+    reward = draw(st.sampled_from([{"percentage": Decimal(50)}, {"percentage": Decimal("12.5")},
+                                   {"percentage": Decimal(100)}, {"flat": Decimal("5.00")}]))
+    units = draw(st.sampled_from([{"units": "USD", "exponent": 2}, {"units": "points", "exponent": 0,
+                                                                      "is_currency": False}]))
+    return program(draw(st.sampled_from(["royalties", "a-royalties"])), engagements=("collaboratorProductSold",),
+                   members=draw(st.sampled_from([None, frozenset({"alice"})])), review=draw(st.booleans()),
+                   hold=draw(st.sampled_from([timedelta(0), timedelta(days=7)])), **{"percentage": None, **reward},
+                   **units)
+
+
+@settings(max_examples=300, deadline=None)
+@given(sale=_sales(), royalties=_royalty_programs(), with_affiliates=st.booleans())
+def test_a_program_of_royalties_alone_writes_what_its_award_would(sale, royalties, with_affiliates):
+    """`_Work.sale` writes a royalties-alone program's rewards from the owners' royalties, without
+    the award (`engine.royalties_alone`): the same documents, index entries and order as the award
+    of every program through `in_groups` and `write_award` (the general path)."""
+    programs = {p.key: p for p in ([program()] if with_affiliates else []) + [royalties]}
+    assert engine.royalties_alone(royalties)
+    fast = commissions._Work(_NothingStored(), _NothingStored(), programs, PEOPLE)
+    fast.sale(sale)
+    general = commissions._Work(_NothingStored(), _NothingStored(), programs, PEOPLE)
+    awards = engine.in_groups([a for key, p in programs.items()
+                               if (a := engine.award(p, sale, general.owned, general.admits[key])) is not None],
+                              programs)
+    for a in awards:
+        general.write_award(programs[a.program], sale, a, "2026-11-10T12:05:00+00:00")
+    assert json.dumps(fast.written) == json.dumps(general.written)  # the same documents, in the same order
+    assert fast.entries == general.entries and fast.done == general.done

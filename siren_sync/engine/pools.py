@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, Inexact, InvalidOperation, Overflow, localcontext
 from fractions import Fraction
+from functools import lru_cache
 from math import floor
+from operator import attrgetter
 from typing import Protocol
 
 from siren_sync.engine.units import minor_unit
@@ -49,23 +51,27 @@ def _compiled(order: OrderValue, compilers: Sequence[str], filters: LineItemFilt
               owned_products: Collection[int]) -> tuple[Decimal, Decimal]:
     """`compile_order` as (numerator, denominator > 0), both exact Decimals: the denominator is 1
     but when filtered lines take their share of a discount (the one division, kept for the rounding)."""
-    lines = order.lines if not filters.restricts else [
-        line for line in order.lines if _keeps(line, filters, owned_products)]
-    kept = sum((line.subtotal for line in lines), Decimal(0))
+    restricts = filters.restricts
+    lines = order.lines if not restricts else [line for line in order.lines if _keeps(line, filters, owned_products)]
+    kept = sum(map(_SUBTOTAL, lines), Decimal(0))
     value = kept if "lineItems" in compilers else Decimal(0)
-    for compiler, amount in (("fees", order.fees), ("shipping", order.shipping), ("taxes", order.taxes)):
-        if compiler in compilers:
-            value += amount
+    if "fees" in compilers:
+        value += order.fees
+    if "shipping" in compilers:
+        value += order.shipping
+    if "taxes" in compilers:
+        value += order.taxes
     if "discounts" not in compilers or not order.discount_total:
         return value, _ONE
-    if not filters.restricts:
+    if not restricts:
         return value - order.discount_total, _ONE
-    everything = sum((line.subtotal for line in order.lines), Decimal(0))
+    everything = sum(map(_SUBTOTAL, order.lines), Decimal(0))
     if not everything:
         return value, _ONE
-    with localcontext(_EXACT):  # value - discount x kept / everything, over `everything`
-        numerator = value * everything - order.discount_total * kept
-        return (numerator, everything) if everything > 0 else (-numerator, -everything)
+    # value - discount x kept / everything, over `everything`: the exact context's own operations
+    # (a `localcontext` costs more than the arithmetic, once per owner of a royalty)
+    numerator = _EXACT.subtract(_EXACT.multiply(value, everything), _EXACT.multiply(order.discount_total, kept))
+    return (numerator, everything) if everything > 0 else (_EXACT.minus(numerator), _EXACT.minus(everything))
 
 
 def _keeps(line: Line, filters: LineItemFilters, owned_products: Collection[int]) -> bool:
@@ -82,14 +88,21 @@ def _keeps(line: Line, filters: LineItemFilters, owned_products: Collection[int]
 def _rounded(numerator: Decimal, denominator: Decimal, exponent: int) -> Decimal:
     """`numerator / denominator` (> 0) rounded to 10**-exponent, halves away from zero: what
     `round_half_up` gives for the same Fraction, in integer arithmetic on the Decimals."""
-    with localcontext(_EXACT):
-        units, rest = divmod(numerator.scaleb(exponent), denominator)
-        if 2 * abs(rest) >= denominator:
-            units += 1 if numerator > 0 else -1
-    return Decimal(int(units)).scaleb(-exponent)
+    units, rest = _EXACT.divmod(_EXACT.scaleb(numerator, exponent), denominator)
+    whole = int(units)
+    if _EXACT.multiply(rest.copy_abs(), 2) >= denominator:
+        whole += 1 if numerator > 0 else -1
+    return Decimal(whole).scaleb(-exponent)
+
+
+@lru_cache(maxsize=64)
+def _exponent_of(currency: str) -> int:
+    """The minor unit of an order's currency as the order spells it, looked up once per code."""
+    return minor_unit(currency.upper(), None)[0]
 
 
 _ONE = Decimal(1)
+_SUBTOTAL = attrgetter("subtotal")
 # Products and integer quotients of bounded values (values.py: at most 23 digits each): exact, and
 # a result that could not be would raise rather than round.
 _EXACT = Context(prec=1000, traps=[Inexact, InvalidOperation, DivisionByZero, Overflow])
@@ -116,10 +129,15 @@ def counted_value(event: Event, distributor: Counting, owned_products: Collectio
         return Decimal(0)
     if event.order is None:
         return event.revenue if event.revenue is not None else Decimal(0)
-    order = event.order
     if other_currency(event, distributor):
         return Decimal(0)
-    exponent = minor_unit(order.currency.upper(), None)[0]
+    return order_value(event, event.order, distributor, owned_products)
+
+
+def order_value(event: Event, order: OrderValue, distributor: Counting, owned_products: Collection[int]) -> Decimal:
+    """`counted_value` of a sale of `order` (`event.order`) that counts for `distributor`, which
+    the caller has checked (programs check the currency once for a sale's owners and engaged)."""
+    exponent = _exponent_of(order.currency)
     numerator, denominator = _compiled(order, distributor.compilers, distributor.filters, owned_products)
     if event.share is WHOLE or event.share == 1:
         if denominator is _ONE:
