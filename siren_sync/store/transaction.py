@@ -75,10 +75,13 @@ class BufferedTransaction:
 
         Closing a period with 100,000 obligations would otherwise spend most of its time copying
         them one by one. The documents become the store's: the caller must not change them after.
-        A document that is not plain JSON makes the commit fail, leaving the store as it was.
+        A document that is not plain JSON makes the commit fail, leaving the store as it was. No
+        documents is no change (a partition is not rewritten, nor its journal appended, for nothing).
         """
         self._check_active()
         check_table(table)
+        if not docs:
+            return
         if "" in docs or not set(map(type, docs)) <= {str} or not set(map(type, docs.values())) <= {dict}:
             for key, doc in docs.items():  # the slow pass only to name the bad one
                 check_key(key)

@@ -70,6 +70,20 @@ def test_a_transaction_that_changed_nothing_applies_nothing():
     assert not Changes() and Changes(documents={"t": {"k": None}}) and Changes(events={"b": [b"{}\n"]})
 
 
+def test_put_many_of_no_documents_changes_nothing():
+    """A caller with nothing to put (a programs poll without new visits) must not make a commit, or a
+    partition's rewrite or journal line, of nothing."""
+    tx, store = transaction()
+    tx.put_many("programs/visits", {})
+    tx.commit()
+    assert store.applied == []
+    tx, store = transaction()
+    tx.put_many("programs/visits", {})
+    tx.put("t", "k", {"n": 1})
+    tx.commit()
+    assert list(store.applied[0].documents) == ["t"]
+
+
 def test_put_copies_and_put_many_takes_the_documents_as_they_are():
     tx, store = transaction()
     doc = {"nested": {"n": 1}}
