@@ -296,9 +296,18 @@ class TinyDBStore:
     def get(self, table: str, key: str, default: T) -> Document | T: ...
 
     def get(self, table: str, key: str, default: object = None) -> object:
-        """The committed document `key` of `table`, or `default`. Do not mutate it."""
-        tbl = self._table(table)
-        doc = document(tbl, key) if tbl is not None else None
+        """The committed document `key` of `table`, or `default`. Do not mutate it.
+
+        A partition's document is looked up in the documents as read, as `table` returns them
+        (TinyDB's own `get` would wrap a copy of it, or scan for a miss, at each call: a programs
+        poll asks for a visitor's visits at every sale, most of them missing)."""
+        if is_partition(table):
+            check_table(table)
+            db = self._partition(table)
+            doc = db.file.data.get(table, {}).get(key) if db is not None else None
+        else:
+            tbl = self._table(table)
+            doc = document(tbl, key) if tbl is not None else None
         return default if doc is None else doc
 
     def table(self, table: str) -> dict[str, Document]:
