@@ -84,8 +84,7 @@ def begin(store: Store, programs: Mapping[str, Program]) -> None:
     if not programs or (cursor is not None and "counts" in cursor):
         return
     with store.transaction() as tx:  # keeps what `store adopt` wrote (`adopted_until`)
-        tx.put(CURSORS, PROGRAMS_CURSOR, {**(cursor or {}), "counts": {b: store.event_count(b)
-                                                                      for b in store.buckets()}})
+        tx.put(CURSORS, PROGRAMS_CURSOR, {**(cursor or {}), "counts": store.event_counts()})
 
 
 def adopted(tx: Transaction, now: datetime) -> None:
@@ -112,17 +111,17 @@ def _recent(store: Store, recent: list[tuple[str, Event, bool]]) -> tuple[list[E
     added: dict[str, int] = {}
     for bucket, _, _ in recent:
         added[bucket] = added.get(bucket, 0) + 1
-    if any(done.get(b, 0) + added.get(b, 0) != store.event_count(b) for b in store.buckets()):
+    stored = store.event_counts()
+    if any(done.get(b, 0) + added.get(b, 0) != stored.get(b, 0) for b in stored.keys() | added.keys()):
         return None, {}
-    return [e for _, e, ignored in recent if not ignored], {**done, **{b: store.event_count(b) for b in added}}
+    return [e for _, e, ignored in recent if not ignored], {**done, **{b: stored[b] for b in added}}
 
 
 def new_events(store: Store) -> tuple[list[Record], dict[str, int]]:
     """The ledger records not yet seen by programs, and the counts once they are."""
     done = dict((store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("counts", {}))
     fresh: list[Record] = []
-    for bucket in store.buckets():
-        total = store.event_count(bucket)
+    for bucket, total in sorted(store.event_counts().items()):
         if total > done.get(bucket, 0):
             fresh.extend(store.events(bucket, done.get(bucket, 0)))
             done[bucket] = total

@@ -215,6 +215,11 @@ class Store(Protocol):
         """How many events are committed in `bucket` (or in all buckets)."""
         ...
 
+    def event_counts(self) -> dict[str, int]:
+        """How many events are committed in each bucket holding some, in one read (programs compare
+        them at every poll: one query, not one per month of history)."""
+        ...
+
     def events(self, bucket: str, start: int = 0) -> Iterator[Document]:
         """The committed event records of `bucket`, in the order they were recorded, from the
         `start`-th (0: all of them; those before it are not decoded: programs read only what is new)."""

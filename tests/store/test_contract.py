@@ -101,7 +101,9 @@ def test_a_recorded_key_is_known_and_cannot_be_appended_again(backend: Backend, 
             with pytest.raises(ValueError, match="'woo:sale:5' appears twice"):
                 tx.append_events("2027-01", events(5, 1) + events(5, 1))
         assert store.event_count() == 3 and store.buckets() == ["2026-11", "2026-12"]
+        assert store.event_counts() == {"2026-11": 2, "2026-12": 1}
     with backend.store(readonly=True) as reader:
+        assert reader.event_counts() == {"2026-11": 2, "2026-12": 1}
         assert reader.known(f"woo:sale:{i}" for i in range(6)) == {"woo:sale:0", "woo:sale:1", "woo:sale:2"}
     with backend.store() as store, store.transaction() as tx:
         with pytest.raises(ValueError, match="already recorded"):
@@ -134,6 +136,7 @@ def test_a_reader_cannot_write(backend: Backend, seeded_state: dict):
 def test_a_reader_of_a_store_not_created_yet_reads_it_empty(backend: Backend):
     with backend.store(readonly=True) as reader:
         assert reader.tables() == [] and reader.buckets() == [] and reader.event_count() == 0
+        assert reader.event_counts() == {}
         assert reader.known(["woo:sale:0"]) == set() and reader.get("cursors", "woocommerce") is None
 
 

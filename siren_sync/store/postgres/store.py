@@ -201,6 +201,15 @@ class PostgresStore:
                                                    WHERE namespace = %s AND (%s::text IS NULL OR bucket = %s)""",
                              (self.namespace, bucket, bucket)))
 
+    def event_counts(self) -> dict[str, int]:
+        """How many events are committed in each bucket holding some, in one query."""
+        if self._empty:
+            return {}
+        rows = self._read("counting events", lambda c: c.execute(
+            "SELECT bucket, count FROM siren_sync_buckets WHERE namespace = %s AND count > 0",
+            (self.namespace,)).fetchall())
+        return {row[0]: int(row[1]) for row in rows}
+
     def events(self, bucket: str, start: int = 0) -> Iterator[Document]:
         """The committed event records of `bucket`, in the order they were recorded, from the
         `start`-th (the database skips those before it: they are neither sent nor decoded)."""

@@ -356,6 +356,10 @@ class TinyDBStore:
             return count
         return sum(entry["count"] for entry in segments.values())
 
+    def event_counts(self) -> dict[str, int]:
+        """How many events are committed in each bucket holding some."""
+        return {bucket: entry["count"] for bucket, entry in self._root[SEGMENTS].items() if entry["count"]}
+
     def events(self, bucket: str, start: int = 0) -> Iterator[Document]:
         """The committed event records of `bucket`, in the order they were recorded, from the `start`-th."""
         entry = self._root[SEGMENTS].get(bucket)
