@@ -43,6 +43,7 @@ from tinydb.table import Table
 from siren_sync.errors import StoreError
 from siren_sync.store.names import check_table, is_partition, key_digest
 from siren_sync.store.protocol import WRITE_WAIT, Changes, Document
+from siren_sync.store.tinydb.cache import PartitionCache
 from siren_sync.store.tinydb.commit import Commit
 from siren_sync.store.tinydb.database import Database, JSONFileStorage, Tables, document
 from siren_sync.store.tinydb.keyindex import read_key_index
@@ -89,7 +90,7 @@ class TinyDBStore:
         self.write_wait = WRITE_WAIT  # seconds a transaction waits for another process's
         self._db: Database | None = None
         self._root_fd: int | None = None  # the root file this store read last (writers)
-        self._partitions: dict[str, Database] = {}
+        self._partitions = PartitionCache()  # the most recently used, up to a bound
         self._keys: set[int] | None = None
         self._tx: BufferedTransaction | None = None
 
@@ -192,8 +193,7 @@ class TinyDBStore:
         self._root_fd = fd
         if old is None:
             return
-        self._partitions = {name: db for name, db in self._partitions.items()
-                            if old[PARTITIONS].get(name) == data[PARTITIONS].get(name)}
+        self._partitions.keep_only(lambda name: old[PARTITIONS].get(name) == data[PARTITIONS].get(name))
         old_length, new_length = store_meta(old)["keys"]["length"], store_meta(data)["keys"]["length"]
         if self._keys is not None and new_length >= old_length:
             self._keys |= read_key_index(self.path, self.folder / KEYS_FILE, new_length, old_length)
@@ -257,7 +257,7 @@ class TinyDBStore:
             return None
         path, data = entry
         db = Database(JSONFileStorage(path, data))
-        self._partitions[table] = db
+        self._partitions.put(table, db)
         return db
 
     def _read_partition(self, table: str) -> tuple[Path, Tables] | None:
@@ -411,9 +411,9 @@ class TinyDBStore:
         self._root_fd = os.open(self.path, os.O_RDONLY)  # the root just written: the lock is held
         for table, db in commit.loaded.items():
             if db is None:
-                self._partitions.pop(table, None)
+                self._partitions.drop(table)
             else:
-                self._partitions[table] = db
+                self._partitions.put(table, db)
         if self._keys is not None:
             self._keys.update(changes.keys)
         commit.remove_superseded()
