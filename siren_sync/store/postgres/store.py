@@ -24,6 +24,7 @@ from typing import Any, Self, TypeVar, overload
 import psycopg
 
 from siren_sync.errors import StoreError, StoreLockedError
+from siren_sync.store.cache import TableCache
 from siren_sync.store.names import KEY_BYTES, check_table, is_partition, key_digest
 from siren_sync.store.postgres import commit, partitions, schema
 from siren_sync.store.postgres.connection import Connection, scalar
@@ -54,7 +55,7 @@ class PostgresStore:
         self.write_wait = WRITE_WAIT  # seconds a transaction waits for another process's
         self._opened = False
         self._empty = False  # a reader of a database that has no siren-sync tables yet
-        self._cache: dict[str, dict[str, Document]] = {}
+        self._cache: TableCache[dict[str, Document]] = TableCache()  # the most recently used, up to a bound
         self._generation: int | None = None  # of the writer's cache
         self._writing = False  # the write lock is held: a database transaction is open
         self._tx: BufferedTransaction | None = None
@@ -140,8 +141,9 @@ class PostgresStore:
         check_table(table)
         docs = self._cache.get(table)
         if docs is None:
-            docs = self._cache[table] = {} if self._empty else json.loads(self._one(
+            docs = {} if self._empty else json.loads(self._one(
                 f"reading table {table}", partitions.READ if is_partition(table) else READ, (self.namespace, table)))
+            self._cache.put(table, docs)
         return docs
 
     @overload

@@ -41,9 +41,9 @@ from typing import Self, TypeVar, overload
 from tinydb.table import Table
 
 from siren_sync.errors import StoreError
+from siren_sync.store.cache import TableCache
 from siren_sync.store.names import check_table, is_partition, key_digest
 from siren_sync.store.protocol import WRITE_WAIT, Changes, Document
-from siren_sync.store.tinydb.cache import PartitionCache
 from siren_sync.store.tinydb.commit import Commit
 from siren_sync.store.tinydb.database import Database, JSONFileStorage, Tables, document
 from siren_sync.store.tinydb.keyindex import read_key_index
@@ -90,7 +90,7 @@ class TinyDBStore:
         self.write_wait = WRITE_WAIT  # seconds a transaction waits for another process's
         self._db: Database | None = None
         self._root_fd: int | None = None  # the root file this store read last (writers)
-        self._partitions = PartitionCache()  # the most recently used, up to a bound
+        self._partitions: TableCache[Database] = TableCache()  # the most recently used, up to a bound
         self._keys: set[int] | None = None
         self._tx: BufferedTransaction | None = None
 

@@ -6,6 +6,7 @@ import psycopg
 import pytest
 
 from siren_sync.errors import StoreError
+from siren_sync.store.cache import TABLES_KEPT
 from siren_sync.store.postgres import connection
 from siren_sync.store.postgres.store import PostgresStore
 from tests.store.helpers import AGG, CURSOR, events, seed
@@ -35,6 +36,21 @@ def test_the_writer_keeps_its_tables_across_its_commits_and_reads_another_s_agai
     with pg.transaction() as tx:
         assert tx.get("cursors", "woocommerce") == {"behind": 1}  # so everything is read again
         assert tx.get(AGG, "other") == {"n": 1} and tx.get(AGG, "aggregate") == {"revenue": "24.00", "events": 2}
+
+
+def test_the_writer_keeps_the_tables_it_used_last_and_reads_the_others_again(pg, url, namespace):
+    """Up to `TABLES_KEPT` tables stay in memory (a worker running for months read a table of rewards
+    each day): one used longer ago is read again, one used lately is not."""
+    tables = [f"t{i:03d}" for i in range(TABLES_KEPT + 10)]
+    with pg.transaction() as tx:
+        for i, table in enumerate(tables):
+            tx.put(table, "doc", {"n": i})
+    assert [pg.get(table, "doc") for table in tables] == [{"n": i} for i in range(len(tables))]
+    with psycopg.connect(url, autocommit=True) as conn:  # behind its back: seen only if read again
+        conn.execute("UPDATE siren_sync_documents SET doc = '{\"behind\":1}' WHERE namespace = %s AND tbl = ANY(%s)",
+                     (namespace, [tables[0], tables[-1]]))
+    assert pg.get(tables[-1], "doc") == {"n": len(tables) - 1}  # used lately: kept
+    assert pg.get(tables[0], "doc") == {"behind": 1}  # used longer ago: read again
 
 
 def test_a_partition_is_kept_in_chunks_and_a_commit_rewrites_only_those_it_touches(pg, url, namespace):

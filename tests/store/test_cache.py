@@ -1,5 +1,5 @@
-"""The partitions a TinyDB store keeps in memory: the most recently used, up to a bound, so a worker
-running for months does not hold every day's table it ever wrote."""
+"""The tables a store keeps in memory: the most recently used, up to a bound, so a worker running for
+months does not hold every day's table it ever wrote (TinyDB's partitions; PostgreSQL's tables)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from siren_sync.store import Store
+from siren_sync.store.cache import TABLES_KEPT, TableCache
 from siren_sync.store.tinydb import store as store_module
-from siren_sync.store.tinydb.cache import PARTITIONS_KEPT, PartitionCache
 
 
 def test_the_least_recently_used_partition_is_dropped_first():
-    cache = PartitionCache(kept=2)
+    cache = TableCache[object](kept=2)
     a, b, c = object(), object(), object()
     cache.put("a", a)
     cache.put("b", b)
@@ -39,7 +39,7 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_a_store_keeps_the_recent_partitions_and_reads_the_others_again(store_path: Path, reads: list[str]):
-    tables = [f"programs/obligations/day-{i:03d}" for i in range(PARTITIONS_KEPT + 10)]
+    tables = [f"programs/obligations/day-{i:03d}" for i in range(TABLES_KEPT + 10)]
     with Store(store_path) as store:
         with store.transaction() as tx:  # one commit writes them all (a backfill)
             for i, table in enumerate(tables):
