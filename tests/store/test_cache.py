@@ -55,3 +55,17 @@ def test_a_store_keeps_the_recent_partitions_and_reads_the_others_again(store_pa
         assert store.get(tables[-1], "reward") == {"n": len(tables) - 1}  # recent: still in memory
         assert store.get(tables[0], "reward") == {"n": 0}  # dropped: read again, the same
         assert reads == [*tables, tables[0]]
+
+
+def test_a_reader_keeps_every_partition_it_read_so_one_command_shows_one_committed_state(
+        store_path: Path, reads: list[str]):
+    """A reader (one command: `check`, `explain`) is short-lived: were it to drop a partition and read
+    it again after a writer's commit, it could show two states at once."""
+    tables = [f"programs/obligations/day-{i:03d}" for i in range(TABLES_KEPT + 10)]
+    with Store(store_path) as store, store.transaction() as tx:
+        for i, table in enumerate(tables):
+            tx.put(table, "reward", {"n": i})
+    with Store(store_path, readonly=True) as reader:
+        assert [reader.get(table, "reward") for table in tables] == [{"n": i} for i in range(len(tables))]
+        assert reader.get(tables[0], "reward") == {"n": 0}
+        assert reads == tables  # each read once

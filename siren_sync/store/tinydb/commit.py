@@ -70,7 +70,8 @@ class Commit:
         self.written: list[Path] = []  # new files: removed if the commit fails
         self.appended: list[tuple[Path, int]] = []  # (file, committed length): cut back if it fails
         self.superseded: list[Path] = []  # old files: removed once the commit succeeded
-        self.journal_lines: list[tuple[Path, int, bytes]] = []  # (journal, committed length, line)
+        # (journal, its committed length or None when this commit starts it, line)
+        self.journal_lines: list[tuple[Path, int | None, bytes]] = []
         self.loaded: dict[str, Database | None] = {}
         self.temp: Path | None = None
 
@@ -116,11 +117,9 @@ class Commit:
         current = self._partition(table)
         docs = changed(current.file.data.get(table, {}) if current is not None else {}, changes)
         entry = self.partitions.get(table)
-        if entry is not None and docs:
-            line = journal_line(changes)
-            if appendable(entry, line):
-                self._journal_partition(table, entry, docs, line)
-                return
+        if entry is not None and docs and appendable(entry, line := journal_line(changes)):
+            self._journal_partition(table, entry, docs, line)
+            return
         if entry is not None:
             self.superseded += [self.folder / name for name in partition_files(entry)]
         if docs:
@@ -130,10 +129,9 @@ class Commit:
             self.loaded[table] = None
 
     def _journal_partition(self, table: str, entry: dict[str, Any], docs: dict[str, Any], line: bytes) -> None:
-        journal = entry.get("journal") or journal_file(entry["file"])
-        self.journal_lines.append((self.folder / journal, journal_length(entry), line))
-        self.partitions[table] = {**entry, "docs": len(docs), "journal": journal,
-                                  "length": journal_length(entry) + len(line)}
+        journal, length = entry.get("journal") or journal_file(entry["file"]), journal_length(entry)
+        self.journal_lines.append((self.folder / journal, length if "journal" in entry else None, line))
+        self.partitions[table] = {**entry, "docs": len(docs), "journal": journal, "length": length + len(line)}
         self.loaded[table] = Database(JSONFileStorage(self.folder / entry["file"], {table: docs}))
 
     def _rewrite_partition(self, table: str, docs: dict[str, Any]) -> None:
@@ -148,13 +146,15 @@ class Commit:
     def _append_journals(self) -> None:
         """Append each partition's line to its journal; a journal this commit starts is removed,
         not cut back, if the commit fails."""
+        started = False
         for path, at, line in self.journal_lines:
-            if at:
+            if at is not None:
                 self._append(path, at, line)
             else:
                 self.written.append(path)
                 append_file(path, 0, line)
-        if any(at == 0 for _, at, _ in self.journal_lines):
+                started = True
+        if started:
             fsync_dir(self.folder / "tables")
 
     def _append_segments(self) -> None:

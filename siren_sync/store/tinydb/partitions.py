@@ -47,11 +47,11 @@ def journal_length(entry: Mapping[str, Any]) -> int:
     return length
 
 
-def appendable(entry: Mapping[str, Any] | None, line: bytes) -> bool:
+def appendable(entry: Mapping[str, Any], line: bytes) -> bool:
     """Whether `line` goes to the journal of the partition whose manifest entry is `entry`: the
     journal stays no longer than the base (a store's first commit of a partition written before
     journals, whose size the entry does not record, rewrites it instead)."""
-    return entry is not None and "size" in entry and journal_length(entry) + len(line) <= entry["size"]
+    return "size" in entry and journal_length(entry) + len(line) <= entry["size"]
 
 
 def partition_files(entry: Mapping[str, Any]) -> list[str]:

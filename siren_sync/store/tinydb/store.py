@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Self, TypeVar, overload
@@ -41,7 +42,7 @@ from typing import Self, TypeVar, overload
 from tinydb.table import Table
 
 from siren_sync.errors import StoreError
-from siren_sync.store.cache import TableCache
+from siren_sync.store.cache import TABLES_KEPT, TableCache
 from siren_sync.store.names import check_table, is_partition, key_digest
 from siren_sync.store.protocol import WRITE_WAIT, Changes, Document
 from siren_sync.store.tinydb.commit import Commit
@@ -90,7 +91,9 @@ class TinyDBStore:
         self.write_wait = WRITE_WAIT  # seconds a transaction waits for another process's
         self._db: Database | None = None
         self._root_fd: int | None = None  # the root file this store read last (writers)
-        self._partitions: TableCache[Database] = TableCache()  # the most recently used, up to a bound
+        # A writer (the worker, for months) keeps the partitions it used last; a reader (one command)
+        # keeps all it read, so what it shows comes from one committed state even past the bound.
+        self._partitions: TableCache[Database] = TableCache(sys.maxsize if readonly else TABLES_KEPT)
         self._keys: set[int] | None = None
         self._tx: BufferedTransaction | None = None
 
@@ -277,17 +280,23 @@ class TinyDBStore:
             except FileNotFoundError as exc:
                 attempts -= 1
                 if self._write_lock.held or not attempts:
-                    raise unreadable(self.path, f"{exc.filename} is missing") from None
+                    raise unreadable(self.path, f"{exc.filename or self.folder / entry['file']} is missing") from None
                 self.refresh()
             except OSError as exc:
-                raise unreadable(self.path, f"{exc.filename}: {exc.strerror or exc}") from None
+                where = exc.filename or self.folder / entry["file"]
+                raise unreadable(self.path, f"{where}: {exc.strerror or exc}") from None
 
-    def _table(self, table: str) -> Table | None:
+    def _table(self, table: str) -> Table:
+        """A small table of the root (partitions are read through `_partition_docs`)."""
         check_table(table)
-        if is_partition(table):
-            db = self._partition(table)
-            return db.table(table) if db is not None else None
         return self._opened().table(table)
+
+    def _partition_docs(self, table: str) -> dict[str, Document]:
+        """A partition's documents as read: the store's own, never to be changed (empty if none)."""
+        check_table(table)
+        db = self._partition(table)
+        docs: dict[str, Document] = db.file.data.get(table, {}) if db is not None else {}
+        return docs
 
     @overload
     def get(self, table: str, key: str) -> Document | None: ...
@@ -302,12 +311,9 @@ class TinyDBStore:
         (TinyDB's own `get` would wrap a copy of it, or scan for a miss, at each call: a programs
         poll asks for a visitor's visits at every sale, most of them missing)."""
         if is_partition(table):
-            check_table(table)
-            db = self._partition(table)
-            doc = db.file.data.get(table, {}).get(key) if db is not None else None
+            doc = self._partition_docs(table).get(key)
         else:
-            tbl = self._table(table)
-            doc = document(tbl, key) if tbl is not None else None
+            doc = document(self._table(table), key)
         return default if doc is None else doc
 
     def table(self, table: str) -> dict[str, Document]:
@@ -319,11 +325,8 @@ class TinyDBStore:
         obligations are not wrapped one by one): do not mutate those either.
         """
         if is_partition(table):
-            check_table(table)
-            db = self._partition(table)
-            return dict(db.file.data.get(table, {})) if db is not None else {}
-        tbl = self._table(table)
-        return {str(doc.doc_id): doc for doc in tbl} if tbl is not None else {}
+            return dict(self._partition_docs(table))
+        return {str(doc.doc_id): doc for doc in self._table(table)}
 
     def tables(self, prefix: str = "") -> list[str]:
         """Names of the tables holding at least one document whose names start with `prefix`."""
