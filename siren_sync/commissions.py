@@ -45,7 +45,7 @@ from siren_sync.engine.pools import counted_value, other_currency
 from siren_sync.engine.units import decimals_of
 from siren_sync.gcpause import without_gc_pauses
 from siren_sync.model import LEAD, SALE, WHOLE, Allocation, Collaborator, Event, Obligation, Program, Record, Touch
-from siren_sync.payouts.records import claims
+from siren_sync.payouts import records
 from siren_sync.store.protocol import Store, Transaction
 from siren_sync.tables import (
     CURSORS,
@@ -83,8 +83,10 @@ def begin(store: Store, programs: Mapping[str, Program]) -> None:
     cursor = store.get(CURSORS, PROGRAMS_CURSOR)
     if not programs or (cursor is not None and "counts" in cursor):
         return
-    with store.transaction() as tx:  # keeps what `store adopt` wrote (`adopted_until`)
-        tx.put(CURSORS, PROGRAMS_CURSOR, {**(cursor or {}), "counts": store.event_counts()})
+    with store.transaction() as tx:  # read again under the lock: keeps what `store adopt` wrote
+        cursor = tx.get(CURSORS, PROGRAMS_CURSOR) or {}
+        if "counts" not in cursor:
+            tx.put(CURSORS, PROGRAMS_CURSOR, {**cursor, "counts": store.event_counts()})
 
 
 def adopted(tx: Transaction, now: datetime) -> None:
@@ -103,11 +105,11 @@ def _after_adoption(events: list[Event], cursor: Record) -> list[Event]:
     return [e for e in events if e.type != SALE or e.at >= horizon]
 
 
-def _recent(store: Store, recent: list[tuple[str, Event, bool]]) -> tuple[list[Event] | None, dict[str, int]]:
+def _recent(store: Store, done: Mapping[str, int], recent: list[tuple[str, Event, bool]],
+            ) -> tuple[list[Event] | None, dict[str, int]]:
     """(the events of `recent` not ignored, the counts once they are rewarded) when `recent` is all
-    the store recorded since the last run; (None, {}) when it is not (a crash, a backfill, a writer
-    that kept nothing)."""
-    done = dict((store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("counts", {}))
+    the store recorded beyond the counts `done`; (None, {}) when it is not (a crash, a backfill, a
+    writer that kept nothing)."""
     added: dict[str, int] = {}
     for bucket, _, _ in recent:
         added[bucket] = added.get(bucket, 0) + 1
@@ -117,35 +119,53 @@ def _recent(store: Store, recent: list[tuple[str, Event, bool]]) -> tuple[list[E
     return [e for _, e, ignored in recent if not ignored], {**done, **{b: stored[b] for b in added}}
 
 
-def new_events(store: Store) -> tuple[list[Record], dict[str, int]]:
-    """The ledger records not yet seen by programs, and the counts once they are."""
-    done = dict((store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("counts", {}))
+def new_events(store: Store, done: Mapping[str, int]) -> tuple[list[Record], dict[str, int]]:
+    """The ledger records beyond the counts `done` (not yet seen by programs), and the counts once they are."""
+    counts = dict(done)
     fresh: list[Record] = []
     for bucket, total in sorted(store.event_counts().items()):
-        if total > done.get(bucket, 0):
-            fresh.extend(store.events(bucket, done.get(bucket, 0)))
-            done[bucket] = total
-    return fresh, done
+        if total > counts.get(bucket, 0):
+            fresh.extend(store.events(bucket, counts.get(bucket, 0)))
+            counts[bucket] = total
+    return fresh, counts
+
+
+def _unrewarded(store: Store, cursor: Record, recent: list[tuple[str, Event, bool]],
+                ) -> tuple[list[Event], dict[str, int]]:
+    """The events programs have not seen (from `recent` when it is all of them, else read back from
+    the store) and the counts once they are."""
+    done = cursor.get("counts", {})
+    events, counts = _recent(store, done, recent)
+    if events is None:
+        fresh, counts = new_events(store, done)
+        events = [Event.from_record(r) for r in fresh if not r.get("ignored")]  # the ledger's: dated far ahead...
+    return events, counts
 
 
 def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping[str, Collaborator],
            now: datetime, recent: list[tuple[str, Event, bool]] | None = None) -> Rewarded:
     """Reward what the ledger recorded since the last run (see the module docstring). `recent` is
     what the ledger kept in memory of it (`Ledger.take_recent`): used when it is exactly what the
-    store holds beyond the count, else the events are read back from the store."""
+    store holds beyond the count, else the events are read back from the store.
+
+    The cursor and the counts are read again under the write lock, so what another process
+    committed meanwhile (`store adopt`'s horizon, another run's counts) is never written over. A
+    run that reduces an unpaid reward counts a change to what fulfillments pay: a `fulfill`
+    planned before it plans again rather than paying the old amount."""
     if not programs:
         return Rewarded()
-    events, counts = _recent(store, recent or [])
-    if events is None:
-        fresh, counts = new_events(store)
-        events = [Event.from_record(r) for r in fresh if not r.get("ignored")]  # the ledger's: dated far ahead...
-    cursor = store.get(CURSORS, PROGRAMS_CURSOR) or {}
-    if not events and counts == cursor.get("counts"):
-        return Rewarded()
-    events = _after_adoption(events, cursor)
+    stored = store.event_counts()
+    if not recent and stored == (store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("counts"):
+        return Rewarded()  # nothing new: no write lock taken
     with store.transaction() as tx, without_gc_pauses():  # objects per reward, none in a cycle
+        cursor = tx.get(CURSORS, PROGRAMS_CURSOR) or {}
+        events, counts = _unrewarded(store, cursor, recent or [])
+        if not events and counts == cursor.get("counts"):
+            return Rewarded()
         work = _Work(tx, store, programs, collaborators)
-        work.run(events)
+        work.run(_after_adoption(events, cursor))
+        if work.done.adjusted:
+            records.bump_serial(tx, records.serial(tx))
         tx.put(CURSORS, PROGRAMS_CURSOR, {**cursor, "counts": counts, "at": iso(now)})
     done = work.done
     if done.rewards or done.adjusted or done.clawbacks:
@@ -222,7 +242,7 @@ class _Work:
 
     def claims(self) -> dict[str, Claim]:
         if self._claims is None:
-            self._claims = claims(self.store)
+            self._claims = records.claims(self.store)
         return self._claims
 
     def put(self, ident: str, doc: Record) -> None:

@@ -168,6 +168,49 @@ def test_a_refund_after_payment_is_a_clawback_netted_in_the_next_fulfillment(sto
         ("alice", Decimal("15.00"), {"affiliates:7:alice:refund:55", "affiliates:8:alice"})]
 
 
+def test_a_refund_between_fulfill_s_plan_and_its_commit_makes_it_plan_again_never_pay_the_old_amount(
+        store, tmp_path, monkeypatch):
+    """The worker reduces an unpaid reward while `fulfill` is between its plan and its commit: the
+    commit is refused and the plan made again pays what is left (15.00), never the 25.00 planned."""
+    shop = Shop(store, program())
+    shop.record(*order(coupon="alice"))
+    real_plan = fulfillments.plan
+    calls = []
+
+    def plan_then_refund(*args, **kwargs):
+        made = real_plan(*args, **kwargs)
+        if not calls:  # the worker's poll lands right after the first plan
+            shop.record(refund(55, "40.00"))
+        calls.append(made)
+        return made
+
+    monkeypatch.setattr(fulfillments, "plan", plan_then_refund)
+    made = fulfillments.fulfill(store, fulfillments.Selection(LATER), str(tmp_path / "f.csv"), PEOPLE, {}, "", LATER)
+    assert [p.amount for p in calls[0].payouts] == [Decimal("25.00")]  # planned before the refund
+    assert [(p.collaborator, p.amount) for p in made.payouts] == [("alice", Decimal("15.00"))]
+    assert shop.owed()["affiliates:7:alice"] == (Decimal("15.00"), "processing")
+
+
+def test_store_adopt_committing_while_a_run_starts_keeps_its_horizon(store, monkeypatch):
+    """`store adopt` commits its horizon after a run read the cursor but before it took the write
+    lock: the run reads the cursor again under the lock, so the adopted sale is not rewarded and the
+    horizon stays."""
+    shop = Shop(store, program())
+    shop.ledger.record(order(coupon="alice"))
+    real = store.transaction
+
+    def adopt_first():
+        monkeypatch.setattr(store, "transaction", real)
+        with real() as tx:  # another process's `store adopt`, just before the run's transaction
+            commissions.adopted(tx, PAID + timedelta(minutes=1))
+        return real()
+
+    monkeypatch.setattr(store, "transaction", adopt_first)
+    assert commissions.reward(store, shop.programs, PEOPLE, LATER).rewards == 0
+    assert shop.docs() == {}
+    assert store.get("cursors", "programs")["adopted_until"] == "2026-11-10T12:06:00+00:00"
+
+
 def test_clawback_false_leaves_a_paid_reward_alone_and_says_how_much(store, tmp_path):
     shop = Shop(store, program(clawback=False))
     shop.record(*order(coupon="alice"))
