@@ -12,6 +12,8 @@ from siren_sync.store.postgres.url import is_database_url, passwords, problem, s
     ("postgresql://db.example/site?password=hunter2&sslmode=require",
      "postgresql://db.example/site?sslmode=require", ("hunter2",)),
     ("postgresql:///site?host=/run/postgresql", "postgresql:///site?host=/run/postgresql", ()),
+    ("postgresql://app@db.example/site?sslkey=/k.pem&sslpassword=k3y%21&sslmode=require",
+     "postgresql://app@db.example/site?sslkey=/k.pem&sslmode=require", ("k3y%21", "k3y!")),
     ("postgresql://app@h1:5432,h2:5432/site", "postgresql://app@h1:5432,h2:5432/site", ()),
 ])
 def test_shown_drops_the_password_wherever_it_is(url, want, secret):
