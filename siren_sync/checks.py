@@ -101,10 +101,11 @@ def _span(span: timedelta) -> str:
 def _print_rewards(app: App) -> None:
     """What programs owe that needs a look: rewards waiting for review, and what refunds after
     payment left with collaborators because their program says `clawback: false`."""
-    drafts = sorted(o.id for o in commissions.obligations(app.store) if o.status == "draft")
+    docs = commissions.documents(app.store)  # every day's table, read once for both
+    drafts = sorted(ident for ident, doc in docs.items() if doc.get("status") == "draft")
     if drafts:
         print(f"program rewards waiting for review: {len(drafts)} (siren-sync approve ID): {', '.join(drafts[:20])}")
-    for units, amount in sorted(commissions.left_alone(app.store).items()):
+    for units, amount in sorted(commissions.left_alone(docs).items()):
         print(f"refunded after payment and left with collaborators (clawback: false): {amount} {units}")
 
 

@@ -629,10 +629,11 @@ def obligations(store: Store, collaborators: Iterable[str] | None = None,
     return sorted(found, key=lambda o: (o.earned_at, o.id))
 
 
-def left_alone(store: Store) -> dict[str, Decimal]:
-    """Per unit, what refunds after payment left with collaborators (`clawback: false`): `check` says it."""
+def left_alone(docs: Mapping[str, Record]) -> dict[str, Decimal]:
+    """Per unit, what refunds after payment left with collaborators (`clawback: false`) among the
+    stored rewards `docs` (`documents`): `check` says it."""
     sums: dict[str, Decimal] = {}
-    for doc in documents(store).values():
+    for doc in docs.values():
         if doc.get("left_alone"):
             sums[doc["units"]] = sums.get(doc["units"], Decimal(0)) + Decimal(doc["left_alone"])
     return sums

@@ -78,7 +78,7 @@ class Award(NamedTuple):
 
     program: str
     allocations: tuple[Allocation, ...]  # collaborator, score (engagements), amount, note
-    value: Decimal  # the sale's counted value for the program
+    value: Decimal  # the sale's counted value for the program (0 when only royalties pay: each owner's is apart)
     engagements: tuple[Engagement, ...]
     won_at: datetime | None  # its winning engagement's time (a group compares these)
     why: str
@@ -260,7 +260,8 @@ class Royalty(NamedTuple):
 
 def royalties(program: Program, sale: Sale, admits: Admits) -> list[Royalty]:
     """Each admitted owner's reward on their own lines (`collaboratorOwned` with their products), by
-    id, whatever its amount (`award` keeps those above zero)."""
+    id, whatever its amount (`award` keeps those above zero). The caller has checked the order's
+    currency (`other_currency`): an order in another currency pays no royalty."""
     own = royalty_scope(program)
     found = []
     for who in sorted(sale.owners):

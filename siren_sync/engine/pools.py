@@ -2,7 +2,8 @@
 
 Siren's transaction compilers decide which parts of an order count (`lineItems`, `discounts`, `fees`,
 `shipping`, `taxes`); line item filters restrict the line items, and the discount then follows the
-kept lines pro rata. Values stay exact (`Fraction`) until the one rounding to a minor unit. Pure.
+kept lines pro rata. Values stay exact (Decimal sums, or a numerator and denominator in an exact
+context; `Fraction` for `compile_order`) until the one rounding to a minor unit. Pure.
 """
 from __future__ import annotations
 

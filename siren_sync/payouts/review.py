@@ -45,7 +45,8 @@ def decide_reward(store: Store, reward_id: str, reject: bool, reason: str, now: 
     table = found[0]  # a reward's table is its earning day: it never moves
     with store.transaction() as tx:
         doc = tx.get(table, reward_id)
-        assert doc is not None  # rewards are never deleted
+        if doc is None:  # rewards are never deleted: only a store changed by hand
+            raise UsageError(f"program reward {reward_id!r} disappeared from the store while it was being decided")
         current = {"draft": "draft", "rejected": "rejected"}.get(doc.get("status", "pending"), "approved")
         decision, made = _decision(current, reject, f"program reward {reward_id}")
         if made:
