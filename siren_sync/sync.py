@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from siren_sync import commissions
 from siren_sync.errors import ConfigError, LeadershipLost, SirenSyncError, StoreError, UsageError
+from siren_sync.gcpause import release_survivors, set_aside_survivors
 from siren_sync.ledger import unique_by_key
 from siren_sync.model import Event
 from siren_sync.sources.base import Attribution, Source, SyncReport, visitor_digest
@@ -92,6 +93,7 @@ class LedgerContext:
         cursors, self._cursors = self._cursors, {}
         set_aside, self._set_aside = self._set_aside, []
         self.app.ledger.record(events, cursors=cursors, quarantine=set_aside)
+        set_aside_survivors()  # what the batch left is kept until the sync's end (`reward_programs`)
         self._since_flush = time.monotonic()
 
     def same_period(self, a: datetime, b: datetime) -> bool:
@@ -230,9 +232,13 @@ def sync_sources(app: App, sources: Iterable[Source], clock: Callable[[], dateti
 
 def reward_programs(app: App) -> commissions.Rewarded:
     """The programs' rewards for what was recorded since they last ran (`commissions.reward`): after
-    every sync, once all of its sources are read, so an order meets the visits of the same poll."""
-    return commissions.reward(app.store, app.config.programs, app.ledger.collaborators, app.ledger.now,
-                              app.ledger.take_recent())
+    every sync, once all of its sources are read, so an order meets the visits of the same poll.
+    The sync's end: what its batches set aside from the garbage collector is released."""
+    try:
+        return commissions.reward(app.store, app.config.programs, app.ledger.collaborators, app.ledger.now,
+                                  app.ledger.take_recent())
+    finally:
+        release_survivors()
 
 
 def begin_programs(app: App) -> None:

@@ -2,6 +2,7 @@
 (sync_all) and the `sync` command's summary, on a real store."""
 from __future__ import annotations
 
+import gc
 import logging
 from datetime import UTC, datetime
 
@@ -94,6 +95,36 @@ def test_a_stop_request_is_honoured_right_after_a_commit_is_stored(app):
     with pytest.raises(StopRequested):
         ctx.commit("test", [visit(1)], {"page": 1})
     assert app.store.get("cursors", "test") == {"page": 1} and app.store.known([visit(1).key])
+
+
+class Paged:
+    """A source of two pages, noting how many objects the garbage collector had set aside at each."""
+
+    name = "paged"
+
+    def __init__(self):
+        self.set_aside: list[int] = []
+
+    def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
+        report = SyncReport(self.name)
+        for page in (1, 2):
+            self.set_aside.append(gc.get_freeze_count())
+            report.events += ctx.commit(self.name, [visit(page)], {"page": page})
+        return report
+
+    def check(self) -> list[tuple[str, bool, str]]:
+        return []
+
+
+def test_a_sync_sets_what_each_batch_left_aside_from_the_collector_and_releases_it_at_its_end(
+        app, monkeypatch):
+    monkeypatch.setattr(LedgerContext, "GROUP_EVENTS", 1)  # each page is recorded apart
+    monkeypatch.setattr("siren_sync.sync.build_sources", lambda config, app, only: [source])
+    source = Paged()
+    gc.unfreeze()
+    sync_all(app.config, app, NOW, stream=None)
+    assert source.set_aside[0] == 0 and source.set_aside[1] > 0  # after the first batch: set aside
+    assert gc.get_freeze_count() == 0 and app.store.event_count() == 2  # released at the end
 
 
 @responses.activate
