@@ -39,10 +39,13 @@ from siren_sync.store.tinydb.manifest import (
 )
 from siren_sync.store.tinydb.partitions import (
     appendable,
+    journal_dead,
     journal_file,
     journal_length,
     journal_line,
+    journal_lines,
     partition_files,
+    superseded,
 )
 
 log = logging.getLogger(__name__)
@@ -115,11 +118,15 @@ class Commit:
     def _change_partition(self, table: str, changes: Mapping[str, dict[str, Any] | None]) -> None:
         """Write the partition's new base now, or plan its journal line (`_append_journals`)."""
         current = self._partition(table)
-        docs = changed(current.file.data.get(table, {}) if current is not None else {}, changes)
+        before = current.file.data.get(table, {}) if current is not None else {}
+        docs = changed(before, changes)
         entry = self.partitions.get(table)
-        if entry is not None and docs and appendable(entry, line := journal_line(changes)):
-            self._journal_partition(table, entry, docs, line)
-            return
+        if entry is not None and docs:
+            line = journal_line(changes)
+            dead = superseded(before, changes, line)
+            if appendable(entry, line, dead):
+                self._journal_partition(table, entry, docs, line, dead)
+                return
         if entry is not None:
             self.superseded += [self.folder / name for name in partition_files(entry)]
         if docs:
@@ -128,10 +135,12 @@ class Commit:
             self.partitions.pop(table, None)
             self.loaded[table] = None
 
-    def _journal_partition(self, table: str, entry: dict[str, Any], docs: dict[str, Any], line: bytes) -> None:
+    def _journal_partition(self, table: str, entry: dict[str, Any], docs: dict[str, Any], line: bytes,
+                           dead: int) -> None:
         journal, length = entry.get("journal") or journal_file(entry["file"]), journal_length(entry)
         self.journal_lines.append((self.folder / journal, length if "journal" in entry else None, line))
-        self.partitions[table] = {**entry, "docs": len(docs), "journal": journal, "length": length + len(line)}
+        self.partitions[table] = {**entry, "docs": len(docs), "journal": journal, "length": length + len(line),
+                                  "lines": journal_lines(entry) + 1, "dead": journal_dead(entry) + dead}
         self.loaded[table] = Database(JSONFileStorage(self.folder / entry["file"], {table: docs}))
 
     def _rewrite_partition(self, table: str, docs: dict[str, Any]) -> None:

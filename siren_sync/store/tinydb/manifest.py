@@ -6,9 +6,11 @@ caller's small tables it holds three of the store's own (callers' names cannot s
 - `_meta`: `{"store": {"schema", "created", "generation", "keys": {"file": "keys.bin", "length"}}}`;
   `generation` counts commits, `keys.length` is the committed length of the key index;
 - `_tables`: partition table name -> `{"file": "tables/<name>.<hash>.<generation>.json", "docs",
-  "size", "journal": "tables/<name>.<hash>.<generation>.jsonl", "length"}`: the partition's base file,
-  its number of documents and the base's size in bytes, and, once a commit appended to it, its
-  journal and the journal's committed byte length (`partitions.py`). A store written before journals
+  "size", "journal": "tables/<name>.<hash>.<generation>.jsonl", "length", "lines", "dead"}`: the
+  partition's base file, its number of documents and the base's size in bytes, and, once a commit
+  appended to it, its journal, the journal's committed byte length, its lines and about how many of
+  the partition's bytes it made dead (`partitions.py`; a journal written before those two were
+  counted has neither). A store written before journals
   has entries of `file` and `docs` only: they read as a base with no journal;
 - `_events`: bucket -> `{"file": "events/<bucket>.jsonl", "length", "count"}`, the committed byte
   length and number of events of each segment.
@@ -169,7 +171,8 @@ def _partition_entry(entry: dict[str, Any]) -> bool:
     if "journal" not in entry and "length" not in entry:
         return True
     return ("size" in entry and _relative_file(entry.get("journal"), "tables")
-            and _count(entry.get("length")) and entry["journal"] != entry["file"])
+            and _count(entry.get("length")) and entry["journal"] != entry["file"]
+            and all(_count(entry[name]) for name in ("lines", "dead") if name in entry))
 
 
 def _segments_problem(segments: dict[str, dict[str, Any]]) -> str | None:

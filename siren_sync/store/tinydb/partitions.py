@@ -10,12 +10,16 @@ store's folder, in the files its manifest entry names (`manifest.py`):
   (null: deleted). Like an event segment, only its first `length` bytes are committed.
 
 Why: the worker's hourly poll adds a few dozen documents to tables of thousands (a day's obligations,
-an order index); rewriting each whole cost most of the poll. A commit appends its line while the
-journal stays no longer than the base; the commit that would make it longer writes a new generation
-base of the merged table instead, with no journal. So the bytes a partition's commits write stay
-within a small multiple of the bytes they change, and reading a partition parses at most twice its
-base. A store written before journals (entries without `size`) reads as it is; its partition gets a
-`size`, and then a journal, from the first commit that changes it.
+an order index); rewriting each whole cost most of the poll. A commit appends its line; the commit
+that would leave too much of the journal dead writes a new generation base of the merged table
+instead, with no journal. A line that only adds documents leaves nothing dead: a reader parses it
+once, as it would parse the same documents in a new base, so rewriting the base for it would only
+write them again (a table growing through the day, the common case, was written two and a half
+times over). A line that replaces or deletes documents makes dead bytes (`superseded`): the journal
+appends while they stay no more than the live ones, so reading a partition parses at most about
+twice what it holds, in at most `JOURNAL_LINES` lines. A store written before journals (entries
+without `size`) reads as it is; its partition gets a `size`, and then a journal, from the first
+commit that changes it.
 """
 from __future__ import annotations
 
@@ -29,6 +33,10 @@ from siren_sync.store.tinydb.manifest import parse_partition, unreadable
 from siren_sync.store.tinydb.segments import read_lines
 
 TableChanges = Mapping[str, dict[str, Any] | None]
+
+# The lines of a journal at most: a reader parses each apart (a table a poll changes every 5
+# minutes gets a new base every 3.5 days at most, whatever its lines are).
+JOURNAL_LINES = 1024
 
 
 def journal_file(base: str) -> str:
@@ -47,11 +55,39 @@ def journal_length(entry: Mapping[str, Any]) -> int:
     return length
 
 
-def appendable(entry: Mapping[str, Any], line: bytes) -> bool:
-    """Whether `line` goes to the journal of the partition whose manifest entry is `entry`: the
-    journal stays no longer than the base (a store's first commit of a partition written before
-    journals, whose size the entry does not record, rewrites it instead)."""
-    return "size" in entry and journal_length(entry) + len(line) <= entry["size"]
+def superseded(docs: Mapping[str, Any], changes: TableChanges, line: bytes) -> int:
+    """About how many bytes of the partition (`docs`) `line`, the journal line of `changes`, makes
+    dead: its share of the changes that replace or delete a document (0 for a line that only adds,
+    most lines). A line that only replaces counts whole, which is the rule of a journal no longer
+    than its base."""
+    replaced = sum(key in docs for key in changes)
+    return replaced and len(line) * replaced // len(changes)
+
+
+def appendable(entry: Mapping[str, Any], line: bytes, dead: int) -> bool:
+    """Whether `line`, whose changes make `dead` bytes dead (`superseded`), goes to the journal of the
+    partition whose manifest entry is `entry`: while the journal's dead bytes stay no more than the
+    live ones and its lines fewer than `JOURNAL_LINES`. A journal written before dead bytes were
+    counted counts all of it dead (the old rule: no longer than the base); a store's first commit of
+    a partition written before journals, whose size the entry does not record, rewrites it instead."""
+    if "size" not in entry:
+        return False
+    length = journal_length(entry) + len(line)
+    return (journal_lines(entry) < JOURNAL_LINES
+            and 2 * (journal_dead(entry) + dead) <= entry["size"] + length)
+
+
+def journal_dead(entry: Mapping[str, Any]) -> int:
+    """The bytes of the partition its journal made dead, about (`superseded`): all of a journal
+    written before they were counted."""
+    dead: int = entry.get("dead", journal_length(entry))
+    return dead
+
+
+def journal_lines(entry: Mapping[str, Any]) -> int:
+    """The lines of the partition's journal (0: none, or written before they were counted)."""
+    lines: int = entry.get("lines", 0)
+    return lines
 
 
 def partition_files(entry: Mapping[str, Any]) -> list[str]:

@@ -7,8 +7,9 @@ distributions, obligations, outbox, quarantine, ...) and the manifest of everyth
 
 - partition tables: a table whose name contains '/' (`aggregates/<distributor>/<period start>`)
   lives in its own TinyDB file `tables/<name>.<hash>.<generation>.json` (its base), and a commit
-  that changes it appends its changes to the base's journal `...<generation>.jsonl` until the
-  journal would outgrow the base, when it writes a new base instead (`partitions.py`);
+  that changes it appends its changes to the base's journal `...<generation>.jsonl` until too much
+  of the journal would be dead (documents replaced or deleted since), when it writes a new base
+  instead (`partitions.py`);
 - the event ledger: append-only JSON Lines segments `events/<bucket>.jsonl` (the caller picks the
   bucket, e.g. the event's UTC month), whose committed byte lengths the manifest records;
 - the key index `keys.bin`: 12-byte blake2b digests of every recorded event key, append-only, so

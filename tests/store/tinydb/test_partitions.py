@@ -44,21 +44,22 @@ def test_journal_files_are_named_after_their_base():
     assert journal_file(partition_file(TABLE, 12)) == "tables/obligations_2026-11-05.7a5687b0c3.12.jsonl"
 
 
-def test_a_commit_appends_its_changes_to_the_journal_until_it_would_outgrow_the_base(store_path: Path):
+def test_lines_that_replace_or_delete_go_to_the_journal_until_it_would_outgrow_the_base(store_path: Path):
+    """Lines that only replace or delete documents count whole as dead: the journal takes them while
+    it stays no longer than the base, and the commit that would pass it writes a new base."""
     folder = store_path.parent / "siren-sync.d"
     with Store(store_path) as store:
         with store.transaction() as tx:
-            tx.put_many(TABLE, {f"c{i}": {"amount": "10.00"} for i in range(10)})
+            tx.put_many(TABLE, {f"c{i}": {"amount": "10.00"} for i in range(100)})
         first = _entry(store_path)
         base = folder / first["file"]
         base_bytes = base.read_bytes()
-        assert first == {"file": partition_file(TABLE, 1), "docs": 10, "size": len(base_bytes)}
+        assert first == {"file": partition_file(TABLE, 1), "docs": 100, "size": len(base_bytes)}
         journal = folder / journal_file(first["file"])
         lines: list[bytes] = []
         for n in range(100):
-            change: dict[str, dict | None] = {f"c{n}": {"amount": "11.00"}, f"new{n}": {"amount": "1.00"}}
-            if n % 3 == 2:
-                change = {f"c{n}": None}
+            change: dict[str, dict | None] = {f"c{n}": None} if n % 3 == 2 else {
+                f"c{n}": {"amount": "11.00"}, f"c{n + 1}": {"amount": "12.00"}}
             line = dumps(change) + b"\n"
             if sum(map(len, lines)) + len(line) > first["size"]:
                 break
@@ -66,12 +67,15 @@ def test_a_commit_appends_its_changes_to_the_journal_until_it_would_outgrow_the_
             lines.append(line)
             assert base.read_bytes() == base_bytes  # the base is not rewritten
             assert journal.read_bytes() == b"".join(lines)  # one line per commit: its changes
+            length = journal.stat().st_size
             assert _entry(store_path) == {**first, "docs": len(store.table(TABLE)),
-                                          "journal": journal_file(first["file"]), "length": journal.stat().st_size}
+                                          "journal": journal_file(first["file"]), "length": length,
+                                          "lines": len(lines), "dead": length}
             assert _tables(store_path) == sorted([base.name, journal.name])
         assert len(lines) >= 5
         # this line would pass the base's size: the commit writes a new base, with no journal
         expected = {**store.table(TABLE), **change}
+        expected = {key: doc for key, doc in expected.items() if doc is not None}
         _commit(store, change)
         generation = json.loads(store_path.read_bytes())["_meta"]["store"]["generation"]
         new = _entry(store_path)
@@ -82,6 +86,33 @@ def test_a_commit_appends_its_changes_to_the_journal_until_it_would_outgrow_the_
         assert store.table(TABLE) == expected
     with Store(store_path, readonly=True) as reader:
         assert reader.table(TABLE) == expected
+
+
+def test_lines_that_only_add_stay_in_the_journal_up_to_its_most_lines(store_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch):
+    """A table growing commit by commit (a day of rewards) keeps its first base whatever the
+    journal's length; a line that replaces a document counts its share as dead; the commit past
+    `JOURNAL_LINES` lines writes a new base."""
+    monkeypatch.setattr("siren_sync.store.tinydb.partitions.JOURNAL_LINES", 40)
+    folder = store_path.parent / "siren-sync.d"
+    with Store(store_path) as store:
+        _commit(store, {"first": {"amount": "1.00"}})
+        first = _entry(store_path)
+        for n in range(39):
+            _commit(store, {f"c{n}": {"amount": "10.00", "n": n}})
+        entry = _entry(store_path)
+        assert entry["file"] == first["file"] and entry["lines"] == 39 and entry["dead"] == 0
+        assert entry["length"] > 20 * first["size"]  # far longer than the base, and no dead byte
+        line = dumps({"c0": {"amount": "9.00"}, "added": {"amount": "1.00"}}) + b"\n"
+        _commit(store, {"c0": {"amount": "9.00"}, "added": {"amount": "1.00"}})
+        assert _entry(store_path)["dead"] == len(line) // 2 and _entry(store_path)["lines"] == 40
+        expected = store.table(TABLE)
+        _commit(store, {"last": {"amount": "1.00"}})  # the 41st line: a new base instead
+        new = _entry(store_path)
+        assert "journal" not in new and new["file"] != first["file"]
+        assert json.loads((folder / new["file"]).read_bytes()) == {TABLE: {**expected, "last": {"amount": "1.00"}}}
+    with Store(store_path, readonly=True) as reader:
+        assert reader.table(TABLE) == {**expected, "last": {"amount": "1.00"}}
 
 
 def test_a_partition_changed_over_many_commits_reads_back_exactly(store_path: Path):
@@ -126,11 +157,28 @@ def test_a_partition_emptied_leaves_neither_base_nor_journal(store_path: Path):
     assert _tables(store_path) == []
 
 
-def test_journal_commits_write_a_small_multiple_of_what_they_change(store_path: Path,
+def test_a_journal_written_before_dead_bytes_were_counted_counts_whole_as_dead(store_path: Path):
+    with Store(store_path) as store:
+        _commit(store, {f"c{i}": {"amount": "10.00"} for i in range(10)})
+        _commit(store, {"c1": {"amount": "11.00"}})
+    root = json.loads(store_path.read_bytes())
+    old = {key: value for key, value in root["_tables"][TABLE].items() if key not in ("lines", "dead")}
+    root["_tables"][TABLE] = old  # as the version before wrote it
+    store_path.write_bytes(dumps(root))
+    with Store(store_path) as store:
+        _commit(store, {"added": {"amount": "1.00"}})
+        entry = _entry(store_path)
+        assert entry["file"] == old["file"] and entry["dead"] == old["length"] and entry["lines"] == 1
+        assert store.table(TABLE)["c1"] == {"amount": "11.00"} and len(store.table(TABLE)) == 11
+
+
+@pytest.mark.parametrize("growing", [True, False])
+def test_journal_commits_write_a_small_multiple_of_what_they_change(store_path: Path, growing: bool,
                                                                      monkeypatch: pytest.MonkeyPatch):
-    """A table growing by one document a commit, 600 times: its files are written about two and a
-    half times what changed (the journal lines, then the bases that absorb them), where rewriting it
-    whole at each commit would write over a hundred times as much again."""
+    """600 commits: a table growing by one document a commit is written once (its journal lines),
+    where rewriting it whole at each commit would write over a hundred times as much again; one
+    whose 20 documents change in turn is written at most three times what changed (the lines, then
+    the bases that absorb them)."""
     written = [0]
     real_write = os.write
 
@@ -141,16 +189,18 @@ def test_journal_commits_write_a_small_multiple_of_what_they_change(store_path: 
 
     changed = 0
     with Store(store_path) as store:
+        _commit(store, {f"collaborator-{n}": {"amount": "0.00", "order": n} for n in range(20)})
         monkeypatch.setattr(os, "write", counting_write)
         for n in range(600):
-            change = {f"collaborator-{n}": {"amount": f"{n}.00", "order": n}}
+            change = {f"collaborator-{n + 20 if growing else n % 20}": {"amount": f"{n}.00", "order": n}}
             _commit(store, change)
             changed += len(dumps(change)) + 1
             written[0] -= store_path.stat().st_size  # the root's own rewrite
         monkeypatch.undo()
         final = _entry(store_path)["size"] + _entry(store_path).get("length", 0)
-    assert written[0] <= 3 * changed
-    assert final * 600 / 2 > 100 * written[0]  # the sizes of 600 whole rewrites of a growing table
+    assert written[0] == changed if growing else changed < written[0] <= 3 * changed
+    rewrites = final * 600 / (2 if growing else 1)  # the bytes of 600 whole rewrites of the table
+    assert rewrites > (100 if growing else 5) * written[0]
 
 
 # -- journals a reader refuses ------------------------------------------------------------
@@ -228,7 +278,7 @@ def test_a_store_written_before_journals_reads_and_writes(first_wave: Path):
         _commit(store, {"extra": {"amount": "1.00"}}, table)  # the first change rewrites it, with its size
         assert set(_entry(path, table)) == {"file", "docs", "size"}
         _commit(store, {"extra": None}, table)  # then it is journaled
-        assert set(_entry(path, table)) == {"file", "docs", "size", "journal", "length"}
+        assert set(_entry(path, table)) == {"file", "docs", "size", "journal", "length", "lines", "dead"}
     with Store(path, readonly=True) as reader:
         assert {name: reader.table(name) for name in reader.tables()} == before
     root = json.loads(path.read_bytes())
