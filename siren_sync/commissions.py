@@ -597,16 +597,25 @@ def obligation_of(ident: str, doc: Record, settling: Settling | None = None) -> 
                       "program", ident)
 
 
-def documents(store: Store) -> dict[str, Record]:
-    """Every stored program reward and clawback, by obligation id (the store's own documents: read only)."""
+def documents(store: Store, days: tuple[str, str] | None = None) -> dict[str, Record]:
+    """Every stored program reward and clawback, by obligation id (the store's own documents: read
+    only); with `days` (first, last: UTC dates as `YYYY-MM-DD`), those earned in those days only."""
     found: dict[str, Record] = {}
     for table in store.tables(PROGRAM_OBLIGATIONS):
-        found.update(store.table(table))
+        if days is None or days[0] <= table[len(PROGRAM_OBLIGATIONS):] <= days[1]:
+            found.update(store.table(table))
     return found
 
 
 def find(store: Store, ident: str) -> tuple[str, Record] | None:
-    """(its table, the document) of one program reward or clawback, or None."""
+    """(its table, the document) of one program reward or clawback, or None. A reward of an order
+    (`<program>:<order>:<collaborator>`, a clawback `<that>:refund:<refund id>`) is found through
+    its order's index entry, which names its day: one index table and one day's table are read,
+    not every day's. One with no order number (a lead's, a manual sale's) is looked for in each day."""
+    for order in {part for part in ident.split(":") if _numbered(part)}:  # the order is one of them
+        earned = _indexed(store, order).get(ident)
+        if earned is not None and (doc := store.get(program_obligations_table(earned), ident)) is not None:
+            return program_obligations_table(earned), doc
     for table in store.tables(PROGRAM_OBLIGATIONS):
         doc = store.get(table, ident)
         if doc is not None:
@@ -614,13 +623,34 @@ def find(store: Store, ident: str) -> tuple[str, Record] | None:
     return None
 
 
+def clawbacks_of(store: Store, ident: str, doc: Record) -> dict[str, Record]:
+    """The clawbacks of the reward `ident` (its document `doc`), by id: those its order's index entry
+    names (a reward with no order number is never refunded, so it has none)."""
+    found = {}
+    for claw, earned in _indexed(store, doc["order"]).items():
+        if claw.startswith(f"{ident}:refund:"):
+            claimed = store.get(program_obligations_table(earned), claw)
+            if claimed is not None and claimed.get("of") == ident:
+                found[claw] = claimed
+    return found
+
+
+def _indexed(store: Store, order: str) -> Mapping[str, str]:
+    """The rewards and clawbacks of `order` as its index entry names them (obligation id ->
+    earned_at); none for a sale with no order number."""
+    table = _index_table(order)
+    entry = store.get(table, order) if table is not None else None
+    return (entry or {}).get("rewards", {})
+
+
 def obligations(store: Store, collaborators: Iterable[str] | None = None,
-                settling: Settling | None = None) -> list[Obligation]:
+                settling: Settling | None = None, days: tuple[str, str] | None = None) -> list[Obligation]:
     """Every program obligation (of `collaborators`, or everyone's), oldest first; with `settling`,
-    those earned by then, with their status then."""
+    those earned by then, with their status then; with `days` (first, last: UTC dates as
+    `YYYY-MM-DD`), only those of the day tables from the first to the last."""
     wanted = None if collaborators is None else set(collaborators)
     found = []
-    for ident, doc in documents(store).items():
+    for ident, doc in documents(store, days).items():
         if wanted is not None and doc["collaborator"] not in wanted:
             continue
         if settling is not None and parse_time(doc["earned_at"]) > settling.as_of:
@@ -655,13 +685,15 @@ class MonthEarnings(NamedTuple):
 
 
 def month_earnings(store: Store, programs: Mapping[str, Program], tz: tzinfo, now: datetime) -> list[MonthEarnings]:
-    """Each program's earnings in the month of `now` (the site's calendar month): `standings`."""
+    """Each program's earnings in the month of `now` (the site's calendar month): `standings`. Only
+    the day tables the month spans are read, not the whole history."""
     local = now.astimezone(tz)
     start = datetime(local.year, local.month, 1, tzinfo=tz)
     end = datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=tz)
     sums: dict[str, dict[str, Decimal]] = {key: {} for key in programs}
     counts = dict.fromkeys(programs, 0)
-    for o in obligations(store):
+    days = (iso(start.astimezone(UTC))[:10], iso(end.astimezone(UTC))[:10])  # the day tables the month spans
+    for o in obligations(store, days=days):
         if o.origin in sums and start <= o.earned_at < end and o.status != "rejected":
             row = sums[o.origin]
             row[o.collaborator] = row.get(o.collaborator, Decimal(0)) + o.amount

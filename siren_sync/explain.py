@@ -131,6 +131,6 @@ def reward(app: App, collaborator: str, reward_id: str) -> str:
     if doc.get("status") == "draft":
         lines.append(f"    draft: waits for `siren-sync approve {reward_id}`")
     lines += [f"    in fulfillment {f.id} as of {iso(f.as_of)}: {_outcome(f, claim)}" for f, claim in held]
-    claws = {i: d for i, d in commissions.documents(app.store).items() if d.get("of") == reward_id}
+    claws = commissions.clawbacks_of(app.store, reward_id, doc)
     lines += [f"  clawback {i}: {d['amount']} {d['units']}, earned {d['earned_at']}" for i, d in sorted(claws.items())]
     return "\n".join(lines)

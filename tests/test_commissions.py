@@ -7,6 +7,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -524,3 +525,45 @@ def test_a_program_of_royalties_alone_writes_what_its_award_would(sale, royaltie
         general.write_award(programs[a.program], sale, a, "2026-11-10T12:05:00+00:00")
     assert json.dumps(fast.written) == json.dumps(general.written)  # the same documents, in the same order
     assert fast.entries == general.entries and fast.done == general.done
+
+
+def _reading(store, monkeypatch):
+    """The tables `store` is asked for from now on (by `get` or `table`)."""
+    asked: set[str] = set()
+    for name in ("get", "table"):
+        real = getattr(store, name)
+
+        def spy(table, *args, _real=real):
+            asked.add(table)
+            return _real(table, *args)
+        monkeypatch.setattr(store, name, spy)
+    return asked
+
+
+def test_a_reward_and_its_clawbacks_are_found_through_their_order_reading_no_other_day(store, tmp_path,
+                                                                                         monkeypatch):
+    shop = Shop(store, program(percentage=Decimal(10)))
+    for n, oid in enumerate((7, 8, 1007)):  # three days, two index tables
+        shop.record(*order(oid=oid, coupon="alice", at=PAID + timedelta(days=n)))
+    shop.pay(tmp_path)
+    shop.record(refund("1", "50.00", oid=8, at=LATER + timedelta(hours=1)))
+    docs = shop.docs()
+    asked = _reading(store, monkeypatch)
+    found = commissions.find(store, "affiliates:8:alice")
+    assert found == ("programs/obligations/2026-11-11", docs["affiliates:8:alice"])
+    assert commissions.clawbacks_of(store, "affiliates:8:alice", docs["affiliates:8:alice"]) == {
+        "affiliates:8:alice:refund:1": docs["affiliates:8:alice:refund:1"]}
+    assert commissions.find(store, "affiliates:8:alice:refund:1")[1]["amount"] == "-5.00"
+    assert asked == {"programs/orders/0", "programs/obligations/2026-11-11", "programs/obligations/2026-11-20"}
+    assert commissions.find(store, "affiliates:9:alice") is None  # not an order's: every day is looked in
+
+
+def test_the_month_s_earnings_read_only_the_days_the_month_spans(store, monkeypatch):
+    shop = Shop(store, program(percentage=Decimal(10)))
+    shop.record(*order(oid=7, coupon="alice", at=datetime(2026, 10, 31, 23, tzinfo=UTC)))
+    shop.record(*order(oid=8, coupon="alice", at=datetime(2026, 11, 1, 3, 59, tzinfo=UTC)))  # October in New York
+    shop.record(*order(oid=9, coupon="alice", at=datetime(2026, 11, 1, 4, tzinfo=UTC)))
+    asked = _reading(store, monkeypatch)
+    (month,) = commissions.month_earnings(store, shop.programs, ZoneInfo("America/New_York"), LATER)
+    assert (month.rewards, dict(month.earned)) == (1, {"alice": Decimal("10.00")})
+    assert asked == {"programs/obligations/2026-11-01"}  # of the three days, the only one November spans
