@@ -6,7 +6,8 @@ events themselves as the ledger kept them in memory, or read back from the store
 store transaction with that count:
 
 - remembers the `?ref=` visits by visitor digest (`programs/visits`), so a later order by the same
-  visitor is matched to them (only the keyed digest is ever stored, never an address or an agent);
+  visitor is matched to them (only the keyed digest is ever stored, never an address or an agent),
+  and once a day of orders forgets the visitors no order still to come can be matched to (`sweep`);
 - for each new paid sale, asks `engine.commissions` what each program pays (engagements, structure,
   group) and writes each reward as an obligation `<program>:<order>:<collaborator>` earned at the
   payment time (in `programs/obligations/<the UTC day>`), `draft` when the program says `review:
@@ -33,7 +34,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
 from fractions import Fraction
 from operator import attrgetter, itemgetter
@@ -60,6 +61,10 @@ from siren_sync.values import as_utc, iso, parse_time
 log = logging.getLogger("siren_sync.commissions")
 
 VISITS_KEPT = 50  # the newest `?ref=` visits remembered per visitor
+# How long after the newest order seen a visit is still remembered, beyond the programs' longest
+# window: an order paid weeks after it was created, or read late by a walk in modification order,
+# is still matched to the visits that led to it.
+VISITS_MARGIN = timedelta(days=90)
 # A reward to write: (collaborator, amount, score, value, why, the products of a royalty alone or None)
 Reward = tuple[str, Decimal, str, str, str, frozenset[int] | None]
 Paid = tuple[str, "engine.Award | list[engine.Royalty]"]  # a program's key, what it pays for a sale
@@ -166,7 +171,7 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
         work.run(_after_adoption(events, cursor))
         if work.done.adjusted:
             records.bump_serial(tx, records.serial(tx))
-        tx.put(CURSORS, PROGRAMS_CURSOR, {**cursor, "counts": counts, "at": iso(now)})
+        tx.put(CURSORS, PROGRAMS_CURSOR, {**cursor, "counts": counts, "at": iso(now), **work.sweep(cursor)})
     done = work.done
     if done.rewards or done.adjusted or done.clawbacks:
         log.info("programs: %d rewards, %d adjusted, %d clawbacks", done.rewards, done.adjusted, done.clawbacks,
@@ -218,6 +223,7 @@ class _Work:
         self.visits: dict[str, Record] = {}  # visitor -> the visits remembered, as this run leaves them
         self._visits: dict[str, tuple[tuple[datetime, str], ...]] = {}  # the same, as `engine.Sale` takes them
         self._claims: dict[str, Claim] | None = None
+        self.newest: datetime | None = None  # the newest creation of an order this run rewarded
 
     # -- the index of what is already written ----------------------------------------------------
 
@@ -286,6 +292,31 @@ class _Work:
             self.tx.put_many(table, docs)
         self.tx.put_many(PROGRAM_VISITS, self.visits)
 
+    def sweep(self, cursor: Record) -> Record:
+        """Forget the visitors no order still to come can be matched to: those whose newest visit is
+        older than the newest order seen (by its creation), less the programs' longest window and
+        `VISITS_MARGIN`. The visits would otherwise pile up for ever, and the table is read whole.
+        Data time, not the clock: a backfill of old orders keeps the visits of their days. At most
+        once a day of orders; returns the cursor's new fields (the newest order, the last sweep)."""
+        newest = max(filter(None, (self.newest, _time(cursor.get("newest_order")))), default=None)
+        if newest is None:
+            return {}
+        fields = {"newest_order": iso(newest)}
+        swept = _time(cursor.get("visits_swept"))
+        if swept is not None and newest - swept < timedelta(days=1):
+            return fields
+        window = max((p.window for p in self.programs.values()), default=timedelta(0))
+        horizon = int((newest - window - VISITS_MARGIN).timestamp())
+        visitors = {**self.store.table(PROGRAM_VISITS), **self.visits}
+        gone = [who for who, doc in visitors.items()
+                if max((at for at, _ in doc.get("visits", ())), default=0) < horizon]
+        for who in gone:
+            self.tx.delete(PROGRAM_VISITS, who)
+        if gone:
+            log.info("programs: forgot the visits of %d visitors, none after %s", len(gone),
+                     iso(datetime.fromtimestamp(horizon, UTC)))
+        return {**fields, "visits_swept": iso(newest)}
+
     # -- events ----------------------------------------------------------------------------------
 
     def remember_visits(self, events: Iterable[Event]) -> None:
@@ -330,8 +361,11 @@ class _Work:
         recorded with it), the visits of its visitor, the ref it names."""
         touch = event.touch or _NO_TOUCH
         coupons, owners = self._engaged_by(event, mine) if mine else ((), {})
+        created = touch.created_at or event.at
+        if self.newest is None or created > self.newest:
+            self.newest = created
         return engine.Sale(
-            str(event.order_id) if event.order_id is not None else event.key, event, touch.created_at or event.at,
+            str(event.order_id) if event.order_id is not None else event.key, event, created,
             coupons, self.visits_of(touch.visitor) if touch.visitor else (),
             self.by_ref.get(touch.ref) if touch.ref else None, owners,
             event.collaborator if event.order_id is None else None,
@@ -555,6 +589,10 @@ class _Work:
                    f"{where}"})
         self.done.clawbacks += 1
         return _noted(doc, f"the reward was {where}: clawback {claw}", taken=taken)
+
+
+def _time(text: str | None) -> datetime | None:
+    return parse_time(text) if text else None
 
 
 def _index_table(order: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace as dataclass_replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
@@ -567,3 +568,23 @@ def test_the_month_s_earnings_read_only_the_days_the_month_spans(store, monkeypa
     (month,) = commissions.month_earnings(store, shop.programs, ZoneInfo("America/New_York"), LATER)
     assert (month.rewards, dict(month.earned)) == (1, {"alice": Decimal("10.00")})
     assert asked == {"programs/obligations/2026-11-01"}  # of the three days, the only one November spans
+
+
+def test_visitors_no_order_to_come_can_be_matched_to_are_forgotten_once_a_day_of_orders(store):
+    """The window is 30 days and the margin 90: a visit 121 days before the newest order is
+    forgotten; one 119 days before is kept, and still engages an order created just after it and
+    paid only now."""
+    shop = Shop(store, program(engagements=("referredSiteVisit",)))
+    old, recent = CREATED - timedelta(days=121), CREATED - timedelta(days=119)
+    shop.record(visit("bruno", old, 1, "a" * 64), visit("alice", recent, 2, "b" * 64))
+    assert set(store.table("programs/visits")) == {"a" * 64, "b" * 64}  # no order yet: nothing is swept
+    shop.record(*order(oid=7, visitor="c" * 64))  # the newest order, created at CREATED
+    assert set(store.table("programs/visits")) == {"b" * 64}
+    cursor = store.get("cursors", "programs")
+    assert cursor["newest_order"] == cursor["visits_swept"] == "2026-11-10T12:00:00+00:00"
+    late = order(oid=8, visitor="b" * 64, at=recent + timedelta(hours=1, minutes=5))  # created an hour after
+    shop.record(*[dataclass_replace(e, at=PAID) for e in late])  # paid now
+    assert shop.owed()["affiliates:8:alice"] == (Decimal("25.00"), "payable")
+    assert store.get("cursors", "programs")["visits_swept"] == "2026-11-10T12:00:00+00:00"  # not again that day
+    shop.record(visit("bruno", old, 3, "d" * 64), *order(oid=9, visitor="c" * 64, at=PAID + timedelta(days=1)))
+    assert set(store.table("programs/visits")) == {"b" * 64}  # a day of orders later: swept again, an old visit too
