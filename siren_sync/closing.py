@@ -29,7 +29,16 @@ from siren_sync.errors import SirenSyncError
 from siren_sync.gcpause import without_gc_pauses
 from siren_sync.ledger import Ledger
 from siren_sync.model import Distribution, OutboxEntry, Record
-from siren_sync.tables import DISTRIBUTIONS, OUTBOX, PERIODS, QUARANTINE, obligations_table, scores_table
+from siren_sync.store.protocol import Store
+from siren_sync.tables import (
+    DISTRIBUTIONS,
+    OUTBOX,
+    PERIODS,
+    PROGRAM_OBLIGATIONS,
+    QUARANTINE,
+    obligations_table,
+    scores_table,
+)
 from siren_sync.values import iso, parse_time
 
 Period = tuple[str, datetime, datetime]  # (distributor key, start, end)
@@ -161,6 +170,19 @@ def adopt(ledger: Ledger, adopted: list[tuple[Distribution, int]], paid: bool, n
         for made, post in adopted:
             _write(tx, _unpaid_as_paid(made) if paid else made, posted=(post, iso(now)))
         from siren_sync import commissions  # (it reads payouts, which write through this module)
+        commissions.adopted(tx, now)
+
+
+def adopt_programs(store: Store, now: datetime) -> None:
+    """`store adopt` when the site holds no record to adopt (programs without distributors, or none
+    closed yet): programs never reward again a sale paid before `now`, which the lost store
+    rewarded and may have paid. Refused (AdoptRefused) when the store holds program rewards already:
+    it rewarded what it read, so only an empty store can take over from the lost one."""
+    from siren_sync import commissions  # (it reads payouts, which write through this module)
+    with store.transaction() as tx:
+        if store.tables(PROGRAM_OBLIGATIONS):
+            raise AdoptRefused(f"store {store.location} already holds program rewards: adopt only takes over in "
+                               "the store that lost them (an empty one), before its first sync")
         commissions.adopted(tx, now)
 
 

@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from siren_sync import adopt, closing, lost_store
-from siren_sync.app import store_of, utcnow
+from siren_sync.app import App, store_of, utcnow
 from siren_sync.cli.common import config_of, leading, open_for
 from siren_sync.errors import UsageError
 from siren_sync.sources.registry import wp_upstream
@@ -35,6 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_adopt(args: argparse.Namespace) -> int:
     config = config_of(args)
+    if not config.distributors:  # programs alone: the site holds no record of theirs to read
+        with open_for(args) as app:
+            return _adopt_programs(app, "no distributor: ")
     upstream = wp_upstream(config, "publish")
     if upstream is None:
         raise UsageError("store adopt reads the site's records: it needs site.wordpress.user and "
@@ -43,8 +46,7 @@ def cmd_adopt(args: argparse.Namespace) -> int:
         records = lost_store.site_records(upstream, config.publish.rest_route, config.distributors,
                                           complete=True)
         if not records:
-            print(f"the site holds no siren-sync records of {', '.join(config.distributors)}: nothing to adopt")
-            return 0
+            return _adopt_programs(app, f"the site holds no siren-sync records of {', '.join(config.distributors)}: ")
         adopted = adopt.read_records(records, app.ledger.distributors, app.ledger.collaborators, app.tz)
         closing.adopt(app.ledger, [(a.distribution, a.record.post_id) for a in adopted],
                       paid=not args.unpaid, now=utcnow())
@@ -53,6 +55,19 @@ def cmd_adopt(args: argparse.Namespace) -> int:
         read = f", {row['from_content']} read from the post's table (no meta.siren_sync)" if row["from_content"] else ""
         print(f"adopted {row['count']} distributions of {key}{read}; obligations {status}; "
               f"its next period starts {iso(row['last_end'].astimezone(app.tz))}")
+    return 0
+
+
+def _adopt_programs(app: App, said: str) -> int:
+    """Nothing on the site to adopt: the programs, if any, take over from the lost store's (they
+    leave no record on the site, so the admin's word is all there is)."""
+    if not app.config.programs:
+        print(f"{said}nothing to adopt")
+        return 0
+    now = utcnow()
+    closing.adopt_programs(app.store, now)
+    print(f"{said}no distribution to adopt; programs reward only the sales paid from {iso(now)} "
+          "(the lost store rewarded those before)")
     return 0
 
 

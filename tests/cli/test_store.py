@@ -3,9 +3,12 @@ usage errors (the adoption itself is in tests/test_adopt.py)."""
 from __future__ import annotations
 
 import json
+import shutil
+from datetime import UTC, datetime
 
 from tests.support.cli import collab_yaml, credit, dist_yaml, distribute_json, sale
 from tests.support.postgres import database_url, namespace_for
+from tests.support.programs import DEALS, deal, json_of
 
 VIEWS = [("history", "--json"), ("payouts",), ("payouts", "--status", "paid"), ("standings", "--json"),
          ("explain", "alice"), ("history",)]
@@ -71,3 +74,20 @@ def test_store_adopt_needs_the_wordpress_application_password(site):
     site.config(collab_yaml(["alice"]), dist_yaml())
     code, _, err = site.run("store", "adopt")
     assert code == 2 and "store adopt reads the site's records: it needs site.wordpress.user" in err
+
+
+def test_store_adopt_with_programs_alone_rewards_only_the_sales_paid_from_then_on(site):
+    """Programs leave no record on the site: before, `store adopt` said there was nothing to adopt,
+    and the empty store rewarded (and `fulfill` would pay) again every sale it read."""
+    site.config(collab_yaml(["alice", "bob"]), f"programs:\n  {DEALS}\n")
+    deal(site, "crm:deal:1", "alice", "100.00", datetime(2026, 11, 2, tzinfo=UTC))
+    assert [r["id"] for r in json_of(site, "history")["rewards"]] == ["deals:crm:deal:1:alice"]
+    shutil.rmtree(site.root / "store")  # the disk is lost
+    code, out, err = site.run("store", "adopt")
+    assert code == 0, err
+    assert out.startswith("no distributor: no distribution to adopt; programs reward only the sales paid from ")
+    deal(site, "crm:deal:1", "alice", "100.00", datetime(2026, 11, 2, tzinfo=UTC))  # read again: not rewarded
+    deal(site, "crm:deal:2", "bob", "40.00")  # paid now
+    assert [r["id"] for r in json_of(site, "history")["rewards"]] == ["deals:crm:deal:2:bob"]
+    code, _, err = site.run("store", "adopt")
+    assert code == 1 and "already holds program rewards: adopt only takes over in the store that lost them" in err
