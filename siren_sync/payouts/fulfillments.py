@@ -130,7 +130,8 @@ def fulfill(store: Store, selection: Selection, out: str, collaborators: Mapping
     this plan and its commit: the commit then refuses (nothing written) and the plan is made again
     from what is payable now, so two runs at once make one fulfillment and the second finds nothing
     left, rather than failing."""
-    for attempt in range(ATTEMPTS):
+    refused = 0
+    while True:
         made = plan(store, selection, out, collaborators, minimum, note, now)
         if dry_run or not made.payouts:
             return made
@@ -138,10 +139,10 @@ def fulfill(store: Store, selection: Selection, out: str, collaborators: Mapping
             create(store, made, paid_at)
             return made
         except records.FulfillmentsChanged:
-            if attempt == ATTEMPTS - 1:
+            refused += 1
+            if refused == ATTEMPTS:
                 raise
             store.refresh()
-    raise AssertionError("unreachable")
 
 
 def _revise_records(tx: Any, payouts: Sequence[Payout], excepted: Collection[str]) -> None:

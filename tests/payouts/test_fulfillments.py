@@ -467,3 +467,29 @@ def test_a_fulfillment_committed_between_the_plan_and_its_commit_is_planned_agai
     assert calls == [3, 3, 0]  # this run, the other run, this run again
     assert made.payouts == [] and not (site.root / "mine.csv").exists()
     assert [f["id"] for f in fulfillments(site)] == ["F20250601-1"] and (site.root / "other.csv").exists()
+
+
+def test_fulfill_plans_again_while_other_commands_change_the_fulfillments_then_gives_up(store, monkeypatch):
+    """Each refused commit (another command committed meanwhile) makes a new plan, up to five."""
+    from types import SimpleNamespace
+
+    from siren_sync.payouts import fulfillments, records
+
+    plans, refusals = [], iter([True, False])
+
+    def plan(*args):
+        plans.append(args)
+        return SimpleNamespace(payouts=["a payout"])
+
+    def create(store, made, paid_at):
+        if next(refusals, True):
+            raise records.FulfillmentsChanged("changed meanwhile")
+
+    monkeypatch.setattr(fulfillments, "plan", plan)
+    monkeypatch.setattr(fulfillments, "create", create)
+    args = (store, None, "out.csv", {}, {}, "", None)
+    assert fulfillments.fulfill(*args).payouts == ["a payout"] and len(plans) == 2  # refused once, then made
+    plans.clear()
+    with pytest.raises(records.FulfillmentsChanged):
+        fulfillments.fulfill(*args)
+    assert len(plans) == fulfillments.ATTEMPTS == 5
