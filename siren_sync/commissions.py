@@ -32,7 +32,7 @@ and by refund id, and the event count moves in the same commit, so a re-run neve
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -252,7 +252,10 @@ class _Work:
         return self._claims
 
     def put(self, ident: str, doc: Record) -> None:
-        rewards = self.entry(doc["order"])["rewards"]
+        self.index_put(ident, doc, self.entry(doc["order"])["rewards"])
+
+    def index_put(self, ident: str, doc: Record, rewards: dict[str, str]) -> None:
+        """`put`, given the rewards of its order's entry (a sale's rewards find it once, not each)."""
         if ident not in rewards:
             rewards[ident] = doc["earned_at"]
             self.changed.add(doc["order"])
@@ -272,14 +275,11 @@ class _Work:
                 self.read[ident] = found
         return found
 
-    def known(self, order: str, earned: str) -> Callable[[str], bool]:
-        """Whether a reward of `order` is written: the order's entry says; a reward with no order
-        number (a lead's, a manual sale's) is earned at its one event's time: its day's table says."""
-        if not _numbered(order):
-            return lambda ident: (ident in self.written
-                                  or self.tx.get(program_obligations_table(earned), ident) is not None)
-        rewards = self.entry(order)["rewards"]  # this run's rewards are in it too (`put`)
-        return rewards.__contains__
+    def known(self, order: str, earned: str) -> tuple[dict[str, str], str | None]:
+        """(the rewards of `order`'s entry, which name those written, this run's too (`put`); for a
+        sale with no order number (a lead's, a manual sale's), earned at its one event's time, the
+        day's table, which names those of earlier runs)."""
+        return self.entry(order)["rewards"], None if _numbered(order) else program_obligations_table(earned)
 
     def save(self) -> None:
         tables: dict[str, dict[str, Record]] = {}
@@ -473,24 +473,25 @@ class _Work:
         `rewards` are (collaborator, amount, score, value, why, the products of a royalty alone);
         they share the arithmetic and the engagements, as written."""
         shared = self._shared(program, sale) if program.hold or program.review or sale.renewal_of is not None else None
-        known: Callable[[str], bool] | None = None  # asked at the first reward: a sale may have none
+        known: tuple[dict[str, str], str | None] | None = None  # asked at the first reward: a sale may have none
         fresh = True  # the first reward written takes `engagements`, the others a copy
+        key, order, units = program.key, sale.id, program.units
         for who, amount, score, value, why, products in rewards:
-            ident = f"{program.key}:{sale.id}:{who}"
-            known = known or self.known(sale.id, earned)
-            if known(ident):
+            ident = f"{key}:{order}:{who}"
+            written, day = known = known or self.known(order, earned)
+            if ident in written or (day is not None and self.tx.get(day, ident) is not None):
                 continue  # written by an earlier run: never twice
             text = str(amount)
             doc: Record = {
-                "program": program.key, "order": sale.id, "collaborator": who, "amount": text, "reward": text,
-                "units": program.units, "score": score, "earned_at": earned, "value": value, "why": why,
+                "program": key, "order": order, "collaborator": who, "amount": text, "reward": text,
+                "units": units, "score": score, "earned_at": earned, "value": value, "why": why,
                 "arithmetic": arithmetic, "engagements": engagements if fresh else [list(e) for e in engagements]}
             fresh = False
             if shared:
                 doc.update(shared)
             if products is not None:
                 doc["products"] = sorted(products)
-            self.put(ident, doc)
+            self.index_put(ident, doc, written)
             self.done.rewards += 1
 
     @staticmethod
