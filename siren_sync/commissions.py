@@ -32,6 +32,7 @@ and by refund id, and the event count moves in the same commit, so a re-run neve
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -115,9 +116,7 @@ def _recent(store: Store, done: Mapping[str, int], recent: list[tuple[str, Event
     """(the events of `recent` not ignored, the counts once they are rewarded) when `recent` is all
     the store recorded beyond the counts `done`; (None, {}) when it is not (a crash, a backfill, a
     writer that kept nothing)."""
-    added: dict[str, int] = {}
-    for bucket, _, _ in recent:
-        added[bucket] = added.get(bucket, 0) + 1
+    added = Counter(map(itemgetter(0), recent))  # counted in C: a backfill keeps 10,000s
     stored = store.event_counts()
     if any(done.get(b, 0) + added.get(b, 0) != stored.get(b, 0) for b in stored.keys() | added.keys()):
         return None, {}
@@ -337,12 +336,17 @@ class _Work:
         sorted: half the events are an order's engagements, which the sale reads."""
         engaging: dict[int, list[Event]] = {}  # order -> its coupon and product events
         taken: list[Event] = []
+        visits: list[Event] = []  # those `remember_visits` reads, found in the same pass
         for e in events:
-            if e.type == SALE or e.type == LEAD:
+            kind = e.type
+            if kind == SALE or kind == LEAD:
                 taken.append(e)
-            elif e.order_id is not None and e.quantity > 0:
+                continue
+            if kind == "referredSiteVisit":
+                visits.append(e)
+            if e.order_id is not None and e.quantity > 0:
                 engaging.setdefault(e.order_id, []).append(e)
-        self.remember_visits(events)
+        self.remember_visits(visits)
         taken.sort(key=attrgetter("at", "key"))  # stable: as the events sorted whole would be
         for event in taken:
             self.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])

@@ -125,8 +125,18 @@ def reward_of(program: Program, value: Decimal) -> tuple[Decimal, str]:
     """(the reward for a sale of counted `value`, its arithmetic in words)."""
     if program.flat is not None:
         return program.flat, f"flat {program.flat} {program.units} per conversion"
+    return _percent_of(value, _terms(program))
+
+
+def _terms(program: Program) -> tuple[Decimal, Decimal, str, str]:
+    """What every reward of a percentage program shares (`_percent`)."""
     assert program.percentage is not None
-    rate, quantum, before, after = _percent(program.percentage, program.exponent, program.units)
+    return _percent(program.percentage, program.exponent, program.units)
+
+
+def _percent_of(value: Decimal, terms: tuple[Decimal, Decimal, str, str]) -> tuple[Decimal, str]:
+    """`reward_of` for a percentage, its `terms` made once for all a sale's owners."""
+    rate, quantum, before, after = terms
     # exact: a bounded value times a bounded percentage (its exponent moved by two), then one rounding
     amount = WIDE.multiply(value, rate).quantize(quantum, ROUND_HALF_UP, WIDE)
     return amount, f"{before}{value} = {amount}{after}"
@@ -176,7 +186,7 @@ def resolve(program: Program, engaged: list[Engaged], amount: Decimal) -> tuple[
     if structure in ("oldestEngagementWins", "newestEngagementWins"):
         oldest = structure == "oldestEngagementWins"
         pick = (lambda e: (e.first, e.collaborator)) if oldest else (lambda e: (-e.last.timestamp(), e.collaborator))
-        winner = min(engaged, key=pick)
+        winner = min(engaged, key=pick) if len(engaged) > 1 else engaged[0]  # most sales: one engaged
         at = winner.first if oldest else winner.last
         tied = [e.collaborator for e in engaged if e is not winner and (e.first if oldest else e.last) == at
                 ] if len(engaged) > 1 else []
@@ -263,12 +273,14 @@ def royalties(program: Program, sale: Sale, admits: Admits) -> list[Royalty]:
     id, whatever its amount (`award` keeps those above zero). The caller has checked the order's
     currency (`other_currency`): an order in another currency pays no royalty."""
     own = royalty_scope(program)
-    found = []
+    terms = _terms(program) if program.flat is None else None  # once per sale, not per owner
+    event, order, found = sale.event, sale.event.order, []
     for who in sorted(sale.owners):
         if admits(who):
             products = sale.owners[who]
-            value = _value(sale.event, own, products)
-            amount, words = reward_of(program, value)
+            value = order_value(event, order, own, products) if order is not None else counted_value(
+                event, own, products)
+            amount, words = reward_of(program, value) if terms is None else _percent_of(value, terms)
             found.append(Royalty(who, products, value, amount, f"{who}'s lines: {words}"))
     return found
 
