@@ -21,12 +21,11 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
 
-from siren_sync.engine.pools import counted_value, order_value, other_currency, round_half_up
+from siren_sync.engine.pools import counted_value, order_value, other_currency, scaled
 from siren_sync.engine.resolvers import split
 from siren_sync.model import Allocation, Collaborator, Event, Program, Standing
 from siren_sync.values import WIDE, iso
@@ -160,7 +159,9 @@ def iso_of(value: datetime) -> str:
 
 @lru_cache(maxsize=256)
 def _iso_utc(value: datetime) -> str:
-    return iso(value)
+    """`iso` of a UTC time, in a third less time than `isoformat` (which asks the zone its offset)."""
+    return "%04d-%02d-%02dT%02d:%02d:%02d+00:00" % (  # noqa: UP031 (a %-format is the fastest here)
+        value.year, value.month, value.day, value.hour, value.minute, value.second)
 
 
 @lru_cache(maxsize=32)
@@ -356,7 +357,7 @@ def adjustment(reward: Decimal, left: Decimal, refunded: Decimal, value: Decimal
         return -left
     if flat or not value:
         return Decimal(0).scaleb(-exponent)
-    taken = round_half_up(Fraction(reward) * Fraction(refunded) / Fraction(value), exponent)
+    taken = scaled(reward, refunded, value, exponent)
     return max(taken, -left)
 
 

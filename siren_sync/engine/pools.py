@@ -107,6 +107,16 @@ def _rounded(numerator: Decimal, denominator: Decimal, exponent: int) -> Decimal
     return Decimal(whole).scaleb(-exponent)
 
 
+def scaled(amount: Decimal, part: Decimal, whole: Decimal, exponent: int) -> Decimal:
+    """`amount x part / whole` (`whole` not zero) rounded to 10**-exponent, halves away from zero:
+    `round_half_up` of the same Fractions, in the exact context (a refund's share of a reward, made
+    without four Fractions)."""
+    numerator = _EXACT.multiply(amount, part)
+    if whole < 0:
+        numerator, whole = _EXACT.minus(numerator), _EXACT.minus(whole)
+    return _rounded(numerator, whole, exponent)
+
+
 @lru_cache(maxsize=64)
 def _exponent_of(currency: str) -> int:
     """The minor unit of an order's currency as the order spells it, looked up once per code."""
