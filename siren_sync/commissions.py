@@ -412,7 +412,7 @@ class _Work:
             paid = self.first_sale(sale)
         if not paid:
             return
-        earned = iso(as_utc(sale.paid_at))
+        earned = engine.iso_of(as_utc(sale.event.at))  # in UTC: `iso_of` formats it faster
         for key, what in paid:
             if isinstance(what, engine.Award):
                 self.write_award(self.programs[key], sale, what, earned)

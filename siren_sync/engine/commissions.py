@@ -152,12 +152,13 @@ def _percent(percentage: Decimal, exponent: int, units: str) -> tuple[Decimal, D
 
 def iso_of(value: datetime) -> str:
     """`iso(value)`, made once for the same UTC time: a sale's rewards and their reasons name the
-    same few times (its creation, a visit), each formatted once. Other zones are not cached (equal
-    times in two zones are equal keys, yet written apart)."""
+    same few times (its creation, a visit), each formatted once; its payment time goes through it
+    too, for the faster format (1,024 kept: the visits' times stay among them). Other zones are not
+    cached (equal times in two zones are equal keys, yet written apart)."""
     return _iso_utc(value) if value.tzinfo is UTC else iso(value)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def _iso_utc(value: datetime) -> str:
     """`iso` of a UTC time, in a third less time than `isoformat` (which asks the zone its offset)."""
     return "%04d-%02d-%02dT%02d:%02d:%02d+00:00" % (  # noqa: UP031 (a %-format is the fastest here)
