@@ -32,7 +32,8 @@ and by refund id, and the event count moves in the same commit, so a re-run neve
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -115,9 +116,7 @@ def _recent(store: Store, done: Mapping[str, int], recent: list[tuple[str, Event
     """(the events of `recent` not ignored, the counts once they are rewarded) when `recent` is all
     the store recorded beyond the counts `done`; (None, {}) when it is not (a crash, a backfill, a
     writer that kept nothing)."""
-    added: dict[str, int] = {}
-    for bucket, _, _ in recent:
-        added[bucket] = added.get(bucket, 0) + 1
+    added = Counter(map(itemgetter(0), recent))  # counted in C: a backfill keeps 10,000s
     stored = store.event_counts()
     if any(done.get(b, 0) + added.get(b, 0) != stored.get(b, 0) for b in stored.keys() | added.keys()):
         return None, {}
@@ -252,7 +251,10 @@ class _Work:
         return self._claims
 
     def put(self, ident: str, doc: Record) -> None:
-        rewards = self.entry(doc["order"])["rewards"]
+        self.index_put(ident, doc, self.entry(doc["order"])["rewards"])
+
+    def index_put(self, ident: str, doc: Record, rewards: dict[str, str]) -> None:
+        """`put`, given the rewards of its order's entry (a sale's rewards find it once, not each)."""
         if ident not in rewards:
             rewards[ident] = doc["earned_at"]
             self.changed.add(doc["order"])
@@ -272,14 +274,11 @@ class _Work:
                 self.read[ident] = found
         return found
 
-    def known(self, order: str, earned: str) -> Callable[[str], bool]:
-        """Whether a reward of `order` is written: the order's entry says; a reward with no order
-        number (a lead's, a manual sale's) is earned at its one event's time: its day's table says."""
-        if not _numbered(order):
-            return lambda ident: (ident in self.written
-                                  or self.tx.get(program_obligations_table(earned), ident) is not None)
-        rewards = self.entry(order)["rewards"]  # this run's rewards are in it too (`put`)
-        return rewards.__contains__
+    def known(self, order: str, earned: str) -> tuple[dict[str, str], str | None]:
+        """(the rewards of `order`'s entry, which name those written, this run's too (`put`); for a
+        sale with no order number (a lead's, a manual sale's), earned at its one event's time, the
+        day's table, which names those of earlier runs)."""
+        return self.entry(order)["rewards"], None if _numbered(order) else program_obligations_table(earned)
 
     def save(self) -> None:
         tables: dict[str, dict[str, Record]] = {}
@@ -337,12 +336,17 @@ class _Work:
         sorted: half the events are an order's engagements, which the sale reads."""
         engaging: dict[int, list[Event]] = {}  # order -> its coupon and product events
         taken: list[Event] = []
+        visits: list[Event] = []  # those `remember_visits` reads, found in the same pass
         for e in events:
-            if e.type == SALE or e.type == LEAD:
+            kind = e.type
+            if kind == SALE or kind == LEAD:
                 taken.append(e)
-            elif e.order_id is not None and e.quantity > 0:
+                continue
+            if kind == "referredSiteVisit":
+                visits.append(e)
+            if e.order_id is not None and e.quantity > 0:
                 engaging.setdefault(e.order_id, []).append(e)
-        self.remember_visits(events)
+        self.remember_visits(visits)
         taken.sort(key=attrgetter("at", "key"))  # stable: as the events sorted whole would be
         for event in taken:
             self.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])
@@ -408,7 +412,7 @@ class _Work:
             paid = self.first_sale(sale)
         if not paid:
             return
-        earned = iso(as_utc(sale.paid_at))
+        earned = engine.iso_of(as_utc(sale.event.at))  # in UTC: `iso_of` formats it faster
         for key, what in paid:
             if isinstance(what, engine.Award):
                 self.write_award(self.programs[key], sale, what, earned)
@@ -473,24 +477,25 @@ class _Work:
         `rewards` are (collaborator, amount, score, value, why, the products of a royalty alone);
         they share the arithmetic and the engagements, as written."""
         shared = self._shared(program, sale) if program.hold or program.review or sale.renewal_of is not None else None
-        known: Callable[[str], bool] | None = None  # asked at the first reward: a sale may have none
+        known: tuple[dict[str, str], str | None] | None = None  # asked at the first reward: a sale may have none
         fresh = True  # the first reward written takes `engagements`, the others a copy
+        key, order, units = program.key, sale.id, program.units
         for who, amount, score, value, why, products in rewards:
-            ident = f"{program.key}:{sale.id}:{who}"
-            known = known or self.known(sale.id, earned)
-            if known(ident):
+            ident = f"{key}:{order}:{who}"
+            written, day = known = known or self.known(order, earned)
+            if ident in written or (day is not None and self.tx.get(day, ident) is not None):
                 continue  # written by an earlier run: never twice
             text = str(amount)
             doc: Record = {
-                "program": program.key, "order": sale.id, "collaborator": who, "amount": text, "reward": text,
-                "units": program.units, "score": score, "earned_at": earned, "value": value, "why": why,
+                "program": key, "order": order, "collaborator": who, "amount": text, "reward": text,
+                "units": units, "score": score, "earned_at": earned, "value": value, "why": why,
                 "arithmetic": arithmetic, "engagements": engagements if fresh else [list(e) for e in engagements]}
             fresh = False
             if shared:
                 doc.update(shared)
             if products is not None:
                 doc["products"] = sorted(products)
-            self.put(ident, doc)
+            self.index_put(ident, doc, written)
             self.done.rewards += 1
 
     @staticmethod

@@ -21,12 +21,11 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 from functools import lru_cache
 from types import MappingProxyType
 from typing import NamedTuple
 
-from siren_sync.engine.pools import counted_value, order_value, other_currency, round_half_up
+from siren_sync.engine.pools import counted_value, order_value, other_currency, scaled
 from siren_sync.engine.resolvers import split
 from siren_sync.model import Allocation, Collaborator, Event, Program, Standing
 from siren_sync.values import WIDE, iso
@@ -125,8 +124,18 @@ def reward_of(program: Program, value: Decimal) -> tuple[Decimal, str]:
     """(the reward for a sale of counted `value`, its arithmetic in words)."""
     if program.flat is not None:
         return program.flat, f"flat {program.flat} {program.units} per conversion"
+    return _percent_of(value, _terms(program))
+
+
+def _terms(program: Program) -> tuple[Decimal, Decimal, str, str]:
+    """What every reward of a percentage program shares (`_percent`)."""
     assert program.percentage is not None
-    rate, quantum, before, after = _percent(program.percentage, program.exponent, program.units)
+    return _percent(program.percentage, program.exponent, program.units)
+
+
+def _percent_of(value: Decimal, terms: tuple[Decimal, Decimal, str, str]) -> tuple[Decimal, str]:
+    """`reward_of` for a percentage, its `terms` made once for all a sale's owners."""
+    rate, quantum, before, after = terms
     # exact: a bounded value times a bounded percentage (its exponent moved by two), then one rounding
     amount = WIDE.multiply(value, rate).quantize(quantum, ROUND_HALF_UP, WIDE)
     return amount, f"{before}{value} = {amount}{after}"
@@ -143,14 +152,17 @@ def _percent(percentage: Decimal, exponent: int, units: str) -> tuple[Decimal, D
 
 def iso_of(value: datetime) -> str:
     """`iso(value)`, made once for the same UTC time: a sale's rewards and their reasons name the
-    same few times (its creation, a visit), each formatted once. Other zones are not cached (equal
-    times in two zones are equal keys, yet written apart)."""
+    same few times (its creation, a visit), each formatted once; its payment time goes through it
+    too, for the faster format (1,024 kept: the visits' times stay among them). Other zones are not
+    cached (equal times in two zones are equal keys, yet written apart)."""
     return _iso_utc(value) if value.tzinfo is UTC else iso(value)
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=1024)
 def _iso_utc(value: datetime) -> str:
-    return iso(value)
+    """`iso` of a UTC time, in a third less time than `isoformat` (which asks the zone its offset)."""
+    return "%04d-%02d-%02dT%02d:%02d:%02d+00:00" % (  # noqa: UP031 (a %-format is the fastest here)
+        value.year, value.month, value.day, value.hour, value.minute, value.second)
 
 
 @lru_cache(maxsize=32)
@@ -176,7 +188,7 @@ def resolve(program: Program, engaged: list[Engaged], amount: Decimal) -> tuple[
     if structure in ("oldestEngagementWins", "newestEngagementWins"):
         oldest = structure == "oldestEngagementWins"
         pick = (lambda e: (e.first, e.collaborator)) if oldest else (lambda e: (-e.last.timestamp(), e.collaborator))
-        winner = min(engaged, key=pick)
+        winner = min(engaged, key=pick) if len(engaged) > 1 else engaged[0]  # most sales: one engaged
         at = winner.first if oldest else winner.last
         tied = [e.collaborator for e in engaged if e is not winner and (e.first if oldest else e.last) == at
                 ] if len(engaged) > 1 else []
@@ -263,12 +275,14 @@ def royalties(program: Program, sale: Sale, admits: Admits) -> list[Royalty]:
     id, whatever its amount (`award` keeps those above zero). The caller has checked the order's
     currency (`other_currency`): an order in another currency pays no royalty."""
     own = royalty_scope(program)
-    found = []
+    terms = _terms(program) if program.flat is None else None  # once per sale, not per owner
+    event, order, found = sale.event, sale.event.order, []
     for who in sorted(sale.owners):
         if admits(who):
             products = sale.owners[who]
-            value = _value(sale.event, own, products)
-            amount, words = reward_of(program, value)
+            value = order_value(event, order, own, products) if order is not None else counted_value(
+                event, own, products)
+            amount, words = reward_of(program, value) if terms is None else _percent_of(value, terms)
             found.append(Royalty(who, products, value, amount, f"{who}'s lines: {words}"))
     return found
 
@@ -344,7 +358,7 @@ def adjustment(reward: Decimal, left: Decimal, refunded: Decimal, value: Decimal
         return -left
     if flat or not value:
         return Decimal(0).scaleb(-exponent)
-    taken = round_half_up(Fraction(reward) * Fraction(refunded) / Fraction(value), exponent)
+    taken = scaled(reward, refunded, value, exponent)
     return max(taken, -left)
 
 

@@ -53,7 +53,7 @@ def _compiled(order: OrderValue, compilers: Sequence[str], filters: LineItemFilt
     """`compile_order` as (numerator, denominator > 0), both exact Decimals: the denominator is 1
     but when filtered lines take their share of a discount (the one division, kept for the rounding)."""
     restricts = filters.restricts
-    lines = order.lines if not restricts else [line for line in order.lines if _keeps(line, filters, owned_products)]
+    lines = order.lines if not restricts else _kept_lines(order.lines, filters, owned_products)
     kept = sum(map(_SUBTOTAL, lines), Decimal(0))
     value = kept if "lineItems" in compilers else Decimal(0)
     if "fees" in compilers:
@@ -66,13 +66,24 @@ def _compiled(order: OrderValue, compilers: Sequence[str], filters: LineItemFilt
         return value, _ONE
     if not restricts:
         return value - order.discount_total, _ONE
-    everything = sum(map(_SUBTOTAL, order.lines), Decimal(0))
+    everything = kept if len(lines) == len(order.lines) else sum(map(_SUBTOTAL, order.lines), Decimal(0))
     if not everything:
         return value, _ONE
+    if everything is kept:
+        # every line kept (a royalty's owner of all the order's lines, most often its one line):
+        # the discount's share is the whole discount, no division to round
+        return value - order.discount_total, _ONE
     # value - discount x kept / everything, over `everything`: the exact context's own operations
     # (a `localcontext` costs more than the arithmetic, once per owner of a royalty)
     numerator = _EXACT.subtract(_EXACT.multiply(value, everything), _EXACT.multiply(order.discount_total, kept))
     return (numerator, everything) if everything > 0 else (_EXACT.minus(numerator), _EXACT.minus(everything))
+
+
+def _kept_lines(lines: Sequence[Line], filters: LineItemFilters, owned_products: Collection[int]) -> Sequence[Line]:
+    """The lines that pass `filters`; a royalty's filter (the owner's products alone) without a call per line."""
+    if not filters.with_skus and filters.in_categories is None:
+        return [line for line in lines if line.product_id in owned_products]
+    return [line for line in lines if _keeps(line, filters, owned_products)]
 
 
 def _keeps(line: Line, filters: LineItemFilters, owned_products: Collection[int]) -> bool:
@@ -94,6 +105,16 @@ def _rounded(numerator: Decimal, denominator: Decimal, exponent: int) -> Decimal
     if _EXACT.multiply(rest.copy_abs(), 2) >= denominator:
         whole += 1 if numerator > 0 else -1
     return Decimal(whole).scaleb(-exponent)
+
+
+def scaled(amount: Decimal, part: Decimal, whole: Decimal, exponent: int) -> Decimal:
+    """`amount x part / whole` (`whole` not zero) rounded to 10**-exponent, halves away from zero:
+    `round_half_up` of the same Fractions, in the exact context (a refund's share of a reward, made
+    without four Fractions)."""
+    numerator = _EXACT.multiply(amount, part)
+    if whole < 0:
+        numerator, whole = _EXACT.minus(numerator), _EXACT.minus(whole)
+    return _rounded(numerator, whole, exponent)
 
 
 @lru_cache(maxsize=64)

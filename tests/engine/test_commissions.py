@@ -4,9 +4,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from siren_sync.engine import commissions as c
 from siren_sync.model import Collaborator, Event, Line, OrderValue, Program
+from siren_sync.values import iso
 
 CREATED = datetime(2026, 11, 10, 12, tzinfo=UTC)
 PAID = CREATED + timedelta(minutes=5)
@@ -262,3 +265,10 @@ def test_a_partial_refund_rounds_half_up_and_never_takes_more_than_is_left():
 def test_a_flat_reward_is_reversed_only_by_a_full_refund():
     assert c.adjustment(Decimal("50.00"), Decimal("50.00"), Decimal("-10"), Decimal("100"), 2, False, True) == 0
     assert c.adjustment(Decimal("50.00"), Decimal("50.00"), Decimal("-100"), Decimal("100"), 2, True, True) == -50
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.just(UTC)))
+def test_a_utc_time_is_written_as_iso_writes_it(at):
+    """`iso_of`'s own formatting of UTC times (microseconds dropped) is `iso`'s, byte for byte."""
+    c._iso_utc.cache_clear()
+    assert c.iso_of(at) == iso(at)

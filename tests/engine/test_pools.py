@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from siren_sync.engine.pools import compile_order, counted_value, pool_amount, round_half_up
+from siren_sync.engine.pools import compile_order, counted_value, pool_amount, round_half_up, scaled
 from siren_sync.model import Distributor, Event, Line, LineItemFilters, OrderValue
 
 D = Decimal
@@ -293,3 +293,14 @@ def test_filtered_lines_share_of_the_discount_rounds_exactly(lines, discount, fe
     got = counted_value(event, d, owned)
     assert got == _oracle(order, compilers, owned, share)
     assert str(got) == str(_oracle(order, compilers, owned, share))
+
+
+_signed = st.integers(min_value=-10**9, max_value=10**9).map(lambda c: Decimal(c).scaleb(-2))
+
+
+@given(amount=_signed, part=_signed, whole=_signed.filter(bool), exponent=st.integers(0, 3))
+def test_scaled_is_the_fraction_rounded_half_up(amount, part, whole, exponent):
+    """A refund's share of a reward in the exact Decimal context gives the Fractions' rounding, to
+    the same digits, whatever the signs (halves away from zero)."""
+    exact = round_half_up(Fraction(amount) * Fraction(part) / Fraction(whole), exponent)
+    assert str(scaled(amount, part, whole, exponent)) == str(exact)
