@@ -170,7 +170,7 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
         work.run(_after_adoption(events, cursor))
         if work.done.adjusted:
             records.bump_serial(tx, records.serial(tx))
-        tx.put(CURSORS, PROGRAMS_CURSOR, {**cursor, "counts": counts, "at": iso(now), **work.sweep(cursor)})
+        tx.put(CURSORS, PROGRAMS_CURSOR, {**cursor, "counts": counts, "at": iso(now), **work.sweep(cursor, now)})
     done = work.done
     if done.rewards or done.adjusted or done.clawbacks:
         log.info("programs: %d rewards, %d adjusted, %d clawbacks", done.rewards, done.adjusted, done.clawbacks,
@@ -291,15 +291,17 @@ class _Work:
             self.tx.put_many(table, docs)
         self.tx.put_many(PROGRAM_VISITS, self.visits)
 
-    def sweep(self, cursor: Record) -> Record:
+    def sweep(self, cursor: Record, now: datetime) -> Record:
         """Forget the visitors no order still to come can be matched to: those whose newest visit is
         older than the newest order seen (by its creation), less the programs' longest window and
         `VISITS_MARGIN`. The visits would otherwise pile up for ever, and the table is read whole.
-        Data time, not the clock: a backfill of old orders keeps the visits of their days. At most
-        once a day of orders; returns the cursor's new fields (the newest order, the last sweep)."""
+        Data time, not the clock: a backfill of old orders keeps the visits of their days; but
+        never past `now`, so an order dated ahead by mistake forgets nobody. At most once a day of
+        orders; returns the cursor's new fields (the newest order, the last sweep)."""
         newest = max(filter(None, (self.newest, _time(cursor.get("newest_order")))), default=None)
         if newest is None:
             return {}
+        newest = min(newest, now)
         fields = {"newest_order": iso(newest)}
         swept = _time(cursor.get("visits_swept"))
         if swept is not None and newest - swept < timedelta(days=1):

@@ -588,3 +588,11 @@ def test_visitors_no_order_to_come_can_be_matched_to_are_forgotten_once_a_day_of
     assert store.get("cursors", "programs")["visits_swept"] == "2026-11-10T12:00:00+00:00"  # not again that day
     shop.record(visit("bruno", old, 3, "d" * 64), *order(oid=9, visitor="c" * 64, at=PAID + timedelta(days=1)))
     assert set(store.table("programs/visits")) == {"b" * 64}  # a day of orders later: swept again, an old visit too
+
+
+def test_an_order_dated_ahead_by_mistake_forgets_no_visitor(store):
+    shop = Shop(store, program(engagements=("referredSiteVisit",)))
+    shop.record(visit("alice", LATER - timedelta(days=2), 1, "b" * 64))
+    shop.record(*order(oid=7, visitor="c" * 64, at=LATER + timedelta(days=200)))  # "paid" 200 days after now
+    assert set(store.table("programs/visits")) == {"b" * 64}
+    assert store.get("cursors", "programs")["newest_order"] == "2026-11-20T00:00:00+00:00"  # now, no later
