@@ -40,6 +40,7 @@ def _ingest(sb: _common.SandboxProcess, folder: Path, programs: bool, profile: s
     """One ingest of every order into a new store; CPU seconds of the whole and of the rewards."""
     from siren_sync import commissions
     from siren_sync.app import open_app
+    from siren_sync.gcpause import holding_survivors
     from siren_sync.sources.woocommerce import WooCommerceSource
     from siren_sync.sync import begin_programs, reward_programs, run_source
 
@@ -54,9 +55,10 @@ def _ingest(sb: _common.SandboxProcess, folder: Path, programs: bool, profile: s
     if prof:
         prof.enable()
     begin_programs(app)
-    report = run_source(app, source, sb.now, since=None)
-    c1 = time.process_time()
-    done = reward_programs(app)
+    with holding_survivors():  # as `sync_all` runs a sync
+        report = run_source(app, source, sb.now, since=None)
+        c1 = time.process_time()
+        done = reward_programs(app)
     c2 = time.process_time()
     if prof:
         prof.disable()

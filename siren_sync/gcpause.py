@@ -9,9 +9,10 @@ collector resumes afterwards.
 A sync keeps what each recorded batch leaves behind (the ledger's open periods, the store's cached
 tables, and for programs the batch's events themselves, decoded orders and all) until its end, and
 every full collection would scan all of it again: with programs, as much collector time again as
-the ledger's own. `set_aside_survivors` after each recorded batch moves what survived it out of
-the collector's view (`gc.freeze`); `release_survivors` at the sync's end gives it back, so what
-became cyclic garbage meanwhile is collected then (a sync makes none in practice: measured).
+the ledger's own. Within `holding_survivors` (a sync, its rewards included), `set_aside_survivors`
+after each recorded batch moves what survived it out of the collector's view (`gc.freeze`); the
+block's end gives it all back, whatever ended it, so what became cyclic garbage meanwhile is
+collected then (a sync makes none in practice: measured).
 """
 from __future__ import annotations
 
@@ -32,11 +33,25 @@ def without_gc_pauses() -> Iterator[None]:
             gc.enable()
 
 
+_holding = 0  # how many `holding_survivors` blocks are open (a sync within a sync: none today)
+
+
+@contextmanager
+def holding_survivors() -> Iterator[None]:
+    """Run a sync: `set_aside_survivors` sets aside within it, and its end releases, on every path
+    (a source failing, a stop, a lost leadership)."""
+    global _holding
+    _holding += 1
+    try:
+        yield
+    finally:
+        _holding -= 1
+        if not _holding:
+            gc.unfreeze()
+
+
 def set_aside_survivors() -> None:
-    """After a batch of a sync is recorded: the collector no longer scans what exists now."""
-    gc.freeze()
-
-
-def release_survivors() -> None:
-    """At a sync's end: the collector scans again what `set_aside_survivors` set aside."""
-    gc.unfreeze()
+    """After a batch of a sync is recorded: the collector no longer scans what exists now (outside
+    `holding_survivors`, nothing: no block would give it back)."""
+    if _holding:
+        gc.freeze()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from siren_sync import commissions
 from siren_sync.errors import ConfigError, LeadershipLost, SirenSyncError, StoreError, UsageError
-from siren_sync.gcpause import release_survivors, set_aside_survivors
+from siren_sync.gcpause import holding_survivors, set_aside_survivors
 from siren_sync.ledger import unique_by_key
 from siren_sync.model import Event
 from siren_sync.sources.base import Attribution, Source, SyncReport, visitor_digest
@@ -93,7 +93,7 @@ class LedgerContext:
         cursors, self._cursors = self._cursors, {}
         set_aside, self._set_aside = self._set_aside, []
         self.app.ledger.record(events, cursors=cursors, quarantine=set_aside)
-        set_aside_survivors()  # what the batch left is kept until the sync's end (`reward_programs`)
+        set_aside_survivors()  # what the batch left is kept until the sync's end (`holding_survivors`)
         self._since_flush = time.monotonic()
 
     def same_period(self, a: datetime, b: datetime) -> bool:
@@ -215,30 +215,27 @@ def sync_sources(app: App, sources: Iterable[Source], clock: Callable[[], dateti
     before it closes (DESIGN section 1)."""
     failed: dict[str, str] = {}
     begin_programs(app)
-    for source in sources:
-        if should_stop is not None and should_stop():
-            raise StopRequested()
-        try:
-            run_source(app, source, clock(), should_stop=should_stop)
-        except LeadershipLost:
-            raise  # every other source's commit would be refused too: the worker stands by
-        except (SirenSyncError, OSError) as exc:
-            failed[source.name] = str(exc)
-            log.error("poll %s failed, retried next turn: %s", source.name, exc,
-                      extra={"fields": {"event": "poll_failed", "source": source.name}})
-    reward_programs(app)
+    with holding_survivors():
+        for source in sources:
+            if should_stop is not None and should_stop():
+                raise StopRequested()
+            try:
+                run_source(app, source, clock(), should_stop=should_stop)
+            except LeadershipLost:
+                raise  # every other source's commit would be refused too: the worker stands by
+            except (SirenSyncError, OSError) as exc:
+                failed[source.name] = str(exc)
+                log.error("poll %s failed, retried next turn: %s", source.name, exc,
+                          extra={"fields": {"event": "poll_failed", "source": source.name}})
+        reward_programs(app)
     return failed
 
 
 def reward_programs(app: App) -> commissions.Rewarded:
     """The programs' rewards for what was recorded since they last ran (`commissions.reward`): after
-    every sync, once all of its sources are read, so an order meets the visits of the same poll.
-    The sync's end: what its batches set aside from the garbage collector is released."""
-    try:
-        return commissions.reward(app.store, app.config.programs, app.ledger.collaborators, app.ledger.now,
-                                  app.ledger.take_recent())
-    finally:
-        release_survivors()
+    every sync, once all of its sources are read, so an order meets the visits of the same poll."""
+    return commissions.reward(app.store, app.config.programs, app.ledger.collaborators, app.ledger.now,
+                              app.ledger.take_recent())
 
 
 def begin_programs(app: App) -> None:
@@ -254,15 +251,16 @@ def sync_all(config: Config, app: App, now: datetime, only: str | None = None, s
     reports: list[SyncReport] = []
     failures: list[str] = []
     begin_programs(app)
-    for source in build_sources(config, app, only):
-        try:
-            reports.append(run_source(app, source, now, since, stream))
-        except (ConfigError, UsageError):
-            raise  # the config is wrong for every source: exit 2 with its own one line
-        except SirenSyncError as exc:
-            log.error("poll %s failed: %s", source.name, exc)
-            failures.append(f"{source.name}: {exc}")
-    reward_programs(app)
+    with holding_survivors():
+        for source in build_sources(config, app, only):
+            try:
+                reports.append(run_source(app, source, now, since, stream))
+            except (ConfigError, UsageError):
+                raise  # the config is wrong for every source: exit 2 with its own one line
+            except SirenSyncError as exc:
+                log.error("poll %s failed: %s", source.name, exc)
+                failures.append(f"{source.name}: {exc}")
+        reward_programs(app)
     if failures:
         raise SirenSyncError("; ".join(failures))
     return reports

@@ -13,10 +13,10 @@ from siren_sync.app import open_app
 from siren_sync.cli import main
 from siren_sync.config import load_config
 from siren_sync.demo import THREE_POOLS, sandbox_config_text, sandbox_env
-from siren_sync.errors import SirenSyncError, StoreError
+from siren_sync.errors import LeadershipLost, SirenSyncError, StoreError
 from siren_sync.model import Collaborator, Event
 from siren_sync.sources.base import SyncContext, SyncReport, visitor_digest
-from siren_sync.sync import LedgerContext, StopRequested, run_source, sync_all
+from siren_sync.sync import LedgerContext, StopRequested, run_source, sync_all, sync_sources
 from tests.support.apps import NOW, open_test_app, write_config
 from tests.support.payloads import SITE_ROOT
 
@@ -125,6 +125,28 @@ def test_a_sync_sets_what_each_batch_left_aside_from_the_collector_and_releases_
     sync_all(app.config, app, NOW, stream=None)
     assert source.set_aside[0] == 0 and source.set_aside[1] > 0  # after the first batch: set aside
     assert gc.get_freeze_count() == 0 and app.store.event_count() == 2  # released at the end
+
+
+class LosingLeadership(Paged):
+    """Two pages, then the worker's leadership is lost: the sync ends by an exception."""
+
+    def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
+        super().sync(ctx, since)
+        ctx.flush()
+        raise LeadershipLost("another worker leads now")
+
+
+def test_what_a_sync_set_aside_is_released_whatever_ends_it_and_nothing_is_outside_one(app, monkeypatch):
+    monkeypatch.setattr(LedgerContext, "GROUP_EVENTS", 1)
+    gc.unfreeze()
+    source = LosingLeadership()
+    with pytest.raises(LeadershipLost):
+        sync_sources(app, [source], lambda: NOW)
+    assert source.set_aside[1] > 0 and gc.get_freeze_count() == 0
+    ctx = LedgerContext(app, NOW)  # a context used outside a sync (as a test or a bench may)
+    ctx.commit("test", [visit(9)], {"page": 9})
+    ctx.flush()
+    assert gc.get_freeze_count() == 0  # nothing would release it: nothing is set aside
 
 
 @responses.activate
