@@ -37,7 +37,7 @@ def passwords(url: str) -> tuple[str, ...]:
     userinfo = parts.netloc.rpartition("@")[0]
     raw = [userinfo.partition(":")[2]] if ":" in userinfo else []
     raw += [value for name, _, value in (pair.partition("=") for pair in parts.query.split("&"))
-            if name in SECRET_PARAMETERS]
+            if unquote(name) in SECRET_PARAMETERS]  # libpq decodes names too
     return tuple(dict.fromkeys(s for token in raw for s in (token, unquote(token)) if s))
 
 
@@ -47,5 +47,5 @@ def shown(url: str) -> str:
     userinfo, at, hosts = parts.netloc.rpartition("@")
     netloc = f"{userinfo.partition(':')[0]}{at}{hosts}"
     query = "&".join(pair for pair in parts.query.split("&")
-                     if pair and pair.partition("=")[0] not in SECRET_PARAMETERS)
+                     if pair and unquote(pair.partition("=")[0]) not in SECRET_PARAMETERS)
     return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")

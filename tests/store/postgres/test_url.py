@@ -15,6 +15,9 @@ from siren_sync.store.postgres.url import is_database_url, passwords, problem, s
     ("postgresql://app@db.example/site?sslkey=/k.pem&sslpassword=k3y%21&sslmode=require",
      "postgresql://app@db.example/site?sslkey=/k.pem&sslmode=require", ("k3y%21", "k3y!")),
     ("postgresql://app@h1:5432,h2:5432/site", "postgresql://app@h1:5432,h2:5432/site", ()),
+    # libpq decodes a parameter's name too: `%70assword` is the password
+    ("postgresql://db.example/site?%70assword=hunter2&ssl%70assword=k3y", "postgresql://db.example/site",
+     ("hunter2", "k3y")),
 ])
 def test_shown_drops_the_password_wherever_it_is(url, want, secret):
     assert is_database_url(url) and problem(url) is None
