@@ -165,6 +165,7 @@ def adopt(ledger: Ledger, adopted: list[tuple[Distribution, int]], paid: bool, n
         if ledger.store.table(DISTRIBUTIONS):
             raise AdoptRefused(f"store {ledger.store.location} already holds distributions: adopt only "
                                "takes the site's records into the store that lost them (an empty one)")
+        _refuse_program_rewards(ledger.store)
         for key, periods in ends.items():
             tx.put(PERIODS, key, _adopted_state(ledger, tx, key, periods))
         for made, post in adopted:
@@ -180,10 +181,16 @@ def adopt_programs(store: Store, now: datetime) -> None:
     it rewarded what it read, so only an empty store can take over from the lost one."""
     from siren_sync import commissions  # (it reads payouts, which write through this module)
     with store.transaction() as tx:
-        if store.tables(PROGRAM_OBLIGATIONS):
-            raise AdoptRefused(f"store {store.location} already holds program rewards: adopt only takes over in "
-                               "the store that lost them (an empty one), before its first sync")
+        _refuse_program_rewards(store)
         commissions.adopted(tx, now)
+
+
+def _refuse_program_rewards(store: Store) -> None:
+    """Either adoption sets the programs' horizon; rewards already written (an `import`, a sync
+    before it) would stay to be paid again: AdoptRefused."""
+    if store.tables(PROGRAM_OBLIGATIONS):
+        raise AdoptRefused(f"store {store.location} already holds program rewards: adopt only takes over in "
+                           "the store that lost them (an empty one), before its first sync")
 
 
 def _adopted_state(ledger: Ledger, tx: Any, key: str, made: list[Distribution]) -> dict[str, Any]:

@@ -103,12 +103,13 @@ def adopted(tx: Transaction, now: datetime) -> None:
 
 
 def _after_adoption(events: list[Event], cursor: Record) -> list[Event]:
-    """The events programs may reward: none of a sale paid (or taken back) before an adoption."""
+    """The events programs may reward: none of a sale paid (or taken back), nor of a lead, before an
+    adoption (the lost store rewarded them: an import read again must not pay them twice)."""
     until = cursor.get("adopted_until")
     if until is None:
         return events
     horizon = parse_time(until)
-    return [e for e in events if e.type != SALE or e.at >= horizon]
+    return [e for e in events if (e.type != SALE and e.type != LEAD) or e.at >= horizon]
 
 
 def _recent(store: Store, done: Mapping[str, int], recent: list[tuple[str, Event, bool]],

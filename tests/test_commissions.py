@@ -260,6 +260,31 @@ def test_a_lead_pays_the_flat_bounty_of_lead_programs(store):
     assert shop.owed() == {"leads:crm:lead:1:bruno": (Decimal("10.00"), "payable")}
 
 
+def test_a_lead_from_before_an_adoption_imported_again_pays_nothing(store):
+    """Before: `_after_adoption` kept leads, so a CRM file imported again after `store adopt` paid
+    every old lead's bounty a second time."""
+    leads = program("leads", conversion="lead", percentage=None, flat=Decimal("10.00"), engagements=())
+    shop = Shop(store, leads)
+    with store.transaction() as tx:
+        commissions.adopted(tx, LATER)
+    shop.record(Event(key="crm:lead:1", type="lead", at=CREATED, collaborator="bruno", source="import"),
+                Event(key="crm:lead:2", type="lead", at=LATER, collaborator="bruno", source="import"))
+    assert shop.owed() == {"leads:crm:lead:2:bruno": (Decimal("10.00"), "payable")}
+
+
+def test_either_adoption_is_refused_once_the_store_holds_program_rewards(store):
+    """Both set the programs' horizon; rewards already written (an `import` before it) would stay
+    to be paid again. Before, the distributors' adoption took them silently."""
+    from siren_sync.closing import AdoptRefused, adopt, adopt_programs
+
+    shop = Shop(store, program())
+    shop.record(*order(coupon="alice"))
+    for adopting in (lambda: adopt(shop.ledger, [], paid=True, now=LATER), lambda: adopt_programs(store, LATER)):
+        with pytest.raises(AdoptRefused, match="already holds program rewards"):
+            adopting()
+    assert "adopted_until" not in store.get("cursors", "programs")
+
+
 def test_a_manual_sale_pays_its_collaborator(store):
     shop = Shop(store, program(engagements=("manual",), percentage=None, flat=Decimal("50.00")))
     shop.record(Event(key="crm:deal:9", type="sale", at=CREATED, revenue=Decimal("900"), collaborator="bruno",
