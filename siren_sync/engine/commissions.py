@@ -276,12 +276,11 @@ def royalties(program: Program, sale: Sale, admits: Admits) -> list[Royalty]:
     currency (`other_currency`): an order in another currency pays no royalty."""
     own = royalty_scope(program)
     terms = _terms(program) if program.flat is None else None  # once per sale, not per owner
-    event, order, found = sale.event, sale.event.order, []
+    found = []
     for who in sorted(sale.owners):
         if admits(who):
             products = sale.owners[who]
-            value = order_value(event, order, own, products) if order is not None else counted_value(
-                event, own, products)
+            value = _value(sale.event, own, products)
             amount, words = reward_of(program, value) if terms is None else _percent_of(value, terms)
             found.append(Royalty(who, products, value, amount, f"{who}'s lines: {words}"))
     return found

@@ -66,10 +66,11 @@ def _compiled(order: OrderValue, compilers: Sequence[str], filters: LineItemFilt
         return value, _ONE
     if not restricts:
         return value - order.discount_total, _ONE
-    everything = kept if len(lines) == len(order.lines) else sum(map(_SUBTOTAL, order.lines), Decimal(0))
+    every_line = len(lines) == len(order.lines)  # the filter kept them all
+    everything = kept if every_line else sum(map(_SUBTOTAL, order.lines), Decimal(0))
     if not everything:
         return value, _ONE
-    if everything is kept:
+    if every_line:
         # every line kept (a royalty's owner of all the order's lines, most often its one line):
         # the discount's share is the whole discount, no division to round
         return value - order.discount_total, _ONE

@@ -123,7 +123,7 @@ class Commit:
         entry = self.partitions.get(table)
         if entry is not None and docs:
             line = journal_line(changes)
-            dead = superseded(before, changes, line)
+            dead = superseded(before, changes, line, entry)
             if appendable(entry, line, dead):
                 self._journal_partition(table, entry, docs, line, dead)
                 return

@@ -55,13 +55,21 @@ def journal_length(entry: Mapping[str, Any]) -> int:
     return length
 
 
-def superseded(docs: Mapping[str, Any], changes: TableChanges, line: bytes) -> int:
-    """About how many bytes of the partition (`docs`) `line`, the journal line of `changes`, makes
-    dead: its share of the changes that replace or delete a document (0 for a line that only adds,
-    most lines). A line that only replaces counts whole, which is the rule of a journal no longer
-    than its base."""
-    replaced = sum(key in docs for key in changes)
-    return replaced and len(line) * replaced // len(changes)
+def superseded(docs: Mapping[str, Any], changes: TableChanges, line: bytes, entry: Mapping[str, Any]) -> int:
+    """About how many bytes of the partition (`docs`, its manifest `entry`) `line`, the journal line
+    of `changes`, makes dead: for a document it replaces, its share of the line (the new version
+    is about the old one's size); for one it deletes, a mean document of the partition (its line
+    says only `null`); 0 for a line that only adds, most lines. A line that only replaces counts
+    whole, which is the rule of a journal no longer than its base."""
+    replaced = deleted = 0
+    for key, doc in changes.items():
+        if key in docs:
+            replaced += doc is not None
+            deleted += doc is None
+    if not replaced and not deleted:
+        return 0
+    mean = (entry.get("size", 0) + journal_length(entry)) // max(len(docs), 1)
+    return len(line) * replaced // len(changes) + deleted * max(mean, len(line) // len(changes))
 
 
 def appendable(entry: Mapping[str, Any], line: bytes, dead: int) -> bool:

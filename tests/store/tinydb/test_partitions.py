@@ -44,9 +44,9 @@ def test_journal_files_are_named_after_their_base():
     assert journal_file(partition_file(TABLE, 12)) == "tables/obligations_2026-11-05.7a5687b0c3.12.jsonl"
 
 
-def test_lines_that_replace_or_delete_go_to_the_journal_until_it_would_outgrow_the_base(store_path: Path):
-    """Lines that only replace or delete documents count whole as dead: the journal takes them while
-    it stays no longer than the base, and the commit that would pass it writes a new base."""
+def test_lines_that_replace_go_to_the_journal_until_it_would_outgrow_the_base(store_path: Path):
+    """Lines that only replace documents count whole as dead: the journal takes them while it stays
+    no longer than the base, and the commit that would pass it writes a new base."""
     folder = store_path.parent / "siren-sync.d"
     with Store(store_path) as store:
         with store.transaction() as tx:
@@ -58,8 +58,7 @@ def test_lines_that_replace_or_delete_go_to_the_journal_until_it_would_outgrow_t
         journal = folder / journal_file(first["file"])
         lines: list[bytes] = []
         for n in range(100):
-            change: dict[str, dict | None] = {f"c{n}": None} if n % 3 == 2 else {
-                f"c{n}": {"amount": "11.00"}, f"c{n + 1}": {"amount": "12.00"}}
+            change: dict[str, dict | None] = {f"c{n}": {"amount": "11.00"}, f"c{n + 1}": {"amount": "12.00"}}
             line = dumps(change) + b"\n"
             if sum(map(len, lines)) + len(line) > first["size"]:
                 break
@@ -86,6 +85,18 @@ def test_lines_that_replace_or_delete_go_to_the_journal_until_it_would_outgrow_t
         assert store.table(TABLE) == expected
     with Store(store_path, readonly=True) as reader:
         assert reader.table(TABLE) == expected
+
+
+def test_a_deleted_document_counts_as_dead_a_mean_document_not_its_null(store_path: Path):
+    """A sweep deleting many documents (the programs' old visitors) says only `null` for each: counted
+    by their line, the dead documents would stay in the base until the journal's most lines."""
+    with Store(store_path) as store:
+        _commit(store, {f"visitor-{i}": {"visits": [[1_700_000_000 + i, "alice"]] * 5} for i in range(100)})
+        size = _entry(store_path)["size"]
+        _commit(store, {"visitor-0": None, "visitor-1": None})
+        assert _entry(store_path)["dead"] == 2 * (size // 100)  # two mean documents, not 30 bytes
+        _commit(store, {f"visitor-{i}": None for i in range(2, 60)})  # most deleted: a new base
+        assert "journal" not in _entry(store_path) and _entry(store_path)["docs"] == 40
 
 
 def test_lines_that_only_add_stay_in_the_journal_up_to_its_most_lines(store_path: Path,
