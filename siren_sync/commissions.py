@@ -494,6 +494,8 @@ class _Work:
                 "units": units, "score": score, "earned_at": earned, "value": value, "why": why,
                 "arithmetic": arithmetic, "engagements": engagements if fresh else [list(e) for e in engagements]}
             fresh = False
+            if program.flat is not None:
+                doc["flat"] = True  # a refund after the program is gone still knows it (`_flat`)
             if shared:
                 doc.update(shared)
             if products is not None:
@@ -552,11 +554,12 @@ class _Work:
         left = Decimal(doc["amount"]) - Decimal(doc.get("taken", "0"))
         exponent = program.exponent if program is not None else decimals_of(Decimal(doc["reward"]))
         refunded = self.refunded(program, doc, event)
+        flat = program.flat is not None if program is not None else _flat(doc)
         change = engine.adjustment(Decimal(doc["reward"]), left, refunded, Decimal(doc["value"]), exponent,
-                                   full=share >= 1, flat=program is not None and program.flat is not None)
+                                   full=share >= 1, flat=flat)
         refunds[rid] = str(change)
-        how = (f"the {left} left (full refund or cancellation)" if share >= 1 else "nothing (a flat reward goes back "
-               "only with a full refund)" if program is not None and program.flat is not None else
+        how = (f"the {left} left (full refund or cancellation)" if share >= 1 else
+               "nothing (a flat reward goes back only with a full refund)" if flat else
                f"{doc['reward']} x {-refunded} / {doc['value']}, rounded half-up")
         notes = [*doc.get("notes", []), f"{'cancellation' if rid == 'cancel' else 'refund ' + rid} at {iso(event.at)}: "
                                         f"{change} = {how}"]
@@ -597,6 +600,16 @@ class _Work:
                    f"{where}"})
         self.done.clawbacks += 1
         return _noted(doc, f"the reward was {where}: clawback {claw}", taken=taken)
+
+
+def _flat(doc: Record) -> bool:
+    """Whether a stored reward of a program no longer configured was a flat one (only a full refund
+    takes it back): its `flat` mark, or for one written before the mark, its arithmetic, which for
+    a flat program names only flat amounts (`flat 50.00 USD per conversion`) and never a percentage."""
+    if "flat" in doc:
+        return bool(doc["flat"])
+    arithmetic = doc.get("arithmetic", "")
+    return "flat " in arithmetic and "% of " not in arithmetic
 
 
 def _time(text: str | None) -> datetime | None:

@@ -153,6 +153,34 @@ def test_a_cancellation_reverses_exactly_what_is_left(store):
     assert doc["refunds"] == {"1": "-1.25", "cancel": "-2.92"} and doc["amount"] == "0.00"
 
 
+@pytest.mark.parametrize("marked", [True, False], ids=["marked flat", "written before the mark"])
+def test_a_flat_reward_of_a_program_no_longer_configured_goes_back_only_with_a_full_refund(store, marked):
+    bounty, other = program("bounty", percentage=None, flat=Decimal("50.00")), program("other", engagements=())
+    shop = Shop(store, bounty, other)
+    shop.record(*order(coupon="alice"))
+    if not marked:  # a store written before rewards carried the mark: its arithmetic says it
+        with store.transaction() as tx:
+            (table,) = store.tables("programs/obligations/")
+            doc = dict(store.get(table, "bounty:7:alice"))
+            assert doc.pop("flat") is True and doc["arithmetic"] == "flat 50.00 USD per conversion"
+            tx.put(table, "bounty:7:alice", doc)
+    shop.programs = {"other": other}  # the bounty program was removed from the config
+    shop.record(refund(55, "40.00"))
+    assert shop.owed() == {"bounty:7:alice": (Decimal("50.00"), "payable")}
+    assert shop.docs()["bounty:7:alice"]["notes"][-1].endswith(
+        "0.00 = nothing (a flat reward goes back only with a full refund)")
+    shop.record(refund(56, "60.00"))
+    assert shop.owed() == {"bounty:7:alice": (Decimal("0.00"), "rejected")}
+
+
+def test_a_percentage_reward_of_a_program_no_longer_configured_goes_back_pro_rata(store):
+    shop = Shop(store, program(), program("other", engagements=()))
+    shop.record(*order(coupon="alice"))
+    shop.programs = {"other": shop.programs["other"]}
+    shop.record(refund(55, "40.00"))  # 25.00 x 40 / 100
+    assert shop.owed() == {"affiliates:7:alice": (Decimal("15.00"), "payable")}
+
+
 def test_a_refund_after_payment_is_a_clawback_netted_in_the_next_fulfillment(store, tmp_path):
     shop = Shop(store, program())
     shop.record(*order(coupon="alice"))
