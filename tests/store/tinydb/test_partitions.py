@@ -99,6 +99,24 @@ def test_a_deleted_document_counts_as_dead_a_mean_document_not_its_null(store_pa
         assert "journal" not in _entry(store_path) and _entry(store_path)["docs"] == 40
 
 
+def test_deleting_documents_that_are_not_there_writes_nothing(store_path: Path):
+    """A delete of a missing key (a sweep forgetting a visitor this run added and dropped) is no
+    change: no journal line for it, and a commit of nothing but such deletes leaves every file as it was."""
+    folder = store_path.parent / "siren-sync.d"
+    with Store(store_path) as store:
+        _commit(store, {"a": {"amount": "1.00"}})
+        before = files_under(folder)
+        _commit(store, {"missing": None, "gone": None})
+        assert files_under(folder) == before and "journal" not in _entry(store_path)
+        _commit(store, {"b": {"amount": "2.00"}, "missing": None})
+        journal = folder / _entry(store_path)["journal"]
+        assert journal.read_bytes() == dumps({"b": {"amount": "2.00"}}) + b"\n"
+        _commit(store, {"new-table-doc": None}, table="obligations/2026-11-06")
+        assert "obligations/2026-11-06" not in store.tables("obligations/")
+    with Store(store_path, readonly=True) as reader:
+        assert reader.table(TABLE) == {"a": {"amount": "1.00"}, "b": {"amount": "2.00"}}
+
+
 def test_lines_that_only_add_stay_in_the_journal_up_to_its_most_lines(store_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch):
     """A table growing commit by commit (a day of rewards) keeps its first base whatever the
