@@ -111,6 +111,37 @@ def test_a_reward_is_an_obligation_earned_at_payment_and_a_rerun_writes_nothing_
     assert len(commissions.obligations(store)) == 1
 
 
+def test_the_stored_reward_documents_field_by_field(store):
+    """What a reward stores, pinned (the royalties alone are written by their own fast path; the
+    property test below compares it with the award's, so this pins the writer they share)."""
+    shop = Shop(store, program("royalties", engagements=("collaboratorProductSold",), percentage=Decimal(50)),
+                program())
+    shop.record(visit("bruno", CREATED - timedelta(hours=3)), *order(coupon="alice"))
+    created, paid = "2026-11-10T12:00:00+00:00", "2026-11-10T12:05:00+00:00"
+    both = ("alice's lines: 50% of 60.00 = 30.00 USD (rounded half-up to 0.01); "
+            "bruno's lines: 50% of 40.00 = 20.00 USD (rounded half-up to 0.01)")
+    owners = [["collaboratorProductSold", "alice", created], ["collaboratorProductSold", "bruno", created]]
+    assert shop.docs() == {
+        "affiliates:7:alice": {
+            "program": "affiliates", "order": "7", "collaborator": "alice", "amount": "25.00", "reward": "25.00",
+            "units": "USD", "score": "1", "earned_at": paid, "value": "100.00",
+            "why": f"newestEngagementWins: alice's engagement at {created} is the newest",
+            "arithmetic": "25% of 100.00 = 25.00 USD (rounded half-up to 0.01)",
+            "engagements": [["boundCouponUsed", "alice", created],
+                            ["referredSiteVisit", "bruno", "2026-11-10T09:00:00+00:00"]]},
+        "royalties:7:alice": {
+            "program": "royalties", "order": "7", "collaborator": "alice", "amount": "30.00", "reward": "30.00",
+            "units": "USD", "score": "1", "earned_at": paid, "value": "60.00",
+            "why": "alice's lines: 50% of 60.00 = 30.00 USD (rounded half-up to 0.01)", "arithmetic": both,
+            "engagements": owners, "products": [93]},
+        "royalties:7:bruno": {
+            "program": "royalties", "order": "7", "collaborator": "bruno", "amount": "20.00", "reward": "20.00",
+            "units": "USD", "score": "1", "earned_at": paid, "value": "40.00",
+            "why": "bruno's lines: 50% of 40.00 = 20.00 USD (rounded half-up to 0.01)", "arithmetic": both,
+            "engagements": owners, "products": [94]},
+    }
+
+
 def test_a_visit_of_another_visitor_or_outside_the_window_engages_nothing(store):
     shop = Shop(store, program(engagements=("referredSiteVisit",), window=timedelta(days=1)))
     shop.record(visit("bruno", CREATED - timedelta(days=1)), visit("alice", CREATED - timedelta(hours=1), 2, "e" * 64))
