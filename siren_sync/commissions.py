@@ -254,11 +254,13 @@ class _Work:
     def put(self, ident: str, doc: Record) -> None:
         self.index_put(ident, doc, self.entry(doc["order"])["rewards"])
 
-    def index_put(self, ident: str, doc: Record, rewards: dict[str, str]) -> None:
-        """`put`, given the rewards of its order's entry (a sale's rewards find it once, not each)."""
+    def index_put(self, ident: str, doc: Record, rewards: dict[str, str], indexed: bool = True) -> None:
+        """`put`, given the rewards of its order's entry (a sale's rewards find it once, not each);
+        not `indexed`: a sale of no order, whose key may read like an order number (`known`)."""
         if ident not in rewards:
             rewards[ident] = doc["earned_at"]
-            self.changed.add(doc["order"])
+            if indexed:
+                self.changed.add(doc["order"])
         if doc.get("renewal_of") is not None:
             renewals = self.entry(doc["renewal_of"])["renewals"].setdefault(doc["program"], [])
             if doc["order"] not in renewals:
@@ -275,11 +277,14 @@ class _Work:
                 self.read[ident] = found
         return found
 
-    def known(self, order: str, earned: str) -> tuple[dict[str, str], str | None]:
-        """(the rewards of `order`'s entry, which name those written, this run's too (`put`); for a
-        sale with no order number (a lead's, a manual sale's), earned at its one event's time, the
-        day's table, which names those of earlier runs)."""
-        return self.entry(order)["rewards"], None if _numbered(order) else program_obligations_table(earned)
+    def known(self, sale: engine.Sale, earned: str) -> tuple[dict[str, str], str | None]:
+        """(the rewards of the sale's order's entry, which name those written, this run's too (`put`);
+        for a sale of no order (a lead's, a manual sale's), earned at its one event's time, none and
+        the day's table, which names those of earlier runs). A lead imported with the key `7` is not
+        order 7: in its entry, a refund of order 7 would take the lead's bounty back."""
+        if sale.event.order_id is not None:
+            return self.entry(sale.id)["rewards"], None
+        return {}, program_obligations_table(earned)
 
     def save(self) -> None:
         tables: dict[str, dict[str, Record]] = {}
@@ -485,7 +490,7 @@ class _Work:
         key, order, units = program.key, sale.id, program.units
         for who, amount, score, value, why, products in rewards:
             ident = f"{key}:{order}:{who}"
-            written, day = known = known or self.known(order, earned)
+            written, day = known = known or self.known(sale, earned)
             if ident in written or (day is not None and self.tx.get(day, ident) is not None):
                 continue  # written by an earlier run: never twice
             text = str(amount)
@@ -500,7 +505,7 @@ class _Work:
                 doc.update(shared)
             if products is not None:
                 doc["products"] = sorted(products)
-            self.index_put(ident, doc, written)
+            self.index_put(ident, doc, written, day is None)
             self.done.rewards += 1
 
     @staticmethod
