@@ -234,6 +234,9 @@ class LineItemFilters:
     with_skus: tuple[str, ...] = ()
     in_categories: tuple[int, ...] | None = None
     collaborator_owned: bool = False
+    # fees, shipping and taxes follow the kept lines pro rata, as the discount does (a royalty: each
+    # owner's lines carry their share of them, so two owners are not both paid on all the shipping)
+    order_parts_pro_rata: bool = False
 
     @property
     def restricts(self) -> bool:
@@ -316,8 +319,9 @@ class Program:
     @cached_property
     def owned_lines_only(self) -> Program:
         """This program counting only collaborator-owned lines (royalties: given one owner's
-        products, their own lines). Made once per program: a sale asks for it per owner."""
-        return replace(self, filters=replace(self.filters, collaborator_owned=True))
+        products, their own lines, with their share of the order's fees, shipping and taxes). Made
+        once per program: a sale asks for it per owner."""
+        return replace(self, filters=replace(self.filters, collaborator_owned=True, order_parts_pro_rata=True))
 
     def admits(self, collaborator: Collaborator | None) -> bool:
         """Whether `collaborator` can earn in this program: known, active and a member."""

@@ -150,3 +150,22 @@ def test_a_lead_whose_key_is_a_number_is_not_taken_back_by_the_refund_of_that_or
     assert owed["leads:7:bruno"] == (Decimal("10.00"), "pending")
     assert owed["affiliates:7:alice"][0] == Decimal("0.00")
 
+
+
+def test_royalties_count_shipping_once_among_two_owners(store):
+    """50% royalties counting shipping: each owner's lines carry their share of the order's 10.00
+    of shipping (alice's 60.00 of 100.00: 6.00), not all of it each (35.00 + 25.00 paid on 110.00)."""
+    royalties = program("royalties", engagements=("collaboratorProductSold",), percentage=Decimal(50),
+                        compilers=("lineItems", "discounts", "shipping"))
+    shop = Shop(store, royalties)
+    shop.record(*events_of(rest_order(total="110.00", shipping_total="10.00")))
+    assert shop.paid() == {"royalties:7:alice": Decimal("33.00"), "royalties:7:bruno": Decimal("22.00")}
+
+
+def test_the_owner_of_every_line_of_a_free_order_has_all_its_shipping(store):
+    royalties = program("royalties", engagements=("collaboratorProductSold",), percentage=Decimal(50),
+                        compilers=("lineItems", "discounts", "shipping"))
+    shop = Shop(store, royalties)
+    lines = [payloads.line_item(70, 93, "0.00")]
+    shop.record(*events_of(rest_order(total="5.00", lines=lines, shipping_total="5.00")))
+    assert shop.paid() == {"royalties:7:alice": Decimal("2.50")}

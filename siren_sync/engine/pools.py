@@ -41,8 +41,9 @@ def compile_order(order: OrderValue, compilers: Sequence[str], filters: LineItem
 
     Filters restrict only line items, and through them the discount (discount x kept subtotals / all
     subtotals); fees, shipping and taxes belong to the order, not to a line, so they count in full
-    when their compiler is listed. `discounts` subtracts even without `lineItems` (Siren's compilers
-    are independent switches).
+    when their compiler is listed, unless `order_parts_pro_rata` (a royalty's owner) makes them
+    follow the kept lines as the discount does. `discounts` subtracts even without `lineItems`
+    (Siren's compilers are independent switches).
     """
     numerator, denominator = _compiled(order, compilers, filters, owned_products)
     return Fraction(numerator) / Fraction(denominator)
@@ -51,32 +52,38 @@ def compile_order(order: OrderValue, compilers: Sequence[str], filters: LineItem
 def _compiled(order: OrderValue, compilers: Sequence[str], filters: LineItemFilters,
               owned_products: Collection[int]) -> tuple[Decimal, Decimal]:
     """`compile_order` as (numerator, denominator > 0), both exact Decimals: the denominator is 1
-    but when filtered lines take their share of a discount (the one division, kept for the rounding)."""
+    but when filtered lines take their share of a discount, or of the order's parts (the one division,
+    kept for the rounding)."""
     restricts = filters.restricts
     lines = order.lines if not restricts else _kept_lines(order.lines, filters, owned_products)
     kept = sum(map(_SUBTOTAL, lines), Decimal(0))
     value = kept if "lineItems" in compilers else Decimal(0)
+    lines_value = value  # before the order's fees, shipping and taxes
     if "fees" in compilers:
         value += order.fees
     if "shipping" in compilers:
         value += order.shipping
     if "taxes" in compilers:
         value += order.taxes
-    if "discounts" not in compilers or not order.discount_total:
+    # what follows the kept lines pro rata: the discount, and with `order_parts_pro_rata` the parts
+    follows = -order.discount_total if "discounts" in compilers else Decimal(0)
+    every_line = len(lines) == len(order.lines)  # the filter kept them all
+    if filters.order_parts_pro_rata and not every_line and value != lines_value:
+        value, follows = lines_value, follows + value - lines_value
+    if not follows:
         return value, _ONE
     if not restricts:
-        return value - order.discount_total, _ONE
-    every_line = len(lines) == len(order.lines)  # the filter kept them all
+        return value + follows, _ONE
     everything = kept if every_line else sum(map(_SUBTOTAL, order.lines), Decimal(0))
     if not everything:
         return value, _ONE
     if every_line:
         # every line kept (a royalty's owner of all the order's lines, most often its one line):
         # the discount's share is the whole discount, no division to round
-        return value - order.discount_total, _ONE
-    # value - discount x kept / everything, over `everything`: the exact context's own operations
+        return value + follows, _ONE
+    # value + follows x kept / everything, over `everything`: the exact context's own operations
     # (a `localcontext` costs more than the arithmetic, once per owner of a royalty)
-    numerator = _EXACT.subtract(_EXACT.multiply(value, everything), _EXACT.multiply(order.discount_total, kept))
+    numerator = _EXACT.add(_EXACT.multiply(value, everything), _EXACT.multiply(follows, kept))
     return (numerator, everything) if everything > 0 else (_EXACT.minus(numerator), _EXACT.minus(everything))
 
 
