@@ -377,7 +377,7 @@ class _Work:
         if self.newest is None or created > self.newest:
             self.newest = created
         return engine.Sale(
-            str(event.order_id) if event.order_id is not None else event.key, event, created,
+            str(event.order_id) if event.order_id is not None else _unordered_id(event.key), event, created,
             coupons, self.visits_of(touch.visitor) if touch.visitor else (),
             self.by_ref.get(touch.ref) if touch.ref else None, owners,
             event.collaborator if event.order_id is None else None,
@@ -605,6 +605,13 @@ class _Work:
                    f"{where}"})
         self.done.clawbacks += 1
         return _noted(doc, f"the reward was {where}: clawback {claw}", taken=taken)
+
+
+def _unordered_id(key: str) -> str:
+    """What a manual sale (an imported sale of no order) is named in its rewards' ids: its key, but
+    `manual:<key>` for a key that reads like an order number, so the deal `7` of a CRM and
+    WooCommerce order 7 never make the same obligation id (one of them would be lost)."""
+    return f"manual:{key}" if _numbered(key) else key
 
 
 def _flat(doc: Record) -> bool:

@@ -351,6 +351,19 @@ def test_a_manual_sale_pays_its_collaborator(store):
     assert shop.owed() == {"affiliates:crm:deal:9:bruno": (Decimal("50.00"), "payable")}
 
 
+def test_a_manual_sale_keyed_like_an_order_number_and_that_order_are_two_rewards(store):
+    """A CRM deal imported with the key `7` and WooCommerce order 7, both alice's: two obligations
+    (one id for both would keep only one of them), and order 7's refund touches only its own."""
+    shop = Shop(store, program(engagements=("manual", "boundCouponUsed"), percentage=Decimal(10)))
+    shop.record(Event(key="7", type="sale", at=CREATED + timedelta(days=1), revenue=Decimal("300.00"),
+                      collaborator="alice", source="import"), *order(coupon="alice"))
+    assert shop.owed() == {"affiliates:7:alice": (Decimal("10.00"), "payable"),
+                           "affiliates:manual:7:alice": (Decimal("30.00"), "payable")}
+    shop.record(refund(55, "100.00"))
+    assert shop.owed() == {"affiliates:7:alice": (Decimal("0.00"), "rejected"),
+                           "affiliates:manual:7:alice": (Decimal("30.00"), "payable")}
+
+
 def test_against_the_sandbox_visits_match_orders_and_nothing_raw_is_stored_or_logged(make_sandbox, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
     log = tmp_path / "access.log"
