@@ -547,7 +547,7 @@ class _Work:
         for ident, earned in list(self.entry(str(event.order_id))["rewards"].items()):
             doc = self.doc(ident, earned)
             if (doc is not None and "of" not in doc and doc.get("status") != "rejected"
-                    and refund_id(event) not in doc.get("refunds", {})):
+                    and refund_id(event) not in doc.get("refunds", {}) and not _of_no_order(doc)):
                 self.adjust(ident, doc, event)  # a rejected reward pays nothing: nothing to take back
 
     def adjust(self, ident: str, doc: Record, event: Event) -> None:
@@ -605,6 +605,13 @@ class _Work:
                    f"{where}"})
         self.done.clawbacks += 1
         return _noted(doc, f"the reward was {where}: clawback {claw}", taken=taken)
+
+
+def _of_no_order(doc: Record) -> bool:
+    """Whether a reward is a lead's or a manual sale's (engaged only so): a store written before
+    they left the order index filed one keyed `7` under order 7, whose refunds must not touch it."""
+    kinds = {kind for kind, _, _ in doc.get("engagements", ())}
+    return bool(kinds) and kinds <= {LEAD, "manual"}
 
 
 def _unordered_id(key: str) -> str:

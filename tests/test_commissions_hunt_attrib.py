@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+import pytest
+
 from siren_sync import commissions
 from siren_sync.model import Collaborator, Event, LineItemFilters, Program, Touch
 from siren_sync.sources.base import Attribution, visitor_digest
 from siren_sync.sources.woocommerce.orders import order_events, parse_order
+from siren_sync.values import iso
 from tests.support import payloads
 from tests.support.ledgers import make_ledger
 
@@ -137,12 +140,19 @@ def test_an_inactive_program_in_a_group_does_not_win_it(store):
     assert shop.paid() == {"coupons:7:alice": Decimal("25.00")}
 
 
-def test_a_lead_whose_key_is_a_number_is_not_taken_back_by_the_refund_of_that_order(store):
-    """A CRM's lead imported with key "7" and order 7 refunded in full: the lead's bounty stays."""
+@pytest.mark.parametrize("filed_under_the_order", [False, True], ids=["now", "a store from before"])
+def test_a_lead_whose_key_is_a_number_is_not_taken_back_by_the_refund_of_that_order(store, filed_under_the_order):
+    """A CRM's lead imported with key "7" and order 7 refunded in full: the lead's bounty stays, also
+    in a store written when such a lead's reward was filed in order 7's index entry."""
     leads = program("leads", conversion="lead", percentage=None, flat=Decimal("10.00"), engagements=())
     shop = Shop(store, leads, program(engagements=("boundCouponUsed",)))
     shop.record(Event(key="7", type="lead", at=CREATED, collaborator="bruno", source="import"))
     shop.record(*events_of(rest_order(coupons=("alice10",))))
+    if filed_under_the_order:
+        (index,) = store.tables("programs/orders/")
+        entry = store.get(index, "7")
+        with store.transaction() as tx:
+            tx.put(index, "7", {**entry, "rewards": {**entry["rewards"], "leads:7:bruno": iso(CREATED)}})
     refund = Event(key="woocommerce:refund:7:55", type="sale", at=LATER - timedelta(days=1),
                    order=events_of(rest_order())[0].order, order_id=7, share=Fraction(-1), source="woocommerce")
     shop.record(refund)
