@@ -530,10 +530,17 @@ class _Work:
         return sale.owners.keys() - {e.collaborator for e in a.engagements if e.type != engine.ROYALTY}
 
     def lead(self, event: Event) -> None:
-        """A lead pays the flat bounty of every `conversion: lead` program that admits its collaborator."""
-        for key, program in self.programs.items():
+        """A lead pays the flat bounty of every `conversion: lead` program that admits its collaborator,
+        but one per group: a lead is one conversion, engaged once, so the group's tie rule decides (the
+        program key that sorts first)."""
+        groups: set[str] = set()
+        for key, program in sorted(self.programs.items()):
             if program.conversion != LEAD or not program.active or not self.admits[key](event.collaborator or ""):
                 continue
+            if program.group is not None:
+                if program.group in groups:
+                    continue
+                groups.add(program.group)
             assert program.flat is not None and event.collaborator is not None
             allocation = Allocation(event.collaborator, Decimal(1), program.flat, "a lead")
             a = engine.Award(key, (allocation,), Decimal(0), (engine.Engagement(LEAD, event.collaborator, event.at),),

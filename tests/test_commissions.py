@@ -319,6 +319,15 @@ def test_a_lead_pays_the_flat_bounty_of_lead_programs(store):
     assert shop.owed() == {"leads:crm:lead:1:bruno": (Decimal("10.00"), "payable")}
 
 
+def test_of_two_lead_programs_in_one_group_the_key_sorting_first_pays_a_lead(store):
+    bounty = dict(conversion="lead", percentage=None, flat=Decimal("10.00"), engagements=())
+    shop = Shop(store, program("zeta", group="g", **bounty), program("alpha", group="g", **bounty),
+                program("solo", **bounty))
+    shop.record(Event(key="crm:lead:1", type="lead", at=CREATED, collaborator="bruno", source="import"))
+    assert shop.owed() == {"alpha:crm:lead:1:bruno": (Decimal("10.00"), "payable"),
+                           "solo:crm:lead:1:bruno": (Decimal("10.00"), "payable")}
+
+
 def test_a_lead_from_before_an_adoption_imported_again_pays_nothing(store):
     """Before: `_after_adoption` kept leads, so a CRM file imported again after `store adopt` paid
     every old lead's bounty a second time."""
