@@ -350,7 +350,7 @@ class _Work:
             if e.order_id is not None and e.quantity > 0:
                 engaging.setdefault(e.order_id, []).append(e)
         self.remember_visits(visits)
-        taken.sort(key=attrgetter("at", "key"))  # stable: as the events sorted whole would be
+        _in_turn(taken)
         for event in taken:
             self.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])
         self.save()
@@ -600,6 +600,24 @@ class _Work:
                    f"{where}"})
         self.done.clawbacks += 1
         return _noted(doc, f"the reward was {where}: clawback {claw}", taken=taken)
+
+
+def _in_turn(taken: list[Event]) -> None:
+    """Sort a run's sales, take-backs and leads oldest first (then by key, as the events sorted
+    whole would be), each take-back after its order's payment when this run holds both: a refund
+    made the second the order was paid (its key sorts before the sale's), or dated before the
+    payment (an order refunded while on hold, paid at its completion), would otherwise find no
+    reward to take from, and the sale would then pay in full."""
+    paid = {e.order_id: e.at for e in taken if e.order_id is not None and is_payment(e)}
+    if not paid or len(paid) == len(taken):
+        taken.sort(key=attrgetter("at", "key"))  # most runs: no take-back of a sale paid in this run
+        return
+
+    def turn(e: Event) -> tuple[datetime, bool, str]:
+        payment = paid.get(e.order_id) if e.order_id is not None and is_take_back(e) else None
+        return (e.at, False, e.key) if payment is None else (max(e.at, payment), True, e.key)
+
+    taken.sort(key=turn)
 
 
 def _flat(doc: Record) -> bool:
