@@ -2,13 +2,14 @@
 clawbacks and renewals as a user sees them in amounts, to the cent, in every unit."""
 from __future__ import annotations
 
+from dataclasses import replace as dataclass_replace
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 
 from siren_sync import commissions
 from siren_sync.model import Event
-from tests.test_commissions import CREATED, LATER, PAID, Shop, order, program, refund, value
+from tests.test_commissions import CREATED, LATER, PAID, PEOPLE, Shop, order, program, refund, value
 
 
 def _cancel(oid=7, total="100.00", rest="100.00", at=CREATED + timedelta(days=3)):
@@ -48,3 +49,28 @@ def test_a_cancellation_at_the_payment_s_second_nets_the_order_to_zero(store):
     shop = Shop(store, program())
     shop.record(*order(coupon="alice"), _cancel(at=PAID))
     assert _net(shop) == {}
+
+
+# -- renewals ----------------------------------------------------------------------------------------
+
+def _renewal(oid, days, total="80.00"):
+    return order(oid=oid, total=total, visitor=None, renewal_of=7, at=PAID + timedelta(days=days))
+
+
+def test_a_renewal_pays_no_collaborator_who_is_no_longer_active(store):
+    """Only active collaborators earn (DESIGN section 3): alice, deactivated after the first order,
+    earns nothing on its renewals."""
+    shop = Shop(store, program(renewals=True))
+    shop.record(*order(coupon="alice"))
+    inactive = {**PEOPLE, "alice": dataclass_replace(PEOPLE["alice"], status="inactive")}
+    shop.ledger.record(_renewal(20, 7))
+    commissions.reward(store, shop.programs, inactive, LATER)
+    assert list(shop.docs()) == ["affiliates:7:alice"]
+
+
+def test_renewals_n_stops_after_n_renewals_read_in_one_sync(store):
+    shop = Shop(store, program(renewals=2))
+    shop.record(*order(coupon="alice"))
+    shop.record(*_renewal(20, 7), *_renewal(21, 14), *_renewal(22, 21))
+    assert sorted(shop.docs()) == ["affiliates:20:alice", "affiliates:21:alice", "affiliates:7:alice"]
+
