@@ -441,14 +441,15 @@ class _Work:
 
     def renewal(self, program: Program, sale: engine.Sale) -> engine.Award | None:
         """The program's renewal award, while its `renewals` allows (None: every renewal pays): to
-        the first order's collaborators who may still earn in it (active members)."""
+        the first order's collaborators who may still earn in it (active members), and only for
+        rewards not taken back whole (rejected, or fully refunded after they were paid)."""
         first = {}
         entry = self.entry(sale.renewal_of or "")
         admits = self.admits[program.key]
         for ident, earned in entry["rewards"].items():
             doc = self.doc(ident, earned)
             if (doc and doc["program"] == program.key and "of" not in doc and doc.get("status") != "rejected"
-                    and admits(doc["collaborator"])):
+                    and Fraction(doc.get("refunded_share", "0")) < 1 and admits(doc["collaborator"])):
                 first[doc["collaborator"]] = Decimal(doc["reward"])
         paid = set(entry["renewals"].get(program.key, ())) - {sale.id}
         if program.renewals is not None and len(paid) >= program.renewals:

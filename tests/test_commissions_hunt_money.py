@@ -74,3 +74,14 @@ def test_renewals_n_stops_after_n_renewals_read_in_one_sync(store):
     shop.record(*_renewal(20, 7), *_renewal(21, 14), *_renewal(22, 21))
     assert sorted(shop.docs()) == ["affiliates:20:alice", "affiliates:21:alice", "affiliates:7:alice"]
 
+
+def test_a_renewal_pays_nobody_whose_paid_first_order_was_then_fully_refunded(store, tmp_path):
+    """Whether the first order's reward was paid before its full refund (a clawback) or not (rejected),
+    it was taken back: its renewals pay nobody either way."""
+    shop = Shop(store, program(renewals=True))
+    shop.record(*order(coupon="alice"))
+    shop.pay(tmp_path)
+    shop.record(refund(1, "100.00", at=LATER + timedelta(hours=1)))
+    assert _net(shop) == {"alice": Decimal("0.00")}
+    shop.record(*_renewal(20, 14))
+    assert sorted(shop.docs()) == ["affiliates:7:alice", "affiliates:7:alice:refund:1"]
