@@ -7,8 +7,12 @@ from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+import pytest
+
 from siren_sync import commissions
-from siren_sync.model import Event
+from siren_sync.model import Event, Line, OrderValue, Touch
+from tests.config.helpers import load
+from tests.config.test_programs import with_program
 from tests.test_commissions import CREATED, LATER, PAID, PEOPLE, Shop, order, program, refund, value
 
 
@@ -85,3 +89,92 @@ def test_a_renewal_pays_nobody_whose_paid_first_order_was_then_fully_refunded(st
     assert _net(shop) == {"alice": Decimal("0.00")}
     shop.record(*_renewal(20, 14))
     assert sorted(shop.docs()) == ["affiliates:7:alice", "affiliates:7:alice:refund:1"]
+
+
+# -- every unit to its own minor unit ------------------------------------------------------------------
+
+def _sold(ov, oid=7, coupon="alice", at=PAID):
+    """The events of a paid order of value `ov` with alice's coupon, and a product owner per line
+    whose product is 93 (alice) or 94 (bruno)."""
+    events = [Event(key=f"woocommerce:sale:{oid}", type="sale", at=at, order=ov, order_id=oid, source="woocommerce",
+                    touch=Touch(created_at=at - timedelta(minutes=5))),
+              Event(key=f"woocommerce:boundCouponUsed:{oid}:{coupon}", type="boundCouponUsed", at=at,
+                    collaborator=coupon, order_id=oid, source="woocommerce")]
+    owner = {93: "alice", 94: "bruno"}
+    return events + [Event(key=f"woocommerce:collaboratorProductSold:{oid}:{line.id}", type="collaboratorProductSold",
+                           at=at, collaborator=owner[line.product_id], order_id=oid, source="woocommerce")
+                     for line in ov.lines if line.product_id in owner]
+
+
+def _refunded(ov, rid, amount, oid=7, at=CREATED + timedelta(days=2)):
+    return Event(key=f"woocommerce:refund:{oid}:{rid}", type="sale", at=at, order=ov, order_id=oid,
+                 share=-Fraction(Decimal(amount)) / Fraction(ov.total), source="woocommerce")
+
+
+@pytest.mark.parametrize("units, exponent, currency, total, third, reward, after_refund", [
+    ("KWD", 3, "KWD", "10.005", "3.335", "2.501", "1.667"),  # 25% of 10.005 = 2.50125; x 1/3 = 0.8337 -> 0.834
+    ("JPY", 0, "JPY", "999", "333", "250", "167"),  # 249.75 -> 250; x 333/999 = 83.33 -> 83
+    ("points", 0, "USD", "99.98", "33.33", "25", "17"),  # 24.995 -> 25 points; x 33.33/99.98 = 8.334 -> 8
+])
+def test_rewards_and_refunds_in_each_unit_round_half_up_to_its_own_minor_unit_and_net_to_zero(
+        store, tmp_path, units, exponent, currency, total, third, reward, after_refund):
+    """A partial refund before payment reduces the reward, the rest after payment is a clawback of
+    exactly what is left, each amount written with the unit's own decimals."""
+    ov = OrderValue(currency, Decimal(total), (Line("1", Decimal(total)),))
+    shop = Shop(store, program(units=units, exponent=exponent, is_currency=units != "points"))
+    shop.record(*_sold(ov))
+    assert shop.owed() == {"affiliates:7:alice": (Decimal(reward), "payable")}
+    shop.record(_refunded(ov, 1, third))
+    assert shop.owed() == {"affiliates:7:alice": (Decimal(after_refund), "payable")}
+    shop.pay(tmp_path)
+    shop.record(_refunded(ov, 2, Decimal(total) - Decimal(third), at=LATER + timedelta(hours=1)))
+    claw = shop.owed(LATER + timedelta(days=1))["affiliates:7:alice:refund:2"]
+    assert claw == (-Decimal(after_refund), "payable") and str(claw[0]) == f"-{after_refund}"
+
+
+# -- one order, several programs and owners ----------------------------------------------------------
+
+def test_a_refund_then_a_cancellation_of_an_order_several_programs_paid_nets_each_as_its_program_says(
+        store, tmp_path):
+    """Affiliates (12.5%, clawback) and royalties (50% on each owner's lines, `clawback: false`) on
+    one order: a partial refund before payment reduces all three rewards pro rata on their own
+    values; the cancellation after payment claws back exactly what is left of the affiliate's, and
+    leaves the royalties, which `check` counts."""
+    ov = OrderValue("USD", Decimal("33.33"), (Line("1", Decimal("19.99"), product_id=93),
+                                              Line("2", Decimal("13.34"), product_id=94)))
+    shop = Shop(store, program(percentage=Decimal("12.5")),
+                program("royalties", engagements=("collaboratorProductSold",), percentage=Decimal(50), clawback=False))
+    shop.record(*_sold(ov))
+    assert shop.owed() == {"affiliates:7:alice": (Decimal("4.17"), "payable"),  # 4.16625
+                           "royalties:7:alice": (Decimal("10.00"), "payable"),  # 9.995
+                           "royalties:7:bruno": (Decimal("6.67"), "payable")}
+    shop.record(_refunded(ov, 1, "10.00"))  # 4.17 x 10/33.33; 10.00 x 6.00/19.99; 6.67 x 4.00/13.34
+    assert shop.owed() == {"affiliates:7:alice": (Decimal("2.92"), "payable"),
+                           "royalties:7:alice": (Decimal("7.00"), "payable"),
+                           "royalties:7:bruno": (Decimal("4.67"), "payable")}
+    shop.pay(tmp_path)
+    cancelled = Event(key="woocommerce:cancel:7", type="sale", at=LATER + timedelta(hours=1), order=ov, order_id=7,
+                      share=-Fraction(Decimal("23.33")) / Fraction(ov.total), source="woocommerce")
+    done = shop.record(cancelled)
+    assert (done.clawbacks, done.left_alone) == (1, Decimal("11.67"))
+    assert _net(shop) == {"alice": Decimal("7.00"), "bruno": Decimal("4.67")}  # the affiliate's nets to zero
+    assert shop.owed(LATER + timedelta(days=1))["affiliates:7:alice:refund:cancel"] == (Decimal("-2.92"), "payable")
+    assert commissions.left_alone(shop.docs()) == {"USD": Decimal("11.67")}
+
+
+# -- a flat reward written as a whole number -------------------------------------------------------------
+
+@pytest.mark.parametrize("flat, units, shown", [(50, "USD", "50.00"), ("7.5", "KWD", "7.500"), (3, "JPY", "3")])
+def test_a_flat_reward_given_as_a_whole_number_is_paid_with_the_unit_s_decimals(store, tmp_path, flat, units,
+                                                                                shown):
+    """`reward: {flat: 50}` in USD: the reward, the overview and the payout file say `50.00` (DESIGN
+    section 7: Value `30.00`, the unit's decimals), not `50`."""
+    configured = load(tmp_path, with_program(units=units, reward={"flat": flat})).programs["affiliates"]
+    currency = OrderValue(units, Decimal("100"), (Line("1", Decimal("100")),))
+    shop = Shop(store, configured)
+    shop.record(*_sold(currency))
+    (o,) = commissions.obligations(store)
+    assert str(o.amount) == shown
+    made = shop.pay(tmp_path)
+    assert (tmp_path / "f.csv").read_text().splitlines()[1].endswith(f",{units},{shown}")
+    assert str(made.payouts[0].amount) == shown
