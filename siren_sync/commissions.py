@@ -15,7 +15,8 @@ store transaction with that count:
 - pays each new lead the flat bounty of the `conversion: lead` programs;
 - for each new refund or cancellation, adjusts the order's rewards: one in no fulfillment is
   reduced (`rejected` at zero); one processing or paid gets a clawback `<id>:refund:<refund id>`
-  earned at the refund's time, or, with `clawback: false`, is left alone and the sum is noted.
+  earned at the refund's time, or, when paid and its program says `clawback: false`, is left alone
+  and the sum is noted (one processing is not paid yet: its fulfillment may still be cancelled).
 
 Each reward and clawback is also in its order's entry of `programs/orders/<order // 1000>` (its id
 and earned day; for a first order, the renewals each program rewarded), written in the same commit:
@@ -582,7 +583,8 @@ class _Work:
         return counted_value(event, engine.royalty_scope(program), frozenset(products))
 
     def apply(self, ident: str, doc: Record, change: Decimal, event: Event, program: Program | None) -> Record:
-        """A reward in no fulfillment is reduced; a paid or processing one is clawed back, or left."""
+        """A reward in no fulfillment is reduced; a processing or paid one is clawed back, or, when
+        paid and its program says `clawback: false`, left alone."""
         claim = self.claims().get(ident)
         if claim is None or claim.state == "returned":
             amount = Decimal(doc["amount"]) + change
@@ -592,7 +594,7 @@ class _Work:
             return dict(doc, status="rejected") if amount == 0 else doc
         taken = str(Decimal(doc.get("taken", "0")) - change)
         where = "paid" if claim.state == "paid" else f"in fulfillment {claim.fulfillment}"
-        if program is not None and not program.clawback:
+        if program is not None and not program.clawback and claim.state == "paid":  # only paid ones: DESIGN 8
             self.done.left_alone -= change
             return _noted(doc, f"the reward was {where}; clawback: false leaves it", taken=taken,
                           left_alone=str(Decimal(doc.get("left_alone", "0")) - change))

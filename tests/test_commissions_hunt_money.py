@@ -11,6 +11,7 @@ import pytest
 
 from siren_sync import commissions
 from siren_sync.model import Event, Line, OrderValue, Touch
+from siren_sync.payouts import fulfillments
 from tests.config.helpers import load
 from tests.config.test_programs import with_program
 from tests.test_commissions import CREATED, LATER, PAID, PEOPLE, Shop, order, program, refund, value
@@ -178,3 +179,37 @@ def test_a_flat_reward_given_as_a_whole_number_is_paid_with_the_unit_s_decimals(
     made = shop.pay(tmp_path)
     assert (tmp_path / "f.csv").read_text().splitlines()[1].endswith(f",{units},{shown}")
     assert str(made.payouts[0].amount) == shown
+
+
+def test_a_renewal_that_earns_nothing_writes_no_reward_and_uses_up_no_renewal(store):
+    """A renewal with a 100% recurring coupon is worth 0.00: it pays nothing, so it is not one of
+    the `renewals: 1` that pay, and no 0.00 obligation shows in the overview."""
+    shop = Shop(store, program(renewals=1))
+    shop.record(*order(coupon="alice"))
+    free = [dataclass_replace(e, order=OrderValue("USD", Decimal("0.00"), (Line("1", Decimal("60.00"), product_id=93),),
+                                                   discount_total=Decimal("60.00")))
+            if e.type == "sale" else e for e in _renewal(20, 7)]
+    shop.record(*free)
+    shop.record(*_renewal(21, 14))
+    assert shop.owed(LATER + timedelta(days=30)) == {"affiliates:7:alice": (Decimal("25.00"), "payable"),
+                                                      "affiliates:21:alice": (Decimal("20.00"), "payable")}
+
+
+# -- clawback: false -----------------------------------------------------------------------------------
+
+def test_clawback_false_leaves_only_paid_rewards_alone_a_reward_in_an_open_fulfillment_is_clawed_back(
+        store, tmp_path):
+    """DESIGN section 8: `clawback: false` leaves *paid* rewards alone. A reward in a payout file not
+    yet completed is not paid: a refund then is a clawback, so when the fulfillment is cancelled the
+    next one pays what is left (15.00), never the whole 25.00 of a refunded sale, and `check` does not
+    count it as left with the collaborator."""
+    shop = Shop(store, program(clawback=False))
+    shop.record(*order(coupon="alice"))
+    made = fulfillments.plan(store, fulfillments.Selection(LATER), str(tmp_path / "open.csv"), PEOPLE, {}, "", LATER)
+    opened = fulfillments.create(store, made)
+    done = shop.record(refund(55, "40.00"))
+    assert (done.clawbacks, done.left_alone) == (1, Decimal(0))
+    fulfillments.cancel(store, opened.id, LATER)
+    again = shop.pay(tmp_path, LATER + timedelta(days=1), "again.csv")
+    assert [(p.collaborator, p.amount) for p in again.payouts] == [("alice", Decimal("15.00"))]
+    assert commissions.left_alone(shop.docs()) == {}
