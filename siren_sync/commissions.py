@@ -559,7 +559,7 @@ class _Work:
         left = Decimal(doc["amount"]) - Decimal(doc.get("taken", "0"))
         exponent = program.exponent if program is not None else decimals_of(Decimal(doc["reward"]))
         refunded = self.refunded(program, doc, event)
-        flat = program.flat is not None if program is not None else _flat(doc)
+        flat = _flat(doc)  # the reward's own kind, whatever its program pays new sales now
         change = engine.adjustment(Decimal(doc["reward"]), left, refunded, Decimal(doc["value"]), exponent,
                                    full=share >= 1, flat=flat)
         refunds[rid] = str(change)
@@ -627,9 +627,10 @@ def _in_turn(taken: list[Event]) -> None:
 
 
 def _flat(doc: Record) -> bool:
-    """Whether a stored reward of a program no longer configured was a flat one (only a full refund
-    takes it back): its `flat` mark, or for one written before the mark, its arithmetic, which for
-    a flat program names only flat amounts (`flat 50.00 USD per conversion`) and never a percentage."""
+    """Whether a stored reward was a flat one (only a full refund takes it back), whatever its
+    program pays now (it may have switched, or be gone): its `flat` mark, or for one written before
+    the mark, its arithmetic, which for a flat program names only flat amounts (`flat 50.00 USD per
+    conversion`) and never a percentage."""
     if "flat" in doc:
         return bool(doc["flat"])
     arithmetic = doc.get("arithmetic", "")

@@ -213,3 +213,23 @@ def test_clawback_false_leaves_only_paid_rewards_alone_a_reward_in_an_open_fulfi
     again = shop.pay(tmp_path, LATER + timedelta(days=1), "again.csv")
     assert [(p.collaborator, p.amount) for p in again.payouts] == [("alice", Decimal("15.00"))]
     assert commissions.left_alone(shop.docs()) == {}
+
+
+# -- a program whose reward changed after its rewards were written ------------------------------------------
+
+def test_a_percentage_reward_goes_back_pro_rata_after_its_program_switched_to_a_flat_reward(store):
+    shop = Shop(store, program())
+    shop.record(*order(coupon="alice"))  # 25% of 100.00
+    shop.programs = {"affiliates": program(percentage=None, flat=Decimal("50.00"))}  # new sales: 50.00 flat
+    shop.record(refund(55, "40.00"))
+    assert shop.owed() == {"affiliates:7:alice": (Decimal("15.00"), "payable")}
+
+
+def test_a_flat_reward_goes_back_only_with_a_full_refund_after_its_program_switched_to_a_percentage(store):
+    shop = Shop(store, program(percentage=None, flat=Decimal("50.00")))
+    shop.record(*order(coupon="alice"))
+    shop.programs = {"affiliates": program()}  # new sales: 25%
+    shop.record(refund(55, "40.00"))
+    assert shop.owed() == {"affiliates:7:alice": (Decimal("50.00"), "payable")}
+    shop.record(refund(56, "60.00"))
+    assert shop.owed() == {"affiliates:7:alice": (Decimal("0.00"), "rejected")}
