@@ -22,7 +22,7 @@ def _cancel(oid=7, total="100.00", rest="100.00", at=CREATED + timedelta(days=3)
                  share=-Fraction(Decimal(rest)) / Fraction(Decimal(total)), source="woocommerce")
 
 
-def _net(shop, as_of=LATER + timedelta(days=60)):
+def _net(shop):
     """Per collaborator, what the rewards and clawbacks not rejected add up to."""
     sums: dict[str, Decimal] = {}
     for o in commissions.obligations(shop.store):
@@ -65,7 +65,7 @@ def _renewal(oid, days, total="80.00"):
 def test_a_renewal_pays_no_collaborator_who_is_no_longer_active(store):
     """Only active collaborators earn (DESIGN section 3): alice, deactivated after the first order,
     earns nothing on its renewals."""
-    shop = Shop(store, program(renewals=True))
+    shop = Shop(store, program(renewals=None))
     shop.record(*order(coupon="alice"))
     inactive = {**PEOPLE, "alice": dataclass_replace(PEOPLE["alice"], status="inactive")}
     shop.ledger.record(_renewal(20, 7))
@@ -83,13 +83,27 @@ def test_renewals_n_stops_after_n_renewals_read_in_one_sync(store):
 def test_a_renewal_pays_nobody_whose_paid_first_order_was_then_fully_refunded(store, tmp_path):
     """Whether the first order's reward was paid before its full refund (a clawback) or not (rejected),
     it was taken back: its renewals pay nobody either way."""
-    shop = Shop(store, program(renewals=True))
+    shop = Shop(store, program(renewals=None))
     shop.record(*order(coupon="alice"))
     shop.pay(tmp_path)
     shop.record(refund(1, "100.00", at=LATER + timedelta(hours=1)))
     assert _net(shop) == {"alice": Decimal("0.00")}
     shop.record(*_renewal(20, 14))
     assert sorted(shop.docs()) == ["affiliates:7:alice", "affiliates:7:alice:refund:1"]
+
+
+def test_a_renewal_that_earns_nothing_writes_no_reward_and_uses_up_no_renewal(store):
+    """A renewal with a 100% recurring coupon is worth 0.00: it pays nothing, so it is not one of
+    the `renewals: 1` that pay, and no 0.00 obligation shows in the overview."""
+    shop = Shop(store, program(renewals=1))
+    shop.record(*order(coupon="alice"))
+    free = [dataclass_replace(e, order=OrderValue("USD", Decimal("0.00"), (Line("1", Decimal("60.00"), product_id=93),),
+                                                   discount_total=Decimal("60.00")))
+            if e.type == "sale" else e for e in _renewal(20, 7)]
+    shop.record(*free)
+    shop.record(*_renewal(21, 14))
+    assert shop.owed(LATER + timedelta(days=30)) == {"affiliates:7:alice": (Decimal("25.00"), "payable"),
+                                                      "affiliates:21:alice": (Decimal("20.00"), "payable")}
 
 
 # -- every unit to its own minor unit ------------------------------------------------------------------
@@ -179,20 +193,6 @@ def test_a_flat_reward_given_as_a_whole_number_is_paid_with_the_unit_s_decimals(
     made = shop.pay(tmp_path)
     assert (tmp_path / "f.csv").read_text().splitlines()[1].endswith(f",{units},{shown}")
     assert str(made.payouts[0].amount) == shown
-
-
-def test_a_renewal_that_earns_nothing_writes_no_reward_and_uses_up_no_renewal(store):
-    """A renewal with a 100% recurring coupon is worth 0.00: it pays nothing, so it is not one of
-    the `renewals: 1` that pay, and no 0.00 obligation shows in the overview."""
-    shop = Shop(store, program(renewals=1))
-    shop.record(*order(coupon="alice"))
-    free = [dataclass_replace(e, order=OrderValue("USD", Decimal("0.00"), (Line("1", Decimal("60.00"), product_id=93),),
-                                                   discount_total=Decimal("60.00")))
-            if e.type == "sale" else e for e in _renewal(20, 7)]
-    shop.record(*free)
-    shop.record(*_renewal(21, 14))
-    assert shop.owed(LATER + timedelta(days=30)) == {"affiliates:7:alice": (Decimal("25.00"), "payable"),
-                                                      "affiliates:21:alice": (Decimal("20.00"), "payable")}
 
 
 # -- clawback: false -----------------------------------------------------------------------------------
