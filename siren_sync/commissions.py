@@ -15,7 +15,8 @@ store transaction with that count:
 - pays each new lead the flat bounty of the `conversion: lead` programs;
 - for each new refund or cancellation, adjusts the order's rewards: one in no fulfillment is
   reduced (`rejected` at zero); one processing or paid gets a clawback `<id>:refund:<refund id>`
-  earned at the refund's time, or, with `clawback: false`, is left alone and the sum is noted.
+  earned at the refund's time, or, when paid and its program says `clawback: false`, is left alone
+  and the sum is noted (one processing is not paid yet: its fulfillment may still be cancelled).
 
 Each reward and clawback is also in its order's entry of `programs/orders/<order // 1000>` (its id
 and earned day; for a first order, the renewals each program rewarded), written in the same commit:
@@ -355,7 +356,7 @@ class _Work:
             if e.order_id is not None and e.quantity > 0:
                 engaging.setdefault(e.order_id, []).append(e)
         self.remember_visits(visits)
-        taken.sort(key=attrgetter("at", "key"))  # stable: as the events sorted whole would be
+        _in_turn(taken)
         for event in taken:
             self.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])
         self.save()
@@ -445,12 +446,16 @@ class _Work:
         return paid
 
     def renewal(self, program: Program, sale: engine.Sale) -> engine.Award | None:
-        """The program's renewal award, while its `renewals` allows (None: every renewal pays)."""
+        """The program's renewal award, while its `renewals` allows (None: every renewal pays): to
+        the first order's collaborators who may still earn in it (active members), and only for
+        rewards not taken back whole (rejected, or fully refunded after they were paid)."""
         first = {}
         entry = self.entry(sale.renewal_of or "")
+        admits = self.admits[program.key]
         for ident, earned in entry["rewards"].items():
             doc = self.doc(ident, earned)
-            if doc and doc["program"] == program.key and "of" not in doc and doc.get("status") != "rejected":
+            if (doc and doc["program"] == program.key and "of" not in doc and doc.get("status") != "rejected"
+                    and Fraction(doc.get("refunded_share", "0")) < 1 and admits(doc["collaborator"])):
                 first[doc["collaborator"]] = Decimal(doc["reward"])
         paid = set(entry["renewals"].get(program.key, ())) - {sale.id}
         if program.renewals is not None and len(paid) >= program.renewals:
@@ -566,7 +571,7 @@ class _Work:
         left = Decimal(doc["amount"]) - Decimal(doc.get("taken", "0"))
         exponent = program.exponent if program is not None else decimals_of(Decimal(doc["reward"]))
         refunded = self.refunded(program, doc, event)
-        flat = program.flat is not None if program is not None else _flat(doc)
+        flat = _flat(doc)  # the reward's own kind, whatever its program pays new sales now
         change = engine.adjustment(Decimal(doc["reward"]), left, refunded, Decimal(doc["value"]), exponent,
                                    full=share >= 1, flat=flat)
         refunds[rid] = str(change)
@@ -590,7 +595,8 @@ class _Work:
         return counted_value(event, engine.royalty_scope(program), frozenset(products))
 
     def apply(self, ident: str, doc: Record, change: Decimal, event: Event, program: Program | None) -> Record:
-        """A reward in no fulfillment is reduced; a paid or processing one is clawed back, or left."""
+        """A reward in no fulfillment is reduced; a processing or paid one is clawed back, or, when
+        paid and its program says `clawback: false`, left alone."""
         claim = self.claims().get(ident)
         if claim is None or claim.state == "returned":
             amount = Decimal(doc["amount"]) + change
@@ -600,7 +606,7 @@ class _Work:
             return dict(doc, status="rejected") if amount == 0 else doc
         taken = str(Decimal(doc.get("taken", "0")) - change)
         where = "paid" if claim.state == "paid" else f"in fulfillment {claim.fulfillment}"
-        if program is not None and not program.clawback:
+        if program is not None and not program.clawback and claim.state == "paid":  # only paid ones: DESIGN 8
             self.done.left_alone -= change
             return _noted(doc, f"the reward was {where}; clawback: false leaves it", taken=taken,
                           left_alone=str(Decimal(doc.get("left_alone", "0")) - change))
@@ -628,10 +634,29 @@ def _unordered_id(key: str) -> str:
     return f"manual:{key}" if _numbered(key) else key
 
 
+def _in_turn(taken: list[Event]) -> None:
+    """Sort a run's sales, take-backs and leads oldest first (then by key, as the events sorted
+    whole would be), each take-back after its order's payment when this run holds both: a refund
+    made the second the order was paid (its key sorts before the sale's), or dated before the
+    payment (an order refunded while on hold, paid at its completion), would otherwise find no
+    reward to take from, and the sale would then pay in full."""
+    paid = {e.order_id: e.at for e in taken if e.order_id is not None and is_payment(e)}
+    if not paid or len(paid) == len(taken):
+        taken.sort(key=attrgetter("at", "key"))  # most runs: no take-back of a sale paid in this run
+        return
+
+    def turn(e: Event) -> tuple[datetime, bool, str]:
+        payment = paid.get(e.order_id) if e.order_id is not None and is_take_back(e) else None
+        return (e.at, False, e.key) if payment is None else (max(e.at, payment), True, e.key)
+
+    taken.sort(key=turn)
+
+
 def _flat(doc: Record) -> bool:
-    """Whether a stored reward of a program no longer configured was a flat one (only a full refund
-    takes it back): its `flat` mark, or for one written before the mark, its arithmetic, which for
-    a flat program names only flat amounts (`flat 50.00 USD per conversion`) and never a percentage."""
+    """Whether a stored reward was a flat one (only a full refund takes it back), whatever its
+    program pays now (it may have switched, or be gone): its `flat` mark, or for one written before
+    the mark, its arithmetic, which for a flat program names only flat amounts (`flat 50.00 USD per
+    conversion`) and never a percentage."""
     if "flat" in doc:
         return bool(doc["flat"])
     arithmetic = doc.get("arithmetic", "")

@@ -119,7 +119,7 @@ def _reward(at: At, raw: Any, units: str, exponent: int) -> tuple[Decimal | None
     flat = number(at / "flat", data["flat"], low=Decimal(0), what="flat")
     if decimals_of(flat) > exponent:
         (at / "flat").fail(f"{units} has {exponent} decimal{'' if exponent == 1 else 's'}, got {show(data['flat'])}")
-    return None, flat
+    return None, flat.quantize(Decimal(1).scaleb(-exponent))  # `flat: 50` in USD is paid as 50.00
 
 
 def _structure(at: At, value: Any) -> str:
