@@ -71,14 +71,12 @@ def _print_distributor(app: App, key: str, d: Distributor, first_hour: FirstHour
     print(f"distributor {key}: {d.name} ({d.resolver}, {d.revenue_percentage}% of revenue in {d.units}){status}")
     print(f"  open period {iso(start)} to {iso(end)}; schedule {list(d.schedule)}")
     print("  next triggers: " + ", ".join(iso(t) for t in triggers))
-    skipped = _other_currency(app, key)
-    if skipped:
-        print(f"  counted nothing (not {d.units}): " + ", ".join(f"{n} sales in {c}" for c, n in skipped.items()))
+    _print_skipped(d.units, _other_currency(app, key))
     for line in first_hour.lines(key) + _uncomputable(app, key, start, end):
         print(f"  note: {line}")
 
 
-def _print_program(p: Program) -> None:
+def _print_program(p: Program, skipped: dict[str, int]) -> None:
     reward = reward_text(p)
     members = "all" if p.members is None else f"{len(p.members)} members"
     status = "" if p.active else " [inactive: earns nothing]"
@@ -89,6 +87,13 @@ def _print_program(p: Program) -> None:
     group = f", group {p.group} ({p.group_structure})" if p.group else ""
     print(f"program {p.key}: {p.name} ({reward} in {p.units}, {p.structure}, {', '.join(p.engagements)}, "
           f"window {_span(p.window)}, {members}, {renewals}, clawback {'on' if p.clawback else 'off'}{group}){status}")
+    _print_skipped(p.units, skipped)
+
+
+def _print_skipped(units: str, skipped: dict[str, int]) -> None:
+    """The sales a distributor or a program counted nothing for: their currency is not its units."""
+    if skipped:
+        print(f"  counted nothing (not {units}): " + ", ".join(f"{n} sales in {c}" for c, n in skipped.items()))
 
 
 def _span(span: timedelta) -> str:
@@ -165,8 +170,9 @@ def run(config: Config, probe_sources: bool = True, fetch_timezone: Callable[[],
         first_hour = FirstHour(app.ledger)
         for key, d in app.ledger.distributors.items():
             _print_distributor(app, key, d, first_hour)
-        for program in config.programs.values():
-            _print_program(program)
+        skipped = commissions.other_currency_counts(app.store) if config.programs else {}
+        for key, program in config.programs.items():
+            _print_program(program, skipped.get(key, {}))
         _print_rewards(app)
         healthy = _print_store(app)
         guard = guard_rows(config, app) if probe_sources else []

@@ -172,7 +172,8 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
         work.run(_after_adoption(events, cursor))
         if work.done.adjusted:
             records.bump_serial(tx, records.serial(tx))
-        tx.put(CURSORS, PROGRAMS_CURSOR, {**cursor, "counts": counts, "at": iso(now), **work.sweep(cursor, now)})
+        tx.put(CURSORS, PROGRAMS_CURSOR, {**cursor, "counts": counts, "at": iso(now), **work.sweep(cursor, now),
+                                          **_counted(cursor, work.other_currency)})
     done = work.done
     if done.rewards or done.adjusted or done.clawbacks:
         log.info("programs: %d rewards, %d adjusted, %d clawbacks", done.rewards, done.adjusted, done.clawbacks,
@@ -215,6 +216,10 @@ class _Work:
         self.admits = {key: engine.admitted(p, collaborators) for key, p in programs.items()}
         # (key, program, admits, whether it pays royalties alone) of each program, in config order
         self.selling = [(key, p, self.admits[key], engine.royalties_alone(p)) for key, p in programs.items()]
+        # (key, units) of each active sale program in a currency: an order in another one counts nothing
+        self.currencies = [(key, p.units.upper()) for key, p in programs.items()
+                           if p.active and p.conversion == "sale" and p.is_currency]
+        self.other_currency: dict[str, Counter[str]] = {}  # program -> currency -> sales it could not count
         self.done = Rewarded()
         self.entries: dict[str, Record] = {}  # order -> its index entry, as this run leaves it
         self.indexes: dict[str, Mapping[str, Record]] = {}  # index table -> its entries as stored
@@ -415,6 +420,8 @@ class _Work:
 
     def sale(self, sale: engine.Sale) -> None:
         paid: list[Paid]
+        if sale.event.order is not None and self.currencies:
+            self.count_other_currency(sale.event.order.currency.upper())
         if sale.renewal_of is not None:
             paid = [(p.key, a) for p in self.programs.values() if (a := self.renewal(p, sale)) is not None]
         else:
@@ -427,6 +434,13 @@ class _Work:
                 self.write_award(self.programs[key], sale, what, earned)
             else:
                 self.write_royalties(self.programs[key], sale, what, earned)
+
+    def count_other_currency(self, currency: str) -> None:
+        """Count a paid order for each currency program whose units it is not in (`check` says how
+        many each could not count, as it does for distributors)."""
+        for key, units in self.currencies:
+            if currency != units:
+                self.other_currency.setdefault(key, Counter())[currency] += 1
 
     def first_sale(self, sale: engine.Sale) -> list[Paid]:
         """What each program pays for a first sale, in the order its rewards are written (several: by
@@ -618,6 +632,25 @@ class _Work:
                    f"{where}"})
         self.done.clawbacks += 1
         return _noted(doc, f"the reward was {where}: clawback {claw}", taken=taken)
+
+
+def _counted(cursor: Record, found: Mapping[str, Counter[str]]) -> Record:
+    """The cursor's `other_currency` (program -> currency -> paid orders it could not count) with
+    this run's added (no field while there is none)."""
+    if not found:
+        return {}
+    counts = {key: dict(by) for key, by in cursor.get("other_currency", {}).items()}
+    for key, by in found.items():
+        mine = counts.setdefault(key, {})
+        for currency, n in by.items():
+            mine[currency] = mine.get(currency, 0) + n
+    return {"other_currency": counts}
+
+
+def other_currency_counts(store: Store) -> dict[str, dict[str, int]]:
+    """Per program, the paid orders in another currency than its units it counted nothing for (`check`)."""
+    counts: dict[str, dict[str, int]] = (store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("other_currency", {})
+    return counts
 
 
 def _of_no_order(doc: Record) -> bool:

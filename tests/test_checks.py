@@ -195,6 +195,13 @@ def test_programs_are_listed_and_a_refund_left_alone_by_clawback_false_is_report
         made = fulfillments.plan(app.store, fulfillments.Selection(NOW), str(tmp_path / "f.csv"),
                                  app.ledger.collaborators, {}, "", NOW)
         fulfillments.create(app.store, made, paid_at=NOW)
+        euros = OrderValue("EUR", Decimal("80.00"), (Line("1", Decimal("80.00")),))
+        for oid in (8, 9):  # in two runs: the counts add up
+            app.ledger.record([Event(key=f"woocommerce:sale:{oid}", type="sale", at=paid, order=euros, order_id=oid,
+                                     source="test"),
+                               Event(key=f"woocommerce:boundCouponUsed:{oid}:a", type="boundCouponUsed", at=paid,
+                                     collaborator="alice", order_id=oid, source="test")])
+            commissions.reward(app.store, config.programs, app.ledger.collaborators, NOW)
         app.ledger.record([Event(key="woocommerce:refund:7:3", type="sale", at=NOW, order=value, order_id=7,
                                  share=-Fraction(1, 4), source="test")])
         commissions.reward(app.store, config.programs, app.ledger.collaborators, NOW)
@@ -203,5 +210,7 @@ def test_programs_are_listed_and_a_refund_left_alone_by_clawback_false_is_report
     assert lines[0].endswith("2 collaborators, 1 distributors, 2 programs, store " + str(config.store_path))
     assert ("program deals: deals (25% of each sale in USD, newestEngagementWins, boundCouponUsed, window 30 days, "
             "all, no renewals, clawback off)") in lines
+    deals = next(i for i, line in enumerate(lines) if line.startswith("program deals:"))
+    assert lines[deals + 1] == "  counted nothing (not USD): 2 sales in EUR"
     assert "program bounty: bounty (flat 5.00 USD per lead, all) [inactive: earns nothing]" in lines
     assert "refunded after payment and left with collaborators (clawback: false): 5.00 USD" in lines
