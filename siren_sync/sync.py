@@ -71,6 +71,12 @@ class LedgerContext:
             return self._cursors[name]
         return self.app.store.get("cursors", name)
 
+    def known(self, keys: Iterable[str]) -> set[str]:
+        """Those of `keys` whose events are recorded: buffered in this poll, or stored."""
+        keys = set(keys)
+        buffered = {key for key in keys if key in self._events}
+        return buffered | self.app.store.known(keys - buffered)
+
     def commit(self, name: str, events: list[Event], cursor: Mapping[str, Any]) -> int:
         """Buffer a page and its cursor; returns how many of its events are new."""
         fresh = [e for key, e in unique_by_key(events).items() if key not in self._events]

@@ -90,6 +90,15 @@ def test_commit_keeps_the_first_event_of_a_key_in_a_page_in_the_buffer_and_in_th
         (f"test:referredSiteVisit:{n}", "alice") for n in (1, 2, 3, 4)]
 
 
+def test_the_context_knows_the_keys_stored_and_those_committed_in_this_poll(app):
+    app.ledger.record([visit(1)])
+    ctx = LedgerContext(app, NOW)
+    ctx.commit("test", [visit(2)], {"page": 1})  # buffered, not stored yet
+    asked = (f"test:referredSiteVisit:{n}" for n in (1, 2, 3))
+    assert ctx.known(asked) == {"test:referredSiteVisit:1", "test:referredSiteVisit:2"}
+    assert ctx.known([]) == set()
+
+
 def test_a_stop_request_is_honoured_right_after_a_commit_is_stored(app):
     ctx = LedgerContext(app, NOW, should_stop=lambda: True)
     with pytest.raises(StopRequested):

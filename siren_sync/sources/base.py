@@ -156,6 +156,9 @@ class SyncContext(Protocol):
     def commit(self, name: str, events: list[Event], cursor: Mapping[str, Any]) -> int:
         """Record `events` and save `cursor` atomically; returns how many events were new."""
 
+    def known(self, keys: Iterable[str]) -> set[str]:
+        """Those of `keys` whose events are recorded: stored, or committed earlier in this poll."""
+
     def same_period(self, a: datetime, b: datetime) -> bool:
         """True when `a` and `b` fall in the same period of every distributor (refund placement)."""
 

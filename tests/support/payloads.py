@@ -271,6 +271,9 @@ class FakeContext:
         self.commits.append((name, [e.key for e in events], cursor))
         return new
 
+    def known(self, keys: Iterable[str]) -> set[str]:
+        return {key for key in keys if key in self.events}
+
     def same_period(self, a: datetime, b: datetime) -> bool:
         self.same_period_calls += 1
         return self.periods(a, b)

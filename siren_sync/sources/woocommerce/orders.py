@@ -10,7 +10,9 @@ events of DESIGN section 3, "The pool", keyed so that reading an order again rec
 - `woocommerce:refund:<order>:<refund>` with share `-amount/total` at the refund's creation time
   (the caller knows it, or places it at the order's `date_modified`);
 - `woocommerce:cancel:<order>` with share `-(total - refunded)/total` at `date_modified_gmt` for a
-  paid order now cancelled, failed, trashed, or `refunded` with less refunded than its total;
+  paid order now cancelled, failed, trashed, or `refunded` with less refunded than its total. Once
+  it is recorded (an earlier read; the caller says so), it took all that was left: a refund made
+  after it (WooCommerce refunds a cancelled order's payment) takes nothing more and gives no event;
 - `woocommerce:boundCouponUsed:<order>:<code>` and `woocommerce:collaboratorProductSold:<order>:<line>`
   at payment, and the same keys with `:reversal` (negated quantity) when the order is fully refunded
   or cancelled. Partial refunds reverse no points.
@@ -335,13 +337,20 @@ def without_private_fields(raw: Any) -> Any:
 
 # -- events ------------------------------------------------------------------------------------------
 
+def cancel_key(order_id: int) -> str:
+    """The key of an order's cancellation event (the caller asks the ledger whether it is recorded)."""
+    return f"{SOURCE}:cancel:{order_id}"
+
+
 def order_events(order: Order, refund_times: Mapping[int, datetime], attribution: Any,
-                 touch: Touch | None = None) -> list[Event]:
+                 touch: Touch | None = None, cancel_recorded: bool = False) -> list[Event]:
     """Every event one order implies as it stands (DESIGN section 3, "The pool"), each naming the order.
 
     `refund_times` gives the time of each of the order's refunds (their creation time, or the
     order's `date_modified` when that falls in the same period); a refund missing there is placed
-    at the order's `date_modified`. `touch` goes on the sale (the payment).
+    at the order's `date_modified`. `touch` goes on the sale (the payment). `cancel_recorded`: the
+    order's cancellation (`cancel_key`) was recorded by an earlier read, so it took what was left
+    then and the order's refunds take nothing more (and are not given).
     """
     if order.paid_at is None:
         return []
@@ -349,7 +358,7 @@ def order_events(order: Order, refund_times: Mapping[int, datetime], attribution
     events = [Event(key=f"woocommerce:sale:{order.id}", type=SALE, at=order.paid_at, order=order.value,
                     source=SOURCE, order_id=order.id, touch=touch), *engagements]
     refund_at = {r.id: refund_times.get(r.id, order.modified) for r in order.refunds}
-    reversal_at = _take_backs(order, refund_at, events)
+    reversal_at = order.modified if cancel_recorded else _take_backs(order, refund_at, events)
     if reversal_at is not None:
         events += [Event(key=f"{e.key}:reversal", type=e.type, at=reversal_at, collaborator=e.collaborator,
                          quantity=-e.quantity, source=SOURCE, order_id=order.id) for e in engagements]
@@ -387,7 +396,7 @@ def _take_backs(order: Order, refund_at: Mapping[int, datetime], events: list[Ev
         return max(refund_at.values())  # fully refunded: points go when the last refund was made
     if order.status in CANCEL_STATUSES or (order.status == "refunded" and refunded < total):
         if total > 0:
-            events.append(Event(key=f"woocommerce:cancel:{oid}", type=SALE, at=order.modified, order=order.value,
+            events.append(Event(key=cancel_key(oid), type=SALE, at=order.modified, order=order.value,
                                 share=-Fraction(total - refunded) / Fraction(total), source=SOURCE, order_id=oid))
         return order.modified
     return None

@@ -44,6 +44,7 @@ from siren_sync.sources.woocommerce.orders import (
     ORDERS,
     Order,
     Refs,
+    cancel_key,
     order_events,
     parse_order,
     version,
@@ -66,6 +67,14 @@ from siren_sync.sources.woocommerce.walk import (
 log = logging.getLogger("siren_sync.sources.woocommerce")
 
 _NO_REFUNDS: Mapping[int, datetime] = {}  # the refund times of an order without refunds (never written)
+
+
+def _cancelled(ctx: SyncContext, orders: list[Order]) -> set[int]:
+    """The ids of those paid, refunded `orders` whose cancellation an earlier read recorded (one
+    question to the ledger a page): it took all that was left, so their refunds take nothing more
+    (`order_events`), and their times need not be read."""
+    keys = {cancel_key(o.id): o.id for o in orders if o.refunds and o.paid_at is not None}
+    return {keys[key] for key in ctx.known(keys)} if keys else set()
 
 
 class WooCommerceOAuth1(AuthBase):
@@ -290,7 +299,8 @@ class WooCommerceSource:
                 ctx.quarantine(exc.where, exc.reason, without_private_fields(raw))
         if self.needs_categories:
             orders = self._with_categories(orders)
-        need = self.refunds.needed(ctx, run, orders)
+        cancelled = _cancelled(ctx, orders)
+        need = self.refunds.needed(ctx, run, (o for o in orders if o.id not in cancelled))
         if need:
             self.refunds.fetch(run, need)
         renewed = [o.subscription for o in orders if o.subscription is not None and o.paid_at is not None]
@@ -301,8 +311,9 @@ class WooCommerceSource:
         for order in orders:
             if order.paid_at is None:
                 continue  # never paid: no event, whatever its status
-            times = self.refunds.times(ctx, run, order) if order.refunds else _NO_REFUNDS
-            events += order_events(order, times, attribution, self._touch(ctx, order))
+            settled = order.id in cancelled
+            times = self.refunds.times(ctx, run, order) if order.refunds and not settled else _NO_REFUNDS
+            events += order_events(order, times, attribution, self._touch(ctx, order), cancel_recorded=settled)
         return events
 
     def _touch(self, ctx: SyncContext, order: Order) -> Touch:

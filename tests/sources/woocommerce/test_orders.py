@@ -204,6 +204,18 @@ def test_trashed_after_full_refund_reverses_at_refund_time(rsps):
     assert ctx.events["woocommerce:boundCouponUsed:47:david20:reversal"].at == utc("2026-09-04T12:49:07")
 
 
+def test_once_the_cancellation_is_recorded_the_orders_refunds_take_nothing_more():
+    raw = sample_partial_refund_order()
+    raw.update(status="cancelled", date_modified_gmt="2026-10-20T08:00:00")
+    cancelled = parse_order(raw, ("completed",))
+    refund_at = {89: utc("2026-10-20T08:00:00")}
+    read_once = {e.key: e for e in order_events(cancelled, refund_at, ATTRIBUTION)}
+    assert read_once["woocommerce:refund:26:89"].share + read_once["woocommerce:cancel:26"].share == -1
+    read_again = {e.key: e for e in order_events(cancelled, refund_at, ATTRIBUTION, cancel_recorded=True)}
+    assert sorted(read_again) == sorted(k for k in read_once if ":refund:" not in k and ":cancel:" not in k)
+    assert all(read_again[k] == read_once[k] for k in read_again)  # the sale and its points as they were
+
+
 def test_parse_order_takes_the_parsed_modified_time_and_still_validates():
     raw = order(1, "completed", "10.00", paid="2026-09-01T10:00:00")
     when = utc(raw["date_modified_gmt"])

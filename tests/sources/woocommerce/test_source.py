@@ -5,16 +5,24 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import timedelta
+from decimal import Decimal
+from fractions import Fraction
 from types import SimpleNamespace
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import responses
 
+from siren_sync.app import open_app
+from siren_sync.config import load_config
 from siren_sync.errors import ConfigError, SyncError
-from siren_sync.model import Touch
+from siren_sync.model import Collaborator, Event, Touch
 from siren_sync.sandbox.site import Product
 from siren_sync.sources.woocommerce import WooCommerceOAuth1, WooCommerceSource
+from siren_sync.sync import run_source
+from tests.support.apps import NOW as NOW_APP
+from tests.support.apps import write_config
+from tests.support.beside import on_backend
 from tests.support.payloads import (
     HTTP_URL,
     HTTPS_URL,
@@ -24,6 +32,8 @@ from tests.support.payloads import (
     Interrupted,
     bulk_orders,
     order,
+    refund_detail,
+    refund_summary,
     sample_page_orders,
     sample_partial_refund_order,
     sample_refunded_detail,
@@ -330,3 +340,124 @@ def test_a_quarantined_order_is_kept_without_its_customers_address_and_agent(rsp
     [(where, reason, payload)] = ctx.quarantined
     assert where == "wc/v3/orders #62" and payload["total"] == "abc"
     assert "203.0.113.41" not in repr(payload) and AGENT not in repr(payload)
+
+
+# -- a refund after a recorded cancellation (the distributors' pools) ------------------------------------------
+
+PEOPLE = [Collaborator(id="alice", tracking_ids=("alice",)), Collaborator(id="bruno", tracking_ids=("bruno",))]
+PAID_ORDER = order(8, "completed", "250.00", currency="USD", created="2026-11-03T09:00:00",
+                   paid="2026-11-03T09:05:00")  # the period's other sale: 250.00, a pool of 25.00
+
+
+def _order_7(status: str, modified: str, refunds: tuple[tuple[int, str], ...] = ()) -> dict:
+    """Order 7 (100.00 USD, paid 5 November) as `status` at `modified`, with these (id, amount) refunds."""
+    return order(7, status, "100.00", currency="USD", created="2026-11-05T10:00:00", paid="2026-11-05T10:05:00",
+                 modified=modified, refunds=[refund_summary(rid, amount) for rid, amount in refunds])
+
+
+# Each case: the reads of order 7 (status, date_modified, refunds so far), a sync after each.
+TAKE_BACKS = {
+    "cancelled, then fully refunded (still cancelled)": [
+        ("cancelled", "2026-11-06T08:00:00", ()), ("cancelled", "2026-11-10T08:00:00", ((55, "100.00"),))],
+    "cancelled, then fully refunded (now refunded)": [
+        ("cancelled", "2026-11-06T08:00:00", ()), ("refunded", "2026-11-10T08:00:00", ((55, "100.00"),))],
+    "cancelled, then partly refunded": [
+        ("cancelled", "2026-11-06T08:00:00", ()), ("cancelled", "2026-11-10T08:00:00", ((55, "30.00"),))],
+    "refunded with less refunded, then refunded again": [
+        ("refunded", "2026-11-06T08:00:00", ((54, "30.00"),)),
+        ("refunded", "2026-11-10T08:00:00", ((54, "30.00"), (55, "70.00")))],
+    "refunded in part, then cancelled": [
+        ("completed", "2026-11-06T08:00:00", ((54, "40.00"),)),
+        ("cancelled", "2026-11-10T08:00:00", ((54, "40.00"),))],
+    "refunded in part and cancelled, read once": [("cancelled", "2026-11-10T08:00:00", ((54, "40.00"),))],
+}
+
+
+@pytest.fixture(params=["tinydb", "postgres"])
+def pool_app(request, tmp_path):
+    """A real app (distributor `visits`: 10% of November's revenue, split by referred visits: alice 3,
+    bruno 1) on each store backend."""
+    write_config(tmp_path, PEOPLE)
+    on_backend(SimpleNamespace(root=tmp_path), request.param)
+    with open_app(load_config(tmp_path / "siren.yaml"), now=NOW_APP) as app:
+        app.ledger.record([Event(key=f"test:referredSiteVisit:{n}", type="referredSiteVisit", source="test",
+                                 at=utc("2026-11-02T12:00:00"), collaborator=who)
+                           for n, who in enumerate(["alice", "alice", "alice", "bruno"])])
+        yield app
+
+
+@pytest.mark.parametrize("case", TAKE_BACKS)
+def test_a_paid_order_taken_back_whole_leaves_the_pool_as_without_it(rsps, pool_app, case):
+    """However its refunds and cancellation are read, order 7 nets to 0.00: a refund after the recorded
+    cancellation takes nothing more (the cancellation took what was left)."""
+    shop = make_shop(rsps)
+    shop.add(PAID_ORDER)
+    wc = source()
+    for status, modified, refunds in TAKE_BACKS[case]:
+        shop.add(_order_7(status, modified, refunds))
+        for rid, amount in refunds:
+            if rid not in {r.id for r in shop.site.orders[7].refunds}:
+                shop.add_refund(refund_detail(rid, 7, amount, modified), 7)
+        assert run_source(pool_app, wc, NOW_APP).quarantined == 0
+    again = run_source(pool_app, wc, NOW_APP)  # reading it again records nothing
+    assert (again.events, again.quarantined) == (0, 0) and pool_app.store.table("quarantine") == {}
+    made = pool_app.ledger.project("visits", *pool_app.ledger.open_period("visits"), {})
+    assert (made.revenue, made.pool) == (Decimal("250.00"), Decimal("25.00"))
+    assert [(o.collaborator, o.amount) for o in made.obligations] == [("alice", Decimal("18.75")),
+                                                                       ("bruno", Decimal("6.25"))]
+
+
+def test_a_refund_after_the_recorded_cancellation_is_not_recorded_nor_its_date_read(rsps):
+    shop = make_shop(rsps)
+    raw = sample_partial_refund_order()
+    raw.update(status="cancelled", refunds=[], date_modified="2026-09-20T08:00:00",
+               date_modified_gmt="2026-09-20T08:00:00")
+    shop.add(raw)
+    ctx = context()
+    wc = source()
+    wc.sync(ctx)
+    assert ctx.events["woocommerce:cancel:26"].share == -1
+    assert ctx.keys("woocommerce:boundCouponUsed:26:david20:reversal")
+    # A month later the payment is refunded whole: the refund lies in another period than the payment.
+    shop.modify(26, "2026-10-20T08:00:00", status="refunded", refunds=[refund_summary(89, "383.12")])
+    shop.add_refund(refund_detail(89, 26, "383.12", "2026-10-20T08:00:00"), 26)
+    keys = sorted(ctx.events)
+    report = wc.sync(ctx)
+    assert report.records == 1 and report.events == 0 and sorted(ctx.events) == keys
+    assert not ctx.keys("woocommerce:refund:") and not ctx.quarantined  # the points went once, with the cancel
+    assert shop.count("wc/v3/refunds|wc/v3/orders/26/refunds") == 0  # its date counts for nothing
+
+
+def test_refunds_read_with_the_cancellation_still_count(rsps):
+    """The cancellation's share already leaves out the refunds read with it (one read), and a refund
+    recorded before the cancellation stays as it was."""
+    shop = make_shop(rsps)
+    shop.add(_order_7("completed", "2026-11-06T08:00:00", ((54, "40.00"),)))
+    ctx = context()
+    wc = source()
+    wc.sync(ctx)
+    shop.modify(7, "2026-11-10T08:00:00", status="cancelled",
+                refunds=[refund_summary(54, "40.00"), refund_summary(56, "10.00")])
+    wc.sync(ctx)
+    shares = {key: e.share for key, e in ctx.events.items() if e.share != 1}
+    assert shares == {"woocommerce:refund:7:54": Fraction(-2, 5), "woocommerce:refund:7:56": Fraction(-1, 10),
+                      "woocommerce:cancel:7": Fraction(-1, 2)}
+
+
+def test_a_refund_read_later_in_the_same_sync_as_the_cancellation_takes_nothing_more(rsps, pool_app):
+    """The cancellation read on the sync's first page is not stored yet when the order, refunded meanwhile,
+    comes again at the end of the walk: what the sync committed counts as recorded too."""
+    shop = make_shop(rsps)
+    shop.add(_order_7("cancelled", "2026-11-06T08:00:00"), dict(PAID_ORDER, date_modified_gmt="2026-11-08T09:00:00"))
+
+    def refund_it(site, listings: int) -> None:
+        if listings == 2:
+            site.modify(7, "2026-11-10T08:00:00", refunds=[refund_summary(55, "100.00")])
+            site.add_refund(refund_detail(55, 7, "100.00", "2026-11-10T08:00:00"), 7)
+
+    shop.before_orders.append(refund_it)
+    report = run_source(pool_app, source(per_page=1), NOW_APP)
+    assert report.detail["cursor"] == "2026-11-10T08:00:00+00:00" and report.quarantined == 0  # read refunded
+    assert pool_app.store.known(["woocommerce:cancel:7", "woocommerce:refund:7:55"]) == {"woocommerce:cancel:7"}
+    made = pool_app.ledger.project("visits", *pool_app.ledger.open_period("visits"), {})
+    assert (made.revenue, made.pool) == (Decimal("250.00"), Decimal("25.00"))
