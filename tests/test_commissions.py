@@ -204,6 +204,21 @@ def test_a_flat_reward_of_a_program_no_longer_configured_goes_back_only_with_a_f
     assert shop.owed() == {"bounty:7:alice": (Decimal("0.00"), "rejected")}
 
 
+def test_a_flat_reward_for_a_free_order_goes_back_with_its_cancellation(store):
+    """A 100%-coupon order (0.00) still pays a flat bounty; its cancellation (share -1 of nothing:
+    the source gives one for a free order too) takes the bounty back whole."""
+    shop = Shop(store, program(percentage=None, flat=Decimal("50.00")))
+    free = OrderValue("USD", Decimal("0.00"), (Line("1", Decimal("0.00"), product_id=93),))
+    shop.record(Event(key="woocommerce:sale:7", type="sale", at=PAID, order=free, order_id=7,
+                      touch=Touch(created_at=CREATED), source="woocommerce"),
+                Event(key="woocommerce:boundCouponUsed:7:alice", type="boundCouponUsed", at=PAID,
+                      collaborator="alice", order_id=7, source="woocommerce"))
+    assert shop.owed() == {"affiliates:7:alice": (Decimal("50.00"), "payable")}
+    shop.record(Event(key="woocommerce:cancel:7", type="sale", at=LATER - timedelta(days=1), order=free,
+                      order_id=7, share=Fraction(-1), source="woocommerce"))
+    assert shop.owed() == {"affiliates:7:alice": (Decimal("0.00"), "rejected")}
+
+
 def test_a_percentage_reward_of_a_program_no_longer_configured_goes_back_pro_rata(store):
     shop = Shop(store, program(), program("other", engagements=()))
     shop.record(*order(coupon="alice"))

@@ -395,8 +395,9 @@ def _take_backs(order: Order, refund_at: Mapping[int, datetime], events: list[Ev
     if order.refunds and refunded >= total:
         return max(refund_at.values())  # fully refunded: points go when the last refund was made
     if order.status in CANCEL_STATUSES or (order.status == "refunded" and refunded < total):
-        if total > 0:
-            events.append(Event(key=cancel_key(oid), type=SALE, at=order.modified, order=order.value,
-                                share=-Fraction(total - refunded) / Fraction(total), source=SOURCE, order_id=oid))
+        # a free order's cancellation counts no money, but still takes back a program's flat reward
+        share = -Fraction(total - refunded) / Fraction(total) if total > 0 else Fraction(-1)
+        events.append(Event(key=cancel_key(oid), type=SALE, at=order.modified, order=order.value,
+                            share=share, source=SOURCE, order_id=oid))
         return order.modified
     return None

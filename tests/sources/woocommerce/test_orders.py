@@ -115,6 +115,17 @@ def test_cancellation_after_payment(rsps):
     assert all(e.at == utc("2026-09-20T08:00:00") for e in reversals.values())
 
 
+def test_a_free_order_s_cancellation_is_an_event_counting_nothing(rsps):
+    """A 100%-coupon order (total 0.00), paid then cancelled: its cancellation takes the whole (a
+    program's flat reward for it goes back) and counts no money."""
+    shop = make_shop(rsps)
+    shop.add(order(91, "cancelled", "0.00", modified="2026-09-20T08:00:00"))
+    ctx = context()
+    source().sync(ctx)
+    cancel = ctx.events["woocommerce:cancel:91"]
+    assert (cancel.share, cancel.order.total, cancel.at) == (-1, Decimal("0.00"), utc("2026-09-20T08:00:00"))
+
+
 def test_refunded_status_with_less_refunded_cancels_the_rest(rsps):
     shop = make_shop(rsps)
     raw = sample_partial_refund_order()
