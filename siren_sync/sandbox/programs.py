@@ -13,8 +13,8 @@ subscription's, which take the same sequence).
   follow one more than thirty days old; some carry WooCommerce's order attribution meta naming the
   ref in its landing page (`_wc_order_attribution_session_entry`, the session's start in UTC beside
   it: that visit's time, recent or more than thirty days old), some of them without a visit in the
-  log, others name an organic or direct session; the rest have neither. Referral visits that lead to no order, by other devices, for known and unknown
-  tracking ids, and bots' visits, come as well.
+  log, others name an organic or direct session; the rest have neither. Referral visits that lead
+  to no order, by other devices, for known and unknown tracking ids, and bots' visits, come as well.
 * The access log: an nginx combined log of those visits (the landing page, a stylesheet, a product
   page) and of each checkout, written as the clock reaches each line (`log-line` activities).
 * Subscriptions: a weekly product (owned by a collaborator, like the others), a twentieth as many
