@@ -387,7 +387,7 @@ class _Work:
             coupons, self.visits_of(touch.visitor) if touch.visitor else (),
             self.by_ref.get(touch.ref) if touch.ref else None, owners,
             event.collaborator if event.order_id is None else None,
-            None if touch.renewal_of is None else str(touch.renewal_of))
+            None if touch.renewal_of is None else str(touch.renewal_of), touch.ref_at)
 
     def visits_of(self, visitor: str) -> tuple[tuple[datetime, str], ...]:
         """A visitor's remembered visits as (time, tracking id owner), read and converted once a run."""

@@ -121,10 +121,13 @@ class Touch:
     ref: str | None = None  # a tracking id the order itself names (order attribution, ref_meta_key)
     created_at: datetime | None = None  # an order's creation time (visit windows count back from it)
     renewal_of: int | None = None  # a renewal order: the first order of its subscription
+    ref_at: datetime | None = None  # when the visit naming `ref` began (order attribution), if known
 
     def __post_init__(self) -> None:
         if self.created_at is not None and self.created_at.tzinfo is None:
             raise ValueError("touch: created_at has no timezone")
+        if self.ref_at is not None and self.ref_at.tzinfo is None:
+            raise ValueError("touch: ref_at has no timezone")
 
     def to_record(self) -> Record:
         """Only the fields that are set (a visit's touch is its visitor alone)."""
@@ -137,13 +140,17 @@ class Touch:
             record["created_at"] = iso(as_utc(self.created_at))
         if self.renewal_of is not None:
             record["renewal_of"] = self.renewal_of
+        if self.ref_at is not None:
+            record["ref_at"] = iso(as_utc(self.ref_at))
         return record
 
     @classmethod
     def from_record(cls, r: Mapping[str, Any]) -> Touch:
-        created = r.get("created_at")
+        """A touch as stored; one stored before `ref_at` existed reads without it (its ref then
+        engages at the order's creation, as it did)."""
+        created, ref_at = r.get("created_at"), r.get("ref_at")
         return cls(visitor=r.get("visitor"), ref=r.get("ref"), created_at=parse_time(created) if created else None,
-                   renewal_of=r.get("renewal_of"))
+                   renewal_of=r.get("renewal_of"), ref_at=parse_time(ref_at) if ref_at else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,7 +56,7 @@ def events_of(raw, refs=None):
     """What the woocommerce source records for one order (its touch as `_touch` makes it)."""
     order = parse_order(raw, ("processing", "completed"), refs=refs)
     touch = Touch(visitor=visitor_digest(KEY, *order.client) if order.client else None, ref=order.ref,
-                  created_at=order.created)
+                  created_at=order.created, ref_at=order.ref_at)
     return order_events(order, {}, Attribution.of(PEOPLE.values()), touch)
 
 
@@ -99,6 +99,52 @@ def test_an_order_naming_an_unknown_ref_engages_nobody_and_a_known_one_engages_i
     shop.record(*events_of(rest_order(7, address="", meta=[(landing, "https://shop.example/?ref=zed")])))
     shop.record(*events_of(rest_order(8, address="", meta=[(landing, "https://shop.example/?ref=bruno")])))
     assert shop.paid() == {"affiliates:8:bruno": Decimal("25.00")}
+
+
+LANDING, STARTED = "_wc_order_attribution_session_entry", "_wc_order_attribution_session_start_time"
+
+
+def landed(oid, who, started):
+    """An order whose order attribution names `?ref=<who>`, its session begun at `started` (UTC)."""
+    return rest_order(oid, address="", meta=[(LANDING, f"https://shop.example/?ref={who}"),
+                                             (STARTED, started.strftime("%Y-%m-%d %H:%M:%S"))])
+
+
+def test_a_ref_the_order_names_engages_at_its_session_start_within_the_window(store):
+    """Order attribution's landing page names bruno: 5 months before the order it is out of the
+    30 days' window (the cookie lives 6 months), 2 hours before it pays; `window: 0` pays none."""
+    shop = Shop(store, program(engagements=("referredSiteVisit",), window=timedelta(days=30)))
+    shop.record(*events_of(landed(7, "bruno", CREATED - timedelta(days=150))))
+    shop.record(*events_of(landed(8, "bruno", CREATED - timedelta(days=30))))  # exactly the window: out
+    shop.record(*events_of(landed(9, "bruno", CREATED - timedelta(hours=2))))
+    assert shop.paid() == {"affiliates:9:bruno": Decimal("25.00")}
+    closed = Shop(store, program("closed", engagements=("referredSiteVisit",), window=timedelta(0)))
+    closed.record(*events_of(landed(10, "bruno", CREATED - timedelta(minutes=1))))
+    assert not [key for key in closed.paid() if key.startswith("closed:")]
+
+
+def test_newest_engagement_wins_by_the_named_ref_s_real_time(store):
+    """alice's logged visit 3 hours before the order is newer than bruno's landing 5 hours before;
+    dora's coupon on another order is newer than bruno's landing the day before."""
+    shop = Shop(store, program(structure="newestEngagementWins"))
+    shop.record(visit("alice", CREATED - timedelta(hours=3)))
+    raw = landed(7, "bruno", CREATED - timedelta(hours=5))
+    raw["customer_ip_address"] = ADDRESS
+    shop.record(*events_of(raw))
+    coupon = landed(8, "bruno", CREATED - timedelta(days=1))
+    coupon["coupon_lines"] = [payloads.coupon_line(85, "dora10", "0.00")]
+    shop.record(*events_of(coupon))
+    assert shop.paid() == {"affiliates:7:alice": Decimal("25.00"), "affiliates:8:dora": Decimal("25.00")}
+
+
+def test_a_sale_stored_before_session_start_times_were_read_engages_its_named_ref_at_creation(store):
+    """A sale event recorded by an older siren-sync has no `ref_at`: its ref engages at the order's
+    creation, inside any window, as it did then."""
+    shop = Shop(store, program(engagements=("referredSiteVisit",), window=timedelta(0)))
+    sale = next(e for e in events_of(rest_order(7, address="")) if e.type == "sale").to_record()
+    sale["touch"] = {"ref": "bruno", "created_at": "2026-11-10T12:00:00+00:00"}
+    shop.record(Event.from_record(sale))
+    assert shop.paid() == {"affiliates:7:bruno": Decimal("25.00")}
 
 
 def test_an_order_in_another_currency_pays_no_program_of_a_currency_but_a_custom_unit_one(store):

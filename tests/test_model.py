@@ -106,6 +106,19 @@ def test_a_sale_keeps_its_order_id_and_touch_and_a_visit_its_visitor():
     assert round_trip(visit, Event) == visit
 
 
+def test_a_touch_keeps_when_its_named_ref_s_session_began_and_an_older_record_reads_without_it():
+    began = datetime(2026, 11, 10, 2, 30, tzinfo=ZoneInfo("America/New_York"))
+    touch = Touch(ref="alice", created_at=AT, ref_at=began)
+    assert touch.to_record() == {"ref": "alice", "created_at": "2026-11-10T12:30:00+00:00",
+                                 "ref_at": "2026-11-10T07:30:00+00:00"}
+    assert Touch.from_record(touch.to_record()) == touch
+    stored_before = {"visitor": "9f" * 16, "ref": "alice", "created_at": "2026-11-10T12:30:00+00:00"}
+    assert Touch.from_record(stored_before) == Touch(visitor="9f" * 16, ref="alice", created_at=AT)
+    assert Touch.from_record(stored_before).ref_at is None
+    with pytest.raises(ValueError, match="ref_at has no timezone"):
+        Touch(ref="alice", ref_at=datetime(2026, 11, 10, 7, 30))
+
+
 def test_an_event_without_order_id_or_touch_stores_neither():
     record = Event(key="k", type="sale", at=AT, order=ORDER, touch=None).to_record()
     assert "order_id" not in record and "touch" not in record

@@ -3,7 +3,8 @@
 A program rewards one conversion when it happens. An order engages a collaborator through a bound
 coupon (at the order's creation), a `?ref=` visit by the same visitor within the program's
 `window` before the order was created (half-open: a visit exactly `window` before does not count)
-or a ref the order names itself (at its creation), a manual sale (at its time), or a product of
+or a ref the order names itself (at its session's start, within the same window; at the order's
+creation when that time is unknown), a manual sale (at its time), or a product of
 theirs in it (royalties: each owner on their own lines, no structure among owners). Engagements of
 one collaborator merge, their count is their score. The structure then decides among the engaged:
 the oldest or newest engagement takes it all (ties: smaller id), or the reward is split equally, by
@@ -19,7 +20,7 @@ half-up; a full refund or a cancellation takes back exactly what is left. Pure: 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from types import MappingProxyType
@@ -31,6 +32,7 @@ from siren_sync.model import Allocation, Collaborator, Event, Program, Standing
 from siren_sync.values import WIDE, iso
 
 ROYALTY = "collaboratorProductSold"
+VISIT = "referredSiteVisit"
 
 
 class Engagement(NamedTuple):
@@ -52,7 +54,8 @@ class Sale(NamedTuple):
     """One conversion as programs see it: the sale event and what may have brought it.
 
     `visits` are the `?ref=` visits by the order's visitor (any time: each program keeps those in its
-    window), as (time, tracking id owner); `named` is the owner of the ref the order names itself;
+    window), as (time, tracking id owner); `named` is the owner of the ref the order names itself,
+    `named_at` when the visit naming it began (None: unknown, it engages at the order's creation);
     `owners` maps each collaborator owning products of the order to those products. A named tuple:
     one is made per sale (a backfill makes 10,000s), in a quarter of the time of a frozen dataclass.
     """
@@ -66,6 +69,7 @@ class Sale(NamedTuple):
     owners: Mapping[str, frozenset[int]] = MappingProxyType({})
     manual: str | None = None  # an imported sale's collaborator
     renewal_of: str | None = None  # a renewal: its first order
+    named_at: datetime | None = None
 
     @property
     def paid_at(self) -> datetime:
@@ -90,21 +94,30 @@ Admits = Callable[[str], bool]
 
 def engagements(sale: Sale, program: Program) -> list[Engagement]:
     """The engagements of `sale` of the types `program` lists, visits within its window (royalties
-    apart). A ref the order names counts when no visit of the same collaborator already does."""
+    apart)."""
     kinds, found = program.engagements, []
     if sale.coupons and "boundCouponUsed" in kinds:
         found += [Engagement("boundCouponUsed", who, sale.created_at) for who in sale.coupons]
     if (sale.visits or sale.named is not None) and "referredSiteVisit" in kinds:
-        visits = []
-        if sale.visits:
-            earliest = sale.created_at - program.window
-            visits = [Engagement("referredSiteVisit", who, at) for at, who in sale.visits
-                      if earliest < at <= sale.created_at]
-            found += visits
-        if sale.named is not None and all(v.collaborator != sale.named for v in visits):
-            found.append(Engagement("referredSiteVisit", sale.named, sale.created_at))
+        found += referred(sale, program.window)
     if "manual" in kinds and sale.manual is not None:
         found.append(Engagement("manual", sale.manual, sale.paid_at))
+    return found
+
+
+def referred(sale: Sale, window: timedelta) -> list[Engagement]:
+    """The `?ref=` visits of `sale` in `window` before its creation (`created - window < at <=
+    created`), and the ref the order names: at its own time in the same window, or at the order's
+    creation when its time is unknown; counted once with a visit of the same collaborator (the visit)."""
+    created = sale.created_at
+    earliest = created - window
+    found = [Engagement(VISIT, who, at) for at, who in sale.visits if earliest < at <= created]
+    named, at = sale.named, sale.named_at
+    if named is not None and all(v.collaborator != named for v in found):
+        if at is None:
+            found.append(Engagement(VISIT, named, created))
+        elif earliest < at <= created:
+            found.append(Engagement(VISIT, named, at))
     return found
 
 

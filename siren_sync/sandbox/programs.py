@@ -11,10 +11,10 @@ subscription's, which take the same sequence).
   IPv4-mapped IPv6 form (`::ffff:203.0.113.7`), as some servers hand it to WooCommerce. About a third
   of the orders follow a `?ref=<tracking id>` visit by the same device within three days; a tenth
   follow one more than thirty days old; some carry WooCommerce's order attribution meta naming the
-  ref in its landing page (`_wc_order_attribution_session_entry`), some of them without a visit in
-  the log, others name an organic or direct session; the rest have neither. Referral visits that
-  lead to no order, by other devices, for known and unknown tracking ids, and bots' visits, come
-  as well.
+  ref in its landing page (`_wc_order_attribution_session_entry`, the session's start in UTC beside
+  it: that visit's time, recent or more than thirty days old), some of them without a visit in the
+  log, others name an organic or direct session; the rest have neither. Referral visits that lead
+  to no order, by other devices, for known and unknown tracking ids, and bots' visits, come as well.
 * The access log: an nginx combined log of those visits (the landing page, a stylesheet, a product
   page) and of each checkout, written as the clock reaches each line (`log-line` activities).
 * Subscriptions: a weekly product (owned by a collaborator, like the others), a twentieth as many
@@ -204,8 +204,11 @@ class _Visitors:
             self._visit(device, visit, tracking)
             if tl.rand() < 0.5:
                 order.attribution = self._attribution(visit, f"/?ref={tracking}")
-        elif fate < 0.45:  # a referral visit more than thirty days before
-            self._visit(device, tl.later(order.created - 60 * DAY, 0, 29 * DAY), tracking)
+        elif fate < 0.45:  # a referral visit more than thirty days before: order attribution may name it
+            visit = tl.later(order.created - 60 * DAY, 0, 29 * DAY)
+            self._visit(device, visit, tracking)
+            if tl.rand() < 0.5:
+                order.attribution = self._attribution(visit, f"/?ref={tracking}")
         elif fate < 0.53:  # order attribution names the ref; the visit is not in this log
             order.attribution = self._attribution(order.created - HOUR, f"/?ref={tracking}")
         elif fate < 0.68:  # an organic or direct session

@@ -174,7 +174,7 @@ def _order_meta(site: Site, o: Order) -> list[dict[str, Any]]:
         prefix = "_wc_order_attribution_"
         made += [(prefix + "source_type", a.source_type), (prefix + "referrer", a.referrer),
                  (prefix + "utm_source", a.utm_source), (prefix + "session_entry", site.url + a.entry),
-                 (prefix + "session_start_time", local(site, a.session_start, " ") or ""),
+                 (prefix + "session_start_time", gmt(a.session_start, " ") or ""),
                  (prefix + "session_pages", str(a.pages)), (prefix + "session_count", str(a.count)),
                  (prefix + "user_agent", o.customer_agent), (prefix + "device_type", device_type(o.customer_agent))]
         made = [(k, v) for k, v in made if v != ""]  # order attribution stores no empty field

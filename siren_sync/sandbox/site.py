@@ -179,7 +179,7 @@ class OrderAttribution:
     referrer: str  # the referring page ("" for typein)
     utm_source: str
     entry: str  # the landing page's path and query (`/?ref=alice`): the site's URL is put in front
-    session_start: int
+    session_start: int  # shown in UTC, as sourcebuster.js writes it for WooCommerce (`timezone_offset: '0'`)
     pages: int
     count: int = 1
 

@@ -64,9 +64,54 @@ def test_window_edges_a_visit_exactly_window_before_does_not_count():
     assert [e.collaborator for e in found] == ["bruno", "dora"]
 
 
-def test_a_ref_the_order_names_engages_at_creation_unless_a_visit_of_theirs_already_does():
+def test_a_ref_the_order_names_without_a_time_engages_at_creation_unless_a_visit_of_theirs_already_does():
     assert c.engagements(sale(named="alice"), program()) == [c.Engagement("referredSiteVisit", "alice", CREATED)]
     assert len(c.engagements(sale(named="alice", visits=(visit(1, "alice"),)), program())) == 1
+    # its time unknown (a `ref_meta_key`, an unreadable session start): inside any window
+    assert [e.at for e in c.engagements(sale(named="alice"), program(window=timedelta(0)))] == [CREATED]
+
+
+@pytest.mark.parametrize("before, engaged", [
+    (timedelta(days=30), False),  # exactly `window` before: half-open, as a logged visit
+    (timedelta(days=30) - timedelta(seconds=1), True),
+    (timedelta(days=150), False),  # order attribution's cookie lives six months: long out of the window
+    (timedelta(0), True),  # at the creation
+    (-timedelta(seconds=1), False),  # after the creation (a browser clock ahead): it did not bring the order
+])
+def test_window_edges_of_a_ref_the_order_names_at_its_session_start(before, engaged):
+    at = CREATED - before
+    found = c.engagements(sale(named="bruno", named_at=at), program(window=timedelta(days=30)))
+    assert found == ([c.Engagement("referredSiteVisit", "bruno", at)] if engaged else [])
+
+
+def test_window_zero_leaves_a_named_ref_with_a_time_out():
+    assert c.engagements(sale(named="bruno", named_at=CREATED - timedelta(minutes=5)),
+                         program(window=timedelta(0))) == []
+
+
+def test_a_named_ref_and_a_visit_of_the_same_collaborator_count_once_at_the_visit():
+    named_at = CREATED - timedelta(hours=3)
+    found = c.engagements(sale(named="alice", named_at=named_at, visits=(visit(1, "alice"),)), program())
+    assert found == [c.Engagement("referredSiteVisit", "alice", CREATED - timedelta(hours=1))]
+    # the visit out of the window: the named ref alone, at its own time
+    old = c.engagements(sale(named="alice", named_at=named_at, visits=(visit(24 * 40, "alice"),)), program())
+    assert old == [c.Engagement("referredSiteVisit", "alice", named_at)]
+
+
+@pytest.mark.parametrize("structure, winner", [("newestEngagementWins", "carol"),
+                                               ("oldestEngagementWins", "bruno")])
+def test_a_named_ref_competes_at_its_session_start_with_a_coupon_and_a_logged_visit(structure, winner):
+    # bruno's ref named 10 hours before creation, alice's logged visit 2 hours before, carol's coupon
+    # at creation: the named ref is the oldest (at creation it would have tied carol's coupon)
+    both = sale(coupons=("carol",), visits=(visit(2, "alice"),), named="bruno",
+                named_at=CREATED - timedelta(hours=10))
+    award = c.award(program(structure=structure), both, (), admits)
+    assert paid(award) == {winner: Decimal("25.00")}
+    newest_visit = sale(visits=(visit(10, "alice"),), named="bruno", named_at=CREATED - timedelta(hours=2))
+    assert paid(c.award(program(structure="newestEngagementWins"), newest_visit, (), admits)) == {
+        "bruno": Decimal("25.00")}
+    assert paid(c.award(program(structure="oldestEngagementWins"), newest_visit, (), admits)) == {
+        "alice": Decimal("25.00")}
 
 
 def test_only_the_program_s_engagement_types_count():

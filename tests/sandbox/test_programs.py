@@ -46,6 +46,17 @@ def test_visitors_add_to_the_orders_and_change_nothing_else():
     assert "_subscription_renewal" not in keys and 25 not in seen.site.products
 
 
+def test_order_attribution_s_session_start_is_written_in_utc_like_sourcebuster_js():
+    sb = Sandbox(**SHOP, visitors=True)  # a New York shop: local time is 4 or 5 hours behind
+    sb.advance(10 * DAY)
+    shown = {o.id: {m["key"]: m["value"] for m in shapes.order(sb.site, o)["meta_data"]}
+             for o in sb.site.orders.values() if o.attribution is not None}
+    assert shown and all(
+        meta["_wc_order_attribution_session_start_time"]
+        == datetime.fromtimestamp(sb.site.orders[oid].attribution.session_start, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        for oid, meta in shown.items())
+
+
 def test_a_registered_customer_keeps_one_device():
     sb = Sandbox(**SHOP, visitors=True)
     sb.advance(10 * DAY)

@@ -10,9 +10,9 @@ DESIGN section 8 as written, for sale programs paying a percentage with `boundCo
 - a paid USD order engages the owner of a collaborator coupon on it at its creation; a `?ref=` visit
   by the same visitor (the log line's address, an IPv4-mapped IPv6 address as its IPv4, and agent
   equal to the order's) within the window before its creation (half-open: `created - window < visit
-  <= created`) at the visit's time; the ref its order attribution names, at its creation, unless a
-  visit of the same collaborator already engages it; the access log's own rule applies first: one
-  visit per visitor and collaborator in 30 minutes, bots never;
+  <= created`) at the visit's time; the ref its order attribution names, at its session's start
+  (in the same window), unless a visit of the same collaborator already engages it; the access
+  log's own rule applies first: one visit per visitor and collaborator in 30 minutes, bots never;
 - newest (oldest) engagement wins, ties to the smaller id; the reward is the percentage of the counted
   value (line subtotals less discounts), rounded half-up to the cent; a product owner gets the
   percentage of their own lines (the discount pro rata, the value rounded to the cent first);
@@ -205,8 +205,9 @@ class Oracle:
             visits = [(who, at) for at, who in seen if o.created - rule.window < at <= o.created]
             found += visits
             named = self._named(o)
-            if named is not None and named not in {who for who, _ in visits}:
-                found.append((named, o.created))
+            if named is not None and named not in {who for who, _ in visits} and \
+                    o.created - rule.window < o.attribution.session_start <= o.created:
+                found.append((named, o.attribution.session_start))
         return found
 
     @staticmethod

@@ -1,4 +1,5 @@
-"""Where a WooCommerce order becomes events: parsing and the events an order implies (no I/O).
+"""Where a WooCommerce order becomes events: parsing and the events an order implies (no I/O but one
+log line: an order attribution session start time it cannot read).
 
 `parse_order` validates one order as the REST API sends it (money as decimal strings, `*_gmt`
 times without an offset, `refunds[]` without dates) into an `Order`, or raises `RecordError`
@@ -21,13 +22,16 @@ Every event names its `order_id`. The sale also carries the order's `Touch` (pro
 have brought it. The parser reads what it needs without ever refusing an order for it (these
 fields count no money): the creation time, the customer's address and user agent (turned into a
 visitor digest by the source, never kept), the tracking id the order names (WooCommerce's order
-attribution landing page, or a site plugin's meta key) and the subscription a renewal order renews.
+attribution landing page, or a site plugin's meta key), when the session that landed there began (order
+attribution's session start time, UTC) and the subscription a renewal order renews.
 
 The walk reads `version(raw)` of every order first (its dedupe key and parsed modification time),
 so the parser takes that time instead of parsing it twice. This is the ingest's hot path.
 """
 from __future__ import annotations
 
+import logging
+import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -48,6 +52,10 @@ _ZERO = Decimal(0)
 # WooCommerce 8.5+ order attribution: the session's landing page (`?ref=` and all), and the raw user
 # agent it keeps beside it (left out of a quarantined order, like the customer's address and agent).
 SESSION_ENTRY = "_wc_order_attribution_session_entry"
+# When that session's traffic source was first seen: sourcebuster.js's `current_add.fd`, which
+# WooCommerce initialises with `timezone_offset: '0'`, so a UTC "YYYY-MM-DD HH:MM:SS" (the visit's time).
+SESSION_START = "_wc_order_attribution_session_start_time"
+_SESSION_START_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 ATTRIBUTION_AGENT = "_wc_order_attribution_user_agent"
 RENEWAL = "_subscription_renewal"  # WooCommerce Subscriptions: the subscription a renewal order renews
 PRIVATE_FIELDS = ("customer_ip_address", "customer_user_agent")
@@ -65,7 +73,7 @@ class Refs:
     @property
     def meta_keys(self) -> tuple[str, ...]:
         """The order meta keys an order's touch is read from (the listing asks for these alone)."""
-        return (RENEWAL, SESSION_ENTRY) + ((self.meta_key,) if self.meta_key else ())
+        return (RENEWAL, SESSION_ENTRY, SESSION_START) + ((self.meta_key,) if self.meta_key else ())
 
 
 @dataclass(frozen=True)
@@ -89,6 +97,7 @@ class Order:
     client: tuple[str, str] | None = None  # (customer_ip_address, customer_user_agent), both given
     ref: str | None = None  # the tracking id the order names
     subscription: int | None = None  # the subscription a renewal order renews
+    ref_at: datetime | None = None  # when the session naming `ref` began (order attribution), if known
 
     @property
     def refunded(self) -> Decimal:
@@ -185,7 +194,8 @@ def _order(raw: Any, oid: Any, paid_statuses: Iterable[str], modified: datetime 
                        discount_total=parse_decimal(raw.get("discount_total", "0"), "discount_total"),
                        fees=fees, shipping=parse_decimal(raw.get("shipping_total", "0"), "shipping_total"),
                        taxes=parse_decimal(raw.get("total_tax", "0"), "total_tax"))
-    return Order(order_id, status, modified, paid_at, value, coupons, refunds, *_touch_parts(raw, refs, paid_at))
+    return Order(order_id, status, modified, paid_at, value, coupons, refunds,
+                 *_touch_parts(raw, refs, paid_at, order_id))
 
 
 def _refunds(raw: Mapping[str, Any]) -> tuple[Refund, ...]:
@@ -243,14 +253,15 @@ def _coupons(raw: Mapping[str, Any]) -> tuple[str, ...]:
 # -- who may have brought it (never a reason to refuse an order) -----------------------------------
 
 _DEFAULT_REFS = Refs()
-_NO_TOUCH: tuple[None, None, None, None] = (None, None, None, None)
-TouchParts = tuple[datetime | None, tuple[str, str] | None, str | None, int | None]
+_NO_TOUCH: tuple[None, None, None, None, None] = (None, None, None, None, None)
+TouchParts = tuple[datetime | None, tuple[str, str] | None, str | None, int | None, datetime | None]
+log = logging.getLogger("siren_sync.sources.woocommerce")
 
 
-def _touch_parts(raw: Mapping[str, Any], refs: Refs, paid_at: datetime | None) -> TouchParts:
-    """(creation time, (address, agent), tracking id, subscription renewed) of an order as sent. A
-    value that is not usable is left out, and so is all of it for a shape no site sends: these count
-    no money, so they are never a reason to refuse an order."""
+def _touch_parts(raw: Mapping[str, Any], refs: Refs, paid_at: datetime | None, order_id: int) -> TouchParts:
+    """(creation time, (address, agent), tracking id, subscription renewed, when the tracking id's
+    session began) of an order as sent. A value that is not usable is left out, and so is all of it
+    for a shape no site sends: these count no money, so they are never a reason to refuse an order."""
     try:
         created_raw = raw.get("date_created_gmt")
         created = None
@@ -259,10 +270,10 @@ def _touch_parts(raw: Mapping[str, Any], refs: Refs, paid_at: datetime | None) -
         address, agent = raw.get("customer_ip_address"), raw.get("customer_user_agent")
         client = (address, agent) if isinstance(address, str) and isinstance(agent, str) and \
             address.strip() and agent.strip() else None
-        ref, subscription = _meta_touch(raw.get("meta_data"), refs)
+        ref, subscription, ref_at = _meta_touch(raw.get("meta_data"), refs, order_id)
     except (ValueError, TypeError, AttributeError):
         return _NO_TOUCH
-    return created, client, ref, subscription
+    return created, client, ref, subscription, ref_at
 
 
 def _time_or_none(value: str) -> datetime | None:
@@ -272,22 +283,42 @@ def _time_or_none(value: str) -> datetime | None:
         return None
 
 
-def _meta_touch(meta: Any, refs: Refs) -> tuple[str | None, int | None]:
-    """(the tracking id named, the subscription renewed) from an order's `meta_data`; the configured
-    meta key wins over order attribution's landing page, the first renewal entry over later ones."""
+def _meta_touch(meta: Any, refs: Refs, order_id: int) -> tuple[str | None, int | None, datetime | None]:
+    """(the tracking id named, the subscription renewed, when the landing page's session began) from
+    an order's `meta_data`; the configured meta key wins over order attribution's landing page (and
+    has no time), the first renewal entry over later ones."""
     if not meta or not isinstance(meta, list):
-        return None, None
+        return None, None, None
     named = landing = None
     subscription: int | None = None
+    started: Any = None
     for entry in meta:
         key = entry.get("key") if isinstance(entry, dict) else None
         if key == RENEWAL and subscription is None:
             subscription = _positive_id(entry.get("value"))
         elif key == SESSION_ENTRY and landing is None:
             landing = _landing_ref(entry.get("value"), refs.param)
+        elif key == SESSION_START and started is None:
+            started = entry.get("value")
         elif key is not None and key == refs.meta_key and named is None:
             named = _ref_text(entry.get("value"))
-    return named or landing, subscription
+    if named or not landing:
+        return named, subscription, None
+    return landing, subscription, _session_start(started, order_id) if started not in (None, "") else None
+
+
+def _session_start(value: Any, order_id: int) -> datetime | None:
+    """Order attribution's session start time, strictly a UTC "YYYY-MM-DD HH:MM:SS"; None (the ref
+    then engages at the order's creation) for anything else, said once without the value (the
+    customer's browser wrote it)."""
+    if isinstance(value, str) and _SESSION_START_FORM.fullmatch(value):
+        try:
+            return gmt_time(value)
+        except ValueError:
+            pass  # a date that does not exist (2026-02-30)
+    log.warning("woocommerce: order #%d: its order attribution session start time is not a UTC "
+                "'YYYY-MM-DD HH:MM:SS'; its ref engages at the order's creation", order_id)
+    return None
 
 
 def _landing_ref(url: Any, param: str) -> str | None:

@@ -7,7 +7,8 @@ committed (`read_ahead`, on by default): that changes nothing but timing.
 
 Each paid order's sale carries its `Touch` (programs): its creation time, a digest of its customer's
 address and user agent (`ctx.visitor`), the tracking id it names (`orders.Refs`: order attribution's
-landing page `?<sync.access_log.ref_param>=`, or `sync.woocommerce.ref_meta_key`), and for a renewal
+landing page `?<sync.access_log.ref_param>=` with its session's start time, or
+`sync.woocommerce.ref_meta_key`), and for a renewal
 order the first order of its subscription (`subscriptions`, kept in the cursor).
 
 Order line items carry no product categories in the REST API: when a distributor filters on
@@ -319,7 +320,7 @@ class WooCommerceSource:
     def _touch(self, ctx: SyncContext, order: Order) -> Touch:
         """What a paid order says about who brought it: only the visitor's digest leaves this method."""
         return Touch(visitor=ctx.visitor(*order.client) if order.client is not None else None, ref=order.ref,
-                     created_at=order.created,
+                     created_at=order.created, ref_at=order.ref_at,
                      renewal_of=self.subscriptions.first_order(order.subscription)
                      if order.subscription is not None else None)
 

@@ -325,6 +325,52 @@ def test_the_configured_meta_key_names_the_ref_before_order_attribution():
     assert parse_order(decomposed, ("completed",)).ref == "r\u00e9mi"  # NFC, as collaborators' ids are
 
 
+LANDING, STARTED = "_wc_order_attribution_session_entry", "_wc_order_attribution_session_start_time"
+
+
+def test_order_attribution_s_session_start_is_when_its_ref_was_visited_in_utc():
+    """sourcebuster.js writes it in UTC (WooCommerce sets `timezone_offset: '0'`), whatever the
+    site's timezone; a time after the order is kept as written (the programs leave it out)."""
+    raw = with_meta(order(41, created="2026-09-13T10:41:33"), (LANDING, "https://shop.example/?ref=bruno"),
+                    (STARTED, "2026-09-12 23:05:09"))
+    parsed = parse_order(raw, ("completed",))
+    assert (parsed.ref, parsed.ref_at) == ("bruno", datetime(2026, 9, 12, 23, 5, 9, tzinfo=UTC))
+    raw["meta_data"][1]["value"] = "2099-01-01 00:00:00"
+    assert parse_order(raw, ("completed",)).ref_at == datetime(2099, 1, 1, tzinfo=UTC)
+
+
+def test_a_ref_without_a_session_start_or_from_the_meta_key_has_no_time(caplog):
+    missing = with_meta(order(42), (LANDING, "https://shop.example/?ref=bruno"))
+    empty = with_meta(order(42), (LANDING, "https://shop.example/?ref=bruno"), (STARTED, ""))
+    for raw in (missing, empty):
+        assert (parse_order(raw, ("completed",)).ref, parse_order(raw, ("completed",)).ref_at) == ("bruno", None)
+    named = with_meta(order(43), (LANDING, "https://shop.example/?ref=bruno"), (STARTED, "2026-09-12 23:05:09"),
+                      ("_affiliate_ref", "alice"))
+    parsed = parse_order(named, ("completed",), refs=Refs(meta_key="_affiliate_ref"))
+    assert (parsed.ref, parsed.ref_at) == ("alice", None)  # a site plugin's ref: no time, at the creation
+    organic = with_meta(order(44), (LANDING, "https://shop.example/"), (STARTED, "2026-09-12 23:05:09"))
+    assert parse_order(organic, ("completed",)).ref_at is None  # no ref: no time either
+    assert not caplog.records
+
+
+@pytest.mark.parametrize("started", [
+    "2026-09-12T23:05:09", "2026-09-12 23:05:09+02:00", "2026-09-12 23:05:09Z", "2026-09-12 23:05",
+    "2026-02-30 23:05:09", "12/09/2026 23:05:09", " 2026-09-12 23:05:09", "2026-09-12 23:05:09.5",
+    "\u0662\u0660\u0662\u0666-09-12 23:05:09", 1757718309, ["2026-09-12 23:05:09"],
+])
+def test_an_unreadable_session_start_leaves_the_ref_at_the_creation_and_says_so_once(started, caplog):
+    raw = with_meta(order(45, "completed", "20.00", line_items=[line_item(450, 11, "20.00")]),
+                    (LANDING, "https://shop.example/?ref=bruno"), (STARTED, started))
+    raw.update(customer_ip_address="203.0.113.9", customer_user_agent=AGENT)
+    with caplog.at_level("DEBUG", logger="siren_sync.sources.woocommerce"):
+        parsed = parse_order(raw, ("completed",))
+    assert (parsed.ref, parsed.ref_at, parsed.value.total) == ("bruno", None, Decimal("20.00"))
+    assert [r.getMessage() for r in caplog.records] == [
+        "woocommerce: order #45: its order attribution session start time is not a UTC 'YYYY-MM-DD HH:MM:SS'; "
+        "its ref engages at the order's creation"]
+    assert "203.0.113.9" not in caplog.text and "2026" not in caplog.text
+
+
 @pytest.mark.parametrize("change", [
     {"customer_ip_address": "203.0.113.9", "customer_user_agent": ""},  # WooCommerce's default: no agent
     {"customer_ip_address": "", "customer_user_agent": AGENT},

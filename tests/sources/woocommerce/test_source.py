@@ -314,8 +314,22 @@ def test_a_sale_carries_its_touch_and_only_the_visitors_digest_leaves_the_source
     stored = repr(ctx.commits) + repr([e.to_record() for e in ctx.events.values()])
     assert "203.0.113.40" not in stored and AGENT not in stored
     asked = orders_params(shop)[0]
-    assert asked["include_meta"] == "_subscription_renewal,_wc_order_attribution_session_entry,_affiliate"
+    assert asked["include_meta"] == ("_subscription_renewal,_wc_order_attribution_session_entry,"
+                                     "_wc_order_attribution_session_start_time,_affiliate")
     assert {"customer_ip_address", "customer_user_agent", "meta_data"} <= set(asked["_fields"].split(","))
+
+
+def test_a_sale_carries_when_the_landing_page_naming_its_ref_was_visited(rsps):
+    shop = make_shop(rsps)
+    raw = order(62, "processing", "50.00", created="2026-09-02T16:18:02", paid="2026-09-02T16:28:02")
+    raw["meta_data"] = [
+        {"id": 1, "key": "_wc_order_attribution_session_entry", "value": "https://shop.example/?ref=chloe"},
+        {"id": 2, "key": "_wc_order_attribution_session_start_time", "value": "2026-09-01 22:10:00"}]
+    shop.add(raw)
+    ctx = context()
+    source().sync(ctx)
+    assert ctx.events["woocommerce:sale:62"].touch == Touch(ref="chloe", created_at=utc("2026-09-02T16:18:02"),
+                                                            ref_at=utc("2026-09-01T22:10:00"))
 
 
 def test_the_ref_parameter_is_the_access_logs(tmp_path):
