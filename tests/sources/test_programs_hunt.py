@@ -5,6 +5,7 @@ sees them."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -12,6 +13,7 @@ import responses
 
 from siren_sync import commissions
 from siren_sync.model import Collaborator, Event, Program
+from siren_sync.sources.access_log import AccessLogSource
 from tests.support.ledgers import make_ledger
 from tests.support.payloads import FakeContext, coupon_line, order, renewal, subscription
 from tests.support.shop import NOW, make_shop, source
@@ -39,11 +41,12 @@ def context(**kw) -> FakeContext:
     return FakeContext.of(PEOPLE.values(), now=kw.pop("now", NOW), **kw)
 
 
-def rewards(store, events: Iterable[Event], *programs: Program) -> dict[str, Decimal]:
+def rewards(store, events: Iterable[Event], *programs: Program,
+            people: dict[str, Collaborator] = PEOPLE) -> dict[str, Decimal]:
     """obligation id -> amount, once the ledger recorded `events` and programs ran (as a sync does)."""
-    ledger = make_ledger(store, collaborators=PEOPLE)
+    ledger = make_ledger(store, collaborators=people)
     ledger.record(list(events))
-    commissions.reward(store, {p.key: p for p in programs}, PEOPLE, NOW)
+    commissions.reward(store, {p.key: p for p in programs}, people, NOW)
     return {o.id: o.amount for o in commissions.obligations(store)}
 
 
@@ -107,3 +110,55 @@ def test_resubscribe_and_switch_orders_are_first_sales_not_renewals(rsps, store)
     assert rewards(store, ctx.events.values(), program()) == {
         "affiliates:1001:david": Decimal("4.75"), "affiliates:3000:david": Decimal("10.00"),
         "affiliates:3001:david": Decimal("10.00")}
+
+
+# -- the same visitor: the access log's visits and the order -------------------------------------------
+
+ERIN = Collaborator("erin", email="erin@example.com", tracking_ids=("erin",))
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+ADDRESS = "2001:db8:85a3::8a2e:370:7334"
+
+
+def log_line(target: str, at: datetime, ip: str = ADDRESS, ua: str = FIREFOX) -> str:
+    """A combined log line as nginx writes it."""
+    return (f'{ip} - - [{at.strftime("%d/%b/%Y:%H:%M:%S %z")}] "GET {target} HTTP/2.0" 200 5120 '
+            f'"https://news.example/story" "{ua}"\n')
+
+
+def placed(oid: int, created: datetime, ip: str = ADDRESS, ua: str = FIREFOX) -> dict:
+    body = order(oid, "processing", "100.00", currency="USD", created=created.strftime("%Y-%m-%dT%H:%M:%S"),
+                 paid=(created + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S"))
+    body["customer_ip_address"], body["customer_user_agent"] = ip, ua
+    return body
+
+
+def test_an_ipv6_visitor_s_visit_engages_the_order_it_placed_and_another_agent_s_does_not(rsps, store, tmp_path):
+    """The visit's address and agent, as nginx logs them (HTTP/2, IPv6), and the order's
+    `customer_ip_address` and `customer_user_agent` make the same visitor; another browser behind the
+    same address (erin's later link) is another visitor."""
+    t0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    log = tmp_path / "access.log"
+    log.write_text(log_line("/shop/?utm_source=news&ref=david", t0)
+                   + log_line("/?ref=erin", t0 + timedelta(minutes=5), ua=FIREFOX.replace("128.0", "129.0")))
+    shop = make_shop(rsps)
+    shop.add(placed(4000, t0 + timedelta(minutes=15), ip="2001:DB8:85A3:0:0:8A2E:370:7334"))
+    people = {c.id: c for c in (DAVID, ERIN)}
+    ctx = FakeContext.of(people.values(), now=NOW)
+    AccessLogSource(log).sync(ctx)
+    source().sync(ctx)
+    assert rewards(store, ctx.events.values(), program(engagements=("referredSiteVisit",)), people=people) == {
+        "affiliates:4000:david": Decimal("25.00")}
+
+
+def test_apache_s_c_style_whitespace_escapes_are_whitespace_in_the_visitor(tmp_path):
+    """Apache writes whitespace in a logged header C-style (`\\t`, `\\n`), and `\\"` and `\\\\` with a
+    backslash; WordPress keeps the order's agent with its whitespace collapsed to one space. The
+    same browser is one visitor."""
+    sent = 'Mozilla/5.0 (X11; Linux x86_64) "Tab\there" C:\\Apps Firefox/128.0'
+    logged = 'Mozilla/5.0 (X11; Linux x86_64) \\"Tab\\there\\" C:\\\\Apps Firefox/128.0'
+    log = tmp_path / "access.log"
+    log.write_text(log_line("/?ref=david", datetime(2026, 11, 20, 10, 0, tzinfo=UTC), ip="203.0.113.9", ua=logged))
+    ctx = context()
+    AccessLogSource(log).sync(ctx)
+    [visit] = ctx.events.values()
+    assert visit.touch.visitor == ctx.visitor("203.0.113.9", sent.replace("\t", " "))
