@@ -15,7 +15,7 @@ from siren_sync import commissions
 from siren_sync.model import Collaborator, Event, Program
 from siren_sync.sources.access_log import AccessLogSource
 from tests.support.ledgers import make_ledger
-from tests.support.payloads import FakeContext, coupon_line, order, renewal, subscription
+from tests.support.payloads import FakeContext, coupon_line, line_item, order, renewal, subscription
 from tests.support.shop import NOW, make_shop, source
 
 DAVID = Collaborator("david", email="david@example.com", coupons=("DAVID20",), tracking_ids=("david",))
@@ -162,3 +162,17 @@ def test_apache_s_c_style_whitespace_escapes_are_whitespace_in_the_visitor(tmp_p
     AccessLogSource(log).sync(ctx)
     [visit] = ctx.events.values()
     assert visit.touch.visitor == ctx.visitor("203.0.113.9", sent.replace("\t", " "))
+
+
+def test_a_variation_s_line_is_its_parent_product_s_owner_s(rsps):
+    """A variable product's line names the parent in `product_id` and the variation in
+    `variation_id` (apis.md 1.5): collaborators own products by the parent's id, which `products`
+    lists, so the owner of the T-shirt is paid on its red variation."""
+    shop = make_shop(rsps)
+    line = line_item(60010, 93, "30.00", sku="TEE-RED", name="T-shirt - Red")
+    line["variation_id"] = 96
+    shop.add(order(6001, "completed", "30.00", currency="USD", line_items=[line]))
+    ctx = FakeContext.of([Collaborator("frank", email="frank@example.com", products=(93,))], now=NOW)
+    source().sync(ctx)
+    [sold] = [e for e in ctx.events.values() if e.type == "collaboratorProductSold"]
+    assert (sold.key, sold.collaborator) == ("woocommerce:collaboratorProductSold:6001:60010", "frank")
