@@ -120,7 +120,7 @@ class Touch:
     visitor: str | None = None  # keyed digest of client address + user agent: never the raw values
     ref: str | None = None  # a tracking id the order itself names (order attribution, ref_meta_key)
     created_at: datetime | None = None  # an order's creation time (visit windows count back from it)
-    renewal_of: int | None = None  # a renewal order: the first order of its subscription
+    renewal_of: int | None = None  # a renewal order: the first order of its subscription (0: not known)
     ref_at: datetime | None = None  # when the visit naming `ref` began (order attribution), if known
 
     def __post_init__(self) -> None:

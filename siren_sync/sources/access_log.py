@@ -83,7 +83,9 @@ CHUNK = 1 << 20  # bytes read at a time
 MAX_FIND_TOKENS = 64  # more bound paths than this: look every request path up instead
 MAX_OPEN_WINDOWS = 50_000  # open visitor windows kept before pruning them mid-read
 WINDOW_DIGEST = 16  # hex characters of the visitor digest in a window's key (keyed: short is enough)
-_ESCAPE = re.compile(rb'\\(x[0-9a-fA-F]{2}|.)')  # nginx `\xHH`, Apache `\"` and `\\` in a logged field
+_ESCAPE = re.compile(rb'\\(x[0-9a-fA-F]{2}|.)')  # nginx `\xHH`, Apache `\"`, `\\` and `\t` in a logged field
+# Apache's `ap_escape_logitem` writes these control characters C-style (nginx as `\xHH`).
+_C_ESCAPES = {b"b": b"\b", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
 _ZONES: dict[str, timezone] = {}  # log time offset ("-0700") -> its timezone, built once each
 _BOTS_SEEN: dict[str, bool] = {}  # user agent -> is a bot (kept under 20,000 entries)
 
@@ -113,7 +115,8 @@ def file_id(path: str, inode: int, final: bool = False) -> str | None:
 
 
 def unescape(field: bytes) -> str:
-    """A logged field as the client sent it: nginx's `\\xHH` and Apache's `\\"` escapes undone, UTF-8."""
+    """A logged field as the client sent it: nginx's `\\xHH` and Apache's `\\"` and C-style (`\\t`)
+    escapes undone, UTF-8."""
     if b"\\" in field:
         field = _ESCAPE.sub(_unescaped, field)
     return field.decode("utf-8", "replace")
@@ -121,7 +124,7 @@ def unescape(field: bytes) -> str:
 
 def _unescaped(m: re.Match[bytes]) -> bytes:
     escaped = m.group(1)
-    return bytes([int(escaped[1:], 16)]) if len(escaped) == 3 else escaped
+    return bytes([int(escaped[1:], 16)]) if len(escaped) == 3 else _C_ESCAPES.get(escaped, escaped)
 
 
 def _norm_path(path: str) -> str:

@@ -318,11 +318,17 @@ class WooCommerceSource:
         return events
 
     def _touch(self, ctx: SyncContext, order: Order) -> Touch:
-        """What a paid order says about who brought it: only the visitor's digest leaves this method."""
+        """What a paid order says about who brought it: only the visitor's digest leaves this method.
+
+        A renewal whose first order is not known (a subscription made in the admin, `parent_id: 0`;
+        one deleted; the route unreadable) is still a renewal: `renewal_of` 0, WooCommerce's "no
+        parent order", so no program pays it as a new conversion (its recurring coupon, the landing
+        page copied from the first order)."""
+        renewal_of = None
+        if order.subscription is not None:
+            renewal_of = self.subscriptions.first_order(order.subscription) or 0
         return Touch(visitor=ctx.visitor(*order.client) if order.client is not None else None, ref=order.ref,
-                     created_at=order.created, ref_at=order.ref_at,
-                     renewal_of=self.subscriptions.first_order(order.subscription)
-                     if order.subscription is not None else None)
+                     created_at=order.created, ref_at=order.ref_at, renewal_of=renewal_of)
 
     def _with_categories(self, orders: list[Order]) -> list[Order]:
         """The orders with their lines' product categories filled in (for category filters)."""

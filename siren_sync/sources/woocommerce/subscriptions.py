@@ -12,7 +12,8 @@ Only a site with WooCommerce Subscriptions has the route. The first renewal met 
 (`404 rest_no_route`: the plugin was switched off) or whose key may not read subscriptions
 (401/403) is remembered, with the time, and the route is not asked again for `RECHECK`; meanwhile
 renewal orders count as the orders they are (their sales still count in every pool), without a
-first order. Other failures stop the sync like any failed read, and the next one tries again.
+first order (the source's `_touch`: no program pays them). Other failures stop the sync like any
+failed read, and the next one tries again.
 """
 from __future__ import annotations
 

@@ -1,0 +1,178 @@
+"""The sources that feed programs, hunted for bugs (DESIGN section 8, "Engagements of an order" and
+"Refunds, cancellations, renewals"): orders, subscriptions and access log lines shaped as the real
+site and web server send them go through the real sources, and the rewards are read back as a user
+sees them."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import responses
+
+from siren_sync import commissions
+from siren_sync.model import Collaborator, Event, Program
+from siren_sync.sources.access_log import AccessLogSource
+from tests.support.ledgers import make_ledger
+from tests.support.payloads import FakeContext, coupon_line, line_item, order, renewal, subscription
+from tests.support.shop import NOW, make_shop, source
+
+DAVID = Collaborator("david", email="david@example.com", coupons=("DAVID20",), tracking_ids=("david",))
+PEOPLE = {DAVID.id: DAVID}
+FIRST = order(1001, "completed", "19.00", currency="USD", created="2026-09-13T10:41:33", paid="2026-09-13T10:51:33",
+              coupon_lines=[coupon_line(10015, "david20", "0.00")])
+
+
+@pytest.fixture
+def rsps() -> Iterator[responses.RequestsMock]:
+    """The site's HTTP, mocked (the in-process shop installs itself in it)."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+def program(**changes) -> Program:
+    fields = dict(key="affiliates", name="Affiliates", units="USD", exponent=2,
+                  engagements=("boundCouponUsed", "referredSiteVisit"), percentage=Decimal(25))
+    return Program(**{**fields, **changes})
+
+
+def context(**kw) -> FakeContext:
+    return FakeContext.of(PEOPLE.values(), now=kw.pop("now", NOW), **kw)
+
+
+def rewards(store, events: Iterable[Event], *programs: Program,
+            people: dict[str, Collaborator] = PEOPLE) -> dict[str, Decimal]:
+    """obligation id -> amount, once the ledger recorded `events` and programs ran (as a sync does)."""
+    ledger = make_ledger(store, collaborators=people)
+    ledger.record(list(events))
+    commissions.reward(store, {p.key: p for p in programs}, people, NOW)
+    return {o.id: o.amount for o in commissions.obligations(store)}
+
+
+def recurring(order_id: int, sub_id: int, day: int, **kw) -> dict:
+    """A paid renewal order carrying the recurring coupon of its first order (WooCommerce Subscriptions
+    copies it from the subscription), with the first order's landing page (copied meta)."""
+    body = renewal(order_id, sub_id, status="processing", total="19.00", currency="USD",
+                   created=f"2026-10-{day:02d}T09:00:00", paid=f"2026-10-{day:02d}T09:00:30",
+                   coupon_lines=[coupon_line(order_id * 10 + 5, "david20", "0.00")], **kw)
+    body["meta_data"].append({"id": order_id * 10 + 2, "key": "_wc_order_attribution_session_entry",
+                              "value": "https://shop.example/?ref=david"})
+    return body
+
+
+# -- renewals -------------------------------------------------------------------------------------------
+
+def test_a_renewal_of_a_subscription_with_no_first_order_never_earns_as_a_first_sale(rsps, store):
+    """A subscription made by hand in the admin has `parent_id: 0`: its renewal orders are still
+    renewals (README: "A renewal order never earns as a new conversion"), so its recurring coupon
+    pays nothing, with `renewals` off or on; its sale still counts in the pools."""
+    shop = make_shop(rsps)
+    shop.add_subscription(subscription(1010, 0))
+    shop.add(recurring(2100, 1010, 5))
+    ctx = context()
+    source().sync(ctx)
+    assert ctx.events["woocommerce:sale:2100"].order.total == Decimal("19.00")
+    assert rewards(store, ctx.events.values(), program(), program(key="recurring", renewals=None)) == {}
+
+
+def test_a_renewal_read_while_subscriptions_cannot_be_read_never_earns_as_a_first_sale(rsps, store):
+    """The key may not read subscriptions (403), or WooCommerce Subscriptions is switched off: the
+    renewal's first order is unknown, and the renewal still does not pay its copied coupon and
+    landing page's referrer as if it were a new conversion."""
+    shop = make_shop(rsps)
+    shop.add(FIRST)
+    shop.add_subscription(subscription(1002, 1001))
+    shop.add(recurring(2000, 1002, 1))
+    shop.fail("wc/v3/subscriptions", 403, {"code": "woocommerce_rest_cannot_view",
+                                           "message": "Sorry, you cannot list resources.", "data": {"status": 403}})
+    ctx = context()
+    source().sync(ctx)
+    assert rewards(store, ctx.events.values(), program()) == {"affiliates:1001:david": Decimal("4.75")}
+
+
+def test_resubscribe_and_switch_orders_are_first_sales_not_renewals(rsps, store):
+    """A resubscribe order (`_subscription_resubscribe`) starts a new subscription and a switch order
+    (`_subscription_switch`) pays for a change of plan: both are sales of their own, engaged by their
+    own coupon, not renewals of the subscription they name."""
+    shop = make_shop(rsps)
+    shop.add(FIRST)
+    shop.add_subscription(subscription(1002, 1001))
+    for oid, key in ((3000, "_subscription_resubscribe"), (3001, "_subscription_switch")):
+        body = order(oid, "completed", "40.00", currency="USD", created="2026-10-20T09:00:00",
+                     paid="2026-10-20T09:01:00", coupon_lines=[coupon_line(oid * 10 + 5, "david20", "0.00")])
+        body["meta_data"] = [{"id": oid * 10 + 1, "key": key, "value": "1002"}]
+        shop.add(body)
+    ctx = context()
+    source().sync(ctx)
+    assert {k: e.touch.renewal_of for k, e in ctx.events.items() if k.startswith("woocommerce:sale:")} == {
+        "woocommerce:sale:1001": None, "woocommerce:sale:3000": None, "woocommerce:sale:3001": None}
+    assert rewards(store, ctx.events.values(), program()) == {
+        "affiliates:1001:david": Decimal("4.75"), "affiliates:3000:david": Decimal("10.00"),
+        "affiliates:3001:david": Decimal("10.00")}
+
+
+# -- the same visitor: the access log's visits and the order -------------------------------------------
+
+ERIN = Collaborator("erin", email="erin@example.com", tracking_ids=("erin",))
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+ADDRESS = "2001:db8:85a3::8a2e:370:7334"
+
+
+def log_line(target: str, at: datetime, ip: str = ADDRESS, ua: str = FIREFOX) -> str:
+    """A combined log line as nginx writes it."""
+    return (f'{ip} - - [{at.strftime("%d/%b/%Y:%H:%M:%S %z")}] "GET {target} HTTP/2.0" 200 5120 '
+            f'"https://news.example/story" "{ua}"\n')
+
+
+def placed(oid: int, created: datetime, ip: str = ADDRESS, ua: str = FIREFOX) -> dict:
+    body = order(oid, "processing", "100.00", currency="USD", created=created.strftime("%Y-%m-%dT%H:%M:%S"),
+                 paid=(created + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S"))
+    body["customer_ip_address"], body["customer_user_agent"] = ip, ua
+    return body
+
+
+def test_an_ipv6_visitor_s_visit_engages_the_order_it_placed_and_another_agent_s_does_not(rsps, store, tmp_path):
+    """The visit's address and agent, as nginx logs them (HTTP/2, IPv6), and the order's
+    `customer_ip_address` and `customer_user_agent` make the same visitor; another browser behind the
+    same address (erin's later link) is another visitor."""
+    t0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    log = tmp_path / "access.log"
+    log.write_text(log_line("/shop/?utm_source=news&ref=david", t0)
+                   + log_line("/?ref=erin", t0 + timedelta(minutes=5), ua=FIREFOX.replace("128.0", "129.0")))
+    shop = make_shop(rsps)
+    shop.add(placed(4000, t0 + timedelta(minutes=15), ip="2001:DB8:85A3:0:0:8A2E:370:7334"))
+    people = {c.id: c for c in (DAVID, ERIN)}
+    ctx = FakeContext.of(people.values(), now=NOW)
+    AccessLogSource(log).sync(ctx)
+    source().sync(ctx)
+    assert rewards(store, ctx.events.values(), program(engagements=("referredSiteVisit",)), people=people) == {
+        "affiliates:4000:david": Decimal("25.00")}
+
+
+def test_apache_s_c_style_whitespace_escapes_are_whitespace_in_the_visitor(tmp_path):
+    """Apache writes whitespace in a logged header C-style (`\\t`, `\\n`), and `\\"` and `\\\\` with a
+    backslash; WordPress keeps the order's agent with its whitespace collapsed to one space. The
+    same browser is one visitor."""
+    sent = 'Mozilla/5.0 (X11; Linux x86_64) "Tab\there" C:\\Apps Firefox/128.0'
+    logged = 'Mozilla/5.0 (X11; Linux x86_64) \\"Tab\\there\\" C:\\\\Apps Firefox/128.0'
+    log = tmp_path / "access.log"
+    log.write_text(log_line("/?ref=david", datetime(2026, 11, 20, 10, 0, tzinfo=UTC), ip="203.0.113.9", ua=logged))
+    ctx = context()
+    AccessLogSource(log).sync(ctx)
+    [visit] = ctx.events.values()
+    assert visit.touch.visitor == ctx.visitor("203.0.113.9", sent.replace("\t", " "))
+
+
+def test_a_variation_s_line_is_its_parent_product_s_owner_s(rsps):
+    """A variable product's line names the parent in `product_id` and the variation in
+    `variation_id` (apis.md 1.5): collaborators own products by the parent's id, which `products`
+    lists, so the owner of the T-shirt is paid on its red variation."""
+    shop = make_shop(rsps)
+    line = line_item(60010, 93, "30.00", sku="TEE-RED", name="T-shirt - Red")
+    line["variation_id"] = 96
+    shop.add(order(6001, "completed", "30.00", currency="USD", line_items=[line]))
+    ctx = FakeContext.of([Collaborator("frank", email="frank@example.com", products=(93,))], now=NOW)
+    source().sync(ctx)
+    [sold] = [e for e in ctx.events.values() if e.type == "collaboratorProductSold"]
+    assert (sold.key, sold.collaborator) == ("woocommerce:collaboratorProductSold:6001:60010", "frank")
