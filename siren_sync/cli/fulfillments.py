@@ -75,9 +75,10 @@ def _check_fulfill(app: App, args: argparse.Namespace) -> None:
         raise UsageError("--json and --out - both write to standard output: give --out a file name")
     check_as_of(args.as_of)
     check_collaborators(app, args.collaborator)
-    if args.units is not None and args.units not in {d.units for d in app.ledger.distributors.values()} \
+    paid_in = {d.units for d in app.ledger.distributors.values()} | {p.units for p in app.config.programs.values()}
+    if args.units is not None and args.units not in paid_in \
             and args.units not in {o.units for o in overview.owed(app.store)}:
-        raise UsageError(f"--units {args.units}: no distributor or obligation is in that unit")
+        raise UsageError(f"--units {args.units}: no distributor, program or obligation is in that unit")
     if not args.dry_run:
         check_target(args.out)
 

@@ -326,3 +326,11 @@ def test_a_minimum_in_a_unit_only_a_program_pays_in(site):
     assert made["payouts"] == [] and made["waiting"] == [{"collaborator": "alice", "units": "credits",
                                                           "balance": "10"}]
 
+
+def test_units_of_a_program_with_nothing_payable_yet(site):
+    """Before: `--units credits` was a usage error (exit 2) until a reward in credits existed."""
+    shop(site, CREDITS)
+    code, out, err = site.run("fulfill", "--out", str(site.root / "f.csv"), "--units", "credits", "--as-of", AS_OF)
+    assert code == 0, err
+    assert out.startswith("nothing is payable for this selection")
+
