@@ -14,7 +14,7 @@ from siren_sync.errors import UsageError
 from siren_sync.model import Fulfillment, Payout
 from siren_sync.output import STDOUT, check_target
 from siren_sync.payouts import formats, fulfillments, overview, records
-from siren_sync.values import iso
+from siren_sync.values import iso, nfc
 
 log = logging.getLogger("siren_sync.payouts")
 
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=formats.FORMATS, default="siren")
     p.add_argument("--as-of", type=time_arg, help="pay what is payable at this time (default now)")
     p.add_argument("--units", help="pay this unit only")
-    p.add_argument("--collaborator", action="extend", nargs="+", default=[], metavar="ID",
+    p.add_argument("--collaborator", action="extend", nargs="+", type=nfc, default=[], metavar="ID",
                    help="pay these collaborators only (nobody else is touched)")
     p.add_argument("--dry-run", action="store_true", help="show what would be paid; write nothing")
     p.add_argument("--json", action="store_true")
@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     a = actions.add_parser("complete", help="its payouts are paid (except those named)")
     a.add_argument("id")
     a.add_argument("--paid-at", type=time_arg, help="when they were paid (default now)")
-    a.add_argument("--except", dest="excepted", action="extend", nargs="+", default=[], metavar="COLLABORATOR",
+    a.add_argument("--except", dest="excepted", action="extend", nargs="+", type=nfc, default=[],
+                   metavar="COLLABORATOR",
                    help="transfers that failed: these go back to payable")
     a.set_defaults(func=cmd_complete)
     a = actions.add_parser("cancel", help="every payout back to payable")

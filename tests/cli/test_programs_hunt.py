@@ -334,3 +334,14 @@ def test_units_of_a_program_with_nothing_payable_yet(site):
     assert code == 0, err
     assert out.startswith("nothing is payable for this selection")
 
+
+def test_fulfill_collaborator_in_another_unicode_form(site):
+    """Ids are compared in NFC (README): before, `fulfill --collaborator` and `--except` refused a
+    configured `José` typed with a combining accent (exit 2)."""
+    site.config("  - {id: José, name: José, email: jose@example.com}", dist_yaml() + f"programs:\n  {AFF}\n")
+    record(site, *order(7, who="José"))
+    made = fulfill(site, "--collaborator", "Jose\u0301")
+    assert [p["collaborator"] for p in made["payouts"]] == ["José"]
+    out = run_ok(site, "fulfillment", "complete", "F20261120-1", "--except", "Jose\u0301")
+    assert out.endswith("back to payable: José\n")
+    assert obligations(site)["aff:7:José"] == ("25.00", "payable")
