@@ -8,11 +8,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from fractions import Fraction
 
+import pytest
+
 from siren_sync.app import open_app
 from siren_sync.config import load_config
 from siren_sync.model import Event, Line, OrderValue, Touch
 from siren_sync.sync import begin_programs, reward_programs
 from tests.support.cli import collab_yaml, credit, dist_yaml, distribute_json, sale
+from tests.support.postgres import database_url, namespace_for
 from tests.support.programs import DEALS, LEADS, deal, json_of, lead, shop
 
 AFF = "aff: {units: USD, reward: {percentage: 25}, engagements: [boundCouponUsed]}"
@@ -299,19 +302,32 @@ def test_standings_net_a_clawback_of_the_month(site, monkeypatch):
 
 # -- store copy --------------------------------------------------------------------------------------------
 
-def test_store_copy_keeps_program_rewards_clawbacks_and_fulfillments(site):
+def _use_store(site, line: str) -> None:
+    path = site.root / "siren.yaml"
+    text = path.read_text()
+    start = text.index("store: {")
+    path.write_text(text[:start] + line + text[text.index("\n", start):])
+
+
+@pytest.mark.parametrize("backend", ["tinydb", "postgresql"])
+def test_store_copy_and_back_keeps_program_rewards_clawbacks_fulfillments_and_their_index(site, backend):
     paid_then_refunded(site)
     views = [("history", "--json"), ("payouts", "--as-of", LATER, "--json"), ("fulfillments", "--json"),
-             ("explain", "alice", "--reward", "aff:7:alice")]
+             ("explain", "alice", "--reward", "aff:7:alice"), ("standings", "--json")]
     before = [run_ok(site, *argv) for argv in views]
-    run_ok(site, "store", "copy", "--to", str(site.root / "copy" / "siren.json"))
-    path = site.root / "siren.yaml"
-    path.write_text(path.read_text().replace("store: {path: store/siren.json}", "store: {path: copy/siren.json}"))
-    assert [run_ok(site, *argv) for argv in views] == before
-    record(site, refund(7, 56, "60.00", at=datetime(2026, 11, 22, tzinfo=UTC)))  # the index came along too
-    assert obligations(site, LATER)["aff:7:alice:refund:56"] == ("-15.00", "payable")
     assert json.loads(before[1])["obligations"]
-
+    if backend == "postgresql":
+        url, namespace = database_url(), namespace_for(site.root)
+        run_ok(site, "store", "copy", "--to", url, "--namespace", namespace)
+        _use_store(site, f'store: {{url: "{url}", namespace: "{namespace}"}}')
+        assert [run_ok(site, *argv) for argv in views] == before
+    run_ok(site, "store", "copy", "--to", str(site.root / "copy" / "siren.json"))
+    _use_store(site, "store: {path: copy/siren.json}")
+    assert [run_ok(site, *argv) for argv in views] == before
+    record(site, refund(7, 56, "60.00", at=datetime(2026, 11, 22, tzinfo=UTC)))  # found through the copied index
+    assert obligations(site, LATER)["aff:7:alice:refund:56"] == ("-15.00", "payable")
+    record(site, *order(7))  # the same order read again: the copy knows it was rewarded
+    assert len(json_of(site, "history")["rewards"]) == 3
 
 # -- units and ids as the commands take them -----------------------------------------------------------------
 
@@ -345,3 +361,17 @@ def test_fulfill_collaborator_in_another_unicode_form(site):
     out = run_ok(site, "fulfillment", "complete", "F20261120-1", "--except", "Jose\u0301")
     assert out.endswith("back to payable: José\n")
     assert obligations(site)["aff:7:José"] == ("25.00", "payable")
+
+
+def test_a_month_with_nothing_earned_yet_shows_zero_in_the_unit_s_decimals(site, monkeypatch):
+    """Before: a program's open month with no reward yet showed `0 USD` (`"earned": "0"`) where every
+    other amount, zero too, has the unit's decimals."""
+    from siren_sync.cli import periods
+
+    shop(site, AFF, CREDITS.replace("percentage: 10}", "percentage: 10}, unitDecimals: 1"))
+    monkeypatch.setattr(periods, "utcnow", lambda: datetime(2026, 11, 25, tzinfo=UTC))
+    assert [(m["program"], m["earned"]) for m in json_of(site, "standings")["programs"]] == [
+        ("aff", "0.00"), ("credits", "0.0")]
+    assert "program aff: 2026-11-01T00:00:00+00:00 to 2026-12-01T00:00:00+00:00: 0 rewards, 0.00 USD" in run_ok(
+        site, "standings")
+
