@@ -105,10 +105,14 @@ def _outcome(f: Fulfillment, claim: Claim) -> str:
 
 def reward(app: App, collaborator: str, reward_id: str) -> str:
     """A program reward: the order's engagements, which won and why, the amount's arithmetic, what
-    refunds took back, and where it stands now (DESIGN section 8)."""
+    refunds took back, and where it stands now (DESIGN section 8). A clawback's id (`history` lists
+    it among the rewards) explains the reward it takes back, after a line naming it."""
     found = commissions.find(app.store, reward_id)
     doc = None if found is None else found[1]
-    if doc is None or doc["collaborator"] != collaborator or "of" in doc:
+    if doc is not None and doc["collaborator"] == collaborator and "of" in doc:
+        claw = f"clawback {reward_id} of reward {doc['of']}: {doc['amount']} {doc['units']}, earned {doc['earned_at']}"
+        return claw + "\n" + reward(app, collaborator, doc["of"])
+    if doc is None or doc["collaborator"] != collaborator:
         raise UsageError(f"{collaborator} has no program reward {reward_id!r} (see `siren-sync history`)")
     program = app.config.programs.get(doc["program"])
     name = f": {program.name}" if program is not None else " (no longer configured)"

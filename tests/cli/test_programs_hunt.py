@@ -375,3 +375,15 @@ def test_a_month_with_nothing_earned_yet_shows_zero_in_the_unit_s_decimals(site,
     assert "program aff: 2026-11-01T00:00:00+00:00 to 2026-12-01T00:00:00+00:00: 0 rewards, 0.00 USD" in run_ok(
         site, "standings")
 
+
+def test_explain_a_clawback_id_explains_the_reward_it_takes_back(site):
+    """`history` lists a clawback among the program rewards; before, `explain --reward` with its id
+    said the collaborator had no such reward."""
+    paid_then_refunded(site)
+    lines = run_ok(site, "explain", "alice", "--reward", "aff:7:alice:refund:55").splitlines()
+    assert lines[0] == ("clawback aff:7:alice:refund:55 of reward aff:7:alice: -10.00 USD, "
+                        "earned 2026-11-21T00:00:00+00:00")
+    assert lines[1] == "reward aff:7:alice (program aff: aff), order 7"
+    assert "  clawback aff:7:alice:refund:55: -10.00 USD, earned 2026-11-21T00:00:00+00:00" in lines
+    code, _, err = site.run("explain", "bob", "--reward", "aff:7:alice:refund:55")
+    assert code == 2 and "bob has no program reward 'aff:7:alice:refund:55'" in err
