@@ -130,10 +130,13 @@ def reward(app: App, collaborator: str, reward_id: str) -> str:
     owed = commissions.obligation_of(reward_id, doc)
     held = holders(app.store, reward_id)
     current = settle(owed, next((c for _, c in held if c.state != "returned"), None), utcnow())
-    lines.append(f"  now {current.amount} {current.units}, status {current.status}, payable from "
-                 f"{iso(current.payable_from)}")
+    payable = "" if current.status == "rejected" else f", payable from {iso(current.payable_from)}"  # never, else
+    lines.append(f"  now {current.amount} {current.units}, status {current.status}{payable}")
     if doc.get("status") == "draft":
         lines.append(f"    draft: waits for `siren-sync approve {reward_id}`")
+    elif doc.get("reviewed_at"):  # `approve` keeps a reason only with a rejection (it requires one)
+        reason = f": {doc['reason']}" if "reason" in doc else ""
+        lines.append(f"    {'rejected' if reason else 'approved'} {doc['reviewed_at']}{reason}")
     lines += [f"    in fulfillment {f.id} as of {iso(f.as_of)}: {_outcome(f, claim)}" for f, claim in held]
     claws = commissions.clawbacks_of(app.store, reward_id, doc)
     lines += [f"  clawback {i}: {d['amount']} {d['units']}, earned {d['earned_at']}" for i, d in sorted(claws.items())]

@@ -387,3 +387,80 @@ def test_explain_a_clawback_id_explains_the_reward_it_takes_back(site):
     assert "  clawback aff:7:alice:refund:55: -10.00 USD, earned 2026-11-21T00:00:00+00:00" in lines
     code, _, err = site.run("explain", "bob", "--reward", "aff:7:alice:refund:55")
     assert code == 2 and "bob has no program reward 'aff:7:alice:refund:55'" in err
+
+
+# -- more of the lifecycle through the commands -------------------------------------------------------------
+
+def test_paypal_writes_one_file_per_currency_of_program_payouts_with_ids_unique_across_them(site):
+    shop(site, AFF, "euros: {units: EUR, reward: {percentage: 10}, engagements: [manual]}")
+    record(site, *order(7), *order(8, who="bob"))
+    deal(site, "crm:deal:1", "alice", "200.00", PAID)
+    fulfill(site, "--format", "paypal", name="p.csv")
+    assert (site.root / "p.EUR.csv").read_text() == "alice@example.com,20.00,EUR,F20261120-1-1,,PAYPAL\n"
+    assert (site.root / "p.USD.csv").read_text() == ("alice@example.com,25.00,USD,F20261120-1-2,,PAYPAL\n"
+                                                     "bob@example.com,25.00,USD,F20261120-1-3,,PAYPAL\n")
+    assert not (site.root / "p.csv").exists()
+
+
+def test_paypal_leaves_out_a_collaborator_without_email_and_keeps_their_rewards_payable(site, capsys):
+    site.config(collab_yaml(["alice"]) + "\n  - {id: dan, name: Dan}", dist_yaml() + f"programs:\n  {AFF}\n")
+    record(site, *order(7), *order(8, who="dan"))
+    capsys.readouterr()
+    code, out, err = site.run("fulfill", "--format", "paypal", "--out", str(site.root / "p.csv"), "--as-of", AS_OF)
+    assert code == 0 and "dan has no email address PayPal can pay: left out of this fulfillment" in err
+    assert (site.root / "p.csv").read_text() == "alice@example.com,25.00,USD,F20261120-1-1,,PAYPAL\n"
+    assert obligations(site)["aff:8:dan"] == ("25.00", "payable")
+
+
+def test_mark_paid_pays_program_rewards_once_and_nets_a_later_clawback(site):
+    shop(site, AFF)
+    record(site, *order(7))
+    assert "marked 1 paid" in run_ok(site, "payouts", "--csv", str(site.root / "a.csv"), "--mark-paid",
+                                     "--as-of", AS_OF)
+    assert "nothing is payable" in run_ok(site, "payouts", "--csv", str(site.root / "b.csv"), "--mark-paid",
+                                          "--as-of", AS_OF)
+    record(site, refund(7, 55, "100.00", at=datetime(2026, 11, 21, tzinfo=UTC)))
+    record(site, *order(8, total="200.00", at=datetime(2026, 11, 22, tzinfo=UTC)))
+    run_ok(site, "payouts", "--csv", str(site.root / "c.csv"), "--mark-paid", "--as-of", LATER)
+    assert (site.root / "c.csv").read_text().splitlines()[1:] == [
+        "F20261125-1:alice,alice@example.com,Alice,alice,USD,25.00"]
+    assert obligations(site, LATER) == {"aff:7:alice": ("25.00", "paid"), "aff:7:alice:refund:55": ("-25.00", "paid"),
+                                        "aff:8:alice": ("50.00", "paid")}
+
+
+def test_a_dry_run_shows_the_program_payouts_and_records_nothing(site):
+    shop(site, AFF)
+    record(site, *order(7))
+    made = fulfill(site, "--dry-run")
+    assert (made["dry_run"], made["fulfillment"]["id"], made["payouts"][0]["amount"]) == (True, "F20261120-1", "25.00")
+    assert not (site.root / "f.csv").exists() and obligations(site)["aff:7:alice"] == ("25.00", "payable")
+    assert fulfill(site)["fulfillment"]["id"] == "F20261120-1"
+    assert fulfill(site, name="g.csv")["payouts"] == []  # never in two fulfillments
+
+
+def test_check_lists_program_rewards_waiting_for_review_until_decided(site):
+    shop(site, AFF.replace("engagements", "review: true, engagements"))
+    record(site, *order(7), *order(8, who="bob"))
+    out = site.run("check")[1]
+    assert "program rewards waiting for review: 2 (siren-sync approve ID): aff:7:alice, aff:8:bob" in out
+    run_ok(site, "approve", "aff:7:alice")
+    run_ok(site, "approve", "aff:8:bob", "--reject", "--reason", "self-referral")
+    assert "waiting for review" not in site.run("check")[1]
+    assert obligations(site) == {"aff:7:alice": ("25.00", "payable"), "aff:8:bob": ("25.00", "rejected")}
+
+
+def test_explain_a_reviewed_reward_shows_the_decision_and_a_rejected_one_no_payable_date(site):
+    """`payouts --json` shows a rejected reward's `payable_at` as null; before, `explain --reward`
+    said it was payable from its earning time, and the reason given to `approve --reject` was shown
+    nowhere."""
+    shop(site, AFF.replace("engagements", "review: true, engagements"))
+    record(site, *order(7), *order(8, who="bob"))
+    run_ok(site, "approve", "aff:7:alice")
+    run_ok(site, "approve", "aff:8:bob", "--reject", "--reason", "self-referral")
+    lines = run_ok(site, "explain", "bob", "--reward", "aff:8:bob").splitlines()
+    assert "  now 25.00 USD, status rejected" in lines
+    assert [line[:13] + line[38:] for line in lines if line.startswith("    rejected ")] == [
+        "    rejected : self-referral"]
+    lines = run_ok(site, "explain", "alice", "--reward", "aff:7:alice").splitlines()
+    assert "  now 25.00 USD, status payable, payable from 2026-11-10T12:05:00+00:00" in lines
+    assert [line[:13] for line in lines if line.startswith("    approved ")] == ["    approved "]
