@@ -464,3 +464,28 @@ def test_explain_a_reviewed_reward_shows_the_decision_and_a_rejected_one_no_paya
     lines = run_ok(site, "explain", "alice", "--reward", "aff:7:alice").splitlines()
     assert "  now 25.00 USD, status payable, payable from 2026-11-10T12:05:00+00:00" in lines
     assert [line[:13] for line in lines if line.startswith("    approved ")] == ["    approved "]
+
+
+def test_the_payouts_section_s_review_does_not_make_program_rewards_drafts(site):
+    """Review applies to programs only with `review: true` on the program (DESIGN 8)."""
+    shop(site, AFF, payouts="payouts: {review: true, hold: 2 days}\n")
+    record(site, *order(7))
+    assert obligations(site, LATER) == {"aff:7:alice": ("25.00", "payable")}
+    assert obligations(site, "2026-11-11T00:00:00+00:00") == {"aff:7:alice": ("25.00", "pending")}
+
+
+def test_paypal_refuses_more_than_5000_program_payouts_and_records_nothing(site, capsys):
+    people = [f"c{i}" for i in range(5001)]
+    site.config(collab_yaml(people), dist_yaml() + f"programs:\n  {DEALS}\n")
+    rows = [{"key": f"crm:{who}", "type": "sale", "collaborator": who, "at": PAID.isoformat(), "revenue": "4.00"}
+            for who in people]
+    run_ok(site, "import", str(site.events(rows)))
+    capsys.readouterr()
+    code, out, err = site.run("fulfill", "--format", "paypal", "--out", str(site.root / "p.csv"), "--as-of", AS_OF)
+    assert (code, out) == (2, "") and err == (
+        "siren-sync: PayPal takes at most 5,000 rows a file and USD has 5,001 payouts: fulfil fewer at a time with "
+        "--collaborator, or use --format siren\n")
+    assert not (site.root / "p.csv").exists() and run_ok(site, "fulfillments") == "no fulfillments\n"
+    made = fulfill(site, "--format", "paypal", "--collaborator", *people[:5000], name="p.csv")
+    assert len(made["payouts"]) == 5000 and (site.root / "p.csv").read_text().count("\n") == 5000
+    assert obligations(site, AS_OF, "--collaborator", "c5000") == {"deals:crm:c5000:c5000": ("1.00", "payable")}
