@@ -65,6 +65,13 @@ def obligations(site, as_of: str = AS_OF, *argv: str) -> dict[str, tuple[str, st
             for o in json_of(site, "payouts", "--as-of", as_of, *argv)["obligations"]}
 
 
+def in_a_fulfillment(site) -> None:
+    """alice's reward 25.00 on order 7 is in fulfillment F20261120-1, open."""
+    shop(site, AFF)
+    record(site, *order(7))
+    fulfill(site)
+
+
 def paid_then_refunded(site, **shop_options) -> None:
     """alice's reward 25.00 on order 7 is paid (F20261120-1), then 40.00 of the order is refunded."""
     shop(site, AFF, **shop_options)
@@ -124,9 +131,7 @@ def test_the_minimum_applies_to_the_balance_after_its_clawbacks(site):
 
 
 def test_a_reward_refunded_while_processing_then_its_fulfillment_cancelled_pays_what_is_left(site):
-    shop(site, AFF)
-    record(site, *order(7))
-    fulfill(site)
+    in_a_fulfillment(site)
     record(site, refund(7, 55, "40.00", at=datetime(2026, 11, 21, tzinfo=UTC)))
     assert obligations(site, LATER) == {"aff:7:alice": ("25.00", "processing"),
                                         "aff:7:alice:refund:55": ("-10.00", "payable")}
@@ -136,9 +141,7 @@ def test_a_reward_refunded_while_processing_then_its_fulfillment_cancelled_pays_
 
 
 def test_a_reward_of_a_cancelled_fulfillment_is_reduced_by_a_refund_and_paid_once(site):
-    shop(site, AFF)
-    record(site, *order(7))
-    fulfill(site)
+    in_a_fulfillment(site)
     run_ok(site, "fulfillment", "cancel", "F20261120-1")
     record(site, refund(7, 55, "40.00", at=datetime(2026, 11, 21, tzinfo=UTC)))
     assert obligations(site, LATER) == {"aff:7:alice": ("15.00", "payable")}
@@ -149,9 +152,7 @@ def test_a_reward_of_a_cancelled_fulfillment_is_reduced_by_a_refund_and_paid_onc
 
 
 def test_an_excepted_payout_s_reward_is_reduced_not_clawed_back(site):
-    shop(site, AFF)
-    record(site, *order(7))
-    fulfill(site)
+    in_a_fulfillment(site)
     run_ok(site, "fulfillment", "complete", "F20261120-1", "--except", "alice")
     record(site, refund(7, 55, "40.00", at=datetime(2026, 11, 21, tzinfo=UTC)))
     assert obligations(site, LATER) == {"aff:7:alice": ("15.00", "payable")}
