@@ -490,3 +490,16 @@ def test_paypal_refuses_more_than_5000_program_payouts_and_records_nothing(site,
     made = fulfill(site, "--format", "paypal", "--collaborator", *people[:5000], name="p.csv")
     assert len(made["payouts"]) == 5000 and (site.root / "p.csv").read_text().count("\n") == 5000
     assert obligations(site, AS_OF, "--collaborator", "c5000") == {"deals:crm:c5000:c5000": ("1.00", "payable")}
+
+
+def test_explain_a_reward_of_a_collaborator_no_longer_configured(site):
+    """`payouts --collaborator` takes a collaborator removed from the config who still has
+    obligations; before, `explain` refused them (unknown collaborator), so a clawback of theirs
+    could not be explained."""
+    shop(site, AFF)
+    record(site, *order(8, who="bob"))
+    site.config(collab_yaml(["alice"]), dist_yaml() + f"programs:\n  {AFF}\n")
+    assert obligations(site, AS_OF, "--collaborator", "bob") == {"aff:8:bob": ("25.00", "payable")}
+    assert run_ok(site, "explain", "bob", "--reward", "aff:8:bob").startswith("reward aff:8:bob (program aff: aff)")
+    code, _, err = site.run("explain", "dan", "--reward", "aff:8:bob")
+    assert code == 2 and "unknown collaborator 'dan'" in err
