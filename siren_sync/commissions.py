@@ -821,10 +821,11 @@ class MonthEarnings(NamedTuple):
     end: datetime
     earned: Mapping[str, Decimal]  # collaborator -> amount, largest first
     rewards: int
+    zero: Decimal = Decimal(0)  # zero in the unit's decimals (`0.00 USD`): the total of a month of nothing
 
     @property
     def total(self) -> Decimal:
-        return sum(self.earned.values(), Decimal(0))
+        return sum(self.earned.values(), self.zero)
 
 
 def month_earnings(store: Store, programs: Mapping[str, Program], tz: tzinfo, now: datetime) -> list[MonthEarnings]:
@@ -842,4 +843,4 @@ def month_earnings(store: Store, programs: Mapping[str, Program], tz: tzinfo, no
             row[o.collaborator] = row.get(o.collaborator, Decimal(0)) + o.amount
             counts[o.origin] += o.amount > 0
     return [MonthEarnings(key, p.units, start, end, dict(sorted(sums[key].items(), key=lambda i: (-i[1], i[0]))),
-                          counts[key]) for key, p in programs.items()]
+                          counts[key], Decimal(0).scaleb(-p.exponent)) for key, p in programs.items()]

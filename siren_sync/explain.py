@@ -105,10 +105,14 @@ def _outcome(f: Fulfillment, claim: Claim) -> str:
 
 def reward(app: App, collaborator: str, reward_id: str) -> str:
     """A program reward: the order's engagements, which won and why, the amount's arithmetic, what
-    refunds took back, and where it stands now (DESIGN section 8)."""
+    refunds took back, and where it stands now (DESIGN section 8). A clawback's id (`history` lists
+    it among the rewards) explains the reward it takes back, after a line naming it."""
     found = commissions.find(app.store, reward_id)
     doc = None if found is None else found[1]
-    if doc is None or doc["collaborator"] != collaborator or "of" in doc:
+    if doc is not None and doc["collaborator"] == collaborator and "of" in doc:
+        claw = f"clawback {reward_id} of reward {doc['of']}: {doc['amount']} {doc['units']}, earned {doc['earned_at']}"
+        return claw + "\n" + reward(app, collaborator, doc["of"])
+    if doc is None or doc["collaborator"] != collaborator:
         raise UsageError(f"{collaborator} has no program reward {reward_id!r} (see `siren-sync history`)")
     program = app.config.programs.get(doc["program"])
     name = f": {program.name}" if program is not None else " (no longer configured)"
@@ -126,10 +130,13 @@ def reward(app: App, collaborator: str, reward_id: str) -> str:
     owed = commissions.obligation_of(reward_id, doc)
     held = holders(app.store, reward_id)
     current = settle(owed, next((c for _, c in held if c.state != "returned"), None), utcnow())
-    lines.append(f"  now {current.amount} {current.units}, status {current.status}, payable from "
-                 f"{iso(current.payable_from)}")
+    payable = "" if current.status == "rejected" else f", payable from {iso(current.payable_from)}"  # never, else
+    lines.append(f"  now {current.amount} {current.units}, status {current.status}{payable}")
     if doc.get("status") == "draft":
         lines.append(f"    draft: waits for `siren-sync approve {reward_id}`")
+    elif doc.get("reviewed_at"):  # `approve` keeps a reason only with a rejection (it requires one)
+        reason = f": {doc['reason']}" if "reason" in doc else ""
+        lines.append(f"    {'rejected' if reason else 'approved'} {doc['reviewed_at']}{reason}")
     lines += [f"    in fulfillment {f.id} as of {iso(f.as_of)}: {_outcome(f, claim)}" for f, claim in held]
     claws = commissions.clawbacks_of(app.store, reward_id, doc)
     lines += [f"  clawback {i}: {d['amount']} {d['units']}, earned {d['earned_at']}" for i, d in sorted(claws.items())]

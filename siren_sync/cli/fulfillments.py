@@ -14,7 +14,7 @@ from siren_sync.errors import UsageError
 from siren_sync.model import Fulfillment, Payout
 from siren_sync.output import STDOUT, check_target
 from siren_sync.payouts import formats, fulfillments, overview, records
-from siren_sync.values import iso
+from siren_sync.values import iso, nfc
 
 log = logging.getLogger("siren_sync.payouts")
 
@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=formats.FORMATS, default="siren")
     p.add_argument("--as-of", type=time_arg, help="pay what is payable at this time (default now)")
     p.add_argument("--units", help="pay this unit only")
-    p.add_argument("--collaborator", action="extend", nargs="+", default=[], metavar="ID",
+    p.add_argument("--collaborator", action="extend", nargs="+", type=nfc, default=[], metavar="ID",
                    help="pay these collaborators only (nobody else is touched)")
     p.add_argument("--dry-run", action="store_true", help="show what would be paid; write nothing")
     p.add_argument("--json", action="store_true")
@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     a = actions.add_parser("complete", help="its payouts are paid (except those named)")
     a.add_argument("id")
     a.add_argument("--paid-at", type=time_arg, help="when they were paid (default now)")
-    a.add_argument("--except", dest="excepted", action="extend", nargs="+", default=[], metavar="COLLABORATOR",
+    a.add_argument("--except", dest="excepted", action="extend", nargs="+", type=nfc, default=[],
+                   metavar="COLLABORATOR",
                    help="transfers that failed: these go back to payable")
     a.set_defaults(func=cmd_complete)
     a = actions.add_parser("cancel", help="every payout back to payable")
@@ -75,9 +76,10 @@ def _check_fulfill(app: App, args: argparse.Namespace) -> None:
         raise UsageError("--json and --out - both write to standard output: give --out a file name")
     check_as_of(args.as_of)
     check_collaborators(app, args.collaborator)
-    if args.units is not None and args.units not in {d.units for d in app.ledger.distributors.values()} \
+    paid_in = {d.units for d in app.ledger.distributors.values()} | {p.units for p in app.config.programs.values()}
+    if args.units is not None and args.units not in paid_in \
             and args.units not in {o.units for o in overview.owed(app.store)}:
-        raise UsageError(f"--units {args.units}: no distributor or obligation is in that unit")
+        raise UsageError(f"--units {args.units}: no distributor, program or obligation is in that unit")
     if not args.dry_run:
         check_target(args.out)
 

@@ -8,7 +8,6 @@ from datetime import datetime
 from siren_sync import closing, commissions, history, logs
 from siren_sync.app import App, utcnow
 from siren_sync.cli.common import (
-    check_collaborator,
     check_distributor,
     dump,
     leading,
@@ -16,6 +15,7 @@ from siren_sync.cli.common import (
     refuse_a_lost_store,
     time_arg,
 )
+from siren_sync.cli.payouts import check_collaborators
 from siren_sync.errors import SyncError, UsageError
 from siren_sync.model import Distribution, Obligation
 from siren_sync.values import iso, nfc
@@ -228,7 +228,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.reward and args.distribution:
         raise UsageError("--reward and --distribution explain different things: give one of them")
     with open_for(args, readonly=True) as app:
-        check_collaborator(app, args.collaborator)
+        check_collaborators(app, [args.collaborator])  # a collaborator removed since, with obligations, too
         if args.reward:
             print(explain.reward(app, args.collaborator, args.reward))
         else:

@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
@@ -52,7 +53,7 @@ from siren_sync.config.validate import (
 from siren_sync.engine.units import CURRENCY_EXPONENTS, decimals_of, near_currency
 from siren_sync.errors import ConfigError
 from siren_sync.gcpause import without_gc_pauses
-from siren_sync.model import COLLABORATOR_STATUSES, Collaborator, Distributor
+from siren_sync.model import COLLABORATOR_STATUSES, Collaborator, Distributor, Program
 from siren_sync.sources.http import is_loopback
 from siren_sync.sources.registry import SOURCES
 from siren_sync.store.postgres import url as postgres_url
@@ -87,9 +88,10 @@ def _load(path: str | Path | None, env: Mapping[str, str]) -> Config:
     collaborators = _collaborators(at / "collaborators", top.get("collaborators"))
     parsed, sections = _all_distributors(at, top, base, site)
     merge(parsed)
-    payouts = _payouts(at / "payouts", top.get("payouts"), [p.distributor for p in parsed])
     taken = {p.distributor.key.lower(): f"{p.at.where}: {p.at.path}" for p in parsed}
-    programs = parse_programs([(at, top), *sections], collaborators, taken, payouts.hold, warnings)
+    programs = parse_programs([(at, top), *sections], collaborators, taken,
+                              _hold(at / "payouts", top.get("payouts")), warnings)
+    payouts = _payouts(at / "payouts", top.get("payouts"), [p.distributor for p in parsed], programs.values())
     publish = _publish(at / "publish", top.get("publish"))
     if publish.enabled and site.wp_user is None:
         warnings.append((at / "publish").note("no site.wordpress credentials: records stay queued until given"))
@@ -161,8 +163,13 @@ def _host(site_url: str) -> str:
     return f"{host}:{parts.port}" if parts.port else host
 
 
-def _payouts(at: At, raw: Any, distributors: list[Distributor]) -> PayoutsConfig:
-    """`payouts:`; a minimum's unit must be one the distributors pay in, or a currency."""
+def _hold(at: At, raw: Any) -> timedelta:
+    """`payouts.hold`, which programs take (they are read before the minimum, whose units may be theirs)."""
+    return timespan(at / "hold", mapping(at, raw).get("hold", 0))
+
+
+def _payouts(at: At, raw: Any, distributors: list[Distributor], programs: Iterable[Program]) -> PayoutsConfig:
+    """`payouts:`; a minimum's unit must be one a distributor or a program pays in, or a currency."""
     data = mapping(at, raw)
     check_keys(at, data, _PAYOUTS_KEYS)
     note = text(at / "note", data.get("note") or "")
@@ -170,20 +177,21 @@ def _payouts(at: At, raw: Any, distributors: list[Distributor]) -> PayoutsConfig
         (at / "note").fail(f"PayPal takes at most {PAYPAL_NOTE_LIMIT} characters, got {len(note)}")
     if any(unicodedata.category(ch).startswith("C") for ch in note):
         (at / "note").fail("must be one line without control characters (it is a cell of the payout file)")
-    exponents = {**CURRENCY_EXPONENTS, **{d.units: d.exponent for d in distributors}}
-    minimum = {str(unit): _minimum(at / "minimum" / unit, unit, amount, exponents, distributors)
+    paid_in = {**{p.units: p.exponent for p in programs}, **{d.units: d.exponent for d in distributors}}
+    minimum = {str(unit): _minimum(at / "minimum" / unit, unit, amount, paid_in)
                for unit, amount in mapping(at / "minimum", data.get("minimum")).items()}
     return PayoutsConfig(review=flag(at / "review", data.get("review", False)),
-                         hold=timespan(at / "hold", data.get("hold", 0)), minimum=minimum, note=note)
+                         hold=_hold(at, raw), minimum=minimum, note=note)
 
 
-def _minimum(at: At, unit: Any, amount: Any, exponents: Mapping[str, int], distributors: list[Distributor]) -> Decimal:
+def _minimum(at: At, unit: Any, amount: Any, paid_in: Mapping[str, int]) -> Decimal:
+    """A minimum in a currency, or in a unit a distributor or a program pays in (`paid_in`: its decimals)."""
+    exponents = {**CURRENCY_EXPONENTS, **paid_in}
     if unit not in exponents:
-        paid_in = sorted({d.units for d in distributors})
         near = near_currency(str(unit))
         hint = f"; did you mean {near!r}?" if near else ""
-        at.fail(f"unknown unit {show(unit)}{hint} (a currency code, or a unit a distributor pays in: "
-                f"{', '.join(paid_in) or 'none'})")
+        at.fail(f"unknown unit {show(unit)}{hint} (a currency code, or a unit a distributor or a program pays in: "
+                f"{', '.join(sorted(paid_in)) or 'none'})")
     value = number(at, amount, low=Decimal(0), what="minimum")
     if decimals_of(value) > exponents[unit]:
         places = exponents[unit]

@@ -232,7 +232,7 @@ def test_a_distributors_own_review_and_hold_win(tmp_path):
     ({"payouts": {"hold": "1 month"}}, "payouts.hold: expected a duration"),
     ({"payouts": {"hold": "99999 days"}}, "payouts.hold: must be at most 3660 days"),
     ({"payouts": {"minimum": {"EURO": "5.00"}}}, "payouts.minimum.EURO: unknown unit 'EURO'; did you mean 'EUR'? (a "
-                                                  "currency code, or a unit a distributor pays in: USD)"),
+                                                  "currency code, or a unit a distributor or a program pays in: USD)"),
     ({"payouts": {"minimum": {"usd": "5.00"}}}, "payouts.minimum.usd: unknown unit 'usd'; did you mean 'USD'?"),
     ({"payouts": {"minimum": {"USD": "5.001"}}}, "payouts.minimum.USD: USD has 2 decimals, got '5.001'"),
     ({"payouts": {"minimum": {"JPY": 10.5}}}, "payouts.minimum.JPY: JPY has 0 decimals, got 10.5"),
