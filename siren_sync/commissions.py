@@ -220,6 +220,8 @@ class _Work:
         self.currencies = [(key, p.units.upper()) for key, p in programs.items()
                            if p.active and p.conversion == "sale" and p.is_currency]
         self.other_currency: dict[str, Counter[str]] = {}  # program -> currency -> sales it could not count
+        # the units every currency program pays in, when they are one (most sites): an order in it is not counted
+        self.units = self.currencies[0][1] if len({units for _, units in self.currencies}) == 1 else None
         self.done = Rewarded()
         self.entries: dict[str, Record] = {}  # order -> its index entry, as this run leaves it
         self.indexes: dict[str, Mapping[str, Record]] = {}  # index table -> its entries as stored
@@ -420,7 +422,7 @@ class _Work:
 
     def sale(self, sale: engine.Sale) -> None:
         paid: list[Paid]
-        if sale.event.order is not None and self.currencies:
+        if sale.event.order is not None and self.currencies and sale.event.order.currency != self.units:
             self.count_other_currency(sale.event.order.currency.upper())
         if sale.renewal_of is not None:
             paid = [(p.key, a) for p in self.programs.values() if (a := self.renewal(p, sale)) is not None]

@@ -119,7 +119,7 @@ class Commit:
         """Write the partition's new base now, or plan its journal line (`_append_journals`)."""
         current = self._partition(table)
         before = current.file.data.get(table, {}) if current is not None else {}
-        if any(doc is None and key not in before for key, doc in changes.items()):
+        if None in changes.values() and any(doc is None and key not in before for key, doc in changes.items()):
             # deleting what is not there changes nothing: no line, no base (a sweep of one run's visitors)
             changes = {key: doc for key, doc in changes.items() if doc is not None or key in before}
             if not changes:
