@@ -216,12 +216,12 @@ class _Work:
         self.admits = {key: engine.admitted(p, collaborators) for key, p in programs.items()}
         # (key, program, admits, whether it pays royalties alone) of each program, in config order
         self.selling = [(key, p, self.admits[key], engine.royalties_alone(p)) for key, p in programs.items()]
-        # (key, units) of each active sale program in a currency: an order in another one counts nothing
-        self.currencies = [(key, p.units.upper()) for key, p in programs.items()
+        # each active sale program in a currency: an order in another one counts nothing (`other_currency`)
+        self.currencies = [(key, p) for key, p in programs.items()
                            if p.active and p.conversion == "sale" and p.is_currency]
         self.other_currency: dict[str, Counter[str]] = {}  # program -> currency -> sales it could not count
-        # the units every currency program pays in, when they are one (most sites): an order in it is not counted
-        self.units = self.currencies[0][1] if len({units for _, units in self.currencies}) == 1 else None
+        # the one unit they all pay in (most sites), as orders spell it: an order in it is not asked about
+        self.units = next(iter(units)) if len(units := {p.units for _, p in self.currencies}) == 1 else None
         self.done = Rewarded()
         self.entries: dict[str, Record] = {}  # order -> its index entry, as this run leaves it
         self.indexes: dict[str, Mapping[str, Record]] = {}  # index table -> its entries as stored
@@ -423,7 +423,7 @@ class _Work:
     def sale(self, sale: engine.Sale) -> None:
         paid: list[Paid]
         if sale.event.order is not None and self.currencies and sale.event.order.currency != self.units:
-            self.count_other_currency(sale.event.order.currency.upper())
+            self.count_other_currency(sale.event)
         if sale.renewal_of is not None:
             paid = [(p.key, a) for p in self.programs.values() if (a := self.renewal(p, sale)) is not None]
         else:
@@ -437,11 +437,11 @@ class _Work:
             else:
                 self.write_royalties(self.programs[key], sale, what, earned)
 
-    def count_other_currency(self, currency: str) -> None:
+    def count_other_currency(self, event: Event) -> None:
         """Count a paid order for each currency program whose units it is not in (`check` says how
         many each could not count, as it does for distributors)."""
-        for key, units in self.currencies:
-            if currency != units:
+        for key, program in self.currencies:
+            if (currency := other_currency(event, program)) is not None:
                 self.other_currency.setdefault(key, Counter())[currency] += 1
 
     def first_sale(self, sale: engine.Sale) -> list[Paid]:
