@@ -106,7 +106,7 @@ def _span(span: timedelta) -> str:
 def _print_rewards(app: App) -> None:
     """What programs owe that needs a look: rewards waiting for review, and what refunds after
     payment left with collaborators because their program says `clawback: false`."""
-    docs = commissions.documents(app.store)  # every day's table, read once for both
+    docs = commissions.documents(app.store)  # every month's table, read once for both
     drafts = sorted(ident for ident, doc in docs.items() if doc.get("status") == "draft")
     if drafts:
         print(f"program rewards waiting for review: {len(drafts)} (siren-sync approve ID): {', '.join(drafts[:20])}")

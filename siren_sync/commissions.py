@@ -10,7 +10,7 @@ store transaction with that count:
   and once a day of orders forgets the visitors no order still to come can be matched to (`sweep`);
 - for each new paid sale, asks `engine.commissions` what each program pays (engagements, structure,
   group) and writes each reward as an obligation `<program>:<order>:<collaborator>` earned at the
-  payment time (in `programs/obligations/<the UTC day>`), `draft` when the program says `review:
+  payment time (in `programs/obligations/<the UTC month>`), `draft` when the program says `review:
   true`; a renewal pays the first order's collaborators while the program's `renewals` allows;
 - pays each new lead the flat bounty of the `conversion: lead` programs;
 - for each new refund or cancellation, adjusts the order's rewards: one in no fulfillment is
@@ -22,7 +22,7 @@ Each reward and clawback is also in its order's entry of `programs/orders/<order
 and earned day; for a first order, the renewals each program rewarded), written in the same commit:
 a run reads the entries of the orders its events touch and those rewards, never every reward stored,
 so a poll costs what its events touch, whatever the store's history (a lead's or a manual sale's
-reward, with no order number, is looked up in its one event's day table).
+reward, with no order number, is looked up in its one event's month table).
 
 An order's engagements are decided once, when its payment is first seen: visits recorded after
 that do not change a reward already written. `begin`, before each sync and import, starts the
@@ -55,6 +55,7 @@ from siren_sync.tables import (
     PROGRAM_OBLIGATIONS,
     PROGRAM_VISITS,
     PROGRAMS_CURSOR,
+    program_day_tables,
     program_obligations_table,
     program_orders_table,
 )
@@ -231,13 +232,14 @@ class _Work:
         self.visits: dict[str, Record] = {}  # visitor -> the visits remembered, as this run leaves them
         self._visits: dict[str, tuple[tuple[datetime, str], ...]] = {}  # the same, as `engine.Sale` takes them
         self._claims: dict[str, Claim] | None = None
+        self.days = program_day_tables(store.tables(PROGRAM_OBLIGATIONS))  # a store's from before months
         self.newest: datetime | None = None  # the newest creation of an order this run rewarded
 
     # -- the index of what is already written ----------------------------------------------------
 
     def entry(self, order: str) -> Record:
         """The order's index entry as this run leaves it (read from its `program_orders_table` the
-        first time): its rewards and clawbacks (obligation id -> earned_at, which names their day's
+        first time): its rewards and clawbacks (obligation id -> earned_at, which names their month's
         table) and, for a first order, its renewals that a program rewarded (program -> orders)."""
         found = self.entries.get(order)
         if found is None:
@@ -277,10 +279,10 @@ class _Work:
         self.written[ident] = doc
 
     def doc(self, ident: str, earned: str) -> Record | None:
-        """A reward as this run leaves it (a copy of the stored one, from its day's table)."""
+        """A reward as this run leaves it (a copy of the stored one, from its month's table)."""
         found = self.written.get(ident) or self.read.get(ident)
         if found is None:
-            found = self.tx.get(program_obligations_table(earned), ident)
+            found = self.tx.get(program_obligations_table(earned, self.days), ident)
             if found is not None:
                 self.read[ident] = found
         return found
@@ -288,16 +290,16 @@ class _Work:
     def known(self, sale: engine.Sale, earned: str) -> tuple[dict[str, str], str | None]:
         """(the rewards of the sale's order's entry, which name those written, this run's too (`put`);
         for a sale of no order (a lead's, a manual sale's), earned at its one event's time, none and
-        the day's table, which names those of earlier runs). A lead imported with the key `7` is not
+        the month's table, which names those of earlier runs). A lead imported with the key `7` is not
         order 7: in its entry, a refund of order 7 would take the lead's bounty back."""
         if sale.event.order_id is not None:
             return self.entry(sale.id)["rewards"], None
-        return {}, program_obligations_table(earned)
+        return {}, program_obligations_table(earned, self.days)
 
     def save(self) -> None:
         tables: dict[str, dict[str, Record]] = {}
         for ident, doc in self.written.items():
-            tables.setdefault(program_obligations_table(doc["earned_at"]), {})[ident] = doc
+            tables.setdefault(program_obligations_table(doc["earned_at"], self.days), {})[ident] = doc
         for order in self.changed:
             if (table := _index_table(order)) is not None:
                 tables.setdefault(table, {})[order] = self.entries[order]
@@ -744,23 +746,30 @@ def obligation_of(ident: str, doc: Record, settling: Settling | None = None) -> 
 
 def documents(store: Store, days: tuple[str, str] | None = None) -> dict[str, Record]:
     """Every stored program reward and clawback, by obligation id (the store's own documents: read
-    only); with `days` (first, last: UTC dates as `YYYY-MM-DD`), those earned in those days only."""
+    only); with `days` (first, last: UTC dates as `YYYY-MM-DD`), those earned in those days only,
+    read from the tables of their months (or days, `program_day_tables`) alone."""
     found: dict[str, Record] = {}
     for table in store.tables(PROGRAM_OBLIGATIONS):
-        if days is None or days[0] <= table[len(PROGRAM_OBLIGATIONS):] <= days[1]:
+        if days is None:
             found.update(store.table(table))
+            continue
+        span = table[len(PROGRAM_OBLIGATIONS):]  # YYYY-MM, or YYYY-MM-DD
+        if days[0][:len(span)] <= span <= days[1][:len(span)]:
+            found.update((ident, doc) for ident, doc in store.table(table).items()
+                         if days[0] <= doc["earned_at"][:10] <= days[1])
     return found
 
 
 def find(store: Store, ident: str) -> tuple[str, Record] | None:
     """(its table, the document) of one program reward or clawback, or None. A reward of an order
     (`<program>:<order>:<collaborator>`, a clawback `<that>:refund:<refund id>`) is found through
-    its order's index entry, which names its day: one index table and one day's table are read,
-    not every day's. One with no order number (a lead's, a manual sale's) is looked for in each day."""
+    its order's index entry, which names its month: one index table and one month's table are read,
+    not every month's. One with no order number (a lead's, a manual sale's) is looked for in each."""
+    days = program_day_tables(store.tables(PROGRAM_OBLIGATIONS))
     for order in {part for part in ident.split(":") if _numbered(part)}:  # the order is one of them
         earned = _indexed(store, order).get(ident)
-        if earned is not None and (doc := store.get(program_obligations_table(earned), ident)) is not None:
-            return program_obligations_table(earned), doc
+        if earned is not None and (doc := store.get(table := program_obligations_table(earned, days), ident)):
+            return table, doc
     for table in store.tables(PROGRAM_OBLIGATIONS):
         doc = store.get(table, ident)
         if doc is not None:
@@ -772,9 +781,10 @@ def clawbacks_of(store: Store, ident: str, doc: Record) -> dict[str, Record]:
     """The clawbacks of the reward `ident` (its document `doc`), by id: those its order's index entry
     names (a reward with no order number is never refunded, so it has none)."""
     found = {}
+    days = program_day_tables(store.tables(PROGRAM_OBLIGATIONS))
     for claw, earned in _indexed(store, doc["order"]).items():
         if claw.startswith(f"{ident}:refund:"):
-            claimed = store.get(program_obligations_table(earned), claw)
+            claimed = store.get(program_obligations_table(earned, days), claw)
             if claimed is not None and claimed.get("of") == ident:
                 found[claw] = claimed
     return found
@@ -792,7 +802,7 @@ def obligations(store: Store, collaborators: Iterable[str] | None = None,
                 settling: Settling | None = None, days: tuple[str, str] | None = None) -> list[Obligation]:
     """Every program obligation (of `collaborators`, or everyone's), oldest first; with `settling`,
     those earned by then, with their status then; with `days` (first, last: UTC dates as
-    `YYYY-MM-DD`), only those of the day tables from the first to the last."""
+    `YYYY-MM-DD`), only those earned from the first to the last (`documents`)."""
     wanted = None if collaborators is None else set(collaborators)
     found = []
     for ident, doc in documents(store, days).items():
@@ -832,13 +842,13 @@ class MonthEarnings(NamedTuple):
 
 def month_earnings(store: Store, programs: Mapping[str, Program], tz: tzinfo, now: datetime) -> list[MonthEarnings]:
     """Each program's earnings in the month of `now` (the site's calendar month): `standings`. Only
-    the day tables the month spans are read, not the whole history."""
+    the tables of the UTC days the month spans are read, not the whole history."""
     local = now.astimezone(tz)
     start = datetime(local.year, local.month, 1, tzinfo=tz)
     end = datetime(local.year + local.month // 12, local.month % 12 + 1, 1, tzinfo=tz)
     sums: dict[str, dict[str, Decimal]] = {key: {} for key in programs}
     counts = dict.fromkeys(programs, 0)
-    days = (iso(start.astimezone(UTC))[:10], iso(end.astimezone(UTC))[:10])  # the day tables the month spans
+    days = (iso(start.astimezone(UTC))[:10], iso(end.astimezone(UTC))[:10])  # the UTC days the month spans
     for o in obligations(store, days=days):
         if o.origin in sums and start <= o.earned_at < end and o.status != "rejected":
             row = sums[o.origin]

@@ -5,6 +5,7 @@ its own (see `store/`), used for what grows with the number of collaborators or 
 """
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 
 from siren_sync.values import iso
@@ -51,10 +52,24 @@ def aggregate_table(distributor: str, start: datetime) -> str:
     return f"aggregates/{distributor}/{iso(start.astimezone(UTC))}"
 
 
-def program_obligations_table(earned_at: str) -> str:
-    """The program rewards and clawbacks earned on one UTC day (`earned_at` as recorded, `iso` of a
-    UTC time), by obligation id: a sync rewrites the days it rewards, not everything before."""
-    return f"{PROGRAM_OBLIGATIONS}{earned_at[:10]}"
+def program_obligations_table(earned_at: str, days: Collection[str] = ()) -> str:
+    """The program rewards and clawbacks earned in one UTC month (`earned_at` as recorded, `iso` of
+    a UTC time), by obligation id: a sync rewrites the months it rewards, not everything before. A
+    month, not a day: a backfill of a year writes a dozen files, not 365, and each new file costs more
+    than the documents of a day in it (benchmark 9). A store written before keeps its rewards in
+    their day's table (`program_day_tables`, given as `days`): a reward never moves."""
+    if days and (day := f"{PROGRAM_OBLIGATIONS}{earned_at[:10]}") in days:
+        return day
+    return f"{PROGRAM_OBLIGATIONS}{earned_at[:7]}"
+
+
+def program_day_tables(names: Iterable[str]) -> frozenset[str]:
+    """Of the program obligation tables `names`, those of one day (`YYYY-MM-DD`): written before
+    rewards were kept by month, and still where their rewards are."""
+    return frozenset(name for name in names if len(name) == _DAY_TABLE)
+
+
+_DAY_TABLE = len(PROGRAM_OBLIGATIONS) + len("YYYY-MM-DD")
 
 
 def program_orders_table(order: int) -> str:

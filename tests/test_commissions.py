@@ -514,8 +514,8 @@ def test_past_the_limit_the_ledger_keeps_nothing_until_taken_and_the_rewards_rea
 
 def test_a_poll_reads_the_rewards_of_the_orders_it_touches_never_every_reward_stored(store, monkeypatch):
     """A poll's cost follows its events, not the store's history: after 60 days of rewards, a poll
-    with a refund, a renewal and a new order reads the index entries and day tables of those orders
-    only (today's code read every reward table at every poll)."""
+    with a refund, a renewal and a new order reads the index entries and month tables of those
+    orders only (today's code read every reward table at every poll), and lists the tables' names."""
     shop = Shop(store, program(renewals=2))
     days = [PAID - timedelta(days=60 - d) for d in range(60)]
     for d, at in enumerate(days):
@@ -529,8 +529,11 @@ def test_a_poll_reads_the_rewards_of_the_orders_it_touches_never_every_reward_st
                        *order(oid=80001, at=LATER, renewal_of=5001))
     monkeypatch.undo()
     assert (done.rewards, done.adjusted) == (2, 1)
+    assert sorted(shop.store.tables("programs/obligations/")) == [
+        "programs/obligations/2026-09", "programs/obligations/2026-10", "programs/obligations/2026-11"]
     assert {t for t in read if t.startswith("programs/")} == {
-        "programs/obligations/2026-09-14", "programs/obligations/2026-09-16",  # the refunded and the first order's
+        "programs/obligations/",  # the names (a store from before months keeps tables of days)
+        "programs/obligations/2026-09",  # the refunded and the first order's month
         "programs/orders/3", "programs/orders/5", "programs/orders/70", "programs/orders/80", "programs/visits"}
     assert shop.owed()["affiliates:3001:alice"] == (Decimal("12.50"), "payable")
     assert shop.owed()["affiliates:80001:alice"] == (Decimal("25.00"), "payable")
@@ -589,6 +592,9 @@ class _NothingStored:
 
     def table(self, table):
         return {}
+
+    def tables(self, prefix=""):
+        return []
 
 
 OWNER_OF = {93: "alice", 94: "bruno", 95: "bruno", 96: "carol", 97: None}
@@ -662,25 +668,25 @@ def _reading(store, monkeypatch):
     return asked
 
 
-def test_a_reward_and_its_clawbacks_are_found_through_their_order_reading_no_other_day(store, tmp_path,
-                                                                                         monkeypatch):
+def test_a_reward_and_its_clawbacks_are_found_through_their_order_reading_no_other_month(store, tmp_path,
+                                                                                           monkeypatch):
     shop = Shop(store, program(percentage=Decimal(10)))
-    for n, oid in enumerate((7, 8, 1007)):  # three days, two index tables
-        shop.record(*order(oid=oid, coupon="alice", at=PAID + timedelta(days=n)))
+    for n, oid in enumerate((7, 8, 1007)):  # September, October, November; two index tables
+        shop.record(*order(oid=oid, coupon="alice", at=PAID - timedelta(days=31 * (2 - n))))
     shop.pay(tmp_path)
     shop.record(refund("1", "50.00", oid=8, at=LATER + timedelta(hours=1)))
     docs = shop.docs()
     asked = _reading(store, monkeypatch)
     found = commissions.find(store, "affiliates:8:alice")
-    assert found == ("programs/obligations/2026-11-11", docs["affiliates:8:alice"])
+    assert found == ("programs/obligations/2026-10", docs["affiliates:8:alice"])
     assert commissions.clawbacks_of(store, "affiliates:8:alice", docs["affiliates:8:alice"]) == {
         "affiliates:8:alice:refund:1": docs["affiliates:8:alice:refund:1"]}
     assert commissions.find(store, "affiliates:8:alice:refund:1")[1]["amount"] == "-5.00"
-    assert asked == {"programs/orders/0", "programs/obligations/2026-11-11", "programs/obligations/2026-11-20"}
-    assert commissions.find(store, "affiliates:9:alice") is None  # not an order's: every day is looked in
+    assert asked == {"programs/orders/0", "programs/obligations/2026-10", "programs/obligations/2026-11"}
+    assert commissions.find(store, "affiliates:9:alice") is None  # not an order's: every month is looked in
 
 
-def test_the_month_s_earnings_read_only_the_days_the_month_spans(store, monkeypatch):
+def test_the_month_s_earnings_read_only_the_tables_of_the_days_the_month_spans(store, monkeypatch):
     shop = Shop(store, program(percentage=Decimal(10)))
     shop.record(*order(oid=7, coupon="alice", at=datetime(2026, 10, 31, 23, tzinfo=UTC)))
     shop.record(*order(oid=8, coupon="alice", at=datetime(2026, 11, 1, 3, 59, tzinfo=UTC)))  # October in New York
@@ -688,8 +694,49 @@ def test_the_month_s_earnings_read_only_the_days_the_month_spans(store, monkeypa
     asked = _reading(store, monkeypatch)
     (month,) = commissions.month_earnings(store, shop.programs, ZoneInfo("America/New_York"), LATER)
     assert (month.rewards, dict(month.earned)) == (1, {"alice": Decimal("10.00")})
-    assert asked == {"programs/obligations/2026-11-01"}  # of the three days, the only one November spans
+    assert asked == {"programs/obligations/2026-11"}  # not October's, which the month does not span
 
+
+
+def _by_day(store):
+    """The store as written before rewards were kept by month: each in its UTC day's table."""
+    with store.transaction() as tx:
+        for table in store.tables("programs/obligations/"):
+            for ident, doc in store.table(table).items():
+                tx.put(f"programs/obligations/{doc['earned_at'][:10]}", ident, doc)
+                tx.delete(table, ident)
+
+
+def test_a_store_that_kept_rewards_by_day_keeps_them_there_and_refunds_and_renewals_find_them(store, tmp_path):
+    """Rewards were kept by UTC day before they were kept by month: such a store's rewards never
+    move. A refund reduces the one in its day's table (a copy in the month's would be paid twice),
+    a renewal finds its first order's, a new reward of such a day joins them, one of another day
+    goes to its month, and every reader sees each reward once."""
+    shop = Shop(store, program(renewals=1))
+    shop.record(*order(oid=7, coupon="alice"), *order(oid=8, coupon="alice", at=PAID + timedelta(days=1)))
+    _by_day(store)
+    assert store.tables("programs/obligations/") == ["programs/obligations/2026-11-10",
+                                                     "programs/obligations/2026-11-11"]
+    shop.record(refund("1", "40.00", oid=7, at=PAID + timedelta(hours=2)),
+                *order(oid=9, coupon="alice", at=PAID + timedelta(hours=3)),  # a day that has a table
+                *order(oid=10, coupon="alice", at=PAID + timedelta(days=3)),  # one that has none
+                *order(oid=11, renewal_of=8, at=PAID + timedelta(days=3)))
+    assert store.tables("programs/obligations/") == [
+        "programs/obligations/2026-11", "programs/obligations/2026-11-10", "programs/obligations/2026-11-11"]
+    assert sorted(store.table("programs/obligations/2026-11-10")) == ["affiliates:7:alice", "affiliates:9:alice"]
+    assert sorted(store.table("programs/obligations/2026-11")) == ["affiliates:10:alice", "affiliates:11:alice"]
+    owed = shop.owed()
+    assert owed["affiliates:7:alice"] == (Decimal("15.00"), "payable")  # 25.00 less 25% of the 40.00 refunded
+    assert owed["affiliates:11:alice"] == (Decimal("25.00"), "payable")  # the renewal of order 8
+    assert len(owed) == 5 and len(shop.docs()) == 5
+    assert commissions.find(store, "affiliates:7:alice")[0] == "programs/obligations/2026-11-10"
+    shop.pay(tmp_path)
+    shop.record(refund("2", "60.00", oid=7, at=LATER + timedelta(hours=1)))  # the rest, after it was paid
+    assert commissions.clawbacks_of(store, "affiliates:7:alice", shop.docs()["affiliates:7:alice"]) == {
+        "affiliates:7:alice:refund:2": store.get("programs/obligations/2026-11", "affiliates:7:alice:refund:2")}
+    assert shop.owed(LATER + timedelta(days=1))["affiliates:7:alice:refund:2"][0] == Decimal("-15.00")
+    (month,) = commissions.month_earnings(store, shop.programs, UTC, LATER)
+    assert month.earned == {"alice": Decimal("100.00")}  # 15 + 25 + 25 + 25 + 25, less the 15 clawed back
 
 def test_visitors_no_order_to_come_can_be_matched_to_are_forgotten_once_a_day_of_orders(store):
     """The window is 30 days and the margin 90: a visit 121 days before the newest order is
