@@ -33,6 +33,7 @@ and by refund id, and the event count moves in the same commit, so a re-run neve
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -676,17 +677,27 @@ def _in_turn(taken: list[Event]) -> None:
     whole would be), each take-back after its order's payment when this run holds both: a refund
     made the second the order was paid (its key sorts before the sale's), or dated before the
     payment (an order refunded while on hold, paid at its completion), would otherwise find no
-    reward to take from, and the sale would then pay in full."""
-    paid = {e.order_id: e.at for e in taken if e.order_id is not None and is_payment(e)}
-    if not paid or len(paid) == len(taken):
+    reward to take from, and the sale would then pay in full. Those take-backs are the few sorted
+    by a key of their own and put in place; the others are sorted by their time and key, in C."""
+    backs = [e for e in taken if e.share is not WHOLE and is_take_back(e)]
+    orders = {e.order_id for e in backs}
+    paid = {e.order_id: e.at for e in taken if e.order_id in orders and is_payment(e)} if backs else {}
+    if not paid:
         taken.sort(key=attrgetter("at", "key"))  # most runs: no take-back of a sale paid in this run
         return
-
-    def turn(e: Event) -> tuple[datetime, bool, str]:
-        payment = paid.get(e.order_id) if e.order_id is not None and is_take_back(e) else None
-        return (e.at, False, e.key) if payment is None else (max(e.at, payment), True, e.key)
-
-    taken.sort(key=turn)
+    moved = sorted(((max(e.at, paid[e.order_id]), e.key, e) for e in backs if e.order_id in paid),
+                   key=itemgetter(0, 1))  # each after its payment, after what else is at that time
+    out = {id(e) for _, _, e in moved}
+    rest = sorted((e for e in taken if id(e) not in out), key=attrgetter("at", "key"))
+    times = list(map(attrgetter("at"), rest))
+    taken.clear()
+    start = 0
+    for at, _, e in moved:
+        end = bisect_right(times, at, start)
+        taken.extend(rest[start:end])
+        taken.append(e)
+        start = end
+    taken.extend(rest[start:])
 
 
 def _flat(doc: Record) -> bool:

@@ -764,3 +764,39 @@ def test_an_order_dated_ahead_by_mistake_forgets_no_visitor(store):
     shop.record(*order(oid=7, visitor="c" * 64, at=LATER + timedelta(days=200)))  # "paid" 200 days after now
     assert set(store.table("programs/visits")) == {"b" * 64}
     assert store.get("cursors", "programs")["newest_order"] == "2026-11-20T00:00:00+00:00"  # now, no later
+
+
+@st.composite
+def _run_events(draw):
+    """A run's sales, refunds, cancellations and leads over a few seconds (many at the same second):
+    refunds dated before, at or after their order's payment, some of orders this run did not pay."""
+    events = []
+    for oid in range(1, draw(st.integers(1, 8)) + 1):
+        paid = PAID + timedelta(seconds=draw(st.integers(0, 4)))
+        if draw(st.booleans()):
+            events.append(order(oid=oid, at=paid)[0])
+        for n in range(draw(st.integers(0, 2))):
+            at = paid + timedelta(seconds=draw(st.integers(-2, 2)))
+            events.append(refund(str(n), "10.00", oid=oid, at=at) if draw(st.booleans()) else
+                          Event(key=f"woocommerce:cancel:{oid}", type="sale", at=at, order=value("100.00"),
+                                order_id=oid, share=Fraction(-1), source="woocommerce"))
+    for n in range(draw(st.integers(0, 2))):
+        events.append(Event(key=f"crm:lead:{n}", type="lead", at=PAID + timedelta(seconds=draw(st.integers(0, 4))),
+                            collaborator="alice", source="import"))
+    return draw(st.permutations(events))
+
+
+@given(_run_events())
+@settings(max_examples=300, deadline=None)
+def test_a_run_takes_each_take_back_after_its_payment_and_the_rest_by_time_then_key(events):
+    """`_in_turn` puts the few take-backs of orders paid in the run in place rather than sorting
+    every event by a key of its own: the order is exactly what that key would give."""
+    paid = {e.order_id: e.at for e in events if e.order_id is not None and commissions.is_payment(e)}
+
+    def turn(e):
+        payment = paid.get(e.order_id) if commissions.is_take_back(e) else None
+        return (e.at, False, e.key) if payment is None else (max(e.at, payment), True, e.key)
+
+    taken = list(events)
+    commissions._in_turn(taken)
+    assert [e.key for e in taken] == [e.key for e in sorted(events, key=turn)]
