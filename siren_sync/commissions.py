@@ -425,12 +425,15 @@ class _Work:
 
     def sale(self, sale: engine.Sale) -> None:
         paid: list[Paid]
-        if sale.event.order is not None and self.currencies and sale.event.order.currency != self.units:
+        order = sale.event.order
+        # not in the one unit every currency program pays in (most sites, most orders: it is)
+        foreign = order is not None and bool(self.currencies) and order.currency != self.units
+        if foreign:
             self.count_other_currency(sale.event)
         if sale.renewal_of is not None:
             paid = [(p.key, a) for p in self.programs.values() if (a := self.renewal(p, sale)) is not None]
         else:
-            paid = self.first_sale(sale)
+            paid = self.first_sale(sale, foreign)
         if not paid:
             return
         earned = engine.iso_of(as_utc(sale.event.at))  # in UTC: `iso_of` formats it faster
@@ -447,18 +450,21 @@ class _Work:
             if (currency := other_currency(event, program)) is not None:
                 self.other_currency.setdefault(key, Counter())[currency] += 1
 
-    def first_sale(self, sale: engine.Sale) -> list[Paid]:
+    def first_sale(self, sale: engine.Sale, foreign: bool) -> list[Paid]:
         """What each program pays for a first sale, in the order its rewards are written (several: by
         program key): its award (one per group), or for a program of royalties alone its owners'
-        royalties, which make the same rewards without building the award."""
+        royalties, which make the same rewards without building the award. Not `foreign` (the order
+        is in the unit of every currency program), no program need compare currencies."""
         awards: list[engine.Award] = []
         alone: list[Paid] = []
         for key, program, admits, royalties_alone in self.selling:
             if not royalties_alone:
                 if (a := engine.award(program, sale, self.owned, admits)) is not None:
                     awards.append(a)
-            elif sale.owners and not other_currency(sale.event, program):
+            elif sale.owners and not (foreign and other_currency(sale.event, program)):
                 alone.append((key, engine.royalties(program, sale, admits)))
+        if not awards:
+            return alone if len(alone) < 2 else sorted(alone, key=itemgetter(0))
         paid: list[Paid] = [(a.program, a) for a in engine.in_groups(awards, self.programs)]
         if alone:
             paid = sorted(paid + alone, key=itemgetter(0))  # as `in_groups` orders two awards or more

@@ -200,8 +200,8 @@ def resolve(program: Program, engaged: list[Engaged], amount: Decimal) -> tuple[
     structure = program.structure
     if structure in ("oldestEngagementWins", "newestEngagementWins"):
         oldest = structure == "oldestEngagementWins"
-        pick = (lambda e: (e.first, e.collaborator)) if oldest else (lambda e: (-e.last.timestamp(), e.collaborator))
-        winner = min(engaged, key=pick) if len(engaged) > 1 else engaged[0]  # most sales: one engaged
+        winner = engaged[0] if len(engaged) == 1 else min(engaged, key=(  # most sales: one engaged
+            (lambda e: (e.first, e.collaborator)) if oldest else (lambda e: (-e.last.timestamp(), e.collaborator))))
         at = winner.first if oldest else winner.last
         tied = [e.collaborator for e in engaged if e is not winner and (e.first if oldest else e.last) == at
                 ] if len(engaged) > 1 else []
@@ -249,8 +249,10 @@ def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits) 
         won_at = sale.created_at if won_at is None else min(won_at, sale.created_at)
         why.append("royalties: each owner on their own lines")
         arithmetic += [a.note for a in royalties]
-    kept = tuple(a for a in (_merged_allocations(allocations) if len(allocations) > 1 else allocations)
-                 if a.amount > 0)
+    if len(allocations) == 1:  # most sales: one engaged, no royalty
+        kept = tuple(allocations) if allocations[0].amount > 0 else ()
+    else:
+        kept = tuple(a for a in _merged_allocations(allocations) if a.amount > 0)
     if not kept:
         return None
     return Award(program.key, kept, value, tuple(found), won_at, "; ".join(why), "; ".join(arithmetic), owned_values)

@@ -35,7 +35,7 @@ class Counting(Protocol):
     def filters(self) -> LineItemFilters: ...
 
 
-def compile_order(order: OrderValue, compilers: Sequence[str], filters: LineItemFilters,
+def compile_order(order: OrderValue, compilers: tuple[str, ...], filters: LineItemFilters,
                   owned_products: Collection[int]) -> Fraction:
     """The counted value of a whole order, exact, under `compilers` and line item `filters`.
 
@@ -49,24 +49,25 @@ def compile_order(order: OrderValue, compilers: Sequence[str], filters: LineItem
     return Fraction(numerator) / Fraction(denominator)
 
 
-def _compiled(order: OrderValue, compilers: Sequence[str], filters: LineItemFilters,
+def _compiled(order: OrderValue, compilers: tuple[str, ...], filters: LineItemFilters,
               owned_products: Collection[int]) -> tuple[Decimal, Decimal]:
     """`compile_order` as (numerator, denominator > 0), both exact Decimals: the denominator is 1
     but when filtered lines take their share of a discount, or of the order's parts (the one division,
     kept for the rounding)."""
     restricts = filters.restricts
     lines = order.lines if not restricts else _kept_lines(order.lines, filters, owned_products)
-    kept = sum(map(_SUBTOTAL, lines), Decimal(0))
-    value = kept if "lineItems" in compilers else Decimal(0)
+    kept = sum(map(_SUBTOTAL, lines), _ZERO)
+    items, fees, shipping, taxes, discounts = _parts(compilers)
+    value = kept if items else _ZERO
     lines_value = value  # before the order's fees, shipping and taxes
-    if "fees" in compilers:
+    if fees:
         value += order.fees
-    if "shipping" in compilers:
+    if shipping:
         value += order.shipping
-    if "taxes" in compilers:
+    if taxes:
         value += order.taxes
     # what follows the kept lines pro rata: the discount, and with `order_parts_pro_rata` the parts
-    follows = -order.discount_total if "discounts" in compilers else Decimal(0)
+    follows = -order.discount_total if discounts else _ZERO
     every_line = len(lines) == len(order.lines)  # the filter kept them all
     if filters.order_parts_pro_rata and not every_line and value != lines_value:
         value, follows = lines_value, follows + value - lines_value
@@ -74,7 +75,7 @@ def _compiled(order: OrderValue, compilers: Sequence[str], filters: LineItemFilt
         return value, _ONE
     if not restricts:
         return value + follows, _ONE
-    everything = kept if every_line else sum(map(_SUBTOTAL, order.lines), Decimal(0))
+    everything = kept if every_line else sum(map(_SUBTOTAL, order.lines), _ZERO)
     if not everything:
         return value, _ONE
     if every_line:
@@ -85,6 +86,14 @@ def _compiled(order: OrderValue, compilers: Sequence[str], filters: LineItemFilt
     # (a `localcontext` costs more than the arithmetic, once per owner of a royalty)
     numerator = _EXACT.add(_EXACT.multiply(value, everything), _EXACT.multiply(follows, kept))
     return (numerator, everything) if everything > 0 else (_EXACT.minus(numerator), _EXACT.minus(everything))
+
+
+@lru_cache(maxsize=64)
+def _parts(compilers: tuple[str, ...]) -> tuple[bool, bool, bool, bool, bool]:
+    """Which parts of an order `compilers` count (line items, fees, shipping, taxes, discounts),
+    looked up once per list: every sale of every pool and program asks."""
+    return ("lineItems" in compilers, "fees" in compilers, "shipping" in compilers, "taxes" in compilers,
+            "discounts" in compilers)
 
 
 def _kept_lines(lines: Sequence[Line], filters: LineItemFilters, owned_products: Collection[int]) -> Sequence[Line]:
@@ -132,6 +141,7 @@ def _exponent_of(currency: str) -> int:
 
 
 _ONE = Decimal(1)
+_ZERO = Decimal(0)
 _SUBTOTAL = attrgetter("subtotal")
 # Products and integer quotients of bounded values (values.py: at most 23 digits each): exact, and
 # a result that could not be would raise rather than round.
