@@ -18,11 +18,20 @@ programs, each on a new sandbox of the same seed, alternated `--repeat` times (t
 
 Target (issue 13): CPU per order with the two programs <= 1.3x without, in both. `--profile`
 writes a cProfile of one backfill with programs.
+
+    python bench/programs.py --instructions [--orders 20000] [--refunds 600]
+
+counts instead the machine instructions of one backfill with and one without the programs, each in
+its own process under `valgrind --tool=cachegrind --cache-sim=no` (user space only: the kernel's
+file work is not in it), less those of a process that does all but the ingest. Unlike CPU time on
+a shared machine, the count moves by well under a percent from run to run: it compares versions.
 """
 from __future__ import annotations
 
 import argparse
 import cProfile
+import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -157,6 +166,37 @@ def main(orders: int = 20_000, refunds: int = 600, repeat: int = 3, profile: str
     return result
 
 
+def _one(mode: str, orders: int, refunds: int) -> None:
+    """In a process of its own (`--one`): one backfill `with` or `without` the programs, or for
+    `none` everything but the ingest (the imports, the sandbox, the config, the store)."""
+    import siren_sync.sources.woocommerce  # noqa: F401 (what `_ingest` imports: `none` counts them too)
+    import siren_sync.sync  # noqa: F401
+    from siren_sync.app import open_app
+    with _common.SandboxProcess(orders=orders, refunds=refunds, full_refunds=refunds // 3, visitors=True) as sb, \
+            tempfile.TemporaryDirectory(prefix="bench-programs-") as tmp:
+        if mode == "none":
+            open_app(_common.load(_common.write_config(Path(tmp), url=sb.url, creds=sb.credentials,
+                                                       woocommerce=True)), now=sb.now).close()
+        else:
+            _ingest(sb, Path(tmp), mode == "with", None)
+
+
+def instructions(orders: int = 20_000, refunds: int = 600) -> dict:
+    """The user-space instructions of the backfill with and without the programs (`_one` under
+    cachegrind, the three processes one after the other), and their ratio."""
+    counts = {}
+    for mode in ("none", "without", "with"):
+        run = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+                              _common.PYTHON, __file__, "--one", mode, "--orders", str(orders), "--refunds",
+                              str(refunds)], capture_output=True, text=True, check=True)
+        found = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
+        assert found, run.stderr[-2000:]
+        counts[mode] = int(found.group(1).replace(",", ""))
+    plain, programs = counts["without"] - counts["none"], counts["with"] - counts["none"]
+    return {"instructions": {"no programs": plain, "two programs": programs, "process": counts["none"]},
+            "ratio": round(programs / plain, 3)}
+
+
 def cli(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--orders", "--size", type=int, default=20_000)
@@ -166,7 +206,21 @@ def cli(argv: list[str] | None = None) -> dict:
     p.add_argument("--days", type=int, default=7, help="the steady state: simulated days of orders")
     p.add_argument("--orders-per-day", type=float, default=1000)
     p.add_argument("--polls", type=int, default=168, help="the worker's polls over those days (0: no steady state)")
+    p.add_argument("--instructions", action="store_true",
+                   help="count the backfill's instructions under valgrind instead of timing it")
+    p.add_argument("--one", choices=("none", "without", "with"), help=argparse.SUPPRESS)
     a = p.parse_args(argv)
+    if a.one:
+        _one(a.one, a.orders, a.refunds)
+        return {}
+    if a.instructions:
+        r = instructions(a.orders, a.refunds)
+        n = r["instructions"]
+        _common.report("two active programs vs none, backfill instructions (user space, valgrind)", [
+            ("no programs", f"{n['no programs'] / 1e9:.2f} G instructions"),
+            ("two programs", f"{n['two programs'] / 1e9:.2f} G instructions"),
+            ("ratio", f"{r['ratio']}x [target <= 1.3x: {_common.verdict(r['ratio'] <= 1.3)}]")], r)
+        return r
     r = main(a.orders, a.refunds, a.repeat, a.profile, a.days, a.orders_per_day, a.polls)
     ms, t = r["cpu_ms_per_order"], r["targets"]
     rows = [

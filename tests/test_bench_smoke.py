@@ -115,6 +115,15 @@ def test_programs_smoke():
     assert set(r["targets"]) == {"ratio<=1.3", "steady_ratio<=1.3"}
 
 
+@pytest.mark.parametrize("mode", ["none", "without", "with"])
+def test_programs_one_process_of_the_instruction_count_runs(mode, capsys):
+    """What `--instructions` runs under valgrind, one process each (the count itself needs valgrind)."""
+    import programs
+
+    assert programs.cli(["--one", mode, "--orders", "300", "--refunds", "10"]) == {}
+    assert "Traceback" not in capsys.readouterr().err
+
+
 def test_programs_check_smoke(tmp_path):
     """One side of the checker (this tree's package, in this process) and its comparison: every
     state holds rewards, and a changed field is named where it is."""
