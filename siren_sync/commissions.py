@@ -183,10 +183,16 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
 
 
 def is_payment(event: Event) -> bool:
-    """A paid sale a program can reward: an order's payment, or an imported sale naming a collaborator."""
-    if event.type != SALE or _taken_back(event) or (event.revenue is not None and event.revenue < 0):
+    """A paid sale a program can reward, exactly as the sources make one: the whole of a sale (its
+    share is 1: a refund's or a cancellation's is negative, and no source moves a part of a sale
+    forward) that is an order's payment (`woocommerce:sale:<order>`) or an imported sale naming a
+    collaborator, its revenue not negative. Anything else pays nothing: a sale event moving 0 or
+    half of an order is not its payment, whatever a future source means by it."""
+    if event.type != SALE or (event.share is not WHOLE and event.share != 1):
         return False
-    return event.order_id is not None or event.collaborator is not None
+    if event.order_id is not None:
+        return True
+    return event.collaborator is not None and (event.revenue is None or event.revenue >= 0)
 
 
 def is_take_back(event: Event) -> bool:
