@@ -8,8 +8,9 @@
   `/2026/11/my-post/` or `/?p=12`) is a `boundPostUsed` for the post's owner (`by_post`, else the
   post's author through `post_authors` and `by_wp_user`);
 - only GET/HEAD answered 2xx/3xx count; bots (user agents naming a bot, crawler, spider, curl, wget,
-  python-requests, headless browsers...) and assets (`.css`, `.js`, images, fonts, `/wp-content/`,
-  `/wp-includes/`, `/wp-json/`, `/wp-admin/`, `xmlrpc.php`) never count;
+  python-requests, headless browsers...; a Cubot phone is not one) and assets (`.css`, `.js`,
+  images, fonts, `/wp-content/`, `/wp-includes/`, `/wp-json/`, `/wp-admin/`, `xmlrpc.php`) never
+  count;
 - the same visitor (client address + user agent) is counted once per collaborator and type per
   `visitor_window`: the window opens at the counted visit, repeats inside it are dropped, the first
   one after it counts again;
@@ -67,7 +68,9 @@ _LINE = re.compile(  # combined (or common) log format; quoted fields allow \" e
     rb'(?: "(?P<referer>[^"\\]*(?:\\.[^"\\]*)*)" "(?P<ua>[^"\\]*(?:\\.[^"\\]*)*)")?'
 )
 _BOTS = re.compile(  # searched in the lower-cased user agent (re.IGNORECASE is ~20x slower here)
-    r"bot|crawl|spider|slurp|curl|wget|python-requests|python-urllib|aiohttp|httpx|go-http-client|"
+    # "bot" ends a crawler's name (Googlebot, bingbot, AhrefsBot, AdsBot-Google), but not a phone
+    # brand's: Cubot ("CUBOT X30", "CUBOT_X20_PRO") is an Android phone, its visitors are people.
+    r"(?<!cu)bot|crawl|spider|slurp|curl|wget|python-requests|python-urllib|aiohttp|httpx|go-http-client|"
     r"headless|phantomjs|lighthouse|pingdom|uptime|monitor|scrapy|java/|libwww|okhttp|"
     r"facebookexternalhit|preview|feedfetcher"
 )
