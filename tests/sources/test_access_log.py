@@ -315,3 +315,21 @@ def test_a_cubot_phone_is_a_visitor_and_crawlers_are_still_bots(log_path):
     assert types(ctx) == [("referredSiteVisit", "alice")] * len(PHONES)
     assert report.detail["ignored"] == len(CRAWLERS)
 
+
+def test_a_common_format_log_warns_once_a_sync_with_the_count_and_no_visitor(log_path, caplog):
+    """Before: lines without a user agent field (the common log format) counted nothing, silently."""
+    common = [f'203.0.113.{i} - - [{stamp(T0)}] "GET /?ref=alice HTTP/1.1" 200 5120\n' for i in range(3)]
+    write(log_path, *common, line("/?ref=alice", ip="198.51.100.7"), line("/about/"))
+    ctx = context()
+    with caplog.at_level("WARNING", logger="siren_sync.sources.access_log"):
+        report = AccessLogSource(log_path).sync(ctx)
+    assert types(ctx) == [("referredSiteVisit", "alice")]  # the combined line still counts
+    assert report.detail["no_user_agent"] == 3
+    warned = [r.getMessage() for r in caplog.records]
+    assert warned == [f"access_log: {log_path}: 3 lines that could have counted have no user agent field "
+                      "(the common log format?) and count nothing: log in the combined format"]
+    assert "203.0.113" not in caplog.text
+    caplog.clear()
+    write(log_path, line("/?ref=alice", at=T0 + timedelta(hours=1)))
+    AccessLogSource(log_path).sync(ctx)  # nothing new without an agent: no warning
+    assert caplog.records == []
