@@ -13,7 +13,8 @@ store transaction with that count:
   payment time (in `programs/obligations/<the UTC month>`), `draft` when the program says `review:
   true`; a renewal pays the first order's collaborators while the program's `renewals` allows;
 - pays each new lead the flat bounty of the `conversion: lead` programs;
-- for each new refund or cancellation, adjusts the order's rewards: one in no fulfillment is
+- for each new refund or cancellation, adjusts the order's rewards (for an imported sale's reversal,
+  that sale's rewards, found in the table of its day, which the reversal names): one in no fulfillment is
   reduced (`rejected` at zero); one processing or paid gets a clawback `<id>:refund:<refund id>`
   earned at the refund's time, or, when paid and its program says `clawback: false`, is left alone
   and the sum is noted (one processing is not paid yet: its fulfillment may still be cancelled).
@@ -48,7 +49,19 @@ from siren_sync.engine.balances import Claim, Settling, payable_at, status_of
 from siren_sync.engine.pools import counted_value, other_currency
 from siren_sync.engine.units import decimals_of
 from siren_sync.gcpause import without_gc_pauses
-from siren_sync.model import LEAD, SALE, WHOLE, Allocation, Collaborator, Event, Obligation, Program, Record, Touch
+from siren_sync.model import (
+    LEAD,
+    SALE,
+    WHOLE,
+    Allocation,
+    Collaborator,
+    Event,
+    Obligation,
+    Program,
+    Record,
+    Reversed,
+    Touch,
+)
 from siren_sync.payouts import records
 from siren_sync.store.protocol import Store, Transaction
 from siren_sync.tables import (
@@ -185,15 +198,23 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
 
 
 def is_payment(event: Event) -> bool:
-    """A paid sale a program can reward: an order's payment, or an imported sale naming a collaborator."""
-    if event.type != SALE or _taken_back(event) or (event.revenue is not None and event.revenue < 0):
+    """A paid sale a program can reward, exactly as the sources make one: the whole of a sale (its
+    share is 1: a refund's or a cancellation's is negative, and no source moves a part of a sale
+    forward) that is an order's payment (`woocommerce:sale:<order>`) or an imported sale naming a
+    collaborator, its revenue not negative. Anything else pays nothing: a sale event moving 0 or
+    half of an order is not its payment, whatever a future source means by it."""
+    if event.type != SALE or (event.share is not WHOLE and event.share != 1):
         return False
-    return event.order_id is not None or event.collaborator is not None
+    if event.order_id is not None:
+        return True
+    return event.collaborator is not None and (event.revenue is None or event.revenue >= 0)
 
 
 def is_take_back(event: Event) -> bool:
-    """An order's refund or cancellation."""
-    return event.type == SALE and event.order_id is not None and _taken_back(event)
+    """An order's refund or cancellation, or an imported sale's reversal (a negative sale naming it)."""
+    if event.type != SALE:
+        return False
+    return event.reverses is not None or (event.order_id is not None and _taken_back(event))
 
 
 def _taken_back(event: Event) -> bool:
@@ -202,7 +223,10 @@ def _taken_back(event: Event) -> bool:
 
 
 def refund_id(event: Event) -> str:
-    """The refund's own id (`woocommerce:refund:<order>:<refund>`), or `cancel` for a cancellation."""
+    """The refund's own id (`woocommerce:refund:<order>:<refund>`), `cancel` for a cancellation, or
+    an imported reversal's key."""
+    if event.reverses is not None:
+        return event.key
     parts = event.key.split(":")
     return parts[-1] if len(parts) > 3 and parts[1] == "refund" else parts[1] if len(parts) > 1 else event.key
 
@@ -581,21 +605,35 @@ class _Work:
     # -- refunds and cancellations ---------------------------------------------------------------
 
     def take_back(self, event: Event) -> None:
-        for ident, earned in list(self.entry(str(event.order_id))["rewards"].items()):
+        reversal = event.reverses is not None
+        rewards = self.of_sale(event.reverses) if event.reverses is not None else \
+            self.entry(str(event.order_id))["rewards"]
+        for ident, earned in list(rewards.items()):
             doc = self.doc(ident, earned)
             if (doc is not None and "of" not in doc and doc.get("status") != "rejected"
-                    and refund_id(event) not in doc.get("refunds", {}) and not _of_no_order(doc)):
+                    and refund_id(event) not in doc.get("refunds", {}) and (reversal or not _of_no_order(doc))):
                 self.adjust(ident, doc, event)  # a rejected reward pays nothing: nothing to take back
+
+    def of_sale(self, sale: Reversed) -> dict[str, str]:
+        """The rewards of an imported sale (obligation id -> earned_at): those of its month's table
+        (earned at its time, with no order index) whose sale it is (a lead keyed `manual:7` is not
+        the sale `7`), this run's too."""
+        table, order = program_obligations_table(iso(as_utc(sale.at)), self.days), _unordered_id(sale.key)
+        found = {**self.store.table(table), **self.written}
+        return {ident: doc["earned_at"] for ident, doc in found.items()
+                if doc.get("order") == order and "of" not in doc
+                and {kind for kind, _, _ in doc.get("engagements", ())} == {"manual"}}
 
     def adjust(self, ident: str, doc: Record, event: Event) -> None:
         """Take a refund's share back from one reward (see the module docstring)."""
         program = self.programs.get(doc["program"])
         rid = refund_id(event)
-        share = Fraction(doc.get("refunded_share", "0")) - event.share
+        moved = _share_moved(event)
+        share = Fraction(doc.get("refunded_share", "0")) - moved
         refunds = dict(doc.get("refunds", {}))
         left = Decimal(doc["amount"]) - Decimal(doc.get("taken", "0"))
         exponent = program.exponent if program is not None else decimals_of(Decimal(doc["reward"]))
-        refunded = self.refunded(program, doc, event)
+        refunded = self.refunded(program, doc, event, moved)
         flat = _flat(doc)  # the reward's own kind, whatever its program pays new sales now
         change = engine.adjustment(Decimal(doc["reward"]), left, refunded, Decimal(doc["value"]), exponent,
                                    full=share >= 1, flat=flat)
@@ -610,10 +648,12 @@ class _Work:
             doc = self.apply(ident, doc, change, event, program)
         self.put(ident, doc)
 
-    def refunded(self, program: Program | None, doc: Record, event: Event) -> Decimal:
-        """The refund's counted value for this reward: the program's, on the owner's lines for a royalty."""
-        if program is None:  # a program no longer configured: its share of the stored value
-            return Decimal(doc["value"]) * Decimal(event.share.numerator) / Decimal(event.share.denominator)
+    def refunded(self, program: Program | None, doc: Record, event: Event, moved: Fraction) -> Decimal:
+        """The refund's counted value for this reward: the program's, on the owner's lines for a
+        royalty; the share `moved` of the stored value for a program no longer configured, and for an
+        imported reversal (its revenue's share of its sale's, as a refund's of its order's total)."""
+        if program is None or event.reverses is not None:
+            return Decimal(doc["value"]) * Decimal(moved.numerator) / Decimal(moved.denominator)
         products = doc.get("products")
         if products is None:
             return counted_value(event, program, self.owned)
@@ -662,6 +702,18 @@ def other_currency_counts(store: Store) -> dict[str, dict[str, int]]:
     """Per program, the paid orders in another currency than its units it counted nothing for (`check`)."""
     counts: dict[str, dict[str, int]] = (store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("other_currency", {})
     return counts
+
+
+def _share_moved(event: Event) -> Fraction:
+    """The signed share of its sale a take-back moves: an order's refund or cancellation carries it;
+    an imported reversal is its revenue's share of its sale's (the whole of a sale of nothing)."""
+    sale = event.reverses
+    if sale is None:
+        return event.share
+    if not sale.revenue:
+        return Fraction(-1)
+    taken = event.revenue if event.revenue is not None else -(event.order.total if event.order else Decimal(0))
+    return Fraction(taken) / Fraction(sale.revenue)
 
 
 def _of_no_order(doc: Record) -> bool:
@@ -723,7 +775,7 @@ def _time(text: str | None) -> datetime | None:
 
 def _index_table(order: str) -> str | None:
     """The index table of an order's rewards; None for a sale with no order number (a lead, a
-    manual sale: never refunded nor renewed, it needs no index)."""
+    manual sale: never renewed, and a reversal names its sale's time, so it needs no index)."""
     return program_orders_table(int(order)) if _numbered(order) else None
 
 
@@ -796,7 +848,10 @@ def find(store: Store, ident: str) -> tuple[str, Record] | None:
 
 def clawbacks_of(store: Store, ident: str, doc: Record) -> dict[str, Record]:
     """The clawbacks of the reward `ident` (its document `doc`), by id: those its order's index entry
-    names (a reward with no order number is never refunded, so it has none)."""
+    names; for a reward of an imported sale (no order index), those of the reversals it names, looked
+    for in the tables from its own month on (a clawback is earned at its reversal's time, after the sale)."""
+    if _index_table(doc["order"]) is None:
+        return _reversals_clawbacks(store, ident, doc)
     found = {}
     days = program_day_tables(store.tables(PROGRAM_OBLIGATIONS))
     for claw, earned in _indexed(store, doc["order"]).items():
@@ -804,6 +859,16 @@ def clawbacks_of(store: Store, ident: str, doc: Record) -> dict[str, Record]:
             claimed = store.get(program_obligations_table(earned, days), claw)
             if claimed is not None and claimed.get("of") == ident:
                 found[claw] = claimed
+    return found
+
+
+def _reversals_clawbacks(store: Store, ident: str, doc: Record) -> dict[str, Record]:
+    wanted = {f"{ident}:refund:{rid}" for rid in doc.get("refunds", {})}
+    first, found = program_obligations_table(doc["earned_at"]), {}
+    for table in store.tables(PROGRAM_OBLIGATIONS) if wanted else ():
+        if table >= first:
+            found.update({claw: claimed for claw in wanted if (claimed := store.get(table, claw)) is not None
+                          and claimed.get("of") == ident})
     return found
 
 

@@ -4,7 +4,10 @@ An imported line is `{"key", "type", "collaborator", "at", "quantity"}`, or a `s
 `"revenue"` (negative for a refund) and optionally `"currency"` and `"lines"` so line item filters
 can apply, and `"collaborator"` for a sale closed by one (a `manual` engagement of programs), or a
 `lead` (`{"type": "lead", "collaborator", "at", "key"}`, the conversion of `conversion: lead`
-programs). A negative `quantity` is a correction and says so (`"correction": true`), as `credit
+programs). A negative sale that takes back (part of) an imported sale names it, `"reverses": "<its
+key>"`: that sale is recorded, or on an earlier line, dated before it and of at least as much revenue,
+and the programs take its rewards back pro rata (`commissions`); without `reverses` a negative sale
+is revenue alone, as before. A negative `quantity` is a correction and says so (`"correction": true`), as `credit
 --correction` does. Amounts and counts are bounded (`values.parse_decimal`, `values.parse_count`).
 
 Every line of the file is accounted for, once: new, already recorded (the same event is stored, or
@@ -16,21 +19,34 @@ imports as it is.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, NamedTuple
 
 from siren_sync.ledger import Ledger, event_problem
-from siren_sync.model import ENGAGEMENT_TYPES, EVENT_TYPES, LEAD, SALE, Collaborator, Event, Line, OrderValue, Record
-from siren_sync.values import nfc, parse_count, parse_decimal, parse_time
+from siren_sync.model import (
+    ENGAGEMENT_TYPES,
+    EVENT_TYPES,
+    LEAD,
+    SALE,
+    Collaborator,
+    Event,
+    Line,
+    OrderValue,
+    Record,
+    Reversed,
+)
+from siren_sync.values import iso, nfc, parse_count, parse_decimal, parse_time
 
-KNOWN_FIELDS = {"key", "type", "collaborator", "at", "quantity", "correction", "revenue", "currency", "lines"}
+KNOWN_FIELDS = {"key", "type", "collaborator", "at", "quantity", "correction", "revenue", "currency", "lines",
+                "reverses"}
 _BOM = b"\xef\xbb\xbf"
 # What two records of one key are compared on: what the event is, not who recorded it or when.
-_COMPARED = ("type", "at", "collaborator", "quantity", "revenue", "order", "share")
+_COMPARED = ("type", "at", "collaborator", "quantity", "revenue", "order", "share", "reverses")
+SaleOf = Callable[[str], "Event | None"]  # a sale's key -> the sale, recorded or on an earlier line
 
 
 class BadLine(ValueError):
@@ -47,8 +63,9 @@ def decode(raw: bytes, first: bool) -> str:
         raise BadLine(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1})") from None
 
 
-def parse_line(text: str, collaborators: Mapping[str, Collaborator]) -> Event:
-    """One JSON Lines record as an Event, or BadLine with the reason."""
+def parse_line(text: str, collaborators: Mapping[str, Collaborator], sale_of: SaleOf | None = None) -> Event:
+    """One JSON Lines record as an Event, or BadLine with the reason; `sale_of` finds the sale a
+    reversal names (without it, no sale is found)."""
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -70,7 +87,7 @@ def parse_line(text: str, collaborators: Mapping[str, Collaborator]) -> Event:
     except ValueError as exc:
         raise BadLine(f"bad 'at': {exc}") from None
     if raw["type"] == SALE:
-        return _sale(raw, at, collaborators)
+        return _sale(raw, at, collaborators, sale_of)
     return _engagement(raw, at, collaborators)
 
 
@@ -83,6 +100,8 @@ def _collaborator(raw: dict[str, Any], collaborators: Mapping[str, Collaborator]
 
 
 def _engagement(raw: dict[str, Any], at: datetime, collaborators: Mapping[str, Collaborator]) -> Event:
+    if "reverses" in raw:
+        raise BadLine(f"'reverses' is a field of a sale (a reversal), not of a {raw['type']}")
     who = _collaborator(raw, collaborators)
     correction = raw.get("correction", False)
     if not isinstance(correction, bool):
@@ -111,16 +130,23 @@ def _money(raw: Mapping[str, Any], name: str) -> Decimal:
         raise BadLine(str(exc)) from None
 
 
-def _sale(raw: dict[str, Any], at: datetime, collaborators: Mapping[str, Collaborator]) -> Event:
+def _sale(raw: dict[str, Any], at: datetime, collaborators: Mapping[str, Collaborator],
+          sale_of: SaleOf | None) -> Event:
     if "correction" in raw or "quantity" in raw:
         field_name = next(f for f in ("quantity", "correction") if f in raw)
         raise BadLine(f"{field_name!r} is not a field of a sale (a refund is a negative 'revenue')")
+    if "reverses" in raw and "collaborator" in raw:
+        raise BadLine("a reversal names its sale ('reverses'), not a 'collaborator': the sale's is taken back")
     who = _collaborator(raw, collaborators) if "collaborator" in raw else None
     revenue = _money(raw, "revenue")
     if who is not None and revenue < 0:
-        raise BadLine("a sale naming a collaborator is a conversion: its 'revenue' is not negative")
+        raise BadLine("a sale naming a collaborator is a conversion: its 'revenue' is not negative (to take "
+                      "it back, import a negative sale that names it: \"reverses\": \"<its key>\")")
+    link = _reversed(raw, at, revenue, sale_of) if "reverses" in raw else None
+    reverses = link.reversed if link is not None else None
     if "lines" not in raw:
-        return Event(key=raw["key"], type=SALE, at=at, revenue=revenue, source="import", collaborator=who)
+        return Event(key=raw["key"], type=SALE, at=at, revenue=revenue, source="import", collaborator=who,
+                     reverses=reverses)
     currency = raw.get("currency")
     if not isinstance(currency, str) or not currency.strip():
         raise BadLine("'currency' is required with 'lines'")
@@ -128,8 +154,47 @@ def _sale(raw: dict[str, Any], at: datetime, collaborators: Mapping[str, Collabo
     total = abs(revenue)
     discount = max(sum((line.subtotal for line in lines), Decimal(0)) - total, Decimal(0))
     order = OrderValue(currency=currency.strip().upper(), total=total, lines=lines, discount_total=discount)
+    if link is not None and link.currency not in (None, order.currency):
+        raise BadLine(f"'currency' is {order.currency}, not {link.currency} as the sale it reverses")
     return Event(key=raw["key"], type=SALE, at=at, order=order, share=Fraction(-1 if revenue < 0 else 1),
-                 source="import", collaborator=who)
+                 source="import", collaborator=who, reverses=reverses)
+
+
+def _reversed(raw: Mapping[str, Any], at: datetime, revenue: Decimal, sale_of: SaleOf | None) -> _Link:
+    """The imported sale a negative sale takes back from (`"reverses": "<its key>"`): dated before
+    it, with at least as much revenue (its currency, when it had lines, to compare with the line's)."""
+    key = raw["reverses"]
+    if not isinstance(key, str) or not key:
+        raise BadLine("'reverses' must be the key of the sale it takes back (a string)")
+    sale = _reversible(key, sale_of)
+    stake = sale.revenue if sale.revenue is not None else (sale.order.total if sale.order else Decimal(0))
+    if revenue > 0 or (revenue == 0 and stake > 0):
+        raise BadLine(f"'revenue' is {revenue}: a reversal takes back, its 'revenue' is negative")
+    if -revenue > stake:
+        raise BadLine(f"'revenue' is {revenue}: more than the {stake} of the sale {key!r} it reverses")
+    if at <= sale.at:
+        raise BadLine(f"'at' is {iso(at)}: a reversal comes after the sale {key!r} it reverses ({iso(sale.at)})")
+    return _Link(Reversed(key, sale.at, stake), sale.order.currency if sale.order else None)
+
+
+def _reversible(key: str, sale_of: SaleOf | None) -> Event:
+    """The sale `key` names, when a reversal may name it: an imported sale, recorded or on an
+    earlier line, that is no refund itself (an order's refunds come from WooCommerce)."""
+    sale = sale_of(key) if sale_of is not None else None
+    if sale is None:
+        raise BadLine(f"'reverses': no sale {key!r} is recorded or on an earlier line")
+    if sale.type != SALE or sale.source != "import" or sale.order_id is not None:
+        raise BadLine(f"'reverses': {key!r} is not an imported sale")
+    if sale.reverses is not None or sale.share < 0 or (sale.revenue is not None and sale.revenue < 0):
+        raise BadLine(f"'reverses': {key!r} is itself a refund")
+    return sale
+
+
+class _Link(NamedTuple):
+    """A reversal's sale as the event keeps it, and the sale's currency when it had lines."""
+
+    reversed: Reversed
+    currency: str | None
 
 
 def _lines(raw_lines: Any) -> tuple[Line, ...]:
@@ -195,9 +260,30 @@ class ImportReport:
         return sorted(self.conflicts + self.bad)
 
 
-def parse_lines(raw_lines: Iterable[bytes],
-                collaborators: Mapping[str, Collaborator]) -> tuple[ImportReport, list[tuple[int, Event]]]:
-    """(the report so far: blank and bad lines, every line counted; the good lines' events)."""
+class Sales:
+    """The sales the reversals of one file name (`SaleOf`): the recorded one of that key (the key
+    index says whether there is one; then the ledger's months are read, newest first, since a key
+    does not say its month), else the first on an earlier line of the file."""
+
+    def __init__(self, ledger: Ledger):
+        self.ledger = ledger
+        self.earlier: dict[str, Event] = {}
+        self.recorded: dict[str, Event | None] = {}
+
+    def add(self, event: Event) -> None:
+        self.earlier.setdefault(event.key, event)
+
+    def __call__(self, key: str) -> Event | None:
+        if key not in self.recorded:
+            record = self.ledger.find(key)
+            self.recorded[key] = Event.from_record(record) if record is not None else None
+        return self.recorded[key] or self.earlier.get(key)
+
+
+def parse_lines(raw_lines: Iterable[bytes], collaborators: Mapping[str, Collaborator],
+                sales: Sales | None = None) -> tuple[ImportReport, list[tuple[int, Event]]]:
+    """(the report so far: blank and bad lines, every line counted; the good lines' events); with
+    `sales`, a reversal finds the sale it names there (each good line is added to it)."""
     report, parsed = ImportReport(), []
     for number, raw in enumerate(raw_lines, start=1):
         report.lines += 1
@@ -206,7 +292,10 @@ def parse_lines(raw_lines: Iterable[bytes],
             if not text.strip():
                 report.blank += 1
                 continue
-            parsed.append((number, parse_line(text, collaborators)))
+            event = parse_line(text, collaborators, sales)
+            parsed.append((number, event))
+            if sales is not None:
+                sales.add(event)
         except BadLine as exc:
             report.bad.append((number, str(exc)))
     return report, parsed
@@ -214,7 +303,7 @@ def parse_lines(raw_lines: Iterable[bytes],
 
 def import_lines(ledger: Ledger, raw_lines: Iterable[bytes]) -> ImportReport:
     """Read, sort out and record the lines of one file; every line ends in exactly one count."""
-    report, parsed = parse_lines(raw_lines, ledger.collaborators)
+    report, parsed = parse_lines(raw_lines, ledger.collaborators, Sales(ledger))
     stored = ledger.recorded(event for _, event in parsed)
     first: dict[str, tuple[int, Record]] = {}
     fresh: list[Event] = []

@@ -109,6 +109,24 @@ class OrderValue:
 
 
 @dataclass(frozen=True, slots=True)
+class Reversed:
+    """The imported sale a reversal takes back from (its line says `"reverses": "<the sale's key>"`),
+    as the import found it: its key, its time (the day its program rewards were earned) and its
+    revenue (a reversal of revenue `r` is the share `r / revenue` of it)."""
+
+    key: str
+    at: datetime
+    revenue: Decimal
+
+    def to_record(self) -> Record:
+        return {"key": self.key, "at": iso(as_utc(self.at)), "revenue": str(self.revenue)}
+
+    @classmethod
+    def from_record(cls, r: Mapping[str, Any]) -> Reversed:
+        return cls(key=r["key"], at=parse_time(r["at"]), revenue=Decimal(r["revenue"]))
+
+
+@dataclass(frozen=True, slots=True)
 class Touch:
     """What an order or a visit says about who may have brought a sale (programs, DESIGN section 8).
 
@@ -165,7 +183,8 @@ class Event:
 
     `order_id` names the order an event comes from (its sale, refunds, cancellation and engagement
     events); `touch` what an order's payment (`sale`) or a referred visit says about who brought the
-    sale (programs). Both are left out of the record when unset, like every default.
+    sale (programs); `reverses` the imported sale an imported reversal takes back from. They are left
+    out of the record when unset, like every default (a store written before them reads as it is).
     """
 
     key: str
@@ -179,6 +198,7 @@ class Event:
     source: str = "manual"
     order_id: int | None = None
     touch: Touch | None = None
+    reverses: Reversed | None = None  # an imported sale's reversal: the sale it takes back from
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None:
@@ -201,17 +221,20 @@ class Event:
             record["order_id"] = self.order_id
         if self.touch is not None:
             record["touch"] = self.touch.to_record()
+        if self.reverses is not None:
+            record["reverses"] = self.reverses.to_record()
         return record
 
     @classmethod
     def from_record(cls, r: Mapping[str, Any]) -> Event:
-        touch = r.get("touch")
+        touch, reverses = r.get("touch"), r.get("reverses")
         return cls(key=r["key"], type=r["type"], at=parse_time(r["at"]), collaborator=r.get("collaborator"),
                    quantity=int(r.get("quantity", 1)),
                    revenue=Decimal(r["revenue"]) if r.get("revenue") is not None else None,
                    order=OrderValue.from_record(r["order"]) if r.get("order") else None,
                    share=Fraction(r["share"]) if "share" in r else WHOLE, source=r.get("source", "manual"),
-                   order_id=r.get("order_id"), touch=Touch.from_record(touch) if touch is not None else None)
+                   order_id=r.get("order_id"), touch=Touch.from_record(touch) if touch is not None else None,
+                   reverses=Reversed.from_record(reverses) if reverses is not None else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -800,3 +800,18 @@ def test_a_run_takes_each_take_back_after_its_payment_and_the_rest_by_time_then_
     taken = list(events)
     commissions._in_turn(taken)
     assert [e.key for e in taken] == [e.key for e in sorted(events, key=turn)]
+
+
+def test_only_a_whole_sale_is_a_payment_a_sale_moving_no_share_or_part_of_one_pays_nothing(store):
+    """Before: any sale of an order with a share not below zero was read as its payment, so a sale
+    event moving 0 (or half) of an order would have been paid the whole reward."""
+    shop = Shop(store, program())
+    sale, coupon = order(coupon="alice")[:2]
+    nothing = dataclass_replace(sale, key="woocommerce:adjust:7:1", share=Fraction(0))
+    half = dataclass_replace(sale, key="woocommerce:adjust:7:2", share=Fraction(1, 2))
+    shop.record(nothing, half, coupon)
+    assert shop.owed() == {}
+    assert not commissions.is_payment(nothing) and not commissions.is_payment(half)
+    assert not commissions.is_take_back(nothing)
+    shop.record(*order(8, coupon="alice"))  # an order's payment: the whole of it
+    assert shop.owed() == {"affiliates:8:alice": (Decimal("25.00"), "payable")}

@@ -87,7 +87,7 @@ BAD = {
     "not JSON": ("{not json", "not JSON (Expecting property name enclosed in double quotes)"),
     "not an object": ("[1, 2]", "not a JSON object"),
     "unknown field": (line(**COUPON, points=3), "unknown field 'points' (known: at, collaborator, correction, "
-                                                "currency, key, lines, quantity, revenue, type)"),
+                                                "currency, key, lines, quantity, revenue, reverses, type)"),
     "missing key": (line(type="manual", collaborator="alice", at=AT), "missing 'key'"),
     "empty type": (line(key="k", type="", collaborator="alice", at=AT), "missing 'type'"),
     "at not a string": (line(key="k", type="manual", collaborator="alice", at=20261105), "missing 'at'"),

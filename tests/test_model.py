@@ -229,3 +229,20 @@ def test_a_posted_outbox_entry_round_trips_with_its_post():
 
 def test_an_outbox_record_with_only_its_names_reads_as_queued():
     assert OutboxEntry.from_record({"distribution": "d", "slug": "s"}) == OutboxEntry("d", "s")
+
+
+def test_a_reversal_keeps_the_sale_it_reverses_and_an_event_stored_before_reads_without_one():
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from siren_sync.model import Event, Reversed
+
+    sale = Reversed("deal-42", datetime(2026, 11, 10, 12, tzinfo=UTC), Decimal("1000.00"))
+    event = Event(key="deal-42:cancel", type="sale", at=datetime(2026, 11, 12, tzinfo=UTC),
+                  revenue=Decimal("-1000.00"), source="import", reverses=sale)
+    record = event.to_record()
+    assert record["reverses"] == {"key": "deal-42", "at": "2026-11-10T12:00:00+00:00", "revenue": "1000.00"}
+    assert Event.from_record(record) == event
+    old = {"key": "deal-42:cancel", "type": "sale", "at": "2026-11-12T00:00:00+00:00", "revenue": "-1000.00",
+           "source": "import"}
+    assert Event.from_record(old).reverses is None and "reverses" not in Event.from_record(old).to_record()

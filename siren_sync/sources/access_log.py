@@ -8,8 +8,12 @@
   `/2026/11/my-post/` or `/?p=12`) is a `boundPostUsed` for the post's owner (`by_post`, else the
   post's author through `post_authors` and `by_wp_user`);
 - only GET/HEAD answered 2xx/3xx count; bots (user agents naming a bot, crawler, spider, curl, wget,
-  python-requests, headless browsers...) and assets (`.css`, `.js`, images, fonts, `/wp-content/`,
-  `/wp-includes/`, `/wp-json/`, `/wp-admin/`, `xmlrpc.php`) never count;
+  python-requests, headless browsers...; a Cubot phone is not one) and assets (`.css`, `.js`,
+  images, fonts, `/wp-content/`, `/wp-includes/`, `/wp-json/`, `/wp-admin/`, `xmlrpc.php`) never
+  count;
+- a line without a user agent field (the common log format) counts nothing, as an empty agent: one
+  warning a sync names the log and how many lines that could have counted had none (not the lines:
+  they hold addresses);
 - the same visitor (client address + user agent) is counted once per collaborator and type per
   `visitor_window`: the window opens at the counted visit, repeats inside it are dropped, the first
   one after it counts again;
@@ -67,7 +71,9 @@ _LINE = re.compile(  # combined (or common) log format; quoted fields allow \" e
     rb'(?: "(?P<referer>[^"\\]*(?:\\.[^"\\]*)*)" "(?P<ua>[^"\\]*(?:\\.[^"\\]*)*)")?'
 )
 _BOTS = re.compile(  # searched in the lower-cased user agent (re.IGNORECASE is ~20x slower here)
-    r"bot|crawl|spider|slurp|curl|wget|python-requests|python-urllib|aiohttp|httpx|go-http-client|"
+    # "bot" ends a crawler's name (Googlebot, bingbot, AhrefsBot, AdsBot-Google), but not a phone
+    # brand's: Cubot ("CUBOT X30", "CUBOT_X20_PRO") is an Android phone, its visitors are people.
+    r"(?<!cu)bot|crawl|spider|slurp|curl|wget|python-requests|python-urllib|aiohttp|httpx|go-http-client|"
     r"headless|phantomjs|lighthouse|pingdom|uptime|monitor|scrapy|java/|libwww|okhttp|"
     r"facebookexternalhit|preview|feedfetcher"
 )
@@ -256,7 +262,7 @@ class AccessLogSource:
     def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
         """Read the lines written since the cursor (the whole current file for a backfill)."""
         report = SyncReport(self.name)
-        report.detail.update(lines=0, candidates=0, ignored=0, duplicates=0, unattributed=0)
+        report.detail.update(lines=0, candidates=0, ignored=0, duplicates=0, unattributed=0, no_user_agent=0)
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
@@ -274,7 +280,19 @@ class AccessLogSource:
             report.detail["truncated"] = True  # copytruncate: the same inode starts over
             offset = 0
         self._read(run, self.path, st.st_ino, offset, final=False)
+        self._warn_no_user_agent(report)
         return report
+
+    def _warn_no_user_agent(self, report: SyncReport) -> None:
+        """Once a sync: how many lines that could have counted had no user agent field (a log in
+        the common format, not the combined one), so they counted nothing. Never a line itself:
+        it holds a visitor's address."""
+        skipped = report.detail["no_user_agent"]
+        if skipped:
+            log.warning("%s: %s: %d lines that could have counted have no user agent field (the common log "
+                        "format?) and count nothing: log in the combined format", self.name, self.path, skipped,
+                        extra={"fields": {"event": "access_log_no_user_agent", "file": self.path,
+                                          "lines": skipped}})
 
     def check(self) -> list[tuple[str, bool, str]]:
         """The log file can be read: its size, the bound post paths and the ref parameter."""
@@ -413,6 +431,8 @@ class AccessLogSource:
         ua_raw = m.group("ua")
         if is_asset(target.partition("?")[0]) or is_bot(ua_raw.decode("utf-8", "replace") if ua_raw else ""):
             report.detail["ignored"] += 1
+            if ua_raw is None and not is_asset(target.partition("?")[0]):  # the common log format: said once a sync
+                report.detail["no_user_agent"] += 1
             return None
         return target
 

@@ -283,3 +283,53 @@ def test_a_quarantined_line_keeps_its_place_not_the_visitor(log_path):
         (f"{log_path}:0", "bad time in log line", {"bytes": len(bad_time), "time": stamp(T0).replace("Nov", "Foo")}),
         (f"{log_path}:{len(bad_time)}", "not a combined log line", {"bytes": len(garbage)})]
     assert "198.51.100.77" not in repr(ctx.quarantined) and "Firefox" not in repr(ctx.quarantined)
+
+
+# Real visitors' agents (Cubot is an Android phone brand: "bot" is in its name) and real crawlers'.
+PHONES = (
+    "Mozilla/5.0 (Linux; Android 10; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 9; CUBOT_X20_PRO Build/PPR1.180610.011) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/74.0.3729.136 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 13; Cubot Note 20) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/141.0.0.0 Mobile Safari/537.36",
+)
+CRAWLERS = (
+    "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (Linux; Android 6.0.1; Nexus 5X Build/MMB29P) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/41.0.2272.96 Mobile Safari/537.36 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)",
+    "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)",
+    "AdsBot-Google (+http://www.google.com/adsbot.html)",
+    "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
+    "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)",
+    "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)",
+)
+
+
+def test_a_cubot_phone_is_a_visitor_and_crawlers_are_still_bots(log_path):
+    """Before: "bot" anywhere in the agent made it a bot, so every Cubot phone's visit was lost."""
+    write(log_path, *(line("/?ref=alice", ip=f"203.0.113.{i}", ua=ua) for i, ua in enumerate(PHONES + CRAWLERS)))
+    ctx = context()
+    report = AccessLogSource(log_path).sync(ctx)
+    assert types(ctx) == [("referredSiteVisit", "alice")] * len(PHONES)
+    assert report.detail["ignored"] == len(CRAWLERS)
+
+
+def test_a_common_format_log_warns_once_a_sync_with_the_count_and_no_visitor(log_path, caplog):
+    """Before: lines without a user agent field (the common log format) counted nothing, silently."""
+    common = [f'203.0.113.{i} - - [{stamp(T0)}] "GET /?ref=alice HTTP/1.1" 200 5120\n' for i in range(3)]
+    write(log_path, *common, line("/?ref=alice", ip="198.51.100.7"), line("/about/"))
+    ctx = context()
+    with caplog.at_level("WARNING", logger="siren_sync.sources.access_log"):
+        report = AccessLogSource(log_path).sync(ctx)
+    assert types(ctx) == [("referredSiteVisit", "alice")]  # the combined line still counts
+    assert report.detail["no_user_agent"] == 3
+    warned = [r.getMessage() for r in caplog.records]
+    assert warned == [f"access_log: {log_path}: 3 lines that could have counted have no user agent field "
+                      "(the common log format?) and count nothing: log in the combined format"]
+    assert "203.0.113" not in caplog.text
+    caplog.clear()
+    write(log_path, line("/?ref=alice", at=T0 + timedelta(hours=1)))
+    AccessLogSource(log_path).sync(ctx)  # nothing new without an agent: no warning
+    assert caplog.records == []
