@@ -737,7 +737,7 @@ def _in_turn(taken: list[Event]) -> None:
     payment (an order refunded while on hold, paid at its completion), would otherwise find no
     reward to take from, and the sale would then pay in full. Those take-backs are the few sorted
     by a key of their own and put in place; the others are sorted by their time and key, in C."""
-    backs = [e for e in taken if e.share is not WHOLE and is_take_back(e)]
+    backs = [e for e in taken if e.share is not WHOLE and e.order_id is not None and is_take_back(e)]
     orders = {e.order_id for e in backs}
     paid = {e.order_id: e.at for e in taken if e.order_id in orders and is_payment(e)} if backs else {}
     if not paid:
