@@ -429,10 +429,11 @@ class _Work:
     @staticmethod
     def _engaged_by(sale: Event, mine: list[Event]) -> tuple[tuple[str, ...], dict[str, frozenset[int]]]:
         """(the owners of the order's bound coupons, sorted; each owner of a product line of the
-        order -> the products of theirs in it), from the order's engagement events, in one pass."""
+        order -> what their lines sold: the product, or the variation bought), from the order's
+        engagement events, in one pass."""
         coupons: set[str] = set()
         owners: dict[str, set[int]] = {}
-        lines: dict[str, int | None] | None = None  # line id -> product, made at the first royalty event
+        lines: dict[str, int | None] | None = None  # line id -> what it sold, made at the first royalty event
         for e in mine:
             if not e.collaborator:
                 continue
@@ -440,7 +441,9 @@ class _Work:
                 coupons.add(e.collaborator)
             elif e.type == engine.ROYALTY:
                 if lines is None:
-                    lines = {line.id: line.product_id for line in (sale.order.lines if sale.order else ())}
+                    # the variation's id, not the parent's: the owner of the T-shirt, paid on size XL
+                    # while another owns size L, must not count the L's line as theirs too
+                    lines = {line.id: line.sold_id for line in (sale.order.lines if sale.order else ())}
                 product = lines.get(e.key.rsplit(":", 1)[-1])
                 if product is not None:
                     owners.setdefault(e.collaborator, set()).add(product)

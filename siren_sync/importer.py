@@ -212,14 +212,16 @@ def _lines(raw_lines: Any) -> tuple[Line, ...]:
 
 
 def _line(i: int, raw: Mapping[str, Any]) -> Line:
-    product = raw.get("product_id")
+    product, variation = raw.get("product_id"), raw.get("variation_id")
     categories = raw.get("categories") or []
     if not isinstance(categories, list):
         raise BadLine("'categories' must be a list of ids")
+    variation_id = None if variation is None else _id(variation, "'variation_id'")
     return Line(id=str(raw.get("id", i)), subtotal=_money(raw, "subtotal"),
                 quantity=_whole(raw.get("quantity", 1), "'quantity'"),
                 product_id=None if product is None else _id(product, "'product_id'"),
-                sku=str(raw.get("sku") or ""), categories=tuple(_id(c, "a category") for c in categories))
+                sku=str(raw.get("sku") or ""), categories=tuple(_id(c, "a category") for c in categories),
+                variation_id=variation_id or None)  # 0 is WooCommerce's "no variation"
 
 
 def _id(value: Any, what: str) -> int:

@@ -47,7 +47,12 @@ Record = dict[str, Any]  # a JSON document as the store keeps it
 
 @dataclass(frozen=True, slots=True)
 class Line:
-    """One order line item, as much of it as transaction compilers and line item filters need."""
+    """One order line item, as much of it as transaction compilers and line item filters need.
+
+    A variable product's line names the parent in `product_id` and the variation bought in
+    `variation_id` (None: a simple product, WooCommerce's 0, or a line stored before variations were
+    kept). A collaborator owns the line when either id is in their `products` (`pools`'s
+    `collaboratorOwned`; the source gives its points to the variation's owner first)."""
 
     id: str
     subtotal: Decimal  # before discounts, for the whole quantity
@@ -55,6 +60,13 @@ class Line:
     product_id: int | None = None
     sku: str = ""
     categories: tuple[int, ...] = ()
+    variation_id: int | None = None
+
+    @property
+    def sold_id(self) -> int | None:
+        """The most specific id of what was sold: the variation, else the product. Product and
+        variation ids are one WordPress post id space, so a set of them never mixes two things up."""
+        return self.product_id if self.variation_id is None else self.variation_id
 
     def to_record(self) -> Record:
         """Fields at their default are left out (`from_record` restores them): every sale, refund and
@@ -68,13 +80,15 @@ class Line:
             record["sku"] = self.sku
         if self.categories:
             record["categories"] = list(self.categories)
+        if self.variation_id is not None:
+            record["variation_id"] = self.variation_id
         return record
 
     @classmethod
     def from_record(cls, r: Mapping[str, Any]) -> Line:
         return cls(id=str(r["id"]), subtotal=Decimal(r["subtotal"]), quantity=int(r.get("quantity", 1)),
                    product_id=r.get("product_id"), sku=r.get("sku") or "",
-                   categories=tuple(r.get("categories") or ()))
+                   categories=tuple(r.get("categories") or ()), variation_id=r.get("variation_id"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,6 +81,18 @@ def test_a_product_id_written_as_text_is_read_as_a_number_like_the_categories():
     assert sale.order.lines[0].product_id == 93
 
 
+def test_a_line_names_its_variation_as_woocommerce_does_and_0_is_none():
+    """An imported line of a variable product names the variation bought, so `collaboratorOwned`
+    pools keep it for the variation's owner as they keep the same order read from WooCommerce."""
+    sale = parse_line(line(key="s", type="sale", at=AT, revenue="50.00", currency="USD",
+                           lines=[{"id": 1, "subtotal": "20.00", "product_id": 30, "variation_id": "31"},
+                                  {"id": 2, "subtotal": "30.00", "product_id": 13, "variation_id": 0}]), WHO)
+    assert [(x.product_id, x.variation_id) for x in sale.order.lines] == [(30, 31), (13, None)]
+    bad = line(key="s", type="sale", at=AT, revenue="5", currency="USD", lines=[{"subtotal": "5", "variation_id": -1}])
+    with pytest.raises(BadLine, match=r"lines\[0\]: 'variation_id' is -1, not an id"):
+        parse_line(bad, WHO)
+
+
 # -- bad lines -------------------------------------------------------------------------------
 
 BAD = {

@@ -46,6 +46,16 @@ def test_a_line_round_trips_and_stores_only_what_differs_from_the_defaults():
     assert round_trip(plain, Line) == plain
 
 
+def test_a_variation_line_round_trips_and_a_line_stored_before_variations_reads_as_none():
+    """Lines stored before variation ids were kept (and every simple product's line) have no
+    `variation_id`: they read back as they were, and a line without one stores nothing new."""
+    shirt = Line(id="79", subtotal=Decimal("25.00"), product_id=30, variation_id=31)
+    assert shirt.to_record() == {"id": "79", "subtotal": "25.00", "product_id": 30, "variation_id": 31}
+    assert round_trip(shirt, Line) == shirt
+    assert Line.from_record({"id": "77", "subtotal": "30.00", "product_id": 93}).variation_id is None
+    assert "variation_id" not in LINE.to_record()
+
+
 def test_an_order_value_round_trips_and_leaves_zero_parts_out():
     assert round_trip(ORDER, OrderValue) == ORDER
     record = ORDER.to_record()

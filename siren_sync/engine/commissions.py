@@ -279,7 +279,7 @@ class Royalty(NamedTuple):
     a program of royalties alone writes as it is (`royalties_alone`)."""
 
     collaborator: str
-    products: frozenset[int]  # theirs in the order
+    products: frozenset[int]  # what their lines sold (a variation's id for a variable product's line)
     value: Decimal  # their lines' counted value (a refund takes back the same share of it)
     amount: Decimal
     note: str  # "<collaborator>'s lines: <the arithmetic>"

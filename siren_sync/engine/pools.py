@@ -97,19 +97,22 @@ def _parts(compilers: tuple[str, ...]) -> tuple[bool, bool, bool, bool, bool]:
 
 
 def _kept_lines(lines: Sequence[Line], filters: LineItemFilters, owned_products: Collection[int]) -> Sequence[Line]:
-    """The lines that pass `filters`; a royalty's filter (the owner's products alone) without a call per line."""
-    if not filters.with_skus and filters.in_categories is None:
-        return [line for line in lines if line.product_id in owned_products]
-    return [line for line in lines if _keeps(line, filters, owned_products)]
+    """The lines that pass every filter that is set (filters narrow, they never widen); a royalty's
+    filter (the owner's products alone) without a call per line. A line is owned when its product
+    or its variation is in `owned_products`: the parent's id owns every variation of it, a
+    variation's id that variation's lines alone."""
+    if filters.with_skus or filters.in_categories is not None:
+        lines = [line for line in lines if _keeps(line, filters)]
+    if filters.collaborator_owned:
+        lines = [line for line in lines if line.product_id in owned_products or line.variation_id in owned_products]
+    return lines
 
 
-def _keeps(line: Line, filters: LineItemFilters, owned_products: Collection[int]) -> bool:
-    """A line counts when it passes every filter that is set (filters narrow, they never widen)."""
+def _keeps(line: Line, filters: LineItemFilters) -> bool:
+    """Whether a line passes the SKU and category filters that are set."""
     if filters.with_skus and line.sku not in filters.with_skus:
         return False
     if filters.in_categories is not None and not set(line.categories) & set(filters.in_categories):
-        return False
-    if filters.collaborator_owned and line.product_id not in owned_products:
         return False
     return True
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from siren_sync.model import Collaborator, Event
+from siren_sync.model import Collaborator, Event, Line
 from siren_sync.values import coupon_code, nfc
 
 
@@ -72,6 +72,14 @@ class Attribution:
             if c.wp_user_id is not None:
                 index.by_wp_user[c.wp_user_id] = c.id
         return index
+
+    def owner_of(self, line: Line) -> str | None:
+        """Who owns an order line: the owner of the variation bought, else the owner of its product.
+        The more specific id wins, so a line is never two owners' (one owns the T-shirt, another
+        its size L: the L's lines are the second's, the other sizes the first's)."""
+        variation, by_product = line.variation_id, self.by_product
+        owner = by_product.get(variation) if variation is not None else None
+        return owner or (by_product.get(line.product_id) if line.product_id is not None else None)
 
 
 VISITOR_DIGEST_BYTES = 16  # a visitor digest is 32 hex characters

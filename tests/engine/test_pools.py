@@ -105,6 +105,27 @@ def test_collaborator_owned_keeps_owned_products_with_pro_rata_discount():
     assert compile_order(ORDER, ("lineItems", "discounts"), filters, set()) == 0
 
 
+# Two sizes of one T-shirt (parent product 30, variations 31 and 32) and a simple product.
+SHIRTS = OrderValue("EUR", D("70.00"), (Line("20", D("20.00"), product_id=30, variation_id=31),
+                                        Line("21", D("30.00"), product_id=30, variation_id=32),
+                                        Line("22", D("30.00"), product_id=11)), discount_total=D("10.00"))
+
+
+@pytest.mark.parametrize("owned, kept", [
+    ({31}, D("20.00")),  # the variation alone: its lines, not the other size's
+    ({30}, D("50.00")),  # the parent: every variation of it
+    ({31, 11}, D("50.00")),  # a variation and a simple product
+    ({32, 30}, D("50.00")),  # parent and variation listed: each line still counts once
+    ({99}, D("0")),
+])
+def test_collaborator_owned_keeps_a_line_by_its_product_or_its_variation(owned, kept):
+    filters = LineItemFilters(collaborator_owned=True)
+    value = compile_order(SHIRTS, ("lineItems", "discounts"), filters, owned)
+    assert value == Fraction(kept) * (1 - Fraction("10.00") / Fraction("80.00"))
+    with_skus = LineItemFilters(collaborator_owned=True, with_skus=("",))  # the per-line path, every line passes
+    assert compile_order(SHIRTS, ("lineItems", "discounts"), with_skus, owned) == value
+
+
 def test_filters_combine_and_do_not_touch_order_level_compilers():
     filters = LineItemFilters(with_skus=("PEER-105", "PEER-101"), in_categories=(5,))
     value = compile_order(FULL, ALL, filters, ())

@@ -12,9 +12,9 @@ import pytest
 import responses
 
 from siren_sync import commissions
-from siren_sync.model import Collaborator, Event, Program
+from siren_sync.model import Collaborator, Event, LineItemFilters, Program
 from siren_sync.sources.access_log import AccessLogSource
-from tests.support.ledgers import make_ledger
+from tests.support.ledgers import DECEMBER, NOVEMBER, distributor, make_ledger
 from tests.support.payloads import FakeContext, coupon_line, line_item, order, renewal, subscription
 from tests.support.shop import NOW, make_shop, source
 
@@ -176,3 +176,61 @@ def test_a_variation_s_line_is_its_parent_product_s_owner_s(rsps):
     source().sync(ctx)
     [sold] = [e for e in ctx.events.values() if e.type == "collaboratorProductSold"]
     assert (sold.key, sold.collaborator) == ("woocommerce:collaboratorProductSold:6001:60010", "frank")
+
+
+# -- variable products: an owner of one variation -------------------------------------------------------
+
+ERIN = Collaborator("erin", email="erin@example.com", products=(31,))  # owns the T-shirt's size L
+FRANK = Collaborator("frank", email="frank@example.com", products=(30,))  # owns the T-shirt (the parent)
+ROYALTIES = program(key="royalties", engagements=("collaboratorProductSold",), percentage=Decimal(50))
+
+
+def shirts(order_id: int = 7001, status: str = "completed", **kw) -> dict:
+    """Size L (variation 31) and two of size XL (variation 32) of the T-shirt (product 30), paid in November."""
+    return order(order_id, status, "75.00", currency="USD", created="2026-11-10T10:00:00",
+                 paid="2026-11-10T10:05:00", line_items=[
+                     line_item(order_id * 10 + 1, 30, "25.00", variation_id=31, sku="TEE-L", name="T-shirt - L"),
+                     line_item(order_id * 10 + 2, 30, "50.00", quantity=2, variation_id=32, sku="TEE-XL",
+                               name="T-shirt - XL")], **kw)
+
+
+def shirt_events(rsps, *bodies: dict, people: Iterable[Collaborator]) -> list[Event]:
+    shop = make_shop(rsps)
+    shop.add(*bodies)
+    ctx = FakeContext.of(people, now=NOW)
+    source().sync(ctx)
+    return list(ctx.events.values())
+
+
+@pytest.mark.parametrize("owners, paid", [
+    ([ERIN], {"royalties:7001:erin": Decimal("12.50")}),  # size L alone, not the XL
+    ([FRANK], {"royalties:7001:frank": Decimal("37.50")}),  # the parent: every size
+    # both: the L is Erin's alone, Frank keeps the XL; no line is paid twice
+    ([ERIN, FRANK], {"royalties:7001:erin": Decimal("12.50"), "royalties:7001:frank": Decimal("25.00")}),
+])
+def test_an_owner_of_a_variation_is_paid_the_royalty_on_its_lines_only(rsps, store, owners, paid):
+    people = {c.id: c for c in owners}
+    events = shirt_events(rsps, shirts(), people=owners)
+    assert rewards(store, events, ROYALTIES, people=people) == paid
+
+
+def test_a_refund_takes_back_the_variation_owner_s_share_of_their_own_lines(rsps, store):
+    """A refund of 15.00 on the 75.00 order: a fifth of every line, so a fifth of Erin's 12.50."""
+    people = {c.id: c for c in (ERIN, FRANK)}
+    events = shirt_events(rsps, shirts(), people=people.values())
+    rewards(store, events, ROYALTIES, people=people)
+    refunded = shirts(status="completed", modified="2026-11-12T09:00:00", refunds=[{"id": 7090, "total": "-15.00"}])
+    later = shirt_events(rsps, refunded, people=people.values())
+    assert rewards(store, later, ROYALTIES, people=people) == {"royalties:7001:erin": Decimal("10.00"),
+                                                               "royalties:7001:frank": Decimal("20.00")}
+
+
+def test_a_variation_s_owner_scores_in_a_distributor_and_its_collaborator_owned_pool_keeps_that_line(rsps, store):
+    """`collaboratorProductSold` scores the variation's owner per unit sold, and a pool counting only
+    collaborator-owned lines counts the L (owned) and not the XL (nobody's)."""
+    pool = distributor(points={"collaboratorProductSold": 1}, filters=LineItemFilters(collaborator_owned=True))
+    ledger = make_ledger(store, [pool], collaborators={"erin": ERIN})
+    ledger.record(shirt_events(rsps, shirts(), people=[ERIN]))
+    made = ledger.project("pool", NOVEMBER, DECEMBER, {})
+    assert made.revenue == Decimal("25.00") and made.pool == Decimal("25.00")
+    assert [(s.collaborator, s.score) for s in made.scores] == [("erin", Decimal(1))]

@@ -58,12 +58,18 @@ def coupon_data(code: str, coupon_id: int = 21, usage_count: int = 1) -> dict:
 
 
 def line_item(line_id: int, product_id: int, subtotal: str, total: str | None = None, quantity: int = 1,
-              sku: str = "PEER-101", name: str = "Advanced SQL (course)") -> dict:
+              sku: str = "PEER-101", name: str = "Advanced SQL (course)", variation_id: int = 0) -> dict:
+    """A line item; `variation_id` names the variation bought (0: none), `product_id` stays its parent."""
     total = subtotal if total is None else total
-    return {"id": line_id, "name": name, "product_id": product_id, "variation_id": 0, "quantity": quantity,
+    body = {"id": line_id, "name": name, "product_id": product_id, "variation_id": variation_id, "quantity": quantity,
             "tax_class": "", "subtotal": subtotal, "subtotal_tax": "0.00", "total": total, "total_tax": "0.00",
             "taxes": [], "meta_data": [], "sku": sku, "price": float(total) / quantity if quantity else 0,
             "image": {"id": "", "src": ""}, "parent_name": None}
+    if variation_id:  # "T-shirt - L": the parent's name apart, the attribute chosen in the item's meta
+        parent, _, size = name.partition(" - ")
+        body.update(parent_name=parent, meta_data=[{"id": line_id * 3, "key": "pa_size", "value": size.lower(),
+                                                    "display_key": "Size", "display_value": size}])
+    return body
 
 
 def coupon_line(line_id: int, code: str, discount: str, meta: bool = True) -> dict:

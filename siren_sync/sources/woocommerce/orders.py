@@ -224,11 +224,12 @@ def _lines(raw: Mapping[str, Any]) -> tuple[Line, ...]:
     lines = []
     for item in raw.get("line_items") or ():
         line_id = as_int(item.get("id"), "line_items[].id")
-        product = item.get("product_id")
+        product, variation = item.get("product_id"), item.get("variation_id")  # variation: 0 when none
         lines.append(Line(id=str(line_id), subtotal=parse_decimal(item.get("subtotal"), f"line {line_id} subtotal"),
                           quantity=as_int(item.get("quantity", 1), f"line {line_id} quantity"),
                           product_id=as_int(product, f"line {line_id} product_id") if product else None,
-                          sku=str(item.get("sku") or "")))
+                          sku=str(item.get("sku") or ""),
+                          variation_id=as_int(variation, f"line {line_id} variation_id") if variation else None))
     return tuple(lines)
 
 
@@ -405,7 +406,7 @@ def _engagements(order: Order, paid_at: datetime, attribution: Any) -> list[Even
             engagements.append(Event(key=f"woocommerce:boundCouponUsed:{oid}:{code}", type="boundCouponUsed",
                                      at=paid_at, collaborator=owner, quantity=1, source=SOURCE, order_id=oid))
     for line in order.value.lines:
-        owner = attribution.by_product.get(line.product_id) if line.product_id is not None else None
+        owner = attribution.owner_of(line)
         if owner and line.quantity:
             engagements.append(Event(key=f"woocommerce:collaboratorProductSold:{oid}:{line.id}",
                                      type="collaboratorProductSold", at=paid_at, collaborator=owner,

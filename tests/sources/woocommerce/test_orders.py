@@ -11,6 +11,7 @@ import pytest
 
 from siren_sync.errors import RecordError
 from siren_sync.model import Touch
+from siren_sync.sources.base import Attribution
 from siren_sync.sources.woocommerce import order_events, parse_order
 from siren_sync.sources.woocommerce.orders import Refs, gmt_time, version, wc_time, without_private_fields
 from tests.support.apps import run_once
@@ -113,6 +114,57 @@ def test_cancellation_after_payment(rsps):
                                  "woocommerce:collaboratorProductSold:26:12:reversal"]
     assert reversals["woocommerce:collaboratorProductSold:26:12:reversal"].quantity == -2
     assert all(e.at == utc("2026-09-20T08:00:00") for e in reversals.values())
+
+
+def shirts_order(order_id: int = 70, status: str = "completed") -> dict:
+    """Two sizes of one T-shirt (parent product 30: variations 31 and 32) and a simple product (13),
+    as the orders listing sends them: `product_id` the parent, `variation_id` the size bought."""
+    return order(order_id, status, "95.00", line_items=[
+        line_item(701, 30, "25.00", variation_id=31, sku="TEE-L", name="T-shirt - L"),
+        line_item(702, 30, "50.00", quantity=2, variation_id=32, sku="TEE-XL", name="T-shirt - XL"),
+        line_item(703, 13, "20.00", sku="PEER-103")])
+
+
+def test_a_variation_line_keeps_its_variation_and_its_owner_scores_it_alone(rsps):
+    """The owner of variation 31 scores its line; the other size's line is not theirs. A simple
+    product's line (`variation_id: 0`) has no variation."""
+    shop = make_shop(rsps)
+    shop.add(shirts_order())
+    ctx = context(attribution=Attribution(by_product={31: "erin", 13: "frank"}))
+    source().sync(ctx)
+    lines = ctx.events["woocommerce:sale:70"].order.lines
+    assert [(line.id, line.product_id, line.variation_id) for line in lines] == [
+        ("701", 30, 31), ("702", 30, 32), ("703", 13, None)]
+    owned = {k: (e.collaborator, e.quantity) for k, e in ctx.events.items() if "ProductSold" in k}
+    assert owned == {"woocommerce:collaboratorProductSold:70:701": ("erin", 1),
+                     "woocommerce:collaboratorProductSold:70:703": ("frank", 1)}
+
+
+def test_the_parent_s_owner_scores_every_variation_the_variation_s_owner_wins_its_own_lines(rsps):
+    """Owning the parent product covers all its variations, as before; when another collaborator owns
+    one variation, that line is theirs alone (the more specific id wins: one owner per line)."""
+    shop = make_shop(rsps)
+    shop.add(shirts_order())
+    parent_only = context(attribution=Attribution(by_product={30: "frank"}))
+    source().sync(parent_only)
+    assert {k: (e.collaborator, e.quantity) for k, e in parent_only.events.items() if "ProductSold" in k} == {
+        "woocommerce:collaboratorProductSold:70:701": ("frank", 1),
+        "woocommerce:collaboratorProductSold:70:702": ("frank", 2)}
+    both = context(attribution=Attribution(by_product={30: "frank", 32: "erin"}))
+    source().sync(both)
+    assert {k: e.collaborator for k, e in both.events.items() if "ProductSold" in k} == {
+        "woocommerce:collaboratorProductSold:70:701": "frank", "woocommerce:collaboratorProductSold:70:702": "erin"}
+
+
+def test_a_cancelled_variation_line_takes_its_owner_s_points_back(rsps):
+    shop = make_shop(rsps)
+    raw = shirts_order(status="cancelled")
+    raw["date_modified"] = raw["date_modified_gmt"] = "2026-09-20T08:00:00"
+    shop.add(raw)
+    ctx = context(attribution=Attribution(by_product={32: "erin"}))
+    source().sync(ctx)
+    assert ctx.events["woocommerce:collaboratorProductSold:70:702:reversal"].collaborator == "erin"
+    assert ctx.events["woocommerce:collaboratorProductSold:70:702:reversal"].quantity == -2
 
 
 def test_a_free_order_s_cancellation_is_an_event_counting_nothing(rsps):
