@@ -531,10 +531,10 @@ class _Work:
         """Write the rewards of a program of royalties alone (`engine.royalties_alone`): those its
         award would have, each owner's royalty above zero, engaged by each owner at the creation."""
         at = engine.iso_of(sale.created_at)
-        self.write_rewards(program, sale, earned, "; ".join(r.note for r in royalties), [
-            [engine.ROYALTY, r.collaborator, at] for r in royalties], (
+        self.write_rewards(program, sale, earned, royalties[0].note if len(royalties) == 1 else "; ".join(
+            r.note for r in royalties), [[engine.ROYALTY, r.collaborator, at] for r in royalties], [
             (r.collaborator, r.amount, str(len(r.products)), str(r.value), r.note, r.products)
-            for r in royalties if r.amount > 0))
+            for r in royalties if r.amount > 0])  # most sales: one owner
 
     def write_rewards(self, program: Program, sale: engine.Sale, earned: str, arithmetic: str,
                       engagements: list[list[str]], rewards: Iterable[Reward]) -> None:
