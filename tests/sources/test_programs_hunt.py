@@ -176,3 +176,95 @@ def test_a_variation_s_line_is_its_parent_product_s_owner_s(rsps):
     source().sync(ctx)
     [sold] = [e for e in ctx.events.values() if e.type == "collaboratorProductSold"]
     assert (sold.key, sold.collaborator) == ("woocommerce:collaboratorProductSold:6001:60010", "frank")
+
+
+# -- the last touch inside a visitor's 30 minutes ------------------------------------------------------
+# The access log counts a visitor's `?ref=` visits of one collaborator once per 30 minutes (one point
+# per window, for the pools). A program's last touch is still the link clicked last: david, erin, then
+# david again within his 30 minutes, then the order: david brought it.
+
+PAIR = {c.id: c for c in (DAVID, ERIN)}
+T10 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+CLICKS = (("david", 0), ("erin", 5), ("david", 10))  # (tracking id, minutes after 10:00)
+
+
+def clicked(log, clicks=CLICKS) -> None:
+    log.write_text("".join(log_line(f"/?ref={ref}", T10 + timedelta(minutes=m)) for ref, m in clicks))
+
+
+def paid_for(rsps, store, log, *programs: Program, ctx: FakeContext | None = None) -> dict[str, Decimal]:
+    """Order 4000 (100.00) placed at 10:15 by the visitor who clicked; the rewards once the log, the shop
+    and programs ran (as a poll does)."""
+    shop = make_shop(rsps)
+    shop.add(placed(4000, T10 + timedelta(minutes=15)))
+    ctx = ctx or FakeContext.of(PAIR.values(), now=NOW)
+    AccessLogSource(log).sync(ctx)
+    source().sync(ctx)
+    return rewards(store, ctx.events.values(), *programs, people=PAIR)
+
+
+VISITS_ONLY = ("referredSiteVisit",)
+
+
+def test_the_newest_engagement_is_the_link_clicked_last_even_inside_its_window(rsps, store, tmp_path):
+    """david 10:00, erin 10:05, david 10:10, order 10:15: david's 10:10 click is the last touch."""
+    log = tmp_path / "access.log"
+    clicked(log)
+    assert paid_for(rsps, store, log, program(engagements=VISITS_ONLY)) == {"affiliates:4000:david": Decimal("25.00")}
+    [reward] = commissions.obligations(store)
+    assert "engagement at 2026-11-20T10:10:00+00:00 is the newest" in reward.note
+
+
+def test_the_oldest_engagement_is_still_the_first_click(rsps, store, tmp_path):
+    """erin 10:00, david 10:05, erin 10:10: first touch is erin's 10:00 (her 10:10 changes nothing)."""
+    log = tmp_path / "access.log"
+    clicked(log, (("erin", 0), ("david", 5), ("erin", 10)))
+    assert paid_for(rsps, store, log, program(engagements=VISITS_ONLY, structure="oldestEngagementWins")) == {
+        "affiliates:4000:erin": Decimal("25.00")}
+
+
+@pytest.mark.parametrize(("structure", "paid"), [
+    ("performanceSharedPool", {"affiliates:4000:david": Decimal("12.50"), "affiliates:4000:erin": Decimal("12.50")}),
+    ("topScoreWins", {"affiliates:4000:david": Decimal("25.00")}),  # a tie at 1: david reached it first
+])
+def test_a_click_again_inside_the_window_adds_no_score(rsps, store, tmp_path, structure, paid):
+    """Scores count visits once per visitor window, as the pools do: david's second click within his 30
+    minutes does not weigh twice, nor make him the top score; the tie at one visit each goes to whoever
+    reached it first (david at 10:00), as it did before he clicked again."""
+    log = tmp_path / "access.log"
+    clicked(log)
+    assert paid_for(rsps, store, log, program(engagements=VISITS_ONLY, structure=structure)) == paid
+
+
+def test_the_click_again_is_remembered_across_syncs(rsps, store, tmp_path):
+    """The log is read in two polls (david 10:00 and erin 10:05, then david 10:10): the cursor keeps
+    whose link the visitor clicked last, so the 10:10 click is still remembered."""
+    log = tmp_path / "access.log"
+    clicked(log, CLICKS[:2])
+    ctx = FakeContext.of(PAIR.values(), now=NOW)
+    AccessLogSource(log).sync(ctx)
+    with open(log, "a") as fh:
+        fh.write(log_line("/?ref=david", T10 + timedelta(minutes=10)))
+    assert paid_for(rsps, store, log, program(engagements=VISITS_ONLY), ctx=ctx) == {
+        "affiliates:4000:david": Decimal("25.00")}
+
+
+def test_the_pools_score_one_point_per_window_as_before(store, tmp_path):
+    """A distributor scoring referred visits counts david once and erin once (the README's one point per
+    visitor window), and the period's event count is the counted visits; reading the log again, from
+    its cursor or from the start (a backfill), records nothing twice."""
+    from tests.support.ledgers import DECEMBER, NOVEMBER, distributor
+    log = tmp_path / "access.log"
+    clicked(log, (*CLICKS, ("david", 12), ("david", 14)))
+    ctx = FakeContext.of(PAIR.values(), now=NOW)
+    src = AccessLogSource(log)
+    src.sync(ctx)
+    ledger = make_ledger(store, [distributor(points={"referredSiteVisit": 1})], collaborators=PAIR)
+    ledger.record(list(ctx.events.values()))
+    aggregate, totals = ledger.period_aggregate("pool", NOVEMBER, DECEMBER)
+    assert {who: {t: c["qty"] for t, c in by.items()} for who, by in aggregate["counts"].items()} == {
+        "david": {"referredSiteVisit": 1}, "erin": {"referredSiteVisit": 1}}
+    assert aggregate["counts"]["david"]["referredSiteVisit"]["last"] == "2026-11-20T10:00:00+00:00"
+    assert totals["events"] == 2
+    recorded = set(ctx.events)
+    assert src.sync(ctx).events == 0 and src.sync(ctx, since=T10).events == 0 and set(ctx.events) == recorded
