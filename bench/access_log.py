@@ -163,7 +163,8 @@ def main(lines: int = 1_000_000, profile: str | None = None) -> dict:
     rate = rep.detail["lines"] / wall
     return {"bench": "access_log", "lines": rep.detail["lines"], "bytes": size, "mix": mix,
             "candidates": rep.detail["candidates"], "ignored": rep.detail["ignored"],
-            "duplicates": rep.detail["duplicates"], "unattributed": rep.detail["unattributed"],
+            "duplicates": rep.detail["duplicates"], "revisits": rep.detail["revisits"],
+            "unattributed": rep.detail["unattributed"],
             "events": events, "quarantined": rep.quarantined, "commits": rep.pages, "generate_s": round(gen_s, 2),
             "wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "lines_per_s": round(rate, 0),
             "mb_per_s": round(size / 2**20 / wall, 1), "peak_rss_mb": round(peak, 1),
@@ -182,7 +183,8 @@ def cli(argv: list[str] | None = None) -> dict:
         ("lines / bytes", f"{r['lines']:,} / {r['bytes'] / 2**20:.1f} MiB (generated in {r['generate_s']} s)"),
         ("mix", r["mix"]),
         ("candidates / events", f"{r['candidates']:,} candidates, {r['events']:,} events recorded "
-                                f"({r['duplicates']:,} repeat visits, {r['unattributed']:,} unattributed, "
+                                f"({r['duplicates']:,} repeat visits of which {r['revisits']:,} revisits, "
+                                f"{r['unattributed']:,} unattributed, "
                                 f"{r['quarantined']:,} quarantined, {r['commits']} commits)"),
         ("wall / CPU", f"{r['wall_s']} s / {r['cpu_s']} s"),
         ("throughput", f"{r['lines_per_s']:,.0f} lines/s, {r['mb_per_s']} MiB/s "

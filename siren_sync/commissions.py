@@ -5,7 +5,7 @@ the ledger events recorded since it last ran (a count per ledger segment, kept i
 events themselves as the ledger kept them in memory, or read back from the store) and, in one
 store transaction with that count:
 
-- remembers the `?ref=` visits by visitor digest (`programs/visits`), so a later order by the same
+- remembers the `?ref=` visits (and revisits) by visitor digest (`programs/visits`), so a later order by the same
   visitor is matched to them (only the keyed digest is ever stored, never an address or an agent),
   and once a day of orders forgets the visitors no order still to come can be matched to (`sweep`);
 - for each new paid sale, asks `engine.commissions` what each program pays (engagements, structure,
@@ -51,6 +51,7 @@ from siren_sync.engine.units import decimals_of
 from siren_sync.gcpause import without_gc_pauses
 from siren_sync.model import (
     LEAD,
+    REVISIT,
     SALE,
     WHOLE,
     Allocation,
@@ -86,6 +87,8 @@ VISITS_MARGIN = timedelta(days=90)
 Reward = tuple[str, Decimal, str, str, str, frozenset[int] | None]
 Paid = tuple[str, "engine.Award | list[engine.Royalty]"]  # a program's key, what it pays for a sale
 _NO_TOUCH = Touch()
+Visits = tuple[tuple[datetime, str], ...]  # (time, tracking id owner), as `engine.Sale` takes them
+_NO_VISITS: tuple[Visits, Visits] = ((), ())
 
 
 @dataclass
@@ -255,7 +258,7 @@ class _Work:
         self.read: dict[str, Record] = {}  # obligation id -> the stored reward, read once a run
         self.written: dict[str, Record] = {}  # this run's documents, put in the store once at its end
         self.visits: dict[str, Record] = {}  # visitor -> the visits remembered, as this run leaves them
-        self._visits: dict[str, tuple[tuple[datetime, str], ...]] = {}  # the same, as `engine.Sale` takes them
+        self._visits: dict[str, tuple[Visits, Visits]] = {}  # the same, as `engine.Sale` takes them
         self._claims: dict[str, Claim] | None = None
         self.days = program_day_tables(store.tables(PROGRAM_OBLIGATIONS))  # a store's from before months
         self.newest: datetime | None = None  # the newest creation of an order this run rewarded
@@ -351,7 +354,7 @@ class _Work:
         horizon = int((newest - window - VISITS_MARGIN).timestamp())
         visitors = {**self.store.table(PROGRAM_VISITS), **self.visits}
         gone = [who for who, doc in visitors.items()
-                if max((at for at, _ in doc.get("visits", ())), default=0) < horizon]
+                if max((visit[0] for visit in doc.get("visits", ())), default=0) < horizon]
         for who in gone:
             self.tx.delete(PROGRAM_VISITS, who)
         if gone:
@@ -362,12 +365,14 @@ class _Work:
     # -- events ----------------------------------------------------------------------------------
 
     def remember_visits(self, events: Iterable[Event]) -> None:
-        """Each visitor's `?ref=` visits (Unix seconds: log times are whole seconds; tracking id owner),
-        the newest `VISITS_KEPT`."""
+        """Each visitor's `?ref=` visits and revisits among `events` (`run` picks them) as [Unix seconds
+        (log times are whole seconds), tracking id owner], a revisit with a third item, 0: the newest
+        `VISITS_KEPT` of both together."""
         found: dict[str, list[list[Any]]] = {}
         for e in events:
-            if e.type == "referredSiteVisit" and e.touch is not None and e.touch.visitor and e.collaborator:
-                found.setdefault(e.touch.visitor, []).append([int(e.at.timestamp()), e.collaborator])
+            if e.touch is not None and e.touch.visitor and e.collaborator:
+                visit = [int(e.at.timestamp()), e.collaborator]
+                found.setdefault(e.touch.visitor, []).append(visit if e.type != REVISIT else [*visit, 0])
         for visitor, visits in found.items():
             kept = (self.tx.get(PROGRAM_VISITS, visitor) or {}).get("visits", [])
             merged = sorted({tuple(v) for v in kept + visits})[-VISITS_KEPT:]
@@ -385,7 +390,7 @@ class _Work:
             if kind == SALE or kind == LEAD:
                 taken.append(e)
                 continue
-            if kind == "referredSiteVisit":
+            if kind == engine.VISIT or kind == REVISIT:
                 visits.append(e)
             if e.order_id is not None and e.quantity > 0:
                 engaging.setdefault(e.order_id, []).append(e)
@@ -411,19 +416,22 @@ class _Work:
         created = touch.created_at or event.at
         if self.newest is None or created > self.newest:
             self.newest = created
+        visits, revisits = self.visits_of(touch.visitor) if touch.visitor else _NO_VISITS
         return engine.Sale(
             str(event.order_id) if event.order_id is not None else _unordered_id(event.key), event, created,
-            coupons, self.visits_of(touch.visitor) if touch.visitor else (),
-            self.by_ref.get(touch.ref) if touch.ref else None, owners,
+            coupons, visits, self.by_ref.get(touch.ref) if touch.ref else None, owners,
             event.collaborator if event.order_id is None else None,
-            None if touch.renewal_of is None else str(touch.renewal_of), touch.ref_at)
+            None if touch.renewal_of is None else str(touch.renewal_of), touch.ref_at, revisits)
 
-    def visits_of(self, visitor: str) -> tuple[tuple[datetime, str], ...]:
-        """A visitor's remembered visits as (time, tracking id owner), read and converted once a run."""
+    def visits_of(self, visitor: str) -> tuple[Visits, Visits]:
+        """A visitor's remembered visits and revisits as (time, tracking id owner), read and converted
+        once a run."""
         found = self._visits.get(visitor)
         if found is None:
             stored = (self.visits.get(visitor) or self.tx.get(PROGRAM_VISITS, visitor) or {}).get("visits", [])
-            found = self._visits[visitor] = tuple((datetime.fromtimestamp(at, UTC), who) for at, who in stored)
+            visits = tuple((datetime.fromtimestamp(v[0], UTC), v[1]) for v in stored if len(v) == 2)
+            revisits = tuple((datetime.fromtimestamp(v[0], UTC), v[1]) for v in stored if len(v) > 2)
+            found = self._visits[visitor] = (visits, revisits)
         return found
 
     @staticmethod

@@ -31,6 +31,10 @@ ENGAGEMENT_TYPES = (
 SALE = "sale"
 EVENT_TYPES = ENGAGEMENT_TYPES + (SALE,)
 LEAD = "lead"  # an imported lead (a program with `conversion: lead` pays a flat bounty for it)
+# A `?ref=` visit the access log does not count (the visitor's window for that collaborator is open)
+# but programs remember: the visitor came through another collaborator's link since (the last touch).
+# Not an engagement type: no distributor can list it, so no pool ever scores it.
+REVISIT = "referredSiteRevisit"
 # The share of a paid order's value its sale moves. Events share this one object, so "is it all of
 # it" is an identity check first: `Fraction.__eq__` is Python code, asked for every event recorded.
 WHOLE = Fraction(1)

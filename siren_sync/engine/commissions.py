@@ -28,7 +28,7 @@ from typing import NamedTuple
 
 from siren_sync.engine.pools import counted_value, order_value, other_currency, scaled
 from siren_sync.engine.resolvers import split
-from siren_sync.model import Allocation, Collaborator, Event, Program, Standing
+from siren_sync.model import REVISIT, Allocation, Collaborator, Event, Program, Standing
 from siren_sync.values import WIDE, iso
 
 ROYALTY = "collaboratorProductSold"
@@ -42,19 +42,23 @@ class Engagement(NamedTuple):
 
 
 class Engaged(NamedTuple):
-    """One collaborator's engagements with an order, merged: how many, the first and the last."""
+    """One collaborator's engagements with an order, merged: how many, the first and the last (a
+    revisit's too), and the last one that scored (a topScoreWins tie goes to who reached it first)."""
 
     collaborator: str
-    score: int  # how many engagements
+    score: int  # how many engagements, revisits left out
     first: datetime
     last: datetime
+    scored: datetime
 
 
 class Sale(NamedTuple):
     """One conversion as programs see it: the sale event and what may have brought it.
 
     `visits` are the `?ref=` visits by the order's visitor (any time: each program keeps those in its
-    window), as (time, tracking id owner); `named` is the owner of the ref the order names itself,
+    window), as (time, tracking id owner), and `revisits` those the access log did not count (inside
+    the visitor's window for that owner) but recorded: another owner's link came between, so they
+    move the owner's last touch, not their score; `named` is the owner of the ref the order names itself,
     `named_at` when the visit naming it began (None: unknown, it engages at the order's creation);
     `owners` maps each collaborator owning products of the order to those products. A named tuple:
     one is made per sale (a backfill makes 10,000s), in a quarter of the time of a frozen dataclass.
@@ -70,6 +74,7 @@ class Sale(NamedTuple):
     manual: str | None = None  # an imported sale's collaborator
     renewal_of: str | None = None  # a renewal: its first order
     named_at: datetime | None = None
+    revisits: tuple[tuple[datetime, str], ...] = ()
 
     @property
     def paid_at(self) -> datetime:
@@ -98,7 +103,7 @@ def engagements(sale: Sale, program: Program) -> list[Engagement]:
     kinds, found = program.engagements, []
     if sale.coupons and "boundCouponUsed" in kinds:
         found += [Engagement("boundCouponUsed", who, sale.created_at) for who in sale.coupons]
-    if (sale.visits or sale.named is not None) and "referredSiteVisit" in kinds:
+    if (sale.visits or sale.revisits or sale.named is not None) and VISIT in kinds:
         found += referred(sale, program.window)
     if "manual" in kinds and sale.manual is not None:
         found.append(Engagement("manual", sale.manual, sale.paid_at))
@@ -108,10 +113,13 @@ def engagements(sale: Sale, program: Program) -> list[Engagement]:
 def referred(sale: Sale, window: timedelta) -> list[Engagement]:
     """The `?ref=` visits of `sale` in `window` before its creation (`created - window < at <=
     created`), and the ref the order names: at its own time in the same window, or at the order's
-    creation when its time is unknown; counted once with a visit of the same collaborator (the visit)."""
+    creation when its time is unknown; counted once with a visit of the same collaborator (the visit).
+    The revisits in the window come as `REVISIT` engagements (see `revisited`)."""
     created = sale.created_at
     earliest = created - window
     found = [Engagement(VISIT, who, at) for at, who in sale.visits if earliest < at <= created]
+    if sale.revisits:
+        found += revisited(sale.revisits, found, earliest, created)
     named, at = sale.named, sale.named_at
     if named is not None and all(v.collaborator != named for v in found):
         if at is None:
@@ -121,15 +129,38 @@ def referred(sale: Sale, window: timedelta) -> list[Engagement]:
     return found
 
 
+def revisited(revisits: Iterable[tuple[datetime, str]], visits: list[Engagement], earliest: datetime,
+              created: datetime) -> list[Engagement]:
+    """The revisits in `(earliest, created]` as `REVISIT` engagements (a last touch, no score). A
+    collaborator's revisit that comes before any visit of theirs in the window is a `VISIT` instead:
+    its visitor window opened before the program's window, and still counts once in it."""
+    first: dict[str, datetime] = {}
+    for v in visits:
+        first[v.collaborator] = min(first.get(v.collaborator, v.at), v.at)
+    found = []
+    for at, who in sorted(revisits):
+        if earliest < at <= created:
+            opening = who not in first or at < first[who]
+            if opening:
+                first[who] = at
+            found.append(Engagement(VISIT if opening else REVISIT, who, at))
+    return found
+
+
 def merged(found: Iterable[Engagement], admits: Admits) -> list[Engaged]:
-    """Each admitted collaborator's engagements merged (Siren: repeated engagements add), by id."""
+    """Each admitted collaborator's engagements merged (Siren: repeated engagements add; a revisit
+    moves the first or last, it adds nothing), by id."""
     by_who: dict[str, Engaged] = {}
     for e in found:
         if not admits(e.collaborator):
             continue
         seen = by_who.get(e.collaborator)
-        by_who[e.collaborator] = Engaged(e.collaborator, 1, e.at, e.at) if seen is None else Engaged(
-            e.collaborator, seen.score + 1, min(seen.first, e.at), max(seen.last, e.at))
+        scores = e.type != REVISIT
+        if seen is None:
+            by_who[e.collaborator] = Engaged(e.collaborator, int(scores), e.at, e.at, e.at)
+        else:
+            by_who[e.collaborator] = Engaged(e.collaborator, seen.score + scores, min(seen.first, e.at),
+                                             max(seen.last, e.at), max(seen.scored, e.at) if scores else seen.scored)
     return [by_who[who] for who in sorted(by_who)]
 
 
@@ -210,7 +241,7 @@ def resolve(program: Program, engaged: list[Engaged], amount: Decimal) -> tuple[
                + (f" (tied with {', '.join(tied)}: the smaller id wins)" if tied else ""))
         return [Allocation(winner.collaborator, Decimal(winner.score), amount, why)], why, at
     ranked = sorted(engaged, key=lambda e: (-e.score, e.collaborator))
-    standings = [Standing(e.collaborator, Decimal(e.score), iso(e.last)) for e in ranked]
+    standings = [Standing(e.collaborator, Decimal(e.score), iso(e.scored)) for e in ranked]
     allocations = split(structure, amount, standings, program.exponent)
     counts = ", ".join(f"{e.collaborator} {e.score}" for e in ranked)
     why = {"sharedEngagementPool": f"sharedEngagementPool: equal shares among {len(ranked)} engaged",

@@ -17,6 +17,10 @@
 - the same visitor (client address + user agent) is counted once per collaborator and type per
   `visitor_window`: the window opens at the counted visit, repeats inside it are dropped, the first
   one after it counts again;
+- a dropped `?ref=` repeat after the visitor came through another collaborator's link (david, erin,
+  david again within david's window) is recorded as a `referredSiteRevisit`: no pool scores it, but
+  programs remember it, so the last touch is the link clicked last. A repeat with no other link
+  between (a reload) is not: it changes no one's last touch;
 - a `referredSiteVisit` carries its visitor (`Touch.visitor`, the context's keyed digest of the
   address and agent, the agent's `\\xHH` escapes undone as WooCommerce stores it unescaped), so a
   program can match it to the order the same visitor placed; the raw values are never kept;
@@ -25,9 +29,13 @@
   because copytruncate keeps the inode while offsets start over, and file systems reuse the inode of
   a deleted old log for a new one; either would give a new line the key of an old one.
 
-The cursor is `{inode, file, offset, window}`: the file's inode and id, the byte offset after the last
-line read and the open visitor windows (`{<visitor digest, 16 hex>:<owner>:<r|p>: epoch seconds}`,
-pruned to `visitor_window`).
+The cursor is `{inode, file, offset, window, last}`: the file's inode and id, the byte offset after the
+last line read, the open visitor windows (`{<visitor digest, 16 hex>:<owner>:<r|p>: epoch seconds}`)
+and whose link each visitor's newest recorded `?ref=` visit was (`{<visitor digest, 16 hex>: [<owner>,
+epoch seconds]}`), both pruned to `visitor_window` (once the visitor's newest visit is older than that,
+each of their windows is closed and a new visit counts anyway). A revisit's key is
+`access_log:referredSiteRevisit:<file id>:<offset>`: never a counted visit's, so the pools' events are
+the same whether or not a line was recorded as a revisit.
 A file whose inode changed (logrotate's rename) was rotated: the rest of the old file is read from
 `<path>.1` when that file still has the old inode, then the new file from 0. A file with the same
 inode that shrank or whose first line changed was truncated in place (copytruncate): read from 0.
@@ -57,7 +65,7 @@ from datetime import datetime, timedelta, timezone
 from typing import BinaryIO
 from urllib.parse import parse_qsl, quote, unquote
 
-from siren_sync.model import Event, Touch
+from siren_sync.model import REVISIT, Event, Touch
 from siren_sync.sources.base import Attribution, SyncContext, SyncReport
 
 log = logging.getLogger(__name__)
@@ -184,6 +192,7 @@ class _Run:
     ctx: SyncContext
     report: SyncReport
     window: dict[str, int]  # visitor window key -> epoch seconds of the counted visit
+    last: dict[str, list]  # visitor (16 hex) -> [owner, epoch seconds] of their newest recorded `?ref=` visit
     events: list[Event] = field(default_factory=list)  # found since the last commit
     latest: int = 0  # the newest line time seen in the file being read (epoch seconds)
     bad_lines: int = 0  # candidates that did not parse, quarantined or not (the cap)
@@ -262,17 +271,18 @@ class AccessLogSource:
     def sync(self, ctx: SyncContext, since: datetime | None = None) -> SyncReport:
         """Read the lines written since the cursor (the whole current file for a backfill)."""
         report = SyncReport(self.name)
-        report.detail.update(lines=0, candidates=0, ignored=0, duplicates=0, unattributed=0, no_user_agent=0)
+        report.detail.update(lines=0, candidates=0, ignored=0, duplicates=0, revisits=0, unattributed=0,
+                             no_user_agent=0)
         try:
             st = os.stat(self.path)
         except FileNotFoundError:
             report.detail["missing"] = self.path
             return report
         cursor = dict(ctx.cursor(self.name) or {})
-        run = _Run(ctx, report, dict(cursor.get("window") or {}))
+        run = _Run(ctx, report, dict(cursor.get("window") or {}), dict(cursor.get("last") or {}))
         inode, fid, offset = cursor.get("inode"), cursor.get("file"), int(cursor.get("offset") or 0)
         if since is not None:  # a backfill re-reads the current file; known keys change nothing
-            inode, fid, offset, run.window = None, None, 0, {}
+            inode, fid, offset, run.window, run.last = None, None, 0, {}, {}
         if inode is not None and inode != st.st_ino:
             self._finish_rotated(run, inode, offset)
             offset = 0
@@ -357,7 +367,7 @@ class AccessLogSource:
         """Read `path` from `offset` to its last whole line, committing every `batch_events` events."""
         fid = file_id(path, inode, final)
         if fid is None:  # not even one complete line yet
-            run.ctx.commit(self.name, [], {"inode": inode, "file": None, "offset": 0, "window": dict(run.window)})
+            run.ctx.commit(self.name, [], self._cursor(run, inode, None, 0))
             return
         run.events, run.latest = [], 0
         base = offset  # file offset of the first byte of each body
@@ -380,23 +390,33 @@ class AccessLogSource:
             if stamp > run.latest:
                 run.latest = stamp
                 if len(run.window) > MAX_OPEN_WINDOWS:
-                    self._prune(run.window, stamp)
+                    self._prune(run, stamp)
             if len(run.events) >= self.batch_events:  # every line before this one is done
                 self._commit(run, inode, fid, base + min(stop, real))
 
     def _commit(self, run: _Run, inode: int, fid: str, offset: int) -> None:
         if run.latest:
-            self._prune(run.window, run.latest)
-        run.report.events += run.ctx.commit(self.name, run.events, {"inode": inode, "file": fid, "offset": offset,
-                                                                    "window": dict(run.window)})
+            self._prune(run, run.latest)
+        run.report.events += run.ctx.commit(self.name, run.events, self._cursor(run, inode, fid, offset))
         run.events = []
         run.report.pages += 1
         run.ctx.progress(self.name, run.report.pages, None, run.report.records)
 
-    def _prune(self, window: dict[str, int], latest: int) -> None:
+    @staticmethod
+    def _cursor(run: _Run, inode: int, fid: str | None, offset: int) -> dict[str, object]:
+        """The cursor to commit (see the module docstring); `last` only once a visit put one there."""
+        cursor: dict[str, object] = {"inode": inode, "file": fid, "offset": offset, "window": dict(run.window)}
+        if run.last:
+            cursor["last"] = {v: list(seen) for v, seen in run.last.items()}
+        return cursor
+
+    def _prune(self, run: _Run, latest: int) -> None:
+        """Forget the windows, and the visitors' newest visits, older than `visitor_window`."""
         horizon = latest - self.visitor_window
-        for key in [k for k, t in window.items() if t <= horizon]:
-            del window[key]
+        for key in [k for k, t in run.window.items() if t <= horizon]:
+            del run.window[key]
+        for key in [k for k, (_, t) in run.last.items() if t <= horizon]:
+            del run.last[key]
 
     # -- one line -----------------------------------------------------------------------------
     def _line_events(self, run: _Run, path: str, fid: str, start: int, line: bytes) -> int:
@@ -454,7 +474,8 @@ class AccessLogSource:
 
     def _count_visits(self, run: _Run, m: re.Match[bytes], found: list[tuple[str, str | None]], where: str,
                       at: datetime, stamp: int) -> None:
-        """One event per attributed kind, unless this visitor's window for it is still open."""
+        """One event per attributed kind, unless this visitor's window for it is still open (then a
+        `?ref=` visit may still be a revisit)."""
         detail = run.report.detail
         visitor = None
         for kind, owner in found:
@@ -463,14 +484,22 @@ class AccessLogSource:
                 continue
             if visitor is None:
                 visitor = run.ctx.visitor(m.group("ip").decode("utf-8", "replace"), unescape(m.group("ua") or b""))
-            wkey = f"{visitor[:WINDOW_DIGEST]}:{owner}:{'r' if kind == REFERRED else 'p'}"
+            short = visitor[:WINDOW_DIGEST]
+            wkey = f"{short}:{owner}:{'r' if kind == REFERRED else 'p'}"
             opened = run.window.get(wkey)
-            if opened is not None and stamp - opened < self.visitor_window:
+            if opened is None or stamp - opened >= self.visitor_window:
+                run.window[wkey] = stamp
+            elif kind != REFERRED or run.last.get(short, (owner,))[0] == owner:
                 detail["duplicates"] += 1
                 continue
-            run.window[wkey] = stamp
+            else:  # another collaborator's link came since this one's last recorded visit
+                detail["duplicates"] += 1
+                detail["revisits"] += 1
+                kind = REVISIT
+            if kind != BOUND_POST:
+                run.last[short] = [owner, stamp]
             run.events.append(Event(key=f"access_log:{kind}:{where}", type=kind, at=at, collaborator=owner,
-                                    source=self.name, touch=Touch(visitor=visitor) if kind == REFERRED else None))
+                                    source=self.name, touch=Touch(visitor=visitor) if kind != BOUND_POST else None))
 
     def _quarantine(self, run: _Run, where: str, reason: str, payload: dict[str, int | str]) -> None:
         """Keep a bad line's place aside (not the line: it names a visitor), up to

@@ -120,6 +120,42 @@ def test_only_the_program_s_engagement_types_count():
     assert [e.collaborator for e in found] == ["bruno"]
 
 
+# -- revisits: a click again inside the access log's visitor window ------------------------------------
+
+
+def test_a_revisit_is_the_last_touch_but_adds_no_score():
+    """alice 3 h before, bruno 2 h, alice again 1 h (inside her visitor window: a revisit)."""
+    s = sale(visits=(visit(3, "alice"), visit(2, "bruno")), revisits=(visit(1, "alice"),))
+    found = c.engagements(s, program())
+    assert found[-1] == c.Engagement(c.REVISIT, "alice", CREATED - timedelta(hours=1))
+    assert c.merged(found, admits) == [
+        c.Engaged("alice", 1, CREATED - timedelta(hours=3), CREATED - timedelta(hours=1), CREATED - timedelta(hours=3)),
+        c.Engaged("bruno", 1, CREATED - timedelta(hours=2), CREATED - timedelta(hours=2), CREATED - timedelta(hours=2))]
+    assert paid(c.award(program(), s, (), admits)) == {"alice": Decimal("25.00")}
+    assert paid(c.award(program(structure="performanceSharedPool"), s, (), admits)) == {
+        "alice": Decimal("12.50"), "bruno": Decimal("12.50")}
+    # a tie at one visit each: alice reached it first (her revisit is no new point)
+    assert paid(c.award(program(structure="topScoreWins"), s, (), admits)) == {"alice": Decimal("25.00")}
+
+
+def test_a_revisit_after_the_order_or_outside_the_window_engages_nothing():
+    after = (CREATED + timedelta(minutes=1), "alice")
+    s = sale(visits=(visit(3, "alice"), visit(2, "bruno")), revisits=(after, visit(24 * 31, "alice")))
+    assert paid(c.award(program(), s, (), admits)) == {"bruno": Decimal("25.00")}
+
+
+def test_a_revisit_whose_counted_visit_is_before_the_window_engages_once():
+    """The visitor window opened just before the program's window: its revisit inside it is the
+    collaborator's one visit there (scored once), their later revisits are not scored again."""
+    window = timedelta(days=30)
+    s = sale(visits=(visit(24 * 30 + 0.1, "alice"), visit(24 * 29, "bruno")),
+             revisits=(visit(24 * 30 - 0.1, "alice"), visit(24 * 30 - 0.2, "alice")))
+    engaged = c.merged(c.engagements(s, program(window=window)), admits)
+    assert [(e.collaborator, e.score) for e in engaged] == [("alice", 1), ("bruno", 1)]
+    assert paid(c.award(program(window=window, structure="oldestEngagementWins"), s, (), admits)) == {
+        "alice": Decimal("25.00")}
+
+
 # -- structures ---------------------------------------------------------------------------------------
 
 

@@ -98,6 +98,54 @@ def test_same_visitor_counted_once_per_window(log_path):
     assert report.detail["duplicates"] == 1
 
 
+def test_a_repeat_after_another_collaborator_s_link_is_a_revisit(log_path):
+    """alice, bob, alice again and bob again inside their windows: the repeats are recorded as revisits
+    (programs' last touch), a reload with no other link between is dropped, and no bound post view is
+    ever a revisit."""
+    post = line("/2026/11/my-post/", at=T0 + timedelta(minutes=1))
+    lines = [line("/?ref=alice", at=T0), post, line("/?ref=bobby", at=T0 + timedelta(minutes=5)),
+             line("/?ref=alice", at=T0 + timedelta(minutes=10)),
+             line("/?ref=alice", at=T0 + timedelta(minutes=12)),  # a reload: alice's was the last link
+             line("/2026/11/my-post/", at=T0 + timedelta(minutes=13)),
+             line("/?ref=bobby", at=T0 + timedelta(minutes=20))]
+    write(log_path, *lines)
+    ctx = context()
+    report = AccessLogSource(log_path, post_paths={"/2026/11/my-post/": 12}).sync(ctx)
+    assert types(ctx) == [("boundPostUsed", "alice"), ("referredSiteRevisit", "alice"), ("referredSiteRevisit", "bob"),
+                          ("referredSiteVisit", "alice"), ("referredSiteVisit", "bob")]
+    offset = sum(len(x) for x in lines[:3])
+    revisit = ctx.events[f"access_log:referredSiteRevisit:{fid(log_path)}:{offset}"]
+    visitor = ctx.visitor("203.0.113.5", FIREFOX)
+    assert revisit.at == T0 + timedelta(minutes=10) and revisit.touch == Touch(visitor=visitor)
+    assert report.detail["duplicates"] == 4 and report.detail["revisits"] == 2 and report.events == 5
+    assert ctx.cursor("access_log")["last"] == {visitor[:16]: ["bob", int((T0 + timedelta(minutes=20)).timestamp())]}
+
+
+def test_the_visitors_last_link_survives_between_syncs_and_is_pruned(log_path):
+    write(log_path, line("/?ref=alice", at=T0), line("/?ref=bobby", at=T0 + timedelta(minutes=5)))
+    ctx = context()
+    src = AccessLogSource(log_path)
+    src.sync(ctx)
+    write(log_path, line("/?ref=alice", at=T0 + timedelta(minutes=20)))
+    assert src.sync(ctx).detail["revisits"] == 1
+    write(log_path, line("/?ref=bobby", at=T0 + timedelta(hours=2), ip="192.0.2.77"))
+    src.sync(ctx)
+    assert list(ctx.cursor("access_log")["last"]) == [ctx.visitor("192.0.2.77", FIREFOX)[:16]]
+
+
+def test_a_cursor_written_before_revisits_resumes_as_before(log_path):
+    """A cursor with no `last` (written by an older siren-sync): a repeat inside an open window is
+    dropped, as it was, until the visitor's next counted visit."""
+    write(log_path, line("/?ref=alice", at=T0), line("/?ref=bobby", at=T0 + timedelta(minutes=5)))
+    ctx = context()
+    src = AccessLogSource(log_path)
+    src.sync(ctx)
+    del ctx.cursors["access_log"]["last"]
+    write(log_path, line("/?ref=alice", at=T0 + timedelta(minutes=20)))
+    report = src.sync(ctx)
+    assert report.events == 0 and report.detail["duplicates"] == 1
+
+
 def test_window_survives_between_syncs_and_is_pruned(log_path):
     write(log_path, line("/?ref=alice", at=T0))
     ctx = context()

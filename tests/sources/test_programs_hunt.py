@@ -180,7 +180,7 @@ def test_a_variation_s_line_is_its_parent_product_s_owner_s(rsps):
 
 # -- variable products: an owner of one variation -------------------------------------------------------
 
-ERIN = Collaborator("erin", email="erin@example.com", products=(31,))  # owns the T-shirt's size L
+LENA = Collaborator("lena", email="lena@example.com", products=(31,))  # owns the T-shirt's size L
 FRANK = Collaborator("frank", email="frank@example.com", products=(30,))  # owns the T-shirt (the parent)
 ROYALTIES = program(key="royalties", engagements=("collaboratorProductSold",), percentage=Decimal(50))
 
@@ -203,10 +203,10 @@ def shirt_events(rsps, *bodies: dict, people: Iterable[Collaborator]) -> list[Ev
 
 
 @pytest.mark.parametrize("owners, paid", [
-    ([ERIN], {"royalties:7001:erin": Decimal("12.50")}),  # size L alone, not the XL
+    ([LENA], {"royalties:7001:lena": Decimal("12.50")}),  # size L alone, not the XL
     ([FRANK], {"royalties:7001:frank": Decimal("37.50")}),  # the parent: every size
-    # both: the L is Erin's alone, Frank keeps the XL; no line is paid twice
-    ([ERIN, FRANK], {"royalties:7001:erin": Decimal("12.50"), "royalties:7001:frank": Decimal("25.00")}),
+    # both: the L is Lena's alone, Frank keeps the XL; no line is paid twice
+    ([LENA, FRANK], {"royalties:7001:lena": Decimal("12.50"), "royalties:7001:frank": Decimal("25.00")}),
 ])
 def test_an_owner_of_a_variation_is_paid_the_royalty_on_its_lines_only(rsps, store, owners, paid):
     people = {c.id: c for c in owners}
@@ -215,13 +215,13 @@ def test_an_owner_of_a_variation_is_paid_the_royalty_on_its_lines_only(rsps, sto
 
 
 def test_a_refund_takes_back_the_variation_owner_s_share_of_their_own_lines(rsps, store):
-    """A refund of 15.00 on the 75.00 order: a fifth of every line, so a fifth of Erin's 12.50."""
-    people = {c.id: c for c in (ERIN, FRANK)}
+    """A refund of 15.00 on the 75.00 order: a fifth of every line, so a fifth of Lena's 12.50."""
+    people = {c.id: c for c in (LENA, FRANK)}
     events = shirt_events(rsps, shirts(), people=people.values())
     rewards(store, events, ROYALTIES, people=people)
     refunded = shirts(status="completed", modified="2026-11-12T09:00:00", refunds=[{"id": 7090, "total": "-15.00"}])
     later = shirt_events(rsps, refunded, people=people.values())
-    assert rewards(store, later, ROYALTIES, people=people) == {"royalties:7001:erin": Decimal("10.00"),
+    assert rewards(store, later, ROYALTIES, people=people) == {"royalties:7001:lena": Decimal("10.00"),
                                                                "royalties:7001:frank": Decimal("20.00")}
 
 
@@ -229,8 +229,100 @@ def test_a_variation_s_owner_scores_in_a_distributor_and_its_collaborator_owned_
     """`collaboratorProductSold` scores the variation's owner per unit sold, and a pool counting only
     collaborator-owned lines counts the L (owned) and not the XL (nobody's)."""
     pool = distributor(points={"collaboratorProductSold": 1}, filters=LineItemFilters(collaborator_owned=True))
-    ledger = make_ledger(store, [pool], collaborators={"erin": ERIN})
-    ledger.record(shirt_events(rsps, shirts(), people=[ERIN]))
+    ledger = make_ledger(store, [pool], collaborators={"lena": LENA})
+    ledger.record(shirt_events(rsps, shirts(), people=[LENA]))
     made = ledger.project("pool", NOVEMBER, DECEMBER, {})
     assert made.revenue == Decimal("25.00") and made.pool == Decimal("25.00")
-    assert [(s.collaborator, s.score) for s in made.scores] == [("erin", Decimal(1))]
+    assert [(s.collaborator, s.score) for s in made.scores] == [("lena", Decimal(1))]
+
+
+# -- the last touch inside a visitor's 30 minutes ------------------------------------------------------
+# The access log counts a visitor's `?ref=` visits of one collaborator once per 30 minutes (one point
+# per window, for the pools). A program's last touch is still the link clicked last: david, erin, then
+# david again within his 30 minutes, then the order: david brought it.
+
+PAIR = {c.id: c for c in (DAVID, ERIN)}
+T10 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+CLICKS = (("david", 0), ("erin", 5), ("david", 10))  # (tracking id, minutes after 10:00)
+
+
+def clicked(log, clicks=CLICKS) -> None:
+    log.write_text("".join(log_line(f"/?ref={ref}", T10 + timedelta(minutes=m)) for ref, m in clicks))
+
+
+def paid_for(rsps, store, log, *programs: Program, ctx: FakeContext | None = None) -> dict[str, Decimal]:
+    """Order 4000 (100.00) placed at 10:15 by the visitor who clicked; the rewards once the log, the shop
+    and programs ran (as a poll does)."""
+    shop = make_shop(rsps)
+    shop.add(placed(4000, T10 + timedelta(minutes=15)))
+    ctx = ctx or FakeContext.of(PAIR.values(), now=NOW)
+    AccessLogSource(log).sync(ctx)
+    source().sync(ctx)
+    return rewards(store, ctx.events.values(), *programs, people=PAIR)
+
+
+VISITS_ONLY = ("referredSiteVisit",)
+
+
+def test_the_newest_engagement_is_the_link_clicked_last_even_inside_its_window(rsps, store, tmp_path):
+    """david 10:00, erin 10:05, david 10:10, order 10:15: david's 10:10 click is the last touch."""
+    log = tmp_path / "access.log"
+    clicked(log)
+    assert paid_for(rsps, store, log, program(engagements=VISITS_ONLY)) == {"affiliates:4000:david": Decimal("25.00")}
+    [reward] = commissions.obligations(store)
+    assert "engagement at 2026-11-20T10:10:00+00:00 is the newest" in reward.note
+
+
+def test_the_oldest_engagement_is_still_the_first_click(rsps, store, tmp_path):
+    """erin 10:00, david 10:05, erin 10:10: first touch is erin's 10:00 (her 10:10 changes nothing)."""
+    log = tmp_path / "access.log"
+    clicked(log, (("erin", 0), ("david", 5), ("erin", 10)))
+    assert paid_for(rsps, store, log, program(engagements=VISITS_ONLY, structure="oldestEngagementWins")) == {
+        "affiliates:4000:erin": Decimal("25.00")}
+
+
+@pytest.mark.parametrize(("structure", "paid"), [
+    ("performanceSharedPool", {"affiliates:4000:david": Decimal("12.50"), "affiliates:4000:erin": Decimal("12.50")}),
+    ("topScoreWins", {"affiliates:4000:david": Decimal("25.00")}),  # a tie at 1: david reached it first
+])
+def test_a_click_again_inside_the_window_adds_no_score(rsps, store, tmp_path, structure, paid):
+    """Scores count visits once per visitor window, as the pools do: david's second click within his 30
+    minutes does not weigh twice, nor make him the top score; the tie at one visit each goes to whoever
+    reached it first (david at 10:00), as it did before he clicked again."""
+    log = tmp_path / "access.log"
+    clicked(log)
+    assert paid_for(rsps, store, log, program(engagements=VISITS_ONLY, structure=structure)) == paid
+
+
+def test_the_click_again_is_remembered_across_syncs(rsps, store, tmp_path):
+    """The log is read in two polls (david 10:00 and erin 10:05, then david 10:10): the cursor keeps
+    whose link the visitor clicked last, so the 10:10 click is still remembered."""
+    log = tmp_path / "access.log"
+    clicked(log, CLICKS[:2])
+    ctx = FakeContext.of(PAIR.values(), now=NOW)
+    AccessLogSource(log).sync(ctx)
+    with open(log, "a") as fh:
+        fh.write(log_line("/?ref=david", T10 + timedelta(minutes=10)))
+    assert paid_for(rsps, store, log, program(engagements=VISITS_ONLY), ctx=ctx) == {
+        "affiliates:4000:david": Decimal("25.00")}
+
+
+def test_the_pools_score_one_point_per_window_as_before(store, tmp_path):
+    """A distributor scoring referred visits counts david once and erin once (the README's one point per
+    visitor window), and the period's event count is the counted visits; reading the log again, from
+    its cursor or from the start (a backfill), records nothing twice."""
+    from tests.support.ledgers import DECEMBER, NOVEMBER, distributor
+    log = tmp_path / "access.log"
+    clicked(log, (*CLICKS, ("david", 12), ("david", 14)))
+    ctx = FakeContext.of(PAIR.values(), now=NOW)
+    src = AccessLogSource(log)
+    src.sync(ctx)
+    ledger = make_ledger(store, [distributor(points={"referredSiteVisit": 1})], collaborators=PAIR)
+    ledger.record(list(ctx.events.values()))
+    aggregate, totals = ledger.period_aggregate("pool", NOVEMBER, DECEMBER)
+    assert {who: {t: c["qty"] for t, c in by.items()} for who, by in aggregate["counts"].items()} == {
+        "david": {"referredSiteVisit": 1}, "erin": {"referredSiteVisit": 1}}
+    assert aggregate["counts"]["david"]["referredSiteVisit"]["last"] == "2026-11-20T10:00:00+00:00"
+    assert totals["events"] == 2
+    recorded = set(ctx.events)
+    assert src.sync(ctx).events == 0 and src.sync(ctx, since=T10).events == 0 and set(ctx.events) == recorded

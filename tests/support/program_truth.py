@@ -12,7 +12,9 @@ DESIGN section 8 as written, for sale programs paying a percentage with `boundCo
   equal to the order's) within the window before its creation (half-open: `created - window < visit
   <= created`) at the visit's time; the ref its order attribution names, at its session's start
   (in the same window), unless a visit of the same collaborator already engages it; the access
-  log's own rule applies first: one visit per visitor and collaborator in 30 minutes, bots never;
+  log's own rule applies first: one visit per visitor and collaborator in 30 minutes, bots never,
+  but a repeat inside them after another collaborator's link is a time too (README "The last touch
+  inside the access log's 30 minutes": only oldest and newest are computed here, no scores);
 - newest (oldest) engagement wins, ties to the smaller id; the reward is the percentage of the counted
   value (line subtotals less discounts), rounded half-up to the cent; a product owner gets the
   percentage of their own lines (the discount pro rata, the value rounded to the cent first);
@@ -112,9 +114,11 @@ def device(address: str, agent: str) -> tuple[str, str]:
 
 
 def log_visits(text: str) -> dict[tuple[str, str], list[tuple[int, str]]]:
-    """Each visitor's counted `?ref=` visits (epoch seconds, collaborator) in an access log's text."""
+    """Each visitor's counted `?ref=` visits and revisits (epoch seconds, collaborator) in an access
+    log's text."""
     counted: dict[tuple[str, str], list[tuple[int, str]]] = {}
     opened: dict[tuple[tuple[str, str], str], int] = {}
+    last: dict[tuple[str, str], str] = {}  # visitor -> whose link their newest visit kept was
     for line in text.splitlines():
         m = LOG_LINE.match(line)
         if m is None or m["method"] != "GET" or not m["status"].startswith("2") or "bot" in m["agent"].lower():
@@ -124,9 +128,11 @@ def log_visits(text: str) -> dict[tuple[str, str], list[tuple[int, str]]]:
             continue
         at = int(datetime.strptime(m["time"], "%d/%b/%Y:%H:%M:%S %z").timestamp())
         visitor = device(m["ip"], m["agent"])
-        if at - opened.get((visitor, who), at - VISITOR_WINDOW) < VISITOR_WINDOW:
-            continue  # a repeat inside the visitor's window
-        opened[(visitor, who)] = at
+        if at - opened.get((visitor, who), at - VISITOR_WINDOW) >= VISITOR_WINDOW:
+            opened[(visitor, who)] = at
+        elif last.get(visitor) == who:
+            continue  # a repeat inside the visitor's window, with no other link since
+        last[visitor] = who
         counted.setdefault(visitor, []).append((at, who))
     return counted
 
