@@ -14,7 +14,7 @@ store transaction with that count:
   true`; a renewal pays the first order's collaborators while the program's `renewals` allows;
 - pays each new lead the flat bounty of the `conversion: lead` programs;
 - for each new refund or cancellation, adjusts the order's rewards (for an imported sale's reversal,
-  that sale's rewards, found in the table of its day, which the reversal names): one in no fulfillment is
+  that sale's rewards, found in the table of its month, which the reversal names): one in no fulfillment is
   reduced (`rejected` at zero); one processing or paid gets a clawback `<id>:refund:<refund id>`
   earned at the refund's time, or, when paid and its program says `clawback: false`, is left alone
   and the sum is noted (one processing is not paid yet: its fulfillment may still be cancelled).
