@@ -19,12 +19,14 @@ programs, each on a new sandbox of the same seed, alternated `--repeat` times (t
 Target (issue 13): CPU per order with the two programs <= 1.3x without, in both. `--profile`
 writes a cProfile of one backfill with programs.
 
-    python bench/programs.py --instructions [--orders 20000] [--refunds 600]
+    python bench/programs.py --instructions [--orders 20000] [--refunds 600] [--days 7] [--polls 168]
 
 counts instead the machine instructions of one backfill with and one without the programs, each in
 its own process under `valgrind --tool=cachegrind --cache-sim=no` (user space only: the kernel's
-file work is not in it), less those of a process that does all but the ingest. Unlike CPU time on
-a shared machine, the count moves by well under a percent from run to run: it compares versions.
+file work is not in it), less those of a process that does all but the ingest; then the same of
+the steady state's polls (less a process that makes the worker and polls nothing). Nothing after
+the timed part is counted. Unlike CPU time on a shared machine, the count moves by well under a
+percent from run to run: it compares versions.
 """
 from __future__ import annotations
 
@@ -81,9 +83,10 @@ def _ingest(sb: _common.SandboxProcess, folder: Path, programs: bool, profile: s
             "adjusted": done.adjusted}
 
 
-def _polls(programs: bool, days: int, per_day: float, polls: int, folder: Path) -> dict:
+def _polls(programs: bool, days: int, per_day: float, polls: int, folder: Path, count: bool = True) -> dict:
     """The worker (`Worker.step`, in this process) polling a sandbox whose clock moves `days / polls`
-    a step: the steady state, a few orders a poll; CPU of every step and of the rewards."""
+    a step: the steady state, a few orders a poll; CPU of every step and of the rewards (and, unless
+    not `count`, how many orders it recorded: every event read back, after the timing)."""
     import siren_sync.sync as sync
     from siren_sync.worker import Worker
 
@@ -112,7 +115,8 @@ def _polls(programs: bool, days: int, per_day: float, polls: int, folder: Path) 
         finally:
             sync.reward_programs = real
         store = worker.app.store
-        orders = sum(1 for b in store.buckets() for r in store.events(b) if r["key"].startswith("woocommerce:sale:"))
+        orders = sum(1 for b in store.buckets() for r in store.events(b)
+                     if r["key"].startswith("woocommerce:sale:")) if count else 0
         worker.app.close()
     day = max(1, len(rewards_cpu) // days)  # a day's polls: the first day's and the last day's cost
     return {"orders": orders, "cpu_s": cpu, "rewards_cpu_s": sum(rewards_cpu),
@@ -168,12 +172,19 @@ def main(orders: int = 20_000, refunds: int = 600, repeat: int = 3, profile: str
     return result
 
 
-def _one(mode: str, orders: int, refunds: int) -> None:
+def _one(mode: str, a: argparse.Namespace) -> None:
     """In a process of its own (`--one`): one backfill `with` or `without` the programs, or for
-    `none` everything but the ingest (the imports, the sandbox, the config, the store)."""
+    `none` everything but the ingest (the imports, the sandbox, the config, the store); the same of
+    the steady state for `steady-...` (`none`: the worker made, no poll)."""
     import siren_sync.sources.woocommerce  # noqa: F401 (what `_ingest` imports: `none` counts them too)
     import siren_sync.sync  # noqa: F401
     from siren_sync.app import open_app
+    if mode.startswith("steady-"):
+        with tempfile.TemporaryDirectory(prefix="bench-programs-") as tmp:
+            kind = mode.removeprefix("steady-")
+            _polls(kind == "with", a.days, a.orders_per_day, 0 if kind == "none" else a.polls, Path(tmp), count=False)
+        return
+    orders, refunds = a.orders, a.refunds
     with _common.SandboxProcess(orders=orders, refunds=refunds, full_refunds=refunds // 3, visitors=True) as sb, \
             tempfile.TemporaryDirectory(prefix="bench-programs-") as tmp:
         if mode == "none":
@@ -183,20 +194,37 @@ def _one(mode: str, orders: int, refunds: int) -> None:
             _ingest(sb, Path(tmp), mode == "with", None, count=False)  # nothing counted after the ingest
 
 
-def instructions(orders: int = 20_000, refunds: int = 600) -> dict:
-    """The user-space instructions of the backfill with and without the programs (`_one` under
-    cachegrind, the three processes one after the other), and their ratio."""
+def instructions(argv: list[str], steady: bool = False) -> dict:
+    """The user-space instructions of the backfill (or of the `steady` state) with and without the
+    programs (`_one` under cachegrind, the three processes one after the other, given the sizes
+    `argv`), and their ratio."""
     counts = {}
     for mode in ("none", "without", "with"):
         run = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-                              _common.PYTHON, __file__, "--one", mode, "--orders", str(orders), "--refunds",
-                              str(refunds)], capture_output=True, text=True, check=True)
+                              _common.PYTHON, __file__, "--one", f"steady-{mode}" if steady else mode, *argv],
+                             capture_output=True, text=True, check=True)
         found = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
         assert found, run.stderr[-2000:]
         counts[mode] = int(found.group(1).replace(",", ""))
     plain, programs = counts["without"] - counts["none"], counts["with"] - counts["none"]
     return {"instructions": {"no programs": plain, "two programs": programs, "process": counts["none"]},
             "ratio": round(programs / plain, 3)}
+
+
+def _report_instructions(a: argparse.Namespace) -> dict:
+    """`--instructions`: the backfill's count, then the steady state's (unless `--polls 0`)."""
+    sizes = ["--orders", str(a.orders), "--refunds", str(a.refunds), "--days", str(a.days),
+             "--orders-per-day", str(a.orders_per_day), "--polls", str(a.polls)]
+    r = {"backfill": instructions(sizes), "steady": instructions(sizes, steady=True) if a.polls else None}
+    rows = []
+    for name, found in r.items():
+        if found is not None:
+            n, ratio = found["instructions"], found["ratio"]
+            rows += [(name, f"{n['no programs'] / 1e9:.2f} G instructions without programs, "
+                            f"{n['two programs'] / 1e9:.2f} G with two"),
+                     ("  ratio", f"{ratio}x [target <= 1.3x: {_common.verdict(ratio <= 1.3)}]")]
+    _common.report("two active programs vs none, instructions (user space, valgrind)", rows, r)
+    return r
 
 
 def cli(argv: list[str] | None = None) -> dict:
@@ -210,19 +238,14 @@ def cli(argv: list[str] | None = None) -> dict:
     p.add_argument("--polls", type=int, default=168, help="the worker's polls over those days (0: no steady state)")
     p.add_argument("--instructions", action="store_true",
                    help="count the backfill's instructions under valgrind instead of timing it")
-    p.add_argument("--one", choices=("none", "without", "with"), help=argparse.SUPPRESS)
+    p.add_argument("--one", choices=[f"{s}{m}" for s in ("", "steady-") for m in ("none", "without", "with")],
+                   help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.one:
-        _one(a.one, a.orders, a.refunds)
+        _one(a.one, a)
         return {}
     if a.instructions:
-        r = instructions(a.orders, a.refunds)
-        n = r["instructions"]
-        _common.report("two active programs vs none, backfill instructions (user space, valgrind)", [
-            ("no programs", f"{n['no programs'] / 1e9:.2f} G instructions"),
-            ("two programs", f"{n['two programs'] / 1e9:.2f} G instructions"),
-            ("ratio", f"{r['ratio']}x [target <= 1.3x: {_common.verdict(r['ratio'] <= 1.3)}]")], r)
-        return r
+        return _report_instructions(a)
     r = main(a.orders, a.refunds, a.repeat, a.profile, a.days, a.orders_per_day, a.polls)
     ms, t = r["cpu_ms_per_order"], r["targets"]
     rows = [

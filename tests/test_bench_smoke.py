@@ -115,12 +115,13 @@ def test_programs_smoke():
     assert set(r["targets"]) == {"ratio<=1.3", "steady_ratio<=1.3"}
 
 
-@pytest.mark.parametrize("mode", ["none", "without", "with"])
+@pytest.mark.parametrize("mode", ["none", "without", "with", "steady-none", "steady-without", "steady-with"])
 def test_programs_one_process_of_the_instruction_count_runs(mode, capsys):
     """What `--instructions` runs under valgrind, one process each (the count itself needs valgrind)."""
     import programs
 
-    assert programs.cli(["--one", mode, "--orders", "300", "--refunds", "10"]) == {}
+    assert programs.cli(["--one", mode, "--orders", "300", "--refunds", "10", "--days", "1", "--orders-per-day",
+                         "100", "--polls", "4"]) == {}
     assert "Traceback" not in capsys.readouterr().err
 
 
