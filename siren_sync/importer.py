@@ -263,23 +263,29 @@ class ImportReport:
 
 
 class Sales:
-    """The sales the reversals of one file name (`SaleOf`): the recorded one of that key (the key
-    index says whether there is one; then the ledger's months are read, newest first, since a key
-    does not say its month), else the first on an earlier line of the file."""
+    """The sales the reversals of one file name (`SaleOf`): a recorded one (the key index says
+    whether the key is recorded; a key does not say its month, so the store's months are read newest
+    first as far as needed, each once for the whole file, keeping their imported sales), else the
+    first on an earlier line of the file."""
 
     def __init__(self, ledger: Ledger):
-        self.ledger = ledger
+        self.store = ledger.store
         self.earlier: dict[str, Event] = {}
-        self.recorded: dict[str, Event | None] = {}
+        self.recorded: dict[str, Event] = {}  # the imported sales of the months read so far
+        self.months = iter(reversed(self.store.buckets()))
 
     def add(self, event: Event) -> None:
         self.earlier.setdefault(event.key, event)
 
     def __call__(self, key: str) -> Event | None:
-        if key not in self.recorded:
-            record = self.ledger.find(key)
-            self.recorded[key] = Event.from_record(record) if record is not None else None
-        return self.recorded[key] or self.earlier.get(key)
+        if key in self.recorded or not self.store.known([key]):
+            return self.recorded.get(key) or self.earlier.get(key)
+        for bucket in self.months:
+            self.recorded.update((r["key"], Event.from_record(r)) for r in self.store.events(bucket)
+                                 if r.get("type") == SALE and r.get("source") == "import")
+            if key in self.recorded:
+                return self.recorded[key]
+        raise BadLine(f"'reverses': {key!r} is not an imported sale")  # recorded, but as something else
 
 
 def parse_lines(raw_lines: Iterable[bytes], collaborators: Mapping[str, Collaborator],

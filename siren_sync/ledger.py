@@ -299,18 +299,6 @@ class Ledger:
                     found[record["key"]] = record
         return found
 
-    def find(self, key: str) -> Record | None:
-        """The stored record of `key`, or None. The key index says whether it is recorded; then the
-        months are read newest first until it is found, since a key alone does not say its month
-        (an import's reversal names its sale so, and is most often of a recent one)."""
-        if not self.store.known([key]):
-            return None
-        for bucket in reversed(self.store.buckets()):
-            for record in self.store.events(bucket):
-                if record.get("key") == key:
-                    return record
-        return None
-
     def _save_new_period_states(self, tx: Transaction) -> None:
         """A distributor seen for the first time keeps the first start it was given."""
         for key in self._calendars:

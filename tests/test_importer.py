@@ -183,3 +183,27 @@ def test_a_lead_and_a_sale_naming_a_collaborator_are_read_for_programs():
         parse_line(line(key="k", type="sale", collaborator="nobody", at=AT, revenue="1.00"), WHO)
     with pytest.raises(BadLine, match="its 'revenue' is not negative"):
         parse_line(line(key="k", type="sale", collaborator="alice", at=AT, revenue="-1.00"), WHO)
+
+
+def test_reversals_of_recorded_sales_read_each_month_once_and_say_what_they_cannot_reverse(store, monkeypatch):
+    """A reversal names its sale by key alone, which does not say its month: the months are read
+    newest first as far as needed, each once for the whole file (before: every month again for
+    each reversal). A recorded key that is no imported sale is refused as such."""
+    from siren_sync.importer import import_lines
+    from tests.support.ledgers import make_ledger
+
+    ledger = make_ledger(store, collaborators=people("alice"))
+    sales = [line(key=f"deal-{m}", type="sale", collaborator="alice", revenue="100.00",
+                  at=f"2026-{m:02d}-10T10:00:00+00:00") for m in (8, 9, 10, 11)]
+    other = line(key="crm:visit:1", type="boundCouponUsed", collaborator="alice", at="2026-10-01T10:00:00+00:00")
+    assert import_lines(ledger, [s.encode() for s in [*sales, other]]).new == 5
+    read: list[str] = []
+    real = store.events
+    monkeypatch.setattr(store, "events", lambda bucket, *a: read.append(bucket) or real(bucket, *a))
+    reversals = [line(key=f"deal-{m}:cancel", type="sale", reverses=f"deal-{m}", revenue="-100.00",
+                      at="2026-11-20T10:00:00+00:00") for m in (9, 8, 10)]
+    wrong = line(key="bad:1", type="sale", reverses="crm:visit:1", revenue="-1.00", at="2026-11-20T10:00:00+00:00")
+    report = import_lines(ledger, [r.encode() for r in [*reversals, wrong]])
+    assert report.new == 3 and report.bad == [(4, "'reverses': 'crm:visit:1' is not an imported sale")]
+    months = [b for b in read if b.startswith("2026")]
+    assert len(months) == len(set(months)) == 4  # November back to August, once each
