@@ -181,7 +181,8 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
     stored = store.event_counts()
     if not recent and stored == (store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("counts"):
         return Rewarded()  # nothing new: no write lock taken
-    with store.transaction() as tx, without_gc_pauses():  # objects per reward, none in a cycle
+    # objects per reward, none in a cycle; the commit too, and what the run leaves is set aside
+    with without_gc_pauses(survivors_aside=True), store.transaction() as tx:
         cursor = tx.get(CURSORS, PROGRAMS_CURSOR) or {}
         events, counts = _unrewarded(store, cursor, recent or [])
         if not events and counts == cursor.get("counts"):
