@@ -122,13 +122,15 @@ def adopted(tx: Transaction, now: datetime) -> None:
 
 
 def _after_adoption(events: list[Event], cursor: Record) -> list[Event]:
-    """The events programs may reward: none of a sale paid (or taken back), nor of a lead, before an
-    adoption (the lost store rewarded them: an import read again must not pay them twice)."""
+    """The events programs may reward: none of a sale paid, nor of a lead, before an adoption (the
+    lost store rewarded them: an import read again must not pay them twice). Take-backs are all kept,
+    whatever their time: one finds only the rewards this store wrote (of sales paid from the
+    adoption on), and one dated before it may be of an order refunded on hold and paid after it."""
     until = cursor.get("adopted_until")
     if until is None:
         return events
     horizon = parse_time(until)
-    return [e for e in events if (e.type != SALE and e.type != LEAD) or e.at >= horizon]
+    return [e for e in events if (e.type != SALE and e.type != LEAD) or e.at >= horizon or is_take_back(e)]
 
 
 def _recent(store: Store, done: Mapping[str, int], recent: list[tuple[str, Event, bool]],
