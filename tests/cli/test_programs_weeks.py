@@ -53,11 +53,13 @@ def sold(oid: int, at: datetime, coupon: str | None = "alice", renewal_of: int |
     return events
 
 
-def refunded(oid: int, rid: int | str, amount: str, at: datetime, total: str = "100.00") -> Event:
-    """A refund of `amount` (`rid` "cancel": the order's cancellation of what is left)."""
+def refunded(oid: int, rid: int | str, amount: str, at: datetime,
+             lines: tuple[tuple[str, int | None], ...] = (("100.00", None),)) -> Event:
+    """A refund of `amount` of an order of `lines` (`rid` "cancel": its cancellation of what is left)."""
     key = f"woocommerce:cancel:{oid}" if rid == "cancel" else f"woocommerce:refund:{oid}:{rid}"
-    return Event(key=key, type="sale", at=at, order=_value(((total, None),)), order_id=oid, source="woocommerce",
-                 share=-Fraction(Decimal(amount)) / Fraction(Decimal(total)))
+    ov = _value(lines)
+    return Event(key=key, type="sale", at=at, order=ov, order_id=oid, source="woocommerce",
+                 share=-Fraction(Decimal(amount)) / Fraction(ov.total))
 
 
 def paid_files(site) -> Decimal:
@@ -102,7 +104,8 @@ def test_a_refund_then_a_cancellation_while_a_file_is_open_and_completed_net_the
     shop(site, AFF)
     record(site, *sold(7, PAID))
     fulfill(site, as_of=day(12))
-    record(site, refunded(7, 55, "30.00", PAID + timedelta(days=2)), refunded(7, "cancel", "70.00", PAID + timedelta(days=3)))
+    record(site, refunded(7, 55, "30.00", PAID + timedelta(days=2)),
+           refunded(7, "cancel", "70.00", PAID + timedelta(days=3)))
     run_ok(site, "fulfillment", "complete", "F20261112-1", "--paid-at", day(14))
     record(site, *sold(8, PAID + timedelta(days=5)))
     assert obligations(site, day(16)) == {
@@ -138,14 +141,31 @@ def test_renewals_2_pays_two_renewals_over_weekly_polls_and_a_crash_and_no_more(
 
 
 def test_a_royalty_renews_on_the_owner_s_own_lines_only(site):
-    """Royalties (50%) on an order of bruno's course (30.00) and another product (70.00): bruno is paid
-    15.00 on his line. A renewal of the same two lines pays him 15.00 again (DESIGN 8: each owner on
-    their own lines only), not 50% of the whole renewal (50.00)."""
-    shop(site, "roy: {units: USD, reward: {percentage: 50}, engagements: [collaboratorProductSold], renewals: true}")
+    """Royalties (50%, `renewals: 1`) on an order of bob's course (30.00) and another product (70.00):
+    bob is paid 15.00 on his line. The renewal of the same two lines pays him 15.00 again (DESIGN 8:
+    each owner on their own lines only), not 50% of the whole renewal (50.00); a refund of half the
+    renewal takes half of his line back (7.50), and a second renewal pays nothing."""
+    shop(site, "roy: {units: USD, reward: {percentage: 50}, engagements: [collaboratorProductSold], renewals: 1}")
     lines = (("30.00", 93), ("70.00", None))
     record(site, *sold(7, PAID, coupon=None, lines=lines, owners={93: "bob"}))
     record(site, *sold(20, PAID + timedelta(days=7), coupon=None, renewal_of=7, lines=lines, owners={93: "bob"}))
     assert obligations(site, day(30)) == {"roy:7:bob": ("15.00", "payable"), "roy:20:bob": ("15.00", "payable")}
+    record(site, refunded(20, 60, "50.00", PAID + timedelta(days=8), lines))
+    record(site, *sold(21, PAID + timedelta(days=14), coupon=None, renewal_of=7, lines=lines, owners={93: "bob"}))
+    assert obligations(site, day(30)) == {"roy:7:bob": ("15.00", "payable"), "roy:20:bob": ("7.50", "payable")}
+
+
+def test_a_renewal_pays_the_affiliate_and_the_owner_of_one_program_as_the_first_order_did(site):
+    """One program of 25% engaged by coupons and royalties: order 7 (bob's 40.00 line, 60.00 more, alice's
+    coupon) pays alice 25.00 and bob 10.00 on his line. Its renewal (the same lines) pays them the same,
+    35.00 in all, not 25.00 split 25:10 (17.86 and 7.14)."""
+    shop(site, aff("engagements: [boundCouponUsed, collaboratorProductSold], renewals: true")
+         .replace("engagements: [boundCouponUsed], ", ""))
+    lines = (("40.00", 93), ("60.00", None))
+    record(site, *sold(7, PAID, lines=lines, owners={93: "bob"}))
+    record(site, *sold(20, PAID + timedelta(days=7), renewal_of=7, lines=lines, owners={93: "bob"}))
+    assert obligations(site, day(30)) == {"aff:7:alice": ("25.00", "payable"), "aff:7:bob": ("10.00", "payable"),
+                                          "aff:20:alice": ("25.00", "payable"), "aff:20:bob": ("10.00", "payable")}
 
 
 def test_a_renewal_s_full_refund_is_taken_from_its_reward_not_from_the_first_order_s(site):
@@ -153,7 +173,7 @@ def test_a_renewal_s_full_refund_is_taken_from_its_reward_not_from_the_first_ord
     shop(site, aff("renewals: true"))
     record(site, *sold(7, PAID))
     record(site, *sold(20, PAID + timedelta(days=7), renewal_of=7, lines=(("80.00", None),)))
-    record(site, refunded(20, 60, "80.00", PAID + timedelta(days=8), total="80.00"))
+    record(site, refunded(20, 60, "80.00", PAID + timedelta(days=8), (("80.00", None),)))
     assert obligations(site, day(30)) == {"aff:7:alice": ("25.00", "payable"), "aff:20:alice": ("0.00", "rejected")}
 
 
