@@ -4,7 +4,7 @@ An imported line is `{"key", "type", "collaborator", "at", "quantity"}`, or a `s
 `"revenue"` (negative for a refund) and optionally `"currency"` and `"lines"` so line item filters
 can apply, and `"collaborator"` for a sale closed by one (a `manual` engagement of programs), or a
 `lead` (`{"type": "lead", "collaborator", "at", "key"}`, the conversion of `conversion: lead`
-programs). A negative sale that takes back (part of) an imported sale names it, `"reverses": "<its
+programs: one conversion, with no `quantity` and no `correction`, which would be another lead). A negative sale that takes back (part of) an imported sale names it, `"reverses": "<its
 key>"`: that sale is recorded, or on an earlier line, dated before it and of at least as much revenue,
 and the programs take its rewards back pro rata (`commissions`); without `reverses` a negative sale
 is revenue alone, as before. A negative `quantity` is a correction and says so (`"correction": true`), as `credit
@@ -102,6 +102,9 @@ def _collaborator(raw: dict[str, Any], collaborators: Mapping[str, Collaborator]
 def _engagement(raw: dict[str, Any], at: datetime, collaborators: Mapping[str, Collaborator]) -> Event:
     if "reverses" in raw:
         raise BadLine(f"'reverses' is a field of a sale (a reversal), not of a {raw['type']}")
+    if raw["type"] == LEAD and ("quantity" in raw or "correction" in raw):
+        raise BadLine("a lead is one conversion: it has no 'quantity' or 'correction' (a correction would be "
+                      "another lead, paid again)")
     who = _collaborator(raw, collaborators)
     correction = raw.get("correction", False)
     if not isinstance(correction, bool):

@@ -237,3 +237,17 @@ def test_an_order_read_again_after_a_note_pays_nothing_more(site):
     run_ok(site, "payouts", "--csv", str(site.root / "p.csv"), "--mark-paid", "--as-of", day(12))
     record(site, *[dataclass_replace(e) for e in sold(7, PAID)])
     assert obligations(site, day(20)) == {"aff:7:alice": ("25.00", "paid")}
+
+
+def test_a_lead_correction_is_a_bad_line_never_a_second_bounty(site):
+    """A CRM file that takes a lead back as engagements are taken back (`"correction": true,
+    "quantity": -1`): a lead is a conversion, not points. Before, programs took the correction for
+    a new lead and paid its bounty a second time (20.00)."""
+    shop(site, 'leads: {units: USD, reward: {flat: "10.00"}, conversion: lead}')
+    rows = [{"key": "crm:lead:3", "type": "lead", "collaborator": "alice", "at": PAID.isoformat()},
+            {"key": "crm:lead:3:undo", "type": "lead", "collaborator": "alice", "at": PAID.isoformat(),
+             "quantity": -1, "correction": True}]
+    path = site.events(rows)
+    code, out, err = site.run("import", str(path))
+    assert code == 1 and f"{path}:2: a lead is one conversion: it has no 'quantity' or 'correction'" in err
+    assert obligations(site, day(20)) == {"leads:crm:lead:3:alice": ("10.00", "payable")}
