@@ -6,14 +6,18 @@ from __future__ import annotations
 
 from dataclasses import replace as dataclass_replace
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from siren_sync import commissions
 from siren_sync.app import open_app
+from siren_sync.cli import main
 from siren_sync.config import load_config
+from siren_sync.demo import THREE_POOLS, sandbox_config_text, sandbox_env
 from siren_sync.model import Event, Line, OrderValue, Touch
+from siren_sync.sandbox import Sandbox
 from siren_sync.sync import begin_programs
+from siren_sync.worker import Worker
 from tests.cli.test_programs_hunt import fulfill, obligations, record, run_ok
 from tests.support.programs import json_of, shop
 
@@ -251,3 +255,74 @@ def test_a_lead_correction_is_a_bad_line_never_a_second_bounty(site):
     code, out, err = site.run("import", str(path))
     assert code == 1 and f"{path}:2: a lead is one conversion: it has no 'quantity' or 'correction'" in err
     assert obligations(site, day(20)) == {"leads:crm:lead:3:alice": ("10.00", "payable")}
+
+
+# -- the worker against the sandbox: orders read again ------------------------------------------------------
+
+SANDBOX_PROGRAMS = """\
+sync: {woocommerce: {enabled: true}, every: 5m, overlap: 5m}
+programs:
+  aff: {units: USD, reward: {percentage: 25}, engagements: [boundCouponUsed]}
+  roy: {units: USD, reward: {percentage: 50}, engagements: [collaboratorProductSold]}
+"""
+
+
+def _rewards(worker: Worker) -> dict[str, tuple[str, Decimal]]:
+    """Each program obligation's (order, amount), as the worker's store holds them."""
+    return {o.id: (o.id.split(":")[1], o.amount) for o in commissions.obligations(worker.app.store)}
+
+
+def _cents(amount: Decimal) -> Decimal:
+    return amount.quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def test_the_worker_reads_orders_again_after_notes_status_changes_and_refunds_and_pays_each_reward_once(
+        tmp_path, monkeypatch):
+    """Weeks of a shop: orders get notes and move to completed (each read again by the walk), one is
+    refunded 40% before any payout, then everything is paid, then the rest of it is refunded. Nothing
+    is rewarded twice; the partial refund takes reward x 40% (half-up) from each of its rewards, and
+    the last one claws back exactly what was left: the order nets to zero to the cent."""
+    with Sandbox(seed=3, days=6, orders_per_day=10, lms=False) as sb:
+        path = tmp_path / "siren.yaml"
+        path.write_text(sandbox_config_text(sb.url, SANDBOX_PROGRAMS + THREE_POOLS.format(
+            schedule="+1 week", start="2026-11-01")))
+        worker = Worker(load_config(path, env=sandbox_env(sb.credentials)), clock=lambda: sb.now,
+                        fetch_timezone=lambda: sb.site.timezone_name)
+        sb.advance(3 * 86400)
+        worker.step()
+        before = _rewards(worker)
+        orders = sorted({int(order) for order, _ in before.values()})
+        assert len(orders) > 5
+        for oid in orders:
+            sb.site.touch_order(oid, note="gift wrapped")
+        for oid in orders[::2]:
+            sb.site.set_order_status(oid, "completed")
+        sb.advance(3600)
+        worker.step()
+        assert {i: r for i, r in _rewards(worker).items() if i in before} == before
+        target = next(oid for oid in orders if sb.site.orders[oid].status in ("processing", "completed")
+                      and sb.site.orders[oid].total > 0)
+        total = sb.site.orders[target].total
+        mine = {i: amount for i, (order, amount) in before.items() if order == str(target)}
+        assert mine and all(amount > 0 for amount in mine.values())
+        part = total * 2 // 5
+        sb.site.refund_order(target, part)
+        sb.advance(3600)
+        worker.step()
+        after = _rewards(worker)
+        assert {i: after[i][1] for i in mine} == {
+            i: r - _cents(r * Decimal(part) / Decimal(total)) for i, r in mine.items()}
+        for name, value in sandbox_env(sb.credentials).items():
+            monkeypatch.setenv(name, value)
+        assert main(["--config", str(path), "payouts", "--csv", str(tmp_path / "paid.csv"), "--mark-paid",
+                     "--as-of", sb.now.isoformat()]) == 0
+        sb.site.refund_order(target)
+        sb.advance(3600)
+        worker.step()
+        sb.site.touch_order(target, note="refunded in full")
+        sb.advance(3600)
+        worker.step()
+        final = _rewards(worker)
+        worker.app.close()
+    taken = {i: r for i, r in final.items() if r[0] == str(target)}
+    assert len(taken) == 2 * len(mine) and sum(amount for _, amount in taken.values()) == 0
