@@ -162,14 +162,16 @@ def test_a_royalty_renews_on_the_owner_s_own_lines_only(site):
 def test_a_renewal_pays_the_affiliate_and_the_owner_of_one_program_as_the_first_order_did(site):
     """One program of 25% engaged by coupons and royalties: order 7 (bob's 40.00 line, 60.00 more, alice's
     coupon) pays alice 25.00 and bob 10.00 on his line. Its renewal (the same lines) pays them the same,
-    35.00 in all, not 25.00 split 25:10 (17.86 and 7.14)."""
+    35.00 in all, not 25.00 split 25:10 (17.86 and 7.14); a renewal without bob's line pays him nothing."""
     shop(site, aff("engagements: [boundCouponUsed, collaboratorProductSold], renewals: true")
          .replace("engagements: [boundCouponUsed], ", ""))
     lines = (("40.00", 93), ("60.00", None))
     record(site, *sold(7, PAID, lines=lines, owners={93: "bob"}))
     record(site, *sold(20, PAID + timedelta(days=7), renewal_of=7, lines=lines, owners={93: "bob"}))
+    record(site, *sold(21, PAID + timedelta(days=14), renewal_of=7, lines=(("60.00", None),), owners={93: "bob"}))
     assert obligations(site, day(30)) == {"aff:7:alice": ("25.00", "payable"), "aff:7:bob": ("10.00", "payable"),
-                                          "aff:20:alice": ("25.00", "payable"), "aff:20:bob": ("10.00", "payable")}
+                                          "aff:20:alice": ("25.00", "payable"), "aff:20:bob": ("10.00", "payable"),
+                                          "aff:21:alice": ("15.00", "payable")}
 
 
 def test_a_renewal_s_full_refund_is_taken_from_its_reward_not_from_the_first_order_s(site):
