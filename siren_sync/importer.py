@@ -4,9 +4,10 @@ An imported line is `{"key", "type", "collaborator", "at", "quantity"}`, or a `s
 `"revenue"` (negative for a refund) and optionally `"currency"` and `"lines"` so line item filters
 can apply, and `"collaborator"` for a sale closed by one (a `manual` engagement of programs), or a
 `lead` (`{"type": "lead", "collaborator", "at", "key"}`, the conversion of `conversion: lead`
-programs: one conversion, with no `quantity` and no `correction`, which would be another lead). A negative sale that takes back (part of) an imported sale names it, `"reverses": "<its
-key>"`: that sale is recorded, or on an earlier line, dated before it and of at least as much revenue,
-and the programs take its rewards back pro rata (`commissions`); without `reverses` a negative sale
+programs: one conversion, with no `quantity` and no `correction`, which would be another lead). A
+negative sale that takes back (part of) an imported sale names it, `"reverses": "<its key>"`: that
+sale is recorded, or on an earlier line, dated before it and of at least as much revenue, and the
+programs take its rewards back pro rata (`commissions`); without `reverses` a negative sale
 is revenue alone, as before. A negative `quantity` is a correction and says so (`"correction": true`), as `credit
 --correction` does. Amounts and counts are bounded (`values.parse_decimal`, `values.parse_count`).
 
