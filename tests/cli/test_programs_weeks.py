@@ -4,7 +4,6 @@ royalties renewed, refunds of orders paid after a `store adopt`, reviewed reward
 approval, files imported twice. Each test says what DESIGN pays, computed by hand."""
 from __future__ import annotations
 
-from dataclasses import replace as dataclass_replace
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -233,16 +232,6 @@ def test_a_file_of_a_deal_its_reversal_and_a_lead_imported_twice_pays_once(site)
     run_ok(site, "import", str(path))
     assert obligations(site, day(20)) == {"deals:crm:deal:9:alice": ("75.00", "payable"),
                                           "leads:crm:lead:3:alice": ("10.00", "payable")}
-
-
-def test_an_order_read_again_after_a_note_pays_nothing_more(site):
-    """The same order's events recorded again (the walk re-reads it when its modification time moves):
-    nothing new, nothing paid twice, even after its reward was paid."""
-    shop(site, AFF)
-    record(site, *sold(7, PAID))
-    run_ok(site, "payouts", "--csv", str(site.root / "p.csv"), "--mark-paid", "--as-of", day(12))
-    record(site, *[dataclass_replace(e) for e in sold(7, PAID)])
-    assert obligations(site, day(20)) == {"aff:7:alice": ("25.00", "paid")}
 
 
 def test_a_lead_correction_is_a_bad_line_never_a_second_bounty(site):
