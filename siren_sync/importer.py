@@ -4,7 +4,7 @@ An imported line is `{"key", "type", "collaborator", "at", "quantity"}`, or a `s
 `"revenue"` (negative for a refund) and optionally `"currency"` and `"lines"` so line item filters
 can apply, and `"collaborator"` for a sale closed by one (a `manual` engagement of programs), or a
 `lead` (`{"type": "lead", "collaborator", "at", "key"}`, the conversion of `conversion: lead`
-programs: one conversion, with no `quantity` and no `correction`, which would be another lead). A
+programs: one conversion, its `quantity` 1 and no `correction`, which would be another lead). A
 negative sale that takes back (part of) an imported sale names it, `"reverses": "<its key>"`: that
 sale is recorded, or on an earlier line, dated before it and of at least as much revenue, and the
 programs take its rewards back pro rata (`commissions`); without `reverses` a negative sale
@@ -103,9 +103,6 @@ def _collaborator(raw: dict[str, Any], collaborators: Mapping[str, Collaborator]
 def _engagement(raw: dict[str, Any], at: datetime, collaborators: Mapping[str, Collaborator]) -> Event:
     if "reverses" in raw:
         raise BadLine(f"'reverses' is a field of a sale (a reversal), not of a {raw['type']}")
-    if raw["type"] == LEAD and ("quantity" in raw or "correction" in raw):
-        raise BadLine("a lead is one conversion: it has no 'quantity' or 'correction' (a correction would be "
-                      "another lead, paid again)")
     who = _collaborator(raw, collaborators)
     correction = raw.get("correction", False)
     if not isinstance(correction, bool):
@@ -113,6 +110,9 @@ def _engagement(raw: dict[str, Any], at: datetime, collaborators: Mapping[str, C
     quantity = _whole(raw.get("quantity", 1), "'quantity'", negative=correction)
     if correction and quantity > 0:
         raise BadLine("a correction takes away: its 'quantity' is negative")
+    if raw["type"] == LEAD and (quantity != 1 or correction):
+        raise BadLine("a lead is one conversion: its 'quantity' is 1, and it is no 'correction' (one would be "
+                      "another lead, paid again)")
     return Event(key=raw["key"], type=raw["type"], at=at, collaborator=who, quantity=quantity, source="import")
 
 

@@ -241,11 +241,16 @@ def test_a_lead_correction_is_a_bad_line_never_a_second_bounty(site):
     shop(site, 'leads: {units: USD, reward: {flat: "10.00"}, conversion: lead}')
     rows = [{"key": "crm:lead:3", "type": "lead", "collaborator": "alice", "at": PAID.isoformat()},
             {"key": "crm:lead:3:undo", "type": "lead", "collaborator": "alice", "at": PAID.isoformat(),
-             "quantity": -1, "correction": True}]
+             "quantity": -1, "correction": True},
+            {"key": "crm:lead:4", "type": "lead", "collaborator": "alice", "at": PAID.isoformat(), "quantity": 2},
+            {"key": "crm:lead:5", "type": "lead", "collaborator": "alice", "at": PAID.isoformat(), "quantity": 1,
+             "correction": False}]  # what an export may say of every line: one lead, paid once
     path = site.events(rows)
     code, out, err = site.run("import", str(path))
-    assert code == 1 and f"{path}:2: a lead is one conversion: it has no 'quantity' or 'correction'" in err
-    assert obligations(site, day(20)) == {"leads:crm:lead:3:alice": ("10.00", "payable")}
+    assert code == 1 and f"{path}:2: a lead is one conversion: its 'quantity' is 1" in err
+    assert f"{path}:3: a lead is one conversion" in err and f"{path}:4:" not in err
+    assert obligations(site, day(20)) == {"leads:crm:lead:3:alice": ("10.00", "payable"),
+                                          "leads:crm:lead:5:alice": ("10.00", "payable")}
 
 
 # -- the worker against the sandbox: orders read again ------------------------------------------------------
