@@ -122,13 +122,15 @@ def adopted(tx: Transaction, now: datetime) -> None:
 
 
 def _after_adoption(events: list[Event], cursor: Record) -> list[Event]:
-    """The events programs may reward: none of a sale paid (or taken back), nor of a lead, before an
-    adoption (the lost store rewarded them: an import read again must not pay them twice)."""
+    """The events programs may reward: none of a sale paid, nor of a lead, before an adoption (the
+    lost store rewarded them: an import read again must not pay them twice). Take-backs are all kept,
+    whatever their time: one finds only the rewards this store wrote (of sales paid from the
+    adoption on), and one dated before it may be of an order refunded on hold and paid after it."""
     until = cursor.get("adopted_until")
     if until is None:
         return events
     horizon = parse_time(until)
-    return [e for e in events if (e.type != SALE and e.type != LEAD) or e.at >= horizon]
+    return [e for e in events if (e.type != SALE and e.type != LEAD) or e.at >= horizon or is_take_back(e)]
 
 
 def _recent(store: Store, done: Mapping[str, int], recent: list[tuple[str, Event, bool]],
@@ -467,7 +469,7 @@ class _Work:
         if foreign:
             self.count_other_currency(sale.event)
         if sale.renewal_of is not None:
-            paid = [(p.key, a) for p in self.programs.values() if (a := self.renewal(p, sale)) is not None]
+            paid = [renewed for p in self.programs.values() for renewed in self.renewal(p, sale)]
         else:
             paid = self.first_sale(sale, foreign)
         if not paid:
@@ -506,22 +508,33 @@ class _Work:
             paid = sorted(paid + alone, key=itemgetter(0))  # as `in_groups` orders two awards or more
         return paid
 
-    def renewal(self, program: Program, sale: engine.Sale) -> engine.Award | None:
-        """The program's renewal award, while its `renewals` allows (None: every renewal pays): to
-        the first order's collaborators who may still earn in it (active members), and only for
-        rewards not taken back whole (rejected, or fully refunded after they were paid)."""
-        first = {}
+    def renewal(self, program: Program, sale: engine.Sale) -> list[Paid]:
+        """What the program pays for a renewal, while its `renewals` allows (None: every renewal
+        pays): to the first order's collaborators who may still earn in it (active members), and only
+        for rewards not taken back whole (rejected, or fully refunded after they were paid). A
+        royalty is paid again as a royalty, on the owner's own lines (`engine.renewal_royalties`);
+        the others share the program's reward in the proportions the first order paid them."""
+        first: dict[str, Decimal] = {}
+        owned: dict[str, frozenset[int]] = {}  # owner -> the products their first royalty was on
         entry = self.entry(sale.renewal_of or "")
         admits = self.admits[program.key]
         for ident, earned in entry["rewards"].items():
             doc = self.doc(ident, earned)
             if (doc and doc["program"] == program.key and "of" not in doc and doc.get("status") != "rejected"
                     and Fraction(doc.get("refunded_share", "0")) < 1 and admits(doc["collaborator"])):
-                first[doc["collaborator"]] = Decimal(doc["reward"])
+                if doc.get("products") is not None:
+                    owned[doc["collaborator"]] = frozenset(doc["products"])
+                else:
+                    first[doc["collaborator"]] = Decimal(doc["reward"])
         paid = set(entry["renewals"].get(program.key, ())) - {sale.id}
         if program.renewals is not None and len(paid) >= program.renewals:
-            return None
-        return engine.renewal_award(program, sale, first, self.owned)
+            return []
+        found: list[Paid] = []
+        if first and (award := engine.renewal_award(program, sale, first, self.owned)) is not None:
+            found.append((program.key, award))
+        if owned and (royalties := engine.renewal_royalties(program, sale, owned)):
+            found.append((program.key, royalties))
+        return found
 
     def write_award(self, program: Program, sale: engine.Sale, a: engine.Award, earned: str) -> None:
         """Write each reward of an award (once: never a second time) earned at `earned` (`iso` of the

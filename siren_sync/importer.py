@@ -4,9 +4,10 @@ An imported line is `{"key", "type", "collaborator", "at", "quantity"}`, or a `s
 `"revenue"` (negative for a refund) and optionally `"currency"` and `"lines"` so line item filters
 can apply, and `"collaborator"` for a sale closed by one (a `manual` engagement of programs), or a
 `lead` (`{"type": "lead", "collaborator", "at", "key"}`, the conversion of `conversion: lead`
-programs). A negative sale that takes back (part of) an imported sale names it, `"reverses": "<its
-key>"`: that sale is recorded, or on an earlier line, dated before it and of at least as much revenue,
-and the programs take its rewards back pro rata (`commissions`); without `reverses` a negative sale
+programs: one conversion, its `quantity` 1 and no `correction`, which would be another lead). A
+negative sale that takes back (part of) an imported sale names it, `"reverses": "<its key>"`: that
+sale is recorded, or on an earlier line, dated before it and of at least as much revenue, and the
+programs take its rewards back pro rata (`commissions`); without `reverses` a negative sale
 is revenue alone, as before. A negative `quantity` is a correction and says so (`"correction": true`), as `credit
 --correction` does. Amounts and counts are bounded (`values.parse_decimal`, `values.parse_count`).
 
@@ -109,6 +110,9 @@ def _engagement(raw: dict[str, Any], at: datetime, collaborators: Mapping[str, C
     quantity = _whole(raw.get("quantity", 1), "'quantity'", negative=correction)
     if correction and quantity > 0:
         raise BadLine("a correction takes away: its 'quantity' is negative")
+    if raw["type"] == LEAD and (quantity != 1 or correction):
+        raise BadLine("a lead is one conversion: its 'quantity' is 1, and it is no 'correction' (one would be "
+                      "another lead, paid again)")
     return Event(key=raw["key"], type=raw["type"], at=at, collaborator=who, quantity=quantity, source="import")
 
 

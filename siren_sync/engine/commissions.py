@@ -368,6 +368,18 @@ def renewal_award(program: Program, sale: Sale, first: Mapping[str, Decimal], ow
     return Award(program.key, kept, value, (), sale.created_at, why, words) if kept else None
 
 
+def renewal_royalties(program: Program, sale: Sale, products: Mapping[str, frozenset[int]]) -> list[Royalty]:
+    """A renewal pays each owner whose first-order reward was a royalty (`products`: owner -> what
+    their royalty was on) a royalty again, on the renewal's lines of those products only: each
+    owner is rewarded on their own lines (DESIGN 8), never on the whole renewal. An owner with no
+    such line in the renewal earns nothing from it."""
+    if not program.active or other_currency(sale.event, program):
+        return []
+    sold = {line.sold_id for line in sale.event.order.lines} if sale.event.order is not None else set()
+    mine = {who: bought for who, bought in products.items() if bought & sold}
+    return [r for r in royalties(program, sale._replace(owners=mine), mine.__contains__) if r.amount > 0]
+
+
 def in_groups(awards: Iterable[Award], programs: Mapping[str, Program]) -> list[Award]:
     """One award per group: the one whose winning engagement is the oldest (or newest, the group's
     rule), ties to the program key sorting first; ungrouped programs all pay."""
