@@ -48,6 +48,9 @@ def decide_reward(store: Store, reward_id: str, reject: bool, reason: str, now: 
         if doc is None:  # rewards are never deleted: only a store changed by hand
             raise UsageError(f"program reward {reward_id!r} disappeared from the store while it was being decided")
         current = {"draft": "draft", "rejected": "rejected"}.get(doc.get("status", "pending"), "approved")
+        if current == "rejected" and not reject and "reviewed_at" not in doc:  # no one decided: its refunds did
+            raise UsageError(f"program reward {reward_id} is rejected: its refunds took it back whole, "
+                             "nothing is left to approve")
         decision, made = _decision(current, reject, f"program reward {reward_id}")
         if made:
             tx.put(table, reward_id, _stamped(doc, now, reason, status="rejected" if reject else "pending"))

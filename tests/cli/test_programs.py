@@ -140,7 +140,7 @@ def test_approve_decides_on_the_reward_as_stored_when_it_commits(site, monkeypat
 
     monkeypatch.setattr(commissions, "find", found_then_refunded_by_another_writer)
     code, _, err = site.run("approve", "deals:crm:deal:9:alice")
-    assert code == 2 and "program reward deals:crm:deal:9:alice is already rejected" in err
+    assert code == 2 and "program reward deals:crm:deal:9:alice is rejected: its refunds took it back whole" in err
     monkeypatch.setattr(commissions, "find", found)
     [reward] = json_of(site, "payouts", "--as-of", "2025-06-01T00:00:00+00:00")["obligations"]
     assert (reward["amount"], reward["status"]) == ("0.00", "rejected")

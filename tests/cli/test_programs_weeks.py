@@ -212,8 +212,10 @@ def test_a_reviewed_reward_refunded_in_full_before_approval_cannot_be_approved_i
     record(site, *sold(7, PAID))
     record(site, refunded(7, 55, "100.00", PAID + timedelta(days=1)))
     code, _, err = site.run("approve", "aff:7:alice")
-    assert code == 2 and "rejected" in err
+    assert code == 2 and "a decision is final" not in err  # it was the refund, not a decision
+    assert "program reward aff:7:alice is rejected: its refunds took it back whole, nothing is left to approve" in err
     assert obligations(site, day(20)) == {"aff:7:alice": ("0.00", "rejected")}
+    run_ok(site, "approve", "aff:7:alice", "--reject", "--reason", "refunded")  # rejecting it again changes nothing
 
 
 # -- files imported twice ----------------------------------------------------------------------------------------
