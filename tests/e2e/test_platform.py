@@ -116,7 +116,7 @@ def test_the_leader_killed_mid_close_is_replaced_within_the_timeout(pg_site, ref
 def _terminate_sessions(pid: int) -> int:
     """Terminate every database session of the siren-sync process `pid` (as a failover would)."""
     with psycopg.connect(database_url(), autocommit=True) as admin:
-        rows = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name "
+        rows = admin.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE application_name "
                              "LIKE %s", (f"siren-sync % pid {pid}@%",)).fetchall()
     return len(rows)
 

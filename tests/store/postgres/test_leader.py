@@ -13,9 +13,11 @@ from tests.store.helpers import CURSOR, seed
 
 
 def _cut(url: str, store: PostgresStore) -> None:
-    """Terminate the leader's session on the server, as a failover or an admin would."""
+    """Terminate the leader's session on the server, as a failover or an admin would, and wait until
+    it is gone (up to 10 s): `pg_terminate_backend` alone only signals it, and until the session
+    exits it still holds the lock, so a commit made meanwhile is rightly let through."""
     with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", (store.leader().fence.pid,))
+        admin.execute("SELECT pg_terminate_backend(%s, 10000)", (store.leader().fence.pid,))  # gone, its lock with it
 
 
 def test_a_second_worker_waits_and_is_told_who_leads(pg, url, namespace):

@@ -87,7 +87,7 @@ def test_a_lost_connection_fails_the_commit_then_the_store_connects_again(pg, ur
     seed(pg)
     pid = pg._db.get().info.backend_pid
     with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        admin.execute("SELECT pg_terminate_backend(%s, 10000)", (pid,))  # waits until the session is gone
     with pytest.raises(StoreError, match="failed"):
         with pg.transaction() as tx:
             tx.put("cursors", "woocommerce", {"lost": True})
