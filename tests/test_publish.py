@@ -75,7 +75,7 @@ class FakeSite:
         rsps.add_callback(responses.GET, POSTS, callback=self._get)
         rsps.add_callback(responses.POST, POSTS, callback=self._post)
         rsps.add_callback(responses.POST, POST, callback=self._update)
-        rsps.add_callback(responses.DELETE, POST, callback=self._delete)
+        rsps.add_callback(responses.DELETE, re.compile(POST.pattern[:-1] + r"(\?.*)?$"), callback=self._delete)
 
     def _auth_ok(self, request) -> bool:
         expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
