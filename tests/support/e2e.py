@@ -407,10 +407,14 @@ def check_once(site: Site, history: list[dict], clock) -> None:
         assert len(periods) == len(site.period_ends(clock))
         for (_, end), (start, _) in pairwise(periods):
             assert end == start, f"{key}: a gap or overlap between periods at {end} / {start}"
-    slugs = site.sandbox.posted_slugs()
+    created = site.sandbox.stats()["posts_created"]
+    slugs = [p["slug"] for p in created]
     dupes = [s for s, n in Counter(slugs).items() if n > 1]
     assert not dupes, f"records posted more than once: {dupes}"
-    assert sorted(slugs) == sorted("siren-sync-" + i for i in ids)
+    want = ["siren-sync-" + i for i in ids]
+    extra = [{k: p[k] for k in ("id", "slug", "title", "date_gmt")} for p in created if p["slug"] not in want]
+    missing = sorted(set(want) - set(slugs))
+    assert sorted(slugs) == sorted(want), f"posts other than one a distribution: {extra}; missing: {missing}"
 
 
 def check_amounts(history: list[dict]) -> None:
