@@ -157,52 +157,57 @@ class Publisher:
 
     def _publish_one(self, store: Store, entry: OutboxEntry, record: Distribution, report: PublishReport) -> None:
         existing = self._lookup(entry.slug)
-        if existing is not None:
-            entry = self._update(store, entry, status="posted", post_id=existing, last_error=None)
-            report.found.append(entry.distribution)
-            log.info("record %s already on the site (post %s)", entry.slug, existing)
-            if entry.waiting:  # it may hold an older state: bring it up to date
-                self._revise(store, entry, record, report)
-            return
-        entry = self._update(store, entry, status="posting", attempts=entry.attempts + 1)
+        if existing is None:
+            entry = self._update(store, entry, status="posting", attempts=entry.attempts + 1)  # write-ahead
+            existing = self._post(store, entry, record, report)
+            if existing is None:
+                return
+        entry = self._update(store, entry, status="posted", post_id=existing, last_error=None)
+        report.found.append(entry.distribution)
+        log.info("record %s already on the site (post %s)", entry.slug, existing)
+        if entry.waiting:  # it may hold an older state: bring it up to date
+            self._revise(store, entry, record, report)
+
+    def _post(self, store: Store, entry: OutboxEntry, record: Distribution, report: PublishReport) -> Any:
+        """POST the record; None when it is the site's record now, or the id of the record the site
+        already had when the site answered with a copy (deleted)."""
         data, _ = self.upstream.request("POST", self.route,
                                         json_body=body_of(record, entry.slug, self.status, self.tz, self.names))
         post_id = data.get("id") if isinstance(data, dict) else None
         given = data.get("slug") if isinstance(data, dict) else None
-        if isinstance(given, str) and given != entry.slug and self._keep_earlier(store, entry, post_id, given, report):
-            return
+        if isinstance(given, str) and given != entry.slug:
+            earlier = self._earlier_than_copy(entry, post_id, given)
+            if earlier is not None:
+                return earlier
         self._update(store, entry, status="posted", post_id=post_id, last_error=None, posted_at=iso(self.now()),
                      revised=entry.revision)
         self._check_meta(data, post_id)
         report.posted.append(entry.distribution)
         log.info("published %s as post %s", entry.slug, post_id,
                  extra={"fields": {"event": "publish", "distribution": entry.distribution, "post": post_id}})
+        return None
 
-    def _keep_earlier(self, store: Store, entry: OutboxEntry, post_id: Any, given: str,
-                      report: PublishReport) -> bool:
-        """The site answered our POST under another slug: WordPress does that (`-2`, `-3`...) when a
-        post already holds the slug, that is when an earlier POST of this record (from a worker
-        killed during it, or one that timed out) was carried out after the lookup. Delete the copy
-        just made and keep the earlier record; True if it was. A slug the site rewrote with nothing
-        under ours (a slug filter) is no copy: False, and the post is kept as the record."""
+    def _earlier_than_copy(self, entry: OutboxEntry, post_id: Any, given: str) -> Any:
+        """The site answered our POST under another slug. WordPress does that (`-2`, `-3`...) when a
+        post already holds the slug: an earlier POST of this record (a worker killed during it, or
+        one that timed out) was carried out after the lookup. Delete the copy just made and return
+        the earlier record's id. None when nothing holds our slug (a site filter rewrote it): the
+        post is no copy and stays the record."""
         earlier = self._lookup(entry.slug)
         if earlier is None or earlier == post_id:
             log.warning("the site saved record %s under the slug %s (post %s)", entry.slug, given, post_id)
-            return False
+            return None
         copy = f"{given} (post {post_id})"
         try:
             self.upstream.request("DELETE", f"{self.route}/{post_id}", params={"force": "true"})
         except SyncError as exc:
             raise SyncError(f"the site already held {entry.slug} (post {earlier}) and made a copy {copy}, "
                             f"which could not be deleted: delete it on the site ({exc})") from None
-        self._update(store, entry, status="posted", post_id=earlier, last_error=None, posted_at=iso(self.now()),
-                     revised=entry.revision)
-        report.found.append(entry.distribution)
         log.warning("record %s was already on the site (post %s, an earlier POST carried out late): "
                     "the copy %s was deleted", entry.slug, earlier, copy,
                     extra={"fields": {"event": "publish_copy_deleted", "distribution": entry.distribution,
                                       "post": earlier, "copy": post_id}})
-        return True
+        return earlier
 
     def _revise(self, store: Store, entry: OutboxEntry, record: Distribution, report: PublishReport) -> None:
         """Rewrite a posted record as it stands now (payments made since); sending it twice changes

@@ -494,6 +494,7 @@ def test_an_earlier_post_landing_after_the_lookup_leaves_the_site_one_record(sit
     assert site.deleted == [(101, {"force": "true"})]  # the copy, for good (not to the trash)
     assert report.found == [FIRST] and report.posted == [SECOND] and not report.failed
     assert outbox[FIRST]["status"] == "posted" and outbox[FIRST]["post_id"] == 100
+    assert outbox[FIRST]["attempts"] == 2  # the killed worker's POST, then ours
     assert f"{SLUG}-2 (post 101)" in caplog.text and "deleted" in caplog.text
     report, _ = publish(site)  # nothing left to do
     assert (report.posted, report.found, site.deleted) == ([], [], [(101, {"force": "true"})])
