@@ -124,6 +124,38 @@ def test_sigkill_ten_times_then_history_equals_reference(make_site, reference):
     assert sorted(sb.posted_slugs()) == sorted(reference["slugs"])
 
 
+def test_a_post_carried_out_after_the_restarted_workers_lookup_leaves_one_record(make_site):
+    """The window the write-ahead and the lookup leave, made certain: the site holds the writes
+    (a busy host queueing PHP requests), the worker is killed while its POST waits there, the next
+    worker looks the slug up (nothing yet) and posts too; then the site carries both out, the dead
+    worker's first. WordPress gives the second `<slug>-2`: the worker deletes that copy and keeps
+    the record, and the site ends with each record once."""
+    site = make_site("late", days=2)
+    sb = site.sandbox
+    steps = Choreography(site, 8)
+    first = site.worker("first")
+    first.wait_for_log("worker started", timeout=60)
+    sb.faults(hold_writes=True)
+    while not steps.crosses():
+        steps.step()
+    steps.step()  # past the first daily trigger (Nov 2, midnight New York)
+    history = wait_until(lambda: site.all_closed(steps.clock), 60, 0.3, "the first closings")
+    wait_until(lambda: sb.faults()["held"] == 1, 30, 0.1, "the first worker's POST held by the site")
+    assert first.sigkill() == -9 and sb.posted_slugs() == []
+    second = site.worker("second")
+    wait_until(lambda: sb.faults()["held"] == 2, 60, 0.1, "the second worker's POST of the same record")
+    sb.faults(hold_writes=False)  # the dead worker's POST is carried out first, then the second's
+    want = sorted("siren-sync-" + d["id"] for d in history)
+    wait_until(lambda: set(sb.record_slugs()) >= set(want), 60, 0.3, "every record on the site")
+    time.sleep(2)  # a few more turns: nothing is posted or deleted again
+    held = sb.record_slugs()
+    assert held == want, f"the site holds {held}"
+    created = sb.posted_slugs()  # the copy was made, then deleted
+    assert len(created) == len(want) + 1 and created[0] + "-2" == created[1], created
+    assert created[1] in second.wait_for_log(r"the copy \S+-2 \(post \d+\) was deleted", timeout=10)
+    assert second.sigterm() == 0
+
+
 # -- 3. SIGTERM ----------------------------------------------------------------------------------
 
 def test_sigterm_exits_zero_and_loses_nothing(make_site, reference):

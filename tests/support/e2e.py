@@ -121,6 +121,16 @@ class SandboxProcess:
     def posted_slugs(self) -> list[str]:
         return [p["slug"] for p in self.stats()["posts_created"]]
 
+    def record_slugs(self) -> list[str]:
+        """The slugs of the siren-sync records the site holds now (every record's content says "pool";
+        deleted ones are gone), as the admin sees them."""
+        c = self.credentials
+        resp = self.http.get(f"{self.url}/wp-json/wp/v2/posts", auth=(c["wp_user"], c["wp_app_password"]),
+                             params={"search": "pool", "status": "any", "context": "edit", "per_page": 100},
+                             timeout=30)
+        resp.raise_for_status()
+        return sorted(p["slug"] for p in resp.json() if p["slug"].startswith("siren-sync-"))
+
     def env(self) -> dict[str, str]:
         c = self.credentials
         return sandbox_env(c)
