@@ -18,9 +18,10 @@ import dataclasses
 import html
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from siren_sync.engine.balances import Settling, settle_all
@@ -31,15 +32,20 @@ from siren_sync.payouts.records import claims
 from siren_sync.sources.http import Upstream
 from siren_sync.store.protocol import Store
 from siren_sync.tables import OUTBOX
-from siren_sync.values import iso
+from siren_sync.values import iso, parse_time
 
 log = logging.getLogger("siren_sync.publish")
+
+# Seconds a POST whose outcome is unknown (its worker was killed during it) is given to land before
+# the record is posted again: as long as the worker waits for an answer (the read timeout).
+PUBLISH_SETTLE = 30.0
 
 
 @dataclass
 class PublishReport:
     posted: list[str] = field(default_factory=list)
     found: list[str] = field(default_factory=list)  # already on the site
+    waiting: list[str] = field(default_factory=list)  # an earlier POST of it may still land
     revised: list[str] = field(default_factory=list)  # posted records brought up to date
     failed: dict[str, str] = field(default_factory=dict)
 
@@ -114,13 +120,14 @@ class Publisher:
     """Pushes the outbox to the site through one `sources.http.Upstream` (application password)."""
 
     def __init__(self, upstream: Upstream, route: str, status: str, tz: tzinfo, names: dict[str, str],
-                 now: Callable[[], datetime] | None = None):
+                 now: Callable[[], datetime] | None = None, wall: Callable[[], float] = time.time):
         self.upstream = upstream
         self.route = route.strip("/")
         self.status = status
         self.tz = tz
         self.names = names
         self.now = now or (lambda: datetime.now().astimezone())
+        self.wall = wall  # real time, for requests in flight (`now` may be a simulated clock)
         self._meta_checked = False
 
     def pending(self, store: Store) -> list[OutboxEntry]:
@@ -158,7 +165,11 @@ class Publisher:
     def _publish_one(self, store: Store, entry: OutboxEntry, record: Distribution, report: PublishReport) -> None:
         existing = self._lookup(entry.slug)
         if existing is None:
-            entry = self._update(store, entry, status="posting", attempts=entry.attempts + 1)  # write-ahead
+            if self._may_still_land(entry):
+                report.waiting.append(entry.distribution)
+                return
+            entry = self._update(store, entry, status="posting", attempts=entry.attempts + 1,  # write-ahead
+                                 attempted_at=iso(datetime.fromtimestamp(self.wall(), UTC)))
             existing = self._post(store, entry, record, report)
             if existing is None:
                 return
@@ -167,6 +178,19 @@ class Publisher:
         log.info("record %s already on the site (post %s)", entry.slug, existing)
         if entry.waiting:  # it may hold an older state: bring it up to date
             self._revise(store, entry, record, report)
+
+    def _may_still_land(self, entry: OutboxEntry) -> bool:
+        """Whether a POST of this record whose outcome is unknown (`posting`: its worker was killed
+        during it) was sent less than PUBLISH_SETTLE ago: the site may carry it out still, so the
+        record is only looked up until then, not posted again."""
+        if entry.status != "posting" or entry.attempted_at is None:
+            return False
+        age = self.wall() - parse_time(entry.attempted_at).timestamp()
+        if age >= PUBLISH_SETTLE:
+            return False
+        log.info("%s: a POST of it from %.0f s ago may still be carried out by the site; posting it again "
+                 "only if it is not there %.0f s after that POST", entry.slug, age, PUBLISH_SETTLE)
+        return True
 
     def _post(self, store: Store, entry: OutboxEntry, record: Distribution, report: PublishReport) -> Any:
         """POST the record; None when it is the site's record now, or the id of the record the site

@@ -523,3 +523,38 @@ def test_a_post_answered_under_another_slug_with_none_under_ours_is_kept(site, c
     assert report.posted == [FIRST, SECOND] and site.deleted == []
     assert outbox[FIRST]["post_id"] == 300
     assert "weekly-bonus-record" in caplog.text
+
+
+def _left_posting_at(site, seconds_ago: float) -> None:
+    """The outbox as a worker killed during its POST of FIRST `seconds_ago` (real time) leaves it."""
+    at = datetime.now(UTC).timestamp() - seconds_ago
+    with open_app(site.config) as app, app.store.transaction() as tx:
+        tx.put("outbox", FIRST, dict(app.store.get("outbox", FIRST), status="posting", attempts=1,
+                                     attempted_at=datetime.fromtimestamp(at, UTC).isoformat()))
+
+
+def test_a_record_whose_post_may_still_be_in_flight_waits_before_it_is_posted_again(site, caplog):
+    """A worker killed during its POST 5 s ago: the site may not have carried it out yet, so the
+    restarted worker looks the record up but does not post it again before PUBLISH_SETTLE; the
+    others go on. When the late POST lands meanwhile, the lookup finds it: no copy at all."""
+    from siren_sync.publish import PUBLISH_SETTLE
+
+    _left_posting_at(site, 5)
+    with caplog.at_level(logging.INFO, logger="siren_sync.publish"):
+        report, outbox = publish(site)
+    assert report.posted == [SECOND] and report.waiting == [FIRST] and not report.failed
+    assert [b["slug"] for b in site.created] == ["siren-sync-weeklybonus-20261116t0500"]
+    assert outbox[FIRST]["status"] == "posting" and outbox[FIRST]["attempts"] == 1
+    assert f"{SLUG}: a POST of it from 5 s ago may still be carried out" in caplog.text
+    site.posts.append({"id": 66, "slug": SLUG, "status": "private"})  # the late POST lands
+    report, outbox = publish(site)
+    assert report.found == [FIRST] and outbox[FIRST]["post_id"] == 66 and len(site.created) == 1
+    assert PUBLISH_SETTLE == 30.0
+
+
+def test_a_record_whose_post_never_landed_is_posted_once_the_wait_is_over(site):
+    _left_posting_at(site, 31)
+    report, outbox = publish(site)
+    assert report.posted == [FIRST, SECOND] and report.waiting == []
+    assert outbox[FIRST]["status"] == "posted" and outbox[FIRST]["attempts"] == 2
+    assert [b["slug"] for b in site.created].count(SLUG) == 1
