@@ -552,6 +552,14 @@ def test_a_record_whose_post_may_still_be_in_flight_waits_before_it_is_posted_ag
     assert PUBLISH_SETTLE == 30.0
 
 
+def test_the_publish_command_says_which_record_waits_for_a_post_in_flight(site):
+    _left_posting_at(site, 2)
+    code, out, _ = site.run("publish")
+    assert code == 0
+    assert out.splitlines() == ["posted 1, already on the site 0, failed 0",
+                                f"  {FIRST}: not posted again yet, a POST of it may still be carried out by the site"]
+
+
 def test_a_record_whose_post_never_landed_is_posted_once_the_wait_is_over(site):
     _left_posting_at(site, 31)
     report, outbox = publish(site)
