@@ -225,6 +225,8 @@ class Publisher:
         try:
             self.upstream.request("DELETE", f"{self.route}/{post_id}", params={"force": "true"})
         except SyncError as exc:
+            if exc.status == 404:  # gone already (a retried DELETE whose first try was carried out)
+                return earlier
             raise SyncError(f"the site already held {entry.slug} (post {earlier}) and made a copy {copy}, "
                             f"which could not be deleted: delete it on the site ({exc})") from None
         log.warning("record %s was already on the site (post %s, an earlier POST carried out late): "

@@ -515,6 +515,15 @@ def test_a_copy_the_site_refuses_to_delete_is_named_for_the_site_owner(site, cap
     assert [b["slug"] for b in site.created].count(SLUG) == 1
 
 
+def test_a_copy_already_gone_when_it_is_deleted_is_no_failure(site):
+    """A DELETE retried after a 503 whose first try was carried out finds nothing: the copy is gone."""
+    _left_posting(site)
+    site.landing.append({"slug": SLUG, "status": "private", "title": "Weekly Bonus (the earlier POST)"})
+    site.refuse_delete = (404, wp_error("rest_post_invalid_id", "Invalid post ID.", 404))
+    report, outbox = publish(site)
+    assert report.found == [FIRST] and not report.failed and outbox[FIRST]["post_id"] == 100
+
+
 def test_a_post_answered_under_another_slug_with_none_under_ours_is_kept(site, caplog):
     """A site filter that rewrites slugs: the record is there (under the site's slug), not a copy."""
     site.post_answers.append((201, {"id": 300, "slug": "weekly-bonus-record", "meta": {"siren_sync": "{}"}}, {}))
