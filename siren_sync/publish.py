@@ -3,9 +3,12 @@
 The outbox (in the store) holds one entry per distribution. Before posting, the record's
 deterministic slug is looked up on the site (`?slug=&status=any&context=edit`): a record the site
 already has is never posted again, which covers a crash between the POST and the outbox update.
-The attempt is written to the store before the POST (write-ahead), so a restart knows a POST may
-have happened and looks before it posts. A site that refuses (401/403, route missing) leaves the
-entry queued with the reason, shown by `check` and the log.
+The attempt is written to the store before the POST (write-ahead, with its real time), so a restart
+knows a POST may have happened and looks before it posts. The site may carry that POST out after
+the look (its worker was killed while the request waited on a busy host): such a record is looked
+up again on each turn but not posted again before PUBLISH_SETTLE, and a POST that still comes back
+as WordPress's `<slug>-2` copy (the earlier one landed meanwhile) has the copy deleted. A site that
+refuses (401/403, route missing) leaves the entry queued with the reason, shown by `check` and the log.
 
 When a fulfillment completes, each distribution it paid asks for a new revision of its record
 (`closing.queue_revision`): the posted record is rewritten (`POST <route>/<id>`) with each
@@ -225,10 +228,9 @@ class Publisher:
         try:
             self.upstream.request("DELETE", f"{self.route}/{post_id}", params={"force": "true"})
         except SyncError as exc:
-            if exc.status == 404:  # gone already (a retried DELETE whose first try was carried out)
-                return earlier
-            raise SyncError(f"the site already held {entry.slug} (post {earlier}) and made a copy {copy}, "
-                            f"which could not be deleted: delete it on the site ({exc})") from None
+            if exc.status != 404:  # 404: gone already (a retried DELETE whose first try was carried out)
+                raise SyncError(f"the site already held {entry.slug} (post {earlier}) and made a copy {copy}, "
+                                f"which could not be deleted: delete it on the site ({exc})") from None
         log.warning("record %s was already on the site (post %s, an earlier POST carried out late): "
                     "the copy %s was deleted", entry.slug, earlier, copy,
                     extra={"fields": {"event": "publish_copy_deleted", "distribution": entry.distribution,
