@@ -678,7 +678,7 @@ OUTBOX_STATUSES = ("queued", "posting", "posted")
 @dataclass(frozen=True)
 class OutboxEntry:
     """A distribution's record on its way to the site: `queued` -> `posting` (a POST may have been
-    sent: look before posting again) -> `posted` (`post_id`).
+    sent at `attempted_at`, real time: look before posting again) -> `posted` (`post_id`).
 
     Once posted, the record is brought up to date when the distribution's obligations are paid:
     each change asks for a new `revision`, and `revised` counts the revisions the site has. A
@@ -694,6 +694,7 @@ class OutboxEntry:
     posted_at: str | None = None
     revision: int = 0
     revised: int = 0
+    attempted_at: str | None = None
 
     @property
     def waiting(self) -> bool:
@@ -707,6 +708,8 @@ class OutboxEntry:
             record["post_id"] = self.post_id
         if self.posted_at is not None:
             record["posted_at"] = self.posted_at
+        if self.attempted_at is not None:
+            record["attempted_at"] = self.attempted_at
         if self.revision:
             record["revision"] = self.revision
             record["revised"] = self.revised
@@ -717,4 +720,4 @@ class OutboxEntry:
         return cls(distribution=r["distribution"], slug=r["slug"], status=r.get("status", "queued"),
                    attempts=int(r.get("attempts", 0)), last_error=r.get("last_error"), post_id=r.get("post_id"),
                    posted_at=r.get("posted_at"), revision=int(r.get("revision", 0)),
-                   revised=int(r.get("revised", 0)))
+                   revised=int(r.get("revised", 0)), attempted_at=r.get("attempted_at"))

@@ -3,9 +3,12 @@
 The outbox (in the store) holds one entry per distribution. Before posting, the record's
 deterministic slug is looked up on the site (`?slug=&status=any&context=edit`): a record the site
 already has is never posted again, which covers a crash between the POST and the outbox update.
-The attempt is written to the store before the POST (write-ahead), so a restart knows a POST may
-have happened and looks before it posts. A site that refuses (401/403, route missing) leaves the
-entry queued with the reason, shown by `check` and the log.
+The attempt is written to the store before the POST (write-ahead, with its real time), so a restart
+knows a POST may have happened and looks before it posts. The site may carry that POST out after
+the look (its worker was killed while the request waited on a busy host): such a record is looked
+up again on each turn but not posted again before PUBLISH_SETTLE, and a POST that still comes back
+as WordPress's `<slug>-2` copy (the earlier one landed meanwhile) has the copy deleted. A site that
+refuses (401/403, route missing) leaves the entry queued with the reason, shown by `check` and the log.
 
 When a fulfillment completes, each distribution it paid asks for a new revision of its record
 (`closing.queue_revision`): the posted record is rewritten (`POST <route>/<id>`) with each
@@ -18,9 +21,10 @@ import dataclasses
 import html
 import json
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from siren_sync.engine.balances import Settling, settle_all
@@ -31,15 +35,20 @@ from siren_sync.payouts.records import claims
 from siren_sync.sources.http import Upstream
 from siren_sync.store.protocol import Store
 from siren_sync.tables import OUTBOX
-from siren_sync.values import iso
+from siren_sync.values import iso, parse_time
 
 log = logging.getLogger("siren_sync.publish")
+
+# Seconds a POST whose outcome is unknown (its worker was killed during it) is given to land before
+# the record is posted again: as long as the worker waits for an answer (the read timeout).
+PUBLISH_SETTLE = 30.0
 
 
 @dataclass
 class PublishReport:
     posted: list[str] = field(default_factory=list)
     found: list[str] = field(default_factory=list)  # already on the site
+    waiting: list[str] = field(default_factory=list)  # an earlier POST of it may still land
     revised: list[str] = field(default_factory=list)  # posted records brought up to date
     failed: dict[str, str] = field(default_factory=dict)
 
@@ -114,13 +123,14 @@ class Publisher:
     """Pushes the outbox to the site through one `sources.http.Upstream` (application password)."""
 
     def __init__(self, upstream: Upstream, route: str, status: str, tz: tzinfo, names: dict[str, str],
-                 now: Callable[[], datetime] | None = None):
+                 now: Callable[[], datetime] | None = None, wall: Callable[[], float] = time.time):
         self.upstream = upstream
         self.route = route.strip("/")
         self.status = status
         self.tz = tz
         self.names = names
         self.now = now or (lambda: datetime.now().astimezone())
+        self.wall = wall  # real time, for requests in flight (`now` may be a simulated clock)
         self._meta_checked = False
 
     def pending(self, store: Store) -> list[OutboxEntry]:
@@ -157,23 +167,75 @@ class Publisher:
 
     def _publish_one(self, store: Store, entry: OutboxEntry, record: Distribution, report: PublishReport) -> None:
         existing = self._lookup(entry.slug)
-        if existing is not None:
-            entry = self._update(store, entry, status="posted", post_id=existing, last_error=None)
-            report.found.append(entry.distribution)
-            log.info("record %s already on the site (post %s)", entry.slug, existing)
-            if entry.waiting:  # it may hold an older state: bring it up to date
-                self._revise(store, entry, record, report)
-            return
-        entry = self._update(store, entry, status="posting", attempts=entry.attempts + 1)
+        if existing is None:
+            if self._may_still_land(entry):
+                report.waiting.append(entry.distribution)
+                return
+            entry = self._update(store, entry, status="posting", attempts=entry.attempts + 1,  # write-ahead
+                                 attempted_at=iso(datetime.fromtimestamp(self.wall(), UTC)))
+            existing = self._post(store, entry, record, report)
+            if existing is None:
+                return
+        entry = self._update(store, entry, status="posted", post_id=existing, last_error=None)
+        report.found.append(entry.distribution)
+        log.info("record %s already on the site (post %s)", entry.slug, existing)
+        if entry.waiting:  # it may hold an older state: bring it up to date
+            self._revise(store, entry, record, report)
+
+    def _may_still_land(self, entry: OutboxEntry) -> bool:
+        """Whether a POST of this record whose outcome is unknown (`posting`: its worker was killed
+        during it) was sent less than PUBLISH_SETTLE ago: the site may carry it out still, so the
+        record is only looked up until then, not posted again."""
+        if entry.status != "posting" or entry.attempted_at is None:
+            return False
+        age = self.wall() - parse_time(entry.attempted_at).timestamp()
+        if age >= PUBLISH_SETTLE:
+            return False
+        log.info("%s: a POST of it from %.0f s ago may still be carried out by the site; posting it again "
+                 "only if it is not there %.0f s after that POST", entry.slug, age, PUBLISH_SETTLE)
+        return True
+
+    def _post(self, store: Store, entry: OutboxEntry, record: Distribution, report: PublishReport) -> Any:
+        """POST the record; None when it is the site's record now, or the id of the record the site
+        already had when the site answered with a copy (deleted)."""
         data, _ = self.upstream.request("POST", self.route,
                                         json_body=body_of(record, entry.slug, self.status, self.tz, self.names))
         post_id = data.get("id") if isinstance(data, dict) else None
+        given = data.get("slug") if isinstance(data, dict) else None
+        if isinstance(given, str) and given != entry.slug:
+            earlier = self._earlier_than_copy(entry, post_id, given)
+            if earlier is not None:
+                return earlier
         self._update(store, entry, status="posted", post_id=post_id, last_error=None, posted_at=iso(self.now()),
                      revised=entry.revision)
         self._check_meta(data, post_id)
         report.posted.append(entry.distribution)
         log.info("published %s as post %s", entry.slug, post_id,
                  extra={"fields": {"event": "publish", "distribution": entry.distribution, "post": post_id}})
+        return None
+
+    def _earlier_than_copy(self, entry: OutboxEntry, post_id: Any, given: str) -> Any:
+        """The site answered our POST under another slug. WordPress does that (`-2`, `-3`...) when a
+        post already holds the slug: an earlier POST of this record (a worker killed during it, or
+        one that timed out) was carried out after the lookup. Delete the copy just made and return
+        the earlier record's id. None when nothing holds our slug (a site filter rewrote it): the
+        post is no copy and stays the record."""
+        earlier = self._lookup(entry.slug)
+        if earlier is None or earlier == post_id:
+            log.warning("the site saved record %s under the slug %s (post %s)", entry.slug, given, post_id)
+            return None
+        copy = f"{given} (post {post_id})"
+        try:
+            self.upstream.request("DELETE", f"{self.route}/{post_id}", params={"force": "true"})
+        except SyncError as exc:
+            if exc.status != 404:  # 404: gone already (a retried DELETE whose first try was carried out)
+                raise SyncError(f"the site already held {entry.slug} (post {earlier}) and made a copy {copy}, "
+                                f"which could not be deleted: delete it on the site ({exc})") from None
+        log.warning("record %s was already on the site (post %s, an earlier POST carried out late): "
+                    "the copy %s was deleted", entry.slug, earlier, copy,
+                    extra={"fields": {"event": "publish_copy_deleted", "distribution": entry.distribution,
+                                      "post": earlier, "copy": post_id}})
+        return earlier
 
     def _revise(self, store: Store, entry: OutboxEntry, record: Distribution, report: PublishReport) -> None:
         """Rewrite a posted record as it stands now (payments made since); sending it twice changes

@@ -69,9 +69,13 @@ class FakeSite:
         self.registered_meta = True  # whether the site registered meta.siren_sync for REST
         self.updates: list[tuple[int, dict]] = []  # (post id, body) of successful updates
         self.update_answers: list[tuple[int, dict]] = []  # queued (status, body) for updates
+        self.landing: list[dict] = []  # earlier POSTs still in flight: each lands just before the next POST
+        self.deleted: list[tuple[int, dict]] = []  # (post id, query) of DELETEs
+        self.refuse_delete: tuple[int, dict] | None = None  # answer DELETEs with this
         rsps.add_callback(responses.GET, POSTS, callback=self._get)
         rsps.add_callback(responses.POST, POSTS, callback=self._post)
         rsps.add_callback(responses.POST, POST, callback=self._update)
+        rsps.add_callback(responses.DELETE, re.compile(POST.pattern[:-1] + r"(\?.*)?$"), callback=self._delete)
 
     def _auth_ok(self, request) -> bool:
         expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
@@ -101,18 +105,37 @@ class FakeSite:
         if self.post_answers:
             status, body, headers = self.post_answers.pop(0)
             return status, headers, json.dumps(body)
+        while self.landing:
+            self._insert(self.landing.pop(0))
         body = json.loads(request.body)
-        post = {
-            "id": 100 + len(self.posts),
-            "slug": body["slug"],
-            "status": body["status"],
-            "title": {"raw": body["title"]},
-        }
-        self.posts.append(post)
+        post = self._insert(body)
         self.created.append(body)
         # WordPress answers with the registered meta keys only ([] when none is registered)
         meta = {"siren_sync": body["meta"]["siren_sync"]} if self.registered_meta else []
         return 201, {}, json.dumps(dict(post, meta=meta))
+
+    def _insert(self, body: dict) -> dict:
+        """A new post; a slug already taken gets `-2`, `-3`... as `wp_unique_post_slug` gives it."""
+        taken = {p["slug"] for p in self.posts}
+        slug, n = body["slug"], 2
+        while slug in taken:
+            slug, n = f"{body['slug']}-{n}", n + 1
+        post = {"id": 100 + len(self.posts) + len(self.deleted), "slug": slug, "status": body["status"],
+                "title": {"raw": body["title"]}}
+        self.posts.append(post)
+        return post
+
+    def _delete(self, request):
+        if self.refuse_delete:
+            return self.refuse_delete[0], {}, json.dumps(self.refuse_delete[1])
+        post_id = int(urlsplit(request.url).path.rsplit("/", 1)[1])
+        query = {k: v[0] for k, v in parse_qs(urlsplit(request.url).query).items()}
+        if not any(p["id"] == post_id for p in self.posts):
+            return 404, {}, json.dumps(wp_error("rest_post_invalid_id", "Invalid post ID.", 404))
+        self.deleted.append((post_id, query))
+        previous = next(p for p in self.posts if p["id"] == post_id)
+        self.posts.remove(previous)
+        return 200, {}, json.dumps({"deleted": True, "previous": previous})
 
     def _update(self, request):
         if self.update_answers:
@@ -449,3 +472,106 @@ def test_a_record_not_posted_yet_is_posted_with_its_payments(site):
     assert report.posted == [FIRST, SECOND] and report.revised == [] and site.updates == []
     meta = json.loads(site.created[0]["meta"]["siren_sync"])
     assert {o["status"] for o in meta["obligations"]} == {"paid"}
+
+
+# -- a POST still in flight when the slug was looked up ----------------------------------------------
+
+def _left_posting(site) -> None:
+    """The outbox as a worker killed during its POST of FIRST leaves it."""
+    with open_app(site.config) as app, app.store.transaction() as tx:
+        tx.put("outbox", FIRST, dict(app.store.get("outbox", FIRST), status="posting", attempts=1))
+
+
+def test_an_earlier_post_landing_after_the_lookup_leaves_the_site_one_record(site, caplog):
+    """The killed worker's POST (or one that timed out) is carried out by the site only after the
+    restarted worker looked the slug up; WordPress gives the second POST `<slug>-2`. That copy is
+    deleted and the record the site already had is kept."""
+    _left_posting(site)
+    site.landing.append({"slug": SLUG, "status": "private", "title": "Weekly Bonus (the earlier POST)"})
+    with caplog.at_level(logging.WARNING, logger="siren_sync.publish"):
+        report, outbox = publish(site)
+    assert [p["slug"] for p in site.posts] == [SLUG, "siren-sync-weeklybonus-20261116t0500"]
+    assert site.deleted == [(101, {"force": "true"})]  # the copy, for good (not to the trash)
+    assert report.found == [FIRST] and report.posted == [SECOND] and not report.failed
+    assert outbox[FIRST]["status"] == "posted" and outbox[FIRST]["post_id"] == 100
+    assert outbox[FIRST]["attempts"] == 2  # the killed worker's POST, then ours
+    assert f"{SLUG}-2 (post 101)" in caplog.text and "deleted" in caplog.text
+    report, _ = publish(site)  # nothing left to do
+    assert (report.posted, report.found, site.deleted) == ([], [], [(101, {"force": "true"})])
+
+
+def test_a_copy_the_site_refuses_to_delete_is_named_for_the_site_owner(site, caplog):
+    _left_posting(site)
+    site.landing.append({"slug": SLUG, "status": "private", "title": "Weekly Bonus (the earlier POST)"})
+    site.posts.append({"id": 90, "slug": "unrelated", "status": "publish"})
+    site.refuse_delete = (403, wp_error("rest_cannot_delete", "Sorry, you are not allowed to delete this post.", 403))
+    report, outbox = publish(site)
+    assert list(report.failed) == [FIRST]
+    reason = report.failed[FIRST]
+    assert f"{SLUG}-2 (post 102)" in reason and "delete it on the site" in reason and "403" in reason
+    assert outbox[FIRST]["last_error"] == reason and reason in caplog.text
+    report, outbox = publish(site)  # the next pass finds the record: it is never posted a third time
+    assert report.found == [FIRST] and outbox[FIRST]["post_id"] == 101
+    assert [b["slug"] for b in site.created].count(SLUG) == 1
+
+
+def test_a_copy_already_gone_when_it_is_deleted_is_no_failure(site):
+    """A DELETE retried after a 503 whose first try was carried out finds nothing: the copy is gone."""
+    _left_posting(site)
+    site.landing.append({"slug": SLUG, "status": "private", "title": "Weekly Bonus (the earlier POST)"})
+    site.refuse_delete = (404, wp_error("rest_post_invalid_id", "Invalid post ID.", 404))
+    report, outbox = publish(site)
+    assert report.found == [FIRST] and not report.failed and outbox[FIRST]["post_id"] == 100
+
+
+def test_a_post_answered_under_another_slug_with_none_under_ours_is_kept(site, caplog):
+    """A site filter that rewrites slugs: the record is there (under the site's slug), not a copy."""
+    site.post_answers.append((201, {"id": 300, "slug": "weekly-bonus-record", "meta": {"siren_sync": "{}"}}, {}))
+    with caplog.at_level(logging.WARNING, logger="siren_sync.publish"):
+        report, outbox = publish(site)
+    assert report.posted == [FIRST, SECOND] and site.deleted == []
+    assert outbox[FIRST]["post_id"] == 300
+    assert "weekly-bonus-record" in caplog.text
+
+
+def _left_posting_at(site, seconds_ago: float) -> None:
+    """The outbox as a worker killed during its POST of FIRST `seconds_ago` (real time) leaves it."""
+    at = datetime.now(UTC).timestamp() - seconds_ago
+    with open_app(site.config) as app, app.store.transaction() as tx:
+        tx.put("outbox", FIRST, dict(app.store.get("outbox", FIRST), status="posting", attempts=1,
+                                     attempted_at=datetime.fromtimestamp(at, UTC).isoformat()))
+
+
+def test_a_record_whose_post_may_still_be_in_flight_waits_before_it_is_posted_again(site, caplog):
+    """A worker killed during its POST 5 s ago: the site may not have carried it out yet, so the
+    restarted worker looks the record up but does not post it again before PUBLISH_SETTLE; the
+    others go on. When the late POST lands meanwhile, the lookup finds it: no copy at all."""
+    from siren_sync.publish import PUBLISH_SETTLE
+
+    _left_posting_at(site, 5)
+    with caplog.at_level(logging.INFO, logger="siren_sync.publish"):
+        report, outbox = publish(site)
+    assert report.posted == [SECOND] and report.waiting == [FIRST] and not report.failed
+    assert [b["slug"] for b in site.created] == ["siren-sync-weeklybonus-20261116t0500"]
+    assert outbox[FIRST]["status"] == "posting" and outbox[FIRST]["attempts"] == 1
+    assert f"{SLUG}: a POST of it from 5 s ago may still be carried out" in caplog.text
+    site.posts.append({"id": 66, "slug": SLUG, "status": "private"})  # the late POST lands
+    report, outbox = publish(site)
+    assert report.found == [FIRST] and outbox[FIRST]["post_id"] == 66 and len(site.created) == 1
+    assert PUBLISH_SETTLE == 30.0
+
+
+def test_the_publish_command_says_which_record_waits_for_a_post_in_flight(site):
+    _left_posting_at(site, 2)
+    code, out, _ = site.run("publish")
+    assert code == 0
+    assert out.splitlines() == ["posted 1, already on the site 0, failed 0",
+                                f"  {FIRST}: not posted again yet, a POST of it may still be carried out by the site"]
+
+
+def test_a_record_whose_post_never_landed_is_posted_once_the_wait_is_over(site):
+    _left_posting_at(site, 31)
+    report, outbox = publish(site)
+    assert report.posted == [FIRST, SECOND] and report.waiting == []
+    assert outbox[FIRST]["status"] == "posted" and outbox[FIRST]["attempts"] == 2
+    assert [b["slug"] for b in site.created].count(SLUG) == 1

@@ -87,6 +87,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     print(f"posted {len(report.posted)}, already on the site {len(report.found)}, failed {len(report.failed)}")
     for distribution, reason in report.failed.items():
         print(f"  {distribution}: {reason}")
+    for distribution in report.waiting:
+        print(f"  {distribution}: not posted again yet, a POST of it may still be carried out by the site")
     return 1 if report.failed else 0
 
 

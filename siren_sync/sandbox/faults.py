@@ -18,6 +18,10 @@
   method), so the site cannot be asked to describe its routes;
 * `drop_counts`: collections come without `X-WP-Total` and `X-WP-TotalPages` (a proxy or cache
   that strips them);
+* `hold_writes`: every write to the API (POST, PUT, PATCH, DELETE) waits before the site carries it
+  out, as a busy host queues PHP requests; switched off, the held writes are carried out one at a
+  time in the order they came, whether their client still waits or not (a client killed meanwhile
+  leaves a request the site still carries out). `GET .../faults` says how many wait (`held`);
 * `seed`: the random draws are reproducible.
 
 `fail_once(path, status, body)` queues a one-off answer: the next `GET` of a path matching the
@@ -31,6 +35,8 @@ from __future__ import annotations
 import random
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -73,22 +79,29 @@ class Faults:
     mixed_ties: bool = False
     refuse_options: bool = False
     drop_counts: bool = False
+    hold_writes: bool = False
     retry_after: int = 1
     seed: int | None = None
     _rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
     _once: list[OneOff] = field(default_factory=list, repr=False, compare=False)
+    _turns: threading.Condition = field(default_factory=threading.Condition, repr=False, compare=False)
+    _tickets: int = field(default=0, repr=False, compare=False)  # writes that came while held or queued
+    _served: int = field(default=0, repr=False, compare=False)  # of those, carried out
 
     FIELDS = ("latency_ms", "rate_429", "rate_5xx", "html_errors", "modify_during_sync", "mixed_ties",
-              "refuse_options", "drop_counts", "retry_after", "seed")
-    SWITCHES = ("html_errors", "modify_during_sync", "mixed_ties", "refuse_options", "drop_counts")
+              "refuse_options", "drop_counts", "hold_writes", "retry_after", "seed")
+    SWITCHES = ("html_errors", "modify_during_sync", "mixed_ties", "refuse_options", "drop_counts", "hold_writes")
+    WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
     def __post_init__(self) -> None:
         if self.seed is not None:
             self._rng.seed(self.seed)
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.FIELDS}
+        with self._turns:
+            held = self._tickets - self._served
+        return {**{k: getattr(self, k) for k in self.FIELDS}, "held": held}
 
     def update(self, values: dict[str, Any]) -> None:
         unknown = set(values) - set(self.FIELDS)
@@ -108,12 +121,35 @@ class Faults:
                 setattr(self, key, value)
             if "seed" in values and values["seed"] is not None:
                 self._rng.seed(values["seed"])
+        with self._turns:
+            self._turns.notify_all()  # held writes go on once `hold_writes` is off
 
     def reset(self) -> None:
         self.update({"latency_ms": 0, "rate_429": 0.0, "rate_5xx": 0.0, "retry_after": 1,
                      **dict.fromkeys(self.SWITCHES, False)})
         with self._lock:
             self._once.clear()
+
+    @contextmanager
+    def write_turn(self, method: str) -> Iterator[None]:
+        """Around a route's run: a write waits while `hold_writes` is on, and writes that waited
+        are carried out one at a time in the order they came."""
+        if method not in self.WRITES:
+            yield
+            return
+        with self._turns:
+            if not self.hold_writes and self._tickets == self._served:
+                ticket = None
+            else:
+                ticket, self._tickets = self._tickets, self._tickets + 1
+                self._turns.wait_for(lambda: not self.hold_writes and self._served == ticket)
+        try:
+            yield
+        finally:
+            if ticket is not None:
+                with self._turns:
+                    self._served += 1
+                    self._turns.notify_all()
 
     def fail_once(self, path: str, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
         """Answer the next GET of a path matching `path` (a regular expression, under the REST root)

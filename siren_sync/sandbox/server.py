@@ -3,10 +3,10 @@
 `Api(site, auth, faults, stats).handle(request)` answers a `Request` under `/wp-json/`: it finds
 the route (`sandbox/routes/`, one module per namespace; an unknown route is `404 rest_no_route`),
 applies the faults (latency, random 429/5xx, a refused OPTIONS, one-off answers), authenticates,
-and runs the route under the site's lock. `answer(api, request)` adds what any transport needs
-(a sandbox bug still answers 500; every request is counted); `SandboxServer` serves it over HTTP
-(a `ThreadingHTTPServer`, HTTP/1.1 keep-alive, `Content-Length` always), and tests serve it in
-process (`tests/support/`).
+and runs the route under the site's lock (a write first waits its turn while writes are held).
+`answer(api, request)` adds what any transport needs (a sandbox bug still answers 500; every
+request is counted); `SandboxServer` serves it over HTTP (a `ThreadingHTTPServer`, HTTP/1.1
+keep-alive, `Content-Length` always), and tests serve it in process (`tests/support/`).
 
 Routes served:
 
@@ -70,7 +70,8 @@ class Api:
         if faulted is not None:
             return faulted, label
         self._authenticate(req, rel)
-        resp = self._run(route, req, m)
+        with self.faults.write_turn(req.method):
+            resp = self._run(route, req, m)
         if self.faults.drop_counts:
             resp.headers.pop("X-WP-Total", None)
             resp.headers.pop("X-WP-TotalPages", None)

@@ -2,6 +2,7 @@
 directly; the orders walk reads a bulk-edited second whole when the database mixes its ties."""
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -10,6 +11,7 @@ import requests
 from siren_sync.sandbox import Sandbox
 from siren_sync.sources.woocommerce import WooCommerceSource
 from siren_sync.sources.woocommerce.walk import order_params
+from tests.support.e2e import wait_until
 from tests.support.loopback import START, rest
 from tests.support.payloads import FakeContext
 
@@ -37,6 +39,45 @@ def test_faults_429_5xx_html(sb, wp):
         requests.post(rest(sb, "sandbox/v1/faults"), json={"reset": True})
     assert requests.get(rest(sb, "sandbox/v1/faults")).json()["rate_5xx"] == 0
     assert requests.post(rest(sb, "sandbox/v1/faults"), json={"bogus": 1}).status_code == 400
+
+
+def test_held_writes_are_carried_out_in_the_order_they_came_once_released(sb, wp):
+    """`hold_writes`: a write waits (a GET does not); released, the writes go on one at a time in the
+    order they came, the one whose client gave up included."""
+    faults = rest(sb, "sandbox/v1/faults")
+    posts = rest(sb, "wp/v2/posts")
+    answers: dict[str, dict] = {}
+
+    def create(name: str, timeout: float = 30) -> None:
+        body = {"title": name, "slug": "held-record", "status": "private"}
+        try:
+            answers[name] = wp.post(posts, json=body, timeout=timeout).json()
+        except requests.Timeout:
+            answers[name] = {}  # the client gave up; the site carries it out all the same
+
+    try:
+        assert requests.post(faults, json={"hold_writes": True}).json()["hold_writes"] is True
+        first = threading.Thread(target=create, args=("first", 0.5))
+        first.start()
+        wait_until(lambda: requests.get(faults).json()["held"] == 1, 10, 0.02, "the first write held")
+        second = threading.Thread(target=create, args=("second",))
+        second.start()
+        wait_until(lambda: requests.get(faults).json()["held"] == 2, 10, 0.02, "the second write held")
+        assert wp.get(posts, params={"slug": "held-record", "status": "any"}).json() == []  # reads go on
+        first.join()
+        assert answers["first"] == {}  # its client gave up before the site got to it
+        requests.post(faults, json={"hold_writes": False})
+        second.join(10)
+        assert answers["second"]["slug"] == "held-record-2"  # the first was carried out first
+        assert requests.get(faults).json()["held"] == 0
+        made = wp.get(posts, params={"slug": "held-record", "status": "any", "context": "edit"}).json()
+        assert [p["title"]["raw"] for p in made] == ["first"]
+        assert wp.post(posts, json={"title": "third", "slug": "held-third", "status": "private"},
+                       timeout=5).status_code == 201  # nothing held any more
+    finally:
+        requests.post(faults, json={"reset": True})
+        for p in wp.get(posts, params={"search": "held", "status": "any", "per_page": 100}).json():
+            wp.delete(f"{posts}/{p['id']}", params={"force": "true"})
 
 
 def test_modify_during_sync_moves_a_served_order_to_the_end():
