@@ -260,6 +260,10 @@ class _Work:
         self.changed: set[str] = set()  # the orders whose entries this run changed
         self.read: dict[str, Record] = {}  # obligation id -> the stored reward, read once a run
         self.written: dict[str, Record] = {}  # this run's documents, put in the store once at its end
+        # imported sales' rewards (an imported reversal takes them back): month table -> sale -> rewards,
+        # as stored (each table indexed once a run), and this run's (`index_put`)
+        self.manual_sales: dict[str, dict[str, dict[str, str]]] = {}
+        self.manual_written: dict[str, dict[str, str]] = {}
         self.visits: dict[str, Record] = {}  # visitor -> the visits remembered, as this run leaves them
         self._visits: dict[str, tuple[Visits, Visits]] = {}  # the same, as `engine.Sale` takes them
         self._claims: dict[str, Claim] | None = None
@@ -302,6 +306,8 @@ class _Work:
             rewards[ident] = doc["earned_at"]
             if indexed:
                 self.changed.add(doc["order"])
+            elif _of_manual_sale(doc):
+                self.manual_written.setdefault(doc["order"], {})[ident] = doc["earned_at"]
         if doc.get("renewal_of") is not None:
             renewals = self.entry(doc["renewal_of"])["renewals"].setdefault(doc["program"], [])
             if doc["order"] not in renewals:
@@ -642,12 +648,16 @@ class _Work:
     def of_sale(self, sale: Reversed) -> dict[str, str]:
         """The rewards of an imported sale (obligation id -> earned_at): those of its month's table
         (earned at its time, with no order index) whose sale it is (a lead keyed `manual:7` is not
-        the sale `7`), this run's too."""
+        the sale `7`), this run's too. The month's table is indexed by sale once a run: a file of
+        reversals reads it once, not once for each."""
         table, order = program_obligations_table(iso(as_utc(sale.at)), self.days), _unordered_id(sale.key)
-        found = {**self.store.table(table), **self.written}
-        return {ident: doc["earned_at"] for ident, doc in found.items()
-                if doc.get("order") == order and "of" not in doc
-                and {kind for kind, _, _ in doc.get("engagements", ())} == {"manual"}}
+        stored = self.manual_sales.get(table)
+        if stored is None:
+            stored = self.manual_sales[table] = {}
+            for ident, doc in self.store.table(table).items():
+                if _of_manual_sale(doc):
+                    stored.setdefault(doc["order"], {})[ident] = doc["earned_at"]
+        return {**stored.get(order, {}), **self.manual_written.get(order, {})}
 
     def adjust(self, ident: str, doc: Record, event: Event) -> None:
         """Take a refund's share back from one reward (see the module docstring)."""
@@ -739,6 +749,12 @@ def _share_moved(event: Event) -> Fraction:
         return Fraction(-1)
     taken = event.revenue if event.revenue is not None else -(event.order.total if event.order else Decimal(0))
     return Fraction(taken) / Fraction(sale.revenue)
+
+
+def _of_manual_sale(doc: Record) -> bool:
+    """Whether a stored document is a reward (no clawback) of an imported sale: engaged only as a
+    `manual` sale."""
+    return "of" not in doc and {kind for kind, _, _ in doc.get("engagements", ())} == {"manual"}
 
 
 def _of_no_order(doc: Record) -> bool:

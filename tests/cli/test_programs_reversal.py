@@ -124,3 +124,24 @@ def test_a_reversal_nets_in_the_pool_as_any_negative_sale(site):
     assert reverse(site, "deal-1:r", "deal-1", "-40.00", PAID + timedelta(days=1)) == 0
     (standing,) = json_of(site, "standings")["standings"]
     assert standing["revenue"] == "60.00"
+
+
+def test_a_file_of_reversals_reads_their_sales_month_once_and_takes_each_back(site, monkeypatch):
+    """A CRM's file of reversals: each finds its sale's rewards in the sale's month. Before, each
+    reversal copied and scanned that month's whole table again (three reads here, one per reversal)."""
+    from siren_sync.store.tinydb.store import TinyDBStore
+
+    shop(site, DEALS)
+    for n in range(3):
+        deal(site, f"deal-{n}", "alice", "400.00", PAID + timedelta(hours=n))
+    month, reads = "programs/obligations/2026-11", []
+    real = TinyDBStore.table
+    monkeypatch.setattr(TinyDBStore, "table", lambda store, table: reads.append(table) or real(store, table))
+    later = (PAID + timedelta(days=1)).isoformat()
+    rows = [{"key": f"deal-{n}:r", "type": "sale", "reverses": f"deal-{n}", "at": later, "revenue": "-100.00"}
+            for n in range(3)]
+    code, _, err = site.run("import", str(site.events(rows)))
+    monkeypatch.undo()
+    assert code == 0, err
+    assert reads.count(month) == 1
+    assert owed(site) == {f"deals:deal-{n}:alice": ("75.00", "payable") for n in range(3)}  # 100.00 - 25.00
