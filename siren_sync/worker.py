@@ -128,9 +128,10 @@ class Worker:
     """One worker leads per store (`Leadership`); tests and the demo step it by hand."""
 
     def __init__(self, config: Config, clock: Callable[[], datetime] = utcnow,
-                 fetch_timezone: Callable[[], str] | None = None):
+                 fetch_timezone: Callable[[], str] | None = None, read_timeout: float | None = None):
         self.config = config
         self.clock = clock
+        self.read_timeout = read_timeout  # of publishing's requests; None: the usual 30 s
         self.app = open_app(config, now=clock(), fetch_timezone=fetch_timezone)
         self.stopping = False
         self._last_poll: dict[str, float] = {}
@@ -324,7 +325,7 @@ class Worker:
     def _publisher(self) -> Publisher | None:
         if not self.config.publish.enabled:
             return None
-        upstream = wp_upstream(self.config, "publish")
+        upstream = wp_upstream(self.config, "publish", self.read_timeout)
         if upstream is None:
             log.warning("publish: no site.wordpress credentials; distributions stay queued")
             return None

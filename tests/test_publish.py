@@ -9,6 +9,7 @@ import logging
 import re
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -20,6 +21,8 @@ from siren_sync.cli import main
 from siren_sync.config import load_config
 from siren_sync.publish import Publisher
 from siren_sync.sources.http import Upstream
+from tests.support.e2e import wait_until
+from tests.support.loopback import rest, wp_session
 from tests.support.payloads import wp_error
 
 URL = "http://127.0.0.1:8765"
@@ -170,19 +173,25 @@ class FakeSite:
         return 200, {}, json.dumps({"id": post_id, "meta": {"siren_sync": body["meta"]["siren_sync"]}})
 
 
+def _two_closed(folder, url: str) -> Path:
+    """A config for the site at `url` and a store with two closed weekly distributions queued."""
+    config_path = folder / "siren.yaml"
+    config_path.write_text(CONFIG.format(url=url))
+    events = folder / "events.jsonl"
+    events.write_text("".join(json.dumps(e) + "\n" for e in EVENTS))
+    assert _main(["--config", str(config_path), "import", str(events)]) == 0
+    assert _main(["--config", str(config_path), "distribute", "--as-of", "2026-11-17T00:00:00+00:00"]) == 0
+    return config_path
+
+
 @pytest.fixture
 def site(tmp_path, monkeypatch, capsys):
     """A store with two closed weekly distributions queued, and the mocked site."""
     monkeypatch.setenv("SIREN_WP_USER", USER)
     monkeypatch.setenv("SIREN_WP_APP_PASSWORD", PASSWORD)
-    config_path = tmp_path / "siren.yaml"
-    config_path.write_text(CONFIG.format(url=URL))
-    events = tmp_path / "events.jsonl"
-    events.write_text("".join(json.dumps(e) + "\n" for e in EVENTS))
-    assert _main(["--config", str(config_path), "import", str(events)]) == 0
     with responses.RequestsMock() as guard:  # before its first close, `distribute` asks for records (none yet)
         guard.add(responses.GET, POSTS, json=[], headers={"X-WP-Total": "0", "X-WP-TotalPages": "0"})
-        assert _main(["--config", str(config_path), "distribute", "--as-of", "2026-11-17T00:00:00+00:00"]) == 0
+        config_path = _two_closed(tmp_path, URL)
     capsys.readouterr()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake = FakeSite(rsps)
@@ -215,12 +224,15 @@ class Sleeps(list):
 
 def publish(site, sleeps=None):
     """One publish pass with the real Publisher, as the worker wires it (no real sleeping)."""
-    with open_app(site.config) as app:
-        upstream = Upstream(
-            "publish", f"{URL}/wp-json", auth=(USER, PASSWORD), sleep=Sleeps() if sleeps is None else sleeps
-        )
+    upstream = Upstream("publish", f"{URL}/wp-json", auth=(USER, PASSWORD),
+                        sleep=Sleeps() if sleeps is None else sleeps)
+    return _publish(site.config, upstream, site.wall)
+
+
+def _publish(config, upstream, wall):
+    with open_app(config) as app:
         names = {c.id: c.name for c in app.ledger.collaborators.values()}
-        report = Publisher(upstream, "wp/v2/posts", "private", app.tz, names, wall=site.wall).publish(app.store)
+        report = Publisher(upstream, "wp/v2/posts", "private", app.tz, names, wall=wall).publish(app.store)
         outbox = app.store.table("outbox")
     return report, outbox
 
@@ -757,3 +769,41 @@ def test_a_late_copy_the_site_refuses_to_delete_is_named_and_looked_for_again(si
     site.refuse_delete = None
     publish(site)
     assert site.deleted == [(102, {"force": "true"})]
+
+
+# -- against the sandbox site (WordPress's slugs, meta and authors), over loopback ---------------------
+
+def test_on_the_sandbox_a_post_held_past_its_timeout_is_waited_for_and_its_late_copy_deleted(
+        tmp_path, monkeypatch, make_sandbox):
+    """The site holds every write (a busy host) past the publisher's read timeout (0.5 s here). The
+    record that timed out waits while the next one is sent; a settle later it is sent again, and
+    that POST times out too. The site then carries the three POSTs out in the order they came: the
+    record's second POST becomes `<slug>-2`, answered to nobody. The next turn finds both records
+    and deletes that copy."""
+    sb = make_sandbox(days=1, orders_per_day=1, lms=False)
+    monkeypatch.setenv("SIREN_WP_USER", sb.credentials["wp_user"])
+    monkeypatch.setenv("SIREN_WP_APP_PASSWORD", sb.credentials["wp_app_password"])
+    config = load_config(_two_closed(tmp_path, sb.url))
+    upstream = Upstream("publish", f"{sb.url}/wp-json", auth=(sb.credentials["wp_user"],
+                        sb.credentials["wp_app_password"]), timeout=(5.0, 0.5), sleep=Sleeps())
+    wall = Wall()
+    second = "siren-sync-weeklybonus-20261116t0500"
+    sb.faults.update({"hold_writes": True})
+    report, _ = _publish(config, upstream, wall)
+    assert list(report.failed) == [FIRST] and "no answer within 0.5s" in report.failed[FIRST]
+    wall.now += 1
+    report, _ = _publish(config, upstream, wall)
+    assert report.waiting == [FIRST] and list(report.failed) == [SECOND]
+    wall.now += 30
+    report, outbox = _publish(config, upstream, wall)
+    assert list(report.failed) == [FIRST] and outbox[FIRST]["attempts"] == 2
+    assert sb.faults.as_dict()["held"] == 3 and sb.stats.posts_created == []
+    sb.faults.update({"hold_writes": False})
+    wait_until(lambda: sb.faults.as_dict()["held"] == 0, 10, 0.05, "the held POSTs carried out")
+    assert [p["slug"] for p in sb.stats.posts_created] == [SLUG, second, f"{SLUG}-2"]
+
+    report, outbox = _publish(config, upstream, wall)
+    assert report.found == [FIRST, SECOND] and not report.failed
+    posts = wp_session(sb).get(rest(sb, "wp/v2/posts"), params={"status": "any", "per_page": 100}).json()
+    assert sorted(p["slug"] for p in posts if p["slug"].startswith("siren-sync-")) == [SLUG, second]
+    assert outbox[FIRST]["post_id"] == sb.stats.posts_created[0]["id"]
