@@ -203,8 +203,9 @@ class Worker:
         if self.publisher is None:
             return
         report = self.publisher.publish(self.app.store)
-        if report.failed:
-            log.warning("publish: %d records kept queued", len(self.publisher.pending(self.app.store)))
+        waiting = len(self.publisher.pending(self.app.store)) if report.failed else 0
+        if waiting:  # a failure while looking for late copies leaves nothing queued
+            log.warning("publish: %d records kept queued", waiting)
 
     def step(self) -> None:
         """One full turn: poll what is due, close what is due, publish. Tests and the demo use it."""

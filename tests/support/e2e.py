@@ -416,8 +416,9 @@ def check_once(site: Site, history: list[dict], clock) -> None:
     a request the site may carry out after the next worker looked the slug up (on a loaded machine
     the sandbox carried one out four seconds late). The next worker waits PUBLISH_SETTLE for it;
     one later still makes its second POST come back as WordPress's `-2` copy, which it deletes, or
-    becomes that copy itself, which a later turn finds and deletes (publish.py). So what was created may hold such deleted copies `<record slug>-N`; a copy still
-    on the site, a record missing, or any other post fails.
+    becomes that copy itself, which a later turn finds and deletes (publish.py). So what was
+    created may hold such deleted copies `<record slug>-N`; a copy still on the site, a record
+    missing, or any other post fails.
     """
     ids = [d["id"] for d in history]
     assert len(ids) == len(set(ids)), f"a distribution recorded twice: {Counter(ids).most_common(3)}"
