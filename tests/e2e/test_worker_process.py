@@ -127,6 +127,18 @@ def test_sigkill_ten_times_then_history_equals_reference(make_site, reference):
     assert sb.record_slugs() == sorted(reference["slugs"])
 
 
+def _closed_with_writes_held(site, worker) -> list[dict]:
+    """The history once the worker closed the first daily periods (Nov 2, midnight New York) with
+    the site holding every write: three records to post, none carried out."""
+    steps = Choreography(site, 8)
+    worker.wait_for_log("worker started", timeout=60)
+    site.sandbox.faults(hold_writes=True)
+    while not steps.crosses():
+        steps.step()
+    steps.step()
+    return wait_until(lambda: site.all_closed(steps.clock), 60, 0.3, "the first closings")
+
+
 def test_a_post_still_in_flight_after_a_kill_is_waited_for_not_sent_again(make_site):
     """The window the write-ahead and the lookup leave, made certain: the site holds the writes (a
     busy host queueing PHP requests) and the worker is killed while its POST waits there. The next
@@ -135,14 +147,8 @@ def test_a_post_still_in_flight_after_a_kill_is_waited_for_not_sent_again(make_s
     the dead worker's POST, and the next lookup finds it. No copy is ever made."""
     site = make_site("late", days=2)
     sb = site.sandbox
-    steps = Choreography(site, 8)
     first = site.worker("first")
-    first.wait_for_log("worker started", timeout=60)
-    sb.faults(hold_writes=True)
-    while not steps.crosses():
-        steps.step()
-    steps.step()  # past the first daily trigger (Nov 2, midnight New York): three records to post
-    history = wait_until(lambda: site.all_closed(steps.clock), 60, 0.3, "the first closings")
+    history = _closed_with_writes_held(site, first)
     wait_until(lambda: sb.faults()["held"] == 1, 30, 0.1, "the first worker's POST held by the site")
     assert first.sigkill() == -9 and sb.posted_slugs() == []
     second = site.worker("second")
@@ -167,14 +173,8 @@ def test_a_post_that_timed_out_is_waited_for_by_its_worker_not_sent_again(make_s
     site carries the held POSTs out, and the lookups find them. Each record is posted once."""
     site = make_site("timeout", days=2)
     sb = site.sandbox
-    steps = Choreography(site, 8)
     w = site.worker("w", "--read-timeout", "2")
-    w.wait_for_log("worker started", timeout=60)
-    sb.faults(hold_writes=True)
-    while not steps.crosses():
-        steps.step()
-    steps.step()  # past the first daily trigger (Nov 2, midnight New York): three records to post
-    history = wait_until(lambda: site.all_closed(steps.clock), 60, 0.3, "the first closings")
+    history = _closed_with_writes_held(site, w)
     want = sorted("siren-sync-" + d["id"] for d in history)
     for slug in want:  # one POST a turn, each given up after 2 s; then each record waits
         w.wait_for_log(re.escape(slug) + r": a POST of it, in flight \d+ s ago, may still be carried out",
