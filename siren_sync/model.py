@@ -678,7 +678,8 @@ OUTBOX_STATUSES = ("queued", "posting", "posted")
 @dataclass(frozen=True)
 class OutboxEntry:
     """A distribution's record on its way to the site: `queued` -> `posting` (a POST may have been
-    sent at `attempted_at`, real time: look before posting again) -> `posted` (`post_id`).
+    sent; `attempted_at`, real time, is the last moment it was known in flight: when it was sent, or
+    when it got no answer; look before posting again) -> `posted` (`post_id`).
 
     Once posted, the record is brought up to date when the distribution's obligations are paid:
     each change asks for a new `revision`, and `revised` counts the revisions the site has. A

@@ -5,10 +5,14 @@ deterministic slug is looked up on the site (`?slug=&status=any&context=edit`): 
 already has is never posted again, which covers a crash between the POST and the outbox update.
 The attempt is written to the store before the POST (write-ahead, with its real time), so a restart
 knows a POST may have happened and looks before it posts. The site may carry that POST out after
-the look (its worker was killed while the request waited on a busy host): such a record is looked
-up again on each turn but not posted again before PUBLISH_SETTLE, and a POST that still comes back
-as WordPress's `<slug>-2` copy (the earlier one landed meanwhile) has the copy deleted. A site that
-refuses (401/403, route missing) leaves the entry queued with the reason, shown by `check` and the log.
+the look (its worker was killed while the request waited on a busy host, or the POST got no answer in
+time): such a record is looked up again on each turn but not posted again before PUBLISH_SETTLE, and
+a POST that still comes back as WordPress's `<slug>-2` copy (the earlier one landed meanwhile) has the
+copy deleted. One that lands later still, after the record was posted, becomes a `<slug>-N` copy
+nobody was answered with: for a while after a record had more than one POST, its slug and those
+variants are looked up once a turn and a copy that is provably the same record is deleted. A site
+that refuses (401/403, route missing) leaves the entry queued with the reason, shown by `check` and
+the log.
 
 When a fulfillment completes, each distribution it paid asks for a new revision of its record
 (`closing.queue_revision`): the posted record is rewritten (`POST <route>/<id>`) with each
@@ -32,16 +36,22 @@ from siren_sync.errors import SyncError
 from siren_sync.history import load
 from siren_sync.model import Distribution, Obligation, OutboxEntry, Record
 from siren_sync.payouts.records import claims
-from siren_sync.sources.http import Upstream
+from siren_sync.sources.http import MAX_PER_PAGE, Upstream
 from siren_sync.store.protocol import Store
 from siren_sync.tables import OUTBOX
 from siren_sync.values import iso, parse_time
 
 log = logging.getLogger("siren_sync.publish")
 
-# Seconds a POST whose outcome is unknown (its worker was killed during it) is given to land before
-# the record is posted again: as long as the worker waits for an answer (the read timeout).
+# Seconds a POST whose outcome is unknown (its worker was killed during it, or it got no answer) is
+# given to land before the record is posted again: as long as the worker waits for an answer (the
+# read timeout), counted from the last moment the POST was known in flight.
 PUBLISH_SETTLE = 30.0
+# How long after a record's last POST (in PUBLISH_SETTLEs: 10 minutes) a record that had more than
+# one POST is looked for `<slug>-N` copies made by one of them carried out late. Web servers give up
+# on a PHP request long before (nginx and Apache answer 504 after 60 s by default), though PHP may
+# still carry out one that waited in its queue; a POST that lands later still leaves a copy.
+COPY_WATCH = 20
 
 
 @dataclass
@@ -139,7 +149,8 @@ class Publisher:
         return sorted((e for e in entries if e.waiting), key=lambda e: e.distribution)
 
     def publish(self, store: Store) -> PublishReport:
-        """Post every queued record and revision; stop at the first refusal (the next would fail alike)."""
+        """Post every queued record and revision; stop at the first refusal (the next would fail alike).
+        Then look for late copies of the records that had more than one POST lately."""
         report = PublishReport()
         waiting = self.pending(store)
         now = self.now()
@@ -156,14 +167,25 @@ class Publisher:
                 else:
                     self._publish_one(store, entry, record, report)
             except SyncError as exc:
-                reason = str(exc)
-                report.failed[entry.distribution] = reason
-                current = OutboxEntry.from_record(store.get(OUTBOX, entry.distribution) or entry.to_record())
-                self._update(store, current, status="posted" if current.status == "posted" else "queued",
-                             last_error=reason)
-                log.warning("publish %s failed, kept queued: %s", entry.distribution, reason)
+                self._failed(store, entry, exc, report)
                 break
+        if not report.failed:
+            self._watch_copies(store, report)
         return report
+
+    def _failed(self, store: Store, entry: OutboxEntry, exc: SyncError, report: PublishReport) -> None:
+        """Keep the reason with the entry; its status is what the failure left (`posting` while a POST
+        of it may still be carried out by the site)."""
+        reason = str(exc)
+        report.failed[entry.distribution] = reason
+        current = OutboxEntry.from_record(store.get(OUTBOX, entry.distribution) or entry.to_record())
+        current = self._update(store, current, last_error=reason)
+        if current.status == "posting":
+            log.warning("publish %s failed: %s; a POST of it may still be carried out by the site, so it is "
+                        "looked up on each turn and not posted again for %.0f s", entry.distribution, reason,
+                        PUBLISH_SETTLE)
+        else:
+            log.warning("publish %s failed, kept queued: %s", entry.distribution, reason)
 
     def _publish_one(self, store: Store, entry: OutboxEntry, record: Distribution, report: PublishReport) -> None:
         existing = self._lookup(entry.slug)
@@ -172,7 +194,7 @@ class Publisher:
                 report.waiting.append(entry.distribution)
                 return
             entry = self._update(store, entry, status="posting", attempts=entry.attempts + 1,  # write-ahead
-                                 attempted_at=iso(datetime.fromtimestamp(self.wall(), UTC)))
+                                 attempted_at=self._wall_iso())
             existing = self._post(store, entry, record, report)
             if existing is None:
                 return
@@ -184,22 +206,41 @@ class Publisher:
 
     def _may_still_land(self, entry: OutboxEntry) -> bool:
         """Whether a POST of this record whose outcome is unknown (`posting`: its worker was killed
-        during it) was sent less than PUBLISH_SETTLE ago: the site may carry it out still, so the
-        record is only looked up until then, not posted again."""
+        during it, or it got no answer) was last known in flight less than PUBLISH_SETTLE ago: the
+        site may carry it out still, so the record is only looked up until then, not posted again."""
         if entry.status != "posting" or entry.attempted_at is None:
             return False
-        age = self.wall() - parse_time(entry.attempted_at).timestamp()
+        age = self._age(entry.attempted_at)
         if age >= PUBLISH_SETTLE:
             return False
-        log.info("%s: a POST of it from %.0f s ago may still be carried out by the site; posting it again "
-                 "only if it is not there %.0f s after that POST", entry.slug, age, PUBLISH_SETTLE)
+        log.info("%s: a POST of it, in flight %.0f s ago, may still be carried out by the site; posting it "
+                 "again only if it is not there %.0f s after that", entry.slug, age, PUBLISH_SETTLE)
         return True
+
+    def _age(self, moment: str) -> float:
+        """Real seconds since `moment` (an outbox time)."""
+        return self.wall() - parse_time(moment).timestamp()
+
+    def _wall_iso(self) -> str:
+        return iso(datetime.fromtimestamp(self.wall(), UTC))
 
     def _post(self, store: Store, entry: OutboxEntry, record: Distribution, report: PublishReport) -> Any:
         """POST the record; None when it is the site's record now, or the id of the record the site
-        already had when the site answered with a copy (deleted)."""
-        data, _ = self.upstream.request("POST", self.route,
-                                        json_body=body_of(record, entry.slug, self.status, self.tz, self.names))
+        already had when the site answered with a copy (deleted).
+
+        A POST that failed without a refusal (no answer in time, the connection cut after sending, a
+        5xx, a garbled answer) may have made the post, now or later: the record stays `posting`, as a
+        killed worker leaves it, with `attempted_at` moved to the failure (the last moment the POST
+        was known in flight). A refused one (4xx) or one never sent (connect timeout) made nothing."""
+        try:
+            data, _ = self.upstream.request("POST", self.route,
+                                            json_body=body_of(record, entry.slug, self.status, self.tz, self.names))
+        except SyncError as exc:
+            if exc.code == "connect-timeout" or (exc.status is not None and 400 <= exc.status < 500):
+                self._update(store, entry, status="queued")
+            else:
+                self._update(store, entry, attempted_at=self._wall_iso())
+            raise
         post_id = data.get("id") if isinstance(data, dict) else None
         given = data.get("slug") if isinstance(data, dict) else None
         if isinstance(given, str) and given != entry.slug:
@@ -224,18 +265,84 @@ class Publisher:
         if earlier is None or earlier == post_id:
             log.warning("the site saved record %s under the slug %s (post %s)", entry.slug, given, post_id)
             return None
-        copy = f"{given} (post {post_id})"
+        self._delete_copy(entry, earlier, post_id, given)
+        return earlier
+
+    def _delete_copy(self, entry: OutboxEntry, record: Any, post_id: Any, slug: str) -> None:
+        """Delete a copy of our record (for good, not to the trash), saying which; a refusal names it
+        for the site owner."""
+        copy = f"{slug} (post {post_id})"
         try:
             self.upstream.request("DELETE", f"{self.route}/{post_id}", params={"force": "true"})
         except SyncError as exc:
             if exc.status != 404:  # 404: gone already (a retried DELETE whose first try was carried out)
-                raise SyncError(f"the site already held {entry.slug} (post {earlier}) and made a copy {copy}, "
+                raise SyncError(f"the site holds {entry.slug} (post {record}) and a copy {copy}, "
                                 f"which could not be deleted: delete it on the site ({exc})") from None
-        log.warning("record %s was already on the site (post %s, an earlier POST carried out late): "
-                    "the copy %s was deleted", entry.slug, earlier, copy,
+        log.warning("record %s is on the site (post %s); a POST of it carried out late made the copy %s, "
+                    "which was deleted", entry.slug, record, copy,
                     extra={"fields": {"event": "publish_copy_deleted", "distribution": entry.distribution,
-                                      "post": earlier, "copy": post_id}})
-        return earlier
+                                      "post": record, "copy": post_id}})
+
+    def _watch_copies(self, store: Store, report: PublishReport) -> None:
+        """Delete the late copies of the records watched (`_watched`): one GET each, a DELETE per copy.
+        A failure stops the watch for this turn (the next turn looks again)."""
+        for entry in self._watched(store):
+            try:
+                self._delete_copies(entry)
+            except SyncError as exc:
+                report.failed[entry.distribution] = str(exc)
+                log.warning("looking for copies of %s failed: %s", entry.slug, exc)
+                return
+
+    def _watched(self, store: Store) -> list[OutboxEntry]:
+        """Posted records that had more than one POST (so a copy may be made by one carried out
+        late), the last less than COPY_WATCH settles ago. A record whose every POST was answered
+        has one attempt and costs no request."""
+        entries = (OutboxEntry.from_record(r) for r in store.table(OUTBOX).values())
+        return sorted((e for e in entries if e.status == "posted" and e.post_id is not None and e.attempts > 1
+                       and e.attempted_at is not None and self._age(e.attempted_at) < PUBLISH_SETTLE * COPY_WATCH),
+                      key=lambda e: e.distribution)
+
+    def _delete_copies(self, entry: OutboxEntry) -> None:
+        """Look the record's slug and its `-2`...`-<attempts>` variants up at once (each POST of it
+        can make one copy; WordPress gives a copy the lowest free suffix) and delete every variant
+        that is provably a copy of the record (`_same_record`); any other is left alone, with a
+        warning."""
+        variants = [f"{entry.slug}-{n}" for n in range(2, min(entry.attempts, MAX_PER_PAGE - 1) + 1)]
+        found = self.upstream.get_json(self.route, {"slug": ",".join([entry.slug, *variants]), "status": "any",
+                                                    "context": "edit", "per_page": MAX_PER_PAGE})
+        items = [i for i in found if isinstance(i, dict)] if isinstance(found, list) else []
+        held = next((i for i in items if i.get("slug") == entry.slug and i.get("id") == entry.post_id), None)
+        if held is None:
+            return  # the record is not where it was posted (deleted by hand?): nothing to compare with
+        for item in items:
+            if item.get("slug") not in variants or item.get("id") == entry.post_id:
+                continue
+            if self._same_record(entry, item, held):
+                self._delete_copy(entry, entry.post_id, item.get("id"), str(item["slug"]))
+            else:
+                log.warning("post %s (%s) is not provably a copy of record %s (post %s): left alone",
+                            item.get("id"), item.get("slug"), entry.slug, entry.post_id)
+
+    def _same_record(self, entry: OutboxEntry, item: Record, held: Record) -> bool:
+        """Whether a `<slug>-N` post is a copy of our record `held`: posted with our status by the same
+        user, with the same title, and `meta.siren_sync` naming the same distribution (or, on a site
+        that does not keep the meta, the same content). A post someone edited or made is not."""
+        if item.get("status") != self.status or item.get("author") != held.get("author"):
+            return False
+        title = _raw(item, "title")
+        if title is None or title != _raw(held, "title"):
+            return False
+        meta = item.get("meta")
+        text = meta.get("siren_sync") if isinstance(meta, dict) else None
+        if isinstance(text, str) and text:
+            try:
+                named = json.loads(text)
+            except ValueError:
+                return False
+            return isinstance(named, dict) and named.get("id") == entry.distribution
+        content = _raw(item, "content")
+        return content is not None and content == _raw(held, "content")
 
     def _revise(self, store: Store, entry: OutboxEntry, record: Distribution, report: PublishReport) -> None:
         """Rewrite a posted record as it stands now (payments made since); sending it twice changes
@@ -282,3 +389,10 @@ class Publisher:
         with store.transaction() as tx:
             tx.put(OUTBOX, entry.distribution, updated.to_record())
         return updated
+
+
+def _raw(item: Record, name: str) -> str | None:
+    """A rendered field's raw text (`context=edit`), None when the site gives none."""
+    value = item.get(name)
+    raw = value.get("raw") if isinstance(value, dict) else None
+    return raw if isinstance(raw, str) else None

@@ -128,9 +128,10 @@ class Worker:
     """One worker leads per store (`Leadership`); tests and the demo step it by hand."""
 
     def __init__(self, config: Config, clock: Callable[[], datetime] = utcnow,
-                 fetch_timezone: Callable[[], str] | None = None):
+                 fetch_timezone: Callable[[], str] | None = None, read_timeout: float | None = None):
         self.config = config
         self.clock = clock
+        self.read_timeout = read_timeout  # of publishing's requests; None: the usual 30 s
         self.app = open_app(config, now=clock(), fetch_timezone=fetch_timezone)
         self.stopping = False
         self._last_poll: dict[str, float] = {}
@@ -202,8 +203,9 @@ class Worker:
         if self.publisher is None:
             return
         report = self.publisher.publish(self.app.store)
-        if report.failed:
-            log.warning("publish: %d records kept queued", len(self.publisher.pending(self.app.store)))
+        waiting = len(self.publisher.pending(self.app.store)) if report.failed else 0
+        if waiting:  # a failure while looking for late copies leaves nothing queued
+            log.warning("publish: %d records kept queued", waiting)
 
     def step(self) -> None:
         """One full turn: poll what is due, close what is due, publish. Tests and the demo use it."""
@@ -324,7 +326,7 @@ class Worker:
     def _publisher(self) -> Publisher | None:
         if not self.config.publish.enabled:
             return None
-        upstream = wp_upstream(self.config, "publish")
+        upstream = wp_upstream(self.config, "publish", self.read_timeout)
         if upstream is None:
             log.warning("publish: no site.wordpress credentials; distributions stay queued")
             return None

@@ -7,10 +7,13 @@ import base64
 import json
 import logging
 import re
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 import responses
 
 from siren_sync.app import open_app
@@ -18,6 +21,8 @@ from siren_sync.cli import main
 from siren_sync.config import load_config
 from siren_sync.publish import Publisher
 from siren_sync.sources.http import Upstream
+from tests.support.e2e import wait_until
+from tests.support.loopback import rest, wp_session
 from tests.support.payloads import wp_error
 
 URL = "http://127.0.0.1:8765"
@@ -57,6 +62,16 @@ EVENTS = [
 ]
 
 
+class Wall:
+    """Real time as `publish()` shows it to the publisher, moved by hand (a read timeout moves it by 30 s)."""
+
+    def __init__(self) -> None:
+        self.now = float(int(time.time()))  # whole seconds, as the outbox keeps them; `site.run` reads the real clock
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class FakeSite:
     """`wp/v2/posts` as WordPress answers it: slug lookup, create, and refusals on demand."""
 
@@ -70,6 +85,8 @@ class FakeSite:
         self.updates: list[tuple[int, dict]] = []  # (post id, body) of successful updates
         self.update_answers: list[tuple[int, dict]] = []  # queued (status, body) for updates
         self.landing: list[dict] = []  # earlier POSTs still in flight: each lands just before the next POST
+        self.unanswered: list[dict] = []  # bodies of POSTs answered with an exception (it may land later)
+        self.wall = Wall()  # the real time the publisher sees
         self.deleted: list[tuple[int, dict]] = []  # (post id, query) of DELETEs
         self.refuse_delete: tuple[int, dict] | None = None  # answer DELETEs with this
         rsps.add_callback(responses.GET, POSTS, callback=self._get)
@@ -96,14 +113,20 @@ class FakeSite:
                     )
                 ),
             )
-        found = [p for p in self.posts if p["slug"] == query.get("slug")]
+        slugs = query.get("slug", "").split(",")  # one slug, or several (WordPress takes a list)
+        found = [p for p in self.posts if p["slug"] in slugs]
         return 200, {"X-WP-Total": str(len(found)), "X-WP-TotalPages": "1"}, json.dumps(found)
 
     def _post(self, request):
         if self.refuse:
             return self.refuse[0], {}, json.dumps(self.refuse[1])
         if self.post_answers:
-            status, body, headers = self.post_answers.pop(0)
+            answer = self.post_answers.pop(0)
+            if isinstance(answer, Exception):  # no answer: the site may carry the POST out later
+                self.unanswered.append(json.loads(request.body))
+                self.wall.now += 30 if isinstance(answer, requests.ReadTimeout) else 0  # the read timeout
+                return answer
+            status, body, headers = answer
             return status, headers, json.dumps(body)
         while self.landing:
             self._insert(self.landing.pop(0))
@@ -121,7 +144,8 @@ class FakeSite:
         while slug in taken:
             slug, n = f"{body['slug']}-{n}", n + 1
         post = {"id": 100 + len(self.posts) + len(self.deleted), "slug": slug, "status": body["status"],
-                "title": {"raw": body["title"]}}
+                "author": 7, "title": {"raw": body["title"]}, "content": {"raw": body.get("content", "")},
+                "meta": {"siren_sync": body["meta"]["siren_sync"]} if self.registered_meta and "meta" in body else []}
         self.posts.append(post)
         return post
 
@@ -149,19 +173,25 @@ class FakeSite:
         return 200, {}, json.dumps({"id": post_id, "meta": {"siren_sync": body["meta"]["siren_sync"]}})
 
 
+def _two_closed(folder, url: str) -> Path:
+    """A config for the site at `url` and a store with two closed weekly distributions queued."""
+    config_path = folder / "siren.yaml"
+    config_path.write_text(CONFIG.format(url=url))
+    events = folder / "events.jsonl"
+    events.write_text("".join(json.dumps(e) + "\n" for e in EVENTS))
+    assert _main(["--config", str(config_path), "import", str(events)]) == 0
+    assert _main(["--config", str(config_path), "distribute", "--as-of", "2026-11-17T00:00:00+00:00"]) == 0
+    return config_path
+
+
 @pytest.fixture
 def site(tmp_path, monkeypatch, capsys):
     """A store with two closed weekly distributions queued, and the mocked site."""
     monkeypatch.setenv("SIREN_WP_USER", USER)
     monkeypatch.setenv("SIREN_WP_APP_PASSWORD", PASSWORD)
-    config_path = tmp_path / "siren.yaml"
-    config_path.write_text(CONFIG.format(url=URL))
-    events = tmp_path / "events.jsonl"
-    events.write_text("".join(json.dumps(e) + "\n" for e in EVENTS))
-    assert _main(["--config", str(config_path), "import", str(events)]) == 0
     with responses.RequestsMock() as guard:  # before its first close, `distribute` asks for records (none yet)
         guard.add(responses.GET, POSTS, json=[], headers={"X-WP-Total": "0", "X-WP-TotalPages": "0"})
-        assert _main(["--config", str(config_path), "distribute", "--as-of", "2026-11-17T00:00:00+00:00"]) == 0
+        config_path = _two_closed(tmp_path, URL)
     capsys.readouterr()
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake = FakeSite(rsps)
@@ -194,12 +224,15 @@ class Sleeps(list):
 
 def publish(site, sleeps=None):
     """One publish pass with the real Publisher, as the worker wires it (no real sleeping)."""
-    with open_app(site.config) as app:
-        upstream = Upstream(
-            "publish", f"{URL}/wp-json", auth=(USER, PASSWORD), sleep=Sleeps() if sleeps is None else sleeps
-        )
+    upstream = Upstream("publish", f"{URL}/wp-json", auth=(USER, PASSWORD),
+                        sleep=Sleeps() if sleeps is None else sleeps)
+    return _publish(site.config, upstream, site.wall)
+
+
+def _publish(config, upstream, wall):
+    with open_app(config) as app:
         names = {c.id: c.name for c in app.ledger.collaborators.values()}
-        report = Publisher(upstream, "wp/v2/posts", "private", app.tz, names).publish(app.store)
+        report = Publisher(upstream, "wp/v2/posts", "private", app.tz, names, wall=wall).publish(app.store)
         outbox = app.store.table("outbox")
     return report, outbox
 
@@ -353,7 +386,7 @@ def test_a_503_post_is_not_retried_blindly_and_the_next_pass_checks_first(site):
     report, outbox = publish(site, sleeps)
     assert list(report.failed) == [FIRST] and "503" in report.failed[FIRST]
     assert sleeps == [] and site.created == []
-    assert outbox[FIRST]["status"] == "queued" and "503" in outbox[FIRST]["last_error"]
+    assert outbox[FIRST]["status"] == "posting" and "503" in outbox[FIRST]["last_error"]
     site.posts.append({"id": 55, "slug": SLUG, "status": "private"})  # the site did create it after all
     report, outbox = publish(site)
     assert report.found == [FIRST] and report.posted == [SECOND]
@@ -536,7 +569,7 @@ def test_a_post_answered_under_another_slug_with_none_under_ours_is_kept(site, c
 
 def _left_posting_at(site, seconds_ago: float) -> None:
     """The outbox as a worker killed during its POST of FIRST `seconds_ago` (real time) leaves it."""
-    at = datetime.now(UTC).timestamp() - seconds_ago
+    at = site.wall.now - seconds_ago
     with open_app(site.config) as app, app.store.transaction() as tx:
         tx.put("outbox", FIRST, dict(app.store.get("outbox", FIRST), status="posting", attempts=1,
                                      attempted_at=datetime.fromtimestamp(at, UTC).isoformat()))
@@ -554,7 +587,7 @@ def test_a_record_whose_post_may_still_be_in_flight_waits_before_it_is_posted_ag
     assert report.posted == [SECOND] and report.waiting == [FIRST] and not report.failed
     assert [b["slug"] for b in site.created] == ["siren-sync-weeklybonus-20261116t0500"]
     assert outbox[FIRST]["status"] == "posting" and outbox[FIRST]["attempts"] == 1
-    assert f"{SLUG}: a POST of it from 5 s ago may still be carried out" in caplog.text
+    assert f"{SLUG}: a POST of it, in flight 5 s ago, may still be carried out" in caplog.text
     site.posts.append({"id": 66, "slug": SLUG, "status": "private"})  # the late POST lands
     report, outbox = publish(site)
     assert report.found == [FIRST] and outbox[FIRST]["post_id"] == 66 and len(site.created) == 1
@@ -575,3 +608,202 @@ def test_a_record_whose_post_never_landed_is_posted_once_the_wait_is_over(site):
     assert report.posted == [FIRST, SECOND] and report.waiting == []
     assert outbox[FIRST]["status"] == "posted" and outbox[FIRST]["attempts"] == 2
     assert [b["slug"] for b in site.created].count(SLUG) == 1
+
+
+# -- a POST that got no answer ---------------------------------------------------------------------
+
+def test_a_post_that_timed_out_is_looked_up_and_not_posted_again_while_it_may_still_land(site, caplog):
+    """The site carries the POST out after the worker stopped waiting (a busy host): the worker that
+    timed out is alive and must not post the record again at once, or the site would hold a copy."""
+    site.post_answers.append(requests.ReadTimeout("read timed out"))
+    report, outbox = publish(site)
+    assert list(report.failed) == [FIRST] and "no answer within 30s (read timeout)" in report.failed[FIRST]
+    assert outbox[FIRST]["status"] == "posting" and outbox[FIRST]["attempts"] == 1
+    assert outbox[FIRST]["attempted_at"] == datetime.fromtimestamp(site.wall.now, UTC).isoformat()  # the timeout
+    assert "a POST of it may still be carried out by the site" in caplog.text
+
+    site.wall.now += 29  # the next turns: looked up (nothing yet), not posted again; the others go on
+    with caplog.at_level(logging.INFO, logger="siren_sync.publish"):
+        report, outbox = publish(site)
+    assert report.waiting == [FIRST] and report.posted == [SECOND] and not report.failed
+    assert f"{SLUG}: a POST of it, in flight 29 s ago, may still be carried out" in caplog.text
+    assert [q["slug"] for q in site.lookups] == [SLUG, SLUG, "siren-sync-weeklybonus-20261116t0500"]
+
+    site._insert(site.unanswered[0])  # the site carries the timed-out POST out
+    report, outbox = publish(site)
+    assert report.found == [FIRST] and outbox[FIRST]["post_id"] == 101
+    assert [b["slug"] for b in site.created] == ["siren-sync-weeklybonus-20261116t0500"]  # never posted again
+    assert [p["slug"] for p in site.posts] == ["siren-sync-weeklybonus-20261116t0500", SLUG]
+
+
+def test_a_post_that_timed_out_is_posted_again_a_settle_after_the_timeout_not_after_sending(site):
+    site.post_answers.append(requests.ReadTimeout("read timed out"))  # sent at T, given up at T + 30
+    publish(site)
+    site.wall.now += 29  # T + 59: a settle after sending, not after the timeout
+    report, _ = publish(site)
+    assert report.waiting == [FIRST]
+    site.wall.now += 1  # T + 60
+    report, outbox = publish(site)
+    assert report.posted == [FIRST] and outbox[FIRST]["attempts"] == 2
+    assert [b["slug"] for b in site.created].count(SLUG) == 1
+
+
+UNKNOWN = {
+    "read timeout": requests.ReadTimeout("read timed out"),
+    "connection reset": requests.ConnectionError("('Connection aborted.', ConnectionResetError(104, "
+                                                 "'Connection reset by peer'))"),
+    "502": (502, wp_error("bad_gateway", "Bad Gateway", 502), {}),
+    "504": (504, wp_error("gateway_timeout", "Gateway Timeout", 504), {}),
+}
+
+
+@pytest.mark.parametrize("failure", sorted(UNKNOWN))
+def test_a_post_whose_outcome_is_unknown_leaves_the_record_posting_and_waits(site, failure):
+    site.post_answers.append(UNKNOWN[failure])
+    publish(site)
+    report, outbox = publish(site)  # the next turn
+    assert report.waiting == [FIRST] and outbox[FIRST]["status"] == "posting"
+    assert SLUG not in [b["slug"] for b in site.created]
+
+
+def test_a_post_the_site_refused_leaves_nothing_in_flight_and_is_posted_on_the_next_turn(site):
+    site.post_answers.append((400, wp_error("rest_invalid_param", "Invalid parameter(s): status", 400), {}))
+    report, outbox = publish(site)
+    assert outbox[FIRST]["status"] == "queued" and "400 rest_invalid_param" in outbox[FIRST]["last_error"]
+    report, outbox = publish(site)
+    assert report.posted == [FIRST, SECOND] and report.waiting == []
+
+
+# -- a copy made after the record was posted ---------------------------------------------------------
+
+def _posted_after_a_timeout(site) -> None:
+    """FIRST's POST timed out; a settle later it was posted again (post 100) and answered."""
+    site.post_answers.append(requests.ReadTimeout("read timed out"))
+    publish(site)
+    site.wall.now += 31
+    report, outbox = publish(site)
+    assert report.posted == [FIRST, SECOND] and outbox[FIRST]["attempts"] == 2
+    site.lookups.clear()
+
+
+def test_a_post_that_lands_after_the_record_was_posted_has_its_copy_deleted(site, caplog):
+    """The timed-out POST is carried out more than a settle late, after the second one was answered:
+    WordPress saves it as `<slug>-2`. The next turn's look at the record's slug and its variants
+    finds it, sees it is the same record, and deletes it."""
+    _posted_after_a_timeout(site)
+    site._insert(site.unanswered[0])  # lands late: post 102, slug -2
+    assert [p["slug"] for p in site.posts] == [SLUG, "siren-sync-weeklybonus-20261116t0500", f"{SLUG}-2"]
+    site.wall.now += 60
+    with caplog.at_level(logging.WARNING, logger="siren_sync.publish"):
+        report, outbox = publish(site)
+    assert not report.failed and site.deleted == [(102, {"force": "true"})]
+    assert [p["slug"] for p in site.posts] == [SLUG, "siren-sync-weeklybonus-20261116t0500"]
+    assert site.lookups == [{"slug": f"{SLUG},{SLUG}-2", "status": "any", "context": "edit", "per_page": "100"}]
+    assert f"record {SLUG} is on the site (post 100)" in caplog.text and f"{SLUG}-2 (post 102)" in caplog.text
+    assert outbox[FIRST]["post_id"] == 100
+
+
+def test_copies_are_looked_for_only_a_while_after_a_record_that_had_more_than_one_post(site):
+    """Records whose every POST was answered (one attempt) cost no request; the others one GET a
+    turn, for COPY_WATCH settles after their last POST."""
+    from siren_sync.publish import COPY_WATCH, PUBLISH_SETTLE
+
+    _posted_after_a_timeout(site)
+    site.wall.now += PUBLISH_SETTLE * COPY_WATCH - 1
+    publish(site)
+    assert [q["slug"] for q in site.lookups] == [f"{SLUG},{SLUG}-2"]  # FIRST only: SECOND had one POST
+    site.wall.now += 1
+    site._insert(site.unanswered[0])  # too late to be looked for: left (the README says so)
+    publish(site)
+    assert len(site.lookups) == 1 and site.deleted == []
+
+
+def _copy_of_first(site, **changes) -> None:
+    _posted_after_a_timeout(site)
+    copy = site._insert(site.unanswered[0])
+    copy.update(changes)
+
+
+NOT_COPIES = {
+    "another title": {"title": {"raw": "Weekly Bonus (edited)"}},
+    "another distribution": {"meta": {"siren_sync": json.dumps({"id": SECOND})}},
+    "meta that is not JSON": {"meta": {"siren_sync": "{not json"}},
+    "another author": {"author": 8},
+    "published": {"status": "publish"},
+    "no raw title": {"title": {"rendered": "Weekly Bonus"}},
+}
+
+
+@pytest.mark.parametrize("change", sorted(NOT_COPIES))
+def test_a_slug_variant_that_is_not_provably_a_copy_is_left_alone(site, change, caplog):
+    _copy_of_first(site, **NOT_COPIES[change])
+    with caplog.at_level(logging.WARNING, logger="siren_sync.publish"):
+        report, _ = publish(site)
+    assert site.deleted == [] and not report.failed
+    assert f"post 102 ({SLUG}-2) is not provably a copy of record {SLUG} (post 100): left alone" in caplog.text
+
+
+def test_on_a_site_without_the_meta_a_copy_is_known_by_its_content(site):
+    site.registered_meta = False
+    _copy_of_first(site)
+    publish(site)
+    assert site.deleted == [(102, {"force": "true"})]
+
+
+def test_on_a_site_without_the_meta_other_content_is_no_copy(site, caplog):
+    site.registered_meta = False
+    _copy_of_first(site, content={"raw": "<p>someone else's</p>"})
+    with caplog.at_level(logging.WARNING, logger="siren_sync.publish"):
+        publish(site)
+    assert site.deleted == [] and f"post 102 ({SLUG}-2) is not provably a copy" in caplog.text
+
+
+def test_a_late_copy_the_site_refuses_to_delete_is_named_and_looked_for_again(site):
+    _copy_of_first(site)
+    site.refuse_delete = (403, wp_error("rest_cannot_delete", "Sorry, you are not allowed to delete this post.", 403))
+    code, out, _ = site.run("publish")
+    assert code == 1
+    assert (f"  {FIRST}: the site holds {SLUG} (post 100) and a copy {SLUG}-2 (post 102), which could not be "
+            "deleted: delete it on the site") in out
+    assert PASSWORD not in out
+    site.refuse_delete = None
+    publish(site)
+    assert site.deleted == [(102, {"force": "true"})]
+
+
+# -- against the sandbox site (WordPress's slugs, meta and authors), over loopback ---------------------
+
+def test_on_the_sandbox_a_post_held_past_its_timeout_is_waited_for_and_its_late_copy_deleted(
+        tmp_path, monkeypatch, make_sandbox):
+    """The site holds every write (a busy host) past the publisher's read timeout (0.5 s here). The
+    record that timed out waits while the next one is sent; a settle later it is sent again, and
+    that POST times out too. The site then carries the three POSTs out in the order they came: the
+    record's second POST becomes `<slug>-2`, answered to nobody. The next turn finds both records
+    and deletes that copy."""
+    sb = make_sandbox(days=1, orders_per_day=1, lms=False)
+    monkeypatch.setenv("SIREN_WP_USER", sb.credentials["wp_user"])
+    monkeypatch.setenv("SIREN_WP_APP_PASSWORD", sb.credentials["wp_app_password"])
+    config = load_config(_two_closed(tmp_path, sb.url))
+    upstream = Upstream("publish", f"{sb.url}/wp-json", auth=(sb.credentials["wp_user"],
+                        sb.credentials["wp_app_password"]), timeout=(5.0, 0.5), sleep=Sleeps())
+    wall = Wall()
+    second = "siren-sync-weeklybonus-20261116t0500"
+    sb.faults.update({"hold_writes": True})
+    report, _ = _publish(config, upstream, wall)
+    assert list(report.failed) == [FIRST] and "no answer within 0.5s" in report.failed[FIRST]
+    wall.now += 1
+    report, _ = _publish(config, upstream, wall)
+    assert report.waiting == [FIRST] and list(report.failed) == [SECOND]
+    wall.now += 30
+    report, outbox = _publish(config, upstream, wall)
+    assert list(report.failed) == [FIRST] and outbox[FIRST]["attempts"] == 2
+    assert sb.faults.as_dict()["held"] == 3 and sb.stats.posts_created == []
+    sb.faults.update({"hold_writes": False})
+    wait_until(lambda: sb.faults.as_dict()["held"] == 0, 10, 0.05, "the held POSTs carried out")
+    assert [p["slug"] for p in sb.stats.posts_created] == [SLUG, second, f"{SLUG}-2"]
+
+    report, outbox = _publish(config, upstream, wall)
+    assert report.found == [FIRST, SECOND] and not report.failed
+    posts = wp_session(sb).get(rest(sb, "wp/v2/posts"), params={"status": "any", "per_page": 100}).json()
+    assert sorted(p["slug"] for p in posts if p["slug"].startswith("siren-sync-")) == [SLUG, second]
+    assert outbox[FIRST]["post_id"] == sb.stats.posts_created[0]["id"]

@@ -16,6 +16,8 @@ from siren_sync.values import parse_time
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="the worker: poll, close due periods, publish; until stopped")
     p.add_argument("--clock", help=argparse.SUPPRESS)  # a sandbox clock URL, for the demo and e2e tests
+    # seconds publishing waits for an answer (30 by default), for e2e tests of a POST that times out
+    p.add_argument("--read-timeout", type=float, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("sync", help="one poll of all (or one) sources")
@@ -39,7 +41,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from siren_sync.worker import Worker
     config = config_of(args)
     clock = _sandbox_clock(args.clock) if args.clock else utcnow
-    return Worker(config, clock=clock, fetch_timezone=fetch_timezone(config)).run()
+    return Worker(config, clock=clock, fetch_timezone=fetch_timezone(config), read_timeout=args.read_timeout).run()
 
 
 def _sandbox_clock(url: str) -> Callable[[], datetime]:

@@ -38,13 +38,17 @@ class SourceSpec:
     build: Callable[[Config, App], Source] | None = None
 
 
-def wp_upstream(config: Config, name: str) -> Upstream | None:
-    """The site's REST root with the WordPress application password, or None without one."""
+def wp_upstream(config: Config, name: str, read_timeout: float | None = None) -> Upstream | None:
+    """The site's REST root with the WordPress application password, or None without one;
+    `read_timeout` replaces the usual 30 s (the end-to-end tests' `run --read-timeout`)."""
     site = config.site
     if not site.wp_user or site.wp_app_password is None:
         return None
-    return Upstream(name, f"{site.url}/wp-json", auth=(site.wp_user, site.wp_app_password.value),
-                    verify=site.verify_tls)
+    upstream = Upstream(name, f"{site.url}/wp-json", auth=(site.wp_user, site.wp_app_password.value),
+                        verify=site.verify_tls)
+    if read_timeout is not None:
+        upstream.timeout = (min(upstream.timeout[0], read_timeout), read_timeout)
+    return upstream
 
 
 def _wordpress(config: Config, name: str) -> Upstream:

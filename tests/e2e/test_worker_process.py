@@ -8,8 +8,9 @@ poll in real time while the tests move the simulated clock. What is checked:
 2. crash safety: SIGKILL at ten (seeded) moments, aimed at a sync, at the closing, at publishing
    (with sandbox latency to widen the windows), restarts, then a clean run: the history is exactly
    that of a reference run of the same seed and clock steps without kills, and the site holds each
-   record once (`check_once`); a POST still in flight after a kill, made certain with the site
-   holding the writes, is waited for rather than sent again;
+   record once (`check_once`); a POST still in flight after a kill, or one the living worker gave
+   up waiting for, made certain with the site holding the writes, is waited for rather than sent
+   again;
 3. SIGTERM exits 0 mid-sync and mid-publish, and nothing is lost (history equals the reference);
 4. a second worker on the same store is refused, naming the lock.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from decimal import Decimal
 
@@ -125,6 +127,18 @@ def test_sigkill_ten_times_then_history_equals_reference(make_site, reference):
     assert sb.record_slugs() == sorted(reference["slugs"])
 
 
+def _closed_with_writes_held(site, worker) -> list[dict]:
+    """The history once the worker closed the first daily periods (Nov 2, midnight New York) with
+    the site holding every write: three records to post, none carried out."""
+    steps = Choreography(site, 8)
+    worker.wait_for_log("worker started", timeout=60)
+    site.sandbox.faults(hold_writes=True)
+    while not steps.crosses():
+        steps.step()
+    steps.step()
+    return wait_until(lambda: site.all_closed(steps.clock), 60, 0.3, "the first closings")
+
+
 def test_a_post_still_in_flight_after_a_kill_is_waited_for_not_sent_again(make_site):
     """The window the write-ahead and the lookup leave, made certain: the site holds the writes (a
     busy host queueing PHP requests) and the worker is killed while its POST waits there. The next
@@ -133,18 +147,12 @@ def test_a_post_still_in_flight_after_a_kill_is_waited_for_not_sent_again(make_s
     the dead worker's POST, and the next lookup finds it. No copy is ever made."""
     site = make_site("late", days=2)
     sb = site.sandbox
-    steps = Choreography(site, 8)
     first = site.worker("first")
-    first.wait_for_log("worker started", timeout=60)
-    sb.faults(hold_writes=True)
-    while not steps.crosses():
-        steps.step()
-    steps.step()  # past the first daily trigger (Nov 2, midnight New York): three records to post
-    history = wait_until(lambda: site.all_closed(steps.clock), 60, 0.3, "the first closings")
+    history = _closed_with_writes_held(site, first)
     wait_until(lambda: sb.faults()["held"] == 1, 30, 0.1, "the first worker's POST held by the site")
     assert first.sigkill() == -9 and sb.posted_slugs() == []
     second = site.worker("second")
-    waits = second.wait_for_log(r"a POST of it from \d+ s ago may still be carried out", timeout=60)
+    waits = second.wait_for_log(r"a POST of it, in flight \d+ s ago, may still be carried out", timeout=60)
     wait_until(lambda: sb.faults()["held"] == 2, 20, 0.1, "the second worker's POST of the next record")
     sb.faults(hold_writes=False)  # the dead worker's POST is carried out first, then the second's
     want = sorted("siren-sync-" + d["id"] for d in history)
@@ -155,6 +163,31 @@ def test_a_post_still_in_flight_after_a_kill_is_waited_for_not_sent_again(make_s
     assert sb.posted_slugs()[0] == slug  # the dead worker's POST, carried out after its death
     second.wait_for_log(f"record {slug} already on the site", timeout=10)
     assert second.sigterm() == 0
+
+
+def test_a_post_that_timed_out_is_waited_for_by_its_worker_not_sent_again(make_site):
+    """The same window without a kill: the site holds each POST past the worker's read timeout (2 s
+    here, `run --read-timeout`; 30 s for users), so the living worker gives up on it while the site
+    will still carry it out. Each record is then looked up on each turn and not posted again before
+    PUBLISH_SETTLE (without that, the next turn posts it again and the site saves a `-2` copy); the
+    site carries the held POSTs out, and the lookups find them. Each record is posted once."""
+    site = make_site("timeout", days=2)
+    sb = site.sandbox
+    w = site.worker("w", "--read-timeout", "2")
+    history = _closed_with_writes_held(site, w)
+    want = sorted("siren-sync-" + d["id"] for d in history)
+    for slug in want:  # one POST a turn, each given up after 2 s; then each record waits
+        w.wait_for_log(re.escape(slug) + r": a POST of it, in flight \d+ s ago, may still be carried out",
+                       timeout=60)
+    w.wait_for_log(r"no answer within 2s \(read timeout\); a POST of it may still be carried out", timeout=10)
+    assert sb.faults()["held"] == 3 and sb.posted_slugs() == []  # each sent once, none carried out yet
+    sb.faults(hold_writes=False)  # the site carries the three POSTs out, long after their answers were given up
+    for slug in want:
+        w.wait_for_log(f"record {re.escape(slug)} already on the site", timeout=30)
+    time.sleep(2)  # a few more turns: nothing is posted again
+    assert w.alive()
+    assert sb.record_slugs() == want and sorted(sb.posted_slugs()) == want  # each posted once, no copy
+    assert w.sigterm() == 0
 
 
 # -- 3. SIGTERM ----------------------------------------------------------------------------------

@@ -203,8 +203,9 @@ class Site:
         assert done.returncode == 0, f"history failed ({done.returncode}): {done.stderr}"
         return json.loads(done.stdout)["distributions"]
 
-    def worker(self, name: str) -> WorkerProcess:
-        w = WorkerProcess(self, name)
+    def worker(self, name: str, *options: str) -> WorkerProcess:
+        """`siren-sync run` with `options` added (such as `--read-timeout 2`)."""
+        w = WorkerProcess(self, name, options)
         self.workers.append(w)
         return w
 
@@ -241,13 +242,13 @@ class Site:
 class WorkerProcess:
     """`siren-sync run --clock <sandbox clock>`; its log lines are kept (and copied to a file)."""
 
-    def __init__(self, site: Site, name: str):
+    def __init__(self, site: Site, name: str, options: tuple[str, ...] = ()):
         self.site = site
         self.lines: list[str] = []
         self._cond = threading.Condition()
         self.logfile = open(site.folder / f"worker-{name}.log", "w")
         self.proc = subprocess.Popen([SIREN_SYNC, "--config", str(site.config), "run", "--clock",
-                                      site.sandbox.clock_url],
+                                      site.sandbox.clock_url, *options],
                                      env=site.env, cwd=site.folder, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -414,9 +415,10 @@ def check_once(site: Site, history: list[dict], clock) -> None:
     What the site holds is checked, not only what it was sent: a worker killed during a POST leaves
     a request the site may carry out after the next worker looked the slug up (on a loaded machine
     the sandbox carried one out four seconds late). The next worker waits PUBLISH_SETTLE for it;
-    one later still makes its second POST come back as WordPress's `-2` copy, which it deletes
-    (publish.py). So what was created may hold such deleted copies `<record slug>-N`; a copy still
-    on the site, a record missing, or any other post fails.
+    one later still makes its second POST come back as WordPress's `-2` copy, which it deletes, or
+    becomes that copy itself, which a later turn finds and deletes (publish.py). So what was
+    created may hold such deleted copies `<record slug>-N`; a copy still on the site, a record
+    missing, or any other post fails.
     """
     ids = [d["id"] for d in history]
     assert len(ids) == len(set(ids)), f"a distribution recorded twice: {Counter(ids).most_common(3)}"
