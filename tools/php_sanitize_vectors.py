@@ -28,7 +28,8 @@ REAL = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36",
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Version/17.4 Mobile/15E148 Safari/604.1",
-    "Mozilla/5.0 (Linux; Android 13; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 13; CUBOT X30) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 "
+    "Mobile Safari/537.36",
     "Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0",
     'Mozilla/5.0 (compatible; "quoted" agent)', "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Café/1.0",
     "Mozilla/5.0 (Linux; U; Android 4.0.3; ru-ru; Ф-1) AppleWebKit/534.30", "Opera/9.80%20(Windows NT 6.1)",

@@ -158,7 +158,8 @@ class _StripTags:
     4 a `<!--` comment. Characters compare as PHP's bytes do (only ASCII ones matter)."""
 
     def __init__(self, text: str):
-        self.text, self.out = text, []  # type: list[str]
+        self.text = text
+        self.out: list[str] = []
         self.state = self.depth = self.br = 0
         self.lc, self.in_q, self.is_xml = "", "", False
 
