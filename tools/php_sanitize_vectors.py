@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import subprocess
 from pathlib import Path
 
@@ -79,8 +80,8 @@ def main() -> None:
     answers = json.loads(proc.stdout)
     rows = [{"in": b.hex(), "out": a["once"], "twice": a["twice"]} for b, a in zip(inputs, answers, strict=True)]
     version = subprocess.run([args.php, "-r", "echo PHP_VERSION;"], capture_output=True, text=True, check=True)
-    doc = {"php": version.stdout, "wordpress_includes": "wp-includes of the WordPress named in the README",
-           "count": len(rows)}
+    wordpress = re.search(r"\$wp_version = '([^']+)'", (Path(args.wp_includes) / "version.php").read_text())
+    doc = {"php": version.stdout, "wordpress": wordpress.group(1) if wordpress else "?", "count": len(rows)}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as fh:
         fh.write("{\n")
