@@ -3,7 +3,8 @@
 `AccessLogSource` streams an nginx/Apache combined log:
 
 - a request whose query has `<ref_param>=<tracking id>` is a `referredSiteVisit` for the owner of that
-  tracking id (`ctx.attribution.by_tracking_id`);
+  tracking id (`ctx.attribution.by_tracking_id`); the query is read as the site's PHP reads it
+  (`php.query_vars`, `$_GET`: of `?ref=a&ref=b` the last, `b`, as an order's landing page is read);
 - a request for the URL path of a bound post (`post_paths`, URL path -> post id, e.g.
   `/2026/11/my-post/` or `/?p=12`) is a `boundPostUsed` for the post's owner (`by_post`, else the
   post's author through `post_authors` and `by_wp_user`);
@@ -22,8 +23,9 @@
   programs remember it, so the last touch is the link clicked last. A repeat with no other link
   between (a reload) is not: it changes no one's last touch;
 - a `referredSiteVisit` carries its visitor (`Touch.visitor`, the context's keyed digest of the
-  address and agent, the agent's `\\xHH` escapes undone as WooCommerce stores it unescaped), so a
-  program can match it to the order the same visitor placed; the raw values are never kept;
+  address and agent), so a program can match it to the order the same visitor placed; the agent is
+  unescaped (`unescape`: nginx's `\\xHH`, Apache's `\\"`, `\\\\`, `\\t`) and the digest takes it as
+  WooCommerce stores it (`php.sanitize_text_field`); the raw values are never kept;
 - key `access_log:<type>:<file id>:<byte offset of the line>`, time = the log line's time (its
   offset). The file id is `<inode>-<hash of the file's first line>`: the inode alone is not enough,
   because copytruncate keeps the inode while offsets start over, and file systems reuse the inode of
@@ -63,10 +65,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import BinaryIO
-from urllib.parse import parse_qsl, quote, unquote
+from urllib.parse import quote, unquote
 
 from siren_sync.model import REVISIT, Event, Touch
 from siren_sync.sources.base import Attribution, SyncContext, SyncReport
+from siren_sync.sources.php import query_vars
 
 log = logging.getLogger(__name__)
 
@@ -129,11 +132,13 @@ def file_id(path: str, inode: int, final: bool = False) -> str | None:
 
 
 def unescape(field: bytes) -> str:
-    """A logged field as the client sent it: nginx's `\\xHH` and Apache's `\\"` and C-style (`\\t`)
-    escapes undone, UTF-8."""
+    """A logged field as the client sent it: nginx's `\\xHH` (it writes `"`, `\\`, control bytes and
+    every byte above 0x7e so) and Apache's `\\"`, `\\\\`, C-style (`\\t`) and `\\xhh` escapes undone.
+    Decoded as UTF-8; bytes that are not UTF-8 are kept as lone surrogates ("surrogateescape"), so
+    `sanitize_text_field` finds the agent invalid as WordPress does, instead of a text with U+FFFD."""
     if b"\\" in field:
         field = _ESCAPE.sub(_unescaped, field)
-    return field.decode("utf-8", "replace")
+    return field.decode("utf-8", "surrogateescape")
 
 
 def _unescaped(m: re.Match[bytes]) -> bytes:
@@ -209,7 +214,7 @@ class _BoundPaths:
             path_part, _, query = raw.partition("?")
             if query:
                 self.query.setdefault(_norm_path(path_part or "/"), []).append(
-                    (dict(parse_qsl(query)), int(post_id)))
+                    (query_vars(query), int(post_id)))
             else:
                 self.plain[_norm_path(path_part).encode()] = int(post_id)
         # The per-line prefilter looks request paths up as they are: with and without the trailing slash.
@@ -459,7 +464,7 @@ class AccessLogSource:
     def _owners(self, attribution: Attribution, target: str) -> list[tuple[str, str | None]]:
         """(event type, owner or None) for each thing the request is: a referred visit, a bound post."""
         raw_path, _, query = target.partition("?")
-        params = dict(parse_qsl(query, keep_blank_values=True)) if query else {}
+        params = query_vars(query) if query else {}
         found: list[tuple[str, str | None]] = []
         tracking = params.get(self.ref_param)
         if tracking:

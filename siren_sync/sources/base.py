@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from siren_sync.model import Collaborator, Event, Line
+from siren_sync.sources.php import sanitize_text_field
 from siren_sync.values import coupon_code, nfc
 
 
@@ -95,12 +96,14 @@ def visitor_digest(key: bytes, address: str, agent: str) -> str:
 
     Sales and referred visits are matched on it, and only it is kept: the raw address and agent never
     reach the store. The address is normalised (`::ffff:1.2.3.4` is `1.2.3.4`, IPv6 in its short
-    lower-case form) and the agent's whitespace collapsed as WordPress does when it stores an
-    order's `customer_user_agent`, so an access log line and an order by the same visitor agree.
-    Without the store's key the digest cannot be tried against guessed addresses. Remembered in
-    memory (never stored) for the visitors seen most recently: a sync meets the same ones again.
+    lower-case form) and the agent is what WooCommerce stores as an order's `customer_user_agent`
+    (WordPress's `sanitize_text_field` of the agent sent, `php.sanitize_text_field`): an access log's
+    agent becomes that text, and an order's stays itself, so a log line and an order by the same
+    visitor agree. A plain agent (no `<`, `%`, tab, line break or double space) is digested as it is,
+    as it always was. Without the store's key the digest cannot be tried against guessed addresses.
+    Remembered in memory (never stored) for the visitors seen most recently: a sync meets them again.
     """
-    text = f"{normal_address(address)}\n{' '.join(agent.split())}"
+    text = f"{normal_address(address)}\n{sanitize_text_field(agent)}"
     # "surrogatepass": a lone surrogate escaped in JSON must not stop a sync.
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), key=key,
                            digest_size=VISITOR_DIGEST_BYTES).hexdigest()

@@ -310,6 +310,45 @@ def test_the_visitor_is_the_agent_as_sent_not_as_logged(log_path):
     assert visit.touch.visitor == ctx.visitor("203.0.113.5", sent)
 
 
+# The agent as a browser sent it (a quote, a backslash, a non-ASCII letter, a tag, a tab, `%20`), as
+# nginx and Apache log it, and as WooCommerce stored it (PHP 8.2 with WordPress's sanitize_text_field).
+STORED = 'Mozilla/5.0 (X11; "Caf\u00e9" \\ build; x) Firefox/131.0'
+LOGGED = {
+    "nginx": r'Mozilla/5.0 (X11; \x22Caf\xC3\xA9\x22 \x5C build; <b>x</b>)\x09%20Firefox/131.0',
+    "apache": r'Mozilla/5.0 (X11; \"Caf\xc3\xa9\" \\ build; <b>x</b>)\t%20Firefox/131.0',
+}
+
+
+@pytest.mark.parametrize("server", sorted(LOGGED))
+def test_a_logged_agent_is_the_visitor_of_the_agent_woocommerce_stored(log_path, server):
+    """Before: the logged agent was unescaped but kept its tag and `%20`, which WordPress removes
+    from the order's `customer_user_agent`: the visit never matched the order."""
+    write(log_path, line("/?ref=alice", ua=LOGGED[server]))
+    ctx = context()
+    AccessLogSource(log_path).sync(ctx)
+    [visit] = ctx.events.values()
+    assert visit.touch.visitor == ctx.visitor("203.0.113.5", STORED)
+
+
+def test_an_agent_that_is_not_utf8_is_the_visitor_woocommerce_stores_with_no_agent(log_path):
+    """WordPress stores '' for an agent that is not UTF-8 (so the order has no visitor to match)."""
+    write(log_path, line("/?ref=alice", ua=r"Mozilla/5.0 (X11) Caf\xE9/1.0"))
+    ctx = context()
+    AccessLogSource(log_path).sync(ctx)
+    [visit] = ctx.events.values()
+    assert visit.touch.visitor == ctx.visitor("203.0.113.5", "")
+
+
+def test_a_ref_given_twice_is_the_last_as_php_reads_it(log_path):
+    """The site's PHP (`$_GET`) keeps the last `ref`, and so does the order's landing page;
+    `ref[]=` makes it an array (no tracking id). Before: `ref[]=alice` left `bobby` counted."""
+    write(log_path, line("/?ref=alice&utm_source=x&ref=bobby"),
+          line("/?ref=bobby&ref[]=alice", ip="198.51.100.9"))
+    ctx = context()
+    AccessLogSource(log_path).sync(ctx)
+    assert types(ctx) == [("referredSiteVisit", "bob")]
+
+
 def test_visitor_windows_are_keyed_with_the_visitors_digest(log_path):
     write(log_path, line("/?ref=alice"))
     ctx = context()
@@ -341,6 +380,16 @@ PHONES = (
     "Chrome/74.0.3729.136 Mobile Safari/537.36",
     "Mozilla/5.0 (Linux; Android 13; Cubot Note 20) AppleWebKit/537.36 (KHTML, like Gecko) "
     "Chrome/141.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 10; Cubot_Note) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 "
+    "Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 11; CUBOT_NOTE_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/118.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 12; KINGKONG 9 Build/SP1A.210812.016) AppleWebKit/537.36 (KHTML, like "
+    "Gecko) Chrome/116.0.0.0 Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 13; CUBOT P80) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 "
+    "Mobile Safari/537.36",
+    "Mozilla/5.0 (Linux; Android 12; CUBOT KINGKONG 7) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Mobile Safari/537.36",
 )
 CRAWLERS = (
     "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
@@ -352,11 +401,50 @@ CRAWLERS = (
     "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)",
     "Mozilla/5.0 (compatible; YandexBot/3.0; +http://yandex.com/bots)",
     "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; GPTBot/1.2; +https://openai.com/gptbot)",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; ClaudeBot/1.0; +claudebot@anthropic.com)",
+    "Mozilla/5.0 AppleWebKit/537.36 (KHTML, like Gecko; compatible; PerplexityBot/1.0; "
+    "+https://perplexity.ai/perplexitybot)",
+    "Mozilla/5.0 (Linux; Android 5.0) AppleWebKit/537.36 (KHTML, like Gecko) Mobile Safari/537.36 "
+    "(compatible; Bytespider; spider-feedback@bytedance.com)",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+    "Version/13.1.1 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)",
+    "DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)",
+    "Mozilla/5.0 (compatible; SemrushBot/7~bl; +http://www.semrush.com/bot.html)",
+    "Mozilla/5.0 (compatible; MJ12bot/v1.4.8; http://mj12bot.com/)",
+    "Mozilla/5.0 (compatible; DotBot/1.2; +https://opensiteexplorer.org/dotbot; help@moz.com)",
+    "Mozilla/5.0 (Linux; Android 7.0;) AppleWebKit/537.36 (KHTML, like Gecko) Mobile Safari/537.36 "
+    "(compatible; PetalBot;+https://webmaster.petalsearch.com/site/petalbot)",
+    "Mozilla/5.0 (compatible; Amazonbot/0.1; +https://developer.amazon.com/support/amazonbot)",
+    "Twitterbot/1.0",
+    "LinkedInBot/1.0 (compatible; Mozilla/5.0; Apache-HttpClient +http://www.linkedin.com)",
+    "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
+    "Mozilla/5.0 (compatible; Discordbot/2.0; +https://discordapp.com)",
+    "TelegramBot (like TwitterBot)",
+    "Mozilla/5.0 (compatible; SeznamBot/4.0; +https://o-seznam.cz/napoveda/vyhledavani/en/seznambot-crawler/)",
+    "Mozilla/5.0 (compatible; Yahoo! Slurp; http://help.yahoo.com/help/us/ysearch/slurp)",
+    "Sogou web spider/4.0(+http://www.sogou.com/docs/help/webmasters.htm#07)",
+    "Mozilla/5.0 (compatible; archive.org_bot +http://archive.org/details/archive.org_bot)",
+    "CCBot/2.0 (https://commoncrawl.org/faq/)",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "HeadlessChrome/120.0.6099.0 Safari/537.36",
+    "Mozilla/5.0 (compatible; DataForSeoBot/1.0; +https://dataforseo.com/dataforseo-bot)",
+    "Mozilla/5.0 (compatible; BLEXBot/1.0; +http://webmeup-crawler.com/)",
+    "Googlebot-Image/1.0",
+    "Mozilla/5.0 (compatible; coccocbot-web/1.0; +http://help.coccoc.com/searchengine)",
+    "Mozilla/5.0 (compatible; UptimeRobot/2.0; http://www.uptimerobot.com/)",
+    "Mozilla/5.0 (compatible; Pinterestbot/1.0; +http://www.pinterest.com/bot.html)",
+    "Mozilla/5.0 (compatible; botify; http://botify.com)",
+    "curl/8.5.0",
+    "Wget/1.21.4",
+    "python-requests/2.32.3",
+    "Go-http-client/2.0",
 )
 
 
 def test_a_cubot_phone_is_a_visitor_and_crawlers_are_still_bots(log_path):
-    """Before: "bot" anywhere in the agent made it a bot, so every Cubot phone's visit was lost."""
+    """Before: "bot" anywhere in the agent made it a bot, so every Cubot phone's visit was lost. Every
+    crawler dropped then is dropped still (each of these was)."""
     write(log_path, *(line("/?ref=alice", ip=f"203.0.113.{i}", ua=ua) for i, ua in enumerate(PHONES + CRAWLERS)))
     ctx = context()
     report = AccessLogSource(log_path).sync(ctx)

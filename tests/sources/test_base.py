@@ -100,6 +100,33 @@ def test_a_visitor_is_one_digest_however_its_address_and_agent_are_spelled():
     assert base.visitor_digest(KEY, "[2001:db8::1]", AGENT) == v6
 
 
+def test_a_plain_agents_digest_is_the_one_visits_already_stored_carry():
+    """The agent's normalisation changed (issue 13): a plain agent's digest must not, or visits
+    recorded before would no longer match the orders placed after."""
+    assert base.visitor_digest(KEY, "203.0.113.7", AGENT) == "70cd196128cc8bc8a4e928a35c5df902"
+    iphone = ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+              "Mobile/15E148")
+    assert base.visitor_digest(KEY, "2001:db8::1", iphone) == "4c1beb6130b5c067ed9b997723ae8db5"
+
+
+# (agent as the browser sent it, as WooCommerce stored it): PHP 8.2 with WordPress's sanitize_text_field.
+AS_STORED = [
+    ("Mozilla/5.0\u00a0(X11; Linux x86_64) Firefox/131.0", "Mozilla/5.0\u00a0(X11; Linux x86_64) Firefox/131.0"),
+    ("Mozilla/5.0%20(X11; Linux x86_64) Firefox/131.0", "Mozilla/5.0(X11; Linux x86_64) Firefox/131.0"),
+    ("Mozilla/5.0 <b>(X11; Linux x86_64)</b> Firefox/131.0", "Mozilla/5.0 (X11; Linux x86_64) Firefox/131.0"),
+    ("Mozilla/5.0\t(X11; Linux x86_64)  Firefox/131.0 ", "Mozilla/5.0 (X11; Linux x86_64) Firefox/131.0"),
+    ('Mozilla/5.0 (X11; "Caf\u00e9" \\ build) Firefox/131.0', 'Mozilla/5.0 (X11; "Caf\u00e9" \\ build) Firefox/131.0'),
+    ("Mozilla/5.0 (X11; Linux x86_64\x1c) Firefox/131.0", "Mozilla/5.0 (X11; Linux x86_64\x1c) Firefox/131.0"),
+]
+
+
+@pytest.mark.parametrize(("sent", "stored"), AS_STORED)
+def test_the_agent_sent_and_the_agent_woocommerce_stored_are_one_visitor(sent: str, stored: str):
+    """Before: whitespace was collapsed by str.split() (which also splits on a no-break space and
+    \\x1c, which WordPress keeps) and `%20` or tags were kept (WordPress removes them)."""
+    assert base.visitor_digest(KEY, "203.0.113.7", sent) == base.visitor_digest(KEY, "203.0.113.7", stored)
+
+
 def test_visitors_differ_by_address_agent_and_key():
     digest = base.visitor_digest(KEY, "203.0.113.7", AGENT)
     assert base.visitor_digest(KEY, "203.0.113.8", AGENT) != digest

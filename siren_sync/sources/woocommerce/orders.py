@@ -39,10 +39,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from siren_sync.errors import RecordError
 from siren_sync.model import SALE, Event, Line, OrderValue, Touch
+from siren_sync.sources.php import query_vars
 from siren_sync.values import as_utc, parse_decimal, parse_time
 
 ORDERS = "wc/v3/orders"
@@ -323,17 +324,15 @@ def _session_start(value: Any, order_id: int) -> datetime | None:
 
 
 def _landing_ref(url: Any, param: str) -> str | None:
-    """The `?<param>=` value of a landing page URL, if it has one."""
+    """The `?<param>=` value of a landing page URL, if it has one: what the site's PHP saw there
+    (`$_GET`, `php.query_vars`: of `?ref=a&ref=b`, `b`), as the access log reads the same visit."""
     if not isinstance(url, str) or f"{param}=" not in url:
         return None
     try:
         query = urlsplit(url).query
     except ValueError:  # not a URL (an unclosed IPv6 host): no tracking id, the order still counts
         return None
-    for name, value in parse_qsl(query):
-        if name == param:
-            return _ref_text(value)
-    return None
+    return _ref_text(query_vars(query).get(param))
 
 
 def _ref_text(value: Any) -> str | None:

@@ -377,6 +377,17 @@ def test_the_configured_meta_key_names_the_ref_before_order_attribution():
     assert parse_order(decomposed, ("completed",)).ref == "r\u00e9mi"  # NFC, as collaborators' ids are
 
 
+def test_a_ref_given_twice_in_the_landing_page_is_the_last_as_php_reads_it():
+    """Before: the first `ref` counted here and the last in the access log. The site's PHP (`$_GET`)
+    keeps the last, so both sides take it; `ref[]=` makes it an array, no tracking id."""
+    twice = with_meta(order(37), (LANDING, "https://shop.example/?ref=alice&utm_source=x&ref=bruno"))
+    assert parse_order(twice, ("completed",)).ref == "bruno"
+    emptied = with_meta(order(38), (LANDING, "https://shop.example/?ref=alice&ref="))
+    assert parse_order(emptied, ("completed",)).ref is None
+    array = with_meta(order(39), (LANDING, "https://shop.example/?ref=alice&ref[]=bruno"))
+    assert parse_order(array, ("completed",)).ref is None
+
+
 LANDING, STARTED = "_wc_order_attribution_session_entry", "_wc_order_attribution_session_start_time"
 
 
