@@ -4,7 +4,9 @@ Reads the ledger segments of the months the period covers (plus those holding it
 keeps the events placed in that period for that collaborator, so an admin can answer "why did I get
 this much?" with the same numbers the distribution used. For a closed distribution it then shows
 where the collaborator's obligation stands: earned, reviewed, payable from, each fulfillment that
-held it and what became of it. Every time is shown in the site's timezone.
+held it and what became of it. Those lines and a program reward's are in the site's timezone; a
+period's event lines keep each event's time as the ledger does (UTC), as the first wave printed them
+(`tests/fixtures/first_wave` pins that output).
 """
 from __future__ import annotations
 
@@ -63,8 +65,7 @@ def _explained(app: App, record: Distribution, collaborator: str) -> list[str]:
         value = Decimal(points.get(event["type"], 0)) * qty
         total += value
         late = " late" if record.distributor in event.get("late", ()) else ""
-        at = iso_in(event["at"], app.tz)
-        lines.append(f"  {at}  {event['type']:<24} x{qty:<4} {value:>8} pts  {event['key']}{late}")
+        lines.append(f"  {event['at']}  {event['type']:<24} x{qty:<4} {value:>8} pts  {event['key']}{late}")
     score = next((str(s.score) for s in record.scores if s.collaborator == collaborator), "0")
     mine = next((o for o in record.obligations if o.collaborator == collaborator), None)
     amount = str(mine.amount) if mine else "0"

@@ -116,17 +116,17 @@ def cmd_approve(args: argparse.Namespace) -> int:
     with open_for(args, check=lambda view: _check_reviewable(view, args.distribution)) as app:
         reward = app.store.get(DISTRIBUTIONS, args.distribution) is None
         decide = review.decide_reward if reward else review.decide
-        made = decide(app.store, args.distribution, args.reject, (args.reason or "").strip(), now)
-    if not made.made:
-        print(f"{args.distribution} was already {made.decision}: nothing changed")
-    elif made.decision == "rejected":
+        decided = decide(app.store, args.distribution, args.reject, (args.reason or "").strip(), now)
+    if not decided.made:
+        print(f"{args.distribution} was already {decided.decision}: nothing changed")
+    elif decided.decision == "rejected":
         print(f"rejected program reward {args.distribution}: never paid" if reward else
               f"rejected {args.distribution}: nothing of it will be paid; its record, saying so, is queued")
     elif reward:
-        print(f"approved program reward {args.distribution}: {_payable(made.payable_from, now, app.tz, 'its')}")
+        print(f"approved program reward {args.distribution}: {_payable(decided.payable_from, now, app.tz, 'its')}")
     else:
-        print(f"approved {args.distribution}: its obligations are {_payable(made.payable_from, now, app.tz, 'their')}; "
-              "its record is queued for the site")
+        when = _payable(decided.payable_from, now, app.tz, "their")
+        print(f"approved {args.distribution}: its obligations are {when}; its record is queued for the site")
     return 0
 
 
