@@ -74,7 +74,7 @@ from siren_sync.tables import (
     program_obligations_table,
     program_orders_table,
 )
-from siren_sync.values import as_utc, iso, parse_time
+from siren_sync.values import as_utc, iso, nfc, parse_time
 
 log = logging.getLogger("siren_sync.commissions")
 
@@ -870,20 +870,46 @@ def documents(store: Store, days: tuple[str, str] | None = None) -> dict[str, Re
     return found
 
 
-def find(store: Store, ident: str) -> tuple[str, Record] | None:
-    """(its table, the document) of one program reward or clawback, or None. A reward of an order
-    (`<program>:<order>:<collaborator>`, a clawback `<that>:refund:<refund id>`) is found through
-    its order's index entry, which names its month: one index table and one month's table are read,
-    not every month's. One with no order number (a lead's, a manual sale's) is looked for in each."""
+class Found(NamedTuple):
+    """A stored program reward or clawback (`find`): its table, its document, its id as stored."""
+
+    table: str
+    doc: Record
+    ident: str
+
+
+def find(store: Store, ident: str) -> Found | None:
+    """One program reward or clawback, or None. A reward of an order (`<program>:<order>:<collaborator>`,
+    a clawback `<that>:refund:<refund id>`) is found through its order's index entry, which names its
+    month: one index table and one month's table are read, not every month's. One with no order number
+    (a lead's, a manual sale's) is looked for in each.
+
+    Ids are compared in Unicode NFC, as collaborator ids are: `ident` typed with a combining accent
+    finds the reward whose collaborator is configured precomposed, and an id stored in another form
+    (an imported key written with a combining accent) is found too, by its normalised form.
+    """
+    wanted = nfc(ident)
     days = program_day_tables(store.tables(PROGRAM_OBLIGATIONS))
-    for order in {part for part in ident.split(":") if _numbered(part)}:  # the order is one of them
-        earned = _indexed(store, order).get(ident)
-        if earned is not None and (doc := store.get(table := program_obligations_table(earned, days), ident)):
-            return table, doc
+    for order in {part for part in wanted.split(":") if _numbered(part)}:  # the order is one of them
+        indexed = _indexed(store, order)
+        stored = wanted if wanted in indexed else next((i for i in indexed if nfc(i) == wanted), None)
+        if stored is not None and (doc := store.get(table := program_obligations_table(indexed[stored], days),
+                                                    stored)):
+            return Found(table, doc, stored)
     for table in store.tables(PROGRAM_OBLIGATIONS):
-        doc = store.get(table, ident)
+        doc = store.get(table, wanted)
         if doc is not None:
-            return table, doc
+            return Found(table, doc, wanted)
+    return None if wanted.isascii() else _found_unnormalised(store, wanted)
+
+
+def _found_unnormalised(store: Store, wanted: str) -> Found | None:
+    """The reward or clawback whose stored id is `wanted` once normalised (NFC), looked for in every
+    table: only for an id that is not plain ASCII and was not found as it is."""
+    for table in store.tables(PROGRAM_OBLIGATIONS):
+        for stored, doc in store.table(table).items():
+            if nfc(stored) == wanted:
+                return Found(table, doc, stored)
     return None
 
 

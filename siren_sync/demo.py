@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from zoneinfo import ZoneInfo
 
-from siren_sync import commissions, history
+from siren_sync import commissions, explain, history
 from siren_sync.config import Config, load_config
 from siren_sync.model import Record
 from siren_sync.payouts import fulfillments, overview
@@ -232,9 +232,9 @@ def _rewards(worker: Worker, out: TextIO) -> None:
         ident, doc = example
         after = f", {doc['amount']} after refunds" if doc["amount"] != doc["reward"] else ""
         print(f"reward {ident}: order {doc['order']}, {doc['reward']} {doc['units']}{after}", file=out)
-        for kind, who, at in sorted(doc["engagements"], key=lambda e: e[2]):
+        for at, kind, who in explain.engagements(doc, app.tz):
             print(f"  {at}  {kind:<18} {who}", file=out)
-        print(f"  {doc['why']}; {doc['arithmetic']}", file=out)
+        print(f"  {explain.prose(doc['why'], app.tz)}; {doc['arithmetic']}", file=out)
 
 
 def _contested(docs: Mapping[str, Record]) -> tuple[str, Record] | None:
@@ -265,4 +265,4 @@ def _pay(worker: Worker, sandbox: Sandbox, folder: Path, out: TextIO) -> None:
     print(f"fulfillment {done.id} complete: {done.payouts} payouts paid; {len(revised)} records on the site updated "
           f"with their payments", file=out)
     view = overview.overview(app.store, app.ledger.distributors, payouts.minimum, now)
-    print("\n".join(overview.text_lines(view, listing=False)), file=out)
+    print("\n".join(overview.text_lines(view, False, app.tz)), file=out)

@@ -14,8 +14,9 @@ is revenue alone, as before. A negative `quantity` is a correction and says so (
 Every line of the file is accounted for, once: new, already recorded (the same event is stored, or
 is on an earlier line), conflicting (its key is stored, or on an earlier line, with other values:
 nothing is overwritten) or bad (with the reason). A bad line, undecodable bytes included, never
-stops the others. A file from a spreadsheet or a Windows tool (a byte-order mark, CRLF line ends)
-imports as it is.
+stops the others, and no later reversal can name its sale. Of the new, those the ledger keeps but
+counts nothing for (an inactive collaborator's, dated more than a year ahead) are named. A file
+from a spreadsheet or a Windows tool (a byte-order mark, CRLF line ends) imports as it is.
 """
 from __future__ import annotations
 
@@ -256,6 +257,8 @@ class ImportReport:
     new: int = 0
     same: int = 0  # the same event is stored already, or is on an earlier line
     late: int = 0  # of the new, those that count in the open period (their own was closed)
+    # of the new, (line number, why) of those recorded but counting nothing (`Recorded.ignored`)
+    ignored: list[tuple[int, str]] = field(default_factory=list)
     blank: int = 0
     conflicts: list[tuple[int, str]] = field(default_factory=list)  # (line number, reason)
     bad: list[tuple[int, str]] = field(default_factory=list)
@@ -275,15 +278,23 @@ class Sales:
     def __init__(self, ledger: Ledger):
         self.store = ledger.store
         self.earlier: dict[str, Event] = {}
+        self.skipped: dict[str, int] = {}  # key -> the first line that named it and was skipped
         self.recorded: dict[str, Event] = {}  # the imported sales of the months read so far
         self.months = iter(reversed(self.store.buckets()))
 
     def add(self, event: Event) -> None:
         self.earlier.setdefault(event.key, event)
 
+    def skip(self, key: str, number: int) -> None:
+        """A line of `key` that was skipped: a reversal naming it is refused, saying so."""
+        self.skipped.setdefault(key, number)
+
     def __call__(self, key: str) -> Event | None:
         if key in self.recorded or not self.store.known([key]):
-            return self.recorded.get(key) or self.earlier.get(key)
+            found = self.recorded.get(key) or self.earlier.get(key)
+            if found is None and key in self.skipped:
+                raise BadLine(f"'reverses': the sale {key!r} is on line {self.skipped[key]}, which was skipped")
+            return found
         for bucket in self.months:
             self.recorded.update((r["key"], Event.from_record(r)) for r in self.store.events(bucket)
                                  if r.get("type") == SALE and r.get("source") == "import")
@@ -295,7 +306,9 @@ class Sales:
 def parse_lines(raw_lines: Iterable[bytes], collaborators: Mapping[str, Collaborator],
                 sales: Sales | None = None) -> tuple[ImportReport, list[tuple[int, Event]]]:
     """(the report so far: blank and bad lines, every line counted; the good lines' events); with
-    `sales`, a reversal finds the sale it names there (each good line is added to it)."""
+    `sales`, a reversal finds the sale it names there (each good line is added to it). A line the
+    ledger's own bounds would refuse (`event_problem`: lines adding up past them) is bad here, before
+    a later reversal could name its sale: a skipped sale is never taken back."""
     report, parsed = ImportReport(), []
     for number, raw in enumerate(raw_lines, start=1):
         report.lines += 1
@@ -305,6 +318,10 @@ def parse_lines(raw_lines: Iterable[bytes], collaborators: Mapping[str, Collabor
                 report.blank += 1
                 continue
             event = parse_line(text, collaborators, sales)
+            if (problem := event_problem(event)) is not None:
+                if sales is not None:
+                    sales.skip(event.key, number)
+                raise BadLine(problem)
             parsed.append((number, event))
             if sales is not None:
                 sales.add(event)
@@ -327,13 +344,12 @@ def import_lines(ledger: Ledger, raw_lines: Iterable[bytes]) -> ImportReport:
         elif event.key in first:
             earlier, seen = first[event.key]
             _sort_out(report, number, event.key, seen, record, f"is also on line {earlier}")
-        elif (problem := event_problem(event)) is not None:  # the ledger's own bounds (a sum of lines)
-            report.bad.append((number, problem))
         else:
             first[event.key] = (number, record)
             fresh.append(event)
     result = ledger.record(fresh)
     report.new, report.late = result.new, result.late
+    report.ignored = sorted((first[key][0], why) for key, why in result.ignored)
     report.same += result.duplicate  # recorded by another writer meanwhile (a shared store)
     return report
 

@@ -12,7 +12,7 @@ small aggregate instead of re-reading its events, and a crash never leaves half 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal, localcontext
 from typing import Any
@@ -52,6 +52,9 @@ class Recorded:
     duplicate: int = 0
     late: int = 0
     refused: int = 0  # new events out of bounds: quarantined instead of recorded
+    # (key, why) of the new events kept but counting nothing (`_ignored`: dated more than a year
+    # ahead, an inactive collaborator's), so a command can say so
+    ignored: list[tuple[str, str]] = field(default_factory=list)
 
 
 _LIMIT = Decimal(10) ** MAX_INTEGER_DIGITS
@@ -250,6 +253,8 @@ class Ledger:
                 bucket = bucket_of(record["at"])
                 self._place(event, record, placing, bucket)
                 result.late += bool(record.get("late"))
+                if "ignored" in record:
+                    result.ignored.append((event.key, record["ignored"]))
                 buckets.setdefault(bucket, []).append(record)
                 if self.recent is not None and not self._recent_full:
                     kept.append((bucket, event, "ignored" in record))

@@ -177,6 +177,21 @@ def as_utc(value: datetime) -> datetime:
     return value if value.tzinfo is UTC else value.astimezone(UTC)
 
 
-def iso(value: datetime) -> str:
-    """The one way times are written in records and output: ISO 8601 with offset, seconds precision."""
-    return value.isoformat(timespec="seconds")
+def iso(value: datetime, tz: tzinfo | None = None) -> str:
+    """The one way times are written in records and output: ISO 8601 with offset, seconds precision.
+
+    With `tz` (the site's timezone), the time is written there: what a user reads. The store keeps
+    program rewards' times in UTC and distributions' in the site's offset, so text output converts
+    each with the site's `tz` and every time a command prints reads alike.
+    """
+    return (value if tz is None else value.astimezone(tz)).isoformat(timespec="seconds")
+
+
+def iso_in(text: str, tz: tzinfo) -> str:
+    """A stored time's text (ISO 8601) written in `tz` for a user to read (`iso` with the site's
+    timezone). One that does not read as a time (a store edited by hand) is shown as it is stored:
+    showing a record never fails on it."""
+    try:
+        return iso(parse_time(text), tz)
+    except ValueError:
+        return text

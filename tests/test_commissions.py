@@ -678,7 +678,7 @@ def test_a_reward_and_its_clawbacks_are_found_through_their_order_reading_no_oth
     docs = shop.docs()
     asked = _reading(store, monkeypatch)
     found = commissions.find(store, "affiliates:8:alice")
-    assert found == ("programs/obligations/2026-10", docs["affiliates:8:alice"])
+    assert found == ("programs/obligations/2026-10", docs["affiliates:8:alice"], "affiliates:8:alice")
     assert commissions.clawbacks_of(store, "affiliates:8:alice", docs["affiliates:8:alice"]) == {
         "affiliates:8:alice:refund:1": docs["affiliates:8:alice:refund:1"]}
     assert commissions.find(store, "affiliates:8:alice:refund:1")[1]["amount"] == "-5.00"

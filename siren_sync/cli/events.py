@@ -47,9 +47,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     for number, reason in report.skipped:
         logs.say(logging.WARNING, f"{path}:{number}: {reason} (skipped)", event="import_line_skipped",
                  file=path, line=number)
+    for number, why in report.ignored:
+        logs.say(logging.WARNING, f"{path}:{number}: {why}: recorded, but it counts nothing",
+                 event="import_line_ignored", file=path, line=number)
     blank = f", {report.blank} blank" if report.blank else ""
+    nothing = f", {len(report.ignored)} counting nothing" if report.ignored else ""
     print(f"imported {report.new} new events from {report.lines} lines ({report.same} already recorded, "
-          f"{len(report.conflicts)} conflicting, {len(report.bad)} bad{blank}; {report.late} of the new late)")
+          f"{len(report.conflicts)} conflicting, {len(report.bad)} bad{blank}; {report.late} of the new late{nothing})")
     return 1 if report.skipped else 0
 
 
@@ -71,7 +75,8 @@ def cmd_credit(args: argparse.Namespace) -> int:
         result = app.ledger.record([event])
     what = "took back" if count < 0 else "credited"
     print(f"{what} {abs(count)} x {args.type} {'from' if count < 0 else 'to'} {args.collaborator} at {iso(event.at)}"
-          + (" (late: counts in the open period)" if result.late else ""))
+          + (" (late: counts in the open period)" if result.late else "")
+          + "".join(f" (recorded, but it counts nothing: {why})" for _, why in result.ignored))
     return 0
 
 

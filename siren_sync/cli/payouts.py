@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from siren_sync import commissions
 from siren_sync.app import App, utcnow
@@ -14,7 +14,7 @@ from siren_sync.model import OBLIGATION_STATUSES
 from siren_sync.output import check_target, write_files
 from siren_sync.payouts import formats, fulfillments, overview, review
 from siren_sync.tables import DISTRIBUTIONS
-from siren_sync.values import nfc
+from siren_sync.values import iso, nfc
 
 # `--mark-paid` pays what is payable; `pending` is how the first wave spelled "not paid yet".
 MARK_PAID_STATUSES = (None, "payable", "pending")
@@ -32,7 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_payouts)
 
     p = sub.add_parser("approve", help="approve a distribution or program reward waiting for review (or --reject it)")
-    p.add_argument("distribution", help="a distribution id, or a program reward's (<program>:<order>:<collaborator>)")
+    p.add_argument("distribution", type=nfc,
+                   help="a distribution id, or a program reward's (<program>:<order>:<collaborator>)")
     p.add_argument("--reject", action="store_true")
     p.add_argument("--reason", help="why it is rejected (shown on the site's record)")
     p.set_defaults(func=cmd_approve)
@@ -81,7 +82,7 @@ def cmd_payouts(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.writelines(overview.json_text(view))
     else:
-        print("\n".join(overview.text_lines(view, listing=bool(args.collaborator or args.status))))
+        print("\n".join(overview.text_lines(view, bool(args.collaborator or args.status), app.tz)))
     return 0
 
 
@@ -111,18 +112,27 @@ def cmd_approve(args: argparse.Namespace) -> int:
         raise UsageError("--reason explains a rejection: give --reject with it")
     if args.reject and not (args.reason or "").strip():
         raise UsageError("--reject needs --reason TEXT (it is shown on the site's record)")
+    now = utcnow()
     with open_for(args, check=lambda view: _check_reviewable(view, args.distribution)) as app:
         reward = app.store.get(DISTRIBUTIONS, args.distribution) is None
         decide = review.decide_reward if reward else review.decide
-        decision, changed = decide(app.store, args.distribution, args.reject, (args.reason or "").strip(), utcnow())
-    if not changed:
-        print(f"{args.distribution} was already {decision}: nothing changed")
+        decided = decide(app.store, args.distribution, args.reject, (args.reason or "").strip(), now)
+    if not decided.made:
+        print(f"{args.distribution} was already {decided.decision}: nothing changed")
+    elif decided.decision == "rejected":
+        print(f"rejected program reward {args.distribution}: never paid" if reward else
+              f"rejected {args.distribution}: nothing of it will be paid; its record, saying so, is queued")
     elif reward:
-        print(f"{decision} program reward {args.distribution}" + (": pending until its hold is over"
-                                                                   if decision == "approved" else ": never paid"))
-    elif decision == "approved":
-        print(f"approved {args.distribution}: its obligations are pending until their hold is over; "
-              f"its record is queued for the site")
+        print(f"approved program reward {args.distribution}: {_payable(decided.payable_from, now, app.tz, 'its')}")
     else:
-        print(f"rejected {args.distribution}: nothing of it will be paid; its record, saying so, is queued")
+        when = _payable(decided.payable_from, now, app.tz, "their")
+        print(f"approved {args.distribution}: its obligations are {when}; its record is queued for the site")
     return 0
+
+
+def _payable(when: datetime, now: datetime, tz: tzinfo, whose: str) -> str:
+    """When what was just approved can be paid, as it is: now (no hold, or it is over already), or
+    after its hold (in the site's timezone)."""
+    if when <= now:
+        return "payable now"
+    return f"pending until {iso(when, tz)}, when {whose} hold is over"

@@ -47,8 +47,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("explain", help="the events and points behind a score and an amount, or a program reward")
     p.add_argument("collaborator", type=nfc)
     p.add_argument("--distribution")
-    p.add_argument("--reward", help="a program reward's id (<program>:<order>:<collaborator>): its engagements, "
-                   "which won and why, the amount's arithmetic, refunds")
+    p.add_argument("--reward", type=nfc, help="a program reward's id (<program>:<order>:<collaborator>): its "
+                   "engagements, which won and why, the amount's arithmetic, refunds")
     p.set_defaults(func=cmd_explain)
 
 
@@ -206,7 +206,8 @@ def cmd_history(args: argparse.Namespace) -> int:
         print("program rewards:")
     for o in rewards:
         state = f" [{o.status}]"
-        print(f"  {o.id:<40} {o.collaborator:<16} {str(o.amount):>12} {o.units:<4} earned {iso(o.earned_at)}{state}")
+        earned = iso(o.earned_at, app.tz)  # stored in UTC; shown in the site's timezone, as distributions are
+        print(f"  {o.id:<40} {o.collaborator:<16} {str(o.amount):>12} {o.units:<4} earned {earned}{state}")
     return 0
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from siren_sync.engine.units import CURRENCY_EXPONENTS
 from siren_sync.model import Distributor, Obligation
 from siren_sync.payouts.records import claims
 from siren_sync.store.protocol import Store
-from siren_sync.values import iso
+from siren_sync.values import iso, iso_in
 
 _text = json.encoder.encode_basestring_ascii  # a JSON string, quoted and escaped as json.dumps writes it
 
@@ -111,19 +111,21 @@ def _shared_pieces(o: Obligation) -> tuple[str, str, str, str]:
             f', "units": {_text(o.units)}, ', f'"earned_at": {_text(iso(o.earned_at))}, "payable_at": {payable}')
 
 
-def text_lines(view: Overview, listing: bool) -> list[str]:
-    """The table per collaborator and unit; with `listing`, every obligation after it."""
+def text_lines(view: Overview, listing: bool, tz: tzinfo) -> list[str]:
+    """The table per collaborator and unit; with `listing`, every obligation after it. Its times are
+    in the site's timezone `tz` (a program reward's are stored in UTC, a distribution's in the site's
+    offset): the JSON keeps each as stored."""
     lines = [f"payouts as of {iso(view.as_of)}"]
     if not view.totals:
         return lines + ["no obligations"]
     lines.append(f"{'collaborator':<20} {'units':<6}" + "".join(f"{name:>13}" for name in (*COLUMNS, "balance"))
                  + "  next payable")
     for t in view.totals:
-        upcoming = iso(t.next_payable_at) if t.next_payable_at else "-"
+        upcoming = iso(t.next_payable_at, tz) if t.next_payable_at else "-"
         lines.append(f"{t.collaborator:<20} {t.units:<6}" + "".join(f"{str(t.by_status[n]):>13}" for n in COLUMNS)
                      + f"{str(t.balance):>13}  {upcoming}{_waits(t, view.minimum)}")
     if listing:
-        lines.extend(_obligation_line(o) for o in view.obligations)
+        lines.extend(_obligation_line(o, tz) for o in view.obligations)
     return lines
 
 
@@ -136,8 +138,9 @@ def _waits(t: Totals, minimum: Mapping[str, Decimal]) -> str:
     return ""
 
 
-def _obligation_line(o: Obligation) -> str:
-    detail = {"pending": f" until {iso(o.payable_from)}", "processing": f" in {o.fulfillment}",
-              "paid": f" {o.paid_at or ''}" + (f" ({o.fulfillment})" if o.fulfillment else "")}.get(o.status, "")
+def _obligation_line(o: Obligation, tz: tzinfo) -> str:
+    paid = iso_in(o.paid_at, tz) if o.paid_at else ""
+    detail = {"pending": f" until {iso(o.payable_from, tz)}", "processing": f" in {o.fulfillment}",
+              "paid": f" {paid}" + (f" ({o.fulfillment})" if o.fulfillment else "")}.get(o.status, "")
     return f"  {o.id:<44} {o.collaborator:<16} {str(o.amount):>12} {o.units:<6} {o.status}{detail}"
 

@@ -11,16 +11,27 @@ reverse), since money may already have moved on the first decision.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import NamedTuple
 
 from siren_sync import commissions
 from siren_sync.closing import queue_record
 from siren_sync.errors import UsageError
+from siren_sync.model import payable_at_of
 from siren_sync.store.protocol import Store
 from siren_sync.tables import DISTRIBUTIONS
 from siren_sync.values import iso
 
 
-def decide(store: Store, distribution_id: str, reject: bool, reason: str, now: datetime) -> tuple[str, bool]:
+class Decision(NamedTuple):
+    """What `approve` found or did: the decision, whether this call made it, and when what was
+    decided is payable from (its hold's end, or when it was earned), so the message can say it."""
+
+    decision: str
+    made: bool
+    payable_from: datetime
+
+
+def decide(store: Store, distribution_id: str, reject: bool, reason: str, now: datetime) -> Decision:
     """Approve (or reject) a draft distribution; returns its decision and whether this call made it.
     Read under the write lock, so a decision made meanwhile by another command is seen."""
     with store.transaction() as tx:
@@ -31,18 +42,18 @@ def decide(store: Store, distribution_id: str, reject: bool, reason: str, now: d
         if made:
             tx.put(DISTRIBUTIONS, distribution_id, _stamped(summary, now, reason, review=decision))
             queue_record(tx, distribution_id)
-    return decision, made
+    return Decision(decision, made, payable_at_of(summary))
 
 
-def decide_reward(store: Store, reward_id: str, reject: bool, reason: str, now: datetime) -> tuple[str, bool]:
+def decide_reward(store: Store, reward_id: str, reject: bool, reason: str, now: datetime) -> Decision:
     """Approve (or reject) a program reward waiting for review (`draft`): `pending` (payable once its
     hold is over) or `rejected`; returns its decision and whether this call made it. Final, too.
     The reward is read again under the write lock: a refund the programs wrote meanwhile (which
     may have taken it to zero, `rejected`) is decided on, never overwritten."""
     found = commissions.find(store, reward_id)
-    if found is None or "of" in found[1]:
+    if found is None or "of" in found.doc:
         raise UsageError(f"unknown distribution or program reward {reward_id!r} (see `siren-sync history`)")
-    table = found[0]  # a reward's table is its earning day: it never moves
+    table, reward_id = found.table, found.ident  # its earning month's table (day, in an older store): it never moves
     with store.transaction() as tx:
         doc = tx.get(table, reward_id)
         if doc is None:  # rewards are never deleted: only a store changed by hand
@@ -54,7 +65,7 @@ def decide_reward(store: Store, reward_id: str, reject: bool, reason: str, now: 
         decision, made = _decision(current, reject, f"program reward {reward_id}")
         if made:
             tx.put(table, reward_id, _stamped(doc, now, reason, status="rejected" if reject else "pending"))
-    return decision, made
+    return Decision(decision, made, commissions.obligation_of(reward_id, doc).payable_from)
 
 
 def _decision(current: str, reject: bool, what: str) -> tuple[str, bool]:

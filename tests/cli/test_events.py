@@ -208,3 +208,35 @@ def test_a_worker_leading_lets_commands_record_but_not_do_its_own_jobs(either_si
         worker.kill()
         worker.wait(30)
     assert site.run("distribute", "--as-of", "2026-12-02T00:00:00+00:00")[0] == 0  # the lead went with it
+
+
+def test_a_reversal_of_a_sale_whose_line_was_skipped_is_skipped_too(site):
+    """Before: the sale's line was bad (its lines add up past the bounds) but a reversal naming it on a
+    later line was imported, counted among the new events, and took 40.00 from the pool's revenue."""
+    site.config(collab_yaml(["alice"]), dist_yaml())
+    rows = [{**sale("s", "100.00"), "currency": "USD", "lines": [{"subtotal": "900000000000000"}] * 2},
+            {**sale("s:refund", "-40.00", at="2026-11-11T12:00:00+00:00"), "reverses": "s"}]
+    path = site.events(rows)
+    code, out, err = site.run("import", str(path))
+    assert code == 1
+    assert out.startswith("imported 0 new events from 2 lines (0 already recorded, 0 conflicting, 2 bad;")
+    assert f"{path}:2: 'reverses': the sale 's' is on line 1, which was skipped (skipped)" in err
+    code, out, _ = site.run("standings", "--json")
+    assert json.loads(out)["standings"][0]["revenue"] == "0.00"
+
+
+def test_lines_recorded_but_counting_nothing_are_named(site):
+    """An inactive collaborator's event, or one dated more than a year ahead, is kept but counts
+    nothing: before, the summary counted them among the new with no word."""
+    site.config(collab_yaml(["alice"]) + "\n" + collab_yaml(["bob"], status="inactive"), dist_yaml())
+    path = site.events([credit("alice", 1), credit("bob", 2), credit("alice", 3, at="2099-01-01T00:00:00+00:00")])
+    code, out, err = site.run("import", str(path))
+    assert code == 0  # nothing was skipped
+    assert out.startswith("imported 3 new events from 3 lines (0 already recorded, 0 conflicting, 0 bad; "
+                          "0 of the new late, 2 counting nothing)")
+    assert f"{path}:2: collaborator bob is inactive: recorded, but it counts nothing" in err
+    assert f"{path}:3: occurs at 2099-01-01T00:00:00+00:00, more than a year after now: recorded, but it counts " \
+           "nothing" in err
+    assert _scores(site) == {"alice": "1"}
+    code, out, _ = site.run("credit", "bob", "--at", "2026-11-10T12:00:00+00:00")
+    assert code == 0 and out.endswith("(recorded, but it counts nothing: collaborator bob is inactive)\n")

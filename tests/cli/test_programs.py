@@ -2,8 +2,10 @@
 `standings`, `history`, `explain --reward`, `payouts` and `approve` show and move their rewards."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
+from tests.support.cli import dist_yaml
 from tests.support.programs import DEALS, LEADS, deal, json_of, lead, shop
 
 PAID = datetime(2025, 3, 10, 12, tzinfo=UTC)
@@ -93,7 +95,7 @@ def test_a_reviewed_program_s_rewards_wait_for_approve(site):
     assert json_of(site, "payouts", *later)["obligations"][0]["status"] == "draft"
     code, out, err = site.run("approve", "deals:crm:deal:9:alice")
     assert code == 0, err
-    assert out.strip() == "approved program reward deals:crm:deal:9:alice: pending until its hold is over"
+    assert out.strip() == "approved program reward deals:crm:deal:9:alice: payable now"  # no hold
     assert json_of(site, "payouts", *later)["obligations"][0]["status"] == "payable"
     code, out, _ = site.run("approve", "deals:crm:deal:9:alice", "--reject", "--reason", "duplicate")
     assert code == 2
@@ -130,13 +132,13 @@ def test_approve_decides_on_the_reward_as_stored_when_it_commits(site, monkeypat
     found, calls = commissions.find, []
 
     def found_then_refunded_by_another_writer(store, ident):
-        table, doc = found(store, ident)
+        made = found(store, ident)
         calls.append(ident)
         if len(calls) < 2:  # the command's usage check; the second look is approve's own
-            return table, doc
+            return made
         with open_app(load_config(site.root / "siren.yaml")) as other, other.store.transaction() as tx:
-            tx.put(table, ident, dict(doc, amount="0.00", status="rejected"))
-        return table, doc
+            tx.put(made.table, ident, dict(made.doc, amount="0.00", status="rejected"))
+        return made
 
     monkeypatch.setattr(commissions, "find", found_then_refunded_by_another_writer)
     code, _, err = site.run("approve", "deals:crm:deal:9:alice")
@@ -144,3 +146,107 @@ def test_approve_decides_on_the_reward_as_stored_when_it_commits(site, monkeypat
     monkeypatch.setattr(commissions, "find", found)
     [reward] = json_of(site, "payouts", "--as-of", "2025-06-01T00:00:00+00:00")["obligations"]
     assert (reward["amount"], reward["status"]) == ("0.00", "rejected")
+
+
+# -- what a user reads: times in the site's timezone, ids in NFC, leads, approve ---------------------------
+
+PARIS = "Europe/Paris"  # 2025-03-10T12:00Z is 13:00+01:00; 30 days later the clocks went forward: 14:00+02:00
+HELD = "payouts: {hold: 30 days}\n"
+REVIEWED = DEALS.replace("engagements: [manual]", "engagements: [manual], review: true")
+
+
+def test_history_text_shows_a_reward_s_time_in_the_site_s_timezone_and_its_json_as_stored(site):
+    """Before: `earned 2025-03-10T12:00:00+00:00` in a site in Paris, where distributions show +01:00.
+    `--json` keeps the stored UTC time: an exact instant with its offset (DESIGN), unchanged."""
+    shop(site, DEALS, timezone=PARIS)
+    deal(site, "crm:deal:9", "alice", "120.00", PAID)
+    code, out, _ = site.run("history")
+    assert code == 0 and "earned 2025-03-10T13:00:00+01:00 [payable]" in out
+    assert json_of(site, "history")["rewards"][0]["earned_at"] == "2025-03-10T12:00:00+00:00"
+
+
+def test_explain_a_reward_shows_every_time_in_the_site_s_timezone(site):
+    """Before: the engagement, the winner's reason, earned, payable from and a refund's note in UTC."""
+    shop(site, DEALS, payouts=HELD, timezone=PARIS)
+    deal(site, "crm:deal:9", "alice", "120.00", PAID)
+    code, _, err = site.run("import", str(site.events([{"key": "crm:deal:9:r", "type": "sale", "reverses": "crm:deal:9",
+                                                          "at": "2025-03-11T08:00:00+00:00", "revenue": "-12.00"}])))
+    assert code == 0, err
+    code, out, err = site.run("explain", "alice", "--reward", "deals:crm:deal:9:alice")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "    2025-03-10T13:00:00+01:00  manual                   alice" in lines
+    assert "  won: newestEngagementWins: alice's engagement at 2025-03-10T13:00:00+01:00 is the newest" in lines
+    assert "  reward 30.00 USD, earned 2025-03-10T13:00:00+01:00 (the payment)" in lines
+    assert ("  refund crm:deal:9:r at 2025-03-11T09:00:00+01:00: -3.00 = 30.00 x 12.00 / 120.00, rounded half-up; "
+            "the reward is reduced") in lines
+    assert "  now 27.00 USD, status payable, payable from 2025-04-09T14:00:00+02:00" in lines
+    assert "+00:00" not in out
+
+
+def test_payouts_show_a_reward_s_hold_in_the_site_s_timezone(site):
+    """Before: `until 2025-04-09T12:00:00+00:00` and the next payable time in UTC."""
+    shop(site, DEALS, payouts=HELD, timezone=PARIS)
+    deal(site, "crm:deal:9", "alice", "120.00", PAID)
+    code, out, _ = site.run("payouts", "--as-of", "2025-03-20T00:00:00+00:00", "--collaborator", "alice")
+    assert code == 0
+    row, listed = out.splitlines()[2:4]
+    assert row.endswith("  2025-04-09T14:00:00+02:00")
+    assert listed.endswith("pending until 2025-04-09T14:00:00+02:00")
+    (obligation,) = json_of(site, "payouts", "--as-of", "2025-03-20T00:00:00+00:00")["obligations"]
+    assert obligation["payable_at"] == "2025-04-09T12:00:00+00:00"  # the JSON as stored
+
+
+def test_a_reward_id_typed_in_another_unicode_form_is_the_stored_one(site):
+    """Ids are compared in NFC (README). Before: `explain --reward` and `approve` refused the reward
+    of a configured `José` typed with a combining accent (exit 2), though the collaborator was found."""
+    site.config("  - {id: José, name: José, email: jose@example.com}", dist_yaml() + f"programs:\n  {REVIEWED}\n")
+    deal(site, "crm:deal:9", "José", "120.00", PAID)
+    code, out, err = site.run("explain", "Jose\u0301", "--reward", "deals:crm:deal:9:Jose\u0301")
+    assert code == 0, err
+    assert out.startswith("reward deals:crm:deal:9:José (program deals: deals), order crm:deal:9")
+    code, out, err = site.run("approve", "deals:crm:deal:9:Jose\u0301")
+    assert code == 0, err
+    assert out == "approved program reward deals:crm:deal:9:José: payable now\n"
+    assert json_of(site, "history")["rewards"][0]["status"] == "payable"
+
+
+def test_a_reward_whose_imported_key_was_written_with_a_combining_accent_is_found_either_way(site):
+    shop(site, DEALS)
+    deal(site, "crm:jose\u0301", "alice", "120.00", PAID)  # the key is stored as imported
+    for typed in ("deals:crm:jose\u0301:alice", "deals:crm:jos\u00e9:alice"):
+        code, out, err = site.run("explain", "alice", "--reward", typed)
+        assert code == 0, err
+        assert out.startswith("reward deals:crm:jose\u0301:alice (program deals: deals)")
+
+
+def test_explain_a_lead_says_its_flat_bounty_and_no_counted_value(site):
+    """Before: `counted value 0; amount: flat 10.00 USD per lead` and `earned ... (the payment)`."""
+    shop(site, LEADS)
+    lead(site, "crm:lead:1", "bob", PAID)
+    code, out, err = site.run("explain", "bob", "--reward", "leads:crm:lead:1:bob")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[:3] == ["reward leads:crm:lead:1:bob (program leads: leads), lead crm:lead:1",
+                         "  engagements of the lead:", "    2025-03-10T12:00:00+00:00  lead                     bob"]
+    assert "  amount: flat 10.00 USD per lead (the bounty of each lead)" in lines
+    assert "  reward 10.00 USD, earned 2025-03-10T12:00:00+00:00 (the lead)" in lines
+    assert not any("counted value" in line for line in lines)
+
+
+def test_approve_says_when_a_reward_is_payable_as_it_is(site, monkeypatch):
+    """Before: always `pending until its hold is over`, with no hold or a hold already over."""
+    from siren_sync.cli import payouts
+
+    shop(site, REVIEWED, payouts=HELD, timezone=PARIS)
+    deal(site, "crm:deal:1", "alice", "120.00", PAID)
+    deal(site, "crm:deal:2", "alice", "120.00", PAID)
+    monkeypatch.setattr(payouts, "utcnow", lambda: datetime(2025, 3, 20, tzinfo=UTC))  # inside the hold
+    code, out, _ = site.run("approve", "deals:crm:deal:1:alice")
+    assert (code, out) == (0, "approved program reward deals:crm:deal:1:alice: pending until "
+                              "2025-04-09T14:00:00+02:00, when its hold is over\n")
+    monkeypatch.setattr(payouts, "utcnow", lambda: datetime(2025, 4, 9, 12, tzinfo=UTC))  # the hold's very end
+    code, out, _ = site.run("approve", "deals:crm:deal:2:alice")
+    assert (code, out) == (0, "approved program reward deals:crm:deal:2:alice: payable now\n")
+    code, out, _ = site.run("payouts", "--as-of", "2025-04-09T12:00:00+00:00", "--json")
+    assert {o["status"] for o in json.loads(out)["obligations"]} == {"payable"}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 
@@ -39,13 +40,33 @@ def test_a_reviewed_distribution_is_a_draft_unpublished_and_unpayable(site):
 def test_approve_makes_it_pending_then_payable_and_queues_its_record(site):
     january(site, REVIEWED)
     code, out, _ = site.run("approve", JANUARY)
-    assert code == 0 and out.startswith(f"approved {JANUARY}: its obligations are pending until their hold is over")
+    assert code == 0 and out.startswith(f"approved {JANUARY}: its obligations are payable now")  # the hold is over
     assert set(statuses(site, as_of="2025-02-07T00:00:00+00:00").values()) == {"pending"}
     assert set(statuses(site, as_of="2025-02-08T00:00:00+00:00").values()) == {"payable"}
     assert outbox(site)[JANUARY]["status"] == "queued"
     assert json.loads(record_body(site)["meta"]["siren_sync"])["status"] == "approved"
     code, out, _ = site.run("approve", JANUARY)
     assert code == 0 and out == f"{JANUARY} was already approved: nothing changed\n"
+
+
+def test_approve_inside_the_hold_says_until_when(site, monkeypatch):
+    """Before: `pending until their hold is over`, whether the hold was over or not (see below)."""
+    from siren_sync.cli import payouts
+
+    january(site, REVIEWED)
+    monkeypatch.setattr(payouts, "utcnow", lambda: datetime(2025, 2, 3, tzinfo=UTC))
+    code, out, _ = site.run("approve", JANUARY)
+    assert code == 0 and out == (f"approved {JANUARY}: its obligations are pending until 2025-02-08T00:00:00+00:00, "
+                                 "when their hold is over; its record is queued for the site\n")
+
+
+def test_approve_without_a_hold_says_payable_now(site):
+    """Before: `pending until their hold is over`, though there is none: they are payable at once."""
+    january(site, "  review: true\n")
+    code, out, _ = site.run("approve", JANUARY)
+    assert code == 0
+    assert out == f"approved {JANUARY}: its obligations are payable now; its record is queued for the site\n"
+    assert set(statuses(site).values()) == {"payable"}
 
 
 def test_reject_with_a_reason_is_published_saying_so_and_never_paid(site):

@@ -12,11 +12,11 @@ DEALS = 'deals: {units: USD, reward: {percentage: 25}, engagements: [manual]}'
 LEADS = 'leads: {units: USD, reward: {flat: "10.00"}, conversion: lead}'
 
 
-def shop(site: Any, *programs: str, payouts: str = "") -> None:
-    """The shop's config with `programs` (one YAML flow mapping each, `key: {...}`)."""
+def shop(site: Any, *programs: str, payouts: str = "", timezone: str = "UTC") -> None:
+    """The shop's config with `programs` (one YAML flow mapping each, `key: {...}`), its site in `timezone`."""
     listed = "".join(f"  {p}\n" for p in programs)
     path = site.config(collab_yaml(["alice", "bob"]), dist_yaml() + f"programs:\n{listed}" + payouts)
-    assert path.exists()
+    path.write_text(path.read_text().replace("timezone: UTC", f"timezone: {timezone}"))
 
 
 def deal(site: Any, key: str, who: str, revenue: str, at: datetime | None = None) -> None:
