@@ -126,6 +126,10 @@ def reward(app: App, collaborator: str, reward_id: str) -> str:
         lines.append("    none of its own (a renewal pays the first order's collaborators)")
     lines += [f"  won: {doc.get('why', '')}", f"  counted value {doc['value']}; amount: {doc.get('arithmetic', '')}",
               f"  reward {doc['reward']} {doc['units']}, earned {doc['earned_at']} (the payment)"]
+    if "share" in doc:  # a share of the order and a royalty merged: its renewals pay both again
+        products = ", ".join(map(str, doc["royalty_on"]))
+        lines.append(f"    in two parts: a share of the order {doc['share']} + a royalty on the lines of products "
+                     f"{products} {Decimal(doc['reward']) - Decimal(doc['share'])}")
     lines += [f"  {note}" for note in doc.get("notes", [])]
     owed = commissions.obligation_of(reward_id, doc)
     held = holders(app.store, reward_id)
