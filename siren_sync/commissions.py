@@ -83,8 +83,9 @@ VISITS_KEPT = 50  # the newest `?ref=` visits remembered per visitor
 # window: an order paid weeks after it was created, or read late by a walk in modification order,
 # is still matched to the visits that led to it.
 VISITS_MARGIN = timedelta(days=90)
-# A reward to write: (collaborator, amount, score, value, why, the products of a royalty alone or None)
-Reward = tuple[str, Decimal, str, str, str, frozenset[int] | None]
+# A reward to write: (collaborator, amount, score, value, why, the products of a royalty alone or None,
+# a share and a royalty merged: (the share's amount, the products of the royalty) or None)
+Reward = tuple[str, Decimal, str, str, str, frozenset[int] | None, tuple[Decimal, frozenset[int]] | None]
 Paid = tuple[str, "engine.Award | list[engine.Royalty]"]  # a program's key, what it pays for a sale
 _NO_TOUCH = Touch()
 Visits = tuple[tuple[datetime, str], ...]  # (time, tracking id owner), as `engine.Sale` takes them
@@ -519,7 +520,10 @@ class _Work:
         pays): to the first order's collaborators who may still earn in it (active members), and only
         for rewards not taken back whole (rejected, or fully refunded after they were paid). A
         royalty is paid again as a royalty, on the owner's own lines (`engine.renewal_royalties`);
-        the others share the program's reward in the proportions the first order paid them."""
+        the others share the program's reward in the proportions the first order paid them. A
+        reward that merged a share and a royalty is renewed as both (`engine.renewed`): its share
+        part weighs in the proportions, its royalty is paid on the renewal's lines of its products;
+        one written before its parts were kept apart (no `share`) is renewed as a share of its whole."""
         first: dict[str, Decimal] = {}
         owned: dict[str, frozenset[int]] = {}  # owner -> the products their first royalty was on
         entry = self.entry(sale.renewal_of or "")
@@ -530,29 +534,26 @@ class _Work:
                     and Fraction(doc.get("refunded_share", "0")) < 1 and admits(doc["collaborator"])):
                 if doc.get("products") is not None:
                     owned[doc["collaborator"]] = frozenset(doc["products"])
-                else:
-                    first[doc["collaborator"]] = Decimal(doc["reward"])
+                    continue
+                first[doc["collaborator"]] = Decimal(doc["share"] if "share" in doc else doc["reward"])
+                if "royalty_on" in doc:
+                    owned[doc["collaborator"]] = frozenset(doc["royalty_on"])
         paid = set(entry["renewals"].get(program.key, ())) - {sale.id}
         if program.renewals is not None and len(paid) >= program.renewals:
             return []
-        found: list[Paid] = []
-        if first and (award := engine.renewal_award(program, sale, first, self.owned)) is not None:
-            found.append((program.key, award))
-        if owned and (royalties := engine.renewal_royalties(program, sale, owned)):
-            found.append((program.key, royalties))
-        return found
+        award, royalties = engine.renewed(engine.renewal_award(program, sale, first, self.owned) if first else None,
+                                          engine.renewal_royalties(program, sale, owned) if owned else [])
+        found: list[Paid] = [(program.key, award)] if award is not None else []
+        return found + [(program.key, royalties)] if royalties else found
 
     def write_award(self, program: Program, sale: engine.Sale, a: engine.Award, earned: str) -> None:
         """Write each reward of an award (once: never a second time) earned at `earned` (`iso` of the
         sale's payment time, in UTC)."""
-        royalties = self._royalty_only(program, sale, a)
-        value = str(a.value)
-        # a royalty alone: refunds take back the same share of the owner's lines, v is their value
+        value, why, parts = str(a.value), a.why, a.royalties
         self.write_rewards(program, sale, earned, a.arithmetic, [
             [e.type, e.collaborator, engine.iso_of(e.at)] for e in a.engagements], (
-            (x.collaborator, x.amount, str(x.score), str(a.owned_values[x.collaborator]), x.note or a.why,
-             sale.owners[x.collaborator]) if x.collaborator in royalties else
-            (x.collaborator, x.amount, str(x.score), value, x.note or a.why, None) for x in a.allocations))
+            _reward(x, parts.get(x.collaborator), value, why) if parts else
+            (x.collaborator, x.amount, str(x.score), value, x.note or why, None, None) for x in a.allocations))
 
     def write_royalties(self, program: Program, sale: engine.Sale, royalties: list[engine.Royalty],
                         earned: str) -> None:
@@ -561,19 +562,21 @@ class _Work:
         at = engine.iso_of(sale.created_at)
         self.write_rewards(program, sale, earned, royalties[0].note if len(royalties) == 1 else "; ".join(
             r.note for r in royalties), [[engine.ROYALTY, r.collaborator, at] for r in royalties], [
-            (r.collaborator, r.amount, str(len(r.products)), str(r.value), r.note, r.products)
+            (r.collaborator, r.amount, str(len(r.products)), str(r.value), r.note, r.products, None)
             for r in royalties if r.amount > 0])  # most sales: one owner
 
     def write_rewards(self, program: Program, sale: engine.Sale, earned: str, arithmetic: str,
                       engagements: list[list[str]], rewards: Iterable[Reward]) -> None:
         """Write each of a sale's rewards in `program` not already written (never a second time).
-        `rewards` are (collaborator, amount, score, value, why, the products of a royalty alone);
-        they share the arithmetic and the engagements, as written."""
+        `rewards` are (collaborator, amount, score, value, why, the products of a royalty alone, the
+        parts of a share and a royalty merged); they share the arithmetic and the engagements, as
+        written. A merged reward alone records its parts apart, in `share` (the share's amount) and
+        `royalty_on` (the products of the royalty): what its renewals pay again."""
         shared = self._shared(program, sale) if program.hold or program.review or sale.renewal_of is not None else None
         known: tuple[dict[str, str], str | None] | None = None  # asked at the first reward: a sale may have none
         fresh = True  # the first reward written takes `engagements`, the others a copy
         key, order, units = program.key, sale.id, program.units
-        for who, amount, score, value, why, products in rewards:
+        for who, amount, score, value, why, products, parts in rewards:
             ident = f"{key}:{order}:{who}"
             written, day = known = known or self.known(sale, earned)
             if ident in written or (day is not None and self.tx.get(day, ident) is not None):
@@ -590,6 +593,8 @@ class _Work:
                 doc.update(shared)
             if products is not None:
                 doc["products"] = sorted(products)
+            elif parts is not None:
+                doc["share"], doc["royalty_on"] = str(parts[0]), sorted(parts[1])
             self.index_put(ident, doc, written, day is None)
             self.done.rewards += 1
 
@@ -606,13 +611,6 @@ class _Work:
         if sale.renewal_of is not None:
             shared["renewal_of"] = sale.renewal_of
         return shared or None
-
-    @staticmethod
-    def _royalty_only(program: Program, sale: engine.Sale, a: engine.Award) -> set[str]:
-        """Those whose reward is a royalty alone (not also a share of the whole order as engaged)."""
-        if engine.ROYALTY not in program.engagements or not sale.owners or sale.renewal_of is not None:
-            return set()
-        return sale.owners.keys() - {e.collaborator for e in a.engagements if e.type != engine.ROYALTY}
 
     def lead(self, event: Event) -> None:
         """A lead pays the flat bounty of every `conversion: lead` program that admits its collaborator,
@@ -718,6 +716,19 @@ class _Work:
                    f"{where}"})
         self.done.clawbacks += 1
         return _noted(doc, f"the reward was {where}: clawback {claw}", taken=taken)
+
+
+def _reward(x: Allocation, royalty: engine.Royalty | None, value: str, why: str) -> Reward:
+    """An award's allocation `x` as a reward to write: a share of the order (its counted `value`);
+    the owner's `royalty` alone (its lines' value and products: a refund takes back the same share
+    of those lines); or both merged, which keeps the order's value (a refund takes its share of the
+    whole, as it always did) and records the two parts apart (a renewal pays both again)."""
+    if royalty is None:
+        return x.collaborator, x.amount, str(x.score), value, x.note or why, None, None
+    if royalty.amount == x.amount:  # no share beside it: engaged, yet another won, or a share of zero
+        return x.collaborator, x.amount, str(x.score), str(royalty.value), x.note or why, royalty.products, None
+    return (x.collaborator, x.amount, str(x.score), value, x.note or why, None,
+            (x.amount - royalty.amount, royalty.products))
 
 
 def _counted(cursor: Record, found: Mapping[str, Counter[str]]) -> Record:

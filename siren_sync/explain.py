@@ -144,6 +144,10 @@ def _how(app: App, ident: str, doc: Record) -> list[str]:
         lines.append(f"  counted value {doc['value']}; amount: {doc.get('arithmetic', '')}")
     lines.append(f"  reward {doc['reward']} {doc['units']}, earned {iso_in(doc['earned_at'], tz)} "
                  f"({'the lead' if lead else 'the payment'})")
+    if "share" in doc:  # a share of the order and a royalty merged: its renewals pay both again
+        products = ", ".join(map(str, doc["royalty_on"]))
+        lines.append(f"    in two parts: a share of the order {doc['share']} + a royalty on the lines of products "
+                     f"{products} {Decimal(doc['reward']) - Decimal(doc['share'])}")
     return lines + [f"  {prose(note, tz)}" for note in doc.get("notes", [])]
 
 

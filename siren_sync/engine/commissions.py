@@ -81,6 +81,17 @@ class Sale(NamedTuple):
         return self.event.at
 
 
+class Royalty(NamedTuple):
+    """One admitted owner's reward on their own lines: what `award` makes their royalty of, and what
+    a program of royalties alone writes as it is (`royalties_alone`)."""
+
+    collaborator: str
+    products: frozenset[int]  # what their lines sold (a variation's id for a variable product's line)
+    value: Decimal  # their lines' counted value (a refund takes back the same share of it)
+    amount: Decimal
+    note: str  # "<collaborator>'s lines: <the arithmetic>"
+
+
 class Award(NamedTuple):
     """What one program pays for one sale, and why (shown by `explain`)."""
 
@@ -91,7 +102,8 @@ class Award(NamedTuple):
     won_at: datetime | None  # its winning engagement's time (a group compares these)
     why: str
     arithmetic: str
-    owned_values: Mapping[str, Decimal] = MappingProxyType({})  # each rewarded owner -> their lines' value
+    # each owner's royalty among the allocations (the rest of an owner's allocation is their share)
+    royalties: Mapping[str, Royalty] = MappingProxyType({})
 
 
 Admits = Callable[[str], bool]
@@ -273,25 +285,27 @@ def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits) 
         allocations, reason, won_at = resolve(program, engaged, amount)
         why.append(reason)
         arithmetic.append(words)
-    royalties, owned_values = _royalties(program, sale, admits) if owners else ([], {})
+    royalties = _royalties(program, sale, admits) if owners else {}
     if royalties:
-        found += [Engagement(ROYALTY, a.collaborator, sale.created_at) for a in royalties]
-        allocations += royalties
+        found += [Engagement(ROYALTY, who, sale.created_at) for who in royalties]
+        allocations += [Allocation(r.collaborator, Decimal(len(r.products)), r.amount, r.note)
+                        for r in royalties.values()]
         won_at = sale.created_at if won_at is None else min(won_at, sale.created_at)
         why.append("royalties: each owner on their own lines")
-        arithmetic += [a.note for a in royalties]
+        arithmetic += [r.note for r in royalties.values()]
     if len(allocations) == 1:  # most sales: one engaged, no royalty
         kept = tuple(allocations) if allocations[0].amount > 0 else ()
     else:
         kept = tuple(a for a in _merged_allocations(allocations) if a.amount > 0)
     if not kept:
         return None
-    return Award(program.key, kept, value, tuple(found), won_at, "; ".join(why), "; ".join(arithmetic), owned_values)
+    return Award(program.key, kept, value, tuple(found), won_at, "; ".join(why), "; ".join(arithmetic), royalties)
 
 
 def _merged_allocations(allocations: list[Allocation]) -> list[Allocation]:
     """One allocation per collaborator: one engaged with the order who also owns a product of it
-    gets both rewards as one (a reward's id names the program, the order and the collaborator)."""
+    gets both rewards as one (a reward's id names the program, the order and the collaborator);
+    the award's `royalties` keep the royalty part apart (a renewal pays both parts again)."""
     by_who: dict[str, Allocation] = {}
     for a in allocations:
         seen = by_who.get(a.collaborator)
@@ -303,17 +317,6 @@ def _merged_allocations(allocations: list[Allocation]) -> list[Allocation]:
 def royalty_scope(program: Program) -> Program:
     """`program` counting only collaborator-owned lines: given one owner's products, their own lines."""
     return program.owned_lines_only
-
-
-class Royalty(NamedTuple):
-    """One admitted owner's reward on their own lines: what `award` makes their royalty of, and what
-    a program of royalties alone writes as it is (`royalties_alone`)."""
-
-    collaborator: str
-    products: frozenset[int]  # what their lines sold (a variation's id for a variable product's line)
-    value: Decimal  # their lines' counted value (a refund takes back the same share of it)
-    amount: Decimal
-    note: str  # "<collaborator>'s lines: <the arithmetic>"
 
 
 def royalties(program: Program, sale: Sale, admits: Admits) -> list[Royalty]:
@@ -340,11 +343,9 @@ def royalties_alone(program: Program) -> bool:
             and set(program.engagements) == {ROYALTY})
 
 
-def _royalties(program: Program, sale: Sale, admits: Admits) -> tuple[list[Allocation], dict[str, Decimal]]:
-    """Each admitted owner's royalty as an allocation, and the value of their lines."""
-    found = royalties(program, sale, admits)
-    return ([Allocation(r.collaborator, Decimal(len(r.products)), r.amount, r.note) for r in found],
-            {r.collaborator: r.value for r in found})
+def _royalties(program: Program, sale: Sale, admits: Admits) -> dict[str, Royalty]:
+    """`royalties` by owner, in the same order."""
+    return {r.collaborator: r for r in royalties(program, sale, admits)}
 
 
 def _value(event: Event, program: Program, owned: Collection[int]) -> Decimal:
@@ -378,6 +379,30 @@ def renewal_royalties(program: Program, sale: Sale, products: Mapping[str, froze
     sold = {line.sold_id for line in sale.event.order.lines} if sale.event.order is not None else set()
     mine = {who: bought for who, bought in products.items() if bought & sold}
     return [r for r in royalties(program, sale._replace(owners=mine), mine.__contains__) if r.amount > 0]
+
+
+def renewed(award: Award | None, royalties: list[Royalty]) -> tuple[Award | None, list[Royalty]]:
+    """A renewal's `renewal_award` and `renewal_royalties`, each collaborator paid once: one in both
+    (their first reward was a share and a royalty merged) gets the two as one allocation of the
+    award, their royalty kept apart in its `royalties` as a first sale's award keeps it, and its
+    arithmetic beside the share's; a share of zero leaves the royalty alone. Those in one only are
+    as they were (most renewals: nobody is in both)."""
+    if award is None or not royalties:
+        return award, royalties
+    mine = {r.collaborator: r for r in royalties}
+    if not any(x.collaborator in mine for x in award.allocations):
+        return award, royalties
+    allocations, parts = [], {}
+    for x in award.allocations:
+        r = mine.get(x.collaborator)
+        if r is None:
+            allocations.append(x)
+        elif x.amount > 0:
+            allocations.append(Allocation(x.collaborator, x.score, x.amount + r.amount, f"{x.note}; {r.note}"))
+            parts[r.collaborator] = r
+    arithmetic = "; ".join([award.arithmetic, *(r.note for r in parts.values())])
+    return (award._replace(allocations=tuple(allocations), arithmetic=arithmetic, royalties=parts) if allocations
+            else None), [r for r in royalties if r.collaborator not in parts]
 
 
 def in_groups(awards: Iterable[Award], programs: Mapping[str, Program]) -> list[Award]:

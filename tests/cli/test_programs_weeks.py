@@ -182,6 +182,124 @@ def test_a_renewal_s_full_refund_is_taken_from_its_reward_not_from_the_first_ord
     assert obligations(site, day(30)) == {"aff:7:alice": ("25.00", "payable"), "aff:20:alice": ("0.00", "rejected")}
 
 
+# -- a collaborator both engaged with the order and owner of a line of it -----------------------------------
+
+BOTH = ("aff: {units: USD, reward: {percentage: 25}, engagements: [boundCouponUsed, collaboratorProductSold], "
+        "structure: %s, renewals: true}")
+FIRST = (("40.00", 93), ("59.99", None))  # product 93 is alice's (bob's in the newest-wins test)
+RENEWED = (("40.00", 93), ("43.33", None))
+
+
+def coupons(oid: int, at: datetime, lines: tuple[tuple[str, int | None], ...], owner: str = "alice",
+            renewal_of: int | None = None) -> list[Event]:
+    """Order `oid` of `lines` with alice's and bob's coupons on it, product 93 `owner`'s."""
+    return [*sold(oid, at, renewal_of=renewal_of, lines=lines, owners={93: owner}),
+            Event(key=f"woocommerce:boundCouponUsed:{oid}:bob", type="boundCouponUsed", at=at, collaborator="bob",
+                  order_id=oid, source="woocommerce")]
+
+
+def _doc(site, ident: str) -> dict:
+    """The stored document of a program reward."""
+    with open_app(load_config(site.root / "siren.yaml")) as app:
+        found = commissions.find(app.store, ident)
+    assert found is not None
+    return found[1]
+
+
+def test_an_affiliate_who_owns_a_line_is_renewed_with_her_share_and_her_royalty_as_a_first_order_pays(site):
+    """25%, shared between the coupons, royalties on owned lines. Order 7 (alice's line 40.00 and
+    59.99 more, alice's and bob's coupons): 25% of 99.99 = 24.9975 -> 25.00, 12.50 each; alice's
+    royalty 25% of 40.00 = 10.00: alice 22.50 (one reward, its parts recorded apart), bob 12.50.
+    Renewal 20 (40.00 of hers and 43.33): the share 25% of 83.33 = 20.8325 -> 20.83, split 12.50 :
+    12.50 as the first order's shares were: 10.415 each, the left cent to alice (a tie: the smaller
+    id): 10.42 and 10.41; alice's royalty 10.00 again: alice 20.42, bob 10.41, as order 30, a first
+    order of the same lines and coupons, pays them. Before, alice was renewed as a share only, in
+    the proportions 22.50 : 12.50: 13.39 and 7.44. Renewal 21 without her line: 25% of 43.33 =
+    10.83, 5.42 and 5.41, no royalty."""
+    shop(site, BOTH % "sharedEngagementPool")
+    record(site, *coupons(7, PAID, FIRST))
+    assert obligations(site, day(30)) == {"aff:7:alice": ("22.50", "payable"), "aff:7:bob": ("12.50", "payable")}
+    mine, bobs = _doc(site, "aff:7:alice"), _doc(site, "aff:7:bob")
+    assert (mine["value"], mine["reward"], mine["share"], mine["royalty_on"]) == ("99.99", "22.50", "12.50", [93])
+    assert "products" not in mine and not {"share", "royalty_on", "products"} & bobs.keys()
+    week = timedelta(days=7)
+    record(site, *coupons(20, PAID + week, RENEWED, renewal_of=7), *coupons(30, PAID + week, RENEWED))
+    record(site, *coupons(21, PAID + 2 * week, (("43.33", None),), renewal_of=7))
+    assert obligations(site, day(30)) == {
+        "aff:7:alice": ("22.50", "payable"), "aff:7:bob": ("12.50", "payable"),
+        "aff:20:alice": ("20.42", "payable"), "aff:20:bob": ("10.41", "payable"),
+        "aff:30:alice": ("20.42", "payable"), "aff:30:bob": ("10.41", "payable"),
+        "aff:21:alice": ("5.42", "payable"), "aff:21:bob": ("5.41", "payable")}
+    renewed = _doc(site, "aff:20:alice")
+    assert (renewed["value"], renewed["share"], renewed["royalty_on"]) == ("83.33", "10.42", [93])
+    assert "share" not in _doc(site, "aff:21:alice")  # no line of hers: a share alone
+
+
+def test_explain_a_renewed_affiliate_and_owner_shows_both_parts(site):
+    shop(site, BOTH % "sharedEngagementPool")
+    record(site, *coupons(7, PAID, FIRST), *coupons(20, PAID + timedelta(days=7), RENEWED, renewal_of=7))
+    out = run_ok(site, "explain", "alice", "--reward", "aff:20:alice")
+    assert ("  counted value 83.33; amount: 25% of 83.33 = 20.83 USD (rounded half-up to 0.01); "
+            "alice's lines: 25% of 40.00 = 10.00 USD (rounded half-up to 0.01)") in out
+    assert "  reward 20.42 USD, earned 2026-11-17T12:05:00+00:00 (the payment)" in out
+    assert "    in two parts: a share of the order 10.42 + a royalty on the lines of products 93 10.00" in out
+    assert "two parts" not in run_ok(site, "explain", "bob", "--reward", "aff:20:bob")
+
+
+def test_partial_refunds_of_the_first_order_and_of_the_renewal_of_an_affiliate_and_owner(site):
+    """The first order's refund of 30.00 (of 99.99) takes 22.50 x 30.00 / 99.99 = 6.7507 -> 6.75 from
+    alice (15.75 left) and 12.50 x 30 / 99.99 = 3.7504 -> 3.75 from bob (8.75), as it always did; the
+    renewal is still paid on the first order's parts (20.42 and 10.41). Its refund of 33.33 (of
+    83.33) takes 20.42 x 33.33 / 83.33 = 8.1675 -> 8.17 (12.25 left) and 10.41 x 33.33 / 83.33 =
+    4.1638 -> 4.16 (6.25 left); the rest refunded, both are rejected at 0.00."""
+    shop(site, BOTH % "sharedEngagementPool")
+    record(site, *coupons(7, PAID, FIRST))
+    record(site, refunded(7, 55, "30.00", PAID + timedelta(days=1), FIRST))
+    record(site, *coupons(20, PAID + timedelta(days=7), RENEWED, renewal_of=7))
+    record(site, refunded(20, 60, "33.33", PAID + timedelta(days=8), RENEWED))
+    assert obligations(site, day(30)) == {
+        "aff:7:alice": ("15.75", "payable"), "aff:7:bob": ("8.75", "payable"),
+        "aff:20:alice": ("12.25", "payable"), "aff:20:bob": ("6.25", "payable")}
+    record(site, refunded(20, 61, "50.00", PAID + timedelta(days=9), RENEWED))
+    assert obligations(site, day(30))["aff:20:alice"] == ("0.00", "rejected")
+    assert obligations(site, day(30))["aff:20:bob"] == ("0.00", "rejected")
+
+
+def test_a_merged_reward_of_an_older_store_without_its_parts_is_renewed_as_a_share_as_before(site):
+    """A store written before the parts were kept apart: alice's 22.50 has no `share`: the renewal
+    splits its 20.83 in the proportions 22.50 : 12.50 (13.3907 and 7.4393: floors 13.39 and 7.43,
+    the left cent to bob's larger remainder), and pays no royalty."""
+    shop(site, BOTH % "sharedEngagementPool")
+    record(site, *coupons(7, PAID, FIRST))
+    with open_app(load_config(site.root / "siren.yaml")) as app, app.store.transaction() as tx:
+        found = commissions.find(app.store, "aff:7:alice")
+        assert found is not None
+        table, doc, _ = found
+        tx.put(table, "aff:7:alice", {k: v for k, v in doc.items() if k not in ("share", "royalty_on")})
+    record(site, *coupons(20, PAID + timedelta(days=7), RENEWED, renewal_of=7))
+    assert obligations(site, day(30)) == {
+        "aff:7:alice": ("22.50", "payable"), "aff:7:bob": ("12.50", "payable"),
+        "aff:20:alice": ("13.39", "payable"), "aff:20:bob": ("7.44", "payable")}
+
+
+def test_an_owner_engaged_whose_share_another_won_is_renewed_as_a_royalty(site):
+    """Newest engagement wins: both coupons engage at the creation, the tie goes to alice (25% of
+    99.99 = 25.00); bob, owner of product 93, is paid his royalty alone (10.00 on his 40.00), and
+    renewed so: alice 20.83, bob 10.00, as order 30 pays. Before, his royalty was written as a share
+    of the order and the renewal split 20.83 in the proportions 25.00 : 10.00 (14.88 and 5.95)."""
+    shop(site, BOTH % "newestEngagementWins")
+    record(site, *coupons(7, PAID, FIRST, owner="bob"))
+    week = timedelta(days=7)
+    record(site, *coupons(20, PAID + week, RENEWED, owner="bob", renewal_of=7),
+           *coupons(30, PAID + week, RENEWED, owner="bob"))
+    assert obligations(site, day(30)) == {
+        "aff:7:alice": ("25.00", "payable"), "aff:7:bob": ("10.00", "payable"),
+        "aff:20:alice": ("20.83", "payable"), "aff:20:bob": ("10.00", "payable"),
+        "aff:30:alice": ("20.83", "payable"), "aff:30:bob": ("10.00", "payable")}
+    bobs = _doc(site, "aff:7:bob")
+    assert (bobs["value"], bobs["products"]) == ("40.00", [93]) and "share" not in bobs
+
+
 # -- after `store adopt` -------------------------------------------------------------------------------------
 
 def test_an_order_refunded_on_hold_before_an_adoption_and_paid_after_it_pays_the_reward_less_the_refund(site):

@@ -327,6 +327,24 @@ def test_a_renewal_pays_the_first_order_s_collaborators_in_the_same_proportions(
     assert paid(award) == {"alice": Decimal("16.67"), "bruno": Decimal("8.33")}
 
 
+def test_a_renewal_merges_a_share_and_a_royalty_of_one_collaborator_and_a_zero_share_gives_way():
+    """alice is paid a share and a royalty: one allocation of both, her royalty kept apart; bruno's
+    share of 0.00 leaves his royalty alone (written as one); carol, in the award only, is as she was."""
+    share = c.Award("affiliates", (c.Allocation("alice", Decimal("2.00"), Decimal("10.42"), "why"),
+                                   c.Allocation("bruno", Decimal("0.01"), Decimal("0.00"), "why"),
+                                   c.Allocation("carol", Decimal("1.00"), Decimal("5.21"), "why")),
+                    Decimal("83.33"), (), CREATED, "why", "25% of 83.33 = 20.83 USD")
+    hers = c.Royalty("alice", frozenset({93}), Decimal("40.00"), Decimal("10.00"), "alice's lines: 10.00")
+    his = c.Royalty("bruno", frozenset({94}), Decimal("4.00"), Decimal("1.00"), "bruno's lines: 1.00")
+    award, alone = c.renewed(share, [hers, his])
+    assert award is not None and alone == [his]
+    assert award.allocations == (c.Allocation("alice", Decimal("2.00"), Decimal("20.42"), "why; alice's lines: 10.00"),
+                                 c.Allocation("carol", Decimal("1.00"), Decimal("5.21"), "why"))
+    assert award.royalties == {"alice": hers}
+    assert award.arithmetic == "25% of 83.33 = 20.83 USD; alice's lines: 10.00"
+    assert c.renewed(share, [his._replace(collaborator="dan")]) == (share, [his._replace(collaborator="dan")])
+
+
 def test_refunds_partial_then_full_net_to_zero():
     reward, value = Decimal("25.00"), Decimal("99.99")
     first = c.adjustment(reward, reward, Decimal("-33.33"), value, 2, full=False, flat=False)
