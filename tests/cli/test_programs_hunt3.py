@@ -8,6 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from siren_sync import commissions
+from siren_sync.app import open_app
+from siren_sync.config import load_config
 from siren_sync.model import Event, Touch
 from tests.cli.test_programs_hunt import _use_store, fulfill, obligations, record, run_ok
 from tests.cli.test_programs_weeks import PAID, day, paid_files, refunded, sold
@@ -200,3 +203,52 @@ def test_clawback_false_leaves_what_was_paid_and_takes_back_what_was_not(site):
     made = fulfill(site, as_of=day(20), name="h.csv")
     assert [(p["amount"], p["obligations"]) for p in made["payouts"]] == [("15.00", 2)]
 
+
+# -- renewals after `store adopt` --------------------------------------------------------------------------
+
+SHARED = ("aff: {units: USD, reward: {percentage: 25}, engagements: [boundCouponUsed, collaboratorProductSold], "
+          "structure: sharedEngagementPool, renewals: 2}")
+FIRST = (("40.00", 93), ("59.99", None))  # product 93 is alice's
+AGAIN = (("40.00", 93), ("43.33", None))
+
+
+def _both(oid: int, at: datetime, lines: tuple[tuple[str, int | None], ...], renewal_of: int | None = None,
+          ) -> list[Event]:
+    """Order `oid` of `lines` with alice's and bob's coupons on it, product 93 alice's."""
+    return [*sold(oid, at, renewal_of=renewal_of, lines=lines, owners={93: "alice"}), coupon(oid, "bob", at)]
+
+
+def test_a_renewal_paid_after_an_adoption_pays_the_first_order_s_collaborators_the_lost_store_paid(site):
+    """The lost store paid order 7 (99.99, alice's and bob's coupons, alice's line 40.00: 25% shared,
+    12.50 each, and alice's royalty 10.00) and its renewal 19; the store is adopted after them, and
+    the site's orders are read again. Renewal 20, paid after the adoption, is a sale paid from then
+    on, rewarded as usual: as the first order was (`renewals: 2`: 19 was the first): 25% of 83.33 =
+    20.83 split 12.50 : 12.50 (10.42 and 10.41, the cent to alice), alice's royalty 10.00: alice
+    20.42, bob 10.41. Renewal 21 is the third: nothing. Nothing of 7 or 19 is paid again. Before,
+    the renewals of a first order paid before the adoption paid nobody (their rewards were lost)."""
+    shop(site, SHARED)
+    horizon = PAID + timedelta(days=1)
+    with open_app(load_config(site.root / "siren.yaml")) as app, app.store.transaction() as tx:
+        commissions.adopted(tx, horizon)
+    record(site, *_both(7, PAID, FIRST), *_both(19, PAID + timedelta(hours=12), AGAIN, renewal_of=7))
+    assert obligations(site, day(30)) == {}
+    record(site, *_both(20, PAID + WEEK, AGAIN, renewal_of=7))
+    record(site, *_both(21, PAID + 2 * WEEK, AGAIN, renewal_of=7))
+    assert obligations(site, day(30)) == {"aff:20:alice": ("20.42", "payable"), "aff:20:bob": ("10.41", "payable")}
+
+
+def test_a_renewal_after_an_adoption_of_a_first_order_refunded_whole_pays_nobody_and_a_part_changes_nothing(site):
+    """Orders 7 and 8, paid before the adoption (25% to alice: 25.00 each, by the lost store). 7 is
+    refunded 40.00 then cancelled (after the adoption): taken back whole, its renewal 20 pays
+    nothing, as a renewal of a first order refunded whole never does. 8 is refunded 40.00 only: its
+    renewal 21 (80.00) pays alice 20.00; no reward of 7 or 8 is written, nor a clawback."""
+    shop(site, "aff: {units: USD, reward: {percentage: 25}, engagements: [boundCouponUsed], renewals: true}")
+    horizon = PAID + timedelta(days=1)
+    with open_app(load_config(site.root / "siren.yaml")) as app, app.store.transaction() as tx:
+        commissions.adopted(tx, horizon)
+    record(site, *sold(7, PAID), *sold(8, PAID), refunded(7, 55, "40.00", PAID + timedelta(hours=1)))
+    record(site, refunded(7, "cancel", "60.00", horizon + timedelta(hours=1)),
+           refunded(8, 56, "40.00", horizon + timedelta(hours=1)))
+    record(site, *sold(20, PAID + WEEK, renewal_of=7, lines=(("80.00", None),)),
+           *sold(21, PAID + WEEK, renewal_of=8, lines=(("80.00", None),)))
+    assert obligations(site, day(30)) == {"aff:21:alice": ("20.00", "payable")}
