@@ -122,16 +122,24 @@ def adopted(tx: Transaction, now: datetime) -> None:
     tx.put(CURSORS, PROGRAMS_CURSOR, {"adopted_until": iso(now)})
 
 
-def _after_adoption(events: list[Event], cursor: Record) -> list[Event]:
-    """The events programs may reward: none of a sale paid, nor of a lead, before an adoption (the
-    lost store rewarded them: an import read again must not pay them twice). Take-backs are all kept,
+def _after_adoption(events: list[Event], cursor: Record) -> tuple[list[Event], list[Event]]:
+    """(the events programs may reward, the orders' payments before an adoption). None of a sale
+    paid, nor of a lead, before an adoption is rewarded (the lost store rewarded them: an import read
+    again must not pay them twice); an order's payment before it is only remembered (`remember_adopted`):
+    its renewals paid from the adoption on pay as the lost store's did. Take-backs are all kept,
     whatever their time: one finds only the rewards this store wrote (of sales paid from the
     adoption on), and one dated before it may be of an order refunded on hold and paid after it."""
     until = cursor.get("adopted_until")
     if until is None:
-        return events
+        return events, []
     horizon = parse_time(until)
-    return [e for e in events if (e.type != SALE and e.type != LEAD) or e.at >= horizon or is_take_back(e)]
+    kept, before = [], []
+    for e in events:
+        if (e.type != SALE and e.type != LEAD) or e.at >= horizon or is_take_back(e):
+            kept.append(e)
+        elif e.order_id is not None and is_payment(e):
+            before.append(e)
+    return kept, before
 
 
 def _recent(store: Store, done: Mapping[str, int], recent: list[tuple[str, Event, bool]],
@@ -191,7 +199,7 @@ def reward(store: Store, programs: Mapping[str, Program], collaborators: Mapping
         if not events and counts == cursor.get("counts"):
             return Rewarded()
         work = _Work(tx, store, programs, collaborators)
-        work.run(_after_adoption(events, cursor))
+        work.run(*_after_adoption(events, cursor))
         if work.done.adjusted:
             records.bump_serial(tx, records.serial(tx))
         tx.put(CURSORS, PROGRAMS_CURSOR, {**cursor, "counts": counts, "at": iso(now), **work.sweep(cursor, now),
@@ -310,11 +318,15 @@ class _Work:
             elif _of_manual_sale(doc):
                 self.manual_written.setdefault(doc["order"], {})[ident] = doc["earned_at"]
         if doc.get("renewal_of") is not None:
-            renewals = self.entry(doc["renewal_of"])["renewals"].setdefault(doc["program"], [])
-            if doc["order"] not in renewals:
-                renewals.append(doc["order"])
-                self.changed.add(doc["renewal_of"])
+            self.count_renewal(doc["renewal_of"], doc["program"], doc["order"])
         self.written[ident] = doc
+
+    def count_renewal(self, first: str, program: str, order: str) -> None:
+        """Note in the first order's entry that `program` rewarded its renewal `order` (once)."""
+        renewals = self.entry(first)["renewals"].setdefault(program, [])
+        if order not in renewals:
+            renewals.append(order)
+            self.changed.add(first)
 
     def doc(self, ident: str, earned: str) -> Record | None:
         """A reward as this run leaves it (a copy of the stored one, from its month's table)."""
@@ -388,10 +400,11 @@ class _Work:
             merged = sorted({tuple(v) for v in kept + visits})[-VISITS_KEPT:]
             self.visits[visitor] = {"visits": [list(v) for v in merged]}
 
-    def run(self, events: list[Event]) -> None:
-        """Remember the visits, take the sales, refunds and leads oldest first (each sale with its
-        order's coupon and product events, recorded with it), and save. Only sales and leads are
-        sorted: half the events are an order's engagements, which the sale reads."""
+    def run(self, events: list[Event], adopted: Iterable[Event] = ()) -> None:
+        """Remember the visits, then what the `adopted` payments (before `store adopt`) paid, take
+        the sales, refunds and leads oldest first (each sale with its order's coupon and product
+        events, recorded with it), and save. Only sales and leads are sorted: half the events are an
+        order's engagements, which the sale reads."""
         engaging: dict[int, list[Event]] = {}  # order -> its coupon and product events
         taken: list[Event] = []
         visits: list[Event] = []  # those `remember_visits` reads, found in the same pass
@@ -405,6 +418,8 @@ class _Work:
             if e.order_id is not None and e.quantity > 0:
                 engaging.setdefault(e.order_id, []).append(e)
         self.remember_visits(visits)
+        for event in sorted(adopted, key=attrgetter("at", "key")):  # orders' payments: each names its order
+            self.remember_adopted(self.sale_of(event, engaging.get(event.order_id or 0, [])))
         _in_turn(taken)
         for event in taken:
             self.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])
@@ -470,9 +485,7 @@ class _Work:
 
     def sale(self, sale: engine.Sale) -> None:
         paid: list[Paid]
-        order = sale.event.order
-        # not in the one unit every currency program pays in (most sites, most orders: it is)
-        foreign = order is not None and bool(self.currencies) and order.currency != self.units
+        foreign = self.foreign(sale)
         if foreign:
             self.count_other_currency(sale.event)
         if sale.renewal_of is not None:
@@ -487,6 +500,35 @@ class _Work:
                 self.write_award(self.programs[key], sale, what, earned)
             else:
                 self.write_royalties(self.programs[key], sale, what, earned)
+
+    def foreign(self, sale: engine.Sale) -> bool:
+        """Whether the sale is not in the one unit every currency program pays in (most sites, most
+        orders: it is)."""
+        order = sale.event.order
+        return order is not None and bool(self.currencies) and order.currency != self.units
+
+    def remember_adopted(self, sale: engine.Sale) -> None:
+        """An order's payment from before `store adopt`: the lost store rewarded it, so nothing is
+        written for it again, but its order's index entry remembers what it paid, as its rewards
+        would tell: a first order, each program's collaborators and their parts (`adopted`); a
+        renewal, one more renewal of its first order. Its renewals paid from the adoption on then
+        pay the lost store's collaborators, while `renewals` allows."""
+        if sale.renewal_of is not None:
+            for program in self.programs.values():
+                if self.renewal(program, sale):
+                    self.count_renewal(sale.renewal_of, program.key, sale.id)
+            return
+        paid: dict[str, dict[str, Record]] = {}
+        for key, what in self.first_sale(sale, self.foreign(sale)):
+            if isinstance(what, engine.Award):
+                rewards = [_reward(x, what.royalties.get(x.collaborator), str(what.value), what.why)
+                           for x in what.allocations]
+                paid[key] = {r[0]: _part(r[1], r[5], r[6]) for r in rewards}
+            else:
+                paid[key] = {r.collaborator: {"products": sorted(r.products)} for r in what if r.amount > 0}
+        if paid:
+            self.entry(sale.id)["adopted"] = paid
+            self.changed.add(sale.id)
 
     def count_other_currency(self, event: Event) -> None:
         """Count a paid order for each currency program whose units it is not in (`check` says how
@@ -523,15 +565,21 @@ class _Work:
         the others share the program's reward in the proportions the first order paid them. A
         reward that merged a share and a royalty is renewed as both (`engine.renewed`): its share
         part weighs in the proportions, its royalty is paid on the renewal's lines of its products;
-        one written before its parts were kept apart (no `share`) is renewed as a share of its whole."""
+        one written before its parts were kept apart (no `share`) is renewed as a share of its whole.
+        A first order the lost store paid (before `store adopt`) is renewed from what its entry
+        remembers (`remember_adopted`), unless it was taken back whole."""
         first: dict[str, Decimal] = {}
         owned: dict[str, frozenset[int]] = {}  # owner -> the products their first royalty was on
         entry = self.entry(sale.renewal_of or "")
         admits = self.admits[program.key]
-        for ident, earned in entry["rewards"].items():
-            doc = self.doc(ident, earned)
-            if (doc and doc["program"] == program.key and "of" not in doc and doc.get("status") != "rejected"
-                    and Fraction(doc.get("refunded_share", "0")) < 1 and admits(doc["collaborator"])):
+        docs = [doc for ident, earned in entry["rewards"].items() if (doc := self.doc(ident, earned))
+                and doc["program"] == program.key and "of" not in doc and doc.get("status") != "rejected"
+                and Fraction(doc.get("refunded_share", "0")) < 1]
+        if Fraction(entry.get("adopted_refunded", "0")) < 1:  # what the lost store paid (`remember_adopted`)
+            lost = entry.get("adopted", {}).get(program.key, {})
+            docs += [{"collaborator": who, **part} for who, part in lost.items()]
+        for doc in docs:
+            if admits(doc["collaborator"]):
                 if doc.get("products") is not None:
                     owned[doc["collaborator"]] = frozenset(doc["products"])
                     continue
@@ -635,6 +683,10 @@ class _Work:
 
     def take_back(self, event: Event) -> None:
         reversal = event.reverses is not None
+        if not reversal and "adopted" in (entry := self.entry(str(event.order_id))):
+            # an order the lost store paid: its renewals stop once it is taken back whole
+            entry["adopted_refunded"] = str(Fraction(entry.get("adopted_refunded", "0")) - _share_moved(event))
+            self.changed.add(str(event.order_id))
         rewards = self.of_sale(event.reverses) if event.reverses is not None else \
             self.entry(str(event.order_id))["rewards"]
         for ident, earned in list(rewards.items()):
@@ -729,6 +781,16 @@ def _reward(x: Allocation, royalty: engine.Royalty | None, value: str, why: str)
         return x.collaborator, x.amount, str(x.score), str(royalty.value), x.note or why, royalty.products, None
     return (x.collaborator, x.amount, str(x.score), value, x.note or why, None,
             (x.amount - royalty.amount, royalty.products))
+
+
+def _part(amount: Decimal, products: frozenset[int] | None, parts: tuple[Decimal, frozenset[int]] | None) -> Record:
+    """What `Work.renewal` reads of a reward (`_reward`'s parts), kept for a first order the lost store
+    paid (`Work.remember_adopted`): a royalty alone, a share, or both."""
+    if products is not None:
+        return {"products": sorted(products)}
+    if parts is not None:
+        return {"share": str(parts[0]), "royalty_on": sorted(parts[1])}
+    return {"share": str(amount)}
 
 
 def _counted(cursor: Record, found: Mapping[str, Counter[str]]) -> Record:
