@@ -359,7 +359,7 @@ def test_an_order_names_its_creation_customer_ref_and_subscription():
                     ("_wc_order_attribution_source_type", "referral"),
                     ("_wc_order_attribution_session_entry", "https://shop.example/?utm_source=x&ref=bruno"),
                     ("_wc_order_attribution_user_agent", AGENT), ("_subscription_renewal", "77"))
-    raw.update(customer_ip_address="203.0.113.9", customer_user_agent=AGENT)
+    raw.update(customer_ip_address="203.0.113.9", customer_user_agent=AGENT, created_via="checkout")
     parsed = parse_order(raw, ("completed",))
     assert (parsed.created, parsed.client, parsed.ref, parsed.subscription) == (
         utc("2026-09-13T10:41:33"), ("203.0.113.9", AGENT), "bruno", 77)
@@ -441,7 +441,7 @@ def test_an_unreadable_session_start_leaves_the_ref_at_the_creation_and_says_so_
     {"customer_ip_address": ["203.0.113.9"], "customer_user_agent": AGENT},
 ])
 def test_a_customer_without_both_address_and_agent_is_no_visitor(change):
-    assert parse_order({**order(34), **change}, ("completed",)).client is None
+    assert parse_order({**order(34), "created_via": "checkout", **change}, ("completed",)).client is None
 
 
 @pytest.mark.parametrize("meta", [

@@ -299,7 +299,7 @@ AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Ve
 def test_a_sale_carries_its_touch_and_only_the_visitors_digest_leaves_the_source(rsps):
     shop = make_shop(rsps)
     raw = order(61, "processing", "50.00", created="2026-09-02T16:18:02", paid="2026-09-02T16:28:02")
-    raw.update(customer_ip_address="::ffff:203.0.113.40", customer_user_agent=AGENT,
+    raw.update(customer_ip_address="::ffff:203.0.113.40", customer_user_agent=AGENT, created_via="checkout",
                meta_data=[{"id": 1, "key": "_wc_order_attribution_session_entry",
                            "value": "https://shop.example/product/x/?ref=chloe"},
                           {"id": 2, "key": "_wc_order_attribution_user_agent", "value": AGENT},
