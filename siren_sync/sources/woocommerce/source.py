@@ -329,11 +329,11 @@ class WooCommerceSource:
     def _say_unmatched(self) -> None:
         """Once a sync, each `created_via` no known creator sends whose paid orders were not matched to
         referral visits by their visitor (the value, never an address or agent), then forget them."""
-        for via, count in sorted(self._unmatched.items()):
-            log.warning("woocommerce: %d paid order(s) created via %r are not matched to referral visits by "
+        for via, count in sorted(self._unmatched.items(), key=lambda item: (item[0] is None, item[0] or "")):
+            log.warning("woocommerce: %d paid order(s) created via %s are not matched to referral visits by "
                         "their visitor (their address and agent may be whoever created them); if that is your "
                         "storefront's checkout, add it to sync.woocommerce.visitor_created_via", count,
-                        via if via is not None else "(not sent)")
+                        repr(via) if via is not None else "(not sent)")
         self._unmatched.clear()
 
     def _touch(self, ctx: SyncContext, order: Order) -> Touch:

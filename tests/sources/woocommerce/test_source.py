@@ -319,6 +319,70 @@ def test_a_sale_carries_its_touch_and_only_the_visitors_digest_leaves_the_source
     assert {"customer_ip_address", "customer_user_agent", "meta_data"} <= set(asked["_fields"].split(","))
 
 
+CREATED_VIA = [  # (created_via as the order says it, or None: not sent; matched by visitor; said in the log)
+    ("checkout", True, False), ("store-api", True, False),
+    ("admin", False, False), ("rest-api", False, False), ("subscription", False, False), ("pos-rest-api", False, False),
+    ("", False, True), ("kandi-storefront", False, True), (None, False, True),
+]
+
+
+@pytest.mark.parametrize("via, matched, said", CREATED_VIA)
+def test_only_a_checkout_s_sale_carries_its_visitor_and_an_unknown_creator_is_said_once(rsps, caplog, via, matched,
+                                                                                        said):
+    """The listing asks for `created_via` (once); a sale created by the customer's browser carries the
+    visitor's digest, any other none (its coupons and the ref it names still engage it); a value no
+    known creator sends is said once for the sync with its count, never with an address or agent."""
+    shop = make_shop(rsps)
+    for oid in (71, 72):
+        raw = order(oid, "processing", "50.00", created="2026-09-02T16:18:02", paid="2026-09-02T16:28:02",
+                    coupon_lines=[{"id": oid, "code": "DAVID20", "discount": "5.00", "discount_tax": "0.00"}])
+        raw.update(customer_ip_address="203.0.113.40", customer_user_agent=AGENT, created_via=via,
+                   meta_data=[{"id": 1, "key": "_wc_order_attribution_session_entry",
+                               "value": "https://shop.example/?ref=chloe"}])
+        if via is None:
+            del raw["created_via"]
+        shop.add(raw)
+    ctx = context()
+    with caplog.at_level(logging.INFO, logger="siren_sync.sources.woocommerce"):
+        source().sync(ctx)
+    sale = ctx.events["woocommerce:sale:71"]
+    assert sale.touch == Touch(visitor=ctx.visitor("203.0.113.40", AGENT) if matched else None, ref="chloe",
+                               created_at=utc("2026-09-02T16:18:02"))
+    assert ctx.events["woocommerce:boundCouponUsed:71:david20"].collaborator == "david"
+    assert orders_params(shop)[0]["_fields"].split(",").count("created_via") == 1
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    shown = repr(via) if via is not None else "(not sent)"
+    assert warned == ([f"woocommerce: 2 paid order(s) created via {shown} are not matched to referral visits by "
+                       "their visitor (their address and agent may be whoever created them); if that is your "
+                       "storefront's checkout, add it to sync.woocommerce.visitor_created_via"] if said else [])
+    assert "203.0.113.40" not in caplog.text and AGENT not in caplog.text
+
+
+def test_each_unknown_creator_is_said_once_a_sync_whatever_they_are(rsps, caplog):
+    shop = make_shop(rsps)
+    for oid, via in ((74, "kandi-storefront"), (75, None), (76, ""), (77, "kandi-storefront"), (78, "admin")):
+        raw = order(oid, "processing", "50.00", created="2026-09-02T16:18:02", paid="2026-09-02T16:28:02")
+        raw.update(customer_ip_address="203.0.113.40", customer_user_agent=AGENT, created_via=via)
+        shop.add(raw)
+    with caplog.at_level(logging.WARNING, logger="siren_sync.sources.woocommerce"):
+        source().sync(context())
+    assert [r.getMessage().split(" are ")[0] for r in caplog.records] == [
+        "woocommerce: 1 paid order(s) created via ''", "woocommerce: 2 paid order(s) created via 'kandi-storefront'",
+        "woocommerce: 1 paid order(s) created via (not sent)"]  # null is not a name: as good as not sent
+
+
+def test_a_shop_s_own_checkout_listed_in_visitor_created_via_is_matched_by_visitor_and_not_said(rsps, caplog):
+    shop = make_shop(rsps)
+    raw = order(73, "processing", "50.00", created="2026-09-02T16:18:02", paid="2026-09-02T16:28:02")
+    raw.update(customer_ip_address="203.0.113.40", customer_user_agent=AGENT, created_via="kandi-storefront")
+    shop.add(raw)
+    ctx = context()
+    with caplog.at_level(logging.WARNING, logger="siren_sync.sources.woocommerce"):
+        source(visitor_created_via=("checkout", "kandi-storefront")).sync(ctx)
+    assert ctx.events["woocommerce:sale:73"].touch.visitor == ctx.visitor("203.0.113.40", AGENT)
+    assert caplog.records == []
+
+
 def test_a_sale_carries_when_the_landing_page_naming_its_ref_was_visited(rsps):
     shop = make_shop(rsps)
     raw = order(62, "processing", "50.00", created="2026-09-02T16:18:02", paid="2026-09-02T16:28:02")
