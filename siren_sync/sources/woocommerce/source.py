@@ -8,7 +8,7 @@ committed (`read_ahead`, on by default): that changes nothing but timing.
 Each paid order's sale carries its `Touch` (programs): its creation time, a digest of its customer's
 address and user agent (`ctx.visitor`; only for an order the customer's browser created, see
 `orders`: the other paid orders are counted by `created_via`, and a value no known creator sends is
-said once a sync, so a shop whose checkout names itself otherwise finds out), the tracking id it
+said once a run, so a shop whose checkout names itself otherwise finds out), the tracking id it
 names (`orders.Refs`: order attribution's landing page `?<sync.access_log.ref_param>=` with its
 session's start time, or `sync.woocommerce.ref_meta_key`), and for a renewal order the first order
 of its subscription (`subscriptions`, kept in the cursor).
@@ -182,6 +182,7 @@ class WooCommerceSource:
         self.refs = Refs(param=ref_param, meta_key=options.get("ref_meta_key") or None,
                          visitor_channels=frozenset(CUSTOMER_CHANNELS if channels is None else channels))
         self._unmatched: Counter[str | None] = Counter()  # this sync's paid orders not matched by visitor
+        self._said: set[str | None] = set()  # the `created_via` values said so (once a run: not every poll)
         self.subscriptions = Subscriptions(self.http)
         self.needs_categories = False
         self._categories: dict[int, tuple[int, ...]] = {}
@@ -234,7 +235,7 @@ class WooCommerceSource:
                 pass
         finally:
             pages.close()
-        self._say_unmatched()
+            self._say_unmatched()
         report = s.report
         report.detail.update({"cursor": cursor.pos.isoformat() if cursor.pos else None,
                               "requests": self.http.requests - requests_before})
@@ -327,14 +328,17 @@ class WooCommerceSource:
         return events
 
     def _say_unmatched(self) -> None:
-        """Once a sync, each `created_via` no known creator sends whose paid orders were not matched to
-        referral visits by their visitor (the value, never an address or agent), then forget them."""
-        for via, count in sorted(self._unmatched.items(), key=lambda item: (item[0] is None, item[0] or "")):
+        """Each `created_via` no known creator sends whose paid orders this sync did not match to referral
+        visits by their visitor, with their number (the value, never an address or agent): once for the
+        source's life (a worker's run; a staff tool's orders would say it every poll), then forget them."""
+        fresh = [(via, n) for via, n in self._unmatched.items() if via not in self._said]
+        self._unmatched.clear()
+        for via, count in sorted(fresh, key=lambda item: (item[0] is None, item[0] or "")):
+            self._said.add(via)
             log.warning("woocommerce: %d paid order(s) created via %s are not matched to referral visits by "
                         "their visitor (their address and agent may be whoever created them); if that is your "
                         "storefront's checkout, add it to sync.woocommerce.visitor_created_via", count,
                         repr(via) if via is not None else "(not sent)")
-        self._unmatched.clear()
 
     def _touch(self, ctx: SyncContext, order: Order) -> Touch:
         """What a paid order says about who brought it: only the visitor's digest leaves this method.
