@@ -295,21 +295,17 @@ def _touch_parts(raw: Mapping[str, Any], refs: Refs, paid_at: datetime | None, o
         if isinstance(created_raw, str) and created_raw:
             created = paid_at if created_raw == raw.get("date_paid_gmt") else _time_or_none(created_raw)
         via = raw.get("created_via")
-        via = via if isinstance(via, str) else None
-        client = _client(raw) if via in refs.visitor_channels else None
+        client = None
+        if not isinstance(via, str):
+            via = None
+        elif via in refs.visitor_channels:  # the customer's order: both given, or none (no browser, no agent)
+            address, agent = raw.get("customer_ip_address"), raw.get("customer_user_agent")
+            if isinstance(address, str) and isinstance(agent, str) and address.strip() and agent.strip():
+                client = (address, agent)
         ref, subscription, ref_at = _meta_touch(raw.get("meta_data"), refs, order_id)
     except (ValueError, TypeError, AttributeError):
         return _NO_TOUCH
     return created, client, ref, subscription, ref_at, via
-
-
-def _client(raw: Mapping[str, Any]) -> tuple[str, str] | None:
-    """(customer_ip_address, customer_user_agent) when both are given (an order WooCommerce made
-    without a browser has an empty agent)."""
-    address, agent = raw.get("customer_ip_address"), raw.get("customer_user_agent")
-    if isinstance(address, str) and isinstance(agent, str) and address.strip() and agent.strip():
-        return address, agent
-    return None
 
 
 def _time_or_none(value: str) -> datetime | None:
