@@ -40,14 +40,14 @@ def gmt(at):
 
 
 def rest_order(oid=7, total="100.00", coupons=(), lines=None, created=CREATED, paid=PAID, currency="USD",
-               address=ADDRESS, agent=AGENT, meta=(), **kw):
-    """An order as GET /wc/v3/orders sends it."""
+               address=ADDRESS, agent=AGENT, meta=(), via="checkout", **kw):
+    """An order as GET /wc/v3/orders sends it (by default, placed at the storefront's checkout)."""
     lines = lines if lines is not None else [payloads.line_item(oid * 10, 93, "60.00"),
                                              payloads.line_item(oid * 10 + 1, 94, "40.00")]
     raw = payloads.order(oid, "completed", total, created=gmt(created), paid=gmt(paid), currency=currency,
                          line_items=lines, coupon_lines=[payloads.coupon_line(oid * 10 + 5 + i, code, "0.00")
                                                          for i, code in enumerate(coupons)], **kw)
-    raw["customer_ip_address"], raw["customer_user_agent"] = address, agent
+    raw["customer_ip_address"], raw["customer_user_agent"], raw["created_via"] = address, agent, via
     raw["meta_data"] = [{"id": 900 + i, "key": k, "value": v} for i, (k, v) in enumerate(meta)]
     return raw
 

@@ -231,11 +231,15 @@ def test_orders_and_visits_of_one_visitor_share_a_digest_and_nothing_raw_is_stor
     sales = {e["order_id"]: e["touch"] for e in events if e["key"].startswith("woocommerce:sale:")}
     visits = {e["touch"]["visitor"] for e in events if e["type"] == "referredSiteVisit"}
     orders = {o.id: o for o in sb.site.orders.values()}
-    assert sales and all(t["visitor"] and t["created_at"] for t in sales.values())
-    matched = [oid for oid, t in sales.items() if t["visitor"] in visits]
+    checkout = {oid: t for oid, t in sales.items() if orders[oid].created_via == "checkout"}
+    assert sales and all(t["created_at"] for t in sales.values())
+    assert checkout and all(t["visitor"] for t in checkout.values())
+    phone = [t for oid, t in sales.items() if orders[oid].created_via == "admin"]  # the manager's computer
+    assert phone and all("visitor" not in t for t in phone) and len(phone) + len(checkout) == len(sales)
+    matched = [oid for oid, t in checkout.items() if t["visitor"] in visits]
     assert len(matched) > len(sales) // 10  # a third of the orders follow a visit (some of it before the log)
     by_device = {}
-    for oid, touch in sales.items():  # one device, one digest: whatever spelling the order recorded
+    for oid, touch in checkout.items():  # one device, one digest: whatever spelling the order recorded
         o = orders[oid]
         by_device.setdefault((o.customer_ip.removeprefix("::ffff:"), o.customer_agent), set()).add(touch["visitor"])
     assert all(len(digests) == 1 for digests in by_device.values())

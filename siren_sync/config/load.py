@@ -309,7 +309,7 @@ def _option(at: At, key: str, value: Any, base: Path) -> Any:
     if key == "paid_statuses":
         statuses = texts(at, value)
         return statuses or at.fail("must list at least one order status")
-    if key == "extra_statuses":
+    if key in ("extra_statuses", "visitor_created_via"):
         return texts(at, value)
     if key == "collaborator_ids":
         return {str(k): nfc(text(at / str(k), v, empty=False)) for k, v in mapping(at, value).items()}

@@ -15,6 +15,11 @@ subscription's, which take the same sequence).
   it: that visit's time, recent or more than thirty days old), some of them without a visit in the
   log, others name an organic or direct session; the rest have neither. Referral visits that lead
   to no order, by other devices, for known and unknown tracking ids, and bots' visits, come as well.
+* Phone orders: one storefront order in forty (never a subscription's sign-up) is keyed in by the
+  shop manager in wp-admin instead (`created_via: admin`) from the office computer, whose address
+  and agent the order records (as an order made by `wc_create_order` in the admin's request does),
+  without order attribution; the manager had tried a collaborator's `?ref=` link on that computer
+  within the two days before. Only the order's creator, device and log lines change.
 * The access log: an nginx combined log of those visits (the landing page, a stylesheet, a product
   page) and of each checkout, written as the clock reaches each line (`log-line` activities).
 * Subscriptions: a weekly product (owned by a collaborator, like the others), a twentieth as many
@@ -55,6 +60,8 @@ UNKNOWN_TRACKING_IDS = ("partner7", "summer-promo")
 # (id, name, slug, sku, price cents, owner user id, virtual, category): the subscription product
 SUBSCRIPTION_PRODUCT = (25, "Weekly Coaching Club (subscription)", "weekly-coaching-club-subscription", "SS-109",
                         1900, 2, True, (18, "Services", "services"))
+ADMIN_ADDRESS = "2001:db8:ffff::10"  # the shop manager's office computer (no customer device has this form)
+PHONE_ORDERS_ONE_IN = 40  # storefront orders keyed in by the shop manager instead
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
@@ -172,6 +179,7 @@ class _Visitors:
     def __init__(self, site: Site, tl: Timeline, log: bool):
         self.site, self.tl, self.log = site, tl, log
         self.devices: dict[int, _Device] = {}  # registered customer -> their device
+        self.checkouts: dict[int, list[Activity]] = {}  # id(order) -> its checkout's log lines
 
     def add(self, orders: list[Order], made: list[tuple[Order, Order]]) -> None:
         """Devices and visits for the customers' `orders`; what subscriptions `made` (their records and
@@ -181,6 +189,8 @@ class _Visitors:
         for order, signup in made:
             order.customer_ip, order.customer_agent = signup.customer_ip, signup.customer_agent
         self._noise(len(orders))
+        signups = {id(signup) for _, signup in made}
+        self._phone_orders([o for o in orders if id(o) not in signups])
 
     def _device(self) -> _Device:
         tl = self.tl
@@ -213,8 +223,26 @@ class _Visitors:
             order.attribution = self._attribution(order.created - HOUR, f"/?ref={tracking}")
         elif fate < 0.68:  # an organic or direct session
             order.attribution = self._attribution(order.created - 20 * MINUTE, "/")
-        self._line(order.created - 40, device, "GET /checkout/ HTTP/2.0", 200, "https://shop.example/cart/")
-        self._line(order.created, device, "POST /?wc-ajax=checkout HTTP/2.0", 200, "https://shop.example/checkout/")
+        lines = (self._line(order.created - 40, device, "GET /checkout/ HTTP/2.0", 200, "https://shop.example/cart/"),
+                 self._line(order.created, device, "POST /?wc-ajax=checkout HTTP/2.0", 200,
+                            "https://shop.example/checkout/"))
+        self.checkouts[id(order)] = [line for line in lines if line is not None]
+
+    def _phone_orders(self, orders: list[Order]) -> None:
+        """Every `PHONE_ORDERS_ONE_IN`th of the storefront `orders` becomes one the shop manager keyed in
+        (`created_via: admin`, the office computer's address and agent), after trying a collaborator's
+        link there; the customer's checkout lines become the manager's wp-admin ones."""
+        tl = self.tl
+        office = _Device(ADMIN_ADDRESS, AGENTS[0])
+        for order in orders[PHONE_ORDERS_ONE_IN - 1::PHONE_ORDERS_ONE_IN]:
+            self._visit(office, tl.later(order.created - 2 * DAY, 0, 2 * DAY - 10 * MINUTE), tl.pick(TRACKING_IDS))
+            order.created_via, order.attribution = "admin", None
+            order.customer_ip, order.customer_agent = office.address, office.agent
+            requests = (("GET /wp-admin/post-new.php?post_type=shop_order HTTP/2.0", "https://shop.example/wp-admin/"),
+                        ("POST /wp-admin/post.php HTTP/2.0",
+                         "https://shop.example/wp-admin/post-new.php?post_type=shop_order"))
+            for line, (request, referer) in zip(self.checkouts.get(id(order), ()), requests, strict=False):
+                line.data = self._text(line.at, office, request, 302 if request.startswith("POST") else 200, referer)
 
     def _attribution(self, start: int, entry: str) -> OrderAttribution:
         """What order attribution keeps: a referral from the collaborator's page, or organic, or direct
@@ -250,16 +278,19 @@ class _Visitors:
             unknown = tl.rand() < 0.1
             self._visit(self._device(), at, tl.pick(UNKNOWN_TRACKING_IDS if unknown else TRACKING_IDS))
 
-    def _line(self, at: int, device: _Device, request: str, status: int, referer: str) -> None:
-        """One combined-format line at `at`, in the site's local time, as nginx writes it."""
-        size = 300 + int(self.tl.rand() * 30_000)
+    def _line(self, at: int, device: _Device, request: str, status: int, referer: str) -> Activity | None:
+        """One combined-format line at `at` (the activity writing it; None when there is no log)."""
         if not self.log:
-            return
+            self.tl.rand()  # the line's size: the draws are those of a shop with a log
+            return None
+        return self.tl.add(at, "log-line", 0, self._text(at, device, request, status, referer))
+
+    def _text(self, at: int, device: _Device, request: str, status: int, referer: str) -> str:
+        """A combined-format line, in the site's local time, as nginx writes it."""
+        size = 300 + int(self.tl.rand() * 30_000)
         local = datetime.fromtimestamp(at, self.site.tz)
-        offset = local.strftime("%z")
-        stamp = f"{local.day:02d}/{MONTHS[local.month - 1]}/{local.year}:{local:%H:%M:%S} {offset}"
-        self.tl.add(at, "log-line", 0, f'{device.address} - - [{stamp}] "{request}" {status} {size} '
-                                         f'"{referer}" "{device.agent}"\n')
+        stamp = f"{local.day:02d}/{MONTHS[local.month - 1]}/{local.year}:{local:%H:%M:%S} {local:%z}"
+        return f'{device.address} - - [{stamp}] "{request}" {status} {size} "{referer}" "{device.agent}"\n'
 
 
 def device_type(agent: str) -> str:

@@ -105,7 +105,8 @@ def _access_log(config: Config, app: App) -> Source:
 SOURCES: Mapping[str, SourceSpec] = {spec.name: spec for spec in (
     SourceSpec("woocommerce", {"enabled": True, "every": None, "paid_statuses": ("processing", "completed"),
                                "per_page": 100, "refunds": "auto", "extra_statuses": (), "read_ahead": True,
-                               "ref_meta_key": None},
+                               "ref_meta_key": None,
+                               "visitor_created_via": None},  # None: woocommerce.orders.CUSTOMER_CHANNELS
                build=_woocommerce),
     SourceSpec("lifterlms", {"enabled": False, "every": 3600.0}, wordpress=True, build=_lifterlms),
     SourceSpec("learndash", {"enabled": False, "every": 3600.0}, wordpress=True, build=_learndash),

@@ -250,3 +250,43 @@ def test_approve_says_when_a_reward_is_payable_as_it_is(site, monkeypatch):
     assert (code, out) == (0, "approved program reward deals:crm:deal:2:alice: payable now\n")
     code, out, _ = site.run("payouts", "--as-of", "2025-04-09T12:00:00+00:00", "--json")
     assert {o["status"] for o in json.loads(out)["obligations"]} == {"payable"}
+
+
+def _visits_sync(make_sandbox, tmp_path, monkeypatch, capsys, channels: str | None) -> tuple[object, set[int]]:
+    """The sandbox shop with its access log (its phone orders among the rest), synced by `siren-sync
+    sync` into a new store with a referral-visit program; (the sandbox, the orders `history` rewards)."""
+    from siren_sync.cli import main
+    from siren_sync.demo import THREE_POOLS, sandbox_config_text, sandbox_env
+
+    log = tmp_path / "access.log"
+    sb = make_sandbox(seed=5, days=12, orders_per_day=30, lms=False, access_log=log)
+    sb.advance(12 * 86_400)
+    folder = tmp_path / f"worker-{channels}"
+    folder.mkdir()
+    woo = "{enabled: true}" if channels is None else f"{{enabled: true, visitor_created_via: {channels}}}"
+    text = (f"sync:\n  woocommerce: {woo}\n  access_log: {{enabled: true, path: {log}}}\n"
+            "programs:\n  affiliates: {units: USD, reward: {percentage: 25}, engagements: [referredSiteVisit], "
+            "window: 30 days}\n" + THREE_POOLS.format(schedule="+1 week", start="2026-11-01"))
+    (folder / "siren.yaml").write_text(sandbox_config_text(sb.url, text))
+    for name, value in sandbox_env(sb.credentials).items():
+        monkeypatch.setenv(name, value)
+    assert main(["--config", str(folder / "siren.yaml"), "sync"]) == 0
+    capsys.readouterr()
+    assert main(["--config", str(folder / "siren.yaml"), "history", "--json"]) == 0
+    rewards = json.loads(capsys.readouterr().out)["rewards"]
+    return sb, {int(r["id"].split(":")[1]) for r in rewards}
+
+
+def test_a_phone_order_keyed_in_after_the_manager_tried_a_referral_link_pays_nothing_by_visit(
+        make_sandbox, tmp_path, monkeypatch, capsys):
+    """The shop manager tried a collaborator's `?ref=` link on the office computer, then keyed in
+    phone orders there (`created_via: admin`): they record the office's address and agent, so they
+    are the visit's visitor. By default no program pays them by that visit, while storefront orders
+    following their customers' own visits are paid; listing `admin` as a customer's channel (what
+    siren-sync did before) pays the collaborator for the manager's click."""
+    sb, paid = _visits_sync(make_sandbox, tmp_path, monkeypatch, capsys, None)
+    phone = {o.id for o in sb.site.orders.values() if o.created_via == "admin" and o.paid is not None}
+    assert phone and len(paid) > 20
+    assert paid & phone == set()
+    _, wrongly = _visits_sync(make_sandbox, tmp_path, monkeypatch, capsys, "[checkout, store-api, admin]")
+    assert wrongly & phone and wrongly - phone == paid

@@ -137,6 +137,20 @@ def test_woocommerce_read_ahead_is_on_by_default_and_can_be_turned_off(tmp_path)
     assert "sync.woocommerce.read_ahead" in error(tmp_path, config(**{"sync.woocommerce.read_ahead": "sometimes"}))
 
 
+def test_woocommerce_visitor_created_via_defaults_to_the_checkouts_and_takes_a_list_of_names(tmp_path):
+    from siren_sync.sources.woocommerce import WooCommerceSource
+
+    assert WooCommerceSource.from_config(load(tmp_path, BASE)).refs.visitor_channels == {"checkout", "store-api"}
+    mine = load(tmp_path, config(**{"sync.woocommerce.visitor_created_via": ["checkout", "kandi-storefront"]}))
+    assert WooCommerceSource.from_config(mine).refs.visitor_channels == {"checkout", "kandi-storefront"}
+    none = load(tmp_path, config(**{"sync.woocommerce.visitor_created_via": []}))  # no order matched by visitor
+    assert WooCommerceSource.from_config(none).refs.visitor_channels == frozenset()
+    message = error(tmp_path, config(**{"sync.woocommerce.visitor_created_via": ["checkout", ""]}))
+    assert "sync.woocommerce.visitor_created_via[1]" in message
+    assert "sync.woocommerce.visitor_created_via" in error(
+        tmp_path, config(**{"sync.woocommerce.visitor_created_via": {"checkout": True}}))
+
+
 def test_unknown_source_option_suggests_the_closest(tmp_path):
     message = error(tmp_path, config(**{"sync.woocommerce": {"paid_status": ["completed"]}}))
     assert message.endswith("sync.woocommerce.paid_status: unknown key; did you mean 'paid_statuses'?")

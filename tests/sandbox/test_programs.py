@@ -62,7 +62,7 @@ def test_a_registered_customer_keeps_one_device():
     sb.advance(10 * DAY)
     devices: dict[int, set] = {}
     for o in sb.site.orders.values():
-        if o.customer_id:
+        if o.customer_id and o.created_via == "checkout":  # a phone order has the shop manager's
             devices.setdefault(o.customer_id, set()).add((o.customer_ip.removeprefix("::ffff:"), o.customer_agent))
     assert devices and all(len(d) == 1 for d in devices.values())
 
@@ -105,6 +105,32 @@ def test_some_orders_follow_a_visit_by_their_customer_some_visits_lead_nowhere_s
     n = len(sb.site.orders)  # returning customers' earlier visits precede some of their later orders too
     assert n // 5 < within < 3 * n // 4 and none > n // 20
     assert len([d for d in visits if d not in buyers]) > len(visits) // 3
+
+
+def test_a_few_orders_are_keyed_in_by_the_shop_manager_who_had_tried_a_referral_link(tmp_path):
+    """Phone orders: `created_via: admin`, the office computer's address and agent (its `?ref=` visit
+    within two days before), no order attribution, and wp-admin requests in the log where the
+    customer's checkout would be; the storefront's orders say `checkout`, and the money is the same."""
+    log = tmp_path / "access.log"
+    plain, sb = Sandbox(**SHOP), Sandbox(**SHOP, access_log=log)
+    for box in (plain, sb):
+        box.advance(10 * DAY)
+    shown = orders(sb)
+    vias = Counter(o["created_via"] for o in shown.values())
+    assert set(vias) == {"checkout", "admin"} and 0 < vias["admin"] <= len(shown) // 30
+    before = orders(plain)
+    assert all({k: before[i][k] for k in MONEY} == {k: o[k] for k in MONEY} for i, o in shown.items())
+    phone = [o for o in shown.values() if o["created_via"] == "admin"]
+    office = {(o["customer_ip_address"], o["customer_user_agent"]) for o in phone}
+    assert len(office) == 1 and all(o["meta_data"] == [] for o in phone)
+    (address, agent), = office
+    lines = [line for line in log.read_text().splitlines() if line.startswith(f"{address} ")]
+    visits = [logged_at(line) for line in lines if '"GET /?ref=' in line]
+    for o in phone:
+        created = datetime.fromisoformat(o["date_created_gmt"]).replace(tzinfo=UTC)
+        assert any(0 < (created - t).total_seconds() <= 2 * DAY for t in visits)
+        assert any(logged_at(line) == created and '"POST /wp-admin/post.php ' in line for line in lines)
+    assert all(agent in line for line in lines) and not any("wc-ajax=checkout" in line for line in lines)
 
 
 def test_subscriptions_renew_weekly_and_name_their_first_order():

@@ -128,7 +128,7 @@ def log_line(target: str, at: datetime, ip: str = ADDRESS, ua: str = FIREFOX) ->
 def placed(oid: int, created: datetime, ip: str = ADDRESS, ua: str = FIREFOX) -> dict:
     body = order(oid, "processing", "100.00", currency="USD", created=created.strftime("%Y-%m-%dT%H:%M:%S"),
                  paid=(created + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S"))
-    body["customer_ip_address"], body["customer_user_agent"] = ip, ua
+    body["customer_ip_address"], body["customer_user_agent"], body["created_via"] = ip, ua, "checkout"
     return body
 
 

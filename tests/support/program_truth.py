@@ -9,12 +9,14 @@ DESIGN section 8 as written, for sale programs paying a percentage with `boundCo
 
 - a paid USD order engages the owner of a collaborator coupon on it at its creation; a `?ref=` visit
   by the same visitor (the log line's address, an IPv4-mapped IPv6 address as its IPv4, and agent
-  equal to the order's) within the window before its creation (half-open: `created - window < visit
-  <= created`) at the visit's time; the ref its order attribution names, at its session's start
-  (in the same window), unless a visit of the same collaborator already engages it; the access
-  log's own rule applies first: one visit per visitor and collaborator in 30 minutes, bots never,
-  but a repeat inside them after another collaborator's link is a time too (README "The last touch
-  inside the access log's 30 minutes": only oldest and newest are computed here, no scores);
+  equal to the order's; only for an order the storefront's checkout created, `created_via:
+  checkout`: a phone order records the shop manager's computer, not the customer's) within the
+  window before its creation (half-open: `created - window < visit <= created`) at the visit's time;
+  the ref its order attribution names, at its session's start (in the same window), unless a visit
+  of the same collaborator already engages it; the access log's own rule applies first: one visit
+  per visitor and collaborator in 30 minutes, bots never, but a repeat inside them after another
+  collaborator's link is a time too (README "The last touch inside the access log's 30 minutes":
+  only oldest and newest are computed here, no scores);
 - newest (oldest) engagement wins, ties to the smaller id; the reward is the percentage of the counted
   value (line subtotals less discounts), rounded half-up to the cent; a product owner gets the
   percentage of their own lines (the discount pro rata, the value rounded to the cent first);
@@ -207,7 +209,7 @@ class Oracle:
             found += [(self.coupon_owner[c.code.lower()], o.created) for c in o.coupon_lines
                       if c.code.lower() in self.coupon_owner]
         if VISIT in rule.engagements:
-            seen = self.visits.get(device(o.customer_ip, o.customer_agent), [])
+            seen = self.visits.get(device(o.customer_ip, o.customer_agent), []) if o.created_via == "checkout" else []
             visits = [(who, at) for at, who in seen if o.created - rule.window < at <= o.created]
             found += visits
             named = self._named(o)

@@ -25,6 +25,17 @@ visitor digest by the source, never kept), the tracking id the order names (WooC
 attribution landing page, or a site plugin's meta key), when the session that landed there began (order
 attribution's session start time, UTC) and the subscription a renewal order renews.
 
+The address and agent are the customer's only when the customer's own browser created the order:
+WooCommerce stores those of whatever request creates it (`wc_create_order`, `WC_Checkout::create_order`
+and the Store API all call `WC_Geolocation::get_ip_address()` and `wc_get_user_agent()`). So the
+parser keeps them (`Order.client`) only for an order `created_via` one of `Refs.visitor_channels`
+(`checkout`: the classic checkout; `store-api`: the block checkout); an order made in wp-admin
+(`admin`), over the REST API (`rest-api`), by WooCommerce Subscriptions (`subscription`), by a
+plugin naming itself, or saying nothing (`""`: `wc_create_order` without `created_via`, or a field
+missing) carries its creator's, or none: a shop manager who tried an affiliate's link and then
+keyed in a phone order would hand that order to the affiliate. Such an order is still engaged by
+its coupons, the ref it names and its products' owners.
+
 The walk reads `version(raw)` of every order first (its dedupe key and parsed modification time),
 so the parser takes that time instead of parsing it twice. This is the ingest's hot path.
 """
@@ -63,13 +74,25 @@ PRIVATE_FIELDS = ("customer_ip_address", "customer_user_agent")
 MAX_REF = 200  # characters of a tracking id an order names; a longer value is not one
 
 
+# `created_via` of the orders whose address and agent are their customer's: the classic checkout
+# (`WC_Checkout::create_order`) and the block checkout (the Store API's `OrderController`).
+CUSTOMER_CHANNELS = ("checkout", "store-api")
+# `created_via` of orders made by someone else's request, as WooCommerce and WooCommerce Subscriptions
+# name them: the admin's new-order screen (CPT and HPOS), the REST API, a renewal, the app's point of
+# sale. Not matched by visitor, and nothing to say about it (any other value is said once a sync).
+CREATOR_CHANNELS = frozenset({"admin", "rest-api", "subscription", "pos-rest-api"})
+
+
 @dataclass(frozen=True)
 class Refs:
-    """Where an order names the tracking id of its referral: the landing page's `?<param>=` (order
-    attribution) and, when configured, a meta key of the site's own plugin (which wins)."""
+    """What an order's touch is read with: where it names the tracking id of its referral (the landing
+    page's `?<param>=`, order attribution; when configured, a meta key of the site's own plugin,
+    which wins), and the `created_via` values of the orders whose address and agent are the customer's
+    (`sync.woocommerce.visitor_created_via`)."""
 
     param: str = "ref"
     meta_key: str | None = None
+    visitor_channels: frozenset[str] = frozenset(CUSTOMER_CHANNELS)
 
     @property
     def meta_keys(self) -> tuple[str, ...]:
@@ -95,10 +118,11 @@ class Order:
     coupons: tuple[str, ...]
     refunds: tuple[Refund, ...]
     created: datetime | None = None  # date_created_gmt (None when missing or unreadable)
-    client: tuple[str, str] | None = None  # (customer_ip_address, customer_user_agent), both given
+    client: tuple[str, str] | None = None  # (customer_ip_address, customer_user_agent): both given, the customer's
     ref: str | None = None  # the tracking id the order names
     subscription: int | None = None  # the subscription a renewal order renews
     ref_at: datetime | None = None  # when the session naming `ref` began (order attribution), if known
+    created_via: str | None = None  # who made it, as sent ("" when WooCommerce was not told; None: no text)
 
     @property
     def refunded(self) -> Decimal:
@@ -255,27 +279,33 @@ def _coupons(raw: Mapping[str, Any]) -> tuple[str, ...]:
 # -- who may have brought it (never a reason to refuse an order) -----------------------------------
 
 _DEFAULT_REFS = Refs()
-_NO_TOUCH: tuple[None, None, None, None, None] = (None, None, None, None, None)
-TouchParts = tuple[datetime | None, tuple[str, str] | None, str | None, int | None, datetime | None]
+_NO_TOUCH: tuple[None, None, None, None, None, None] = (None, None, None, None, None, None)
+TouchParts = tuple[datetime | None, tuple[str, str] | None, str | None, int | None, datetime | None, str | None]
 log = logging.getLogger("siren_sync.sources.woocommerce")
 
 
 def _touch_parts(raw: Mapping[str, Any], refs: Refs, paid_at: datetime | None, order_id: int) -> TouchParts:
-    """(creation time, (address, agent), tracking id, subscription renewed, when the tracking id's
-    session began) of an order as sent. A value that is not usable is left out, and so is all of it
-    for a shape no site sends: these count no money, so they are never a reason to refuse an order."""
+    """(creation time, the customer's (address, agent), tracking id, subscription renewed, when the
+    tracking id's session began, `created_via`) of an order as sent. A value that is not usable is
+    left out, and so is all of it for a shape no site sends: these count no money, so they are never
+    a reason to refuse an order. The address and agent are kept for a customer's order only."""
     try:
         created_raw = raw.get("date_created_gmt")
         created = None
         if isinstance(created_raw, str) and created_raw:
             created = paid_at if created_raw == raw.get("date_paid_gmt") else _time_or_none(created_raw)
-        address, agent = raw.get("customer_ip_address"), raw.get("customer_user_agent")
-        client = (address, agent) if isinstance(address, str) and isinstance(agent, str) and \
-            address.strip() and agent.strip() else None
+        via = raw.get("created_via")
+        client = None
+        if not isinstance(via, str):
+            via = None
+        elif via in refs.visitor_channels:  # the customer's order: both given, or none (no browser, no agent)
+            address, agent = raw.get("customer_ip_address"), raw.get("customer_user_agent")
+            if isinstance(address, str) and isinstance(agent, str) and address.strip() and agent.strip():
+                client = (address, agent)
         ref, subscription, ref_at = _meta_touch(raw.get("meta_data"), refs, order_id)
     except (ValueError, TypeError, AttributeError):
         return _NO_TOUCH
-    return created, client, ref, subscription, ref_at
+    return created, client, ref, subscription, ref_at, via
 
 
 def _time_or_none(value: str) -> datetime | None:

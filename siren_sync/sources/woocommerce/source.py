@@ -6,10 +6,12 @@ site's own (`statuses`). A page is read ahead on a thread while the one before i
 committed (`read_ahead`, on by default): that changes nothing but timing.
 
 Each paid order's sale carries its `Touch` (programs): its creation time, a digest of its customer's
-address and user agent (`ctx.visitor`), the tracking id it names (`orders.Refs`: order attribution's
-landing page `?<sync.access_log.ref_param>=` with its session's start time, or
-`sync.woocommerce.ref_meta_key`), and for a renewal
-order the first order of its subscription (`subscriptions`, kept in the cursor).
+address and user agent (`ctx.visitor`; only for an order the customer's browser created, see
+`orders`: the other paid orders are counted by `created_via`, and a value no known creator sends is
+said once a run, so a shop whose checkout names itself otherwise finds out), the tracking id it
+names (`orders.Refs`: order attribution's landing page `?<sync.access_log.ref_param>=` with its
+session's start time, or `sync.woocommerce.ref_meta_key`), and for a renewal order the first order
+of its subscription (`subscriptions`, kept in the cursor).
 
 Order line items carry no product categories in the REST API: when a distributor filters on
 categories (`lineItemFilters.inCategories`), the categories of the products sold are read from
@@ -24,6 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -42,6 +45,8 @@ from siren_sync.sources.http import MAX_PER_PAGE, Page, RetryPolicy, Upstream
 from siren_sync.sources.woocommerce import statuses as site_statuses
 from siren_sync.sources.woocommerce.check import Row, check_rows
 from siren_sync.sources.woocommerce.orders import (
+    CREATOR_CHANNELS,
+    CUSTOMER_CHANNELS,
     ORDERS,
     Order,
     Refs,
@@ -173,7 +178,11 @@ class WooCommerceSource:
                              retry=retry, secrets=(consumer_key, consumer_secret), sleep=sleep, clock=clock,
                              session=session)
         self.refunds = RefundDates(self.http, options.get("refunds") or "auto")
-        self.refs = Refs(param=ref_param, meta_key=options.get("ref_meta_key") or None)
+        channels = options.get("visitor_created_via")
+        self.refs = Refs(param=ref_param, meta_key=options.get("ref_meta_key") or None,
+                         visitor_channels=frozenset(CUSTOMER_CHANNELS if channels is None else channels))
+        self._unmatched: Counter[str | None] = Counter()  # this sync's paid orders not matched by visitor
+        self._said: set[str | None] = set()  # the `created_via` values said so (once a run: not every poll)
         self.subscriptions = Subscriptions(self.http)
         self.needs_categories = False
         self._categories: dict[int, tuple[int, ...]] = {}
@@ -226,6 +235,7 @@ class WooCommerceSource:
                 pass
         finally:
             pages.close()
+            self._say_unmatched()
         report = s.report
         report.detail.update({"cursor": cursor.pos.isoformat() if cursor.pos else None,
                               "requests": self.http.requests - requests_before})
@@ -317,6 +327,19 @@ class WooCommerceSource:
             events += order_events(order, times, attribution, self._touch(ctx, order), cancel_recorded=settled)
         return events
 
+    def _say_unmatched(self) -> None:
+        """Each `created_via` no known creator sends whose paid orders this sync did not match to referral
+        visits by their visitor, with their number (the value, never an address or agent): once for the
+        source's life (a worker's run; a staff tool's orders would say it every poll), then forget them."""
+        fresh = [(via, n) for via, n in self._unmatched.items() if via not in self._said]
+        self._unmatched.clear()
+        for via, count in sorted(fresh, key=lambda item: (item[0] is None, item[0] or "")):
+            self._said.add(via)
+            log.warning("woocommerce: %d paid order(s) created via %s are not matched to referral visits by "
+                        "their visitor (their address and agent may be whoever created them); if that is your "
+                        "storefront's checkout, add it to sync.woocommerce.visitor_created_via", count,
+                        repr(via) if via is not None else "(not sent)")
+
     def _touch(self, ctx: SyncContext, order: Order) -> Touch:
         """What a paid order says about who brought it: only the visitor's digest leaves this method.
 
@@ -327,6 +350,8 @@ class WooCommerceSource:
         renewal_of = None
         if order.subscription is not None:
             renewal_of = self.subscriptions.first_order(order.subscription) or 0
+        elif order.created_via not in self.refs.visitor_channels and order.created_via not in CREATOR_CHANNELS:
+            self._unmatched[order.created_via] += 1
         return Touch(visitor=ctx.visitor(*order.client) if order.client is not None else None, ref=order.ref,
                      created_at=order.created, ref_at=order.ref_at, renewal_of=renewal_of)
 

@@ -24,7 +24,7 @@ from siren_sync.sources.woocommerce.orders import ORDERS, gmt_time, version, wc_
 
 ORDER_FIELDS = ("id", "status", "currency", "date_created_gmt", "date_modified_gmt", "date_paid_gmt", "total",
                 "discount_total", "shipping_total", "total_tax", "line_items", "fee_lines", "coupon_lines",
-                "refunds", "customer_ip_address", "customer_user_agent", "meta_data")
+                "refunds", "customer_ip_address", "customer_user_agent", "created_via", "meta_data")
 MAX_WINDOW_STEPS = 50  # pages a window may step back, orders leaving it, before the sync stops
 SECOND = timedelta(seconds=1)
 

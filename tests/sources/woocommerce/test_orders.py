@@ -359,7 +359,7 @@ def test_an_order_names_its_creation_customer_ref_and_subscription():
                     ("_wc_order_attribution_source_type", "referral"),
                     ("_wc_order_attribution_session_entry", "https://shop.example/?utm_source=x&ref=bruno"),
                     ("_wc_order_attribution_user_agent", AGENT), ("_subscription_renewal", "77"))
-    raw.update(customer_ip_address="203.0.113.9", customer_user_agent=AGENT)
+    raw.update(customer_ip_address="203.0.113.9", customer_user_agent=AGENT, created_via="checkout")
     parsed = parse_order(raw, ("completed",))
     assert (parsed.created, parsed.client, parsed.ref, parsed.subscription) == (
         utc("2026-09-13T10:41:33"), ("203.0.113.9", AGENT), "bruno", 77)
@@ -434,6 +434,40 @@ def test_an_unreadable_session_start_leaves_the_ref_at_the_creation_and_says_so_
     assert "203.0.113.9" not in caplog.text and "2026" not in caplog.text
 
 
+MISSING = object()
+
+
+@pytest.mark.parametrize("via, customers", [
+    ("checkout", True),  # WC_Checkout::create_order: the classic checkout, in the customer's request
+    ("store-api", True),  # the Store API's OrderController: the block checkout, in the customer's request
+    ("admin", False),  # the admin's new-order screen (posts and HPOS)
+    ("rest-api", False),  # POST wc/v3/orders: an app, an integration
+    ("subscription", False),  # WooCommerce Subscriptions: a renewal, made by a scheduled action
+    ("pos-rest-api", False),  # the WooCommerce app's point of sale
+    ("", False),  # wc_create_order without created_via: a plugin's or custom code's, older Subscriptions
+    ("kandi-storefront", False),  # a plugin naming itself
+    (None, False), (7, False), (MISSING, False),  # not text, or not sent at all
+])
+def test_only_an_order_the_customer_s_browser_created_keeps_its_address_and_agent(via, customers):
+    """WooCommerce records the address and agent of whatever request creates an order: only the
+    checkouts' are the customer's. The ref the order names engages it whoever created it."""
+    raw = with_meta(order(35), (LANDING, "https://shop.example/?ref=bruno"))
+    raw.update(customer_ip_address="203.0.113.9", customer_user_agent=AGENT, created_via=via)
+    if via is MISSING:
+        del raw["created_via"]
+    parsed = parse_order(raw, ("completed",))
+    assert parsed.client == (("203.0.113.9", AGENT) if customers else None)
+    assert (parsed.ref, parsed.created_via) == ("bruno", via if isinstance(via, str) else None)
+
+
+def test_the_configured_created_via_names_whose_address_and_agent_are_the_customer_s():
+    refs = Refs(visitor_channels=frozenset({"checkout", "kandi-storefront"}))
+    mine = ("203.0.113.9", AGENT)
+    for via, client in (("kandi-storefront", mine), ("store-api", None), ("checkout", mine)):
+        raw = {**order(36), "customer_ip_address": "203.0.113.9", "customer_user_agent": AGENT, "created_via": via}
+        assert parse_order(raw, ("completed",), refs=refs).client == client
+
+
 @pytest.mark.parametrize("change", [
     {"customer_ip_address": "203.0.113.9", "customer_user_agent": ""},  # WooCommerce's default: no agent
     {"customer_ip_address": "", "customer_user_agent": AGENT},
@@ -441,7 +475,7 @@ def test_an_unreadable_session_start_leaves_the_ref_at_the_creation_and_says_so_
     {"customer_ip_address": ["203.0.113.9"], "customer_user_agent": AGENT},
 ])
 def test_a_customer_without_both_address_and_agent_is_no_visitor(change):
-    assert parse_order({**order(34), **change}, ("completed",)).client is None
+    assert parse_order({**order(34), "created_via": "checkout", **change}, ("completed",)).client is None
 
 
 @pytest.mark.parametrize("meta", [

@@ -299,7 +299,7 @@ AGENT = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 Ve
 def test_a_sale_carries_its_touch_and_only_the_visitors_digest_leaves_the_source(rsps):
     shop = make_shop(rsps)
     raw = order(61, "processing", "50.00", created="2026-09-02T16:18:02", paid="2026-09-02T16:28:02")
-    raw.update(customer_ip_address="::ffff:203.0.113.40", customer_user_agent=AGENT,
+    raw.update(customer_ip_address="::ffff:203.0.113.40", customer_user_agent=AGENT, created_via="checkout",
                meta_data=[{"id": 1, "key": "_wc_order_attribution_session_entry",
                            "value": "https://shop.example/product/x/?ref=chloe"},
                           {"id": 2, "key": "_wc_order_attribution_user_agent", "value": AGENT},
@@ -317,6 +317,82 @@ def test_a_sale_carries_its_touch_and_only_the_visitors_digest_leaves_the_source
     assert asked["include_meta"] == ("_subscription_renewal,_wc_order_attribution_session_entry,"
                                      "_wc_order_attribution_session_start_time,_affiliate")
     assert {"customer_ip_address", "customer_user_agent", "meta_data"} <= set(asked["_fields"].split(","))
+
+
+CREATED_VIA = [  # (created_via as the order says it, or None: not sent; matched by visitor; said in the log)
+    ("checkout", True, False), ("store-api", True, False),
+    ("admin", False, False), ("rest-api", False, False), ("subscription", False, False), ("pos-rest-api", False, False),
+    ("", False, True), ("kandi-storefront", False, True), (None, False, True),
+]
+
+
+@pytest.mark.parametrize("via, matched, said", CREATED_VIA)
+def test_only_a_checkout_s_sale_carries_its_visitor_and_an_unknown_creator_is_said_once(rsps, caplog, via, matched,
+                                                                                        said):
+    """The listing asks for `created_via` (once); a sale created by the customer's browser carries the
+    visitor's digest, any other none (its coupons and the ref it names still engage it); a value no
+    known creator sends is said with its count, never with an address or agent."""
+    shop = make_shop(rsps)
+    for oid in (71, 72):
+        raw = order(oid, "processing", "50.00", created="2026-09-02T16:18:02", paid="2026-09-02T16:28:02",
+                    coupon_lines=[{"id": oid, "code": "DAVID20", "discount": "5.00", "discount_tax": "0.00"}])
+        raw.update(customer_ip_address="203.0.113.40", customer_user_agent=AGENT, created_via=via,
+                   meta_data=[{"id": 1, "key": "_wc_order_attribution_session_entry",
+                               "value": "https://shop.example/?ref=chloe"}])
+        if via is None:
+            del raw["created_via"]
+        shop.add(raw)
+    ctx = context()
+    with caplog.at_level(logging.INFO, logger="siren_sync.sources.woocommerce"):
+        source().sync(ctx)
+    sale = ctx.events["woocommerce:sale:71"]
+    assert sale.touch == Touch(visitor=ctx.visitor("203.0.113.40", AGENT) if matched else None, ref="chloe",
+                               created_at=utc("2026-09-02T16:18:02"))
+    assert ctx.events["woocommerce:boundCouponUsed:71:david20"].collaborator == "david"
+    assert orders_params(shop)[0]["_fields"].split(",").count("created_via") == 1
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    shown = repr(via) if via is not None else "(not sent)"
+    assert warned == ([f"woocommerce: 2 paid order(s) created via {shown} are not matched to referral visits by "
+                       "their visitor (their address and agent may be whoever created them); if that is your "
+                       "storefront's checkout, add it to sync.woocommerce.visitor_created_via"] if said else [])
+    assert "203.0.113.40" not in caplog.text and AGENT not in caplog.text
+
+
+def test_each_unknown_creator_is_said_once_a_run_whatever_they_are(rsps, caplog):
+    """Each value once, with its count, by the first sync that meets it: a worker polling a shop whose
+    staff's tool names its orders is told once a run, not every five minutes."""
+    shop, woo = make_shop(rsps), source()
+    ctx = context()
+
+    def sync(*orders: tuple[int, str | None]) -> list[str]:
+        for oid, via in orders:
+            raw = order(oid, "processing", "50.00", created="2026-09-02T16:18:02", paid="2026-09-02T16:28:02")
+            raw.update(customer_ip_address="203.0.113.40", customer_user_agent=AGENT, created_via=via,
+                       date_modified_gmt=f"2026-09-03T10:00:{oid - 70:02d}")
+            shop.add(raw)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="siren_sync.sources.woocommerce"):
+            woo.sync(ctx)
+        return [r.getMessage().split(" are ")[0] for r in caplog.records]
+
+    assert sync((74, "kandi-storefront"), (75, None), (76, ""), (77, "kandi-storefront"), (78, "admin")) == [
+        "woocommerce: 1 paid order(s) created via ''", "woocommerce: 2 paid order(s) created via 'kandi-storefront'",
+        "woocommerce: 1 paid order(s) created via (not sent)"]  # null is not a name: as good as not sent
+    assert sync((79, "kandi-storefront"), (80, "bookings"), (81, "")) == [
+        "woocommerce: 1 paid order(s) created via 'bookings'"]
+    assert "woocommerce:sale:80" in ctx.events
+
+
+def test_a_shop_s_own_checkout_listed_in_visitor_created_via_is_matched_by_visitor_and_not_said(rsps, caplog):
+    shop = make_shop(rsps)
+    raw = order(73, "processing", "50.00", created="2026-09-02T16:18:02", paid="2026-09-02T16:28:02")
+    raw.update(customer_ip_address="203.0.113.40", customer_user_agent=AGENT, created_via="kandi-storefront")
+    shop.add(raw)
+    ctx = context()
+    with caplog.at_level(logging.WARNING, logger="siren_sync.sources.woocommerce"):
+        source(visitor_created_via=("checkout", "kandi-storefront")).sync(ctx)
+    assert ctx.events["woocommerce:sale:73"].touch.visitor == ctx.visitor("203.0.113.40", AGENT)
+    assert caplog.records == []
 
 
 def test_a_sale_carries_when_the_landing_page_naming_its_ref_was_visited(rsps):
