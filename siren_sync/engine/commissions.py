@@ -20,7 +20,7 @@ half-up; a full refund or a cancellation takes back exactly what is left. Pure: 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from types import MappingProxyType
@@ -207,18 +207,27 @@ def _percent(percentage: Decimal, exponent: int, units: str) -> tuple[Decimal, D
 
 
 def iso_of(value: datetime) -> str:
-    """`iso(value)`, made once for the same UTC time: a sale's rewards and their reasons name the
-    same few times (its creation, a visit), each formatted once; its payment time goes through it
-    too, for the faster format (1,024 kept: the visits' times stay among them). Other zones are not
-    cached (equal times in two zones are equal keys, yet written apart)."""
+    """`iso(value)`, faster for a UTC time: a sale's rewards name its payment and creation times and
+    its engagements', each a time of its own (a backfill formats 10,000s). Other zones go to `iso`."""
     return _iso_utc(value) if value.tzinfo is UTC else iso(value)
 
 
-@lru_cache(maxsize=1024)
 def _iso_utc(value: datetime) -> str:
-    """`iso` of a UTC time, in a third less time than `isoformat` (which asks the zone its offset)."""
-    return "%04d-%02d-%02dT%02d:%02d:%02d+00:00" % (  # noqa: UP031 (a %-format is the fastest here)
-        value.year, value.month, value.day, value.hour, value.minute, value.second)
+    """`iso` of a UTC time: its day's text made once per day (`_utc_day`), the clock's from a table
+    of two digits. A third of the instructions of `isoformat` (which asks the zone its offset) or of
+    a `%`-format; no cache of whole times, whose hash (an aware time's asks its offset too) costs
+    half a format and which are nearly all distinct."""
+    return f"{_utc_day(value.toordinal())}{_TWO[value.hour]}:{_TWO[value.minute]}:{_TWO[value.second]}+00:00"
+
+
+_TWO = tuple(f"{n:02d}" for n in range(60))  # 00 to 59: an hour, a minute, a second
+
+
+@lru_cache(maxsize=1024)
+def _utc_day(ordinal: int) -> str:
+    """`YYYY-MM-DDT` of a proleptic Gregorian day (`date.toordinal`), as `isoformat` writes it."""
+    day = date.fromordinal(ordinal)
+    return "%04d-%02d-%02dT" % (day.year, day.month, day.day)  # noqa: UP031 (the year in four digits)
 
 
 @lru_cache(maxsize=32)

@@ -369,5 +369,6 @@ def test_a_flat_reward_is_reversed_only_by_a_full_refund():
 @given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.just(UTC)))
 def test_a_utc_time_is_written_as_iso_writes_it(at):
     """`iso_of`'s own formatting of UTC times (microseconds dropped) is `iso`'s, byte for byte."""
-    c._iso_utc.cache_clear()
+    c._utc_day.cache_clear()
     assert c.iso_of(at) == iso(at)
+    assert c.iso_of(at) == iso(at)  # the day's text as cached
