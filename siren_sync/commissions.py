@@ -267,6 +267,7 @@ class _Work:
         self.manual_written: dict[str, dict[str, str]] = {}
         self.visits: dict[str, Record] = {}  # visitor -> the visits remembered, as this run leaves them
         self._visits: dict[str, tuple[Visits, Visits]] = {}  # the same, as `engine.Sale` takes them
+        self.remembers = True  # whether any visit is remembered, stored or this run's (`run` says)
         self._claims: dict[str, Claim] | None = None
         self.days = program_day_tables(store.tables(PROGRAM_OBLIGATIONS))  # a store's from before months
         self.newest: datetime | None = None  # the newest creation of an order this run rewarded
@@ -405,6 +406,7 @@ class _Work:
             if e.order_id is not None and e.quantity > 0:
                 engaging.setdefault(e.order_id, []).append(e)
         self.remember_visits(visits)
+        self.remembers = bool(self.visits) or bool(self.store.tables(PROGRAM_VISITS))
         _in_turn(taken)
         for event in taken:
             self.take(event, engaging.get(event.order_id, []) if event.order_id is not None else [])
@@ -435,13 +437,17 @@ class _Work:
 
     def visits_of(self, visitor: str) -> tuple[Visits, Visits]:
         """A visitor's remembered visits and revisits as (time, tracking id owner), read and converted
-        once a run."""
+        once a run. None looked up when no visit is remembered (`remembers`: a site whose access log
+        is not read, or whose customers never came by a ref link); the stored ones are read as the
+        store keeps them (this run changes that table only as it saves: its own are in `visits`)."""
+        if not self.remembers:
+            return _NO_VISITS
         found = self._visits.get(visitor)
         if found is None:
-            stored = (self.visits.get(visitor) or self.tx.get(PROGRAM_VISITS, visitor) or {}).get("visits", [])
-            visits = tuple((datetime.fromtimestamp(v[0], UTC), v[1]) for v in stored if len(v) == 2)
-            revisits = tuple((datetime.fromtimestamp(v[0], UTC), v[1]) for v in stored if len(v) > 2)
-            found = self._visits[visitor] = (visits, revisits)
+            stored = (self.visits.get(visitor) or self.store.get(PROGRAM_VISITS, visitor) or {}).get("visits")
+            found = self._visits[visitor] = _NO_VISITS if not stored else (
+                tuple((datetime.fromtimestamp(v[0], UTC), v[1]) for v in stored if len(v) == 2),
+                tuple((datetime.fromtimestamp(v[0], UTC), v[1]) for v in stored if len(v) > 2))
         return found
 
     @staticmethod
