@@ -537,7 +537,7 @@ class _Work:
         for ident, earned in entry["rewards"].items():
             doc = self.doc(ident, earned)
             if (doc and doc["program"] == program.key and "of" not in doc and doc.get("status") != "rejected"
-                    and Fraction(doc.get("refunded_share", "0")) < 1 and admits(doc["collaborator"])):
+                    and _refunded_share(doc) < 1 and admits(doc["collaborator"])):
                 if doc.get("products") is not None:
                     owned[doc["collaborator"]] = frozenset(doc["products"])
                     continue
@@ -668,7 +668,7 @@ class _Work:
         program = self.programs.get(doc["program"])
         rid = refund_id(event)
         moved = _share_moved(event)
-        share = Fraction(doc.get("refunded_share", "0")) - moved
+        share = _refunded_share(doc) - moved
         refunds = dict(doc.get("refunds", {}))
         left = Decimal(doc["amount"]) - Decimal(doc.get("taken", "0"))
         exponent = program.exponent if program is not None else decimals_of(Decimal(doc["reward"]))
@@ -754,6 +754,16 @@ def other_currency_counts(store: Store) -> dict[str, dict[str, int]]:
     """Per program, the paid orders in another currency than its units it counted nothing for (`check`)."""
     counts: dict[str, dict[str, int]] = (store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("other_currency", {})
     return counts
+
+
+_NONE_REFUNDED = Fraction(0)
+
+
+def _refunded_share(doc: Record) -> Fraction:
+    """The share of a reward's sale refunded so far (`refunded_share`, a fraction's text); 0 for one
+    never refunded, most of them, without parsing a text (a `Fraction` parses one with a regex)."""
+    text = doc.get("refunded_share")
+    return Fraction(text) if text is not None else _NONE_REFUNDED
 
 
 def _share_moved(event: Event) -> Fraction:
