@@ -19,7 +19,7 @@ half-up; a full refund or a cancellation takes back exactly what is left. Pure: 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
@@ -159,9 +159,12 @@ def revisited(revisits: Iterable[tuple[datetime, str]], visits: list[Engagement]
     return found
 
 
-def merged(found: Iterable[Engagement], admits: Admits) -> list[Engaged]:
+def merged(found: Sequence[Engagement], admits: Admits) -> list[Engaged]:
     """Each admitted collaborator's engagements merged (Siren: repeated engagements add; a revisit
     moves the first or last, it adds nothing), by id."""
+    if len(found) == 1:  # most engaged sales: one coupon or one visit, nothing to merge or sort
+        e = found[0]
+        return [Engaged(e.collaborator, int(e.type != REVISIT), e.at, e.at, e.at)] if admits(e.collaborator) else []
     by_who: dict[str, Engaged] = {}
     for e in found:
         if not admits(e.collaborator):
