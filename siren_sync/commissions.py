@@ -456,23 +456,25 @@ class _Work:
         order -> what their lines sold: the product, or the variation bought), from the order's
         engagement events, in one pass."""
         coupons: set[str] = set()
-        owners: dict[str, set[int]] = {}
+        owners: dict[str, frozenset[int]] = {}  # made as they are handed over: most owners sold one thing
         lines: dict[str, int | None] | None = None  # line id -> what it sold, made at the first royalty event
         for e in mine:
-            if not e.collaborator:
+            who = e.collaborator
+            if not who:
                 continue
             if e.type == "boundCouponUsed":
-                coupons.add(e.collaborator)
+                coupons.add(who)
             elif e.type == engine.ROYALTY:
                 if lines is None:
                     # the variation's id, not the parent's: the owner of the T-shirt, paid on size XL
                     # while another owns size L, must not count the L's line as theirs too
                     lines = {line.id: line.sold_id for line in (sale.order.lines if sale.order else ())}
-                product = lines.get(e.key.rsplit(":", 1)[-1])
+                key = e.key  # `...:<order>:<line id>`
+                product = lines.get(key[key.rfind(":") + 1:])
                 if product is not None:
-                    owners.setdefault(e.collaborator, set()).add(product)
-        return (tuple(sorted(coupons)) if coupons else (),
-                {who: frozenset(products) for who, products in owners.items()})
+                    held = owners.get(who)
+                    owners[who] = frozenset((product,)) if held is None else held | {product}
+        return tuple(sorted(coupons)) if coupons else (), owners
 
     def sale(self, sale: engine.Sale) -> None:
         paid: list[Paid]
