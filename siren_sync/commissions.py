@@ -275,6 +275,7 @@ class _Work:
         self.manual_written: dict[str, dict[str, str]] = {}
         self.visits: dict[str, Record] = {}  # visitor -> the visits remembered, as this run leaves them
         self._visits: dict[str, tuple[Visits, Visits]] = {}  # the same, as `engine.Sale` takes them
+        self.remembers = True  # whether any visit is remembered, stored or this run's (`run` says)
         self._claims: dict[str, Claim] | None = None
         self.days = program_day_tables(store.tables(PROGRAM_OBLIGATIONS))  # a store's from before months
         self.newest: datetime | None = None  # the newest creation of an order this run rewarded
@@ -418,6 +419,7 @@ class _Work:
             if e.order_id is not None and e.quantity > 0:
                 engaging.setdefault(e.order_id, []).append(e)
         self.remember_visits(visits)
+        self.remembers = bool(self.visits) or bool(self.store.tables(PROGRAM_VISITS))
         for event in sorted(adopted, key=attrgetter("at", "key")):  # orders' payments: each names its order
             self.remember_adopted(self.sale_of(event, engaging.get(event.order_id or 0, [])))
         _in_turn(taken)
@@ -450,13 +452,17 @@ class _Work:
 
     def visits_of(self, visitor: str) -> tuple[Visits, Visits]:
         """A visitor's remembered visits and revisits as (time, tracking id owner), read and converted
-        once a run."""
+        once a run. None looked up when no visit is remembered (`remembers`: a site whose access log
+        is not read, or whose customers never came by a ref link); the stored ones are read as the
+        store keeps them (this run changes that table only as it saves: its own are in `visits`)."""
+        if not self.remembers:
+            return _NO_VISITS
         found = self._visits.get(visitor)
         if found is None:
-            stored = (self.visits.get(visitor) or self.tx.get(PROGRAM_VISITS, visitor) or {}).get("visits", [])
-            visits = tuple((datetime.fromtimestamp(v[0], UTC), v[1]) for v in stored if len(v) == 2)
-            revisits = tuple((datetime.fromtimestamp(v[0], UTC), v[1]) for v in stored if len(v) > 2)
-            found = self._visits[visitor] = (visits, revisits)
+            stored = (self.visits.get(visitor) or self.store.get(PROGRAM_VISITS, visitor) or {}).get("visits")
+            found = self._visits[visitor] = _NO_VISITS if not stored else (
+                tuple((datetime.fromtimestamp(v[0], UTC), v[1]) for v in stored if len(v) == 2),
+                tuple((datetime.fromtimestamp(v[0], UTC), v[1]) for v in stored if len(v) > 2))
         return found
 
     @staticmethod
@@ -465,23 +471,25 @@ class _Work:
         order -> what their lines sold: the product, or the variation bought), from the order's
         engagement events, in one pass."""
         coupons: set[str] = set()
-        owners: dict[str, set[int]] = {}
+        owners: dict[str, frozenset[int]] = {}  # made as they are handed over: most owners sold one thing
         lines: dict[str, int | None] | None = None  # line id -> what it sold, made at the first royalty event
         for e in mine:
-            if not e.collaborator:
+            who = e.collaborator
+            if not who:
                 continue
             if e.type == "boundCouponUsed":
-                coupons.add(e.collaborator)
+                coupons.add(who)
             elif e.type == engine.ROYALTY:
                 if lines is None:
                     # the variation's id, not the parent's: the owner of the T-shirt, paid on size XL
                     # while another owns size L, must not count the L's line as theirs too
                     lines = {line.id: line.sold_id for line in (sale.order.lines if sale.order else ())}
-                product = lines.get(e.key.rsplit(":", 1)[-1])
+                key = e.key  # `...:<order>:<line id>`
+                product = lines.get(key[key.rfind(":") + 1:])
                 if product is not None:
-                    owners.setdefault(e.collaborator, set()).add(product)
-        return (tuple(sorted(coupons)) if coupons else (),
-                {who: frozenset(products) for who, products in owners.items()})
+                    held = owners.get(who)
+                    owners[who] = frozenset((product,)) if held is None else held | {product}
+        return tuple(sorted(coupons)) if coupons else (), owners
 
     def sale(self, sale: engine.Sale) -> None:
         paid: list[Paid]
@@ -574,7 +582,7 @@ class _Work:
         admits = self.admits[program.key]
         docs = [doc for ident, earned in entry["rewards"].items() if (doc := self.doc(ident, earned))
                 and doc["program"] == program.key and "of" not in doc and doc.get("status") != "rejected"
-                and Fraction(doc.get("refunded_share", "0")) < 1]
+                and _refunded_share(doc) < 1]
         if Fraction(entry.get("adopted_refunded", "0")) < 1:  # what the lost store paid (`remember_adopted`)
             lost = entry.get("adopted", {}).get(program.key, {})
             docs += [{"collaborator": who, **part} for who, part in lost.items()]
@@ -714,7 +722,7 @@ class _Work:
         program = self.programs.get(doc["program"])
         rid = refund_id(event)
         moved = _share_moved(event)
-        share = Fraction(doc.get("refunded_share", "0")) - moved
+        share = _refunded_share(doc) - moved
         refunds = dict(doc.get("refunds", {}))
         left = Decimal(doc["amount"]) - Decimal(doc.get("taken", "0"))
         exponent = program.exponent if program is not None else decimals_of(Decimal(doc["reward"]))
@@ -810,6 +818,16 @@ def other_currency_counts(store: Store) -> dict[str, dict[str, int]]:
     """Per program, the paid orders in another currency than its units it counted nothing for (`check`)."""
     counts: dict[str, dict[str, int]] = (store.get(CURSORS, PROGRAMS_CURSOR) or {}).get("other_currency", {})
     return counts
+
+
+_NONE_REFUNDED = Fraction(0)
+
+
+def _refunded_share(doc: Record) -> Fraction:
+    """The share of a reward's sale refunded so far (`refunded_share`, a fraction's text); 0 for one
+    never refunded, most of them, without parsing a text (a `Fraction` parses one with a regex)."""
+    text = doc.get("refunded_share")
+    return Fraction(text) if text is not None else _NONE_REFUNDED
 
 
 def _share_moved(event: Event) -> Fraction:

@@ -19,8 +19,8 @@ half-up; a full refund or a cancellation takes back exactly what is left. Pure: 
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from types import MappingProxyType
@@ -159,9 +159,12 @@ def revisited(revisits: Iterable[tuple[datetime, str]], visits: list[Engagement]
     return found
 
 
-def merged(found: Iterable[Engagement], admits: Admits) -> list[Engaged]:
+def merged(found: Sequence[Engagement], admits: Admits) -> list[Engaged]:
     """Each admitted collaborator's engagements merged (Siren: repeated engagements add; a revisit
     moves the first or last, it adds nothing), by id."""
+    if len(found) == 1:  # most engaged sales: one coupon or one visit, nothing to merge or sort
+        e = found[0]
+        return [Engaged(e.collaborator, int(e.type != REVISIT), e.at, e.at, e.at)] if admits(e.collaborator) else []
     by_who: dict[str, Engaged] = {}
     for e in found:
         if not admits(e.collaborator):
@@ -194,7 +197,8 @@ def _percent_of(value: Decimal, terms: tuple[Decimal, Decimal, str, str]) -> tup
     rate, quantum, before, after = terms
     # exact: a bounded value times a bounded percentage (its exponent moved by two), then one rounding
     amount = WIDE.multiply(value, rate).quantize(quantum, ROUND_HALF_UP, WIDE)
-    return amount, f"{before}{value} = {amount}{after}"
+    # `!s`: the same text as `format` (an empty spec), in half the instructions (no spec to parse)
+    return amount, f"{before}{value!s} = {amount!s}{after}"
 
 
 @lru_cache(maxsize=32)
@@ -207,18 +211,27 @@ def _percent(percentage: Decimal, exponent: int, units: str) -> tuple[Decimal, D
 
 
 def iso_of(value: datetime) -> str:
-    """`iso(value)`, made once for the same UTC time: a sale's rewards and their reasons name the
-    same few times (its creation, a visit), each formatted once; its payment time goes through it
-    too, for the faster format (1,024 kept: the visits' times stay among them). Other zones are not
-    cached (equal times in two zones are equal keys, yet written apart)."""
+    """`iso(value)`, faster for a UTC time: a sale's rewards name its payment and creation times and
+    its engagements', each a time of its own (a backfill formats 10,000s). Other zones go to `iso`."""
     return _iso_utc(value) if value.tzinfo is UTC else iso(value)
 
 
-@lru_cache(maxsize=1024)
 def _iso_utc(value: datetime) -> str:
-    """`iso` of a UTC time, in a third less time than `isoformat` (which asks the zone its offset)."""
-    return "%04d-%02d-%02dT%02d:%02d:%02d+00:00" % (  # noqa: UP031 (a %-format is the fastest here)
-        value.year, value.month, value.day, value.hour, value.minute, value.second)
+    """`iso` of a UTC time: its day's text made once per day (`_utc_day`), the clock's from a table
+    of two digits. A third of the instructions of `isoformat` (which asks the zone its offset) or of
+    a `%`-format; no cache of whole times, whose hash (an aware time's asks its offset too) costs
+    half a format and which are nearly all distinct."""
+    return f"{_utc_day(value.toordinal())}{_TWO[value.hour]}:{_TWO[value.minute]}:{_TWO[value.second]}+00:00"
+
+
+_TWO = tuple(f"{n:02d}" for n in range(60))  # 00 to 59: an hour, a minute, a second
+
+
+@lru_cache(maxsize=1024)
+def _utc_day(ordinal: int) -> str:
+    """`YYYY-MM-DDT` of a proleptic Gregorian day (`date.toordinal`), as `isoformat` writes it."""
+    day = date.fromordinal(ordinal)
+    return "%04d-%02d-%02dT" % (day.year, day.month, day.day)  # noqa: UP031 (the year in four digits)
 
 
 @lru_cache(maxsize=32)

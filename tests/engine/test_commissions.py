@@ -120,6 +120,17 @@ def test_only_the_program_s_engagement_types_count():
     assert [e.collaborator for e in found] == ["bruno"]
 
 
+@pytest.mark.parametrize("kind", ["boundCouponUsed", c.VISIT, c.REVISIT, "manual"])
+def test_one_engagement_merges_as_it_would_among_others(kind):
+    """One engagement (most sales) is merged as the loop over several merges it: a revisit alone scores
+    nothing; one of a collaborator the program does not admit is left out."""
+    at = CREATED - timedelta(hours=1)
+    one = c.Engagement(kind, "alice", at)
+    assert c.merged([one], admits) == [c.Engaged("alice", 0 if kind == c.REVISIT else 1, at, at, at)]
+    assert c.merged([one, c.Engagement(kind, "nobody", at)], admits) == c.merged([one], admits)
+    assert c.merged([c.Engagement(kind, "nobody", at)], admits) == []
+
+
 # -- revisits: a click again inside the access log's visitor window ------------------------------------
 
 
@@ -369,5 +380,6 @@ def test_a_flat_reward_is_reversed_only_by_a_full_refund():
 @given(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31), timezones=st.just(UTC)))
 def test_a_utc_time_is_written_as_iso_writes_it(at):
     """`iso_of`'s own formatting of UTC times (microseconds dropped) is `iso`'s, byte for byte."""
-    c._iso_utc.cache_clear()
+    c._utc_day.cache_clear()
     assert c.iso_of(at) == iso(at)
+    assert c.iso_of(at) == iso(at)  # the day's text as cached
