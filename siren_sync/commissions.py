@@ -531,9 +531,9 @@ class _Work:
             if isinstance(what, engine.Award):
                 rewards = [_reward(x, what.royalties.get(x.collaborator), str(what.value), what.why)
                            for x in what.allocations]
-                paid[key] = {r[0]: _part(r[1], r[5], r[6]) for r in rewards}
+                paid[key] = {r[0]: {"reward": str(r[1]), **_parts(r[5], r[6])} for r in rewards}
             else:
-                paid[key] = {r.collaborator: {"products": sorted(r.products)} for r in what if r.amount > 0}
+                paid[key] = {r.collaborator: _parts(r.products, None) for r in what if r.amount > 0}
         if paid:
             self.entry(sale.id)["adopted"] = paid
             self.changed.add(sale.id)
@@ -583,7 +583,7 @@ class _Work:
         docs = [doc for ident, earned in entry["rewards"].items() if (doc := self.doc(ident, earned))
                 and doc["program"] == program.key and "of" not in doc and doc.get("status") != "rejected"
                 and _refunded_share(doc) < 1]
-        if Fraction(entry.get("adopted_refunded", "0")) < 1:  # what the lost store paid (`remember_adopted`)
+        if _refunded_share(entry, "adopted_refunded") < 1:  # what the lost store paid (`remember_adopted`)
             lost = entry.get("adopted", {}).get(program.key, {})
             docs += [{"collaborator": who, **part} for who, part in lost.items()]
         for doc in docs:
@@ -647,10 +647,7 @@ class _Work:
                 doc["flat"] = True  # a refund after the program is gone still knows it (`_flat`)
             if shared:
                 doc.update(shared)
-            if products is not None:
-                doc["products"] = sorted(products)
-            elif parts is not None:
-                doc["share"], doc["royalty_on"] = str(parts[0]), sorted(parts[1])
+            doc.update(_parts(products, parts))
             self.index_put(ident, doc, written, day is None)
             self.done.rewards += 1
 
@@ -693,7 +690,7 @@ class _Work:
         reversal = event.reverses is not None
         if not reversal and "adopted" in (entry := self.entry(str(event.order_id))):
             # an order the lost store paid: its renewals stop once it is taken back whole
-            entry["adopted_refunded"] = str(Fraction(entry.get("adopted_refunded", "0")) - _share_moved(event))
+            entry["adopted_refunded"] = str(_refunded_share(entry, "adopted_refunded") - _share_moved(event))
             self.changed.add(str(event.order_id))
         rewards = self.of_sale(event.reverses) if event.reverses is not None else \
             self.entry(str(event.order_id))["rewards"]
@@ -791,14 +788,16 @@ def _reward(x: Allocation, royalty: engine.Royalty | None, value: str, why: str)
             (x.amount - royalty.amount, royalty.products))
 
 
-def _part(amount: Decimal, products: frozenset[int] | None, parts: tuple[Decimal, frozenset[int]] | None) -> Record:
-    """What `Work.renewal` reads of a reward (`_reward`'s parts), kept for a first order the lost store
-    paid (`Work.remember_adopted`): a royalty alone, a share, or both."""
+def _parts(products: frozenset[int] | None, parts: tuple[Decimal, frozenset[int]] | None) -> Record:
+    """The fields of a reward (`_reward`'s last two) that its renewals read beside its `reward`: a
+    royalty alone's `products`, a merged reward's `share` and `royalty_on`; none for a share. Written
+    in the reward's document, and in a first order's index entry when the lost store paid it
+    (`Work.remember_adopted`), so `Work.renewal` reads both alike."""
     if products is not None:
         return {"products": sorted(products)}
     if parts is not None:
         return {"share": str(parts[0]), "royalty_on": sorted(parts[1])}
-    return {"share": str(amount)}
+    return {}
 
 
 def _counted(cursor: Record, found: Mapping[str, Counter[str]]) -> Record:
@@ -823,10 +822,11 @@ def other_currency_counts(store: Store) -> dict[str, dict[str, int]]:
 _NONE_REFUNDED = Fraction(0)
 
 
-def _refunded_share(doc: Record) -> Fraction:
-    """The share of a reward's sale refunded so far (`refunded_share`, a fraction's text); 0 for one
-    never refunded, most of them, without parsing a text (a `Fraction` parses one with a regex)."""
-    text = doc.get("refunded_share")
+def _refunded_share(doc: Record, field: str = "refunded_share") -> Fraction:
+    """The share of a reward's sale refunded so far (`refunded_share`, a fraction's text; of a first
+    order the lost store paid, its entry's `adopted_refunded`); 0 for one never refunded, most of
+    them, without parsing a text (a `Fraction` parses one with a regex)."""
+    text = doc.get(field)
     return Fraction(text) if text is not None else _NONE_REFUNDED
 
 

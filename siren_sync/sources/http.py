@@ -139,6 +139,8 @@ def _int_header(response: requests.Response, name: str) -> int | None:
         return None
 
 
+TIMEOUT = (10.0, 30.0)  # (connect, read) seconds of every request unless an upstream is given others
+
 class Upstream:
     """One site (or one API root) behind one pooled session.
 
@@ -150,7 +152,7 @@ class Upstream:
     """
 
     def __init__(self, name: str, base_url: str, auth: Any = None, verify: bool | str = True,
-                 timeout: float | tuple[float, float] = (10.0, 30.0), user_agent: str = USER_AGENT,
+                 timeout: float | tuple[float, float] = TIMEOUT, user_agent: str = USER_AGENT,
                  retry: RetryPolicy | None = None, secrets: tuple[str, ...] = (),
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic,
                  rand: Callable[[], float] = random.random, session: requests.Session | None = None):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from siren_sync.errors import ConfigError, SirenSyncError, UsageError
 from siren_sync.sources.base import Source
-from siren_sync.sources.http import Upstream
+from siren_sync.sources.http import TIMEOUT, Upstream
 
 if TYPE_CHECKING:
     from siren_sync.app import App
@@ -44,11 +44,8 @@ def wp_upstream(config: Config, name: str, read_timeout: float | None = None) ->
     site = config.site
     if not site.wp_user or site.wp_app_password is None:
         return None
-    upstream = Upstream(name, f"{site.url}/wp-json", auth=(site.wp_user, site.wp_app_password.value),
-                        verify=site.verify_tls)
-    if read_timeout is not None:
-        upstream.timeout = (min(upstream.timeout[0], read_timeout), read_timeout)
-    return upstream
+    return Upstream(name, f"{site.url}/wp-json", auth=(site.wp_user, site.wp_app_password.value),
+                    verify=site.verify_tls, timeout=TIMEOUT if read_timeout is None else read_timeout)
 
 
 def _wordpress(config: Config, name: str) -> Upstream:
