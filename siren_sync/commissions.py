@@ -360,9 +360,7 @@ class _Work:
             tables.setdefault(program_obligations_table(doc["earned_at"], self.days), {})[ident] = doc
         for order in self.changed:
             if (table := _index_table(order)) is not None:
-                entry = self.entries[order]  # stored without renewals while it has none (most orders)
-                tables.setdefault(table, {})[order] = entry if entry["renewals"] else {
-                    field: value for field, value in entry.items() if field != "renewals"}
+                tables.setdefault(table, {})[order] = _stored_entry(self.entries[order])
         for table, docs in tables.items():
             self.tx.put_many(table, docs)
         self.tx.put_many(PROGRAM_VISITS, self.visits)
@@ -971,6 +969,16 @@ def _copied(entry: Record) -> Record:
     """A stored index entry, as a copy this run may change (its rewards and renewals)."""
     return {**entry, "rewards": dict(entry.get("rewards", {})),
             "renewals": {program: list(orders) for program, orders in entry.get("renewals", {}).items()}}
+
+
+def _stored_entry(entry: Record) -> Record:
+    """An order's index entry as stored: without its `renewals` while it has none (most orders;
+    `_copied` reads it back)."""
+    if entry["renewals"]:
+        return entry
+    if len(entry) == 2:  # its rewards alone: no adopted payment
+        return {"rewards": entry["rewards"]}
+    return {field: value for field, value in entry.items() if field != "renewals"}
 
 
 def _noted(doc: Record, outcome: str, **changes: str) -> Record:
