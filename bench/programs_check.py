@@ -15,7 +15,8 @@ The visitor key, random per store, is fixed in both (a digest is the same only u
 
 Documents are compared in their full form: each reward as every reader takes it (`commissions.full`
 of this tree: a lean reward's `program`, `order`, `collaborator`, `why` and `reward` filled in),
-each order's index entry with its `renewals` (none when it stores none). A change that stores the
+each order's index entry with its `renewals` (none when it stores none) and the UTC day of each
+reward it names (what finds its table: the time is the reward's own). A change that stores the
 same rewards in fewer bytes passes; one that changes what a reader sees does not. `--as-stored`
 compares the bytes as stored instead.
 
@@ -182,7 +183,9 @@ def _expanded(state: Any) -> Any:
         if name.startswith("programs/obligations/"):
             found[name] = {ident: full(ident, doc) for ident, doc in value.items()}
         elif name.startswith("programs/orders/"):
-            found[name] = {order: {"renewals": {}, **entry} for order, entry in value.items()}
+            found[name] = {order: {"renewals": {}, **entry, "rewards": {ident: earned[:10] for ident, earned
+                                                                     in entry["rewards"].items()}}
+                           for order, entry in value.items()}
         else:
             found[name] = _expanded(value)
     return found

@@ -20,7 +20,7 @@ store transaction with that count:
   and the sum is noted (one processing is not paid yet: its fulfillment may still be cancelled).
 
 Each reward and clawback is also in its order's entry of `programs/orders/<order // 1000>` (its id
-and earned day; for a first order, the renewals each program rewarded), written in the same commit:
+and earned UTC day; for a first order, the renewals each program rewarded), written in the same commit:
 a run reads the entries of the orders its events touch and those rewards, never every reward stored,
 so a poll costs what its events touch, whatever the store's history (a lead's or a manual sale's
 reward, with no order number, is looked up in its one event's month table).
@@ -318,7 +318,7 @@ class _Work:
         once, not each) and its order and program (a lean document does not name them); not
         `indexed`: a sale of no order, whose key may read like an order number (`known`)."""
         if ident not in rewards:
-            rewards[ident] = doc["earned_at"]
+            rewards[ident] = doc["earned_at"][:10]  # its day names its table: the time is in the document
             if indexed:
                 self.changed.add(order)
             elif _of_manual_sale(doc):
@@ -1097,8 +1097,9 @@ def _reversals_clawbacks(store: Store, ident: str, doc: Record) -> dict[str, Rec
 
 
 def _indexed(store: Store, order: str) -> Mapping[str, str]:
-    """The rewards and clawbacks of `order` as its index entry names them (obligation id ->
-    earned_at); none for a sale with no order number."""
+    """The rewards and clawbacks of `order` as its index entry names them (obligation id -> the UTC
+    day it was earned, which names its table: its earned_at in a store written before lean
+    documents); none for a sale with no order number."""
     table = _index_table(order)
     entry = store.get(table, order) if table is not None else None
     return (entry or {}).get("rewards", {})

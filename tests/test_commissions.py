@@ -161,9 +161,10 @@ def test_rewards_are_stored_lean_and_read_whole(store):
             "bruno's lines: 50% of 40.00 = 20.00 USD (rounded half-up to 0.01)")
     owners = [["collaboratorProductSold", "alice", created], ["collaboratorProductSold", "bruno", created]]
     stored = _stored(store)
-    assert stored["programs/orders/0"] == {"7": {"rewards": dict.fromkeys(
-        ("affiliates:7:alice", "royalties:7:alice", "royalties:7:bruno"), paid)}, "8": {"rewards": dict.fromkeys(
-            ("affiliates:8:alice", "royalties:8:alice", "royalties:8:bruno"), paid)}}
+    day = "2026-11-10"  # the reward's day names its table: its time is in the reward
+    assert stored["programs/orders/0"] == {
+        "7": {"rewards": dict.fromkeys(("affiliates:7:alice", "royalties:7:alice", "royalties:7:bruno"), day)},
+        "8": {"rewards": dict.fromkeys(("affiliates:8:alice", "royalties:8:alice", "royalties:8:bruno"), day)}}
     docs = stored["programs/obligations/2026-11"]
     assert {ident: docs[ident] for ident in ("affiliates:7:alice", "royalties:7:alice")} == {
         "affiliates:7:alice": {
@@ -194,12 +195,14 @@ def test_a_royalty_of_one_owner_stores_no_why_and_reads_it_as_its_arithmetic(sto
 
 
 def _whole(store):
-    """Write every stored reward again as a store before lean documents held it (every field, the
-    index's empty `renewals`)."""
+    """Write every stored reward again as a store before lean documents held it (every field; in the
+    index, each reward's earned_at and the empty `renewals`)."""
+    earned = {ident: doc["earned_at"] for ident, doc in commissions.documents(store).items()}
     with store.transaction() as tx:
         for table, docs in _stored(store).items():
             for ident, doc in docs.items():
-                whole = commissions.full(ident, doc) if "obligations" in table else {"renewals": {}, **doc}
+                whole = commissions.full(ident, doc) if "obligations" in table else {
+                    "renewals": {}, **doc, "rewards": {reward: earned[reward] for reward in doc["rewards"]}}
                 tx.put(table, ident, dict(whole))
 
 
@@ -221,6 +224,9 @@ def test_rewards_stored_whole_before_lean_documents_read_refund_and_renew_as_lea
                 _whole(store)
                 whole_docs = _stored(store)["programs/obligations/2026-11"].values()
                 assert all("reward" in d and "program" in d for d in whole_docs)
+                assert _stored(store)["programs/orders/0"]["7"] == {"rewards": {
+                    "affiliates:7:alice": "2026-11-10T12:05:00+00:00", "royalties:7:alice": "2026-11-10T12:05:00+00:00",
+                    "royalties:7:bruno": "2026-11-10T12:05:00+00:00"}, "renewals": {}}
             shop.record(*order(oid=8, coupon="alice", total="70.00"))
             shop.record(refund(55, "40.00"), refund(56, "10.00", oid=8, total="70.00"))
             shop.record(*order(oid=20, total="80.00", visitor=None, renewal_of=7, at=PAID + timedelta(days=7)))
