@@ -613,20 +613,29 @@ class _Work:
         """Write each reward of an award (once: never a second time) earned at `earned` (`iso` of the
         sale's payment time, in UTC)."""
         value, why, parts = str(a.value), a.why, a.royalties
-        self.write_rewards(program, sale, earned, a.arithmetic, [
-            [e.type, e.collaborator, engine.iso_of(e.at)] for e in a.engagements], (
-            _reward(x, parts.get(x.collaborator), value, why) if parts else
-            (x.collaborator, x.amount, str(x.score), value, x.note or why, None, None) for x in a.allocations))
+        engaged: list[list[str]] = []
+        for e in a.engagements:  # loops, not comprehensions: most awards have one of each, each a frame
+            engaged.append([e.type, e.collaborator, engine.iso_of(e.at)])
+        paying: list[Reward] = []
+        for x in a.allocations:
+            paying.append(_reward(x, parts.get(x.collaborator), value, why) if parts else
+                          (x.collaborator, x.amount, str(x.score), value, x.note or why, None, None))
+        self.write_rewards(program, sale, earned, a.arithmetic, engaged, paying)
 
     def write_royalties(self, program: Program, sale: engine.Sale, royalties: list[engine.Royalty],
                         earned: str) -> None:
         """Write the rewards of a program of royalties alone (`engine.royalties_alone`): those its
         award would have, each owner's royalty above zero, engaged by each owner at the creation."""
         at = engine.iso_of(sale.created_at)
+        engaged: list[list[str]] = []
+        paying: list[Reward] = []
+        for r in royalties:  # a loop, not two comprehensions: most sales have one owner, each a frame
+            who, amount = r.collaborator, r.amount
+            engaged.append([engine.ROYALTY, who, at])
+            if amount > 0:
+                paying.append((who, amount, str(len(r.products)), str(r.value), r.note, r.products, None))
         self.write_rewards(program, sale, earned, royalties[0].note if len(royalties) == 1 else "; ".join(
-            r.note for r in royalties), [[engine.ROYALTY, r.collaborator, at] for r in royalties], [
-            (r.collaborator, r.amount, str(len(r.products)), str(r.value), r.note, r.products, None)
-            for r in royalties if r.amount > 0])  # most sales: one owner
+            r.note for r in royalties), engaged, paying)
 
     def write_rewards(self, program: Program, sale: engine.Sale, earned: str, arithmetic: str,
                       engagements: list[list[str]], rewards: Iterable[Reward]) -> None:
