@@ -646,13 +646,14 @@ class _Work:
         `royalty_on` (the products of the royalty): what its renewals pay again.
 
         Each is written lean (`full` reads it whole): no `reward` (its `amount` until a refund changes
-        it), no `why` when it says what `arithmetic` says, and of an order (a number) no `program`,
-        `order` and `collaborator`, which its id names."""
+        it), no `why` when it says what `arithmetic` says, and no `program`, `order` and
+        `collaborator`, which its id names (a program key holds no ':'; an order whose key holds one,
+        a lead's or a manual sale's, keeps them)."""
         shared = self._shared(program, sale) if program.hold or program.review or sale.renewal_of is not None else None
         known: tuple[dict[str, str], str | None] | None = None  # asked at the first reward: a sale may have none
         fresh = True  # the first reward written takes `engagements`, the others a copy
         key, order, units = program.key, sale.id, program.units
-        named = not _numbered(order)  # a lead's or a manual sale's key may hold a ':': its id does not parse
+        named = ":" in order  # a lead's or a manual sale's key may hold one: its id does not parse
         for who, amount, score, value, why, products, parts in rewards:
             ident = f"{key}:{order}:{who}"
             written, day = known = known or self.known(sale, earned)
@@ -734,8 +735,8 @@ class _Work:
         if stored is None:
             stored = self.manual_sales[table] = {}
             for ident, doc in self.store.table(table).items():
-                if _of_manual_sale(doc):
-                    stored.setdefault(doc["order"], {})[ident] = doc["earned_at"]
+                if _of_manual_sale(doc):  # its order: its key, in its id when lean (`full`)
+                    stored.setdefault(full(ident, doc)["order"], {})[ident] = doc["earned_at"]
         return {**stored.get(order, {}), **self.manual_written.get(order, {})}
 
     def adjust(self, ident: str, doc: Record, event: Event) -> None:
@@ -823,9 +824,10 @@ def reward_of(doc: Record) -> str:
 def full(ident: str, doc: Record) -> Record:
     """A stored program reward (or clawback) `ident` in its full form, as every reader takes it:
     with what `write_rewards` leaves out of a lean document (its `program`, `order` and
-    `collaborator`, which its id `<program>:<order>:<collaborator>` names; `why`, the same as its
-    `arithmetic`; `reward`, the same as its `amount`). A clawback, and a document written whole (all
-    of them before lean documents), is returned as it is; a lean one as a new document."""
+    `collaborator`, which its id `<program>:<order>:<collaborator>` names when neither the program
+    nor the order holds a ':'; `why`, the same as its `arithmetic`; `reward`, the same as its
+    `amount`). A clawback, and a document written whole (all of them before lean documents), is
+    returned as it is; a lean one as a new document."""
     if "of" in doc or ("why" in doc and "reward" in doc and "program" in doc):
         return doc
     whole = {"why": doc["arithmetic"], "reward": doc["amount"], **doc}
@@ -841,7 +843,8 @@ def _lean(ident: str, doc: Record) -> Record:
     left = {"reward"} if doc["reward"] == doc["amount"] else set()
     if doc["why"] == doc["arithmetic"]:
         left.add("why")
-    if _numbered(doc["order"]) and ident == f"{doc['program']}:{doc['order']}:{doc['collaborator']}":
+    program, order = doc["program"], doc["order"]
+    if ":" not in program and ":" not in order and ident == f"{program}:{order}:{doc['collaborator']}":
         left.update(("program", "order", "collaborator"))
     return {field: value for field, value in doc.items() if field not in left}
 
