@@ -355,9 +355,15 @@ class _Work:
         return {}, program_obligations_table(earned, self.days)
 
     def save(self) -> None:
+        """Put this run's documents and the index entries it changed, each table's at once."""
         tables: dict[str, dict[str, Record]] = {}
+        by_day: dict[str, dict[str, Record]] = {}  # a UTC day -> its table's documents: found once a day
         for ident, doc in self.written.items():
-            tables.setdefault(program_obligations_table(doc["earned_at"], self.days), {})[ident] = doc
+            earned = doc["earned_at"]
+            docs = by_day.get(day := earned[:10])
+            if docs is None:
+                docs = by_day[day] = tables.setdefault(program_obligations_table(earned, self.days), {})
+            docs[ident] = doc
         for order in self.changed:
             if (table := _index_table(order)) is not None:
                 tables.setdefault(table, {})[order] = _stored_entry(self.entries[order])
