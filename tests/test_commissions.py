@@ -477,6 +477,23 @@ def test_a_manual_sale_pays_its_collaborator(store):
     assert shop.owed() == {"affiliates:crm:deal:9:bruno": (Decimal("50.00"), "payable")}
 
 
+def test_a_sale_whose_key_holds_a_colon_keeps_what_its_id_cannot_name_and_one_without_is_lean(store):
+    shop = Shop(store, program(engagements=("manual",), percentage=None, flat=Decimal("50.00")))
+    shop.record(Event(key="crm:deal:9", type="sale", at=CREATED, revenue=Decimal("900"), collaborator="bruno",
+                      source="import"),
+                Event(key="deal-10", type="sale", at=CREATED, revenue=Decimal("900"), collaborator="bruno",
+                      source="import"))
+    stored = _stored(store)["programs/obligations/2026-11"]
+    named, lean = stored["affiliates:crm:deal:9:bruno"], stored["affiliates:deal-10:bruno"]
+    assert (named["program"], named["order"], named["collaborator"]) == ("affiliates", "crm:deal:9", "bruno")
+    assert "program" not in lean and "order" not in lean and "collaborator" not in lean
+    docs = shop.docs()
+    assert (docs["affiliates:deal-10:bruno"]["order"], docs["affiliates:deal-10:bruno"]["collaborator"]) == (
+        "deal-10", "bruno")
+    assert shop.owed() == {"affiliates:crm:deal:9:bruno": (Decimal("50.00"), "payable"),
+                           "affiliates:deal-10:bruno": (Decimal("50.00"), "payable")}
+
+
 def test_a_manual_sale_keyed_like_an_order_number_and_that_order_are_two_rewards(store):
     """A CRM deal imported with the key `7` and WooCommerce order 7, both alice's: two obligations
     (one id for both would keep only one of them), and order 7's refund touches only its own."""
