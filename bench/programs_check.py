@@ -13,8 +13,15 @@ sorted keys) and the `cursors` entry of the programs (less its `at` time):
 
 The visitor key, random per store, is fixed in both (a digest is the same only under the same key).
 
+Documents are compared in their full form: each reward as every reader takes it (`commissions.full`
+of this tree: a lean reward's `program`, `order`, `collaborator`, `why` and `reward` filled in),
+each order's index entry with its `renewals` (none when it stores none) and the UTC day of each
+reward it names (what finds its table: the time is the reward's own). A change that stores the
+same rewards in fewer bytes passes; one that changes what a reader sees does not. `--as-stored`
+compares the bytes as stored instead.
+
     python bench/programs_check.py [--base b1c518f] [--orders 4000] [--refunds 300] [--days 3]
-                                   [--orders-per-day 300] [--polls 36]
+                                   [--orders-per-day 300] [--polls 36] [--as-stored]
 
 Exit 0 when both sides stored the same, 1 (with the first differences) when not.
 """
@@ -165,6 +172,25 @@ def _differences(base: Any, mine: Any, where: str = "") -> list[str]:
     return []
 
 
+def _expanded(state: Any) -> Any:
+    """A dump's states with every reward and index entry in its full form (see the docstring)."""
+    from siren_sync.commissions import full
+
+    if not isinstance(state, dict):
+        return state
+    found: dict[str, Any] = {}
+    for name, value in state.items():
+        if name.startswith("programs/obligations/"):
+            found[name] = {ident: full(ident, doc) for ident, doc in value.items()}
+        elif name.startswith("programs/orders/"):
+            found[name] = {order: {"renewals": {}, **entry, "rewards": {ident: earned[:10] for ident, earned
+                                                                     in entry["rewards"].items()}}
+                           for order, entry in value.items()}
+        else:
+            found[name] = _expanded(value)
+    return found
+
+
 def compare(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="programs-check-base-") as tmp:
         code = Path(tmp) / "code"
@@ -175,11 +201,12 @@ def compare(args: argparse.Namespace) -> int:
         _run_side(args, str(code), Path(tmp) / "base.json")
         _run_side(args, None, Path(tmp) / "mine.json")
         base, mine = (json.loads((Path(tmp) / f"{side}.json").read_text()) for side in ("base", "mine"))
-    found = _differences(base, mine)
+    found = _differences(base, mine) if args.as_stored else _differences(_expanded(base), _expanded(mine))
     states = [state for name, state in base.items() if name.startswith("backfill")]
     states += [state for name, state in base.items() if name.startswith("steady") for state in state.values()]
     docs = sum(len(t) for state in states for t in state.values())
-    print(f"programs check against {args.base}: {docs} documents compared, "
+    print(f"programs check against {args.base}: {docs} documents compared "
+          f"{'as stored' if args.as_stored else 'in their full form'}, "
           + ("the same" if not found else f"{len(found)} differences"))
     for line in found[:20]:
         print("  " + line)
@@ -194,6 +221,8 @@ def cli(argv: list[str] | None = None) -> int:
     p.add_argument("--days", type=int, default=3)
     p.add_argument("--orders-per-day", type=float, default=300)
     p.add_argument("--polls", type=int, default=36)
+    p.add_argument("--as-stored", action="store_true",
+                   help="compare the documents as stored, not in their full form (commissions.full)")
     p.add_argument("--dump", help=argparse.SUPPRESS)  # one side, in its own process
     a = p.parse_args(argv)
     if a.dump:

@@ -20,7 +20,7 @@ store transaction with that count:
   and the sum is noted (one processing is not paid yet: its fulfillment may still be cancelled).
 
 Each reward and clawback is also in its order's entry of `programs/orders/<order // 1000>` (its id
-and earned day; for a first order, the renewals each program rewarded), written in the same commit:
+and earned UTC day; for a first order, the renewals each program rewarded), written in the same commit:
 a run reads the entries of the orders its events touch and those rewards, never every reward stored,
 so a poll costs what its events touch, whatever the store's history (a lead's or a manual sale's
 reward, with no order number, is looked up in its one event's month table).
@@ -307,19 +307,24 @@ class _Work:
         return self._claims
 
     def put(self, ident: str, doc: Record) -> None:
-        self.index_put(ident, doc, self.entry(doc["order"])["rewards"])
+        """Write a reward again (a refund changed it) or a clawback, `doc` in its full form (`full`):
+        stored lean (`_lean`), as `write_rewards` writes it."""
+        order = doc["order"]
+        self.index_put(ident, _lean(ident, doc), self.entry(order)["rewards"], order, doc["program"])
 
-    def index_put(self, ident: str, doc: Record, rewards: dict[str, str], indexed: bool = True) -> None:
-        """`put`, given the rewards of its order's entry (a sale's rewards find it once, not each);
-        not `indexed`: a sale of no order, whose key may read like an order number (`known`)."""
+    def index_put(self, ident: str, doc: Record, rewards: dict[str, str], order: str, program: str,
+                  indexed: bool = True) -> None:
+        """`put` of `doc` as stored, given the rewards of its order's entry (a sale's rewards find it
+        once, not each) and its order and program (a lean document does not name them); not
+        `indexed`: a sale of no order, whose key may read like an order number (`known`)."""
         if ident not in rewards:
-            rewards[ident] = doc["earned_at"]
+            rewards[ident] = doc["earned_at"][:10]  # its day names its table: the time is in the document
             if indexed:
-                self.changed.add(doc["order"])
+                self.changed.add(order)
             elif _of_manual_sale(doc):
-                self.manual_written.setdefault(doc["order"], {})[ident] = doc["earned_at"]
-        if doc.get("renewal_of") is not None:
-            self.count_renewal(doc["renewal_of"], doc["program"], doc["order"])
+                self.manual_written.setdefault(order, {})[ident] = doc["earned_at"]
+        if (first := doc.get("renewal_of")) is not None:
+            self.count_renewal(first, program, order)
         self.written[ident] = doc
 
     def count_renewal(self, first: str, program: str, order: str) -> None:
@@ -330,13 +335,15 @@ class _Work:
             self.changed.add(first)
 
     def doc(self, ident: str, earned: str) -> Record | None:
-        """A reward as this run leaves it (a copy of the stored one, from its month's table)."""
+        """A reward as this run leaves it, in its full form (`full`; the stored one is read from its
+        month's table once a run)."""
         found = self.written.get(ident) or self.read.get(ident)
         if found is None:
             found = self.tx.get(program_obligations_table(earned, self.days), ident)
-            if found is not None:
-                self.read[ident] = found
-        return found
+            if found is None:
+                return None
+            self.read[ident] = found
+        return full(ident, found)
 
     def known(self, sale: engine.Sale, earned: str) -> tuple[dict[str, str], str | None]:
         """(the rewards of the sale's order's entry, which name those written, this run's too (`put`);
@@ -348,12 +355,18 @@ class _Work:
         return {}, program_obligations_table(earned, self.days)
 
     def save(self) -> None:
+        """Put this run's documents and the index entries it changed, each table's at once."""
         tables: dict[str, dict[str, Record]] = {}
+        by_day: dict[str, dict[str, Record]] = {}  # a UTC day -> its table's documents: found once a day
         for ident, doc in self.written.items():
-            tables.setdefault(program_obligations_table(doc["earned_at"], self.days), {})[ident] = doc
+            earned = doc["earned_at"]
+            docs = by_day.get(day := earned[:10])
+            if docs is None:
+                docs = by_day[day] = tables.setdefault(program_obligations_table(earned, self.days), {})
+            docs[ident] = doc
         for order in self.changed:
             if (table := _index_table(order)) is not None:
-                tables.setdefault(table, {})[order] = self.entries[order]
+                tables.setdefault(table, {})[order] = _stored_entry(self.entries[order])
         for table, docs in tables.items():
             self.tx.put_many(table, docs)
         self.tx.put_many(PROGRAM_VISITS, self.visits)
@@ -591,7 +604,7 @@ class _Work:
                 if doc.get("products") is not None:
                     owned[doc["collaborator"]] = frozenset(doc["products"])
                     continue
-                first[doc["collaborator"]] = Decimal(doc["share"] if "share" in doc else doc["reward"])
+                first[doc["collaborator"]] = Decimal(doc["share"] if "share" in doc else reward_of(doc))
                 if "royalty_on" in doc:
                     owned[doc["collaborator"]] = frozenset(doc["royalty_on"])
         paid = set(entry["renewals"].get(program.key, ())) - {sale.id}
@@ -606,20 +619,29 @@ class _Work:
         """Write each reward of an award (once: never a second time) earned at `earned` (`iso` of the
         sale's payment time, in UTC)."""
         value, why, parts = str(a.value), a.why, a.royalties
-        self.write_rewards(program, sale, earned, a.arithmetic, [
-            [e.type, e.collaborator, engine.iso_of(e.at)] for e in a.engagements], (
-            _reward(x, parts.get(x.collaborator), value, why) if parts else
-            (x.collaborator, x.amount, str(x.score), value, x.note or why, None, None) for x in a.allocations))
+        engaged: list[list[str]] = []
+        for e in a.engagements:  # loops, not comprehensions: most awards have one of each, each a frame
+            engaged.append([e.type, e.collaborator, engine.iso_of(e.at)])
+        paying: list[Reward] = []
+        for x in a.allocations:
+            paying.append(_reward(x, parts.get(x.collaborator), value, why) if parts else
+                          (x.collaborator, x.amount, str(x.score), value, x.note or why, None, None))
+        self.write_rewards(program, sale, earned, a.arithmetic, engaged, paying)
 
     def write_royalties(self, program: Program, sale: engine.Sale, royalties: list[engine.Royalty],
                         earned: str) -> None:
         """Write the rewards of a program of royalties alone (`engine.royalties_alone`): those its
         award would have, each owner's royalty above zero, engaged by each owner at the creation."""
         at = engine.iso_of(sale.created_at)
+        engaged: list[list[str]] = []
+        paying: list[Reward] = []
+        for r in royalties:  # a loop, not two comprehensions: most sales have one owner, each a frame
+            who, amount = r.collaborator, r.amount
+            engaged.append([engine.ROYALTY, who, at])
+            if amount > 0:
+                paying.append((who, amount, str(len(r.products)), str(r.value), r.note, r.products, None))
         self.write_rewards(program, sale, earned, royalties[0].note if len(royalties) == 1 else "; ".join(
-            r.note for r in royalties), [[engine.ROYALTY, r.collaborator, at] for r in royalties], [
-            (r.collaborator, r.amount, str(len(r.products)), str(r.value), r.note, r.products, None)
-            for r in royalties if r.amount > 0])  # most sales: one owner
+            r.note for r in royalties), engaged, paying)
 
     def write_rewards(self, program: Program, sale: engine.Sale, earned: str, arithmetic: str,
                       engagements: list[list[str]], rewards: Iterable[Reward]) -> None:
@@ -627,28 +649,37 @@ class _Work:
         `rewards` are (collaborator, amount, score, value, why, the products of a royalty alone, the
         parts of a share and a royalty merged); they share the arithmetic and the engagements, as
         written. A merged reward alone records its parts apart, in `share` (the share's amount) and
-        `royalty_on` (the products of the royalty): what its renewals pay again."""
+        `royalty_on` (the products of the royalty): what its renewals pay again.
+
+        Each is written lean (`full` reads it whole): no `reward` (its `amount` until a refund changes
+        it), no `why` when it says what `arithmetic` says, and no `program`, `order` and
+        `collaborator`, which its id names (a program key holds no ':'; an order whose key holds one,
+        a lead's or a manual sale's, keeps them)."""
         shared = self._shared(program, sale) if program.hold or program.review or sale.renewal_of is not None else None
         known: tuple[dict[str, str], str | None] | None = None  # asked at the first reward: a sale may have none
         fresh = True  # the first reward written takes `engagements`, the others a copy
         key, order, units = program.key, sale.id, program.units
+        named = ":" in order  # a lead's or a manual sale's key may hold one: its id does not parse
         for who, amount, score, value, why, products, parts in rewards:
             ident = f"{key}:{order}:{who}"
             written, day = known = known or self.known(sale, earned)
             if ident in written or (day is not None and self.tx.get(day, ident) is not None):
                 continue  # written by an earlier run: never twice
-            text = str(amount)
             doc: Record = {
-                "program": key, "order": order, "collaborator": who, "amount": text, "reward": text,
-                "units": units, "score": score, "earned_at": earned, "value": value, "why": why,
+                "amount": str(amount), "units": units, "score": score, "earned_at": earned, "value": value,
                 "arithmetic": arithmetic, "engagements": engagements if fresh else [list(e) for e in engagements]}
             fresh = False
+            if why != arithmetic:
+                doc["why"] = why
+            if named:
+                doc.update(program=key, order=order, collaborator=who)
             if program.flat is not None:
                 doc["flat"] = True  # a refund after the program is gone still knows it (`_flat`)
             if shared:
                 doc.update(shared)
-            doc.update(_parts(products, parts))
-            self.index_put(ident, doc, written, day is None)
+            if products is not None or parts is not None:
+                doc.update(_parts(products, parts))
+            self.index_put(ident, doc, written, order, key, day is None)
             self.done.rewards += 1
 
     @staticmethod
@@ -710,8 +741,8 @@ class _Work:
         if stored is None:
             stored = self.manual_sales[table] = {}
             for ident, doc in self.store.table(table).items():
-                if _of_manual_sale(doc):
-                    stored.setdefault(doc["order"], {})[ident] = doc["earned_at"]
+                if _of_manual_sale(doc):  # its order: its key, in its id when lean (`full`)
+                    stored.setdefault(full(ident, doc)["order"], {})[ident] = doc["earned_at"]
         return {**stored.get(order, {}), **self.manual_written.get(order, {})}
 
     def adjust(self, ident: str, doc: Record, event: Event) -> None:
@@ -722,15 +753,16 @@ class _Work:
         share = _refunded_share(doc) - moved
         refunds = dict(doc.get("refunds", {}))
         left = Decimal(doc["amount"]) - Decimal(doc.get("taken", "0"))
-        exponent = program.exponent if program is not None else decimals_of(Decimal(doc["reward"]))
+        made = reward_of(doc)
+        exponent = program.exponent if program is not None else decimals_of(Decimal(made))
         refunded = self.refunded(program, doc, event, moved)
         flat = _flat(doc)  # the reward's own kind, whatever its program pays new sales now
-        change = engine.adjustment(Decimal(doc["reward"]), left, refunded, Decimal(doc["value"]), exponent,
+        change = engine.adjustment(Decimal(made), left, refunded, Decimal(doc["value"]), exponent,
                                    full=share >= 1, flat=flat)
         refunds[rid] = str(change)
         how = (f"the {left} left (full refund or cancellation)" if share >= 1 else
                "nothing (a flat reward goes back only with a full refund)" if flat else
-               f"{doc['reward']} x {-refunded} / {doc['value']}, rounded half-up")
+               f"{made} x {-refunded} / {doc['value']}, rounded half-up")
         notes = [*doc.get("notes", []), f"{'cancellation' if rid == 'cancel' else 'refund ' + rid} at {iso(event.at)}: "
                                         f"{change} = {how}"]
         doc = dict(doc, refunded_share=str(share), refunds=refunds, notes=notes)
@@ -786,6 +818,41 @@ def _reward(x: Allocation, royalty: engine.Royalty | None, value: str, why: str)
         return x.collaborator, x.amount, str(x.score), str(royalty.value), x.note or why, royalty.products, None
     return (x.collaborator, x.amount, str(x.score), value, x.note or why, None,
             (x.amount - royalty.amount, royalty.products))
+
+
+def reward_of(doc: Record) -> str:
+    """What a program reward paid when it was made, before any refund: its `amount` until a refund
+    changes it (then its `reward`, written at that change; a document written before lean documents
+    has it always)."""
+    return doc["reward"] if "reward" in doc else doc["amount"]
+
+
+def full(ident: str, doc: Record) -> Record:
+    """A stored program reward (or clawback) `ident` in its full form, as every reader takes it:
+    with what `write_rewards` leaves out of a lean document (its `program`, `order` and
+    `collaborator`, which its id `<program>:<order>:<collaborator>` names when neither the program
+    nor the order holds a ':'; `why`, the same as its `arithmetic`; `reward`, the same as its
+    `amount`). A clawback, and a document written whole (all of them before lean documents), is
+    returned as it is; a lean one as a new document."""
+    if "of" in doc or ("why" in doc and "reward" in doc and "program" in doc):
+        return doc
+    whole = {"why": doc["arithmetic"], "reward": doc["amount"], **doc}
+    if "program" not in doc:
+        whole["program"], whole["order"], whole["collaborator"] = ident.split(":", 2)
+    return whole
+
+
+def _lean(ident: str, doc: Record) -> Record:
+    """A reward in its full form as stored (`write_rewards`): without what `full` gives back."""
+    if "of" in doc:
+        return doc
+    left = {"reward"} if doc["reward"] == doc["amount"] else set()
+    if doc["why"] == doc["arithmetic"]:
+        left.add("why")
+    program, order = doc["program"], doc["order"]
+    if ":" not in program and ":" not in order and ident == f"{program}:{order}:{doc['collaborator']}":
+        left.update(("program", "order", "collaborator"))
+    return {field: value for field, value in doc.items() if field not in left}
 
 
 def _parts(products: frozenset[int] | None, parts: tuple[Decimal, frozenset[int]] | None) -> Record:
@@ -922,6 +989,16 @@ def _copied(entry: Record) -> Record:
             "renewals": {program: list(orders) for program, orders in entry.get("renewals", {}).items()}}
 
 
+def _stored_entry(entry: Record) -> Record:
+    """An order's index entry as stored: without its `renewals` while it has none (most orders;
+    `_copied` reads it back)."""
+    if entry["renewals"]:
+        return entry
+    if len(entry) == 2:  # its rewards alone: no adopted payment
+        return {"rewards": entry["rewards"]}
+    return {field: value for field, value in entry.items() if field != "renewals"}
+
+
 def _noted(doc: Record, outcome: str, **changes: str) -> Record:
     """`doc` with `changes`, its last note ending with what became of the adjustment."""
     notes = list(doc.get("notes", []))
@@ -935,6 +1012,7 @@ def _noted(doc: Record, outcome: str, **changes: str) -> Record:
 
 def obligation_of(ident: str, doc: Record, settling: Settling | None = None) -> Obligation:
     """A stored reward or clawback as an obligation (its status at `settling.as_of` when given)."""
+    doc = full(ident, doc)
     earned = parse_time(doc["earned_at"])
     due = parse_time(doc["payable_at"]) if doc.get("payable_at") else None
     stored, fulfillment, paid = doc.get("status", "pending"), None, None
@@ -946,27 +1024,33 @@ def obligation_of(ident: str, doc: Record, settling: Settling | None = None) -> 
 
 
 def documents(store: Store, days: tuple[str, str] | None = None) -> dict[str, Record]:
-    """Every stored program reward and clawback, by obligation id (the store's own documents: read
-    only); with `days` (first, last: UTC dates as `YYYY-MM-DD`), those earned in those days only,
-    read from the tables of their months (or days, `program_day_tables`) alone."""
+    """Every stored program reward and clawback, by obligation id, in its full form (`full`; the
+    store's own documents: read only); with `days` (first, last: UTC dates as `YYYY-MM-DD`), those
+    earned in those days only, read from the tables of their months (or days, `program_day_tables`)
+    alone."""
     found: dict[str, Record] = {}
     for table in store.tables(PROGRAM_OBLIGATIONS):
         if days is None:
-            found.update(store.table(table))
+            found.update((ident, full(ident, doc)) for ident, doc in store.table(table).items())
             continue
         span = table[len(PROGRAM_OBLIGATIONS):]  # YYYY-MM, or YYYY-MM-DD
         if days[0][:len(span)] <= span <= days[1][:len(span)]:
-            found.update((ident, doc) for ident, doc in store.table(table).items()
+            found.update((ident, full(ident, doc)) for ident, doc in store.table(table).items()
                          if days[0] <= doc["earned_at"][:10] <= days[1])
     return found
 
 
 class Found(NamedTuple):
-    """A stored program reward or clawback (`find`): its table, its document, its id as stored."""
+    """A stored program reward or clawback (`find`): its table, its document (in its full form,
+    `full`), its id as stored."""
 
     table: str
     doc: Record
     ident: str
+
+    @classmethod
+    def of(cls, table: str, doc: Record, ident: str) -> Found:
+        return cls(table, full(ident, doc), ident)
 
 
 def find(store: Store, ident: str) -> Found | None:
@@ -986,11 +1070,11 @@ def find(store: Store, ident: str) -> Found | None:
         stored = wanted if wanted in indexed else next((i for i in indexed if nfc(i) == wanted), None)
         if stored is not None and (doc := store.get(table := program_obligations_table(indexed[stored], days),
                                                     stored)):
-            return Found(table, doc, stored)
+            return Found.of(table, doc, stored)
     for table in store.tables(PROGRAM_OBLIGATIONS):
         doc = store.get(table, wanted)
         if doc is not None:
-            return Found(table, doc, wanted)
+            return Found.of(table, doc, wanted)
     return None if wanted.isascii() else _found_unnormalised(store, wanted)
 
 
@@ -1000,7 +1084,7 @@ def _found_unnormalised(store: Store, wanted: str) -> Found | None:
     for table in store.tables(PROGRAM_OBLIGATIONS):
         for stored, doc in store.table(table).items():
             if nfc(stored) == wanted:
-                return Found(table, doc, stored)
+                return Found.of(table, doc, stored)
     return None
 
 
@@ -1031,8 +1115,9 @@ def _reversals_clawbacks(store: Store, ident: str, doc: Record) -> dict[str, Rec
 
 
 def _indexed(store: Store, order: str) -> Mapping[str, str]:
-    """The rewards and clawbacks of `order` as its index entry names them (obligation id ->
-    earned_at); none for a sale with no order number."""
+    """The rewards and clawbacks of `order` as its index entry names them (obligation id -> the UTC
+    day it was earned, which names its table: its earned_at in a store written before lean
+    documents); none for a sale with no order number."""
     table = _index_table(order)
     entry = store.get(table, order) if table is not None else None
     return (entry or {}).get("rewards", {})

@@ -142,6 +142,108 @@ def test_the_stored_reward_documents_field_by_field(store):
     }
 
 
+def _stored(store):
+    """Every program table as stored (the rewards, the order index), as the store's own documents."""
+    return {table: store.table(table) for table in store.tables("programs/") if table != "programs/visits"}
+
+
+def test_rewards_are_stored_lean_and_read_whole(store):
+    """The documents of the test above as the store keeps them: no field twice. `program`, `order`
+    and `collaborator` are in the id, `reward` is the `amount` (no refund yet), a `why` equal to the
+    `arithmetic` is left out (a royalty of an order with one owner), and the order's index entry
+    has no `renewals`; every reader takes them whole (`documents`, above)."""
+    shop = Shop(store, program("royalties", engagements=("collaboratorProductSold",), percentage=Decimal(50)),
+                program())
+    shop.record(visit("bruno", CREATED - timedelta(hours=3)), *order(coupon="alice"))
+    shop.record(*order(oid=8, coupon="alice"))
+    created, paid = "2026-11-10T12:00:00+00:00", "2026-11-10T12:05:00+00:00"
+    both = ("alice's lines: 50% of 60.00 = 30.00 USD (rounded half-up to 0.01); "
+            "bruno's lines: 50% of 40.00 = 20.00 USD (rounded half-up to 0.01)")
+    owners = [["collaboratorProductSold", "alice", created], ["collaboratorProductSold", "bruno", created]]
+    stored = _stored(store)
+    day = "2026-11-10"  # the reward's day names its table: its time is in the reward
+    assert stored["programs/orders/0"] == {
+        "7": {"rewards": dict.fromkeys(("affiliates:7:alice", "royalties:7:alice", "royalties:7:bruno"), day)},
+        "8": {"rewards": dict.fromkeys(("affiliates:8:alice", "royalties:8:alice", "royalties:8:bruno"), day)}}
+    docs = stored["programs/obligations/2026-11"]
+    assert {ident: docs[ident] for ident in ("affiliates:7:alice", "royalties:7:alice")} == {
+        "affiliates:7:alice": {
+            "amount": "25.00", "units": "USD", "score": "1", "earned_at": paid, "value": "100.00",
+            "why": f"newestEngagementWins: alice's engagement at {created} is the newest",
+            "arithmetic": "25% of 100.00 = 25.00 USD (rounded half-up to 0.01)",
+            "engagements": [["boundCouponUsed", "alice", created],
+                            ["referredSiteVisit", "bruno", "2026-11-10T09:00:00+00:00"]]},
+        "royalties:7:alice": {
+            "amount": "30.00", "units": "USD", "score": "1", "earned_at": paid, "value": "60.00",
+            "why": "alice's lines: 50% of 60.00 = 30.00 USD (rounded half-up to 0.01)", "arithmetic": both,
+            "engagements": owners, "products": [93]}}
+    shop = Shop(store, program("royalties", engagements=("collaboratorProductSold",), percentage=Decimal(50)))
+    one = _stored(store)["programs/obligations/2026-11"]["royalties:8:bruno"]
+    assert "why" not in one or one["why"] != one["arithmetic"]
+    assert "reward" not in one and "program" not in one and "order" not in one and "collaborator" not in one
+    assert commissions.full("royalties:8:bruno", one) == shop.docs()["royalties:8:bruno"]
+
+
+def test_a_royalty_of_one_owner_stores_no_why_and_reads_it_as_its_arithmetic(store):
+    shop = Shop(store, program("royalties", engagements=("collaboratorProductSold",), percentage=Decimal(50)))
+    shop.ledger.record(order()[:2])  # the order's sale and alice's line only
+    commissions.reward(store, shop.programs, PEOPLE, LATER)
+    (doc,) = _stored(store)["programs/obligations/2026-11"].values()
+    assert "why" not in doc and doc["arithmetic"] == "alice's lines: 50% of 60.00 = 30.00 USD (rounded half-up to 0.01)"
+    (o,) = commissions.obligations(store)
+    assert o.note == doc["arithmetic"] == shop.docs()["royalties:7:alice"]["why"]
+
+
+def _whole(store):
+    """Write every stored reward again as a store before lean documents held it (every field; in the
+    index, each reward's earned_at and the empty `renewals`)."""
+    earned = {ident: doc["earned_at"] for ident, doc in commissions.documents(store).items()}
+    with store.transaction() as tx:
+        for table, docs in _stored(store).items():
+            for ident, doc in docs.items():
+                whole = commissions.full(ident, doc) if "obligations" in table else {
+                    "renewals": {}, **doc, "rewards": {reward: earned[reward] for reward in doc["rewards"]}}
+                tx.put(table, ident, dict(whole))
+
+
+def test_rewards_stored_whole_before_lean_documents_read_refund_and_renew_as_lean_ones(store_path, tmp_path):
+    """The same sales, refunds and a renewal on a store whose first rewards are lean and on one whose
+    first rewards were rewritten whole (as written before): every reader sees the same documents,
+    obligations and earnings; a refund that changes a lean reward's amount writes its `reward`."""
+    from siren_sync.store import Store
+
+    seen = []
+    for whole in (False, True):
+        with Store(store_path.parent / f"{whole}" / "s.json") as store:
+            shop = Shop(store, program(renewals=None), program("royalties", engagements=("collaboratorProductSold",),
+                                                               percentage=Decimal(50), clawback=False))
+            shop.record(*order(coupon="alice"), *order(oid=9, coupon="alice", total="50.00"))
+            (tmp_path / f"{whole}").mkdir()
+            shop.pay(tmp_path / f"{whole}")
+            if whole:
+                _whole(store)
+                whole_docs = _stored(store)["programs/obligations/2026-11"].values()
+                assert all("reward" in d and "program" in d for d in whole_docs)
+                assert _stored(store)["programs/orders/0"]["7"] == {"rewards": {
+                    "affiliates:7:alice": "2026-11-10T12:05:00+00:00", "royalties:7:alice": "2026-11-10T12:05:00+00:00",
+                    "royalties:7:bruno": "2026-11-10T12:05:00+00:00"}, "renewals": {}}
+            shop.record(*order(oid=8, coupon="alice", total="70.00"))
+            shop.record(refund(55, "40.00"), refund(56, "10.00", oid=8, total="70.00"))
+            shop.record(*order(oid=20, total="80.00", visitor=None, renewal_of=7, at=PAID + timedelta(days=7)))
+            seen.append((shop.docs(), commissions.obligations(store), shop.owed(LATER + timedelta(days=30))))
+            if not whole:
+                docs = _stored(store)["programs/obligations/2026-11"]
+                reduced, clawed = docs["affiliates:8:alice"], docs["affiliates:7:alice"]
+                left = docs["royalties:7:alice"]
+                assert (reduced["amount"], reduced["reward"]) == ("15.00", "17.50")  # written at the change
+                assert "reward" not in clawed and "reward" not in left  # paid: a clawback, or left alone
+                assert _stored(store)["programs/orders/0"]["7"]["renewals"] == {"affiliates": ["20"]}
+                assert "renewals" not in _stored(store)["programs/orders/0"]["20"]
+    assert seen[0] == seen[1]
+    docs = seen[0][0]
+    assert docs["affiliates:20:alice"]["amount"] == "20.00" and docs["affiliates:8:alice"]["reward"] == "17.50"
+
+
 def test_a_visit_of_another_visitor_or_outside_the_window_engages_nothing(store):
     shop = Shop(store, program(engagements=("referredSiteVisit",), window=timedelta(days=1)))
     shop.record(visit("bruno", CREATED - timedelta(days=1)), visit("alice", CREATED - timedelta(hours=1), 2, "e" * 64))
@@ -373,6 +475,23 @@ def test_a_manual_sale_pays_its_collaborator(store):
     shop.record(Event(key="crm:deal:9", type="sale", at=CREATED, revenue=Decimal("900"), collaborator="bruno",
                       source="import"))
     assert shop.owed() == {"affiliates:crm:deal:9:bruno": (Decimal("50.00"), "payable")}
+
+
+def test_a_sale_whose_key_holds_a_colon_keeps_what_its_id_cannot_name_and_one_without_is_lean(store):
+    shop = Shop(store, program(engagements=("manual",), percentage=None, flat=Decimal("50.00")))
+    shop.record(Event(key="crm:deal:9", type="sale", at=CREATED, revenue=Decimal("900"), collaborator="bruno",
+                      source="import"),
+                Event(key="deal-10", type="sale", at=CREATED, revenue=Decimal("900"), collaborator="bruno",
+                      source="import"))
+    stored = _stored(store)["programs/obligations/2026-11"]
+    named, lean = stored["affiliates:crm:deal:9:bruno"], stored["affiliates:deal-10:bruno"]
+    assert (named["program"], named["order"], named["collaborator"]) == ("affiliates", "crm:deal:9", "bruno")
+    assert "program" not in lean and "order" not in lean and "collaborator" not in lean
+    docs = shop.docs()
+    assert (docs["affiliates:deal-10:bruno"]["order"], docs["affiliates:deal-10:bruno"]["collaborator"]) == (
+        "deal-10", "bruno")
+    assert shop.owed() == {"affiliates:crm:deal:9:bruno": (Decimal("50.00"), "payable"),
+                           "affiliates:deal-10:bruno": (Decimal("50.00"), "payable")}
 
 
 def test_a_manual_sale_keyed_like_an_order_number_and_that_order_are_two_rewards(store):

@@ -177,6 +177,11 @@ def test_explain_a_reward_shows_what_refunds_took_back_and_its_clawback(site, tm
         record(Event(key="woocommerce:cancel:7", type="sale", at=now, order=value, order_id=7,
                      share=-Fraction(Decimal("66.66")) / Fraction(Decimal("99.99"))))
         lines = explain.reward(app, "alice", "aff:7:alice").splitlines()
+        with app.store.transaction() as tx:  # the reward as a store before lean documents held it
+            tx.put("programs/obligations/2026-11", "aff:7:alice",
+                   commissions.full("aff:7:alice", app.store.get("programs/obligations/2026-11", "aff:7:alice")))
+        assert explain.reward(app, "alice", "aff:7:alice").splitlines() == lines
+    assert "  reward 10.00 USD, earned 2026-11-02T00:00:00+00:00 (the payment)" in lines
     assert "  counted value 99.99; amount: 10% of 99.99 = 10.00 USD (rounded half-up to 0.01)" in lines
     assert ("  refund 1 at 2026-11-03T00:00:00+00:00: -3.33 = 10.00 x 33.33 / 99.99, rounded half-up; "
             "the reward is reduced") in lines

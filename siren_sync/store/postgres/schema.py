@@ -29,7 +29,7 @@ from typing import Any
 from siren_sync.errors import StoreError
 from siren_sync.store.postgres.connection import scalar
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA_LOCK = 0x5172656E_53636865  # the advisory lock under which a schema is created or migrated
 
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -58,6 +58,10 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         """CREATE TABLE siren_sync_keys (
                namespace text NOT NULL, digest bytea NOT NULL, PRIMARY KEY (digest, namespace))""",
     ),
+    # the same tables; program rewards may be stored lean (`commissions.full` reads them whole), which
+    # a siren-sync of version 1 would misread or fail on: the first writer of this version raises the
+    # version, so an older one refuses the database, clearly, rather than misread it
+    2: (),
 }
 
 

@@ -32,6 +32,7 @@ from siren_sync.store.tinydb.manifest import (
     KEYS_FILE,
     META,
     PARTITIONS,
+    SCHEMA_VERSION,
     SEGMENTS,
     new_segment,
     partition_file,
@@ -68,6 +69,7 @@ class Commit:
         self.snapshot = self.root.data
         self.meta = copy_json(store_meta(self.snapshot))
         self.meta["generation"] += 1
+        self.meta["schema"] = SCHEMA_VERSION  # what it writes may be lean: an older siren-sync refuses it
         self.partitions: dict[str, dict[str, Any]] = dict(self.snapshot[PARTITIONS])
         self.segments: dict[str, dict[str, Any]] = dict(self.snapshot[SEGMENTS])
         self.written: list[Path] = []  # new files: removed if the commit fails

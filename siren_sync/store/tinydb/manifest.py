@@ -4,7 +4,8 @@ The root (the configured path, e.g. `data/siren-sync.json`) is a TinyDB database
 caller's small tables it holds three of the store's own (callers' names cannot start with '_'):
 
 - `_meta`: `{"store": {"schema", "created", "generation", "keys": {"file": "keys.bin", "length"}}}`;
-  `generation` counts commits, `keys.length` is the committed length of the key index;
+  `schema` is the store format of the siren-sync that last committed (`SCHEMA_VERSION`), `generation`
+  counts commits, `keys.length` is the committed length of the key index;
 - `_tables`: partition table name -> `{"file": "tables/<name>.<hash>.<generation>.json", "docs",
   "size", "journal": "tables/<name>.<hash>.<generation>.jsonl", "length", "lines", "dead"}`: the
   partition's base file, its number of documents and the base's size in bytes, and, once a commit
@@ -32,7 +33,10 @@ from siren_sync.errors import StoreError
 from siren_sync.store.names import BUCKET, KEY_BYTES, is_partition
 from siren_sync.store.tinydb.database import Tables
 
-SCHEMA_VERSION = 1
+# 1: the first; 2: program rewards may be stored lean (`commissions.full` reads them whole), which a
+# siren-sync of version 1 would misread or fail on. Every commit writes the current version: a store
+# this siren-sync wrote is refused, clearly, by an older one; one of an older version opens as it is.
+SCHEMA_VERSION = 2
 
 META = "_meta"
 PARTITIONS = "_tables"

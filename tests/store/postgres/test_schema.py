@@ -78,3 +78,31 @@ def test_a_newer_schema_stops_readers_and_writers_and_changes_nothing():
         with psycopg.connect(url) as conn:
             assert conn.execute("SELECT (SELECT count(*) FROM siren_sync_documents), "
                                 "(SELECT count(*) FROM siren_sync_chunks)").fetchone() == (1, 1)
+
+
+def test_a_writer_raises_a_version_1_database_to_the_current_version_and_a_reader_leaves_it():
+    """Version 2 changed no table: program rewards may be stored lean (`commissions.full`), which
+    version 1 would misread, so the first writer of version 2 raises the version and an older
+    siren-sync then refuses the database, clearly."""
+    with fresh_database() as url:
+        with PostgresStore(url, "shop.example") as store:
+            seed(store)
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute("UPDATE siren_sync_schema SET version = 1")
+        with PostgresStore(url, "shop.example", readonly=True) as reader:
+            assert reader.get("cursors", "woocommerce") is not None
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT version FROM siren_sync_schema").fetchall() == [(1,)]
+        with PostgresStore(url, "shop.example") as store:
+            assert store.get("cursors", "woocommerce") is not None
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT version FROM siren_sync_schema").fetchall() == [(SCHEMA_VERSION,)] == [(2,)]
+
+
+def test_an_older_siren_sync_refuses_a_database_this_one_wrote(monkeypatch: pytest.MonkeyPatch):
+    with fresh_database() as url:
+        with PostgresStore(url, "shop.example") as store:
+            seed(store)
+        monkeypatch.setattr("siren_sync.store.postgres.schema.SCHEMA_VERSION", 1)  # what version 1 knows
+        with pytest.raises(StoreError, match=r"schema is version 2, newer than this siren-sync supports \(1\)"):
+            PostgresStore(url, "shop.example", readonly=True).open()

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from siren_sync.errors import StoreError
-from siren_sync.store import KEY_BYTES, Store
+from siren_sync.store import KEY_BYTES, SCHEMA_VERSION, Store
 from siren_sync.store.codec import dumps
 from siren_sync.store.tinydb.manifest import partition_file
 from tests.store.backends import TinyDBBackend
@@ -47,7 +47,8 @@ def test_a_commit_writes_the_format_the_first_wave_wrote(tmp_path: Path):
     """Byte for byte: a commit on the first wave's store changes exactly what the first wave's commit
     would have (generation, the rewritten partition's file, the segment, the key index), and records
     the size of the partition's new base (the first wave did not: its partition is rewritten whole,
-    not journaled, by the first commit that changes it)."""
+    not journaled, by the first commit that changes it) and the current schema version (the first
+    wave wrote 1: a store this version wrote may hold lean program rewards, `manifest.SCHEMA_VERSION`)."""
     shutil.copytree(FIRST_WAVE, tmp_path / "store")
     path = tmp_path / "store" / "siren-sync.json"
     root = json.loads(path.read_bytes())
@@ -60,7 +61,9 @@ def test_a_commit_writes_the_format_the_first_wave_wrote(tmp_path: Path):
     with Store(path) as store, store.transaction() as tx:
         tx.put_many(table, partition[table])  # the same documents: a new generation of the same bytes
         tx.append_events("2026-11", [record])
+    assert root["_meta"]["store"]["schema"] == 1
     root["_meta"]["store"]["generation"] += 1
+    root["_meta"]["store"]["schema"] = SCHEMA_VERSION
     root["_meta"]["store"]["keys"]["length"] += KEY_BYTES
     root["_tables"][table]["file"] = partition_file(table, root["_meta"]["store"]["generation"])
     root["_tables"][table]["size"] = len(dumps(partition))

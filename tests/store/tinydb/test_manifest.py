@@ -48,6 +48,29 @@ def test_newer_schema_is_refused(seeded: Path):
     assert files_under(seeded.parent) == before
 
 
+def test_a_store_of_schema_1_opens_and_its_next_commit_writes_the_current_version(seeded: Path):
+    root = json.loads(seeded.read_text())
+    root["_meta"]["store"]["schema"] = 1  # as every siren-sync before lean program rewards wrote it
+    seeded.write_text(json.dumps(root))
+    with Store(seeded, readonly=True) as reader:
+        assert reader.get(AGG, "aggregate") == {"revenue": "24.00", "events": 2}
+    assert json.loads(seeded.read_text())["_meta"]["store"]["schema"] == 1  # a reader changes nothing
+    with Store(seeded) as store:
+        assert store.get(AGG, "aggregate") == {"revenue": "24.00", "events": 2}
+        with store.transaction() as tx:
+            tx.put(AGG, "other", {"revenue": "1.00", "events": 1})
+    assert json.loads(seeded.read_text())["_meta"]["store"]["schema"] == SCHEMA_VERSION == 2
+
+
+def test_an_older_siren_sync_refuses_a_store_this_one_wrote(seeded: Path, monkeypatch: pytest.MonkeyPatch):
+    """Its program rewards may be lean (`commissions.full`): version 1 would misread them, so it
+    refuses the store, as it refuses any newer one, rather than read it."""
+    monkeypatch.setattr("siren_sync.store.tinydb.manifest.SCHEMA_VERSION", 1)  # what version 1 knows
+    with pytest.raises(StoreError, match=r"schema version 2 is newer than this siren-sync supports \(1\); "
+                                         "upgrade siren-sync"):
+        Store(seeded, readonly=True).open()
+
+
 def test_corrupt_partition_is_reported_when_read(seeded: Path):
     table_file = next((seeded.parent / "siren-sync.d" / "tables").iterdir())
     table_file.write_text("{oops")
@@ -78,7 +101,7 @@ def _meta(root: dict) -> dict:
     (lambda r: _meta(r).update(schema="1"), "not a siren-sync store (no schema version)"),
     (lambda r: _meta(r).update(schema=True), "not a siren-sync store (no schema version)"),
     (lambda r: _meta(r).update(schema=0), "unknown schema version 0"),
-    (lambda r: _meta(r).update(schema=2), "schema version 2 is newer than this siren-sync supports (1); "
+    (lambda r: _meta(r).update(schema=3), "schema version 3 is newer than this siren-sync supports (2); "
                                           "upgrade siren-sync"),
     (lambda r: r.update(cursors=[]), "table 'cursors' is not an object of documents"),
     (lambda r: r["cursors"].update(x=1), "table 'cursors' is not an object of documents"),
