@@ -443,7 +443,7 @@ class _Work:
         created = touch.created_at or event.at
         if self.newest is None or created > self.newest:
             self.newest = created
-        visits, revisits = self.visits_of(touch.visitor) if touch.visitor else _NO_VISITS
+        visits, revisits = self.visits_of(touch.visitor) if touch.visitor and self.remembers else _NO_VISITS
         return engine.Sale(
             str(event.order_id) if event.order_id is not None else _unordered_id(event.key), event, created,
             coupons, visits, self.by_ref.get(touch.ref) if touch.ref else None, owners,
@@ -469,26 +469,28 @@ class _Work:
     def _engaged_by(sale: Event, mine: list[Event]) -> tuple[tuple[str, ...], dict[str, frozenset[int]]]:
         """(the owners of the order's bound coupons, sorted; each owner of a product line of the
         order -> what their lines sold: the product, or the variation bought), from the order's
-        engagement events, in one pass."""
+        engagement events, in one pass. A product event's line is looked for among the order's few
+        lines (ids unique in an order), not through a table of them made for each order."""
         coupons: set[str] = set()
         owners: dict[str, frozenset[int]] = {}  # made as they are handed over: most owners sold one thing
-        lines: dict[str, int | None] | None = None  # line id -> what it sold, made at the first royalty event
+        lines = sale.order.lines if sale.order else ()
         for e in mine:
             who = e.collaborator
             if not who:
                 continue
-            if e.type == "boundCouponUsed":
+            if e.type == engine.ROYALTY:  # most of them: an order's lines outnumber its coupons
+                key = e.key
+                line_id = key[key.rfind(":") + 1:]  # `...:<order>:<line id>`
+                for line in lines:
+                    if line.id == line_id:
+                        # the variation's id, not the parent's: the owner of the T-shirt, paid on size XL
+                        # while another owns size L, must not count the L's line as theirs too
+                        if (product := line.sold_id) is not None:
+                            held = owners.get(who)
+                            owners[who] = frozenset((product,)) if held is None else held | {product}
+                        break
+            elif e.type == "boundCouponUsed":
                 coupons.add(who)
-            elif e.type == engine.ROYALTY:
-                if lines is None:
-                    # the variation's id, not the parent's: the owner of the T-shirt, paid on size XL
-                    # while another owns size L, must not count the L's line as theirs too
-                    lines = {line.id: line.sold_id for line in (sale.order.lines if sale.order else ())}
-                key = e.key  # `...:<order>:<line id>`
-                product = lines.get(key[key.rfind(":") + 1:])
-                if product is not None:
-                    held = owners.get(who)
-                    owners[who] = frozenset((product,)) if held is None else held | {product}
         return tuple(sorted(coupons)) if coupons else (), owners
 
     def sale(self, sale: engine.Sale) -> None:
