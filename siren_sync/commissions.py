@@ -556,7 +556,7 @@ class _Work:
         alone: list[Paid] = []
         for key, program, admits, royalties_alone in self.selling:
             if not royalties_alone:
-                if (a := engine.award(program, sale, self.owned, admits)) is not None:
+                if (a := engine.award(program, sale, self.owned, admits, foreign=foreign)) is not None:
                     awards.append(a)
             elif sale.owners and not (foreign and other_currency(sale.event, program)):
                 alone.append((key, engine.royalties(program, sale, admits)))
@@ -727,13 +727,15 @@ class _Work:
         exponent = program.exponent if program is not None else decimals_of(Decimal(doc["reward"]))
         refunded = self.refunded(program, doc, event, moved)
         flat = _flat(doc)  # the reward's own kind, whatever its program pays new sales now
+        full = share >= 1  # a Fraction's comparison: asked once
         change = engine.adjustment(Decimal(doc["reward"]), left, refunded, Decimal(doc["value"]), exponent,
-                                   full=share >= 1, flat=flat)
+                                   full=full, flat=flat)
         refunds[rid] = str(change)
-        how = (f"the {left} left (full refund or cancellation)" if share >= 1 else
+        how = (f"the {left} left (full refund or cancellation)" if full else
                "nothing (a flat reward goes back only with a full refund)" if flat else
                f"{doc['reward']} x {-refunded} / {doc['value']}, rounded half-up")
-        notes = [*doc.get("notes", []), f"{'cancellation' if rid == 'cancel' else 'refund ' + rid} at {iso(event.at)}: "
+        at = engine.iso_of(event.at)  # `iso`'s text, in a third of the instructions
+        notes = [*doc.get("notes", []), f"{'cancellation' if rid == 'cancel' else 'refund ' + rid} at {at}: "
                                         f"{change} = {how}"]
         doc = dict(doc, refunded_share=str(share), refunds=refunds, notes=notes)
         if change:

@@ -284,14 +284,16 @@ def resolve(program: Program, engaged: list[Engaged], amount: Decimal) -> tuple[
     return allocations, why, at
 
 
-def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits) -> Award | None:
-    """What `program` pays for `sale` (a first sale, not a renewal), or None when it pays nothing."""
+def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits, foreign: bool = True) -> Award | None:
+    """What `program` pays for `sale` (a first sale, not a renewal), or None when it pays nothing. Not
+    `foreign` (the caller knows the order is in the unit of every currency program: most orders),
+    its currency is not compared again."""
     if not program.active or program.conversion != "sale":
         return None
     found = engagements(sale, program)
     engaged = merged(found, admits) if found else []
     owners = bool(sale.owners) and ROYALTY in program.engagements and any(map(admits, sale.owners))
-    if (not engaged and not owners) or other_currency(sale.event, program):
+    if (not engaged and not owners) or (foreign and other_currency(sale.event, program)):
         return None  # most orders: nobody engaged, nothing to count
     value = _value(sale.event, program, owned) if engaged else Decimal(0)  # royalties alone: their own
     allocations: list[Allocation] = []
