@@ -690,17 +690,22 @@ class _Work:
 
     def take_back(self, event: Event) -> None:
         reversal = event.reverses is not None
-        if not reversal and "adopted" in (entry := self.entry(str(event.order_id))):
-            # an order the lost store paid: its renewals stop once it is taken back whole
-            entry["adopted_refunded"] = str(_refunded_share(entry, "adopted_refunded") - _share_moved(event))
-            self.changed.add(str(event.order_id))
-        rewards = self.of_sale(event.reverses) if event.reverses is not None else \
-            self.entry(str(event.order_id))["rewards"]
+        rid = refund_id(event)  # once, not for each of the order's rewards
+        if event.reverses is not None:
+            rewards = self.of_sale(event.reverses)
+        else:
+            order = str(event.order_id)
+            entry = self.entry(order)
+            if "adopted" in entry:
+                # an order the lost store paid: its renewals stop once it is taken back whole
+                entry["adopted_refunded"] = str(_refunded_share(entry, "adopted_refunded") - _share_moved(event))
+                self.changed.add(order)
+            rewards = entry["rewards"]
         for ident, earned in list(rewards.items()):
             doc = self.doc(ident, earned)
             if (doc is not None and "of" not in doc and doc.get("status") != "rejected"
-                    and refund_id(event) not in doc.get("refunds", {}) and (reversal or not _of_no_order(doc))):
-                self.adjust(ident, doc, event)  # a rejected reward pays nothing: nothing to take back
+                    and rid not in doc.get("refunds", {}) and (reversal or not _of_no_order(doc))):
+                self.adjust(ident, doc, event, rid)  # a rejected reward pays nothing: nothing to take back
 
     def of_sale(self, sale: Reversed) -> dict[str, str]:
         """The rewards of an imported sale (obligation id -> earned_at): those of its month's table
@@ -716,12 +721,12 @@ class _Work:
                     stored.setdefault(doc["order"], {})[ident] = doc["earned_at"]
         return {**stored.get(order, {}), **self.manual_written.get(order, {})}
 
-    def adjust(self, ident: str, doc: Record, event: Event) -> None:
-        """Take a refund's share back from one reward (see the module docstring)."""
+    def adjust(self, ident: str, doc: Record, event: Event, rid: str) -> None:
+        """Take the refund `rid`'s share back from one reward (see the module docstring)."""
         program = self.programs.get(doc["program"])
-        rid = refund_id(event)
         moved = _share_moved(event)
-        share = _refunded_share(doc) - moved
+        before = _refunded_share(doc)
+        share = -moved if before is _NONE_REFUNDED else before - moved  # most: none before, no Fraction's sum
         refunds = dict(doc.get("refunds", {}))
         left = Decimal(doc["amount"]) - Decimal(doc.get("taken", "0"))
         exponent = program.exponent if program is not None else decimals_of(Decimal(doc["reward"]))
