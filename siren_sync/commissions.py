@@ -481,7 +481,7 @@ class _Work:
             if e.type == engine.ROYALTY:  # most of them: an order's lines outnumber its coupons
                 key = e.key
                 line_id = key[key.rfind(":") + 1:]  # `...:<order>:<line id>`
-                for line in lines:
+                for line in reversed(lines):  # the last of that id, as a table of them kept (ids are unique)
                     if line.id == line_id:
                         # the variation's id, not the parent's: the owner of the T-shirt, paid on size XL
                         # while another owns size L, must not count the L's line as theirs too
