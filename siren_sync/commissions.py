@@ -562,7 +562,9 @@ class _Work:
                 alone.append((key, engine.royalties(program, sale, admits)))
         if not awards:
             return alone if len(alone) < 2 else sorted(alone, key=itemgetter(0))
-        paid: list[Paid] = [(a.program, a) for a in engine.in_groups(awards, self.programs)]
+        # one award (most sales): nothing to choose among, `in_groups` would hand it back as it is
+        paid: list[Paid] = [(awards[0].program, awards[0])] if len(awards) == 1 else [
+            (a.program, a) for a in engine.in_groups(awards, self.programs)]
         if alone:
             paid = sorted(paid + alone, key=itemgetter(0))  # as `in_groups` orders two awards or more
         return paid

@@ -132,7 +132,7 @@ def referred(sale: Sale, window: timedelta) -> list[Engagement]:
     The revisits in the window come as `REVISIT` engagements (see `revisited`)."""
     created = sale.created_at
     earliest = created - window
-    # most referred sales name their ref and were remembered no visit: nothing to look through
+    # most referred sales name their ref, no visit of theirs remembered: nothing to look through
     found = [Engagement(VISIT, who, at) for at, who in sale.visits if earliest < at <= created] if sale.visits else []
     if sale.revisits:
         found += revisited(sale.revisits, found, earliest, created)
