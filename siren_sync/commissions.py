@@ -456,7 +456,7 @@ class _Work:
         created = touch.created_at or event.at
         if self.newest is None or created > self.newest:
             self.newest = created
-        visits, revisits = self.visits_of(touch.visitor) if touch.visitor else _NO_VISITS
+        visits, revisits = self.visits_of(touch.visitor) if touch.visitor and self.remembers else _NO_VISITS
         return engine.Sale(
             str(event.order_id) if event.order_id is not None else _unordered_id(event.key), event, created,
             coupons, visits, self.by_ref.get(touch.ref) if touch.ref else None, owners,
@@ -482,26 +482,28 @@ class _Work:
     def _engaged_by(sale: Event, mine: list[Event]) -> tuple[tuple[str, ...], dict[str, frozenset[int]]]:
         """(the owners of the order's bound coupons, sorted; each owner of a product line of the
         order -> what their lines sold: the product, or the variation bought), from the order's
-        engagement events, in one pass."""
+        engagement events, in one pass. A product event's line is looked for among the order's few
+        lines (ids unique in an order), not through a table of them made for each order."""
         coupons: set[str] = set()
         owners: dict[str, frozenset[int]] = {}  # made as they are handed over: most owners sold one thing
-        lines: dict[str, int | None] | None = None  # line id -> what it sold, made at the first royalty event
+        lines = sale.order.lines if sale.order else ()
         for e in mine:
             who = e.collaborator
             if not who:
                 continue
-            if e.type == "boundCouponUsed":
+            if e.type == engine.ROYALTY:  # most of them: an order's lines outnumber its coupons
+                key = e.key
+                line_id = key[key.rfind(":") + 1:]  # `...:<order>:<line id>`
+                for line in reversed(lines):  # the last of that id, as a table of them kept (ids are unique)
+                    if line.id == line_id:
+                        # the variation's id, not the parent's: the owner of the T-shirt, paid on size XL
+                        # while another owns size L, must not count the L's line as theirs too
+                        if (product := line.sold_id) is not None:
+                            held = owners.get(who)
+                            owners[who] = frozenset((product,)) if held is None else held | {product}
+                        break
+            elif e.type == "boundCouponUsed":
                 coupons.add(who)
-            elif e.type == engine.ROYALTY:
-                if lines is None:
-                    # the variation's id, not the parent's: the owner of the T-shirt, paid on size XL
-                    # while another owns size L, must not count the L's line as theirs too
-                    lines = {line.id: line.sold_id for line in (sale.order.lines if sale.order else ())}
-                key = e.key  # `...:<order>:<line id>`
-                product = lines.get(key[key.rfind(":") + 1:])
-                if product is not None:
-                    held = owners.get(who)
-                    owners[who] = frozenset((product,)) if held is None else held | {product}
         return tuple(sorted(coupons)) if coupons else (), owners
 
     def sale(self, sale: engine.Sale) -> None:
@@ -567,13 +569,15 @@ class _Work:
         alone: list[Paid] = []
         for key, program, admits, royalties_alone in self.selling:
             if not royalties_alone:
-                if (a := engine.award(program, sale, self.owned, admits)) is not None:
+                if (a := engine.award(program, sale, self.owned, admits, foreign=foreign)) is not None:
                     awards.append(a)
             elif sale.owners and not (foreign and other_currency(sale.event, program)):
                 alone.append((key, engine.royalties(program, sale, admits)))
         if not awards:
             return alone if len(alone) < 2 else sorted(alone, key=itemgetter(0))
-        paid: list[Paid] = [(a.program, a) for a in engine.in_groups(awards, self.programs)]
+        # one award (most sales): nothing to choose among, `in_groups` would hand it back as it is
+        paid: list[Paid] = [(awards[0].program, awards[0])] if len(awards) == 1 else [
+            (a.program, a) for a in engine.in_groups(awards, self.programs)]
         if alone:
             paid = sorted(paid + alone, key=itemgetter(0))  # as `in_groups` orders two awards or more
         return paid
@@ -719,17 +723,22 @@ class _Work:
 
     def take_back(self, event: Event) -> None:
         reversal = event.reverses is not None
-        if not reversal and "adopted" in (entry := self.entry(str(event.order_id))):
-            # an order the lost store paid: its renewals stop once it is taken back whole
-            entry["adopted_refunded"] = str(_refunded_share(entry, "adopted_refunded") - _share_moved(event))
-            self.changed.add(str(event.order_id))
-        rewards = self.of_sale(event.reverses) if event.reverses is not None else \
-            self.entry(str(event.order_id))["rewards"]
+        rid = refund_id(event)  # once, not for each of the order's rewards
+        if event.reverses is not None:
+            rewards = self.of_sale(event.reverses)
+        else:
+            order = str(event.order_id)
+            entry = self.entry(order)
+            if "adopted" in entry:
+                # an order the lost store paid: its renewals stop once it is taken back whole
+                entry["adopted_refunded"] = str(_refunded_share(entry, "adopted_refunded") - _share_moved(event))
+                self.changed.add(order)
+            rewards = entry["rewards"]
         for ident, earned in list(rewards.items()):
             doc = self.doc(ident, earned)
             if (doc is not None and "of" not in doc and doc.get("status") != "rejected"
-                    and refund_id(event) not in doc.get("refunds", {}) and (reversal or not _of_no_order(doc))):
-                self.adjust(ident, doc, event)  # a rejected reward pays nothing: nothing to take back
+                    and rid not in doc.get("refunds", {}) and (reversal or not _of_no_order(doc))):
+                self.adjust(ident, doc, event, rid)  # a rejected reward pays nothing: nothing to take back
 
     def of_sale(self, sale: Reversed) -> dict[str, str]:
         """The rewards of an imported sale (obligation id -> earned_at): those of its month's table
@@ -745,25 +754,27 @@ class _Work:
                     stored.setdefault(full(ident, doc)["order"], {})[ident] = doc["earned_at"]
         return {**stored.get(order, {}), **self.manual_written.get(order, {})}
 
-    def adjust(self, ident: str, doc: Record, event: Event) -> None:
-        """Take a refund's share back from one reward (see the module docstring)."""
+    def adjust(self, ident: str, doc: Record, event: Event, rid: str) -> None:
+        """Take the refund `rid`'s share back from one reward (see the module docstring)."""
         program = self.programs.get(doc["program"])
-        rid = refund_id(event)
         moved = _share_moved(event)
-        share = _refunded_share(doc) - moved
+        before = _refunded_share(doc)
+        share = -moved if before is _NONE_REFUNDED else before - moved  # most: none before, no Fraction's sum
         refunds = dict(doc.get("refunds", {}))
         left = Decimal(doc["amount"]) - Decimal(doc.get("taken", "0"))
         made = reward_of(doc)
         exponent = program.exponent if program is not None else decimals_of(Decimal(made))
         refunded = self.refunded(program, doc, event, moved)
         flat = _flat(doc)  # the reward's own kind, whatever its program pays new sales now
+        whole = share >= 1  # a Fraction's comparison: asked once
         change = engine.adjustment(Decimal(made), left, refunded, Decimal(doc["value"]), exponent,
-                                   full=share >= 1, flat=flat)
+                                   full=whole, flat=flat)
         refunds[rid] = str(change)
-        how = (f"the {left} left (full refund or cancellation)" if share >= 1 else
+        how = (f"the {left} left (full refund or cancellation)" if whole else
                "nothing (a flat reward goes back only with a full refund)" if flat else
                f"{made} x {-refunded} / {doc['value']}, rounded half-up")
-        notes = [*doc.get("notes", []), f"{'cancellation' if rid == 'cancel' else 'refund ' + rid} at {iso(event.at)}: "
+        at = engine.iso_of(event.at)  # `iso`'s text, in a third of the instructions
+        notes = [*doc.get("notes", []), f"{'cancellation' if rid == 'cancel' else 'refund ' + rid} at {at}: "
                                         f"{change} = {how}"]
         doc = dict(doc, refunded_share=str(share), refunds=refunds, notes=notes)
         if change:

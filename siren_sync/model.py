@@ -285,10 +285,12 @@ class LineItemFilters:
     # fees, shipping and taxes follow the kept lines pro rata, as the discount does (a royalty: each
     # owner's lines carry their share of them, so two owners are not both paid on all the shipping)
     order_parts_pro_rata: bool = False
+    # whether any filter is set: made once, not for each sale of each pool and program (`pools`)
+    restricts: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def restricts(self) -> bool:
-        return bool(self.with_skus) or self.in_categories is not None or self.collaborator_owned
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "restricts",
+                           bool(self.with_skus) or self.in_categories is not None or self.collaborator_owned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,8 +362,9 @@ class Program:
     review: bool = False
     hold: timedelta = timedelta(0)
 
-    @property
+    @cached_property
     def active(self) -> bool:
+        """Whether it rewards anything (asked for each sale: made once)."""
         return self.status == "active"
 
     @cached_property

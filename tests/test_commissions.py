@@ -774,6 +774,26 @@ def test_a_program_of_royalties_alone_writes_what_its_award_would(sale, royaltie
     assert fast.entries == general.entries and fast.done == general.done
 
 
+@settings(max_examples=200, deadline=None)
+@given(sale=_sales(), currency=st.sampled_from(["USD", "usd", "EUR"]), royalties=_royalty_programs(),
+       owners_too=st.booleans())
+def test_an_award_told_its_order_is_in_every_unit_is_the_one_comparing_currencies(sale, currency, royalties,
+                                                                                  owners_too):
+    """`_Work.first_sale` tells `engine.award` whether the order may be in another currency than a
+    program's (`foreign`); when it is not, the award compares no currency and is still the award
+    that compares them, for an order in the programs' unit (however spelt) or in another."""
+    order = dataclass_replace(sale.event.order, currency=currency)
+    sale = sale._replace(event=dataclass_replace(sale.event, order=order))
+    mixed = dataclass_replace(royalties, key="mixed", engagements=("boundCouponUsed", "collaboratorProductSold"))
+    programs = {p.key: p for p in (program(), royalties, *([mixed] if owners_too else []))}
+    work = commissions._Work(_NothingStored(), _NothingStored(), programs, PEOPLE)
+    foreign = work.foreign(sale)
+    assert foreign == (currency != "USD")
+    for key, p in programs.items():
+        admits = work.admits[key]
+        assert engine.award(p, sale, work.owned, admits, foreign=foreign) == engine.award(p, sale, work.owned, admits)
+
+
 def _reading(store, monkeypatch):
     """The tables `store` is asked for from now on (by `get` or `table`)."""
     asked: set[str] = set()

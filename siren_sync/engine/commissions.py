@@ -112,12 +112,15 @@ Admits = Callable[[str], bool]
 def engagements(sale: Sale, program: Program) -> list[Engagement]:
     """The engagements of `sale` of the types `program` lists, visits within its window (royalties
     apart)."""
-    kinds, found = program.engagements, []
+    kinds = program.engagements
+    # a loop, not a comprehension added to the list: most sales have one coupon or none
+    found = []
     if sale.coupons and "boundCouponUsed" in kinds:
-        found += [Engagement("boundCouponUsed", who, sale.created_at) for who in sale.coupons]
+        for who in sale.coupons:
+            found.append(Engagement("boundCouponUsed", who, sale.created_at))
     if (sale.visits or sale.revisits or sale.named is not None) and VISIT in kinds:
         found += referred(sale, program.window)
-    if "manual" in kinds and sale.manual is not None:
+    if sale.manual is not None and "manual" in kinds:
         found.append(Engagement("manual", sale.manual, sale.paid_at))
     return found
 
@@ -129,11 +132,12 @@ def referred(sale: Sale, window: timedelta) -> list[Engagement]:
     The revisits in the window come as `REVISIT` engagements (see `revisited`)."""
     created = sale.created_at
     earliest = created - window
-    found = [Engagement(VISIT, who, at) for at, who in sale.visits if earliest < at <= created]
+    # most referred sales name their ref, no visit of theirs remembered: nothing to look through
+    found = [Engagement(VISIT, who, at) for at, who in sale.visits if earliest < at <= created] if sale.visits else []
     if sale.revisits:
         found += revisited(sale.revisits, found, earliest, created)
     named, at = sale.named, sale.named_at
-    if named is not None and all(v.collaborator != named for v in found):
+    if named is not None and (not found or all(v.collaborator != named for v in found)):
         if at is None:
             found.append(Engagement(VISIT, named, created))
         elif earliest < at <= created:
@@ -164,7 +168,8 @@ def merged(found: Sequence[Engagement], admits: Admits) -> list[Engaged]:
     moves the first or last, it adds nothing), by id."""
     if len(found) == 1:  # most engaged sales: one coupon or one visit, nothing to merge or sort
         e = found[0]
-        return [Engaged(e.collaborator, int(e.type != REVISIT), e.at, e.at, e.at)] if admits(e.collaborator) else []
+        scores = 0 if e.type == REVISIT else 1
+        return [Engaged(e.collaborator, scores, e.at, e.at, e.at)] if admits(e.collaborator) else []
     by_who: dict[str, Engaged] = {}
     for e in found:
         if not admits(e.collaborator):
@@ -213,14 +218,13 @@ def _percent(percentage: Decimal, exponent: int, units: str) -> tuple[Decimal, D
 def iso_of(value: datetime) -> str:
     """`iso(value)`, faster for a UTC time: a sale's rewards name its payment and creation times and
     its engagements', each a time of its own (a backfill formats 10,000s). Other zones go to `iso`."""
-    return _iso_utc(value) if value.tzinfo is UTC else iso(value)
-
-
-def _iso_utc(value: datetime) -> str:
-    """`iso` of a UTC time: its day's text made once per day (`_utc_day`), the clock's from a table
-    of two digits. A third of the instructions of `isoformat` (which asks the zone its offset) or of
-    a `%`-format; no cache of whole times, whose hash (an aware time's asks its offset too) costs
-    half a format and which are nearly all distinct."""
+    if value.tzinfo is not UTC:
+        return iso(value)
+    # A UTC time: its day's text made once per day (`_utc_day`), the clock's from a table of two
+    # digits. A third of the instructions of `isoformat` (which asks the zone its offset) or of a
+    # `%`-format; no cache of whole times, whose hash (an aware time's asks its offset too) costs
+    # half a format and which are nearly all distinct. Here, not in a function of its own: a call
+    # for each of the 10,000s of times.
     return f"{_utc_day(value.toordinal())}{_TWO[value.hour]}:{_TWO[value.minute]}:{_TWO[value.second]}+00:00"
 
 
@@ -262,8 +266,9 @@ def resolve(program: Program, engaged: list[Engaged], amount: Decimal) -> tuple[
         tied = [e.collaborator for e in engaged if e is not winner and (e.first if oldest else e.last) == at
                 ] if len(engaged) > 1 else []
         why = (f"{structure}: {winner.collaborator}'s engagement at {iso_of(at)} is the "
-               f"{'oldest' if oldest else 'newest'}"
-               + (f" (tied with {', '.join(tied)}: the smaller id wins)" if tied else ""))
+               f"{'oldest' if oldest else 'newest'}")
+        if tied:
+            why += f" (tied with {', '.join(tied)}: the smaller id wins)"
         return [Allocation(winner.collaborator, Decimal(winner.score), amount, why)], why, at
     ranked = sorted(engaged, key=lambda e: (-e.score, e.collaborator))
     standings = [Standing(e.collaborator, Decimal(e.score), iso(e.scored)) for e in ranked]
@@ -279,14 +284,16 @@ def resolve(program: Program, engaged: list[Engaged], amount: Decimal) -> tuple[
     return allocations, why, at
 
 
-def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits) -> Award | None:
-    """What `program` pays for `sale` (a first sale, not a renewal), or None when it pays nothing."""
+def award(program: Program, sale: Sale, owned: Collection[int], admits: Admits, foreign: bool = True) -> Award | None:
+    """What `program` pays for `sale` (a first sale, not a renewal), or None when it pays nothing. Not
+    `foreign` (the caller knows the order is in the unit of every currency program: most orders),
+    its currency is not compared again."""
     if not program.active or program.conversion != "sale":
         return None
     found = engagements(sale, program)
     engaged = merged(found, admits) if found else []
     owners = bool(sale.owners) and ROYALTY in program.engagements and any(map(admits, sale.owners))
-    if (not engaged and not owners) or other_currency(sale.event, program):
+    if (not engaged and not owners) or (foreign and other_currency(sale.event, program)):
         return None  # most orders: nobody engaged, nothing to count
     value = _value(sale.event, program, owned) if engaged else Decimal(0)  # royalties alone: their own
     allocations: list[Allocation] = []
@@ -339,10 +346,10 @@ def royalties(program: Program, sale: Sale, admits: Admits) -> list[Royalty]:
     own = royalty_scope(program)
     terms = _terms(program) if program.flat is None else None  # once per sale, not per owner
     found = []
-    for who in sorted(sale.owners):
+    event = sale.event
+    for who, products in sorted(sale.owners.items()):  # by id (ids are unique: never compares products)
         if admits(who):
-            products = sale.owners[who]
-            value = _value(sale.event, own, products)
+            value = _value(event, own, products)
             amount, words = reward_of(program, value) if terms is None else _percent_of(value, terms)
             found.append(Royalty(who, products, value, amount, f"{who}'s lines: {words}"))
     return found
