@@ -284,8 +284,9 @@ class _Work:
 
     def entry(self, order: str) -> Record:
         """The order's index entry as this run leaves it (read from its `program_orders_table` the
-        first time): its rewards and clawbacks (obligation id -> earned_at, which names their month's
-        table) and, for a first order, its renewals that a program rewarded (program -> orders)."""
+        first time): its rewards and clawbacks (obligation id -> the UTC day they were earned, which
+        names their table; their earned_at in a store written before lean rewards) and, for a first
+        order, its renewals that a program rewarded (program -> orders)."""
         found = self.entries.get(order)
         if found is None:
             table = _index_table(order)

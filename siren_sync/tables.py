@@ -76,7 +76,6 @@ def program_orders_table(order: int) -> str:
     """The index of the program rewards of a thousand orders by number (`order // 1000`), keyed by
     order: `{"rewards": {obligation id: its UTC day}, "renewals": {program: [renewal orders]}}` (no
     `renewals` while none is rewarded; a store written before lean rewards has each one's earned_at
-    for its day). A
-    poll reads the entries of the orders its events touch, never the rewards of every order, and
-    rewrites the few tables of those orders (new orders share the newest)."""
+    for its day). A poll reads the entries of the orders its events touch, never the rewards of every
+    order, and rewrites the few tables of those orders (new orders share the newest)."""
     return f"{PROGRAM_ORDERS}{order // ORDERS_PER_INDEX}"
