@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -57,6 +57,7 @@ from siren_sync.model import (
     Allocation,
     Collaborator,
     Event,
+    Line,
     Obligation,
     Program,
     Record,
@@ -457,7 +458,7 @@ class _Work:
         created = touch.created_at or event.at
         if self.newest is None or created > self.newest:
             self.newest = created
-        visits, revisits = self.visits_of(touch.visitor) if touch.visitor and self.remembers else _NO_VISITS
+        visits, revisits = self.visits_of(touch.visitor) if touch.visitor else _NO_VISITS
         return engine.Sale(
             str(event.order_id) if event.order_id is not None else _unordered_id(event.key), event, created,
             coupons, visits, self.by_ref.get(touch.ref) if touch.ref else None, owners,
@@ -493,16 +494,9 @@ class _Work:
             if not who:
                 continue
             if e.type == engine.ROYALTY:  # most of them: an order's lines outnumber its coupons
-                key = e.key
-                line_id = key[key.rfind(":") + 1:]  # `...:<order>:<line id>`
-                for line in reversed(lines):  # the last of that id, as a table of them kept (ids are unique)
-                    if line.id == line_id:
-                        # the variation's id, not the parent's: the owner of the T-shirt, paid on size XL
-                        # while another owns size L, must not count the L's line as theirs too
-                        if (product := line.sold_id) is not None:
-                            held = owners.get(who)
-                            owners[who] = frozenset((product,)) if held is None else held | {product}
-                        break
+                if (product := _sold_on(lines, e.key)) is not None:
+                    held = owners.get(who)
+                    owners[who] = frozenset((product,)) if held is None else held | {product}
             elif e.type == "boundCouponUsed":
                 coupons.add(who)
         return tuple(sorted(coupons)) if coupons else (), owners
@@ -576,9 +570,7 @@ class _Work:
                 alone.append((key, engine.royalties(program, sale, admits)))
         if not awards:
             return alone if len(alone) < 2 else sorted(alone, key=itemgetter(0))
-        # one award (most sales): nothing to choose among, `in_groups` would hand it back as it is
-        paid: list[Paid] = [(awards[0].program, awards[0])] if len(awards) == 1 else [
-            (a.program, a) for a in engine.in_groups(awards, self.programs)]
+        paid: list[Paid] = [(a.program, a) for a in engine.in_groups(awards, self.programs)]
         if alone:
             paid = sorted(paid + alone, key=itemgetter(0))  # as `in_groups` orders two awards or more
         return paid
@@ -664,7 +656,7 @@ class _Work:
         known: tuple[dict[str, str], str | None] | None = None  # asked at the first reward: a sale may have none
         fresh = True  # the first reward written takes `engagements`, the others a copy
         key, order, units = program.key, sale.id, program.units
-        named = ":" in order  # a lead's or a manual sale's key may hold one: its id does not parse
+        named = not _named_by_id(order)
         for who, amount, score, value, why, products, parts in rewards:
             ident = f"{key}:{order}:{who}"
             written, day = known = known or self.known(sale, earned)
@@ -832,6 +824,26 @@ def _reward(x: Allocation, royalty: engine.Royalty | None, value: str, why: str)
             (x.amount - royalty.amount, royalty.products))
 
 
+def _sold_on(lines: Sequence[Line], key: str) -> int | None:
+    """What the order's line named by a product event's `key` (`...:<order>:<line id>`) sold: the
+    variation's id, not the parent's (the owner of the T-shirt, paid on size XL while another owns
+    size L, must not count the L's line as theirs too); None for no such line. The last line of that
+    id, as a table of them would keep (ids are unique in an order)."""
+    line_id = key[key.rfind(":") + 1:]
+    for line in reversed(lines):
+        if line.id == line_id:
+            return line.sold_id
+    return None
+
+
+def _named_by_id(order: str) -> bool:
+    """Whether a reward's id `<program>:<order>:<collaborator>` names its program, order and
+    collaborator without doubt, so its lean document leaves them out (`write_rewards`, `_lean`) and
+    `full` reads them back: a program key never holds a ':' (config refuses one), an order key may
+    (a lead's or a manual sale's)."""
+    return ":" not in order
+
+
 def reward_of(doc: Record) -> str:
     """What a program reward paid when it was made, before any refund: its `amount` until a refund
     changes it (then its `reward`, written at that change; a document written before lean documents
@@ -861,8 +873,8 @@ def _lean(ident: str, doc: Record) -> Record:
     left = {"reward"} if doc["reward"] == doc["amount"] else set()
     if doc["why"] == doc["arithmetic"]:
         left.add("why")
-    program, order = doc["program"], doc["order"]
-    if ":" not in program and ":" not in order and ident == f"{program}:{order}:{doc['collaborator']}":
+    order = doc["order"]
+    if _named_by_id(order) and ident == f"{doc['program']}:{order}:{doc['collaborator']}":
         left.update(("program", "order", "collaborator"))
     return {field: value for field, value in doc.items() if field not in left}
 
